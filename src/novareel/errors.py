@@ -1,0 +1,225 @@
+"""The exception tree of novareel.
+
+Every failure a user can meet is one of these, so callers catch novareel types and
+never botocore's. botocore and network exceptions are translated in exactly one
+place (:mod:`novareel.client`), with the original kept as ``__cause__``.
+
+::
+
+    NovaReelError                      anything novareel raises on purpose
+    ├── InvalidRequestError            bad input found locally; nothing was sent   (exit 2)
+    │   └── ImageError                 a starting frame that Nova Reel would refuse
+    ├── AwsError                       the service or the network said no          (exit 3)
+    │   ├── AccessDeniedError          IAM or model access not granted
+    │   ├── ServiceValidationError     the service's own ValidationException
+    │   ├── NotFoundError              unknown invocation, bucket or key
+    │   ├── ConflictError
+    │   ├── QuotaExceededError         too many jobs in flight for the account
+    │   ├── ThrottledError             too many requests; retry with backoff
+    │   ├── ServiceUnavailableError    5xx from the service
+    │   └── EndpointError              could not reach the endpoint at all
+    ├── JobFailedError                 the job ran and ended Failed               (exit 1)
+    ├── WaitTimeoutError               we stopped waiting; the job goes on          (exit 1)
+    ├── DownloadError                  an output file could not be fetched safely  (exit 3)
+    ├── LedgerError                    the local job ledger could not be used       (exit 2)
+    └── EmulatorError                  the local emulator could not be started/reached (exit 3)
+
+Each class carries ``exit_code``, the number the CLI exits with, so the mapping lives
+next to the meaning rather than in a table inside the CLI.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "AccessDeniedError",
+    "AwsError",
+    "ConflictError",
+    "DownloadError",
+    "EmulatorError",
+    "EndpointError",
+    "ImageError",
+    "InvalidRequestError",
+    "JobFailedError",
+    "LedgerError",
+    "NotFoundError",
+    "NovaReelError",
+    "Problem",
+    "QuotaExceededError",
+    "ServiceUnavailableError",
+    "ServiceValidationError",
+    "ThrottledError",
+    "WaitTimeoutError",
+]
+
+
+class NovaReelError(Exception):
+    """Base of every exception novareel raises on purpose."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message}\n  hint: {self.hint}"
+        return self.message
+
+
+class Problem:
+    """One thing wrong with an input: which field, what value, which limit.
+
+    Kept as a small value object so that a request with several mistakes reports all
+    of them at once instead of one per attempt.
+    """
+
+    __slots__ = ("field", "limit", "message", "value")
+
+    def __init__(self, field: str, message: str, *, value: Any = None, limit: str | None = None):
+        self.field = field
+        self.message = message
+        self.value = value
+        self.limit = limit
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+    def __repr__(self) -> str:
+        return f"Problem({self.field!r}, {self.message!r})"
+
+    def to_dict(self) -> dict[str, Any]:
+        value = self.value
+        if isinstance(value, bytes | bytearray):
+            value = f"<{len(value)} bytes>"
+        elif isinstance(value, str) and len(value) > 80:
+            value = value[:77] + "..."
+        return {"field": self.field, "message": self.message, "value": value, "limit": self.limit}
+
+
+class InvalidRequestError(NovaReelError, ValueError):
+    """The request breaks a rule of the Nova Reel contract; it was not sent."""
+
+    exit_code = 2
+
+    def __init__(self, problems: list[Problem] | Problem, *, hint: str | None = None) -> None:
+        self.problems = [problems] if isinstance(problems, Problem) else list(problems)
+        if len(self.problems) == 1:
+            message = str(self.problems[0])
+        else:
+            lines = "\n".join(f"  - {p}" for p in self.problems)
+            message = f"{len(self.problems)} problems in the request:\n{lines}"
+        super().__init__(message, hint=hint)
+
+    @property
+    def field(self) -> str:
+        """The field of the first problem (the one most tests and users look at)."""
+        return self.problems[0].field
+
+
+class ImageError(InvalidRequestError):
+    """A starting frame Nova Reel would refuse (size, mode, format, transparency...)."""
+
+
+class AwsError(NovaReelError):
+    """The service, or the network to it, refused or failed the call."""
+
+    exit_code = 3
+    retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        operation: str | None = None,
+        status_code: int | None = None,
+        request_id: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.code = code
+        self.operation = operation
+        self.status_code = status_code
+        self.request_id = request_id
+
+
+class AccessDeniedError(AwsError):
+    """IAM denies the call, or the account has no access to the model."""
+
+
+class ServiceValidationError(AwsError):
+    """The service's ValidationException: input it refused (or blocked by its filters)."""
+
+
+class NotFoundError(AwsError):
+    """The invocation, bucket or object does not exist."""
+
+
+class ConflictError(AwsError):
+    """The service reported a conflicting request."""
+
+
+class QuotaExceededError(AwsError):
+    """Too many jobs in flight for this account and model; a slot must free up."""
+
+    retryable = True
+
+
+class ThrottledError(AwsError):
+    """Too many requests per second; retry later with backoff."""
+
+    retryable = True
+
+
+class ServiceUnavailableError(AwsError):
+    """A 5xx answer: the service failed on its side."""
+
+    retryable = True
+
+
+class EndpointError(AwsError):
+    """The endpoint could not be reached (DNS, refused connection, timeout)."""
+
+    retryable = True
+
+
+class JobFailedError(NovaReelError):
+    """The job ran and ended ``Failed``; ``result`` says which shot, why, what to do."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, result: Any, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.result = result
+
+
+class WaitTimeoutError(NovaReelError):
+    """We stopped waiting before the job ended; the job itself keeps running."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, result: Any, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.result = result
+
+
+class DownloadError(NovaReelError):
+    """An output file could not be fetched, or its key would escape the target folder."""
+
+    exit_code = 3
+
+
+class LedgerError(NovaReelError):
+    """The local job ledger could not be opened, migrated or queried."""
+
+    exit_code = 2
+
+
+class EmulatorError(NovaReelError):
+    """The local emulator could not be started or reached."""
+
+    exit_code = 3
