@@ -1,0 +1,5 @@
+"""novareel: generate videos with Amazon Nova Reel on Amazon Bedrock."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

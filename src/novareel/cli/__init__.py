@@ -1,0 +1,27 @@
+"""The ``novareel`` command line: parse, call the library, print (Rich or ``--json``).
+
+Each command group is its own module and registers itself on the shared Typer app.
+"""
+
+from __future__ import annotations
+
+from novareel.cli.app import app
+
+# Importing a module registers its commands on ``app``.
+_COMMAND_MODULES = ("media",)
+
+
+def _register() -> None:
+    import importlib
+
+    for name in _COMMAND_MODULES:
+        importlib.import_module(f"novareel.cli.{name}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    _register()
+    app()
+
+
+__all__ = ["app", "main"]
