@@ -1,0 +1,153 @@
+"""The one result type every path returns, and how a failure is explained.
+
+Whether a job was just submitted, looked up, waited for, downloaded or found
+Failed, the caller gets a :class:`JobResult` with the same fields, and ``--json``
+prints exactly ``JobResult.to_dict()``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+#: What to do about each failureType Nova Reel writes into its status file.
+FAILURE_ADVICE: dict[str, str] = {
+    "RAI_VIOLATION_OUTPUT_VIDEO_DEFLECTION": (
+        "The content filter blocked the generated video. Rephrase the prompt (or change "
+        "the starting frame or seed) and submit a new job; resubmitting it unchanged "
+        "will most likely be blocked again."
+    ),
+    "INTERNAL_SERVER_EXCEPTION": (
+        "A failure on the service's side. Resubmit the same request "
+        "(`novareel jobs retry <id>`); long jobs sometimes fail on one shot and succeed "
+        "on the next attempt."
+    ),
+    "RATE_LIMIT_EXCEEDED": (
+        "The service was over capacity. Resubmit later, or run fewer jobs at once "
+        "(`novareel batch` keeps within the account's quota)."
+    ),
+    "ABORTED": "The job was aborted before it finished. Resubmit it if you still want it.",
+}
+
+_BLOCKED_MARKERS = ("content filter", "blocked")
+
+
+def advice_for(failure_type: str | None, message: str | None) -> str:
+    """Advice for a failure, from its type or, when the type is unknown, its message."""
+    if failure_type and failure_type in FAILURE_ADVICE:
+        return FAILURE_ADVICE[failure_type]
+    text = (message or "").lower()
+    if any(marker in text for marker in _BLOCKED_MARKERS):
+        return FAILURE_ADVICE["RAI_VIOLATION_OUTPUT_VIDEO_DEFLECTION"]
+    return (
+        "Read the failure message; if it names no input problem, resubmit the job "
+        "(`novareel jobs retry <id>`)."
+    )
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a job failed: the failureType, the message, the shot (1-based) and advice."""
+
+    type: str | None
+    message: str | None
+    shot: int | None = None
+    advice: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "message": self.message,
+            "shot": self.shot,
+            "advice": self.advice,
+        }
+
+    def summary(self) -> str:
+        where = f" at shot {self.shot}" if self.shot else ""
+        kind = f" ({self.type})" if self.type else ""
+        return f"job failed{where}{kind}: {self.message or 'no message'}"
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """Everything known about one job, on every path (submit, status, wait, download).
+
+    ``status`` is the service's (``InProgress``, ``Completed``, ``Failed``) or one of
+    novareel's own: ``DryRun`` (nothing sent), ``Submitting`` (recorded, no answer
+    yet), ``Rejected`` (the service refused the submit).
+    """
+
+    status: str
+    task_type: str
+    model_id: str
+    duration_seconds: int | None
+    seed: int | None
+    estimated_cost_usd: float | None
+    invocation_arn: str | None = None
+    output_uri: str | None = None
+    client_token: str | None = None
+    submit_time: datetime | None = None
+    end_time: datetime | None = None
+    last_modified_time: datetime | None = None
+    local_dir: str | None = None
+    local_files: tuple[str, ...] = ()
+    failure: Failure | None = None
+    ledger_id: int | None = None
+    notices: tuple[str, ...] = field(default=())
+    request: dict[str, Any] | None = None
+
+    @property
+    def invocation_id(self) -> str | None:
+        """The 12-character id at the end of the invocation ARN."""
+        if not self.invocation_arn:
+            return None
+        return self.invocation_arn.rsplit("/", 1)[-1]
+
+    @property
+    def video_path(self) -> str | None:
+        """The downloaded ``output.mp4``, if it is here."""
+        for path in self.local_files:
+            if path.endswith("output.mp4"):
+                return path
+        return None
+
+    @property
+    def done(self) -> bool:
+        return self.status in ("Completed", "Failed")
+
+    def with_(self, **changes: Any) -> JobResult:
+        """A copy with some fields changed (results are immutable)."""
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """snake_case JSON-ready form: what ``--json`` prints for a job."""
+        data: dict[str, Any] = {
+            "ledger_id": self.ledger_id,
+            "invocation_arn": self.invocation_arn,
+            "invocation_id": self.invocation_id,
+            "status": self.status,
+            "task_type": self.task_type,
+            "model_id": self.model_id,
+            "duration_seconds": self.duration_seconds,
+            "seed": self.seed,
+            "estimated_cost_usd": self.estimated_cost_usd,
+            "output_uri": self.output_uri,
+            "client_token": self.client_token,
+            "submit_time": _iso(self.submit_time),
+            "end_time": _iso(self.end_time),
+            "local_dir": self.local_dir,
+            "local_files": list(self.local_files),
+            "failure": self.failure.to_dict() if self.failure else None,
+            "notices": list(self.notices),
+        }
+        if self.request is not None:
+            data["request"] = self.request
+        return data
+
+
+__all__ = ["FAILURE_ADVICE", "Failure", "JobResult", "advice_for"]
