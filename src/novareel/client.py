@@ -1,0 +1,466 @@
+"""The only module that talks to AWS: Bedrock async invoke and S3, through boto3.
+
+Credentials, profiles, SSO, regions and endpoints (``AWS_ENDPOINT_URL`` included)
+resolve exactly as boto3 resolves them; the explicit keys of the Python API are
+passed to ``boto3.Session`` and never logged. Throttling and 5xx answers are retried
+by botocore in adaptive mode. StartAsyncInvoke is retried safely because the caller
+always supplies the ``clientRequestToken``: a retry of the same call carries the same
+token, so the service returns the job it already started instead of a second one.
+
+Every botocore and network exception is translated here, in :func:`aws_boundary`,
+into :mod:`novareel.errors`; nothing botocore-typed leaves this module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from novareel.errors import (
+    AccessDeniedError,
+    AwsError,
+    ConflictError,
+    EndpointError,
+    InvalidRequestError,
+    NotFoundError,
+    Problem,
+    QuotaExceededError,
+    ServiceUnavailableError,
+    ServiceValidationError,
+    ThrottledError,
+)
+from novareel.s3uri import OutputLocation, S3Uri, parse_s3_uri
+
+if TYPE_CHECKING:
+    import boto3
+
+log = logging.getLogger("novareel")
+
+#: Nova Reel v1:1 exists only in us-east-1; it is the region used when boto3 finds none.
+DEFAULT_REGION = "us-east-1"
+
+_ERROR_TYPES: dict[str, type[AwsError]] = {
+    "AccessDeniedException": AccessDeniedError,
+    "AccessDenied": AccessDeniedError,
+    "UnrecognizedClientException": AccessDeniedError,
+    "InvalidAccessKeyId": AccessDeniedError,
+    "SignatureDoesNotMatch": AccessDeniedError,
+    "ExpiredTokenException": AccessDeniedError,
+    "ValidationException": ServiceValidationError,
+    "ResourceNotFoundException": NotFoundError,
+    "NoSuchKey": NotFoundError,
+    "NoSuchBucket": NotFoundError,
+    "404": NotFoundError,
+    "NotFound": NotFoundError,
+    "ConflictException": ConflictError,
+    "ServiceQuotaExceededException": QuotaExceededError,
+    "ThrottlingException": ThrottledError,
+    "TooManyRequestsException": ThrottledError,
+    "SlowDown": ThrottledError,
+    "InternalServerException": ServiceUnavailableError,
+    "ServiceUnavailableException": ServiceUnavailableError,
+    "InternalError": ServiceUnavailableError,
+    "ServiceUnavailable": ServiceUnavailableError,
+    "ModelNotReadyException": ServiceUnavailableError,
+    "ModelTimeoutException": ServiceUnavailableError,
+}
+
+_ACCESS_HINT = (
+    "Request access to Amazon Nova Reel in the Bedrock console (Model access, region "
+    "us-east-1 for v1:1), and check that IAM allows bedrock:InvokeModel, "
+    "bedrock:GetAsyncInvoke, bedrock:ListAsyncInvokes and s3:PutObject on the output "
+    "bucket. Nova Reel v1:0/v1:1 are Legacy models: accounts that never used them may "
+    "not be granted access."
+)
+
+
+def _hint_for(code: str, message: str, operation: str) -> str | None:
+    text = message.lower()
+    if code in ("AccessDeniedException", "AccessDenied"):
+        return _ACCESS_HINT
+    if code in ("UnrecognizedClientException", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+        return "The credentials were refused; check AWS_PROFILE / your keys (or use --local)."
+    if code == "ExpiredTokenException":
+        return "The session token expired; refresh your credentials (e.g. `aws sso login`)."
+    if "content filter" in text:
+        return "Rephrase the prompt (or change the image) and submit again; nothing was charged."
+    if "does not point to a bucket or a directory" in text:
+        return "End the output URI with '/' (s3://bucket/folder/)."
+    if code == "ServiceQuotaExceededException":
+        return (
+            "Too many Nova Reel jobs are running for this account. Wait for one to finish, "
+            "or use `novareel batch`, which queues jobs within the quota."
+        )
+    if code in ("ThrottlingException", "TooManyRequestsException", "SlowDown"):
+        return "Requests were throttled even after retries; try again in a minute."
+    if code in ("ResourceNotFoundException", "NoSuchKey", "404", "NotFound"):
+        return "Check the invocation ARN/id and the region it was submitted in."
+    if code == "NoSuchBucket":
+        return "Create the bucket first, or fix the output URI."
+    if operation == "GetAsyncInvoke" and code == "ValidationException":
+        return "Check the invocation ARN and the region it was submitted in."
+    return None
+
+
+@contextlib.contextmanager
+def aws_boundary(operation: str) -> Iterator[None]:
+    """Translate botocore/network exceptions raised inside into novareel's own.
+
+    The one place where botocore types are caught, so the mapping stays consistent
+    and the original exception is kept as ``__cause__`` for debugging.
+    """
+    from botocore import exceptions as bex
+
+    try:
+        yield
+    except bex.ClientError as exc:
+        error = exc.response.get("Error", {})
+        meta = exc.response.get("ResponseMetadata", {})
+        code = str(error.get("Code") or "Unknown")
+        message = str(error.get("Message") or exc)
+        status = meta.get("HTTPStatusCode")
+        cls = _ERROR_TYPES.get(code)
+        if cls is None:
+            cls = ServiceUnavailableError if isinstance(status, int) and status >= 500 else AwsError
+        raise cls(
+            f"{operation} failed: {code}: {message}",
+            code=code,
+            operation=operation,
+            status_code=status,
+            request_id=meta.get("RequestId"),
+            hint=_hint_for(code, message, operation),
+        ) from exc
+    except (bex.EndpointConnectionError, bex.ConnectTimeoutError, bex.ReadTimeoutError) as exc:
+        raise EndpointError(
+            f"{operation} failed: could not reach the endpoint ({exc})",
+            operation=operation,
+            hint="Check the network, the region and --endpoint-url (or start the emulator).",
+        ) from exc
+    except (bex.ConnectionClosedError, bex.ResponseStreamingError) as exc:
+        raise EndpointError(
+            f"{operation} failed: the connection was closed ({exc})", operation=operation
+        ) from exc
+    except (bex.NoCredentialsError, bex.PartialCredentialsError) as exc:
+        raise AwsError(
+            f"{operation} failed: no AWS credentials found",
+            code="NoCredentials",
+            operation=operation,
+            hint="Set AWS_PROFILE or run `aws configure` (or `aws sso login`); "
+            "use --local to run against the local emulator.",
+        ) from exc
+    except (bex.SSOError, bex.SSOTokenLoadError, bex.TokenRetrievalError) as exc:
+        raise AwsError(
+            f"{operation} failed: the SSO session is missing or expired",
+            code="SSOTokenError",
+            operation=operation,
+            hint="Run `aws sso login` for this profile.",
+        ) from exc
+    except bex.ProfileNotFound as exc:
+        raise InvalidRequestError(
+            Problem("profile", f"{exc}", limit="a profile in ~/.aws/config or credentials")
+        ) from exc
+    except bex.ParamValidationError as exc:
+        raise InvalidRequestError(Problem(operation, str(exc))) from exc
+    except bex.BotoCoreError as exc:
+        raise AwsError(f"{operation} failed: {exc}", operation=operation) from exc
+
+
+@dataclass(frozen=True)
+class InvocationStatus:
+    """One async invocation as the service reports it (GetAsyncInvoke or a list item)."""
+
+    invocation_arn: str
+    status: str
+    model_arn: str | None = None
+    submit_time: datetime | None = None
+    last_modified_time: datetime | None = None
+    end_time: datetime | None = None
+    output_uri: str | None = None
+    client_token: str | None = None
+    failure_message: str | None = None
+
+    @property
+    def model_id(self) -> str | None:
+        """``amazon.nova-reel-v1:1`` from ``arn:aws:bedrock:...:foundation-model/...``."""
+        if not self.model_arn:
+            return None
+        return self.model_arn.split("/", 1)[-1] if "/" in self.model_arn else self.model_arn
+
+    @classmethod
+    def from_response(cls, data: dict[str, Any]) -> InvocationStatus:
+        output = (data.get("outputDataConfig") or {}).get("s3OutputDataConfig") or {}
+        return cls(
+            invocation_arn=data["invocationArn"],
+            status=data["status"],
+            model_arn=data.get("modelArn"),
+            submit_time=data.get("submitTime"),
+            last_modified_time=data.get("lastModifiedTime"),
+            end_time=data.get("endTime"),
+            output_uri=output.get("s3Uri"),
+            client_token=data.get("clientRequestToken"),
+            failure_message=data.get("failureMessage"),
+        )
+
+
+@dataclass(frozen=True)
+class S3Object:
+    """An object of a job's output folder."""
+
+    key: str
+    size: int
+
+
+class NovaReelClient:
+    """boto3 ``bedrock-runtime`` and ``s3`` clients with novareel's defaults.
+
+    Every argument is optional: boto3's usual resolution (environment, shared
+    config, SSO, instance roles) fills the rest. ``credentials_file`` is the
+    equivalent of pwshBedrock's ``-ProfileLocation``.
+    """
+
+    def __init__(
+        self,
+        *,
+        region: str | None = None,
+        profile: str | None = None,
+        endpoint_url: str | None = None,
+        access_key: str | None = None,
+        secret_key: str | None = None,
+        session_token: str | None = None,
+        credentials_file: str | None = None,
+        max_attempts: int = 8,
+        retry_mode: str = "adaptive",
+        connect_timeout: float = 10.0,
+        read_timeout: float = 60.0,
+        boto3_session: boto3.Session | None = None,
+    ) -> None:
+        import boto3
+        import botocore.session
+        from botocore.config import Config
+
+        if boto3_session is None:
+            with aws_boundary("configure"):
+                core = botocore.session.Session()
+                if credentials_file:
+                    core.set_config_variable("credentials_file", credentials_file)
+                boto3_session = boto3.Session(
+                    aws_access_key_id=access_key,
+                    aws_secret_access_key=secret_key,
+                    aws_session_token=session_token,
+                    region_name=region,
+                    profile_name=profile,
+                    botocore_session=core,
+                )
+        self.session = boto3_session
+        self.region: str = region or boto3_session.region_name or DEFAULT_REGION
+        self.endpoint_url = endpoint_url
+        self._config = Config(
+            region_name=self.region,
+            retries={"mode": retry_mode, "max_attempts": max_attempts},
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            user_agent_extra="novareel",
+        )
+        self._bedrock: Any = None
+        self._s3: Any = None
+
+    # -- boto3 clients, made on first use so that ``--dry-run`` needs no credentials --
+
+    @property
+    def bedrock(self) -> Any:
+        if self._bedrock is None:
+            with aws_boundary("configure"):
+                self._bedrock = self.session.client(
+                    "bedrock-runtime", endpoint_url=self.endpoint_url, config=self._config
+                )
+        return self._bedrock
+
+    @property
+    def s3(self) -> Any:
+        if self._s3 is None:
+            with aws_boundary("configure"):
+                self._s3 = self.session.client(
+                    "s3", endpoint_url=self.endpoint_url, config=self._config
+                )
+        return self._s3
+
+    def _call(self, operation: str, func: Callable[..., Any], **kwargs: Any) -> Any:
+        """Call one API operation inside the error boundary, with one log line."""
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            with aws_boundary(operation):
+                response = func(**kwargs)
+            outcome = "ok"
+            return response
+        finally:
+            log.info("%s %s in %.0f ms", operation, outcome, (time.perf_counter() - started) * 1e3)
+
+    # -- Bedrock async invoke --
+
+    def start_async_invoke(
+        self,
+        *,
+        model_id: str,
+        model_input: dict[str, Any],
+        output: OutputLocation,
+        client_token: str,
+        tags: dict[str, str] | None = None,
+    ) -> str:
+        """StartAsyncInvoke; returns the invocation ARN. Same token, same job."""
+        kwargs: dict[str, Any] = {
+            "modelId": model_id,
+            "modelInput": model_input,
+            "outputDataConfig": output.to_output_data_config(),
+            "clientRequestToken": client_token,
+        }
+        if tags:
+            kwargs["tags"] = [{"key": k, "value": v} for k, v in tags.items()]
+        response = self._call("StartAsyncInvoke", self.bedrock.start_async_invoke, **kwargs)
+        return str(response["invocationArn"])
+
+    def get_async_invoke(self, invocation_arn: str) -> InvocationStatus:
+        """GetAsyncInvoke for one ARN."""
+        response = self._call(
+            "GetAsyncInvoke", self.bedrock.get_async_invoke, invocationArn=invocation_arn
+        )
+        return InvocationStatus.from_response(response)
+
+    def list_async_invokes(
+        self,
+        *,
+        status: str | None = None,
+        submitted_after: datetime | None = None,
+        submitted_before: datetime | None = None,
+        sort_order: str = "Descending",
+        max_items: int | None = None,
+        page_size: int | None = None,
+    ) -> Iterator[InvocationStatus]:
+        """ListAsyncInvokes with every filter, following ``nextToken`` to the end."""
+        kwargs: dict[str, Any] = {"sortBy": "SubmissionTime", "sortOrder": sort_order}
+        if status:
+            kwargs["statusEquals"] = status
+        if submitted_after:
+            kwargs["submitTimeAfter"] = submitted_after
+        if submitted_before:
+            kwargs["submitTimeBefore"] = submitted_before
+        if page_size:
+            kwargs["maxResults"] = page_size
+        seen = 0
+        while True:
+            response = self._call("ListAsyncInvokes", self.bedrock.list_async_invokes, **kwargs)
+            for item in response.get("asyncInvokeSummaries", []):
+                yield InvocationStatus.from_response(item)
+                seen += 1
+                if max_items is not None and seen >= max_items:
+                    return
+            token = response.get("nextToken")
+            if not token:
+                return
+            kwargs["nextToken"] = token
+
+    # -- S3 --
+
+    def list_objects(self, folder: S3Uri) -> list[S3Object]:
+        """Every object under a folder (all pages)."""
+        prefix = folder.as_folder().key
+        objects: list[S3Object] = []
+        kwargs: dict[str, Any] = {"Bucket": folder.bucket, "Prefix": prefix}
+        while True:
+            response = self._call("ListObjectsV2", self.s3.list_objects_v2, **kwargs)
+            for item in response.get("Contents", []):
+                objects.append(S3Object(key=item["Key"], size=int(item["Size"])))
+            if not response.get("IsTruncated"):
+                return objects
+            kwargs["ContinuationToken"] = response["NextContinuationToken"]
+
+    def read_object(self, uri: S3Uri, *, max_bytes: int = 5_000_000) -> bytes:
+        """A small object's bytes (status files, manifests); refuses big objects."""
+        response = self._call("GetObject", self.s3.get_object, Bucket=uri.bucket, Key=uri.key)
+        body = response["Body"]
+        with aws_boundary("GetObject"):
+            data: bytes = body.read(max_bytes + 1)
+            body.close()
+        if len(data) > max_bytes:
+            raise AwsError(f"{uri} is larger than {max_bytes} bytes", operation="GetObject")
+        return data
+
+    def download_objects(
+        self,
+        items: Sequence[tuple[S3Uri, Path]],
+        *,
+        on_bytes: Callable[[int], None] | None = None,
+        max_concurrency: int = 8,
+    ) -> None:
+        """Download objects with s3transfer (parallel, ranged, retried on cut streams).
+
+        s3transfer writes each file under a temporary name and renames it when it is
+        complete, so an interrupted download never leaves a truncated file under the
+        final name.
+        """
+        from boto3.s3.transfer import TransferConfig, create_transfer_manager
+        from s3transfer.subscribers import BaseSubscriber
+
+        class _Progress(BaseSubscriber):  # type: ignore[misc]
+            def on_progress(self, future: Any, bytes_transferred: int, **kwargs: Any) -> None:
+                if on_bytes is not None:
+                    on_bytes(bytes_transferred)
+
+        config = TransferConfig(
+            max_concurrency=max_concurrency,
+            multipart_threshold=16 * 1024 * 1024,
+            multipart_chunksize=8 * 1024 * 1024,
+            num_download_attempts=8,
+        )
+        started = time.perf_counter()
+        with aws_boundary("GetObject"):
+            manager = create_transfer_manager(self.s3, config)
+            try:
+                futures = [
+                    manager.download(uri.bucket, uri.key, str(dest), subscribers=[_Progress()])
+                    for uri, dest in items
+                ]
+                for future in futures:
+                    future.result()
+            finally:
+                manager.shutdown()
+        log.info(
+            "downloaded %d objects in %.0f ms", len(items), (time.perf_counter() - started) * 1e3
+        )
+
+    def ensure_bucket(self, bucket: str) -> None:
+        """Create a bucket unless it exists (used for the local emulator only)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self.s3.head_bucket(Bucket=bucket)
+            return
+        except ClientError:
+            pass
+        kwargs: dict[str, Any] = {"Bucket": bucket}
+        if self.region != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
+        self._call("CreateBucket", self.s3.create_bucket, **kwargs)
+
+
+def job_folder(status: InvocationStatus) -> S3Uri | None:
+    """The S3 folder that holds a job's files, from the URI the service returned."""
+    if not status.output_uri:
+        return None
+    return parse_s3_uri(status.output_uri, field="outputDataConfig.s3Uri").as_folder()
+
+
+__all__ = [
+    "DEFAULT_REGION",
+    "InvocationStatus",
+    "NovaReelClient",
+    "S3Object",
+    "aws_boundary",
+    "job_folder",
+]
