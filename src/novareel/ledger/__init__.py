@@ -1,0 +1,29 @@
+"""The job ledger: the only place novareel keeps state, and the only SQLite user.
+
+Every job is recorded *before* it is submitted (see :mod:`novareel.ledger.store` for
+the write-before-submit protocol), so a crash never loses a paid job and a retry never
+pays twice. The file lives at ``$NOVAREEL_HOME/ledger.db`` (else the platform's user
+data folder), is created 0600 and never holds credentials or image bytes.
+"""
+
+from __future__ import annotations
+
+from novareel.ledger.models import (
+    ACTIVE_STATUSES,
+    TERMINAL_STATUSES,
+    BatchRecord,
+    JobRecord,
+    StatusEvent,
+)
+from novareel.ledger.schema import ledger_schema_markdown
+from novareel.ledger.store import Ledger
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "TERMINAL_STATUSES",
+    "BatchRecord",
+    "JobRecord",
+    "Ledger",
+    "StatusEvent",
+    "ledger_schema_markdown",
+]

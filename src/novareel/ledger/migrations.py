@@ -1,0 +1,204 @@
+"""The ledger's schema, as an ordered list of small named migrations applied once each.
+
+Borrowed from simonw/llm: each migration is a plain function decorated with
+:func:`migration`; :func:`migrate` applies the ones not yet recorded in the
+``_migrations`` table, in order, each in its own transaction together with the row
+that records it. A ledger written by any earlier novareel therefore upgrades in place,
+and a crash half-way through a migration leaves the file at the previous schema rather
+than in between.
+
+Rules for adding one: append a new function at the end (never edit or reorder a
+released one), keep it small, and keep it working on a database that holds data
+(``ALTER TABLE ... ADD COLUMN`` with a default, or copy-and-swap).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from novareel.errors import LedgerError
+from novareel.ledger.db import to_iso, transaction, utc_now
+
+__all__ = ["JOB_STATUSES", "MIGRATIONS", "Migration", "applied_migrations", "migrate", "migration"]
+
+#: Every status a job row may hold. Submitting and Rejected are local states: the
+#: service itself only reports InProgress, Completed and Failed.
+JOB_STATUSES = ("Submitting", "InProgress", "Completed", "Failed", "Rejected")
+
+MigrationFunc = Callable[[sqlite3.Connection], None]
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema step: its recorded name and the function that performs it."""
+
+    name: str
+    func: MigrationFunc
+
+    @property
+    def summary(self) -> str:
+        """The first line of the function's docstring (used in the generated docs)."""
+        doc = (self.func.__doc__ or "").strip()
+        return doc.splitlines()[0] if doc else ""
+
+
+#: All migrations in the order they are applied. Append only.
+MIGRATIONS: list[Migration] = []
+
+
+def migration(func: MigrationFunc) -> MigrationFunc:
+    """Register ``func`` as the next migration, recorded under its function name."""
+    if any(m.name == func.__name__ for m in MIGRATIONS):
+        raise ValueError(f"duplicate migration name {func.__name__}")
+    MIGRATIONS.append(Migration(func.__name__, func))
+    return func
+
+
+def _ensure_migrations_table(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS _migrations ( name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+    )
+
+
+def applied_migrations(conn: sqlite3.Connection) -> list[str]:
+    """Names of the migrations already applied to this database, oldest first."""
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'"
+    ).fetchone()
+    if not exists:
+        return []
+    return [row[0] for row in conn.execute("SELECT name FROM _migrations ORDER BY rowid")]
+
+
+def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration] | None = None) -> list[str]:
+    """Apply the migrations not yet applied; return the names applied now.
+
+    ``migrations`` defaults to :data:`MIGRATIONS`; tests pass a prefix of it to build
+    a database exactly as an earlier release would have left it.
+    """
+    steps = list(MIGRATIONS if migrations is None else migrations)
+    done_now: list[str] = []
+    try:
+        with transaction(conn):
+            _ensure_migrations_table(conn)
+        for step in steps:
+            # Each step re-reads what is applied inside its own write transaction, so
+            # two processes opening a fresh ledger at once apply every step once.
+            with transaction(conn):
+                applied = set(applied_migrations(conn))
+                if step.name in applied:
+                    continue
+                step.func(conn)
+                conn.execute(
+                    "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)",
+                    (step.name, to_iso(utc_now())),
+                )
+                done_now.append(step.name)
+    except sqlite3.DatabaseError as exc:
+        raise LedgerError(
+            f"cannot migrate the ledger: {exc}",
+            hint="the file may be damaged or written by an incompatible tool",
+        ) from exc
+    return done_now
+
+
+_STATUS_CHECK = ", ".join(f"'{s}'" for s in JOB_STATUSES)
+
+
+@migration
+def m001_jobs(db: sqlite3.Connection) -> None:
+    """One row per job, and the history of its statuses."""
+    db.execute(
+        f"""
+        CREATE TABLE jobs (
+            id INTEGER PRIMARY KEY,
+            client_token TEXT NOT NULL UNIQUE,
+            invocation_arn TEXT UNIQUE,
+            invocation_id TEXT,
+            model_id TEXT NOT NULL,
+            task_type TEXT NOT NULL,
+            request_json TEXT NOT NULL DEFAULT '{{}}',
+            output_uri TEXT,
+            status TEXT NOT NULL CHECK (status IN ({_STATUS_CHECK})),
+            duration_seconds INTEGER,
+            seed INTEGER,
+            estimated_cost_usd REAL,
+            failure_type TEXT,
+            failure_message TEXT,
+            failure_shot INTEGER,
+            created_at TEXT NOT NULL,
+            submit_time TEXT,
+            end_time TEXT,
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX jobs_invocation_id ON jobs (invocation_id)")
+    db.execute("CREATE INDEX jobs_status ON jobs (status)")
+    db.execute(
+        """
+        CREATE TABLE status_events (
+            id INTEGER PRIMARY KEY,
+            job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+            status TEXT NOT NULL,
+            at TEXT NOT NULL,
+            detail TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX status_events_job ON status_events (job_id, id)")
+
+
+@migration
+def m002_batches_and_retries(db: sqlite3.Connection) -> None:
+    """Batches (one per batch file), each job's place in one, and retry links."""
+    db.execute(
+        """
+        CREATE TABLE batches (
+            id INTEGER PRIMARY KEY,
+            identity TEXT NOT NULL UNIQUE,
+            file_path TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            defaults_json TEXT NOT NULL DEFAULT '{}'
+        )
+        """
+    )
+    db.execute("ALTER TABLE jobs ADD COLUMN batch_id INTEGER REFERENCES batches (id)")
+    db.execute("ALTER TABLE jobs ADD COLUMN batch_item TEXT")
+    db.execute("ALTER TABLE jobs ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1")
+    db.execute("ALTER TABLE jobs ADD COLUMN retry_of INTEGER REFERENCES jobs (id)")
+    # One (batch, item, attempt) exists once: a resumed batch cannot pay for the same
+    # item twice by accident; a retry is a new row with attempt + 1. Jobs outside a
+    # batch have a NULL batch_id, and NULLs never collide in a UNIQUE index.
+    db.execute(
+        "CREATE UNIQUE INDEX jobs_batch_item_attempt ON jobs (batch_id, batch_item, attempt)"
+    )
+    db.execute("CREATE INDEX jobs_retry_of ON jobs (retry_of)")
+
+
+@migration
+def m003_files_and_tags(db: sqlite3.Connection) -> None:
+    """Local files downloaded for a job, and the job's tags."""
+    db.execute(
+        """
+        CREATE TABLE job_files (
+            job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+            path TEXT NOT NULL,
+            added_at TEXT NOT NULL,
+            PRIMARY KEY (job_id, path)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE job_tags (
+            job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (job_id, key)
+        )
+        """
+    )
+    db.execute("CREATE INDEX job_tags_key_value ON job_tags (key, value)")

@@ -1,0 +1,207 @@
+"""What the ledger hands back: frozen records, and the guard on what it may store.
+
+Records are plain frozen dataclasses so that callers (jobs, CLI) can pass them around
+without holding a database connection, and ``to_dict()`` gives the ``--json`` shape.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from novareel.errors import LedgerError
+from novareel.ledger.db import to_iso
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "TERMINAL_STATUSES",
+    "BatchRecord",
+    "JobRecord",
+    "StatusEvent",
+    "check_storable",
+]
+
+#: A job in one of these will not change any more (Rejected: the service refused the
+#: submit, so no job exists on its side).
+TERMINAL_STATUSES: frozenset[str] = frozenset({"Completed", "Failed", "Rejected"})
+#: A job in one of these may still need attention: resubmit (Submitting) or poll.
+ACTIVE_STATUSES: frozenset[str] = frozenset({"Submitting", "InProgress"})
+
+# Key names (compared without case, "_" or "-") that smell of secrets.
+_CREDENTIAL_KEYS = frozenset(
+    {
+        "accesskey",
+        "accesskeyid",
+        "awsaccesskeyid",
+        "secretkey",
+        "secretaccesskey",
+        "awssecretaccesskey",
+        "sessiontoken",
+        "awssessiontoken",
+        "securitytoken",
+        "credentials",
+        "password",
+        "secret",
+        "authorization",
+    }
+)
+# AWS access key ids (long-term AKIA, temporary ASIA).
+_ACCESS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")
+# A request is a few kilobytes of JSON; far more means media slipped in under some key.
+MAX_REQUEST_JSON = 256 * 1024
+
+
+def _normalise_key(key: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", key.lower())
+
+
+def check_storable(value: Any, *, what: str = "request") -> None:
+    """Refuse anything the ledger must never hold: image bytes and credentials.
+
+    The caller is expected to have replaced each image by ``{"path", "sha256",
+    "format"}`` (or its S3 location) already. Finding a ``bytes`` key means that step
+    was skipped; we refuse rather than strip, because a silently stripped request
+    could no longer be replayed and the bug that caused it would go unnoticed.
+    Raises :class:`LedgerError` naming the offending place.
+    """
+    _walk(value, what)
+    if isinstance(value, dict):
+        size = len(json.dumps(value, default=str))
+        if size > MAX_REQUEST_JSON:
+            raise LedgerError(
+                f"{what} is {size} bytes of JSON; the ledger stores requests, not media",
+                hint="replace inline images by their path and sha256 before recording",
+            )
+
+
+def _walk(value: Any, where: str) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            place = f"{where}.{key}"
+            name = _normalise_key(str(key))
+            if name == "bytes":
+                raise LedgerError(
+                    f"refusing to store image bytes at {place}",
+                    hint="record the image as {'path', 'sha256', 'format'} instead",
+                )
+            if name in _CREDENTIAL_KEYS:
+                raise LedgerError(f"refusing to store a credential-like field at {place}")
+            _walk(item, place)
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _walk(item, f"{where}[{index}]")
+    elif isinstance(value, bytes | bytearray):
+        raise LedgerError(f"refusing to store raw bytes at {where}")
+    elif isinstance(value, str) and _ACCESS_KEY_ID.search(value):
+        raise LedgerError(f"refusing to store what looks like an AWS access key id at {where}")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else to_iso(value)
+
+
+@dataclass(frozen=True)
+class StatusEvent:
+    """One change of a job's status, when it was seen, and why (if known)."""
+
+    job_id: int
+    status: str
+    at: datetime
+    detail: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "job_id": self.job_id,
+            "status": self.status,
+            "at": _iso(self.at),
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    """One batch file: its identity (stable across runs, so runs can resume) and defaults."""
+
+    id: int
+    identity: str
+    file_path: str
+    created_at: datetime
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "identity": self.identity,
+            "file_path": self.file_path,
+            "created_at": _iso(self.created_at),
+            "defaults": self.defaults,
+        }
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """Everything the ledger knows about one job (one submit, one client token)."""
+
+    id: int
+    client_token: str
+    invocation_arn: str | None
+    invocation_id: str | None
+    model_id: str
+    task_type: str
+    request: dict[str, Any]
+    output_uri: str | None
+    status: str
+    duration_seconds: int | None
+    seed: int | None
+    estimated_cost_usd: float | None
+    tags: dict[str, str]
+    failure_type: str | None
+    failure_message: str | None
+    failure_shot: int | None
+    local_files: list[str]
+    batch_id: int | None
+    batch_item: str | None
+    attempt: int
+    retry_of: int | None
+    created_at: datetime
+    submit_time: datetime | None
+    end_time: datetime | None
+    updated_at: datetime
+
+    @property
+    def is_terminal(self) -> bool:
+        """True once the job can no longer change (Completed, Failed, Rejected)."""
+        return self.status in TERMINAL_STATUSES
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict with snake_case keys and ISO-8601 UTC times."""
+        return {
+            "id": self.id,
+            "client_token": self.client_token,
+            "invocation_arn": self.invocation_arn,
+            "invocation_id": self.invocation_id,
+            "model_id": self.model_id,
+            "task_type": self.task_type,
+            "request": self.request,
+            "output_uri": self.output_uri,
+            "status": self.status,
+            "duration_seconds": self.duration_seconds,
+            "seed": self.seed,
+            "estimated_cost_usd": self.estimated_cost_usd,
+            "tags": dict(self.tags),
+            "failure_type": self.failure_type,
+            "failure_message": self.failure_message,
+            "failure_shot": self.failure_shot,
+            "local_files": list(self.local_files),
+            "batch_id": self.batch_id,
+            "batch_item": self.batch_item,
+            "attempt": self.attempt,
+            "retry_of": self.retry_of,
+            "created_at": _iso(self.created_at),
+            "submit_time": _iso(self.submit_time),
+            "end_time": _iso(self.end_time),
+            "updated_at": _iso(self.updated_at),
+        }

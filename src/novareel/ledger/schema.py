@@ -1,0 +1,205 @@
+"""Render the ledger's schema as Markdown, from a freshly migrated database.
+
+The docs are generated from what the migrations really create (PRAGMA table_info,
+index_list, foreign_key_list), so they cannot drift from the code. Column meanings live
+here, next to the renderer; a test fails if a migration adds a column without one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from novareel.ledger.db import connect
+from novareel.ledger.migrations import JOB_STATUSES, MIGRATIONS, migrate
+
+__all__ = ["COLUMN_DOCS", "TABLE_DOCS", "ledger_schema_markdown", "schema_snapshot"]
+
+TABLE_DOCS: dict[str, str] = {
+    "_migrations": "Which migrations have been applied to this file, and when.",
+    "jobs": "One row per job: one submit, one client token.",
+    "status_events": "Every status change of a job, oldest first.",
+    "batches": "One row per batch file; its identity lets a rerun resume.",
+    "job_files": "Local files downloaded for a job.",
+    "job_tags": "Tags of a job (key → value), for finding and grouping jobs.",
+}
+
+_STATUSES = " / ".join(JOB_STATUSES)
+
+COLUMN_DOCS: dict[str, dict[str, str]] = {
+    "_migrations": {
+        "name": "Name of the migration function, e.g. `m001_jobs`.",
+        "applied_at": "When it was applied (ISO-8601 UTC).",
+    },
+    "jobs": {
+        "id": "Ledger id: the short number shown by `novareel jobs`.",
+        "client_token": "The `clientRequestToken` sent with StartAsyncInvoke; written"
+        " before the submit so a crashed submit can be resent without paying twice.",
+        "invocation_arn": "The invocation ARN returned by the service (NULL until submitted).",
+        "invocation_id": "The 12-character id at the end of the ARN.",
+        "model_id": "Model id, e.g. `amazon.nova-reel-v1:1`.",
+        "task_type": "TEXT_VIDEO, MULTI_SHOT_AUTOMATED, MULTI_SHOT_MANUAL, or UNKNOWN"
+        " for jobs adopted from the service.",
+        "request_json": "The model input as JSON, images replaced by path + sha256 +"
+        " format (or their S3 location). Never image bytes, never credentials.",
+        "output_uri": "The S3 folder the job writes to.",
+        "status": f"{_STATUSES}. Only moves forward.",
+        "duration_seconds": "Length of the video asked for.",
+        "seed": "Seed sent to the model.",
+        "estimated_cost_usd": "Estimated price at submit time.",
+        "failure_type": "Why it failed or was rejected, e.g."
+        " `RAI_VIOLATION_OUTPUT_VIDEO_DEFLECTION` or `ValidationException`.",
+        "failure_message": "The service's failure message.",
+        "failure_shot": "Which shot failed (1-based), when known.",
+        "created_at": "When the row was written (before the submit).",
+        "submit_time": "The service's submit time.",
+        "end_time": "When the job finished (or was rejected).",
+        "updated_at": "Last change to the row.",
+        "batch_id": "The batch this job belongs to, if any.",
+        "batch_item": "The item's stable key within the batch file (its `id` or index).",
+        "attempt": "1 for the first submit of an item, +1 for each retry.",
+        "retry_of": "The job this one retries.",
+    },
+    "status_events": {
+        "id": "Order of the events.",
+        "job_id": "The job.",
+        "status": "The status entered.",
+        "at": "When (service time when known, else when it was seen).",
+        "detail": "Why, when known (e.g. the failure message).",
+    },
+    "batches": {
+        "id": "Batch id.",
+        "identity": "Stable identity of the batch, e.g. sha256 of the file's absolute path.",
+        "file_path": "The batch file.",
+        "created_at": "First run of the batch.",
+        "defaults_json": "The batch-wide defaults, as JSON.",
+    },
+    "job_files": {
+        "job_id": "The job.",
+        "path": "Local path of a downloaded file.",
+        "added_at": "When it was recorded.",
+    },
+    "job_tags": {
+        "job_id": "The job.",
+        "key": "Tag key.",
+        "value": "Tag value.",
+    },
+}
+
+
+def _fresh() -> sqlite3.Connection:
+    conn = connect(":memory:")
+    migrate(conn)
+    return conn
+
+
+def _tables(conn: sqlite3.Connection) -> list[str]:
+    rows = conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        " ORDER BY rowid"
+    )
+    return [str(r[0]) for r in rows]
+
+
+def schema_snapshot(conn: sqlite3.Connection) -> dict[str, object]:
+    """A comparable description of a database's schema: tables, columns, indexes, FKs.
+
+    Used to check that a ledger upgraded from an old schema ends up identical to a
+    fresh one.
+    """
+    snap: dict[str, object] = {}
+    for table in sorted(_tables(conn)):
+        columns = [tuple(r) for r in conn.execute(f"PRAGMA table_info('{table}')")]
+        indexes = sorted(
+            (str(r["name"]), int(r["unique"]), tuple(_index_columns(conn, str(r["name"]))))
+            for r in conn.execute(f"PRAGMA index_list('{table}')")
+        )
+        fks = sorted(tuple(r) for r in conn.execute(f"PRAGMA foreign_key_list('{table}')"))
+        snap[table] = {"columns": columns, "indexes": indexes, "foreign_keys": fks}
+    return snap
+
+
+def _index_columns(conn: sqlite3.Connection, index: str) -> list[str]:
+    return [str(r["name"]) for r in conn.execute(f"PRAGMA index_info('{index}')")]
+
+
+def ledger_schema_markdown() -> str:
+    """The schema of a freshly migrated ledger, as Markdown (for docs/ledger.md)."""
+    conn = _fresh()
+    try:
+        return _render(conn)
+    finally:
+        conn.close()
+
+
+def _render(conn: sqlite3.Connection) -> str:
+    out: list[str] = []
+    for table in _tables(conn):
+        out.append(f"### `{table}`")
+        out.append("")
+        if table in TABLE_DOCS:
+            out.append(TABLE_DOCS[table])
+            out.append("")
+        fks = {
+            str(r["from"]): f"→ `{r['table']}.{r['to']}`"
+            + (f" ({r['on_delete']})" if r["on_delete"] != "NO ACTION" else "")
+            for r in conn.execute(f"PRAGMA foreign_key_list('{table}')")
+        }
+        indexes = [
+            (str(r["name"]), bool(r["unique"]), str(r["origin"]))
+            for r in conn.execute(f"PRAGMA index_list('{table}')")
+        ]
+        unique_single = {
+            cols[0]
+            for name, unique, origin in indexes
+            if unique and origin != "pk"
+            for cols in [_index_columns(conn, name)]
+            if len(cols) == 1
+        }
+        pk_cols = [
+            str(r["name"])
+            for r in sorted(conn.execute(f"PRAGMA table_info('{table}')"), key=lambda r: r["pk"])
+            if r["pk"]
+        ]
+        out.append("| column | type | null | default | constraints | meaning |")
+        out.append("|---|---|---|---|---|---|")
+        docs = COLUMN_DOCS.get(table, {})
+        for col in conn.execute(f"PRAGMA table_info('{table}')"):
+            name = str(col["name"])
+            constraints: list[str] = []
+            if col["pk"] and len(pk_cols) == 1:
+                constraints.append("PRIMARY KEY")
+            if name in unique_single:
+                constraints.append("UNIQUE")
+            if name in fks:
+                constraints.append(fks[name])
+            if table == "jobs" and name == "status":
+                constraints.append("CHECK in (" + ", ".join(JOB_STATUSES) + ")")
+            default = "" if col["dflt_value"] is None else f"`{col['dflt_value']}`"
+            nullable = "no" if col["notnull"] or col["pk"] else "yes"
+            out.append(
+                f"| `{name}` | {col['type'] or ''} | {nullable} | {default} |"
+                f" {'; '.join(constraints)} | {docs.get(name, '')} |"
+            )
+        out.append("")
+        extra: list[str] = []
+        if len(pk_cols) > 1:
+            extra.append(f"- primary key ({', '.join(pk_cols)})")
+        for name, unique, origin in sorted(indexes):
+            if origin == "pk":
+                continue
+            cols = _index_columns(conn, name)
+            if origin == "u" and len(cols) == 1:
+                continue  # already shown as UNIQUE on the column
+            kind = "unique index" if unique else "index"
+            extra.append(f"- {kind} `{name}` on ({', '.join(cols)})")
+        if extra:
+            out.extend(extra)
+            out.append("")
+    out.append("### Migrations")
+    out.append("")
+    out.append("Applied in this order, each once, recorded in `_migrations`:")
+    out.append("")
+    for step in MIGRATIONS:
+        out.append(f"1. `{step.name}`: {step.summary}")
+    out.append("")
+    return "\n".join(out)
