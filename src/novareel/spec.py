@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Literal, TypeAlias
@@ -104,7 +104,8 @@ class StartingFrame:
     Either ``data`` (the file's bytes, already checked by :mod:`novareel.images`) or
     ``s3_uri`` (an image already in S3, passed by reference, never downloaded) is set.
     ``source`` is what the user named (a path or URI) and ``sha256`` the digest of the
-    bytes, so the ledger can record the image without storing it.
+    bytes, so the ledger can record the image without storing it; ``fit`` is the
+    conversion applied (crop/pad/stretch), so a retry can rebuild the same bytes.
     """
 
     format: ImageFormat
@@ -113,6 +114,7 @@ class StartingFrame:
     bucket_owner: str | None = None
     source: str = ""
     sha256: str | None = None
+    fit: str | None = None
 
     def to_model_input(self) -> dict[str, Any]:
         """The ``{"format", "source"}`` object of the Nova Reel request body."""
@@ -135,7 +137,9 @@ class StartingFrame:
         else:
             info["path"] = self.source
             info["sha256"] = self.sha256
-            info["bytes"] = len(self.data or b"")
+            info["size"] = len(self.data or b"")
+            if self.fit:
+                info["fit"] = self.fit
         return info
 
     def problems(self, field_name: str) -> list[Problem]:
@@ -162,6 +166,9 @@ class StartingFrame:
                 )
             )
         return found
+
+
+_ImageRenderer: TypeAlias = Callable[[StartingFrame], dict[str, Any]]
 
 
 def _text_problems(field_name: str, text: str, limit: int) -> list[Problem]:
@@ -249,7 +256,7 @@ class _Request:
     def problems(self) -> list[Problem]:  # pragma: no cover - overridden
         raise NotImplementedError
 
-    def _body(self) -> dict[str, Any]:  # pragma: no cover - overridden
+    def _body(self, image: _ImageRenderer) -> dict[str, Any]:  # pragma: no cover - overridden
         raise NotImplementedError
 
     def validate(self) -> None:
@@ -271,30 +278,15 @@ class _Request:
     def to_model_input(self) -> dict[str, Any]:
         """The exact ``modelInput`` JSON for StartAsyncInvoke (validated first)."""
         self.validate()
-        return self._body()
+        return self._body(StartingFrame.to_model_input)
 
     def describe(self) -> dict[str, Any]:
-        """The ``modelInput`` with every image's bytes replaced by path + sha256.
+        """The ``modelInput`` with every image replaced by its path + sha256 (or URI).
 
         This is what ``--dry-run`` prints and what the ledger stores: enough to see
         and reproduce the request, never megabytes of base64.
         """
-        elided: dict[str, Any] = _elide_images(self._body())
-        return elided
-
-
-def _elide_images(node: Any) -> Any:
-    if isinstance(node, dict):
-        out: dict[str, Any] = {}
-        for key, value in node.items():
-            if key == "bytes" and isinstance(value, str):
-                out[key] = f"<{len(value) * 3 // 4:,} bytes elided>"
-            else:
-                out[key] = _elide_images(value)
-        return out
-    if isinstance(node, list):
-        return [_elide_images(item) for item in node]
-    return node
+        return self._body(StartingFrame.describe)
 
 
 @dataclass(frozen=True)
@@ -335,10 +327,10 @@ class TextVideo(_Request):
         found.extend(_model_problems(self.model_id, self.task_type))
         return found
 
-    def _body(self) -> dict[str, Any]:
+    def _body(self, image: _ImageRenderer) -> dict[str, Any]:
         params: dict[str, Any] = {"text": self.prompt}
         if self.image is not None:
-            params["images"] = [self.image.to_model_input()]
+            params["images"] = [image(self.image)]
         return {
             "taskType": self.task_type.value,
             "textToVideoParams": params,
@@ -384,7 +376,7 @@ class MultiShotAutomated(_Request):
     def shot_count(self) -> int:
         return self.duration // SHOT_SECONDS
 
-    def _body(self) -> dict[str, Any]:
+    def _body(self, image: _ImageRenderer) -> dict[str, Any]:
         return {
             "taskType": self.task_type.value,
             "multiShotAutomatedParams": {"text": self.prompt},
@@ -447,12 +439,12 @@ class MultiShotManual(_Request):
         found.extend(_model_problems(self.model_id, self.task_type))
         return found
 
-    def _body(self) -> dict[str, Any]:
+    def _body(self, image: _ImageRenderer) -> dict[str, Any]:
         shots: list[dict[str, Any]] = []
         for shot in self.shots:
             item: dict[str, Any] = {"text": shot.text}
             if shot.image is not None:
-                item["image"] = shot.image.to_model_input()
+                item["image"] = image(shot.image)
             shots.append(item)
         return {
             "taskType": self.task_type.value,

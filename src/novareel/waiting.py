@@ -104,16 +104,18 @@ def poll_until(
     on_progress: Callable[[WaitProgress], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
-    started: float | None = None,
+    elapsed_offset: float = 0.0,
     done: frozenset[str] = frozenset({"Completed", "Failed"}),
 ) -> tuple[str, int, bool]:
     """Call ``check`` (returns a status) until it is in ``done`` or the deadline passes.
 
     The deadline is checked before every sleep and no sleep runs past it; a last call
     is made at the deadline so a job that finished meanwhile is not reported as a
-    timeout. Returns ``(last status, number of calls, timed_out)``.
+    timeout. ``elapsed_offset`` is how long the job had already run when this wait
+    began (a resumed wait keeps its place in the schedule; the timeout still counts
+    from now). Returns ``(last status, number of calls, timed_out)``.
     """
-    start = clock() if started is None else started
+    start = clock()
     deadline = None if timeout is None else start + timeout
     polls = 0
     while True:
@@ -122,17 +124,27 @@ def poll_until(
         now = clock()
         if status in done:
             if on_progress:
-                on_progress(WaitProgress(now - start, schedule.expected, status, polls, None))
+                on_progress(
+                    WaitProgress(
+                        now - start + elapsed_offset, schedule.expected, status, polls, None
+                    )
+                )
             return status, polls, False
         if deadline is not None and now >= deadline:
             if on_progress:
-                on_progress(WaitProgress(now - start, schedule.expected, status, polls, None))
+                on_progress(
+                    WaitProgress(
+                        now - start + elapsed_offset, schedule.expected, status, polls, None
+                    )
+                )
             return status, polls, True
-        delay = schedule.next_delay(now - start)
+        delay = schedule.next_delay(now - start + elapsed_offset)
         if deadline is not None:
             delay = min(delay, max(deadline - now, 0.0))
         if on_progress:
-            on_progress(WaitProgress(now - start, schedule.expected, status, polls, delay))
+            on_progress(
+                WaitProgress(now - start + elapsed_offset, schedule.expected, status, polls, delay)
+            )
         if delay > 0:
             sleep(delay)
 

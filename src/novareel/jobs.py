@@ -1,0 +1,635 @@
+"""The use cases, where the client, the ledger and the media checks meet.
+
+:class:`NovaReel` is the Python API most users want: ``generate`` (submit, wait,
+download), and each step on its own. It keeps the two promises that matter when every
+second of video costs money:
+
+* **Never pay twice by accident.** The ``clientRequestToken`` is generated here (or
+  given by the caller) and written to the ledger *before* the submit call. Any retry
+  of that submit (botocore's, a quota wait, a resumed run after a crash) reuses it, so
+  the service answers with the job it already started.
+* **Nothing done is lost.** Every job is in the ledger from before it is sent until
+  its files are on disk; a wait that times out leaves the job running and says how to
+  pick it up again; a download never leaves a truncated file under a final name and
+  never writes outside the folder it was given.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any, Literal
+
+from novareel.client import InvocationStatus, NovaReelClient, S3Object, job_folder
+from novareel.errors import (
+    AwsError,
+    DownloadError,
+    JobFailedError,
+    LedgerError,
+    QuotaExceededError,
+    ServiceValidationError,
+    WaitTimeoutError,
+)
+from novareel.results import Failure, JobResult, advice_for
+from novareel.s3uri import OutputLocation, S3Uri, output_location
+from novareel.spec import VideoRequest
+from novareel.waiting import PollSchedule, WaitProgress, expected_generation_seconds, poll_until
+
+if TYPE_CHECKING:
+    from novareel.ledger import JobRecord, Ledger
+
+log = logging.getLogger("novareel")
+
+STATUS_FILES = ("video-generation-status.json", "generation-status.json")
+MAX_NAME_BYTES = 255
+
+#: Errors after which a submit is known not to have created a job.
+_REJECTING = (ServiceValidationError,)
+
+
+@dataclass(frozen=True)
+class DownloadProgress:
+    """Reported while files arrive: bytes so far and in total."""
+
+    done_bytes: int
+    total_bytes: int
+    files: int
+
+
+def new_client_token() -> str:
+    """A fresh idempotency token (printable ASCII, well under the 256-character limit)."""
+    return f"novareel-{uuid.uuid4()}"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def safe_local_path(target: Path, relative_key: str) -> Path:
+    """Where an object's relative key lands under ``target``, or a DownloadError.
+
+    S3 keys are arbitrary strings: ``../x``, ``/etc/x``, ``a/../../x``, backslashes
+    and NUL must never steer a write outside ``target``. Components are checked one by
+    one (no empty, ``.`` or ``..`` part, nothing over 255 bytes) and the resolved path
+    must still lie inside the resolved target, which also defeats symlinks planted in
+    the folder.
+    """
+    problem: str | None = None
+    if not relative_key or relative_key.startswith("/") or "\\" in relative_key:
+        problem = "is absolute, empty or uses backslashes"
+    elif "\x00" in relative_key:
+        problem = "contains a NUL byte"
+    else:
+        parts = PurePosixPath(relative_key).parts
+        raw_parts = relative_key.split("/")
+        if any(p in ("", ".", "..") for p in raw_parts) or not parts:
+            problem = "has an empty, '.' or '..' component"
+        elif any(len(p.encode("utf-8")) > MAX_NAME_BYTES for p in raw_parts):
+            problem = f"has a component longer than {MAX_NAME_BYTES} bytes"
+    if problem is None:
+        root = target.resolve()
+        dest = (root / relative_key).resolve()
+        if dest == root or not dest.is_relative_to(root):
+            problem = "resolves outside the download folder"
+        else:
+            return dest
+    raise DownloadError(
+        f"refusing to download key {relative_key[:120]!r}: it {problem}",
+        hint="The key was skipped so nothing is written outside the target folder.",
+    )
+
+
+def parse_status_file(data: dict[str, Any]) -> Failure | None:
+    """The failure described by ``video-generation-status.json``, if any.
+
+    The shot number is the first shot whose status is not SUCCESS (1-based); a failed
+    full video with no failed shot reports no shot.
+    """
+    shots = data.get("shots") or []
+    for index, shot in enumerate(shots, start=1):
+        if isinstance(shot, dict) and str(shot.get("status", "")).upper() == "FAILURE":
+            ftype = shot.get("failureType")
+            message = shot.get("failureMessage")
+            return Failure(ftype, message, index, advice_for(ftype, message))
+    full = data.get("fullVideo") or {}
+    if isinstance(full, dict) and str(full.get("status", "")).upper() == "FAILURE":
+        ftype = full.get("failureType")
+        message = full.get("failureMessage")
+        return Failure(ftype, message, None, advice_for(ftype, message))
+    return None
+
+
+class NovaReel:
+    """Generate Nova Reel videos: submit, wait, download, all recorded in the ledger.
+
+    ``ledger=None`` opens the default ledger (``NOVAREEL_HOME``); ``ledger=False``
+    records nothing (the caller then owns the client tokens). ``time_scale`` tells the
+    waiter how much faster than the real service the endpoint runs (the emulator's
+    speed), so its schedule stays proportionate.
+    """
+
+    def __init__(
+        self,
+        client: NovaReelClient | None = None,
+        *,
+        ledger: Ledger | Literal[False] | None = None,
+        time_scale: float = 1.0,
+        **client_options: Any,
+    ) -> None:
+        self.client = client if client is not None else NovaReelClient(**client_options)
+        self._ledger_arg = ledger
+        self._ledger: Ledger | None = None
+        self.time_scale = time_scale
+
+    # -- ledger --
+
+    @property
+    def ledger(self) -> Ledger | None:
+        """The ledger in use, opened on first use (None when disabled)."""
+        if self._ledger_arg is False:
+            return None
+        if self._ledger is None:
+            if self._ledger_arg is None:
+                from novareel.ledger import Ledger
+
+                self._ledger = Ledger.open_default()
+            else:
+                self._ledger = self._ledger_arg
+        return self._ledger
+
+    def close(self) -> None:
+        if self._ledger is not None and self._ledger_arg is None:
+            self._ledger.close()
+        self._ledger = None
+
+    def __enter__(self) -> NovaReel:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- submit --
+
+    def submit(
+        self,
+        request: VideoRequest,
+        output: OutputLocation | str,
+        *,
+        client_token: str | None = None,
+        tags: dict[str, str] | None = None,
+        wait_for_slot: float = 0.0,
+        batch_id: int | None = None,
+        batch_item: str | None = None,
+        attempt: int = 1,
+        retry_of: int | None = None,
+    ) -> JobResult:
+        """Validate, record, and send one job. Returns as soon as the service accepts it.
+
+        ``wait_for_slot`` is how many seconds to keep retrying (with the same token)
+        while the account's concurrency quota is full, instead of failing at once.
+        """
+        notices: list[str] = []
+        if isinstance(output, str):
+            output = output_location(output, notices=notices)
+        model_input = request.to_model_input()  # validates; raises before any I/O
+        token = client_token or new_client_token()
+        described = request.describe()
+
+        record = None
+        if self.ledger is not None:
+            record = self.ledger.add_intent(
+                client_token=token,
+                model_id=request.model_id,
+                task_type=request.task_type.value,
+                request=described,
+                output_uri=str(output.uri),
+                duration_seconds=request.duration_seconds,
+                seed=request.seed,
+                estimated_cost_usd=request.estimated_cost_usd,
+                tags=tags,
+                batch_id=batch_id,
+                batch_item=batch_item,
+                attempt=attempt,
+                retry_of=retry_of,
+            )
+            if record.invocation_arn:
+                # This token already produced a job: never send it again.
+                log.info("token %s already submitted as %s", token, record.invocation_arn)
+                return self._result_from_record(record, notices=notices)
+
+        arn = self._start_with_quota_wait(request, model_input, output, token, tags, wait_for_slot)
+        submit_time = _utcnow()
+        ledger_id = None
+        if self.ledger is not None and record is not None:
+            record = self.ledger.mark_submitted(
+                record.id, invocation_arn=arn, submit_time=submit_time
+            )
+            ledger_id = record.id
+        return JobResult(
+            status="InProgress",
+            task_type=request.task_type.value,
+            model_id=request.model_id,
+            duration_seconds=request.duration_seconds,
+            seed=request.seed,
+            estimated_cost_usd=request.estimated_cost_usd,
+            invocation_arn=arn,
+            output_uri=str(output.uri.child(arn.rsplit("/", 1)[-1])),
+            client_token=token,
+            submit_time=submit_time,
+            ledger_id=ledger_id,
+            notices=tuple(notices),
+            request=described,
+        )
+
+    def _start_with_quota_wait(
+        self,
+        request: VideoRequest,
+        model_input: dict[str, Any],
+        output: OutputLocation,
+        token: str,
+        tags: dict[str, str] | None,
+        wait_for_slot: float,
+    ) -> str:
+        deadline = time.monotonic() + wait_for_slot
+        delay = 2.0 / max(self.time_scale, 1e-6)
+        while True:
+            try:
+                return self.client.start_async_invoke(
+                    model_id=request.model_id,
+                    model_input=model_input,
+                    output=output,
+                    client_token=token,
+                    tags=tags,
+                )
+            except QuotaExceededError:
+                if time.monotonic() + delay > deadline:
+                    raise
+                log.info("concurrency quota full; retrying in %.1f s with the same token", delay)
+                time.sleep(delay)
+                delay = min(delay * 1.5, 30.0)
+            except _REJECTING as exc:
+                self._mark_rejected(token, exc)
+                raise
+
+    def _mark_rejected(self, token: str, exc: AwsError) -> None:
+        if self.ledger is None:
+            return
+        record = self.ledger.find(token)
+        if record is not None:
+            self.ledger.mark_rejected(record.id, message=exc.message)
+
+    # -- look up --
+
+    def resolve(self, ref: str) -> tuple[str, JobRecord | None]:
+        """An invocation ARN (and its ledger row) from an ARN, ledger id, id or token."""
+        if ref.startswith("arn:"):
+            record = self.ledger.find(ref) if self.ledger is not None else None
+            return ref, record
+        if self.ledger is None:
+            raise LedgerError(
+                f"{ref!r} is not an invocation ARN, and no ledger is in use to look it up"
+            )
+        record = self.ledger.get(ref)
+        if not record.invocation_arn:
+            raise LedgerError(
+                f"job {record.id} was recorded but never accepted by the service "
+                f"(status {record.status})",
+                hint="Resubmit it with `novareel jobs retry` or run its batch again.",
+            )
+        return record.invocation_arn, record
+
+    def status(self, ref: str) -> JobResult:
+        """Ask the service once; update the ledger; explain a failure."""
+        arn, record = self.resolve(ref)
+        status = self.client.get_async_invoke(arn)
+        return self._observe(status, record)
+
+    def _observe(self, status: InvocationStatus, record: JobRecord | None) -> JobResult:
+        failure = None
+        if status.status == "Failed":
+            failure = self._explain_failure(status)
+        if record is not None and self.ledger is not None:
+            record = self.ledger.record_status(
+                record.id,
+                status.status,
+                end_time=status.end_time,
+                failure_type=failure.type if failure else None,
+                failure_message=failure.message if failure else None,
+                failure_shot=failure.shot if failure else None,
+            )
+        return self._result(status, record, failure)
+
+    def _result(
+        self, status: InvocationStatus, record: JobRecord | None, failure: Failure | None
+    ) -> JobResult:
+        folder = job_folder(status)
+        return JobResult(
+            status=status.status,
+            task_type=record.task_type if record else "UNKNOWN",
+            model_id=(record.model_id if record else None) or status.model_id or "unknown",
+            duration_seconds=record.duration_seconds if record else None,
+            seed=record.seed if record else None,
+            estimated_cost_usd=record.estimated_cost_usd if record else None,
+            invocation_arn=status.invocation_arn,
+            output_uri=str(folder).rstrip("/") if folder else None,
+            client_token=status.client_token or (record.client_token if record else None),
+            submit_time=status.submit_time,
+            end_time=status.end_time,
+            last_modified_time=status.last_modified_time,
+            local_files=tuple(record.local_files) if record else (),
+            failure=failure,
+            ledger_id=record.id if record else None,
+            request=record.request if record else None,
+        )
+
+    def _result_from_record(self, record: JobRecord, *, notices: list[str]) -> JobResult:
+        failure = None
+        if record.failure_type or record.failure_message:
+            failure = Failure(
+                record.failure_type,
+                record.failure_message,
+                record.failure_shot,
+                advice_for(record.failure_type, record.failure_message),
+            )
+        output_uri = record.output_uri
+        if record.invocation_id and output_uri:
+            output_uri = str(S3Uri(*_split(output_uri)).child(record.invocation_id))
+        return JobResult(
+            status=record.status,
+            task_type=record.task_type,
+            model_id=record.model_id,
+            duration_seconds=record.duration_seconds,
+            seed=record.seed,
+            estimated_cost_usd=record.estimated_cost_usd,
+            invocation_arn=record.invocation_arn,
+            output_uri=output_uri,
+            client_token=record.client_token,
+            submit_time=record.submit_time,
+            end_time=record.end_time,
+            local_files=tuple(record.local_files),
+            failure=failure,
+            ledger_id=record.id,
+            notices=tuple(notices),
+            request=record.request,
+        )
+
+    def _explain_failure(self, status: InvocationStatus) -> Failure:
+        """Read the job's status file to say which shot failed, why, and what to do."""
+        folder = job_folder(status)
+        if folder is not None:
+            for name in STATUS_FILES:
+                try:
+                    raw = self.client.read_object(folder.child(name))
+                except AwsError:
+                    continue
+                try:
+                    parsed = parse_status_file(json.loads(raw))
+                except (ValueError, TypeError):
+                    continue
+                if parsed is not None:
+                    if not parsed.message and status.failure_message:
+                        return Failure(
+                            parsed.type, status.failure_message, parsed.shot, parsed.advice
+                        )
+                    return parsed
+        message = status.failure_message
+        return Failure(None, message, None, advice_for(None, message))
+
+    # -- wait --
+
+    def wait(
+        self,
+        ref: str,
+        *,
+        timeout: float | None = 30 * 60,
+        poll_interval: float | None = None,
+        on_progress: Callable[[WaitProgress], None] | None = None,
+        raise_on_failure: bool = False,
+    ) -> JobResult:
+        """Poll until the job ends or ``timeout`` passes (the job keeps running then).
+
+        ``poll_interval`` forces a fixed interval (pwshBedrock's JobCheckInterval);
+        otherwise the schedule follows the job's expected generation time.
+        """
+        arn, record = self.resolve(ref)
+        duration = (record.duration_seconds if record else None) or 6
+        expected = expected_generation_seconds(duration) / self.time_scale
+        schedule = PollSchedule(
+            expected=expected,
+            fixed_interval=poll_interval,
+            min_interval=min(1.0, max(expected * 0.01, 0.05)),
+        )
+        offset = 0.0
+        if record is not None and record.submit_time is not None:
+            offset = max(0.0, (_utcnow() - record.submit_time).total_seconds())
+        latest: list[InvocationStatus] = []
+
+        def check() -> str:
+            latest.append(self.client.get_async_invoke(arn))
+            del latest[:-1]
+            return latest[-1].status
+
+        _, _, timed_out = poll_until(
+            check,
+            schedule=schedule,
+            timeout=timeout,
+            on_progress=on_progress,
+            elapsed_offset=offset,
+        )
+        result = self._observe(latest[-1], record)
+        if timed_out:
+            ident = result.ledger_id or result.invocation_arn
+            raise WaitTimeoutError(
+                f"stopped waiting after {timeout:g} s; job {result.invocation_id} is still "
+                f"{result.status} and keeps running",
+                result=result,
+                hint=f"Resume with `novareel wait {ident}` (then `novareel download {ident}`).",
+            )
+        if raise_on_failure and result.status == "Failed":
+            raise _failed(result)
+        return result
+
+    # -- download --
+
+    def download(
+        self,
+        ref: str,
+        out_dir: str | os.PathLike[str] = ".",
+        *,
+        on_progress: Callable[[DownloadProgress], None] | None = None,
+        check_video: bool = True,
+    ) -> JobResult:
+        """Fetch every file of the job's folder into ``<out_dir>/<invocation-id>/``.
+
+        Files already present with the right size are not fetched again; keys that
+        would land outside the folder are refused. A Failed job yields its status
+        file and manifest (there is no video to fetch).
+        """
+        result = self.status(ref)
+        if result.status == "InProgress":
+            raise DownloadError(
+                f"job {result.invocation_id} is still InProgress; nothing to download yet",
+                hint=f"Run `novareel wait {result.ledger_id or result.invocation_arn}` first.",
+            )
+        if not result.output_uri or not result.invocation_id:
+            raise DownloadError("the service returned no output location for this job")
+        folder = S3Uri(*_split(result.output_uri)).as_folder()
+        target = Path(out_dir) / result.invocation_id
+        target.mkdir(parents=True, exist_ok=True)
+        objects = self.client.list_objects(folder)
+        plan: list[tuple[S3Object, Path]] = []
+        skipped: list[str] = []
+        for obj in objects:
+            relative = obj.key[len(folder.key) :]
+            try:
+                dest = safe_local_path(target, relative)
+            except DownloadError as exc:
+                log.warning("%s", exc.message)
+                skipped.append(relative)
+                continue
+            plan.append((obj, dest))
+        todo = [
+            (obj, dest)
+            for obj, dest in plan
+            if not (dest.is_file() and dest.stat().st_size == obj.size)
+        ]
+        total = sum(obj.size for obj, _ in todo)
+        done = [0]
+
+        def on_bytes(n: int) -> None:
+            done[0] += n
+            if on_progress:
+                on_progress(DownloadProgress(done[0], total, len(todo)))
+
+        for _, dest in todo:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+        if todo:
+            self.client.download_objects(
+                [(S3Uri(folder.bucket, obj.key), dest) for obj, dest in todo], on_bytes=on_bytes
+            )
+        for obj, dest in plan:
+            size = dest.stat().st_size if dest.exists() else -1
+            if size != obj.size:
+                raise DownloadError(
+                    f"{dest} has {size} bytes, expected {obj.size}",
+                    hint="Run the download again; complete files are kept.",
+                )
+        files = sorted(str(dest) for _, dest in plan)
+        notices = list(result.notices)
+        if skipped:
+            notices.append(f"skipped {len(skipped)} unsafe key(s): {', '.join(skipped[:3])}")
+        if check_video and result.status == "Completed":
+            notices.extend(_check_output_video(target / "output.mp4", result.duration_seconds))
+        if self.ledger is not None and result.ledger_id is not None:
+            self.ledger.record_files(result.ledger_id, files)
+        return result.with_(local_dir=str(target), local_files=tuple(files), notices=tuple(notices))
+
+    # -- all together --
+
+    def generate(
+        self,
+        request: VideoRequest,
+        output: OutputLocation | str,
+        *,
+        out_dir: str | os.PathLike[str] | None = ".",
+        wait: bool = True,
+        timeout: float | None = 30 * 60,
+        poll_interval: float | None = None,
+        client_token: str | None = None,
+        tags: dict[str, str] | None = None,
+        on_progress: Callable[[WaitProgress], None] | None = None,
+        on_download: Callable[[DownloadProgress], None] | None = None,
+        raise_on_failure: bool = True,
+    ) -> JobResult:
+        """Submit, wait, and download: the whole job in one call.
+
+        With ``wait=False`` it returns right after the submit. With ``out_dir=None``
+        it waits but leaves the files in S3. A Failed job raises
+        :class:`JobFailedError` (whose ``result`` explains it) unless
+        ``raise_on_failure`` is false.
+        """
+        submitted = self.submit(
+            request, output, client_token=client_token, tags=tags, wait_for_slot=timeout or 0
+        )
+        if not wait:
+            return submitted
+        ref = str(submitted.ledger_id) if submitted.ledger_id else submitted.invocation_arn
+        assert ref is not None
+        finished = self.wait(
+            ref, timeout=timeout, poll_interval=poll_interval, on_progress=on_progress
+        )
+        finished = finished.with_(notices=submitted.notices + finished.notices)
+        if out_dir is not None:
+            downloaded = self.download(ref, out_dir, on_progress=on_download)
+            finished = finished.with_(
+                local_dir=downloaded.local_dir,
+                local_files=downloaded.local_files,
+                notices=finished.notices + downloaded.notices,
+            )
+        if finished.status == "Failed" and raise_on_failure:
+            raise _failed(finished)
+        return finished
+
+    def list(
+        self,
+        *,
+        status: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        max_items: int | None = None,
+        sort_order: str = "Descending",
+    ) -> list[JobResult]:
+        """Jobs as the service lists them (ListAsyncInvokes), joined with the ledger."""
+        results = []
+        for item in self.client.list_async_invokes(
+            status=status,
+            submitted_after=since,
+            submitted_before=until,
+            sort_order=sort_order,
+            max_items=max_items,
+        ):
+            record = self.ledger.find(item.invocation_arn) if self.ledger is not None else None
+            results.append(self._result(item, record, None))
+        return results
+
+
+def _failed(result: JobResult) -> JobFailedError:
+    failure = result.failure or Failure(None, None)
+    return JobFailedError(failure.summary(), result=result, hint=failure.advice or None)
+
+
+def _split(uri: str) -> tuple[str, str]:
+    rest = uri[len("s3://") :]
+    bucket, _, key = rest.partition("/")
+    return bucket, key
+
+
+def _check_output_video(path: Path, expected_duration: int | None) -> list[str]:
+    """Mismatches between the downloaded video and what was asked (as notices)."""
+    if not path.is_file() or not expected_duration:
+        return []
+    try:
+        from novareel.video import check_video, inspect_video
+    except ImportError:  # pragma: no cover - media module missing
+        return []
+    try:
+        info = inspect_video(path)
+    except Exception as exc:  # a broken file is worth a notice, not a crash
+        return [f"{path.name} could not be read as a video: {exc}"]
+    return [f"{path.name}: {m}" for m in check_video(info, expected_duration=expected_duration)]
+
+
+__all__ = [
+    "DownloadProgress",
+    "NovaReel",
+    "new_client_token",
+    "parse_status_file",
+    "safe_local_path",
+]
