@@ -1,0 +1,84 @@
+"""Emulator settings: speed, quotas, submit rate and content-filter words.
+
+A plain dataclass so it can be passed to :class:`EmulatorServer`, changed at runtime via
+``POST /_emulator/config`` and restored by ``POST /_emulator/reset``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Port the CLI's ``novareel emulator`` listens on by default.
+DEFAULT_PORT = 5899
+#: Default time compression: a 6 s job (76 s on the real service) takes ~3 s.
+DEFAULT_SPEED = 25.0
+#: The account every ARN and S3 backend uses (moto's default account).
+ACCOUNT_ID = "123456789012"
+
+
+def _default_quotas() -> dict[str, int]:
+    # Contract section 4 (UNCERTAIN upstream): 3 concurrent jobs for v1:1, 10 for v1:0.
+    return {"amazon.nova-reel-v1:0": 10, "amazon.nova-reel-v1:1": 3}
+
+
+@dataclass
+class EmulatorConfig:
+    """Everything that can be tuned on a running emulator.
+
+    ``submit_rate`` is a token bucket refilled at that many StartAsyncInvoke calls per
+    second with room for ``submit_burst``; ``0`` switches the limit off.
+    """
+
+    speed: float = DEFAULT_SPEED
+    quotas: dict[str, int] = field(default_factory=_default_quotas)
+    submit_rate: float = 5.0
+    submit_burst: int = 5
+    blocked_input_words: list[str] = field(default_factory=lambda: ["blocked-input"])
+    blocked_output_words: list[str] = field(default_factory=lambda: ["blocked-output"])
+    render_workers: int = 2
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready copy (used by ``GET /_emulator/config``)."""
+        return dataclasses.asdict(self)
+
+    def copy(self) -> EmulatorConfig:
+        """A deep copy, so a saved default is never mutated by a runtime update."""
+        return EmulatorConfig(**self.to_dict())
+
+    def update(self, changes: dict[str, Any]) -> None:
+        """Apply a partial update; unknown keys or wrong types raise ``ValueError``.
+
+        ``quotas`` is merged per model rather than replaced, so a test can change one
+        model's quota without restating the other.
+        """
+        known = {f.name for f in dataclasses.fields(self)}
+        unknown = set(changes) - known
+        if unknown:
+            raise ValueError(f"unknown config keys: {sorted(unknown)}")
+        new = self.to_dict()
+        for key, value in changes.items():
+            if key == "quotas":
+                if not isinstance(value, dict) or not all(
+                    isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)
+                    for k, v in value.items()
+                ):
+                    raise ValueError("quotas must map model ids to integers")
+                new["quotas"] = {**new["quotas"], **value}
+            elif key in ("blocked_input_words", "blocked_output_words"):
+                if not isinstance(value, list) or not all(isinstance(w, str) for w in value):
+                    raise ValueError(f"{key} must be a list of strings")
+                new[key] = list(value)
+            elif key in ("speed", "submit_rate"):
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                    raise ValueError(f"{key} must be a non-negative number")
+                new[key] = float(value)
+            else:
+                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                    raise ValueError(f"{key} must be a non-negative integer")
+                if key == "render_workers" and value < 1:
+                    raise ValueError("render_workers must be at least 1")
+                new[key] = value
+        for key, value in new.items():
+            setattr(self, key, value)
