@@ -156,7 +156,9 @@ def test_ambiguous_reference_is_refused(add: AddJob, ledger: Ledger) -> None:
 def test_same_invocation_id_in_two_regions_is_ambiguous(add: AddJob, ledger: Ledger) -> None:
     a, b = add("tok-a"), add("tok-b")
     ledger.mark_submitted(a.id, invocation_arn=ARN, submit_time=T0)
-    ledger.mark_submitted(b.id, invocation_arn=ARN.replace("us-east-1", "eu-west-1"), submit_time=T0)
+    ledger.mark_submitted(
+        b.id, invocation_arn=ARN.replace("us-east-1", "eu-west-1"), submit_time=T0
+    )
     with pytest.raises(LedgerError, match="several jobs"):
         ledger.get("abc123def456")
     assert ledger.get(ARN).id == a.id

@@ -43,7 +43,7 @@ def test_raw_python_bytes_are_refused(add: AddJob) -> None:
     ],
 )
 def test_credential_like_content_is_refused(add: AddJob, request_body: dict[str, object]) -> None:
-    with pytest.raises(LedgerError, match="credential|access key"):
+    with pytest.raises(LedgerError, match=r"credential|access key"):
         add("tok-1", request=request_body)
 
 
