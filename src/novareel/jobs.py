@@ -453,7 +453,7 @@ class NovaReel:
                 hint=f"Resume with `novareel wait {ident}` (then `novareel download {ident}`).",
             )
         if raise_on_failure and result.status == "Failed":
-            raise _failed(result)
+            raise job_failed_error(result)
         return result
 
     # -- download --
@@ -574,7 +574,7 @@ class NovaReel:
                 notices=finished.notices + downloaded.notices,
             )
         if finished.status == "Failed" and raise_on_failure:
-            raise _failed(finished)
+            raise job_failed_error(finished)
         return finished
 
     def list(
@@ -600,7 +600,8 @@ class NovaReel:
         return results
 
 
-def _failed(result: JobResult) -> JobFailedError:
+def job_failed_error(result: JobResult) -> JobFailedError:
+    """The JobFailedError for a Failed result: summary as message, advice as hint."""
     failure = result.failure or Failure(None, None)
     return JobFailedError(failure.summary(), result=result, hint=failure.advice or None)
 
@@ -629,6 +630,7 @@ def _check_output_video(path: Path, expected_duration: int | None) -> list[str]:
 __all__ = [
     "DownloadProgress",
     "NovaReel",
+    "job_failed_error",
     "new_client_token",
     "parse_status_file",
     "safe_local_path",

@@ -1,0 +1,177 @@
+"""Options and helpers shared by the commands that talk to AWS (or the emulator).
+
+Every such command takes the same connection options, builds its :class:`NovaReel`
+through :func:`open_api`, and draws waits and downloads with the same Rich bars.
+Secrets are never options: credentials come from boto3's usual sources.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import typer
+
+from novareel.cli.app import console, emit_json, err_console
+
+PROFILE = typer.Option(None, "--profile", help="AWS profile (as AWS_PROFILE).")
+REGION = typer.Option(None, "--region", help="AWS region (default: boto3's, else us-east-1).")
+ENDPOINT_URL = typer.Option(
+    None, "--endpoint-url", help="Endpoint for Bedrock and S3 (as AWS_ENDPOINT_URL)."
+)
+CREDENTIALS_FILE = typer.Option(
+    None, "--credentials-file", help="Shared credentials file to read (pwsh -ProfileLocation)."
+)
+LOCAL = typer.Option(
+    False,
+    "--local",
+    help="Use the local emulator (NOVAREEL_EMULATOR_URL, else start one for this command).",
+)
+JSON = typer.Option(False, "--json", help="Print one JSON document with snake_case keys.")
+
+
+@dataclass
+class Connection:
+    """The connection options of one command, as given."""
+
+    profile: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+    credentials_file: str | None = None
+    local: bool = False
+
+
+@contextlib.contextmanager
+def open_api(conn: Connection) -> Iterator[tuple[Any, Any]]:
+    """A :class:`NovaReel` for these options, and the local emulator when ``--local``.
+
+    Yields ``(api, local)``; ``local`` is None unless ``--local``. An emulator started
+    here is stopped when the block ends.
+    """
+    from novareel.jobs import NovaReel
+
+    local = None
+    if conn.local:
+        from novareel.local import connect_local
+
+        local = connect_local(conn.endpoint_url)
+        client = local.client()
+        api = NovaReel(client, time_scale=local.speed)
+    else:
+        from novareel.client import NovaReelClient
+
+        client = NovaReelClient(
+            profile=conn.profile,
+            region=conn.region,
+            endpoint_url=conn.endpoint_url,
+            credentials_file=conn.credentials_file,
+        )
+        api = NovaReel(client)
+    try:
+        yield api, local
+    finally:
+        api.close()
+        if local is not None:
+            local.close()
+
+
+@contextlib.contextmanager
+def wait_progress(enabled: bool, label: str) -> Iterator[Callable[[Any], None] | None]:
+    """A Rich progress bar fed by :class:`~novareel.waiting.WaitProgress` callbacks.
+
+    The bar runs from submit to the *expected* end; past it, the bar stays full and
+    the text says how far over the estimate the job is.
+    """
+    if not enabled:
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
+
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[timing]}"),
+        console=err_console,
+        transient=False,
+    )
+    task = progress.add_task(label, total=1.0, timing="")
+
+    def update(p: Any) -> None:
+        expected = max(p.expected, 1e-9)
+        over = p.elapsed - p.expected
+        timing = f"{p.elapsed:,.0f}s / ~{p.expected:,.0f}s expected, {p.polls} checks"
+        if over > 0 and p.status == "InProgress":
+            timing += f" ({over:,.0f}s over)"
+        progress.update(
+            task,
+            completed=min(p.elapsed / expected, 1.0) if p.status == "InProgress" else 1.0,
+            description=f"{label} [{p.status}]",
+            timing=timing,
+        )
+
+    with progress:
+        yield update
+
+
+@contextlib.contextmanager
+def download_progress(enabled: bool) -> Iterator[Callable[[Any], None] | None]:
+    """A Rich bar for bytes downloaded."""
+    if not enabled:
+        yield None
+        return
+    from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
+
+    progress = Progress(
+        "download", DownloadColumn(), TransferSpeedColumn(), console=err_console, transient=True
+    )
+    task = progress.add_task("download", total=None)
+
+    def update(p: Any) -> None:
+        progress.update(task, completed=p.done_bytes, total=p.total_bytes)
+
+    with progress:
+        yield update
+
+
+def print_result(result: Any, as_json: bool) -> None:
+    """One job, as JSON or as a short human summary."""
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    from rich.table import Table
+
+    for notice in result.notices:
+        err_console.print(f"[yellow]notice:[/] {notice}", highlight=False)
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    colour = {"Completed": "green", "Failed": "red", "InProgress": "cyan"}.get(result.status, "")
+    rows: list[tuple[str, str]] = [
+        ("status", f"[{colour}]{result.status}[/]" if colour else result.status),
+        ("job", f"{result.ledger_id or '-'}  {result.invocation_arn or ''}"),
+        ("task", f"{result.task_type}  {result.model_id}"),
+    ]
+    if result.duration_seconds:
+        cost = result.estimated_cost_usd
+        rows.append(
+            (
+                "video",
+                f"{result.duration_seconds} s, seed {result.seed}"
+                + (f", ~${cost:.2f}" if cost is not None else ""),
+            )
+        )
+    if result.output_uri:
+        rows.append(("s3", result.output_uri))
+    if result.video_path:
+        rows.append(("video file", result.video_path))
+    elif result.local_dir:
+        rows.append(("files", result.local_dir))
+    if result.failure:
+        rows.append(("failure", result.failure.summary()))
+        rows.append(("what to do", result.failure.advice))
+    for key, value in rows:
+        table.add_row(key, value)
+    console.print(table)
