@@ -48,3 +48,28 @@ def test_two_processes_adding_intents_at_once_both_succeed(tmp_path: Path) -> No
         assert all(len(ledger.history(job.id)) == 2 for job in ledger.list_jobs())
         names = [r[0] for r in ledger.conn.execute("SELECT name FROM _migrations")]
         assert len(names) == len(set(names))  # each migration applied once
+
+
+def test_threads_may_share_one_ledger(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with Ledger(tmp_path / "ledger.db") as ledger:
+
+        def work(i: int) -> int:
+            job = ledger.add_intent(
+                client_token=f"t-{i}",
+                model_id="amazon.nova-reel-v1:1",
+                task_type="TEXT_VIDEO",
+                request={},
+                output_uri="s3://b/",
+                duration_seconds=6,
+                seed=i,
+                estimated_cost_usd=0.48,
+            )
+            ledger.record_status(job.id, "Completed")
+            return ledger.get(f"t-{i}").id
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            ids = list(pool.map(work, range(40)))
+        assert len(set(ids)) == 40
+        assert len(ledger.list_jobs(status="Completed")) == 40

@@ -87,7 +87,14 @@ def connect(path: Path | str) -> sqlite3.Connection:
             raise LedgerError(f"cannot create the folder for the ledger at {file_path}") from exc
         _secure_file(file_path)
     try:
-        conn = sqlite3.connect(target, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        # check_same_thread=False: the Ledger serialises use of its connection with a
+        # lock, so worker threads (parallel waits, downloads) may share one instance.
+        conn = sqlite3.connect(
+            target,
+            isolation_level=None,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            check_same_thread=False,
+        )
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys = ON")

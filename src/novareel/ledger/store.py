@@ -19,15 +19,17 @@ a stale answer from a poll or a sync never un-finishes a job.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from novareel.errors import LedgerError
 from novareel.ledger.db import connect, default_path, from_iso, to_iso, transaction, utc_now
@@ -47,6 +49,20 @@ _RANK = {"Submitting": 0, "Rejected": 1, "InProgress": 2, "Completed": 3, "Faile
 _SERVICE_STATUSES = ("InProgress", "Completed", "Failed")
 _INVOCATION_ID = re.compile(r"^[a-z0-9]{12}$")
 _CHUNK = 500  # SQLite's limit on bound parameters is 999 on old builds.
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _locked(method: _F) -> _F:
+    """Serialise a public method on the instance's lock (one connection, many threads)."""
+
+    @functools.wraps(method)
+    def wrapper(self: Ledger, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return cast(_F, wrapper)
 
 
 def invocation_id_from_arn(arn: str) -> str | None:
@@ -75,13 +91,15 @@ def _opt_dt(value: str | None) -> datetime | None:
 class Ledger:
     """The local record of jobs, status histories and batches.
 
-    One instance holds one SQLite connection; use it from the thread that opened it.
+    One instance holds one SQLite connection, guarded by a lock so threads may share
+    it.
     Several processes may open the same file at once (WAL, busy timeout). The schema
     is migrated to the current version when the file is opened.
     """
 
     def __init__(self, path: Path | None = None) -> None:
         self.path: Path = default_path() if path is None else Path(path)
+        self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = connect(self.path)
         try:
             migrate(self._conn)
@@ -95,6 +113,7 @@ class Ledger:
         """The ledger at ``$NOVAREEL_HOME/ledger.db`` (or the platform data folder)."""
         return cls(None)
 
+    @_locked
     def close(self) -> None:
         """Close the connection; further calls raise :class:`LedgerError`."""
         if self._conn is not None:
@@ -134,6 +153,7 @@ class Ledger:
 
     # ------------------------------------------------------------------ jobs: writes
 
+    @_locked
     def add_intent(
         self,
         *,
@@ -226,6 +246,7 @@ class Ledger:
             self._event(job_id, "Submitting", now, "recorded before submit")
             return self._load(job_id)
 
+    @_locked
     def mark_submitted(
         self, job_id: int, *, invocation_arn: str, submit_time: datetime | None
     ) -> JobRecord:
@@ -265,6 +286,7 @@ class Ledger:
             self._move(row, "InProgress", at=at, detail="submitted")
             return self._load(job_id)
 
+    @_locked
     def mark_rejected(
         self, job_id: int, *, message: str, failure_type: str | None = None
     ) -> JobRecord:
@@ -288,6 +310,7 @@ class Ledger:
             self._move(row, "Rejected", at=now, detail=message)
             return self._load(job_id)
 
+    @_locked
     def record_status(
         self,
         job_id: int,
@@ -324,6 +347,7 @@ class Ledger:
             )
             return self._load(job_id)
 
+    @_locked
     def record_files(self, job_id: int, files: list[str]) -> JobRecord:
         """Add downloaded local files to the job (kept in order, duplicates ignored)."""
         now = to_iso(utc_now())
@@ -336,6 +360,7 @@ class Ledger:
             db.execute("UPDATE jobs SET updated_at = ? WHERE id = ?", (now, job_id))
             return self._load(job_id)
 
+    @_locked
     def adopt(
         self,
         *,
@@ -439,6 +464,7 @@ class Ledger:
 
     # ------------------------------------------------------------------ jobs: reads
 
+    @_locked
     def get(self, ref: str | int) -> JobRecord:
         """Find one job by ledger id, invocation id (12 chars), full ARN or client token.
 
@@ -460,6 +486,7 @@ class Ledger:
             )
         return self._load(ids.pop())
 
+    @_locked
     def find(self, ref: str | int) -> JobRecord | None:
         """Like :meth:`get`, but ``None`` when nothing matches (still raises when ambiguous)."""
         ids = self._resolve(ref)
@@ -495,6 +522,7 @@ class Ledger:
         )
         return ids
 
+    @_locked
     def list_jobs(
         self,
         *,
@@ -535,6 +563,7 @@ class Ledger:
             params.append(max(limit, 0))
         return self._hydrate(self.conn.execute(sql, params).fetchall())
 
+    @_locked
     def pending_jobs(self) -> list[JobRecord]:
         """Jobs not known to be finished (Submitting or InProgress), oldest first: the
         work a resume must pick up (resubmit with the same token, or poll)."""
@@ -545,6 +574,7 @@ class Ledger:
         ).fetchall()
         return self._hydrate(rows)
 
+    @_locked
     def history(self, job_id: int) -> list[StatusEvent]:
         """The job's status changes, oldest first."""
         self._row(job_id)
@@ -559,6 +589,7 @@ class Ledger:
 
     # ------------------------------------------------------------------ batches
 
+    @_locked
     def get_or_create_batch(
         self, *, identity: str, file_path: str, defaults: dict[str, Any]
     ) -> BatchRecord:
@@ -577,6 +608,7 @@ class Ledger:
                 row = db.execute("SELECT * FROM batches WHERE identity = ?", (identity,)).fetchone()
             return _batch(row)
 
+    @_locked
     def get_batch(self, batch_id: int) -> BatchRecord:
         """One batch by id; :class:`LedgerError` if unknown."""
         row = self.conn.execute("SELECT * FROM batches WHERE id = ?", (batch_id,)).fetchone()
@@ -584,11 +616,13 @@ class Ledger:
             raise LedgerError(f"no batch {batch_id} in the ledger")
         return _batch(row)
 
+    @_locked
     def list_batches(self) -> list[BatchRecord]:
         """All batches, newest first."""
         rows = self.conn.execute("SELECT * FROM batches ORDER BY id DESC").fetchall()
         return [_batch(r) for r in rows]
 
+    @_locked
     def batch_jobs(self, batch_id: int) -> list[JobRecord]:
         """Every job (all attempts) of a batch, by item then attempt."""
         rows = self.conn.execute(
@@ -597,6 +631,7 @@ class Ledger:
         ).fetchall()
         return self._hydrate(rows)
 
+    @_locked
     def latest_attempt(self, batch_id: int, batch_item: str) -> JobRecord | None:
         """The highest attempt recorded for one item of a batch, or ``None``."""
         row = self.conn.execute(
