@@ -51,7 +51,9 @@ class PollSchedule:
       1. one early look at ``early_fraction`` of the expected time (a job refused by
          the service's checks after submit fails quickly; do not wait minutes to say
          so);
-      2. then straight to ``near_fraction`` of the expected time;
+      2. one look half-way (``middle_fraction``), then straight to ``near_fraction``
+         of the expected time: the jumps are not capped by ``max_interval``, because
+         a job cannot be done long before its estimate and every call there is waste;
       3. around the expected end, every ``dense_fraction`` of it (floored at
          ``min_interval``) until ``late_fraction``;
       4. later than that, the interval grows with how late the job is, capped at
@@ -64,6 +66,7 @@ class PollSchedule:
     min_interval: float = 1.0
     max_interval: float = 30.0
     early_fraction: float = 0.2
+    middle_fraction: float = 0.6
     near_fraction: float = 0.9
     dense_fraction: float = 0.015
     late_fraction: float = 1.25
@@ -74,15 +77,14 @@ class PollSchedule:
             return max(self.fixed_interval, 0.0)
         e = max(self.expected, 0.0)
         dense = max(self.min_interval, self.dense_fraction * e)
-        if elapsed < self.early_fraction * e:
-            delay = self.early_fraction * e - elapsed
-        elif elapsed < self.near_fraction * e:
-            delay = self.near_fraction * e - elapsed
-        elif elapsed < self.late_fraction * e:
+        for fraction in (self.early_fraction, self.middle_fraction, self.near_fraction):
+            if elapsed < fraction * e:
+                return max(fraction * e - elapsed, self.min_interval)
+        if elapsed < self.late_fraction * e:
             delay = dense
         else:
             delay = dense + 0.1 * (elapsed - self.late_fraction * e)
-        return min(max(delay, self.min_interval), self.max_interval)
+        return min(max(delay, self.min_interval), max(self.max_interval, dense))
 
 
 @dataclass(frozen=True)

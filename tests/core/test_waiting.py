@@ -1,0 +1,113 @@
+"""The poll schedule asks rarely early, often near the expected end, never past a deadline."""
+
+from __future__ import annotations
+
+import pytest
+
+from novareel.waiting import PollSchedule, WaitProgress, expected_generation_seconds, poll_until
+
+
+@pytest.mark.parametrize("video,expected", [(6, 76), (18, 150), (60, 350), (120, 510)])
+def test_expected_time_matches_the_lab(video: int, expected: float) -> None:
+    assert expected_generation_seconds(video) == pytest.approx(expected)
+
+
+def test_expected_time_interpolates_monotonically() -> None:
+    values = [expected_generation_seconds(s) for s in range(6, 121, 6)]
+    assert values == sorted(values)
+    assert 150 < expected_generation_seconds(24) < 350
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def run(job_ends_at: float, schedule: PollSchedule, timeout: float | None = None):
+    fake = FakeClock()
+    calls: list[float] = []
+
+    def check() -> str:
+        calls.append(fake.now)
+        return "Completed" if fake.now >= job_ends_at else "InProgress"
+
+    status, polls, timed_out = poll_until(
+        check, schedule=schedule, timeout=timeout, clock=fake.clock, sleep=fake.sleep
+    )
+    return status, polls, timed_out, calls, fake
+
+
+def test_adaptive_notices_a_76s_job_within_two_seconds() -> None:
+    status, polls, timed_out, calls, _ = run(76.0, PollSchedule(expected=76.0))
+    assert status == "Completed" and not timed_out
+    assert calls[-1] - 76.0 <= 1.2
+    # few calls while the job cannot be done yet
+    assert sum(1 for t in calls if t < 0.9 * 76) <= 4
+
+
+def test_adaptive_beats_fixed_30s_on_a_long_job() -> None:
+    _, adaptive_polls, _, adaptive_calls, _ = run(510.0, PollSchedule(expected=510.0))
+    _, fixed_polls, _, fixed_calls, _ = run(510.0, PollSchedule(expected=510.0, fixed_interval=30))
+    assert adaptive_calls[-1] - 510 < 0.02 * 510
+    assert adaptive_polls <= fixed_polls
+
+
+def test_late_jobs_back_off_but_never_beyond_max_interval() -> None:
+    schedule = PollSchedule(expected=76.0, max_interval=30.0)
+    delays = [schedule.next_delay(t) for t in (100, 200, 400, 1000)]
+    assert delays == sorted(delays)
+    assert max(delays) == 30.0
+
+
+def test_fixed_interval_is_respected() -> None:
+    _, polls, _, calls, _ = run(95.0, PollSchedule(expected=76.0, fixed_interval=30))
+    assert calls == [0, 30, 60, 90, 120]
+    assert polls == 5
+
+
+def test_deadline_is_never_overslept_and_checked_last() -> None:
+    status, polls, timed_out, calls, fake = run(
+        1000.0, PollSchedule(expected=76.0, fixed_interval=30), timeout=50
+    )
+    assert timed_out and status == "InProgress"
+    assert fake.now == 50  # slept 30 then only 20, never past the deadline
+    assert calls == [0, 30, 50]
+
+
+def test_job_finishing_at_the_deadline_is_not_a_timeout() -> None:
+    status, _, timed_out, _, _ = run(
+        50.0, PollSchedule(expected=76.0, fixed_interval=30), timeout=50
+    )
+    assert status == "Completed" and not timed_out
+
+
+def test_progress_callback_sees_every_call() -> None:
+    fake = FakeClock()
+    seen: list[WaitProgress] = []
+    statuses = iter(["InProgress", "InProgress", "Failed"])
+    poll_until(
+        lambda: next(statuses),
+        schedule=PollSchedule(expected=10, fixed_interval=1),
+        timeout=None,
+        on_progress=seen.append,
+        clock=fake.clock,
+        sleep=fake.sleep,
+    )
+    assert [p.status for p in seen] == ["InProgress", "InProgress", "Failed"]
+    assert seen[-1].next_delay is None and seen[-1].polls == 3
+
+
+def test_resumed_wait_keeps_its_place_in_the_schedule() -> None:
+    schedule = PollSchedule(expected=100.0)
+    fresh = schedule.next_delay(0)
+    assert fresh == pytest.approx(20.0)
+    # 95 s in, we are in the dense phase: ~1.5 s, not 20 s
+    assert schedule.next_delay(95) == pytest.approx(1.5)
