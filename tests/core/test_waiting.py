@@ -46,7 +46,7 @@ def run(job_ends_at: float, schedule: PollSchedule, timeout: float | None = None
 
 
 def test_adaptive_notices_a_76s_job_within_two_seconds() -> None:
-    status, polls, timed_out, calls, _ = run(76.0, PollSchedule(expected=76.0))
+    status, _polls, timed_out, calls, _ = run(76.0, PollSchedule(expected=76.0))
     assert status == "Completed" and not timed_out
     assert calls[-1] - 76.0 <= 1.2
     # few calls while the job cannot be done yet
@@ -55,7 +55,7 @@ def test_adaptive_notices_a_76s_job_within_two_seconds() -> None:
 
 def test_adaptive_beats_fixed_30s_on_a_long_job() -> None:
     _, adaptive_polls, _, adaptive_calls, _ = run(510.0, PollSchedule(expected=510.0))
-    _, fixed_polls, _, fixed_calls, _ = run(510.0, PollSchedule(expected=510.0, fixed_interval=30))
+    _, fixed_polls, _, _fixed_calls, _ = run(510.0, PollSchedule(expected=510.0, fixed_interval=30))
     assert adaptive_calls[-1] - 510 < 0.02 * 510
     assert adaptive_polls <= fixed_polls
 
@@ -74,7 +74,7 @@ def test_fixed_interval_is_respected() -> None:
 
 
 def test_deadline_is_never_overslept_and_checked_last() -> None:
-    status, polls, timed_out, calls, fake = run(
+    status, _polls, timed_out, calls, fake = run(
         1000.0, PollSchedule(expected=76.0, fixed_interval=30), timeout=50
     )
     assert timed_out and status == "InProgress"
