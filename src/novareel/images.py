@@ -621,9 +621,9 @@ def _encode_png(image: Image.Image) -> bytes:
 # --------------------------------------------------------------------------- loading
 
 
-def _frame(fmt: ImageFormat, data: bytes, source: str) -> StartingFrame:
+def _frame(fmt: ImageFormat, data: bytes, source: str, fit: FitMode | None = None) -> StartingFrame:
     return StartingFrame(
-        format=fmt, data=data, source=source, sha256=hashlib.sha256(data).hexdigest()
+        format=fmt, data=data, source=source, sha256=hashlib.sha256(data).hexdigest(), fit=fit
     )
 
 
@@ -777,7 +777,7 @@ def prepare_starting_frame(
         notes.append(f"{path.name} holds {facts.format.upper()} data despite its extension")
     notes.extend(fit_notes)
     notes.append(f"re-encoded as PNG ({len(encoded) / 1_000_000:.1f} MB, 1280x720 RGB, 8-bit)")
-    return PreparedFrame(frame=_frame("png", encoded, str(path)), notes=notes, converted=True)
+    return PreparedFrame(frame=_frame("png", encoded, str(path), fit), notes=notes, converted=True)
 
 
 def _extension_format(path: Path) -> str | None:

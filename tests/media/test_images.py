@@ -254,6 +254,7 @@ def test_every_fit_gives_exactly_1280x720_rgb(
     prepared = prepare_starting_frame(path, fit=fit)  # type: ignore[arg-type]
     assert prepared.converted
     assert prepared.frame.format == "png"
+    assert prepared.frame.fit == fit  # recorded so a retry can rebuild the same bytes
     assert_frame_ok(prepared.frame.data or b"")
     assert any(fit[:4] in n for n in prepared.notes)
 

@@ -1,0 +1,577 @@
+"""Storyboard files for MULTI_SHOT_MANUAL jobs: load, check, turn into a request.
+
+A storyboard is a YAML or JSON file holding either a plain list of shots::
+
+    - text: A lighthouse on a cliff at dawn, waves below. Drone shot.
+      image: frames/lighthouse.png
+    - text: The lighthouse keeper climbs the spiral stairs. Following shot.
+
+or a mapping with a ``shots`` list and optional defaults::
+
+    seed: 7
+    fit: crop            # applies to every shot that has an image and no fit of its own
+    shots:
+      - text: ...
+        image: frames/one.jpg
+
+Relative image paths are resolved from the storyboard file's folder (not from the
+current directory), so a storyboard and its frames can be moved or shared together.
+Unknown keys are errors, so a typo (``imgae:``) is caught instead of silently
+dropping a starting frame from a paid job.
+
+:func:`check_storyboard` reports *every* problem at once (syntax, schema, each shot's
+text, each image) with shot numbers, plus the duration and estimated cost, so a user
+fixes a 20-shot storyboard in one pass. The JSON Schema of the format is generated
+from the pydantic models (:func:`storyboard_json_schema`) and published as
+``novareel/schemas/storyboard.schema.json`` for editors.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from novareel.errors import InvalidRequestError, Problem
+from novareel.images import FitMode, prepare_starting_frame
+from novareel.spec import (
+    DEFAULT_MODEL,
+    DEFAULT_SEED,
+    MAX_SEED,
+    MAX_SHORT_TEXT,
+    MAX_SHOTS,
+    MIN_SEED,
+    MIN_SHOTS,
+    SHOT_SECONDS,
+    MultiShotManual,
+    Shot,
+    StartingFrame,
+    estimate_cost_usd,
+)
+
+__all__ = [
+    "SCHEMA_PATH",
+    "PreparedStoryboard",
+    "ResolvedShot",
+    "Storyboard",
+    "StoryboardFile",
+    "StoryboardReport",
+    "StoryboardShot",
+    "check_storyboard",
+    "load_storyboard",
+    "shot_label",
+    "storyboard_json_schema",
+    "write_storyboard_schema",
+]
+
+#: Where the published JSON Schema lives inside the package.
+SCHEMA_PATH = Path(__file__).parent / "schemas" / "storyboard.schema.json"
+
+
+class StoryboardShot(BaseModel):
+    """One 6-second shot: what happens, and optionally the image it starts from."""
+
+    model_config = ConfigDict(extra="forbid", title="Shot")
+
+    text: str = Field(
+        min_length=1,
+        max_length=MAX_SHORT_TEXT,
+        description="What the shot shows, in English (1-512 characters). Put camera "
+        "wording at the start or the end; avoid negations such as 'no' or 'without'.",
+    )
+    image: str | None = Field(
+        default=None,
+        description="Starting frame: a PNG or JPEG path (relative paths are resolved "
+        "from the storyboard file's folder) or an s3:// URI.",
+    )
+    fit: FitMode | None = Field(
+        default=None,
+        description="How to make the image exactly 1280x720 RGB if it is not: crop, "
+        "pad or stretch. Without it, an image that breaks a rule is refused.",
+    )
+    bucket_owner: str | None = Field(
+        default=None,
+        pattern=r"^\d{12}$",
+        description="AWS account id that owns the bucket of an s3:// image.",
+    )
+
+
+class StoryboardFile(BaseModel):
+    """A storyboard file in its mapping form: shots plus defaults for the job."""
+
+    model_config = ConfigDict(extra="forbid", title="Storyboard")
+
+    shots: list[StoryboardShot] = Field(
+        min_length=MIN_SHOTS,
+        max_length=MAX_SHOTS,
+        description=f"{MIN_SHOTS}-{MAX_SHOTS} shots, 6 seconds each.",
+    )
+    seed: int | None = Field(
+        default=None,
+        ge=MIN_SEED,
+        le=MAX_SEED,
+        description="Seed for the job (default 42); a command-line --seed wins.",
+    )
+    model_id: str | None = Field(
+        default=None, description="Bedrock model id (default amazon.nova-reel-v1:1)."
+    )
+    fit: FitMode | None = Field(
+        default=None, description="Default fit for every shot's image that sets none."
+    )
+
+
+_DOCUMENT: TypeAdapter[StoryboardFile | list[StoryboardShot]] = TypeAdapter(
+    StoryboardFile | list[StoryboardShot]
+)
+
+
+def storyboard_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a storyboard file, generated from the pydantic models.
+
+    Either form is valid: the mapping (with ``shots``) or a bare list of shots.
+    """
+    schema = _DOCUMENT.json_schema()
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "novareel storyboard",
+        "description": "Shots of an Amazon Nova Reel MULTI_SHOT_MANUAL job: a list of "
+        "shots, or a mapping with a 'shots' list and job defaults.",
+        **schema,
+    }
+
+
+def write_storyboard_schema(path: str | os.PathLike[str] | None = None) -> Path:
+    """(Re)write the published schema file; a test keeps it equal to the models."""
+    target = Path(path) if path is not None else SCHEMA_PATH
+    target.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(storyboard_json_schema(), indent=2, ensure_ascii=False) + "\n"
+    target.write_text(text, encoding="utf-8")
+    return target
+
+
+# --------------------------------------------------------------------------- loading
+
+
+@dataclass(frozen=True)
+class ResolvedShot:
+    """A shot with its image path resolved against the storyboard's folder."""
+
+    number: int
+    text: str
+    image: str | None = None
+    fit: FitMode | None = None
+    bucket_owner: str | None = None
+
+
+@dataclass(frozen=True)
+class PreparedStoryboard:
+    """The request built from a storyboard, and notes on what was done to its images
+    (each prefixed with its shot number)."""
+
+    request: MultiShotManual
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Storyboard:
+    """A parsed, schema-valid storyboard; images are read only by :meth:`prepare`."""
+
+    path: Path
+    file: StoryboardFile
+    shots: list[ResolvedShot]
+
+    @property
+    def duration_seconds(self) -> int:
+        return SHOT_SECONDS * len(self.shots)
+
+    def prepare(
+        self,
+        *,
+        seed: int | None = None,
+        model_id: str | None = None,
+        fit: FitMode | None = None,
+    ) -> PreparedStoryboard:
+        """Load every image and build the request; raise once with every problem.
+
+        Precedence: an argument beats the file's default, which beats the library
+        default. For ``fit``: the shot's own, then the argument, then the file's.
+        """
+        frames, problems, notes, hints = _load_images(self.shots, fit=fit, file_fit=self.file.fit)
+        request = MultiShotManual(
+            shots=[Shot(text=shot.text, image=frames.get(shot.number)) for shot in self.shots],
+            seed=_first(seed, self.file.seed, DEFAULT_SEED),
+            model_id=_first(model_id, self.file.model_id, DEFAULT_MODEL),
+        )
+        problems.extend(request.problems())
+        if problems:
+            hints.append(f"Run: novareel storyboard check {self.path}")
+            raise InvalidRequestError(_dedupe(problems), hint=" ".join(hints))
+        return PreparedStoryboard(request=request, notes=notes)
+
+    def to_request(
+        self,
+        *,
+        seed: int | None = None,
+        model_id: str | None = None,
+        fit: FitMode | None = None,
+    ) -> MultiShotManual:
+        """The validated MULTI_SHOT_MANUAL request (see :meth:`prepare`)."""
+        return self.prepare(seed=seed, model_id=model_id, fit=fit).request
+
+
+def _first(*values: Any) -> Any:
+    return next(v for v in values if v is not None)
+
+
+def _dedupe(problems: list[Problem]) -> list[Problem]:
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for problem in problems:
+        key = (problem.field, problem.message)
+        if key not in seen:
+            seen.add(key)
+            unique.append(problem)
+    return unique
+
+
+def _load_images(
+    shots: list[ResolvedShot], *, fit: FitMode | None, file_fit: FitMode | None
+) -> tuple[dict[int, StartingFrame], list[Problem], list[str], list[str]]:
+    """Read every shot's image, collecting all problems instead of stopping.
+
+    Returns frames by shot number, problems, notes and hints (``shot 2: use --fit``).
+    """
+    frames: dict[int, StartingFrame] = {}
+    problems: list[Problem] = []
+    notes: list[str] = []
+    hints: list[str] = []
+    for shot in shots:
+        if shot.image is None:
+            continue
+        chosen = shot.fit or fit or file_fit
+        try:
+            prepared = prepare_starting_frame(
+                shot.image,
+                fit=chosen,
+                bucket_owner=shot.bucket_owner,
+                field=f"shots[{shot.number}].image",
+            )
+        except InvalidRequestError as exc:
+            problems.extend(exc.problems)
+            if exc.hint:
+                hints.append(f"shot {shot.number}: {exc.hint}")
+            continue
+        frames[shot.number] = prepared.frame
+        notes.extend(f"shot {shot.number}: {note}" for note in prepared.notes)
+    return frames, problems, notes, hints
+
+
+def _read(path: Path) -> Any:
+    """Parse YAML or JSON; raise InvalidRequestError with line and column on bad syntax.
+
+    ``.json`` files are parsed as JSON (better messages for JSON mistakes); anything
+    else as YAML, which also reads JSON.
+    """
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InvalidRequestError(
+            Problem("storyboard", "file not found", value=str(path))
+        ) from None
+    except IsADirectoryError:
+        raise InvalidRequestError(
+            Problem("storyboard", "is a folder, not a file", value=str(path))
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidRequestError(
+            Problem("storyboard", f"cannot be read ({exc})", value=str(path))
+        ) from exc
+    if path.suffix.lower() == ".json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InvalidRequestError(
+                Problem(
+                    "storyboard",
+                    f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
+                    value=str(path),
+                )
+            ) from exc
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise InvalidRequestError(
+            Problem("storyboard", f"invalid YAML{where}: {reason}", value=str(path))
+        ) from exc
+
+
+_ALLOWED = {
+    "shot": sorted(StoryboardShot.model_fields),
+    "file": sorted(StoryboardFile.model_fields),
+}
+
+
+def _field_name(loc: tuple[int | str, ...]) -> str:
+    """pydantic's location as a field path with 1-based shot numbers: shots[2].text."""
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item + 1}]")
+        else:
+            parts.append(f".{item}" if parts else item)
+    return "".join(parts) or "storyboard"
+
+
+def _translate(error: Any) -> Problem:
+    """One pydantic error as a Problem a person can act on."""
+    loc = tuple(error["loc"])
+    kind = error["type"]
+    value = error.get("input")
+    ctx = error.get("ctx") or {}
+    name = _field_name(loc)
+    key = str(loc[-1]) if loc else ""
+    if kind == "extra_forbidden":
+        allowed = _ALLOWED["shot"] if any(isinstance(x, int) for x in loc) else _ALLOWED["file"]
+        guess = difflib.get_close_matches(key, allowed, n=1)
+        suggestion = f"; did you mean {guess[0]!r}?" if guess else ""
+        return Problem(
+            name,
+            f"unknown key {key!r}{suggestion} (allowed: {', '.join(allowed)})",
+            value=key,
+            limit=", ".join(allowed),
+        )
+    if kind == "missing":
+        return Problem(name, "is required", limit="required")
+    if kind == "string_too_long":
+        return Problem(
+            name,
+            f"is {len(value)} characters; the limit is {ctx.get('max_length')}",
+            value=value,
+            limit=f"1-{ctx.get('max_length')} characters",
+        )
+    if kind == "string_too_short":
+        return Problem(name, "must not be empty", value=value, limit="at least 1 character")
+    if kind in ("too_short", "too_long") and name == "shots":
+        count = len(value) if isinstance(value, list) else value
+        return Problem(
+            "shots",
+            f"{count} shot{'s' if count != 1 else ''}; a manual storyboard needs "
+            f"{MIN_SHOTS}-{MAX_SHOTS}",
+            value=count,
+            limit=f"{MIN_SHOTS}-{MAX_SHOTS} shots",
+        )
+    if kind == "literal_error":
+        return Problem(name, f"must be one of {ctx.get('expected')}", value=value)
+    return Problem(name, error["msg"][:1].lower() + error["msg"][1:], value=value)
+
+
+def _validate(data: Any) -> tuple[StoryboardFile | None, list[Problem]]:
+    """Validate the parsed document in whichever form it has; all errors at once."""
+    if isinstance(data, list):
+        data = {"shots": data}
+    if not isinstance(data, dict):
+        kind = "empty" if data is None else type(data).__name__
+        return None, [
+            Problem(
+                "storyboard",
+                f"must be a list of shots or a mapping with a 'shots' list, not {kind}",
+            )
+        ]
+    try:
+        return StoryboardFile.model_validate(data), []
+    except ValidationError as exc:
+        return None, [_translate(error) for error in exc.errors()]
+
+
+def _resolve(shots: list[StoryboardShot], base: Path) -> list[ResolvedShot]:
+    resolved = []
+    for number, shot in enumerate(shots, start=1):
+        image = shot.image
+        if image is not None and not image.startswith("s3://"):
+            candidate = Path(image).expanduser()
+            image = str(candidate if candidate.is_absolute() else base / candidate)
+        resolved.append(
+            ResolvedShot(
+                number=number,
+                text=shot.text,
+                image=image,
+                fit=shot.fit,
+                bucket_owner=shot.bucket_owner,
+            )
+        )
+    return resolved
+
+
+def load_storyboard(path: str | os.PathLike[str]) -> Storyboard:
+    """Parse and schema-check a storyboard file (images are read later, by
+    :meth:`Storyboard.prepare`). Raises :class:`InvalidRequestError` with every schema
+    problem at once."""
+    source = Path(path).expanduser()
+    model, problems = _validate(_read(source))
+    if model is None:
+        raise InvalidRequestError(problems, hint=f"Run: novareel storyboard check {source}")
+    base = source.resolve().parent
+    return Storyboard(path=source, file=model, shots=_resolve(model.shots, base))
+
+
+# --------------------------------------------------------------------------- checking
+
+
+@dataclass(frozen=True)
+class StoryboardReport:
+    """Everything ``novareel storyboard check`` says about a file."""
+
+    path: str
+    problems: list[Problem]
+    notes: list[str]
+    hints: list[str]
+    shots: int
+    images: int
+    duration_seconds: int
+    estimated_cost_usd: float
+    seed: int
+    model_id: str
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "ok": self.ok,
+            "shots": self.shots,
+            "images": self.images,
+            "duration_seconds": self.duration_seconds,
+            "estimated_cost_usd": self.estimated_cost_usd,
+            "seed": self.seed,
+            "model_id": self.model_id,
+            "problems": [p.to_dict() for p in self.problems],
+            "hints": self.hints,
+            "notes": self.notes,
+        }
+
+
+_SHOT_FIELD = re.compile(r"^shots\[(\d+)\]\.?(.*)$")
+
+
+def shot_label(problem: Problem) -> str:
+    """A problem as a person reads it: ``shot 2, image: is 1920x1080 pixels...``."""
+    match = _SHOT_FIELD.match(problem.field)
+    if match:
+        rest = f", {match.group(2)}" if match.group(2) else ""
+        return f"shot {match.group(1)}{rest}: {problem.message}"
+    return str(problem)
+
+
+def _raw_shots(data: Any) -> list[dict[str, Any]]:
+    """Shots as plain dicts, even from a document that failed validation, so that
+    images of otherwise valid shots are still checked."""
+    shots = data.get("shots") if isinstance(data, dict) else data
+    if not isinstance(shots, list):
+        return []
+    return [s if isinstance(s, dict) else {} for s in shots]
+
+
+def check_storyboard(path: str | os.PathLike[str]) -> StoryboardReport:
+    """Check a storyboard completely, collecting every problem instead of raising.
+
+    Syntax errors stop the check (nothing else can be read); otherwise schema errors,
+    every image and the request rules are all reported, each with its shot number.
+    """
+    source = Path(path).expanduser()
+    problems: list[Problem] = []
+    notes: list[str] = []
+    try:
+        data = _read(source)
+    except InvalidRequestError as exc:
+        return _report(source, exc.problems, [], [], [], None)
+    model, schema_problems = _validate(data)
+    problems.extend(schema_problems)
+    base = source.resolve().parent
+    if model is not None:
+        shots = _resolve(model.shots, base)
+        board = Storyboard(path=source, file=model, shots=shots)
+        frames, image_problems, notes, hints = _load_images(shots, fit=None, file_fit=model.fit)
+        problems.extend(image_problems)
+        request = MultiShotManual(
+            shots=[Shot(text=s.text, image=frames.get(s.number)) for s in shots],
+            seed=_first(model.seed, DEFAULT_SEED),
+            model_id=_first(model.model_id, DEFAULT_MODEL),
+        )
+        problems.extend(request.problems())
+        return _report(source, problems, notes, hints, board.shots, model)
+    # The document is not valid as a whole: still check each image that can be read.
+    file_fit = data.get("fit") if isinstance(data, dict) else None
+    raw = _raw_shots(data)
+    candidates = []
+    for number, item in enumerate(raw, start=1):
+        image = item.get("image")
+        if not isinstance(image, str):
+            continue
+        fit = item.get("fit") or file_fit
+        owner = item.get("bucket_owner")
+        candidates.append(
+            ResolvedShot(
+                number=number,
+                text=str(item.get("text", "")),
+                image=_resolve([StoryboardShot(text="x", image=image)], base)[0].image,
+                fit=fit if fit in ("crop", "pad", "stretch") else None,
+                bucket_owner=owner if isinstance(owner, str) else None,
+            )
+        )
+    _frames, image_problems, image_notes, hints = _load_images(candidates, fit=None, file_fit=None)
+    problems.extend(image_problems)
+    notes.extend(image_notes)
+    with_images = {c.number: c.image for c in candidates}
+    counted = [
+        ResolvedShot(number=i, text="", image=with_images.get(i)) for i in range(1, len(raw) + 1)
+    ]
+    return _report(source, problems, notes, hints, counted, None)
+
+
+def _report(
+    source: Path,
+    problems: list[Problem],
+    notes: list[str],
+    hints: list[str],
+    shots: list[ResolvedShot],
+    model: StoryboardFile | None,
+) -> StoryboardReport:
+    seed = model.seed if model is not None and model.seed is not None else DEFAULT_SEED
+    model_id = model.model_id if model is not None and model.model_id else DEFAULT_MODEL
+    duration = SHOT_SECONDS * len(shots)
+    ordered = sorted(_dedupe(problems), key=_problem_order)
+    return StoryboardReport(
+        path=str(source),
+        problems=ordered,
+        notes=notes,
+        hints=list(dict.fromkeys(hints)),
+        shots=len(shots),
+        images=sum(1 for s in shots if s.image),
+        duration_seconds=duration,
+        estimated_cost_usd=estimate_cost_usd(model_id, duration),
+        seed=seed,
+        model_id=model_id,
+    )
+
+
+def _problem_order(problem: Problem) -> tuple[int, str]:
+    """File-level problems first, then by shot number (stable within a shot)."""
+    match = _SHOT_FIELD.match(problem.field)
+    return (int(match.group(1)) if match else 0, "")
+
+
+if __name__ == "__main__":  # pragma: no cover - maintenance entry point
+    print(write_storyboard_schema())
