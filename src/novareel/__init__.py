@@ -1,5 +1,163 @@
-"""novareel: generate videos with Amazon Nova Reel on Amazon Bedrock."""
+"""novareel: generate videos with Amazon Nova Reel on Amazon Bedrock.
+
+The public API is what this module exports (pinned by a test)::
+
+    from novareel import NovaReel, TextVideo
+
+    with NovaReel() as reel:                       # boto3's credentials, region, endpoint
+        result = reel.generate(TextVideo("A golden sunset over calm ocean waves"),
+                               "s3://my-bucket/videos/", out_dir="videos")
+    print(result.video_path, result.estimated_cost_usd)
+
+Imports are lazy (PEP 562) so that ``import novareel`` and ``novareel --help`` stay
+fast: boto3, Pillow and PyAV load only when the piece that needs them is used.
+"""
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
+
+_EXPORTS: dict[str, str] = {
+    # requests
+    "TextVideo": "novareel.spec",
+    "MultiShotAutomated": "novareel.spec",
+    "MultiShotManual": "novareel.spec",
+    "Shot": "novareel.spec",
+    "StartingFrame": "novareel.spec",
+    "TaskType": "novareel.spec",
+    "VideoRequest": "novareel.spec",
+    "build_request": "novareel.spec",
+    "estimate_cost_usd": "novareel.spec",
+    "DEFAULT_MODEL": "novareel.spec",
+    # output location
+    "OutputLocation": "novareel.s3uri",
+    "output_location": "novareel.s3uri",
+    # running jobs
+    "NovaReel": "novareel.jobs",
+    "NovaReelClient": "novareel.client",
+    "JobResult": "novareel.results",
+    "Failure": "novareel.results",
+    "WaitProgress": "novareel.waiting",
+    "DownloadProgress": "novareel.jobs",
+    # images
+    "load_starting_frame": "novareel.images",
+    # ledger
+    "Ledger": "novareel.ledger",
+    "JobRecord": "novareel.ledger",
+    # errors
+    "NovaReelError": "novareel.errors",
+    "InvalidRequestError": "novareel.errors",
+    "ImageError": "novareel.errors",
+    "AwsError": "novareel.errors",
+    "AccessDeniedError": "novareel.errors",
+    "ServiceValidationError": "novareel.errors",
+    "NotFoundError": "novareel.errors",
+    "ConflictError": "novareel.errors",
+    "QuotaExceededError": "novareel.errors",
+    "ThrottledError": "novareel.errors",
+    "ServiceUnavailableError": "novareel.errors",
+    "EndpointError": "novareel.errors",
+    "JobFailedError": "novareel.errors",
+    "WaitTimeoutError": "novareel.errors",
+    "DownloadError": "novareel.errors",
+    "LedgerError": "novareel.errors",
+    "EmulatorError": "novareel.errors",
+}
+
+__all__ = [
+    "AccessDeniedError",
+    "AwsError",
+    "ConflictError",
+    "DEFAULT_MODEL",
+    "DownloadError",
+    "DownloadProgress",
+    "EmulatorError",
+    "EndpointError",
+    "Failure",
+    "ImageError",
+    "InvalidRequestError",
+    "JobFailedError",
+    "JobRecord",
+    "JobResult",
+    "Ledger",
+    "LedgerError",
+    "MultiShotAutomated",
+    "MultiShotManual",
+    "NotFoundError",
+    "NovaReel",
+    "NovaReelClient",
+    "NovaReelError",
+    "OutputLocation",
+    "QuotaExceededError",
+    "ServiceUnavailableError",
+    "ServiceValidationError",
+    "Shot",
+    "StartingFrame",
+    "TaskType",
+    "TextVideo",
+    "ThrottledError",
+    "VideoRequest",
+    "WaitProgress",
+    "WaitTimeoutError",
+    "__version__",
+    "build_request",
+    "estimate_cost_usd",
+    "load_starting_frame",
+    "output_location",
+]
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from novareel.client import NovaReelClient
+    from novareel.errors import (
+        AccessDeniedError,
+        AwsError,
+        ConflictError,
+        DownloadError,
+        EmulatorError,
+        EndpointError,
+        ImageError,
+        InvalidRequestError,
+        JobFailedError,
+        LedgerError,
+        NotFoundError,
+        NovaReelError,
+        QuotaExceededError,
+        ServiceUnavailableError,
+        ServiceValidationError,
+        ThrottledError,
+        WaitTimeoutError,
+    )
+    from novareel.images import load_starting_frame
+    from novareel.jobs import DownloadProgress, NovaReel
+    from novareel.ledger import JobRecord, Ledger
+    from novareel.results import Failure, JobResult
+    from novareel.s3uri import OutputLocation, output_location
+    from novareel.spec import (
+        DEFAULT_MODEL,
+        MultiShotAutomated,
+        MultiShotManual,
+        Shot,
+        StartingFrame,
+        TaskType,
+        TextVideo,
+        VideoRequest,
+        build_request,
+        estimate_cost_usd,
+    )
+    from novareel.waiting import WaitProgress
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'novareel' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

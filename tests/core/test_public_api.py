@@ -1,0 +1,44 @@
+"""The public API is exactly what ``novareel.__all__`` lists, and all of it imports."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import novareel
+
+EXPECTED = {
+    "AccessDeniedError", "AwsError", "ConflictError", "DEFAULT_MODEL", "DownloadError",
+    "DownloadProgress", "EmulatorError", "EndpointError", "Failure", "ImageError",
+    "InvalidRequestError", "JobFailedError", "JobRecord", "JobResult", "Ledger",
+    "LedgerError", "MultiShotAutomated", "MultiShotManual", "NotFoundError", "NovaReel",
+    "NovaReelClient", "NovaReelError", "OutputLocation", "QuotaExceededError",
+    "ServiceUnavailableError", "ServiceValidationError", "Shot", "StartingFrame",
+    "TaskType", "TextVideo", "ThrottledError", "VideoRequest", "WaitProgress",
+    "WaitTimeoutError", "__version__", "build_request", "estimate_cost_usd",
+    "load_starting_frame", "output_location",
+}  # fmt: skip
+
+
+def test_all_is_pinned() -> None:
+    assert set(novareel.__all__) == EXPECTED
+
+
+def test_every_export_resolves() -> None:
+    for name in novareel.__all__:
+        assert getattr(novareel, name) is not None
+
+
+def test_import_is_light() -> None:
+    """``import novareel`` must not drag in boto3, Pillow, PyAV or moto."""
+    code = (
+        "import sys, novareel; "
+        "heavy = [m for m in ('boto3', 'botocore', 'PIL', 'av', 'moto', 'numpy') "
+        "if m in sys.modules]; print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_lazy_table_matches_all() -> None:
+    assert set(novareel._EXPORTS) | {"__version__"} == set(novareel.__all__)
