@@ -68,10 +68,10 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "DEFAULT_MODEL",
     "AccessDeniedError",
     "AwsError",
     "ConflictError",
-    "DEFAULT_MODEL",
     "DownloadError",
     "DownloadProgress",
     "EmulatorError",
