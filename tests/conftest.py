@@ -35,3 +35,61 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     yield home
+
+
+# --- emulator fixtures ---------------------------------------------------------------
+# One emulator per test session (moto's S3 state is process-global anyway); each test
+# gets it reset. Speed 500 makes a 6 s job "take" 0.15 s plus render time; the submit
+# rate limit is off unless a test switches it on.
+
+from typing import Any  # noqa: E402  (appended section keeps the original header intact)
+
+
+@pytest.fixture(scope="session")
+def emulator_server() -> Iterator[Any]:
+    from novareel.emulator import EmulatorConfig, EmulatorServer
+
+    config = EmulatorConfig(speed=500.0, submit_rate=0.0)
+    with EmulatorServer(port=0, config=config) as server:
+        yield server
+
+
+@pytest.fixture
+def emulator(emulator_server: Any) -> Any:
+    """A freshly reset emulator; returns its ``EmulatorControl``."""
+    from novareel.emulator import EmulatorControl
+
+    control = EmulatorControl(emulator_server.url)
+    control.reset()
+    return control
+
+
+def _emulator_client(service: str, url: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        service,
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+    )
+
+
+@pytest.fixture
+def bedrock_client(emulator: Any) -> Any:
+    return _emulator_client("bedrock-runtime", emulator.url)
+
+
+@pytest.fixture
+def s3_client(emulator: Any) -> Any:
+    return _emulator_client("s3", emulator.url)
+
+
+@pytest.fixture
+def emulator_bucket(s3_client: Any) -> str:
+    """An existing bucket in the emulator's S3."""
+    s3_client.create_bucket(Bucket="novareel-test")
+    return "novareel-test"

@@ -33,7 +33,9 @@ OPERATIONS = (
 )
 FAILURE_TYPES = {
     "INTERNAL_SERVER_EXCEPTION": "Something went wrong on the server side.",
-    "RAI_VIOLATION_OUTPUT_VIDEO_DEFLECTION": "The generated content has been blocked by our content filters.",
+    "RAI_VIOLATION_OUTPUT_VIDEO_DEFLECTION": (
+        "The generated content has been blocked by our content filters."
+    ),
     "RATE_LIMIT_EXCEEDED": "The rate limit was exceeded while generating the video.",
     "ABORTED": "The job was aborted.",
 }
@@ -164,13 +166,21 @@ class FaultInjector:
         with self._lock:
             return {
                 "api": [
-                    {"operation": f.operation, "code": f.code, "count": f.count,
-                     "probability": f.probability}
+                    {
+                        "operation": f.operation,
+                        "code": f.code,
+                        "count": f.count,
+                        "probability": f.probability,
+                    }
                     for f in self._api
                 ],
                 "jobs": [
-                    {"failureType": f.failure_type, "shot": f.shot, "count": f.count,
-                     "marker": f.marker}
+                    {
+                        "failureType": f.failure_type,
+                        "shot": f.shot,
+                        "count": f.count,
+                        "marker": f.marker,
+                    }
                     for f in self._jobs
                 ],
                 "downloadCuts": self._cuts,

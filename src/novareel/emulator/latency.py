@@ -9,6 +9,8 @@ relative shape: longer videos take longer, but less time per second of video.
 
 from __future__ import annotations
 
+import itertools
+
 #: (seconds of video, seconds of generation) measured on the real service.
 MEASUREMENTS: tuple[tuple[float, float], ...] = (
     (6.0, 76.0),
@@ -24,7 +26,7 @@ def real_latency(video_seconds: float) -> float:
     if video_seconds <= points[0][0]:
         # Below the first measurement scale proportionally (never negative).
         return max(0.0, points[0][1] * video_seconds / points[0][0])
-    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+    for (x0, y0), (x1, y1) in itertools.pairwise(points):
         if video_seconds <= x1:
             return y0 + (y1 - y0) * (video_seconds - x0) / (x1 - x0)
     (x0, y0), (x1, y1) = points[-2], points[-1]

@@ -18,9 +18,9 @@ import hashlib
 import io
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -199,7 +199,9 @@ def _half(plane: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
     """2x2 average: 4:2:0 chroma subsampling."""
     h, w = plane.shape[0] // 2 * 2, plane.shape[1] // 2 * 2
     p = plane[:h, :w].astype("float32")
-    result: npt.NDArray[np.float32] = (p[0::2, 0::2] + p[1::2, 0::2] + p[0::2, 1::2] + p[1::2, 1::2]) / 4
+    result: npt.NDArray[np.float32] = (
+        p[0::2, 0::2] + p[1::2, 0::2] + p[0::2, 1::2] + p[1::2, 1::2]
+    ) / 4
     return result
 
 
@@ -207,9 +209,7 @@ def _to_planes(rgb: npt.NDArray[np.uint8]) -> list[npt.NDArray[np.uint8]]:
     import numpy as np
 
     y, u, v = _rgb_to_yuv(rgb)
-    return [
-        np.clip(np.rint(p), 0, 255).astype(np.uint8) for p in (y, _half(u), _half(v))
-    ]
+    return [np.clip(np.rint(p), 0, 255).astype(np.uint8) for p in (y, _half(u), _half(v))]
 
 
 class _Overlay:
@@ -305,13 +305,19 @@ def render_frames(
                 ]
         else:
             y_img = images[0].transform(
-                (WIDTH, HEIGHT), Image.Transform.AFFINE, (a, b, c, d, e, f), Image.Resampling.BILINEAR
+                (WIDTH, HEIGHT),
+                Image.Transform.AFFINE,
+                (a, b, c, d, e, f),
+                Image.Resampling.BILINEAR,
             )
             y_out[...] = np.asarray(y_img)
             half = (a, b, c / 2, d, e, f / 2)
             for i in (1, 2):
                 img = images[i].transform(
-                    (WIDTH // 2, HEIGHT // 2), Image.Transform.AFFINE, half, Image.Resampling.NEAREST,
+                    (WIDTH // 2, HEIGHT // 2),
+                    Image.Transform.AFFINE,
+                    half,
+                    Image.Resampling.NEAREST,
                     fillcolor=128,
                 )
                 views[i][...] = np.asarray(img)
@@ -358,7 +364,7 @@ def concat_mp4(parts: list[bytes]) -> bytes:
                 in_stream = src.streams.video[0]
                 if out_stream is None:
                     out_stream = out.add_stream_from_template(in_stream)
-                tb = in_stream.time_base
+                tb = in_stream.time_base or Fraction(1, 12288)
                 shot_ticks = int(Fraction(FRAMES_PER_SHOT, FPS) / tb)
                 for packet in src.demux(in_stream):
                     if packet.dts is None:

@@ -90,7 +90,9 @@ class JobStore:
         now = self.clock()
         with self._lock:
             return sum(
-                1 for j in self._jobs.values() if j.model_id == model_id and j.status(now) == "InProgress"
+                1
+                for j in self._jobs.values()
+                if j.model_id == model_id and j.status(now) == "InProgress"
             )
 
     def mark_rendered(self, invocation_id: str, failure_message: str | None = None) -> bool:

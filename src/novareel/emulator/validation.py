@@ -51,7 +51,9 @@ _MODEL_ID_RE = re.compile(r"[a-zA-Z_.\-/0-9:]+")
 _TOKEN_RE = re.compile(r"[!-~]+")
 _S3_URI_RE = re.compile(r"s3://([a-z0-9][.\-a-z0-9]{1,61}[a-z0-9])(/.*)?", re.DOTALL)
 _TAG_RE = re.compile(r"[a-zA-Z0-9\s._:/=+@-]*")
-_KMS_RE = re.compile(r"arn:aws(-[^:]+)?:kms:[a-zA-Z0-9-]*:[0-9]{12}:((key/[a-zA-Z0-9-]{36})|(alias/[a-zA-Z0-9-_/]+))")
+_KMS_RE = re.compile(
+    r"arn:aws(-[^:]+)?:kms:[a-zA-Z0-9-]*:[0-9]{12}:((key/[a-zA-Z0-9-]{36})|(alias/[a-zA-Z0-9-_/]+))"
+)
 _OWNER_RE = re.compile(r"[0-9]{12}")
 
 ObjectFetcher = Callable[[str, str], "bytes | None"]
@@ -283,9 +285,7 @@ def _text_video(model_input: dict[str, Any], loader: _ImageLoader) -> ShotSpec:
 def _automated_text(model_input: dict[str, Any]) -> str:
     params = model_input.get("multiShotAutomatedParams")
     if not isinstance(params, dict):
-        raise validation(
-            "modelInput.multiShotAutomatedParams is required for MULTI_SHOT_AUTOMATED"
-        )
+        raise validation("modelInput.multiShotAutomatedParams is required for MULTI_SHOT_AUTOMATED")
     if "images" in params or "image" in params:
         raise validation("multiShotAutomatedParams does not accept images")
     return _check_text(params.get("text"), "multiShotAutomatedParams.text", 4000)

@@ -1,0 +1,37 @@
+"""``python -m novareel.emulator --host 127.0.0.1 --port 5899 --speed 25``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from novareel.emulator.config import DEFAULT_PORT, DEFAULT_SPEED, EmulatorConfig
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m novareel.emulator",
+        description="Local Bedrock async-invoke + S3 emulator with a preview renderer.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=DEFAULT_SPEED,
+        help=f"time compression vs the real service (default {DEFAULT_SPEED})",
+    )
+    parser.add_argument("--submit-rate", type=float, default=None, help="submits/s, 0 = off")
+    parser.add_argument("--verbose", action="store_true", help="log every request")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO)
+    config = EmulatorConfig(speed=args.speed)
+    if args.submit_rate is not None:
+        config.submit_rate = args.submit_rate
+    from novareel.emulator.server import serve
+
+    serve(host=args.host, port=args.port, speed=args.speed, config=config)
+
+
+if __name__ == "__main__":
+    main()

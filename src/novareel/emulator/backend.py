@@ -1,0 +1,432 @@
+"""The emulator's model layer: submit, get and list jobs; render them in the background.
+
+Knows nothing of HTTP (handlers in ``bedrock.py`` parse and serialise) and reaches S3
+only through :class:`~novareel.emulator.s3.S3Storage`. Every public method either returns
+plain data or raises :class:`~novareel.emulator.errors.ApiError`.
+
+Choices where the real service is uncertain (see ``docs/emulator.md``):
+
+* A reused ``clientRequestToken`` with an identical request returns the first job's ARN
+  (no new job); with a different request it raises ConflictException.
+* A well-formed but unknown invocation ARN on Get raises ValidationException.
+* Too many concurrent jobs raises ServiceQuotaExceededException (400).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import logging
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from typing import Any
+
+from novareel.emulator.config import ACCOUNT_ID, EmulatorConfig
+from novareel.emulator.errors import ApiError, validation
+from novareel.emulator.faults import (
+    FAILURE_TYPES,
+    FaultInjector,
+    PlannedFailure,
+    Stats,
+    TokenBucket,
+)
+from novareel.emulator.latency import job_latency
+from novareel.emulator.s3 import S3Storage
+from novareel.emulator.state import Clock, Job, JobStore, new_invocation_id
+from novareel.emulator.validation import ValidRequest, validate_start_request
+
+log = logging.getLogger("novareel.emulator")
+
+BLOCKED_OUTPUT_MESSAGE = "The generated video has been blocked by our content filters."
+STATUSES = ("InProgress", "Completed", "Failed")
+_ARN_PREFIX = "arn:aws"
+
+
+def iso(ts: float) -> str:
+    """ISO-8601 UTC with milliseconds, the way Bedrock's JSON timestamps look."""
+    dt = datetime.fromtimestamp(ts, tz=timezone.utc)
+    return dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_iso(value: str, name: str) -> float:
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise validation(f"{name} must be an ISO-8601 timestamp") from exc
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.timestamp()
+
+
+def parse_arn(arn: str) -> str:
+    """Return the invocation id of a well-formed invocation ARN, else ValidationException."""
+    parts = arn.split(":")
+    ok = (
+        len(parts) == 6
+        and (parts[1] == "aws" or parts[1].startswith("aws-"))
+        and parts[0] == "arn"
+        and parts[2] == "bedrock"
+        and parts[4].isdigit()
+        and len(parts[4]) == 12
+        and parts[5].startswith("async-invoke/")
+    )
+    job_id = parts[5][len("async-invoke/") :] if ok else ""
+    if not (len(job_id) == 12 and job_id.isalnum() and job_id == job_id.lower()):
+        raise validation(f"invocationArn {arn!r} is not a valid async invocation ARN")
+    return job_id
+
+
+def _fingerprint(body: dict[str, Any]) -> str:
+    """What makes two requests "the same" for idempotency (token excluded)."""
+    relevant = {k: body.get(k) for k in ("modelId", "modelInput", "outputDataConfig", "tags")}
+    return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()
+
+
+class EmulatorBackend:
+    """Jobs, limits, faults and the render pool of one emulator."""
+
+    def __init__(
+        self,
+        config: EmulatorConfig | None = None,
+        *,
+        clock: Clock = time.time,
+        storage: S3Storage | None = None,
+    ) -> None:
+        self.defaults = (config or EmulatorConfig()).copy()
+        self.config = self.defaults.copy()
+        self.jobs = JobStore(clock)
+        self.faults = FaultInjector()
+        self.stats = Stats()
+        self.storage = storage or S3Storage()
+        self.rate = TokenBucket(self.config.submit_rate, self.config.submit_burst)
+        self._submit_lock = threading.Lock()
+        self._pool_lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._generation = 0
+
+    # -- lifecycle -----------------------------------------------------------------
+    @property
+    def clock(self) -> Clock:
+        return self.jobs.clock
+
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(
+                    max_workers=self.config.render_workers, thread_name_prefix="novareel-render"
+                )
+            return self._pool
+
+    def shutdown(self) -> None:
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def reset(self) -> None:
+        """Forget jobs, buckets, faults and counters; restore the start-up config."""
+        with self._submit_lock:
+            self._generation += 1
+            self.jobs.clear()
+            self.faults.reset()
+            self.stats.reset()
+            self.update_config({}, replace=True)
+            self.storage.reset()
+
+    def update_config(self, changes: dict[str, Any], *, replace: bool = False) -> EmulatorConfig:
+        new = self.defaults.copy() if replace else self.config.copy()
+        new.update(changes)
+        old_workers = self.config.render_workers
+        self.config = new
+        self.rate.configure(new.submit_rate, new.submit_burst)
+        if new.render_workers != old_workers:
+            self.shutdown()  # the next job starts a pool of the new size
+        return new
+
+    # -- StartAsyncInvoke ----------------------------------------------------------
+    def start_async_invoke(self, body: Any, region: str) -> str:
+        if not self.rate.take():
+            raise ApiError(
+                "ThrottlingException", "Too many requests, please wait before trying again."
+            )
+        config = self.config
+        req = validate_start_request(
+            body,
+            region=region,
+            bucket_exists=self.storage.bucket_exists,
+            fetch_object=self.storage.get_object,
+            blocked_input_words=config.blocked_input_words,
+        )
+        token = req.client_request_token or str(uuid.uuid4())
+        fingerprint = _fingerprint(body)
+        with self._submit_lock:
+            existing = self.jobs.by_token(token)
+            if existing is not None:
+                if existing.fingerprint != fingerprint:
+                    raise ApiError(
+                        "ConflictException",
+                        "The clientRequestToken was already used with a different request.",
+                    )
+                self.stats.replay()
+                return existing.arn
+            quota = config.quotas.get(req.model_id, 0)
+            if self.jobs.in_progress(req.model_id) >= quota:
+                raise ApiError(
+                    "ServiceQuotaExceededException",
+                    f"You have reached the limit of {quota} concurrent jobs for {req.model_id}. "
+                    "Wait for a job to finish and try again.",
+                )
+            job = self._new_job(req, region, token, fingerprint)
+            self.jobs.add(job)
+            self.stats.accept()
+            generation = self._generation
+        plan = self._plan_failure(req)
+        self._write_manifest(job, req)
+        self._executor().submit(self._render_job, job, req, plan, generation)
+        return job.arn
+
+    def _new_job(self, req: ValidRequest, region: str, token: str, fingerprint: str) -> Job:
+        job_id = new_invocation_id()
+        while self.jobs.get(job_id) is not None:
+            job_id = new_invocation_id()
+        now = self.clock()
+        return Job(
+            invocation_id=job_id,
+            arn=f"arn:aws:bedrock:{region}:{ACCOUNT_ID}:async-invoke/{job_id}",
+            model_id=req.model_id,
+            region=region,
+            task_type=req.task_type,
+            output_uri=f"s3://{req.bucket}/{req.prefix}{job_id}",
+            submit_time=now,
+            due_time=now + job_latency(req.video_seconds, self.config.speed),
+            client_request_token=token,
+            fingerprint=fingerprint,
+            video_seconds=req.video_seconds,
+            tags=req.tags,
+        )
+
+    def _plan_failure(self, req: ValidRequest) -> PlannedFailure | None:
+        lowered = req.prompt.lower()
+        for shot_index, shot in enumerate(req.shots):
+            text = shot.text.lower()
+            if any(w and w.lower() in text for w in self.config.blocked_output_words):
+                return PlannedFailure(
+                    "RAI_VIOLATION_OUTPUT_VIDEO_DEFLECTION", shot_index + 1, BLOCKED_OUTPUT_MESSAGE
+                )
+        del lowered
+        return self.faults.plan_job(req.prompt, len(req.shots))
+
+    # -- rendering -----------------------------------------------------------------
+    def _write_manifest(self, job: Job, req: ValidRequest) -> None:
+        manifest = {
+            "schemaVersion": "1.0",
+            "requestId": str(uuid.uuid4()),
+            "invocationId": job.invocation_id,
+            "invocationArn": job.arn,
+            "modelId": job.model_id,
+            "taskType": job.task_type,
+            "clientRequestToken": job.client_request_token,
+            "submitTime": iso(job.submit_time),
+            "durationSeconds": req.video_seconds,
+            "shotCount": len(req.shots),
+            "seed": req.seed,
+            "outputUri": job.output_uri,
+            "generator": "novareel-emulator preview renderer (not a generative model)",
+        }
+        self._put(job, "manifest.json", json.dumps(manifest, indent=2).encode())
+
+    def _put(self, job: Job, name: str, data: bytes) -> None:
+        bucket, _, prefix = job.output_uri[len("s3://") :].partition("/")
+        self.storage.put_object(bucket, f"{prefix}/{name}", data)
+
+    def _render_job(
+        self, job: Job, req: ValidRequest, plan: PlannedFailure | None, generation: int
+    ) -> None:
+        """Worker: render every shot, then write outputs and the status file to S3."""
+        from novareel.emulator.render import concat_mp4, render_shot
+
+        if generation != self._generation:
+            return
+        n = len(req.shots)
+        multi = req.task_type != "TEXT_VIDEO"
+        failure_message: str | None = None
+        try:
+            if plan is not None:
+                failure_message = (
+                    BLOCKED_OUTPUT_MESSAGE
+                    if plan.failure_type == "RAI_VIOLATION_OUTPUT_VIDEO_DEFLECTION"
+                    else f"Shot {plan.shot} failed: {plan.message}"
+                )
+                status = self._failed_status(job, n, plan)
+            else:
+                parts = [
+                    render_shot(shot.text, req.seed, i, n, shot.image)
+                    for i, shot in enumerate(req.shots)
+                ]
+                if generation != self._generation:
+                    return
+                if multi:
+                    for i, part in enumerate(parts):
+                        self._put(job, f"shot_{i + 1:04d}.mp4", part)
+                self._put(job, "output.mp4", concat_mp4(parts))
+                status = self._success_status(job, n, multi)
+            if generation != self._generation:
+                return
+            self._put(job, "video-generation-status.json", json.dumps(status, indent=2).encode())
+        except Exception as exc:  # a render/storage bug must not leave a job hanging
+            log.exception("render of %s failed", job.invocation_id)
+            failure_message = f"Something went wrong on the server side. ({type(exc).__name__})"
+        if generation == self._generation:
+            self.jobs.mark_rendered(job.invocation_id, failure_message)
+
+    def _success_status(self, job: Job, n: int, multi: bool) -> dict[str, Any]:
+        shots = [
+            {
+                "status": "SUCCESS",
+                "location": f"{job.output_uri}/shot_{i + 1:04d}.mp4"
+                if multi
+                else f"{job.output_uri}/output.mp4",
+            }
+            for i in range(n)
+        ]
+        return {
+            "schemaVersion": "1.0",
+            "shots": shots,
+            "fullVideo": {"status": "SUCCESS", "location": f"{job.output_uri}/output.mp4"},
+        }
+
+    def _failed_status(self, job: Job, n: int, plan: PlannedFailure) -> dict[str, Any]:
+        shots: list[dict[str, Any]] = []
+        for i in range(1, n + 1):
+            if i < plan.shot:
+                shots.append({"status": "SUCCESS"})
+            elif i == plan.shot:
+                shots.append(
+                    {
+                        "status": "FAILURE",
+                        "failureType": plan.failure_type,
+                        "failureMessage": plan.message,
+                    }
+                )
+            else:
+                shots.append(
+                    {
+                        "status": "FAILURE",
+                        "failureType": "ABORTED",
+                        "failureMessage": f"Aborted because shot {plan.shot} failed.",
+                    }
+                )
+        return {
+            "schemaVersion": "1.0",
+            "shots": shots,
+            "fullVideo": {
+                "status": "FAILURE",
+                "failureType": plan.failure_type,
+                "failureMessage": plan.message,
+            },
+        }
+
+    # -- GetAsyncInvoke / ListAsyncInvokes -------------------------------------------
+    def describe(self, job: Job, now: float) -> dict[str, Any]:
+        end = job.end_time(now)
+        status = job.status(now)
+        out: dict[str, Any] = {
+            "invocationArn": job.arn,
+            "modelArn": f"arn:aws:bedrock:{job.region}::foundation-model/{job.model_id}",
+            "clientRequestToken": job.client_request_token,
+            "status": status,
+            "submitTime": iso(job.submit_time),
+            "lastModifiedTime": iso(end if end is not None else job.submit_time),
+            "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": job.output_uri}},
+        }
+        if end is not None:
+            out["endTime"] = iso(end)
+            if job.failure_message is not None:
+                out["failureMessage"] = job.failure_message
+        return out
+
+    def get_async_invoke(self, arn: str) -> dict[str, Any]:
+        job = self.jobs.get(parse_arn(arn))
+        if job is None or job.arn != arn:
+            raise validation(f"invocationArn {arn!r}: no async invocation with that ARN exists")
+        return self.describe(job, self.clock())
+
+    def list_async_invokes(self, params: dict[str, str]) -> dict[str, Any]:
+        after = (
+            parse_iso(params["submitTimeAfter"], "submitTimeAfter")
+            if "submitTimeAfter" in params
+            else None
+        )
+        before = (
+            parse_iso(params["submitTimeBefore"], "submitTimeBefore")
+            if "submitTimeBefore" in params
+            else None
+        )
+        status = params.get("statusEquals")
+        if status is not None and status not in STATUSES:
+            raise validation(f"statusEquals must be one of {', '.join(STATUSES)}")
+        try:
+            max_results = int(params.get("maxResults", "1000"))
+        except ValueError as exc:
+            raise validation("maxResults must be an integer") from exc
+        if not 1 <= max_results <= 1000:
+            raise validation("maxResults must be between 1 and 1000")
+        if params.get("sortBy", "SubmissionTime") != "SubmissionTime":
+            raise validation("sortBy must be SubmissionTime")
+        order = params.get("sortOrder", "Descending")
+        if order not in ("Ascending", "Descending"):
+            raise validation("sortOrder must be Ascending or Descending")
+        offset = _decode_token(params["nextToken"]) if "nextToken" in params else 0
+
+        now = self.clock()
+        jobs = sorted(self.jobs.all(), key=lambda j: (j.submit_time, j.invocation_id))
+        if order == "Descending":
+            jobs.reverse()
+        summaries = []
+        for job in jobs:
+            if after is not None and job.submit_time < after:
+                continue
+            if before is not None and job.submit_time > before:
+                continue
+            if status is not None and job.status(now) != status:
+                continue
+            summaries.append(self.describe(job, now))
+        page = summaries[offset : offset + max_results]
+        out: dict[str, Any] = {"asyncInvokeSummaries": page}
+        if offset + max_results < len(summaries):
+            out["nextToken"] = _encode_token(offset + max_results)
+        return out
+
+    # -- control -------------------------------------------------------------------
+    def finish(self, job_id: str) -> dict[str, Any]:
+        job = self.jobs.finish_now(job_id)
+        if job is None:
+            raise ApiError("ResourceNotFoundException", f"no job {job_id!r}")
+        return self.describe(job, self.clock())
+
+    def jobs_summary(self) -> list[dict[str, Any]]:
+        now = self.clock()
+        return [self.describe(j, now) for j in self.jobs.all()]
+
+
+def _encode_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode()
+
+
+def _decode_token(token: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(token.encode()).decode()
+        kind, _, value = text.partition(":")
+        if kind != "offset" or not value.isdigit():
+            raise ValueError(token)
+        return int(value)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise validation("nextToken is not valid") from exc
+
+
+__all__ = ["BLOCKED_OUTPUT_MESSAGE", "FAILURE_TYPES", "EmulatorBackend", "iso", "parse_arn"]

@@ -1,0 +1,70 @@
+"""Thin HTTP handlers for the Bedrock-runtime async invoke operations (rest-json)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from urllib.parse import unquote
+
+from novareel.emulator.backend import EmulatorBackend
+from novareel.emulator.errors import ApiError, validation
+from novareel.emulator.wsgi import Request, Response, Route
+
+DEFAULT_REGION = "us-east-1"
+_SCOPE_RE = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
+
+
+def signing_scope(request: Request) -> tuple[str | None, str | None]:
+    """(region, service) from the SigV4 credential scope, header or presigned query."""
+    m = _SCOPE_RE.search(request.headers.get("authorization", ""))
+    if m is None and "X-Amz-Credential" in request.query:
+        cred = unquote(request.params().get("X-Amz-Credential", ""))
+        m = _SCOPE_RE.search(f"Credential={cred}")
+    return (m.group(1), m.group(2)) if m else (None, None)
+
+
+def error_response(error: ApiError) -> Response:
+    """AWS rest-json error: ``{"message"}`` body plus ``x-amzn-ErrorType``."""
+    return Response.json(
+        {"message": error.message},
+        status=error.status,
+        headers=[("x-amzn-ErrorType", error.code), ("x-amzn-RequestId", str(uuid.uuid4()))],
+    )
+
+
+def _ok(data: object) -> Response:
+    return Response.json(data, headers=[("x-amzn-RequestId", str(uuid.uuid4()))])
+
+
+def start_async_invoke(backend: EmulatorBackend, request: Request) -> Response:
+    try:
+        body = request.json()
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise validation("The request body is not valid JSON") from exc
+    region = signing_scope(request)[0] or DEFAULT_REGION
+    return _ok({"invocationArn": backend.start_async_invoke(body, region)})
+
+
+def get_async_invoke(backend: EmulatorBackend, request: Request, arn: str) -> Response:
+    return _ok(backend.get_async_invoke(unquote(arn)))
+
+
+def list_async_invokes(backend: EmulatorBackend, request: Request) -> Response:
+    return _ok(backend.list_async_invokes(request.params()))
+
+
+def invoke_model(backend: EmulatorBackend, request: Request, model: str) -> Response:
+    raise validation(
+        f"modelId {unquote(model)!r}: InvokeModel is not supported by this emulator; "
+        "Nova Reel only supports StartAsyncInvoke"
+    )
+
+
+ROUTES: list[Route] = [
+    ("POST", re.compile(r"/async-invoke/?"), "StartAsyncInvoke", start_async_invoke),
+    ("GET", re.compile(r"/async-invoke/?"), "ListAsyncInvokes", list_async_invokes),
+    ("GET", re.compile(r"/async-invoke/(?P<arn>[^/]+)"), "GetAsyncInvoke", get_async_invoke),
+    ("POST", re.compile(r"/model/(?P<model>[^/]+)/invoke"), "InvokeModel", invoke_model),
+]
+
+__all__ = ["ROUTES", "error_response", "signing_scope"]

@@ -1,0 +1,140 @@
+"""The control endpoint under ``/_emulator/``: JSON over HTTP for tests and humans.
+
+Routes (all JSON; errors are ``{"message": ...}`` with status 400 or 404):
+
+* ``GET  /_emulator/health``  -> ``{"service": "novareel-emulator", ...}``
+* ``POST /_emulator/reset``   clear jobs, buckets, faults, counters; restore defaults
+* ``GET  /_emulator/config``  / ``POST /_emulator/config`` (partial update)
+* ``GET  /_emulator/faults``  / ``POST /_emulator/faults`` / ``DELETE /_emulator/faults``
+* ``GET  /_emulator/jobs``    every job as GetAsyncInvoke would describe it
+* ``POST /_emulator/jobs/{id}/finish``  complete as soon as the render is done
+* ``GET  /_emulator/stats``   request counters, accepted submissions, replays, rejections
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from novareel.emulator.backend import EmulatorBackend
+from novareel.emulator.errors import ApiError
+from novareel.emulator.faults import ApiFault, JobFault
+from novareel.emulator.wsgi import Request, Response, Route
+
+SERVICE_NAME = "novareel-emulator"
+VERSION = "1"
+
+
+def health(backend: EmulatorBackend, request: Request) -> Response:
+    return Response.json(
+        {
+            "service": SERVICE_NAME,
+            "version": VERSION,
+            "speed": backend.config.speed,
+            "jobs": len(backend.jobs.all()),
+        }
+    )
+
+
+def reset(backend: EmulatorBackend, request: Request) -> Response:
+    backend.reset()
+    return Response.json({"reset": True})
+
+
+def get_config(backend: EmulatorBackend, request: Request) -> Response:
+    return Response.json(backend.config.to_dict())
+
+
+def set_config(backend: EmulatorBackend, request: Request) -> Response:
+    changes = _body(request)
+    try:
+        config = backend.update_config(changes)
+    except ValueError as exc:
+        raise ApiError("ValidationException", str(exc)) from exc
+    return Response.json(config.to_dict())
+
+
+def get_faults(backend: EmulatorBackend, request: Request) -> Response:
+    return Response.json(backend.faults.describe())
+
+
+def clear_faults(backend: EmulatorBackend, request: Request) -> Response:
+    backend.faults.reset()
+    return Response.json(backend.faults.describe())
+
+
+def add_fault(backend: EmulatorBackend, request: Request) -> Response:
+    """Body ``{"kind": "api"|"job"|"download", ...}``; see ``docs/emulator.md``."""
+    body = _body(request)
+    kind = body.get("kind", "api")
+    try:
+        if kind == "api":
+            backend.faults.add_api_fault(
+                ApiFault(
+                    operation=str(body.get("operation", "*")),
+                    code=str(body.get("code", "ThrottlingException")),
+                    count=_opt_int(body, "count", 1),
+                    probability=float(body.get("probability", 1.0)),
+                    message=body.get("message"),
+                    seed=int(body.get("seed", 0)),
+                )
+            )
+        elif kind == "job":
+            marker = body.get("marker")
+            backend.faults.add_job_fault(
+                JobFault(
+                    failure_type=str(body.get("failureType", "INTERNAL_SERVER_EXCEPTION")),
+                    shot=int(body.get("shot", 1)),
+                    count=_opt_int(body, "count", None if marker else 1),
+                    marker=marker,
+                    message=body.get("message"),
+                )
+            )
+        elif kind == "download":
+            backend.faults.add_download_cuts(int(body.get("count", 1)))
+        else:
+            raise ValueError(f"unknown fault kind {kind!r}")
+    except (TypeError, ValueError) as exc:
+        raise ApiError("ValidationException", str(exc)) from exc
+    return Response.json(backend.faults.describe())
+
+
+def list_jobs(backend: EmulatorBackend, request: Request) -> Response:
+    return Response.json({"jobs": backend.jobs_summary()})
+
+
+def finish_job(backend: EmulatorBackend, request: Request, job_id: str) -> Response:
+    return Response.json(backend.finish(job_id))
+
+
+def stats(backend: EmulatorBackend, request: Request) -> Response:
+    return Response.json(backend.stats.snapshot())
+
+
+def _body(request: Request) -> dict[str, Any]:
+    try:
+        body = request.json()
+    except ValueError as exc:
+        raise ApiError("ValidationException", "body must be JSON") from exc
+    if not isinstance(body, dict):
+        raise ApiError("ValidationException", "body must be a JSON object")
+    return body
+
+
+def _opt_int(body: dict[str, Any], key: str, default: int | None) -> int | None:
+    value = body.get(key, default)
+    return None if value is None else int(value)
+
+
+ROUTES: list[Route] = [
+    ("GET", re.compile(r"/_emulator/health"), "health", health),
+    ("POST", re.compile(r"/_emulator/reset"), "reset", reset),
+    ("GET", re.compile(r"/_emulator/config"), "config", get_config),
+    ("POST", re.compile(r"/_emulator/config"), "config", set_config),
+    ("GET", re.compile(r"/_emulator/faults"), "faults", get_faults),
+    ("POST", re.compile(r"/_emulator/faults"), "faults", add_fault),
+    ("DELETE", re.compile(r"/_emulator/faults"), "faults", clear_faults),
+    ("GET", re.compile(r"/_emulator/jobs"), "jobs", list_jobs),
+    ("POST", re.compile(r"/_emulator/jobs/(?P<job_id>[a-z0-9]+)/finish"), "finish", finish_job),
+    ("GET", re.compile(r"/_emulator/stats"), "stats", stats),
+]
