@@ -194,7 +194,8 @@ class EmulatorBackend:
         job_id = new_invocation_id()
         while self.jobs.get(job_id) is not None:
             job_id = new_invocation_id()
-        now = self.clock()
+        # Milliseconds, exactly what the wire shows, so list filters agree with Get.
+        now = round(self.clock(), 3)
         return Job(
             invocation_id=job_id,
             arn=f"arn:aws:bedrock:{region}:{ACCOUNT_ID}:async-invoke/{job_id}",
