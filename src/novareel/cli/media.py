@@ -1,0 +1,248 @@
+"""Media commands: look at videos, prepare frames, check storyboards, camera words.
+
+``inspect``, ``contact-sheet``, ``frame``, ``camera``, ``image check`` and
+``storyboard check``. Pillow, PyAV and pydantic are imported inside each command, so
+``novareel --help`` never pays for them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+
+from novareel.cli.app import JSON_HELP, app, console, emit_json, err_console, handle_errors
+
+storyboard_app = typer.Typer(
+    help="Storyboard files (YAML/JSON shots) for MULTI_SHOT_MANUAL jobs.",
+    no_args_is_help=True,
+)
+image_app = typer.Typer(help="Starting frames: check an image, or fit it to 1280x720.")
+app.add_typer(storyboard_app, name="storyboard")
+app.add_typer(image_app, name="image")
+
+
+def _e(value: object) -> str:
+    """Escape text for Rich markup: paths and messages may contain ``[/...]``."""
+    return escape(str(value))
+
+
+def _seconds(value: float) -> str:
+    minutes, rest = divmod(value, 60)
+    return f"{int(minutes)}:{rest:05.2f}"
+
+
+@app.command("inspect")
+@handle_errors()
+def inspect_command(
+    video: Path = typer.Argument(..., help="A local video file (e.g. output.mp4)."),
+    expect_duration: float | None = typer.Option(
+        None,
+        "--expect-duration",
+        help="Seconds the video should last; also checks 1280x720 and 24 fps. "
+        "Exit code 1 on any mismatch.",
+    ),
+    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Print what a video really is: codec, size, fps, duration, frames and shots."""
+    from novareel.video import check_video, inspect_video
+
+    info = inspect_video(video)
+    mismatches = (
+        check_video(info, expected_duration=expect_duration) if expect_duration is not None else []
+    )
+    if json_output:
+        payload = info.to_dict()
+        if expect_duration is not None:
+            payload["expected_duration_seconds"] = expect_duration
+            payload["mismatches"] = mismatches
+        emit_json(payload)
+    else:
+        console.print(f"[bold]{_e(info.path)}[/]", highlight=False, soft_wrap=True)
+        console.print(
+            f"  {info.codec}, {info.width}x{info.height}, {info.fps:g} fps, "
+            f"{info.duration_seconds:g} s ({info.frame_count} frames), "
+            f"{info.size_bytes / 1_000_000:.1f} MB",
+            highlight=False,
+            soft_wrap=True,
+        )
+        starts = ", ".join(_seconds(t) for t in info.shot_starts)
+        console.print(f"  {info.shots} shot{'s' if info.shots != 1 else ''}: {starts}")
+        for mismatch in mismatches:
+            err_console.print(
+                f"[yellow]mismatch:[/] {_e(mismatch)}", highlight=False, soft_wrap=True
+            )
+        if expect_duration is not None and not mismatches:
+            console.print("  matches what was asked (duration, 1280x720, 24 fps)")
+    if mismatches:
+        raise typer.Exit(1)
+
+
+@app.command("contact-sheet")
+@handle_errors()
+def contact_sheet_command(
+    video: Path = typer.Argument(..., help="A local video file."),
+    out: Path = typer.Option(..., "--out", "-o", help="The PNG to write."),
+    every: float | None = typer.Option(
+        None, "--every", help="One frame every N seconds (default: one per shot, mid-shot)."
+    ),
+    columns: int | None = typer.Option(None, "--columns", help="Tiles per row (default <= 4)."),
+    thumb_width: int = typer.Option(320, "--thumb-width", help="Width of each tile in pixels."),
+    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Tile frames of a video, labelled with their timestamps, into one PNG."""
+    from novareel.video import make_contact_sheet
+
+    sheet = make_contact_sheet(video, out, every=every, columns=columns, thumb_width=thumb_width)
+    if json_output:
+        emit_json(sheet.to_dict())
+    else:
+        console.print(
+            f"wrote {_e(sheet.path)} ({len(sheet.timestamps)} frames at "
+            f"{', '.join(_seconds(t) for t in sheet.timestamps)})",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+@app.command("frame")
+@handle_errors()
+def frame_command(
+    video: Path = typer.Argument(..., help="A local video file."),
+    out: Path = typer.Option(..., "--out", "-o", help="Image to write (.png, or .jpg)."),
+    at: float | None = typer.Option(None, "--at", help="Time in seconds."),
+    last: bool = typer.Option(False, "--last", help="The final frame (to chain clips)."),
+    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Extract one frame at exactly 1280x720, ready to start the next clip."""
+    from novareel.video import save_frame
+
+    path = save_frame(video, out, at=at, last=last)
+    if json_output:
+        emit_json({"path": str(path), "at": at, "last": last, "width": 1280, "height": 720})
+    else:
+        where = "last frame" if last else f"frame at {at:g} s"
+        console.print(f"wrote {_e(path)} ({where}, 1280x720)", highlight=False, soft_wrap=True)
+
+
+@app.command("camera")
+@handle_errors()
+def camera_command(
+    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """List the camera moves Nova Reel understands, with an example prompt each.
+
+    Put camera wording at the start or the end of the prompt.
+    """
+    from rich.table import Table
+
+    from novareel.prompting import CAMERA_MOVES
+
+    if json_output:
+        emit_json(
+            [
+                {"name": m.name, "keywords": list(m.keywords), "example": m.example}
+                for m in CAMERA_MOVES
+            ]
+        )
+        return
+    table = Table(title="Camera moves (put them at the start or end of the prompt)")
+    table.add_column("move", style="bold")
+    table.add_column("also written")
+    table.add_column("example prompt")
+    for move in CAMERA_MOVES:
+        table.add_row(move.name, ", ".join(move.keywords[1:]), move.example)
+    console.print(table)
+
+
+@image_app.command("check")
+@handle_errors()
+def image_check_command(
+    image: str = typer.Argument(..., help="A local image file or an s3:// URI."),
+    fit: str | None = typer.Option(
+        None, "--fit", help="Convert to 1280x720 RGB: crop | pad | stretch (default: refuse)."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Write the bytes that would be sent (e.g. the fitted PNG)."
+    ),
+    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Check a starting frame against every Nova Reel rule (exit 2 if refused)."""
+    from novareel.errors import InvalidRequestError, Problem
+    from novareel.images import FIT_MODES, prepare_starting_frame
+
+    if fit is not None and fit not in FIT_MODES:
+        raise InvalidRequestError(
+            Problem("fit", f"unknown fit mode {fit!r}", value=fit, limit="crop | pad | stretch")
+        )
+    prepared = prepare_starting_frame(image, fit=fit)  # type: ignore[arg-type]
+    frame = prepared.frame
+    written = None
+    if out is not None and frame.data is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(frame.data)
+        written = str(out)
+    if json_output:
+        emit_json(
+            {
+                "source": frame.source,
+                "format": frame.format,
+                "converted": prepared.converted,
+                "sha256": frame.sha256,
+                "size_bytes": len(frame.data) if frame.data is not None else None,
+                "s3_uri": frame.s3_uri,
+                "notes": prepared.notes,
+                "written": written,
+            }
+        )
+        return
+    console.print(
+        f'ok: {_e(frame.source)} is accepted as format "{frame.format}"',
+        highlight=False,
+        soft_wrap=True,
+    )
+    for note in prepared.notes:
+        err_console.print(f"[cyan]note:[/] {_e(note)}", highlight=False, soft_wrap=True)
+    if written:
+        console.print(f"wrote {_e(written)}", highlight=False, soft_wrap=True)
+
+
+@storyboard_app.command("check")
+@handle_errors()
+def storyboard_check_command(
+    file: Path = typer.Argument(..., help="A storyboard file (.yaml, .yml or .json)."),
+    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Report every problem of a storyboard at once, with shot numbers, plus its
+    duration and estimated cost. Exit code 2 when there are problems."""
+    from novareel.storyboard import check_storyboard, shot_label
+
+    report = check_storyboard(file)
+    if json_output:
+        emit_json(report.to_dict())
+    else:
+        summary = (
+            f"{report.shots} shots, {report.images} with images, {report.duration_seconds} s, "
+            f"estimated ${report.estimated_cost_usd:.2f} ({report.model_id}, seed {report.seed})"
+        )
+        if report.ok:
+            console.print(
+                f"[green]ok:[/] {_e(report.path)}: {summary}", highlight=False, soft_wrap=True
+            )
+        else:
+            n = len(report.problems)
+            err_console.print(
+                f"[bold red]{n} problem{'s' if n != 1 else ''}[/] in {_e(report.path)}:",
+                highlight=False,
+                soft_wrap=True,
+            )
+            for problem in report.problems:
+                err_console.print(f"  - {_e(shot_label(problem))}", highlight=False, soft_wrap=True)
+            for hint in report.hints:
+                err_console.print(f"[yellow]hint:[/] {_e(hint)}", highlight=False, soft_wrap=True)
+            console.print(f"if fixed: {summary}", highlight=False, soft_wrap=True)
+        for note in report.notes:
+            err_console.print(f"[cyan]note:[/] {_e(note)}", highlight=False, soft_wrap=True)
+    if not report.ok:
+        raise typer.Exit(2)
