@@ -481,7 +481,7 @@ class NovaReel:
         if not result.output_uri or not result.invocation_id:
             raise DownloadError("the service returned no output location for this job")
         folder = S3Uri(*_split(result.output_uri)).as_folder()
-        target = Path(out_dir) / result.invocation_id
+        target = Path(out_dir).resolve() / result.invocation_id
         target.mkdir(parents=True, exist_ok=True)
         objects = self.client.list_objects(folder)
         plan: list[tuple[S3Object, Path]] = []
