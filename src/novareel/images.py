@@ -776,8 +776,14 @@ def prepare_starting_frame(
     if sniff_format(data) != _extension_format(path) and _extension_format(path):
         notes.append(f"{path.name} holds {facts.format.upper()} data despite its extension")
     notes.extend(fit_notes)
-    notes.append(f"re-encoded as PNG ({len(encoded) / 1_000_000:.1f} MB, 1280x720 RGB, 8-bit)")
+    notes.append(f"re-encoded as PNG ({_human_size(len(encoded))}, 1280x720 RGB, 8-bit)")
     return PreparedFrame(frame=_frame("png", encoded, str(path), fit), notes=notes, converted=True)
+
+
+def _human_size(size: int) -> str:
+    if size >= 1_000_000:
+        return f"{size / 1_000_000:.1f} MB"
+    return f"{max(1, round(size / 1000))} kB"
 
 
 def _extension_format(path: Path) -> str | None:

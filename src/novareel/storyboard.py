@@ -538,7 +538,7 @@ def check_storyboard(path: str | os.PathLike[str]) -> StoryboardReport:
     counted = [
         ResolvedShot(number=i, text="", image=with_images.get(i)) for i in range(1, len(raw) + 1)
     ]
-    return _report(source, problems, notes, hints, counted, None)
+    return _report(source, problems, notes, hints, counted, None, raw=data)
 
 
 def _report(
@@ -548,9 +548,18 @@ def _report(
     hints: list[str],
     shots: list[ResolvedShot],
     model: StoryboardFile | None,
+    *,
+    raw: Any = None,
 ) -> StoryboardReport:
-    seed = model.seed if model is not None and model.seed is not None else DEFAULT_SEED
-    model_id = model.model_id if model is not None and model.model_id else DEFAULT_MODEL
+    if model is not None:
+        seed = _first(model.seed, DEFAULT_SEED)
+        model_id = _first(model.model_id, DEFAULT_MODEL)
+    else:
+        # The file failed validation: still show its seed and model when they are sane.
+        given = raw if isinstance(raw, dict) else {}
+        raw_seed, raw_model = given.get("seed"), given.get("model_id")
+        seed = raw_seed if type(raw_seed) is int else DEFAULT_SEED
+        model_id = raw_model if isinstance(raw_model, str) and raw_model else DEFAULT_MODEL
     duration = SHOT_SECONDS * len(shots)
     ordered = sorted(_dedupe(problems), key=_problem_order)
     return StoryboardReport(
