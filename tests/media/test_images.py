@@ -10,12 +10,15 @@ import zlib
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from novareel.errors import ImageError, InvalidRequestError
 from novareel.images import (
     MAX_IMAGE_BYTES,
     check_image_bytes,
+    fit_image,
     load_starting_frame,
     prepare_starting_frame,
     sniff_format,
@@ -366,3 +369,21 @@ def test_bad_bucket_owner_and_owner_on_local_file(tmp_path: Path) -> None:
     assert info.value.field == "image.bucket_owner"
     with pytest.raises(ImageError, match="only applies to images in S3"):
         load_starting_frame(tmp_path / "x.png", bucket_owner="123456789012")
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    width=st.integers(min_value=1, max_value=2600),
+    height=st.integers(min_value=1, max_value=2600),
+    mode=st.sampled_from(["RGB", "RGBA", "L", "LA", "P", "CMYK", "I;16", "1"]),
+    fit=st.sampled_from(["crop", "pad", "stretch"]),
+)
+def test_fit_image_always_gives_1280x720_rgb(width: int, height: int, mode: str, fit: str) -> None:
+    """Whatever Pillow can hold, every fit mode makes a frame the service accepts."""
+    image = Image.new(mode, (width, height))
+    out, notes = fit_image(image, fit)  # type: ignore[arg-type]
+    assert (out.size, out.mode) == ((1280, 720), "RGB")
+    buffer = io.BytesIO()
+    out.save(buffer, "PNG")
+    assert check_image_bytes(buffer.getvalue(), field="image") == "png"
+    assert ((width, height) == (1280, 720)) == (not any(fit[:4] in n for n in notes))

@@ -128,6 +128,7 @@ def test_check_reports_every_problem_at_once_with_shot_numbers(tmp_path: Path) -
     assert lines[3] == "shot 4, image: file not found"
     assert any(h.startswith("shot 2:") and "--fit" in h for h in report.hints)
     assert (report.shots, report.duration_seconds, report.estimated_cost_usd) == (4, 24, 1.92)
+    assert report.seed == 7  # the file's own seed, although the file failed validation
 
 
 def test_check_of_a_good_storyboard(tmp_path: Path) -> None:
