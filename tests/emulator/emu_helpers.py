@@ -11,9 +11,15 @@ V1 = "amazon.nova-reel-v1:1"
 V0 = "amazon.nova-reel-v1:0"
 
 
-def text_video(text: str = "A red kite over green hills, static shot", **config: Any) -> dict[str, Any]:
+def text_video(
+    text: str = "A red kite over green hills, static shot", **config: Any
+) -> dict[str, Any]:
     gen = {"durationSeconds": 6, "fps": 24, "dimension": "1280x720", "seed": 42, **config}
-    return {"taskType": "TEXT_VIDEO", "textToVideoParams": {"text": text}, "videoGenerationConfig": gen}
+    return {
+        "taskType": "TEXT_VIDEO",
+        "textToVideoParams": {"text": text},
+        "videoGenerationConfig": gen,
+    }
 
 
 def automated(text: str, duration: int = 12, **config: Any) -> dict[str, Any]:

@@ -45,7 +45,9 @@ def test_start_get_complete_round_trip(bedrock_client: Any, emulator_bucket: str
     assert isinstance(done["endTime"], dt.datetime)
 
 
-def test_timestamps_on_the_wire_are_iso8601(emulator: Any, bedrock_client: Any, emulator_bucket: str) -> None:
+def test_timestamps_on_the_wire_are_iso8601(
+    emulator: Any, bedrock_client: Any, emulator_bucket: str
+) -> None:
     arn = start(bedrock_client, emulator_bucket, text_video())
     from urllib.parse import quote
 
@@ -221,4 +223,3 @@ def test_output_uri_for_bucket_root(
         assert job["outputDataConfig"]["s3OutputDataConfig"]["s3Uri"] == (
             f"s3://{emulator_bucket}/{job_id}"
         )
-

@@ -5,9 +5,7 @@ import pytest
 from novareel.emulator.latency import job_latency, real_latency
 
 
-@pytest.mark.parametrize(
-    ("video", "seconds"), [(6, 76.0), (18, 150.0), (60, 350.0), (120, 510.0)]
-)
+@pytest.mark.parametrize(("video", "seconds"), [(6, 76.0), (18, 150.0), (60, 350.0), (120, 510.0)])
 def test_latency_passes_through_the_seed_lab_measurements(video: int, seconds: float) -> None:
     assert real_latency(video) == pytest.approx(seconds)
 

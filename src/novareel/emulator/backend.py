@@ -108,6 +108,7 @@ class EmulatorBackend:
         self._pool_lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self._generation = 0
+        self._wakeups: dict[str, threading.Event] = {}
 
     # -- lifecycle -----------------------------------------------------------------
     @property
@@ -132,6 +133,10 @@ class EmulatorBackend:
         """Forget jobs, buckets, faults and counters; restore the start-up config."""
         with self._submit_lock:
             self._generation += 1
+            with self._pool_lock:
+                wakeups, self._wakeups = self._wakeups, {}
+            for wakeup in wakeups.values():
+                wakeup.set()  # waiting finalisers see the new generation and drop out
             self.jobs.clear()
             self.faults.reset()
             self.stats.reset()
@@ -212,14 +217,12 @@ class EmulatorBackend:
         )
 
     def _plan_failure(self, req: ValidRequest) -> PlannedFailure | None:
-        lowered = req.prompt.lower()
         for shot_index, shot in enumerate(req.shots):
             text = shot.text.lower()
             if any(w and w.lower() in text for w in self.config.blocked_output_words):
                 return PlannedFailure(
                     "RAI_VIOLATION_OUTPUT_VIDEO_DEFLECTION", shot_index + 1, BLOCKED_OUTPUT_MESSAGE
                 )
-        del lowered
         return self.faults.plan_job(req.prompt, len(req.shots))
 
     # -- rendering -----------------------------------------------------------------
@@ -248,13 +251,19 @@ class EmulatorBackend:
     def _render_job(
         self, job: Job, req: ValidRequest, plan: PlannedFailure | None, generation: int
     ) -> None:
-        """Worker: render every shot, then write outputs and the status file to S3."""
+        """Worker: render every shot in memory, then finalise at the job's due time.
+
+        Nothing but the manifest is visible in S3 while the job is InProgress: outputs
+        and the status file are written together when it finishes, just before the
+        job is marked finished (so Get never says Completed before the objects exist).
+        """
         from novareel.emulator.render import concat_mp4, render_shot
 
         if generation != self._generation:
             return
         n = len(req.shots)
         multi = req.task_type != "TEXT_VIDEO"
+        files: list[tuple[str, bytes]] = []
         failure_message: str | None = None
         try:
             if plan is not None:
@@ -265,25 +274,64 @@ class EmulatorBackend:
                 )
                 status = self._failed_status(job, n, plan)
             else:
-                parts = [
-                    render_shot(shot.text, req.seed, i, n, shot.image)
-                    for i, shot in enumerate(req.shots)
-                ]
-                if generation != self._generation:
-                    return
+                parts = []
+                for i, shot in enumerate(req.shots):
+                    if generation != self._generation:
+                        return
+                    parts.append(render_shot(shot.text, req.seed, i, n, shot.image))
                 if multi:
-                    for i, part in enumerate(parts):
-                        self._put(job, f"shot_{i + 1:04d}.mp4", part)
-                self._put(job, "output.mp4", concat_mp4(parts))
+                    files += [(f"shot_{i + 1:04d}.mp4", part) for i, part in enumerate(parts)]
+                files.append(("output.mp4", concat_mp4(parts)))
                 status = self._success_status(job, n, multi)
-            if generation != self._generation:
-                return
-            self._put(job, "video-generation-status.json", json.dumps(status, indent=2).encode())
-        except Exception as exc:  # a render/storage bug must not leave a job hanging
+            files.append(("video-generation-status.json", json.dumps(status, indent=2).encode()))
+        except Exception as exc:  # a render bug must not leave a job hanging forever
             log.exception("render of %s failed", job.invocation_id)
             failure_message = f"Something went wrong on the server side. ({type(exc).__name__})"
-        if generation == self._generation:
-            self.jobs.mark_rendered(job.invocation_id, failure_message)
+            files = []
+        wakeup = threading.Event()
+        with self._pool_lock:
+            self._wakeups[job.invocation_id] = wakeup
+        delay = job.due_time - self.clock()
+        if delay <= 0:
+            self._finalize(job, files, failure_message, generation)
+        else:
+            threading.Thread(
+                target=self._finalize_later,
+                args=(wakeup, delay, job, files, failure_message, generation),
+                name=f"novareel-finish-{job.invocation_id}",
+                daemon=True,
+            ).start()
+
+    def _finalize_later(
+        self,
+        wakeup: threading.Event,
+        delay: float,
+        job: Job,
+        files: list[tuple[str, bytes]],
+        failure_message: str | None,
+        generation: int,
+    ) -> None:
+        wakeup.wait(delay)
+        self._finalize(job, files, failure_message, generation)
+
+    def _finalize(
+        self,
+        job: Job,
+        files: list[tuple[str, bytes]],
+        failure_message: str | None,
+        generation: int,
+    ) -> None:
+        with self._pool_lock:
+            self._wakeups.pop(job.invocation_id, None)
+        if generation != self._generation:
+            return
+        try:
+            for name, data in files:
+                self._put(job, name, data)
+        except Exception as exc:  # e.g. the bucket was deleted meanwhile
+            log.warning("could not write outputs of %s: %s", job.invocation_id, exc)
+            failure_message = "Something went wrong on the server side."
+        self.jobs.mark_rendered(job.invocation_id, failure_message)
 
     def _success_status(self, job: Job, n: int, multi: bool) -> dict[str, Any]:
         shots = [
@@ -408,6 +456,10 @@ class EmulatorBackend:
         job = self.jobs.finish_now(job_id)
         if job is None:
             raise ApiError("ResourceNotFoundException", f"no job {job_id!r}")
+        with self._pool_lock:
+            wakeup = self._wakeups.get(job_id)
+        if wakeup is not None:
+            wakeup.set()
         return self.describe(job, self.clock())
 
     def jobs_summary(self) -> list[dict[str, Any]]:

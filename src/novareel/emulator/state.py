@@ -1,7 +1,8 @@
 """Jobs and their lifecycle, in plain objects that know nothing of HTTP or S3.
 
 A job is InProgress until BOTH its due time (submit + latency / speed) has passed AND
-its preview render has finished (objects are in S3); then it is Completed or Failed.
+its preview render has finished and its outputs are in S3 (the backend finalises
+the job no earlier than its due time); then it is Completed or Failed.
 Status is computed lazily from the clock on every read, which keeps GetAsyncInvoke
 cheap: no timers, no polling thread.
 """
@@ -54,8 +55,8 @@ class Job:
         """When the job finished, or ``None`` while it is still InProgress."""
         if self.render_done_time is None:
             return None
-        end = max(self.due_time, self.render_done_time)
-        return end if now >= end else None
+        # Finalisation happens at or after the due time; max() guards clock skew.
+        return max(self.due_time, self.render_done_time)
 
 
 class JobStore:
