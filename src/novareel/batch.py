@@ -1,0 +1,1282 @@
+"""Batches: many jobs from one file, kept within the account's quota, resumable.
+
+A batch file (YAML or JSONL, see ``docs/batch.md``) lists one request per item with
+the same keys as ``novareel generate``'s options. :func:`load_batch` checks *every*
+item before anything is sent and reports all problems at once with item numbers;
+:class:`BatchRunner` then drives each item through a small state machine::
+
+    pending -> submitting -> in flight -> downloading -> done
+                   |             |
+                   |             +-> failed (retryable failureType) -> pending (attempt + 1)
+                   +-> (quota / throttled) -> pending, same token
+                   +-> rejected by the service -> failed
+
+Why it can be killed at any moment and run again:
+
+* **Identity comes from the file, not the run.** The batch is the sha256 of the file's
+  absolute path; an item is its ``id`` (or its 1-based position). The client token of
+  (batch, item, attempt) is *derived* from those and from a hash of what is sent
+  (:func:`client_token_for`), and written to the ledger before the submit. A process
+  killed between the ledger write and the service's answer sends the same token again
+  when restarted, and the service returns the job it already started: no item is ever
+  paid for twice.
+* **The ledger is the only state.** On start, each item's latest attempt in the ledger
+  decides what to do: nothing (done and downloaded), download it, wait for it, send it
+  (again with its recorded token), or retry it as a new linked attempt.
+* **An item edited since it was sent is reported, not resubmitted** (its content hash
+  no longer matches the recorded request): silently paying for a different video under
+  the same name would be worse than asking. ``resubmit_changed=True`` (``--resubmit-
+  changed``) sends it as a new linked attempt instead.
+
+Concurrency follows AIMD: the limit starts at ``max_concurrent``, halves (never below
+1) when the service answers ServiceQuotaExceeded or still throttles after botocore's
+own retries, and grows by one after as many successful submits as the current limit.
+A quota answer means "no slot now": the item goes back to the queue with the same
+token, and the next submit waits for a job to finish or a back-off to pass.
+
+In-flight jobs are polled with one ListAsyncInvokes(statusEquals=InProgress) per tick
+instead of one GetAsyncInvoke per job; only jobs missing from that list are asked
+about one by one (which also reads their status file to explain a failure).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from novareel.errors import (
+    AwsError,
+    DownloadError,
+    EndpointError,
+    InvalidRequestError,
+    LedgerError,
+    NovaReelError,
+    Problem,
+    QuotaExceededError,
+    ServiceUnavailableError,
+    ServiceValidationError,
+    ThrottledError,
+)
+from novareel.results import Failure, JobResult, advice_for
+from novareel.s3uri import OutputLocation, output_location
+from novareel.spec import (
+    DEFAULT_MODEL,
+    DEFAULT_SEED,
+    Shot,
+    StartingFrame,
+    VideoRequest,
+    build_request,
+)
+
+if TYPE_CHECKING:
+    from novareel.jobs import NovaReel
+    from novareel.ledger import JobRecord, Ledger
+
+log = logging.getLogger("novareel")
+
+__all__ = [
+    "ITEM_KEYS",
+    "RETRYABLE_FAILURES",
+    "BatchEvent",
+    "BatchFile",
+    "BatchItem",
+    "BatchRunner",
+    "BatchSummary",
+    "ConcurrencyLimit",
+    "ItemOutcome",
+    "ItemPhase",
+    "batch_identity",
+    "client_token_for",
+    "content_hash",
+    "ledger_view",
+    "load_batch",
+    "run_batch",
+]
+
+#: failureTypes worth sending again unchanged: the service failed, not the request.
+RETRYABLE_FAILURES: frozenset[str] = frozenset({"INTERNAL_SERVER_EXCEPTION", "RATE_LIMIT_EXCEEDED"})
+
+#: Keys an item (and the ``defaults`` section) may use; they mirror ``generate``.
+ITEM_KEYS: tuple[str, ...] = (
+    "id",
+    "prompt",
+    "task",
+    "duration",
+    "image",
+    "fit",
+    "bucket_owner",
+    "shots",
+    "storyboard",
+    "seed",
+    "model_id",
+    "output_uri",
+    "tags",
+)
+_DEFAULT_KEYS = tuple(k for k in ITEM_KEYS if k != "id")
+_SHOT_KEYS = ("text", "image", "fit", "bucket_owner")
+_FIT_MODES = ("crop", "pad", "stretch")
+_MAX_ID = 128
+
+#: Transient submit errors (5xx, network) tolerated per item before it is given up.
+MAX_SUBMIT_ERRORS = 10
+#: Download attempts per item before it is reported failed (a rerun fetches it again).
+MAX_DOWNLOAD_ERRORS = 3
+
+
+# ---------------------------------------------------------------------------- identity
+
+
+def batch_identity(path: str | Path) -> str:
+    """sha256 of the batch file's absolute path: the same file resumes the same batch."""
+    absolute = str(Path(path).expanduser().resolve())
+    return hashlib.sha256(absolute.encode("utf-8")).hexdigest()
+
+
+def _strip_paths(value: Any) -> Any:
+    """The described request without local image paths (their sha256 identifies them),
+    so moving a frame file does not make an item look changed."""
+    if isinstance(value, dict):
+        return {k: _strip_paths(v) for k, v in value.items() if k != "path"}
+    if isinstance(value, list):
+        return [_strip_paths(v) for v in value]
+    return value
+
+
+def content_hash(
+    described_request: Mapping[str, Any], output_uri: str, tags: Mapping[str, str] | None
+) -> str:
+    """A hash of everything an item sends: request (images by sha256), output, tags.
+
+    Computed from :meth:`VideoRequest.describe` output, which is also what the ledger
+    stores, so the hash of a recorded job can be recomputed and compared with the file.
+    """
+    canonical = json.dumps(
+        {
+            "request": _strip_paths(dict(described_request)),
+            "output_uri": output_uri,
+            "tags": dict(sorted((tags or {}).items())),
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def client_token_for(identity: str, item_key: str, attempt: int, item_hash: str) -> str:
+    """The deterministic clientRequestToken of one attempt of one item.
+
+    Deterministic so that a run killed after recording the token but before storing
+    the answer sends the very same token when restarted (the service then returns the
+    job it already started). 43 printable ASCII characters, far under the 256 limit.
+    """
+    material = f"{identity}\n{item_key}\n{attempt}\n{item_hash}".encode()
+    return "nr-" + hashlib.sha256(material).hexdigest()[:40]
+
+
+# ---------------------------------------------------------------------------- the file
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One checked item: its key, the request to send, where, and its content hash."""
+
+    number: int
+    key: str
+    request: VideoRequest
+    output: OutputLocation
+    tags: dict[str, str]
+    content_hash: str
+    notices: tuple[str, ...] = ()
+
+    @property
+    def output_uri(self) -> str:
+        return str(self.output.uri)
+
+    @property
+    def estimated_cost_usd(self) -> float:
+        return self.request.estimated_cost_usd
+
+    @property
+    def label(self) -> str:
+        """``3`` or ``3 (intro)``: how messages name the item."""
+        return str(self.number) if self.key == str(self.number) else f"{self.number} ({self.key})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "key": self.key,
+            "task_type": self.request.task_type.value,
+            "model_id": self.request.model_id,
+            "duration_seconds": self.request.duration_seconds,
+            "seed": self.request.seed,
+            "estimated_cost_usd": self.estimated_cost_usd,
+            "output_uri": self.output_uri,
+            "tags": dict(self.tags),
+            "request": self.request.describe(),
+            "notices": list(self.notices),
+        }
+
+
+@dataclass(frozen=True)
+class BatchFile:
+    """A fully checked batch file: nothing in it can be refused locally."""
+
+    path: Path
+    identity: str
+    defaults: dict[str, Any]
+    items: tuple[BatchItem, ...]
+
+    @property
+    def estimated_cost_usd(self) -> float:
+        return round(sum(i.estimated_cost_usd for i in self.items), 2)
+
+    def item(self, key: str) -> BatchItem:
+        for item in self.items:
+            if item.key == key:
+                return item
+        raise KeyError(key)
+
+
+def _read_entries(path: Path) -> tuple[dict[str, Any], list[Any], list[Problem]]:
+    """Raw defaults and items from YAML / JSON / JSONL, with syntax problems."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InvalidRequestError(Problem("batch", "file not found", value=str(path))) from None
+    except IsADirectoryError:
+        raise InvalidRequestError(
+            Problem("batch", "is a folder, not a file", value=str(path))
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidRequestError(
+            Problem("batch", f"cannot be read ({exc})", value=str(path))
+        ) from exc
+
+    problems: list[Problem] = []
+    if path.suffix.lower() in (".jsonl", ".ndjson"):
+        entries: list[Any] = []
+        defaults: dict[str, Any] = {}
+        for lineno, line in enumerate(text.splitlines(), start=1):
+            stripped = line.strip()
+            if not stripped or stripped.startswith("#"):
+                continue
+            try:
+                value = json.loads(stripped)
+            except json.JSONDecodeError as exc:
+                problems.append(
+                    Problem(f"line {lineno}", f"invalid JSON at column {exc.colno}: {exc.msg}")
+                )
+                entries.append(None)
+                continue
+            if isinstance(value, dict) and set(value) == {"defaults"} and not entries:
+                defaults = value["defaults"] if isinstance(value["defaults"], dict) else {}
+                if not isinstance(value["defaults"], dict):
+                    problems.append(Problem("defaults", "must be a mapping of item keys"))
+                continue
+            entries.append(value)
+        return defaults, entries, problems
+
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InvalidRequestError(
+                Problem(
+                    "batch",
+                    f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
+                    value=str(path),
+                )
+            ) from exc
+    else:
+        import yaml
+
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            reason = getattr(exc, "problem", None) or str(exc)
+            raise InvalidRequestError(
+                Problem("batch", f"invalid YAML{where}: {reason}", value=str(path))
+            ) from exc
+    if isinstance(data, list):
+        return {}, data, problems
+    if isinstance(data, dict):
+        unknown = sorted(set(data) - {"defaults", "items"})
+        for key in unknown:
+            problems.append(
+                Problem(str(key), "unknown top-level key", value=key, limit="defaults | items")
+            )
+        defaults = data.get("defaults") or {}
+        if not isinstance(defaults, dict):
+            problems.append(Problem("defaults", "must be a mapping of item keys"))
+            defaults = {}
+        items = data.get("items")
+        if not isinstance(items, list):
+            problems.append(Problem("items", "must be a list of items", value=type(items).__name__))
+            items = []
+        return defaults, items, problems
+    raise InvalidRequestError(
+        Problem(
+            "batch",
+            "must be a list of items, or a mapping with 'items' (and optional 'defaults')",
+            value=type(data).__name__,
+        )
+    )
+
+
+def _unknown_key_problems(
+    where: str, mapping: Mapping[str, Any], allowed: Sequence[str]
+) -> list[Problem]:
+    found = []
+    for key in mapping:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), allowed, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            found.append(
+                Problem(f"{where}.{key}", f"unknown key{hint}", value=key, limit=", ".join(allowed))
+            )
+    return found
+
+
+def _resolve_path(base: Path, value: str) -> str:
+    if value.startswith("s3://"):
+        return value
+    candidate = Path(value).expanduser()
+    return str(candidate if candidate.is_absolute() else (base / candidate))
+
+
+def _prefix(where: str, problems: Sequence[Problem]) -> list[Problem]:
+    out = []
+    for p in problems:
+        name = p.field if p.field.startswith(where) else f"{where}.{p.field}"
+        out.append(Problem(name, p.message, value=p.value, limit=p.limit))
+    return out
+
+
+def _frame(
+    source: Any, fit: Any, bucket_owner: Any, base: Path, field_name: str
+) -> tuple[StartingFrame | None, list[Problem]]:
+    if not isinstance(source, str) or not source:
+        return None, [Problem(field_name, "must be a path or an s3:// URI", value=source)]
+    if fit is not None and fit not in _FIT_MODES:
+        return None, [
+            Problem(f"{field_name}.fit", f"unknown fit mode {fit!r}", limit=" | ".join(_FIT_MODES))
+        ]
+    from novareel.images import load_starting_frame
+
+    try:
+        frame = load_starting_frame(
+            _resolve_path(base, source), fit=fit, bucket_owner=bucket_owner, field=field_name
+        )
+    except InvalidRequestError as exc:
+        return None, list(exc.problems)
+    if fit and frame.data is not None:
+        # Recorded so that a retry rebuilds exactly these bytes (see novareel.replay).
+        frame = replace(frame, fit=fit)
+    return frame, []
+
+
+def _build_item(
+    number: int,
+    raw: Any,
+    defaults: Mapping[str, Any],
+    base: Path,
+) -> tuple[str | None, VideoRequest | None, str | None, dict[str, str], list[Problem]]:
+    """(key, request, output uri, tags, problems) of one raw item."""
+    where = f"items[{number}]"
+    if not isinstance(raw, dict):
+        return (
+            None,
+            None,
+            None,
+            {},
+            [Problem(where, "must be a mapping of keys (prompt, task, ...)", value=raw)],
+        )
+    problems = _unknown_key_problems(where, raw, ITEM_KEYS)
+    spec: dict[str, Any] = {**{k: v for k, v in defaults.items() if k in _DEFAULT_KEYS}, **raw}
+
+    key: str | None = str(number)
+    if "id" in raw:
+        ident = raw["id"]
+        if isinstance(ident, bool) or not isinstance(ident, str | int):
+            problems.append(Problem(f"{where}.id", "must be a string or a number", value=ident))
+            key = None
+        else:
+            key = str(ident).strip()
+            if not key or len(key) > _MAX_ID or not key.isprintable():
+                problems.append(
+                    Problem(
+                        f"{where}.id",
+                        "must be 1-128 printable characters",
+                        value=ident,
+                        limit="1-128 printable characters",
+                    )
+                )
+                key = None
+
+    tags: dict[str, str] = {}
+    raw_tags = spec.get("tags")
+    if raw_tags is not None:
+        if not isinstance(raw_tags, dict):
+            problems.append(Problem(f"{where}.tags", "must be a mapping of key: value"))
+        else:
+            tags = {str(k): "" if v is None else str(v) for k, v in raw_tags.items()}
+
+    for name in ("duration", "seed"):
+        value = spec.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            problems.append(Problem(f"{where}.{name}", "must be an integer", value=value))
+            spec[name] = None
+    for name in ("prompt", "task", "model_id", "output_uri"):
+        value = spec.get(name)
+        if value is not None and not isinstance(value, str):
+            problems.append(Problem(f"{where}.{name}", "must be a string", value=value))
+            spec[name] = None
+
+    frame = None
+    if spec.get("image") is not None:
+        frame, found = _frame(
+            spec["image"], spec.get("fit"), spec.get("bucket_owner"), base, f"{where}.image"
+        )
+        problems.extend(found)
+
+    shots: list[Shot] | None = None
+    if raw.get("shots") is not None and raw.get("storyboard") is not None:
+        problems.append(Problem(f"{where}.shots", "give shots or storyboard, not both"))
+    elif spec.get("shots") is not None:
+        raw_shots = spec["shots"]
+        if not isinstance(raw_shots, list):
+            problems.append(Problem(f"{where}.shots", "must be a list of shots"))
+        else:
+            shots = []
+            for index, shot in enumerate(raw_shots, start=1):
+                shot_where = f"{where}.shots[{index}]"
+                if isinstance(shot, str):
+                    shots.append(Shot(shot))
+                    continue
+                if not isinstance(shot, dict):
+                    problems.append(Problem(shot_where, "must be a text or a mapping with text"))
+                    continue
+                problems.extend(_unknown_key_problems(shot_where, shot, _SHOT_KEYS))
+                shot_frame = None
+                if shot.get("image") is not None:
+                    shot_frame, found = _frame(
+                        shot["image"],
+                        shot.get("fit", spec.get("fit")),
+                        shot.get("bucket_owner"),
+                        base,
+                        f"{shot_where}.image",
+                    )
+                    problems.extend(found)
+                text = shot.get("text")
+                shots.append(Shot(text if isinstance(text, str) else "", shot_frame))
+    elif spec.get("storyboard") is not None:
+        board_path = spec["storyboard"]
+        if not isinstance(board_path, str):
+            problems.append(Problem(f"{where}.storyboard", "must be a path", value=board_path))
+        else:
+            from novareel.storyboard import load_storyboard
+
+            try:
+                board = load_storyboard(_resolve_path(base, board_path))
+                manual = board.to_request(seed=spec.get("seed"), model_id=spec.get("model_id"))
+                shots = list(manual.shots)
+                if spec.get("seed") is None:
+                    spec["seed"] = manual.seed
+                if spec.get("model_id") is None:
+                    spec["model_id"] = manual.model_id
+            except InvalidRequestError as exc:
+                problems.extend(_prefix(f"{where}.storyboard", exc.problems))
+
+    request: VideoRequest | None = None
+    if not problems:
+        try:
+            request = build_request(
+                spec.get("prompt"),
+                task=spec.get("task"),
+                duration=spec.get("duration"),
+                image=frame,
+                shots=shots,
+                seed=DEFAULT_SEED if spec.get("seed") is None else spec["seed"],
+                model_id=spec.get("model_id") or DEFAULT_MODEL,
+            )
+        except InvalidRequestError as exc:
+            problems.extend(_prefix(where, exc.problems))
+
+    output_uri = spec.get("output_uri")
+    if output_uri is None:
+        problems.append(
+            Problem(
+                f"{where}.output_uri",
+                "an output location is required (in the item, the defaults or --output-uri)",
+                limit="s3://bucket/folder/",
+            )
+        )
+    return key, request, output_uri, tags, problems
+
+
+def load_batch(
+    path: str | Path,
+    *,
+    defaults: Mapping[str, Any] | None = None,
+) -> BatchFile:
+    """Read and check a batch file; raise :class:`InvalidRequestError` with every
+    problem of every item (field names such as ``items[3].prompt``), nothing sent.
+
+    ``defaults`` (the command line's ``--output-uri`` and friends) apply to every item
+    and win over the file's own ``defaults`` section; an item's own keys win over both.
+    Relative image and storyboard paths are resolved from the batch file's folder.
+    """
+    file_path = Path(path).expanduser().resolve()
+    file_defaults, entries, problems = _read_entries(file_path)
+    problems.extend(_unknown_key_problems("defaults", file_defaults, _DEFAULT_KEYS))
+    merged = {**file_defaults, **{k: v for k, v in (defaults or {}).items() if v is not None}}
+    if not entries and not problems:
+        problems.append(Problem("items", "the batch file has no items"))
+
+    items: list[BatchItem] = []
+    seen: dict[str, int] = {}
+    base = file_path.parent
+    for number, raw in enumerate(entries, start=1):
+        if raw is None:  # a JSONL line that did not parse; already reported
+            continue
+        key, request, uri, tags, found = _build_item(number, raw, merged, base)
+        notices: list[str] = []
+        location = None
+        if uri is not None:
+            try:
+                location = output_location(uri, notices=notices)
+            except InvalidRequestError as exc:
+                found.extend(_prefix(f"items[{number}].output_uri", exc.problems))
+        if key is not None:
+            if key in seen:
+                found.append(
+                    Problem(
+                        f"items[{number}].id",
+                        f"key {key!r} is also item {seen[key]}'s; every item needs its own id",
+                        value=key,
+                    )
+                )
+            else:
+                seen[key] = number
+        problems.extend(found)
+        if found or request is None or location is None or key is None:
+            continue
+        described = request.describe()
+        items.append(
+            BatchItem(
+                number=number,
+                key=key,
+                request=request,
+                output=location,
+                tags=tags,
+                content_hash=content_hash(described, str(location.uri), tags),
+                notices=tuple(notices),
+            )
+        )
+    if problems:
+        raise InvalidRequestError(
+            problems,
+            hint=f"Fix every item listed, then run `novareel batch {path} --dry-run` again; "
+            "nothing was sent.",
+        )
+    return BatchFile(
+        path=file_path,
+        identity=batch_identity(file_path),
+        defaults=merged,
+        items=tuple(items),
+    )
+
+
+# ---------------------------------------------------------------------------- concurrency
+
+
+class ConcurrencyLimit:
+    """How many jobs to keep in flight: additive increase, multiplicative decrease.
+
+    The account's real quota is not published reliably (3 or 10, per model), and other
+    processes may use part of it; so the limit is *learned*: halved (never below 1) on
+    every quota or throttling answer, and raised by one after ``limit`` successful
+    submits in a row, never above ``maximum``.
+    """
+
+    def __init__(self, maximum: int) -> None:
+        if maximum < 1:
+            raise ValueError("the concurrency limit must be at least 1")
+        self.maximum = maximum
+        self.limit = maximum
+        self._successes = 0
+        self.decreases = 0
+
+    def on_success(self) -> None:
+        self._successes += 1
+        if self._successes >= self.limit and self.limit < self.maximum:
+            self.limit += 1
+            self._successes = 0
+
+    def on_pushback(self) -> None:
+        self.limit = max(1, self.limit // 2)
+        self._successes = 0
+        self.decreases += 1
+
+
+# ---------------------------------------------------------------------------- states
+
+
+class ItemPhase(str, Enum):
+    """Where an item is in its life; ``DONE``, ``FAILED`` and ``CHANGED`` are final."""
+
+    PENDING = "pending"
+    SUBMITTING = "submitting"
+    IN_FLIGHT = "in flight"
+    DOWNLOADING = "downloading"
+    DONE = "done"
+    FAILED = "failed"
+    CHANGED = "changed"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def final(self) -> bool:
+        return self in (ItemPhase.DONE, ItemPhase.FAILED, ItemPhase.CHANGED)
+
+
+@dataclass
+class _ItemState:
+    item: BatchItem
+    phase: ItemPhase = ItemPhase.PENDING
+    attempt: int = 1
+    token: str | None = None
+    retry_of: int | None = None
+    job_id: int | None = None
+    invocation_arn: str | None = None
+    submitted_at: datetime | None = None
+    failure: Failure | None = None
+    message: str = ""
+    local_dir: str | None = None
+    local_files: tuple[str, ...] = ()
+    submit_errors: int = 0
+    download_errors: int = 0
+    not_before: float = 0.0
+
+    @property
+    def invocation_id(self) -> str | None:
+        return self.invocation_arn.rsplit("/", 1)[-1] if self.invocation_arn else None
+
+
+@dataclass(frozen=True)
+class BatchEvent:
+    """One change of one item, for progress displays (``on_event``)."""
+
+    number: int
+    key: str
+    phase: ItemPhase
+    attempt: int
+    job_id: int | None
+    invocation_id: str | None
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class ItemOutcome:
+    """How one item ended (or where it stands, if the run stopped before the end)."""
+
+    number: int
+    key: str
+    phase: ItemPhase
+    attempts: int
+    job_id: int | None
+    invocation_id: str | None
+    task_type: str
+    estimated_cost_usd: float
+    local_dir: str | None = None
+    local_files: tuple[str, ...] = ()
+    failure: Failure | None = None
+    message: str = ""
+
+    @property
+    def video_path(self) -> str | None:
+        for path in self.local_files:
+            if path.endswith("output.mp4"):
+                return path
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "key": self.key,
+            "status": self.phase.value,
+            "attempts": self.attempts,
+            "job_id": self.job_id,
+            "invocation_id": self.invocation_id,
+            "task_type": self.task_type,
+            "estimated_cost_usd": self.estimated_cost_usd,
+            "local_dir": self.local_dir,
+            "video_path": self.video_path,
+            "failure": self.failure.to_dict() if self.failure else None,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """The end of a run: every item's outcome, and what was spent."""
+
+    batch_id: int
+    file: str
+    items: tuple[ItemOutcome, ...]
+    cost_usd: float
+    submitted_cost_usd: float
+    concurrency_limit: int
+    timed_out: bool = False
+    notices: tuple[str, ...] = field(default=())
+
+    def _count(self, phase: ItemPhase) -> int:
+        return sum(1 for i in self.items if i.phase is phase)
+
+    @property
+    def done(self) -> int:
+        return self._count(ItemPhase.DONE)
+
+    @property
+    def failed(self) -> int:
+        return self._count(ItemPhase.FAILED)
+
+    @property
+    def changed(self) -> int:
+        return self._count(ItemPhase.CHANGED)
+
+    @property
+    def unfinished(self) -> int:
+        return sum(1 for i in self.items if not i.phase.final)
+
+    @property
+    def ok(self) -> bool:
+        """True when every item is done (the CLI exits 0)."""
+        return all(i.phase is ItemPhase.DONE for i in self.items)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "batch_id": self.batch_id,
+            "file": self.file,
+            "total": len(self.items),
+            "done": self.done,
+            "failed": self.failed,
+            "changed": self.changed,
+            "unfinished": self.unfinished,
+            "cost_usd": self.cost_usd,
+            "submitted_cost_usd": self.submitted_cost_usd,
+            "concurrency_limit": self.concurrency_limit,
+            "timed_out": self.timed_out,
+            "notices": list(self.notices),
+            "items": [i.to_dict() for i in self.items],
+        }
+
+
+def _failure_of(record: JobRecord) -> Failure | None:
+    if not (record.failure_type or record.failure_message):
+        return None
+    return Failure(
+        record.failure_type,
+        record.failure_message,
+        record.failure_shot,
+        advice_for(record.failure_type, record.failure_message),
+    )
+
+
+def _retryable(failure: Failure | None) -> bool:
+    return failure is not None and failure.type in RETRYABLE_FAILURES
+
+
+def _downloaded(record: JobRecord) -> bool:
+    videos = [f for f in record.local_files if f.endswith("output.mp4")]
+    return bool(videos) and all(Path(f).is_file() for f in record.local_files)
+
+
+# ---------------------------------------------------------------------------- runner
+
+
+class BatchRunner:
+    """Runs a checked :class:`BatchFile` to the end, resuming whatever the ledger knows.
+
+    ``api`` must have a ledger (the ledger is what makes the run resumable).
+    ``on_event`` receives a :class:`BatchEvent` for every change of phase, from the
+    runner's thread or a download thread (one at a time). ``timeout`` bounds the
+    run's wall time; jobs still running then keep running and a rerun picks them up.
+    """
+
+    def __init__(
+        self,
+        api: NovaReel,
+        batch: BatchFile,
+        *,
+        out_dir: str | Path | None = ".",
+        max_concurrent: int = 3,
+        max_retries: int = 2,
+        timeout: float | None = None,
+        poll_interval: float | None = None,
+        resubmit_changed: bool = False,
+        download_workers: int = 2,
+        on_event: Callable[[BatchEvent], None] | None = None,
+    ) -> None:
+        if api.ledger is None:
+            raise LedgerError(
+                "a batch needs the job ledger: it is what makes a run resumable",
+                hint="Create NovaReel without ledger=False.",
+            )
+        if max_retries < 0:
+            raise InvalidRequestError(
+                Problem("max_retries", "must be 0 or more", value=max_retries)
+            )
+        if max_concurrent < 1:
+            raise InvalidRequestError(
+                Problem("max_concurrent", "must be at least 1", value=max_concurrent)
+            )
+        self.api = api
+        self.ledger: Ledger = api.ledger
+        self.batch = batch
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.max_retries = max_retries
+        self.timeout = timeout
+        self.resubmit_changed = resubmit_changed
+        self.limit = ConcurrencyLimit(max_concurrent)
+        scale = max(api.time_scale, 1e-6)
+        self.poll_interval = (
+            poll_interval if poll_interval is not None else min(15.0, max(0.02, 10.0 / scale))
+        )
+        self._backoff_base = min(30.0, max(0.02, 5.0 / scale))
+        self._backoff = self._backoff_base
+        self._slot_free_at = 0.0
+        self._next_poll = 0.0
+        self._on_event = on_event
+        self._event_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._download_workers = max(1, download_workers)
+        self._downloads: dict[int, Future[JobResult]] = {}
+        self._queue: deque[_ItemState] = deque()
+        self.batch_id = 0
+        self.states: list[_ItemState] = []
+        self.notices: list[str] = []
+
+    # -- public --
+
+    def run(self) -> BatchSummary:
+        """Send, wait for and download every item; return the summary.
+
+        Raises only for what no item can get past (access denied, an unusable ledger,
+        Ctrl-C); everything per item ends in the summary.
+        """
+        self._resume()
+        started = time.monotonic()
+        timed_out = False
+        executor = ThreadPoolExecutor(self._download_workers, thread_name_prefix="novareel-dl")
+        clean = False
+        try:
+            while True:
+                self._collect_downloads()
+                self._poll()
+                self._start_downloads(executor)
+                self._submit_some()
+                if all(s.phase.final for s in self.states):
+                    break
+                if self.timeout is not None and time.monotonic() - started > self.timeout:
+                    timed_out = True
+                    break
+                self._wake.wait(self._sleep_time())
+                self._wake.clear()
+            clean = True
+        finally:
+            executor.shutdown(wait=clean, cancel_futures=True)
+        return self.summary(timed_out=timed_out)
+
+    def summary(self, *, timed_out: bool = False) -> BatchSummary:
+        """Where every item stands, with costs from the ledger."""
+        keys = {s.item.key for s in self.states}
+        jobs = [j for j in self.ledger.batch_jobs(self.batch_id) if j.batch_item in keys]
+        cost = sum(j.estimated_cost_usd or 0.0 for j in jobs if j.status == "Completed")
+        submitted = sum(j.estimated_cost_usd or 0.0 for j in jobs if j.invocation_arn)
+        outcomes = tuple(
+            ItemOutcome(
+                number=s.item.number,
+                key=s.item.key,
+                phase=s.phase,
+                attempts=s.attempt if s.job_id is not None else s.attempt - 1,
+                job_id=s.job_id,
+                invocation_id=s.invocation_id,
+                task_type=s.item.request.task_type.value,
+                estimated_cost_usd=s.item.estimated_cost_usd,
+                local_dir=s.local_dir,
+                local_files=s.local_files,
+                failure=s.failure,
+                message=s.message,
+            )
+            for s in self.states
+        )
+        notices = list(self.notices)
+        if timed_out:
+            notices.append(
+                "stopped at the time limit; jobs still running keep running: run the same "
+                "command again to continue"
+            )
+        return BatchSummary(
+            batch_id=self.batch_id,
+            file=str(self.batch.path),
+            items=outcomes,
+            cost_usd=round(cost, 2),
+            submitted_cost_usd=round(submitted, 2),
+            concurrency_limit=self.limit.limit,
+            timed_out=timed_out,
+            notices=tuple(notices),
+        )
+
+    # -- resume --
+
+    def _resume(self) -> None:
+        """Decide each item's starting phase from its latest attempt in the ledger."""
+        record = self.ledger.get_or_create_batch(
+            identity=self.batch.identity,
+            file_path=str(self.batch.path),
+            defaults=self.batch.defaults,
+        )
+        self.batch_id = record.id
+        self.states = [self._state_for(item) for item in self.batch.items]
+        self._queue = deque(s for s in self.states if s.phase is ItemPhase.PENDING)
+        for state in self.states:
+            self._emit(state)
+
+    def _state_for(self, item: BatchItem) -> _ItemState:
+        state = _ItemState(item=item)
+        latest = self.ledger.latest_attempt(self.batch_id, item.key)
+        if latest is None:
+            state.token = client_token_for(self.batch.identity, item.key, 1, item.content_hash)
+            return state
+        recorded = content_hash(latest.request, latest.output_uri or "", latest.tags)
+        if recorded != item.content_hash:
+            if self.resubmit_changed:
+                self._next_attempt(state, latest, "changed since the last run; sent again")
+            else:
+                state.phase = ItemPhase.CHANGED
+                state.job_id = latest.id
+                state.attempt = latest.attempt
+                state.message = (
+                    f"changed since it was sent as job {latest.id}; not resubmitted "
+                    "(give it a new id, or run with --resubmit-changed)"
+                )
+            return state
+        self._adopt_record(state, latest)
+        if latest.status == "Submitting":
+            # Sent (maybe) without an answer: send again with the SAME token.
+            state.phase = ItemPhase.PENDING
+            state.token = latest.client_token
+            state.retry_of = latest.retry_of
+        elif latest.status == "InProgress":
+            state.phase = ItemPhase.IN_FLIGHT
+        elif latest.status == "Completed":
+            if self.out_dir is None or _downloaded(latest):
+                state.phase = ItemPhase.DONE
+                state.local_files = tuple(latest.local_files)
+                state.local_dir = (
+                    str(Path(latest.local_files[0]).parent) if latest.local_files else None
+                )
+            else:
+                state.phase = ItemPhase.DOWNLOADING
+        elif latest.status == "Failed":
+            self._after_failure(state, latest, _failure_of(latest))
+        else:  # Rejected: the service refused the request itself
+            state.phase = ItemPhase.FAILED
+            state.failure = _failure_of(latest)
+            state.message = "rejected by the service"
+        return state
+
+    def _adopt_record(self, state: _ItemState, record: JobRecord) -> None:
+        state.attempt = record.attempt
+        state.job_id = record.id
+        state.invocation_arn = record.invocation_arn
+        state.submitted_at = record.submit_time
+        state.token = record.client_token
+
+    def _next_attempt(self, state: _ItemState, previous: JobRecord, message: str) -> None:
+        state.phase = ItemPhase.PENDING
+        state.attempt = previous.attempt + 1
+        state.retry_of = previous.id
+        state.job_id = None
+        state.invocation_arn = None
+        state.failure = None
+        state.token = client_token_for(
+            self.batch.identity, state.item.key, state.attempt, state.item.content_hash
+        )
+        state.message = message
+
+    def _after_failure(self, state: _ItemState, record: JobRecord, failure: Failure | None) -> None:
+        """A Failed job: retry it as a new linked attempt, or give the item up."""
+        if _retryable(failure) and record.attempt - 1 < self.max_retries:
+            assert failure is not None
+            self._next_attempt(
+                state, record, f"attempt {record.attempt} failed ({failure.type}); retrying"
+            )
+            return
+        state.phase = ItemPhase.FAILED
+        state.failure = failure
+        if _retryable(failure):
+            state.message = f"failed after {record.attempt} attempts"
+        else:
+            state.message = "not retried" if failure and failure.type else "failed"
+
+    # -- the loop --
+
+    def _sleep_time(self) -> float:
+        now = time.monotonic()
+        waits = [self.poll_interval]
+        if self._queue and self._slot_free_at > now:
+            waits.append(self._slot_free_at - now)
+        return max(0.005, min(waits))
+
+    def _emit(self, state: _ItemState, message: str | None = None) -> None:
+        if message is not None:
+            state.message = message
+        if self._on_event is None:
+            return
+        event = BatchEvent(
+            number=state.item.number,
+            key=state.item.key,
+            phase=state.phase,
+            attempt=state.attempt,
+            job_id=state.job_id,
+            invocation_id=state.invocation_id,
+            message=state.message,
+        )
+        with self._event_lock:
+            self._on_event(event)
+
+    def _in_flight(self) -> int:
+        return sum(1 for s in self.states if s.phase in (ItemPhase.SUBMITTING, ItemPhase.IN_FLIGHT))
+
+    def _submit_some(self) -> None:
+        while self._queue and self._in_flight() < self.limit.limit:
+            if time.monotonic() < self._slot_free_at:
+                return
+            state = self._queue.popleft()
+            if not self._submit(state):
+                return
+
+    def _pushback(self, state: _ItemState, why: str) -> None:
+        """No slot now: same token back to the front of the queue; wait, learn."""
+        self.limit.on_pushback()
+        state.phase = ItemPhase.PENDING
+        self._queue.appendleft(state)
+        self._slot_free_at = time.monotonic() + self._backoff
+        self._backoff = min(self._backoff * 1.5, 60.0 / max(self.api.time_scale, 1e-6))
+        self._emit(state, f"{why}; waiting for a slot (limit now {self.limit.limit})")
+
+    def _submit(self, state: _ItemState) -> bool:
+        """Send one item; False when the service pushed back (stop submitting now)."""
+        item = state.item
+        state.phase = ItemPhase.SUBMITTING
+        self._emit(state, f"sending attempt {state.attempt}")
+        assert state.token is not None
+        try:
+            result = self.api.submit(
+                item.request,
+                item.output,
+                client_token=state.token,
+                tags=item.tags or None,
+                batch_id=self.batch_id,
+                batch_item=item.key,
+                attempt=state.attempt,
+                retry_of=state.retry_of,
+            )
+        except QuotaExceededError:
+            self._pushback(state, "concurrency quota full")
+            return False
+        except ThrottledError:
+            self._pushback(state, "throttled")
+            return False
+        except (ServiceUnavailableError, EndpointError) as exc:
+            state.submit_errors += 1
+            if state.submit_errors >= MAX_SUBMIT_ERRORS:
+                state.phase = ItemPhase.FAILED
+                state.failure = Failure(exc.code, exc.message, None, exc.hint or "")
+                self._emit(state, "the service kept failing; run again later to send it")
+                return True
+            state.phase = ItemPhase.PENDING
+            self._queue.appendleft(state)
+            self._slot_free_at = time.monotonic() + self._backoff
+            self._emit(state, f"service error ({exc.code or 'network'}); will send again")
+            return False
+        except ServiceValidationError as exc:
+            record = self.ledger.find(state.token)
+            state.job_id = record.id if record else None
+            state.phase = ItemPhase.FAILED
+            state.failure = Failure(
+                exc.code, exc.message, None, exc.hint or advice_for(None, exc.message)
+            )
+            self._emit(state, "rejected by the service")
+            return True
+        self.limit.on_success()
+        self._backoff = self._backoff_base
+        state.job_id = result.ledger_id
+        state.invocation_arn = result.invocation_arn
+        state.submitted_at = result.submit_time
+        if result.status == "InProgress" or not result.done:
+            state.phase = ItemPhase.IN_FLIGHT
+            self._emit(state, f"submitted (~${item.estimated_cost_usd:.2f})")
+        else:  # the token had already produced a finished job
+            self._finished(state, result)
+        return True
+
+    def _poll(self) -> None:
+        flying = [s for s in self.states if s.phase is ItemPhase.IN_FLIGHT]
+        now = time.monotonic()
+        if not flying or now < self._next_poll:
+            return
+        self._next_poll = now + self.poll_interval
+        running: set[str] | None
+        try:
+            times = [s.submitted_at for s in flying if s.submitted_at is not None]
+            since = (min(times) if times else datetime.now(timezone.utc)) - timedelta(hours=1)
+            running = {
+                j.invocation_arn
+                for j in self.api.client.list_async_invokes(
+                    status="InProgress", submitted_after=since, sort_order="Ascending"
+                )
+            }
+        except AwsError as exc:
+            if not exc.retryable:
+                raise
+            log.info("ListAsyncInvokes failed (%s); checking jobs one by one", exc.code)
+            running = None
+        for state in flying:
+            if running is not None and state.invocation_arn in running:
+                continue
+            try:
+                result = self.api.status(str(state.job_id))
+            except AwsError as exc:
+                if not exc.retryable:
+                    raise
+                continue
+            if result.done:
+                self._finished(state, result)
+
+    def _finished(self, state: _ItemState, result: JobResult) -> None:
+        # A slot freed up: a waiting submit may go now.
+        self._slot_free_at = 0.0
+        if result.status == "Completed":
+            state.phase = ItemPhase.DOWNLOADING if self.out_dir is not None else ItemPhase.DONE
+            self._emit(state, "completed")
+            return
+        record = self.ledger.get(state.job_id) if state.job_id is not None else None
+        failure = result.failure or (_failure_of(record) if record else None)
+        if record is None:
+            state.phase = ItemPhase.FAILED
+            state.failure = failure
+            self._emit(state, "failed")
+            return
+        self._after_failure(state, record, failure)
+        if state.phase is ItemPhase.PENDING:
+            self._queue.appendleft(state)
+        self._emit(state)
+
+    def _start_downloads(self, executor: ThreadPoolExecutor) -> None:
+        assert self.out_dir is not None or not any(
+            s.phase is ItemPhase.DOWNLOADING for s in self.states
+        )
+        for index, state in enumerate(self.states):
+            if state.phase is not ItemPhase.DOWNLOADING or index in self._downloads:
+                continue
+            if state.not_before > time.monotonic():
+                continue
+            future = executor.submit(self._download, state)
+            future.add_done_callback(lambda _f: self._wake.set())
+            self._downloads[index] = future
+
+    def _download(self, state: _ItemState) -> JobResult:
+        assert self.out_dir is not None and state.job_id is not None
+        return self.api.download(str(state.job_id), self.out_dir)
+
+    def _collect_downloads(self) -> None:
+        for index, future in list(self._downloads.items()):
+            if not future.done():
+                continue
+            del self._downloads[index]
+            state = self.states[index]
+            try:
+                result = future.result()
+            except (DownloadError, AwsError) as exc:
+                if (
+                    isinstance(exc, AwsError)
+                    and not exc.retryable
+                    and not isinstance(exc, DownloadError)
+                ):
+                    log.warning("download of item %s failed: %s", state.item.label, exc)
+                state.download_errors += 1
+                if state.download_errors >= MAX_DOWNLOAD_ERRORS:
+                    state.phase = ItemPhase.FAILED
+                    state.failure = Failure(
+                        "DownloadError",
+                        exc.message,
+                        None,
+                        "The video is in S3; run the batch again to fetch it.",
+                    )
+                    self._emit(state, "download failed")
+                else:
+                    state.not_before = time.monotonic() + self._backoff_base
+                    self._emit(state, f"download failed ({exc.message}); trying again")
+                continue
+            state.local_dir = result.local_dir
+            state.local_files = tuple(result.local_files)
+            state.phase = ItemPhase.DONE
+            for notice in result.notices:
+                self.notices.append(f"item {state.item.label}: {notice}")
+            self._emit(state, f"downloaded to {result.local_dir}")
+
+
+def run_batch(
+    api: NovaReel,
+    path: str | Path,
+    *,
+    defaults: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> BatchSummary:
+    """Load, check and run a batch file in one call (see :class:`BatchRunner`).
+
+    ``defaults`` apply to every item (e.g. ``{"output_uri": "s3://bucket/videos/"}``);
+    ``options`` are :class:`BatchRunner`'s (``out_dir``, ``max_concurrent``,
+    ``max_retries``, ``timeout``, ``on_event``, ...). Running it again on the same
+    file continues where an interrupted run stopped.
+    """
+    batch = load_batch(path, defaults=defaults)
+    return BatchRunner(api, batch, **options).run()
+
+
+def ledger_view(ledger: Ledger, batch: BatchFile) -> dict[str, str]:
+    """What the ledger already knows of each item (``--dry-run``): key -> status.
+
+    Read-only: a batch never run is not created here.
+    """
+    found: dict[str, str] = {}
+    with contextlib.suppress(NovaReelError):
+        for record in ledger.list_batches():
+            if record.identity != batch.identity:
+                continue
+            for item in batch.items:
+                latest = ledger.latest_attempt(record.id, item.key)
+                if latest is None:
+                    continue
+                recorded = content_hash(latest.request, latest.output_uri or "", latest.tags)
+                found[item.key] = "changed" if recorded != item.content_hash else latest.status
+    return found

@@ -1,0 +1,308 @@
+"""Replay and reconcile: rebuild a recorded request, retry a job, sync with the service.
+
+The ledger stores each request in its ``describe()`` form: the model input with every
+image replaced by ``{"format", "path", "sha256", "size", "fit"?}`` (or its S3
+location), never image bytes. :func:`rebuild_request` turns that back into a
+:class:`~novareel.spec.VideoRequest`, reading local images again from their path with
+the recorded ``fit`` and **refusing** when the bytes no longer match the recorded
+sha256: a retry must send the request that failed, not whatever the file holds today.
+
+:func:`retry_job` sends a Failed or Rejected job again as a *new* job (new token,
+``attempt + 1``, ``retry_of`` pointing at the old one), and refuses Completed and
+InProgress jobs (that would pay for a video that exists or is being made). A job left
+``Submitting`` by a crash is resent with its *own* token, which heals it without paying
+twice.
+
+:func:`sync_jobs` reconciles the ledger with ListAsyncInvokes: jobs submitted elsewhere
+(console, another machine, a lost ledger) are adopted, and rows a crash left behind
+are brought up to date.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from novareel.errors import ImageError, InvalidRequestError, LedgerError, Problem
+from novareel.results import JobResult
+from novareel.spec import (
+    DEFAULT_SEED,
+    MultiShotAutomated,
+    MultiShotManual,
+    Shot,
+    StartingFrame,
+    TextVideo,
+    VideoRequest,
+)
+
+if TYPE_CHECKING:
+    from novareel.client import InvocationStatus
+    from novareel.jobs import NovaReel
+    from novareel.ledger import JobRecord, Ledger
+
+__all__ = ["SyncReport", "rebuild_request", "retry_job", "sync_jobs"]
+
+#: Statuses a retry makes sense for: the job ended without a video.
+RETRYABLE_STATUSES = ("Failed", "Rejected")
+
+
+def _frame(info: Any, field_name: str, job_id: int | None) -> StartingFrame:
+    """A StartingFrame from its recorded description; local bytes must be unchanged."""
+    if not isinstance(info, dict) or info.get("format") not in ("png", "jpeg"):
+        raise InvalidRequestError(
+            Problem(field_name, "the recorded image has no usable format", value=info)
+        )
+    fmt = info["format"]
+    if info.get("s3_uri"):
+        return StartingFrame(
+            format=fmt,
+            s3_uri=str(info["s3_uri"]),
+            bucket_owner=info.get("bucket_owner"),
+            source=str(info["s3_uri"]),
+        )
+    path = info.get("path")
+    if not path:
+        raise InvalidRequestError(
+            Problem(field_name, "the recorded image has neither a path nor an s3:// URI")
+        )
+    fit = info.get("fit")
+    from novareel.images import load_starting_frame
+
+    try:
+        frame = load_starting_frame(path, fit=fit, field=field_name)
+    except ImageError as exc:
+        raise ImageError(
+            exc.problems,
+            hint=f"The image of job {job_id} cannot be read as it was; restore {path} "
+            "or submit a new job with `novareel generate`.",
+        ) from exc
+    if info.get("sha256") and frame.sha256 != info["sha256"]:
+        raise ImageError(
+            Problem(
+                field_name,
+                f"{path} has changed since job {job_id} was submitted (sha256 "
+                f"{str(frame.sha256)[:12]}... instead of {str(info['sha256'])[:12]}...)",
+                value=path,
+            ),
+            hint="Restore the original image, or submit the new one as a new job with "
+            "`novareel generate`: a retry sends exactly the request that failed.",
+        )
+    return dataclasses.replace(frame, fit=fit) if fit else frame
+
+
+def rebuild_request(record: JobRecord) -> VideoRequest:
+    """The :class:`VideoRequest` a ledger record describes, validated.
+
+    Raises :class:`InvalidRequestError` (or :class:`ImageError`) when it cannot be
+    rebuilt exactly: an adopted job with no recorded request, a missing image, or an
+    image whose bytes changed.
+    """
+    body = record.request or {}
+    task = body.get("taskType") or record.task_type
+    config = body.get("videoGenerationConfig") or {}
+    seed = config.get("seed", record.seed if record.seed is not None else DEFAULT_SEED)
+    model_id = record.model_id
+    request: VideoRequest
+    if task == "TEXT_VIDEO":
+        params = body.get("textToVideoParams") or {}
+        images = params.get("images") or []
+        image = _frame(images[0], "image", record.id) if images else None
+        request = TextVideo(
+            prompt=params.get("text", ""),
+            image=image,
+            seed=seed,
+            model_id=model_id,
+            duration=config.get("durationSeconds", 6),
+        )
+    elif task == "MULTI_SHOT_AUTOMATED":
+        params = body.get("multiShotAutomatedParams") or {}
+        request = MultiShotAutomated(
+            prompt=params.get("text", ""),
+            duration=config.get("durationSeconds", record.duration_seconds or 12),
+            seed=seed,
+            model_id=model_id,
+        )
+    elif task == "MULTI_SHOT_MANUAL":
+        params = body.get("multiShotManualParams") or {}
+        shots = []
+        for number, shot in enumerate(params.get("shots") or [], start=1):
+            image = None
+            if isinstance(shot, dict) and shot.get("image") is not None:
+                image = _frame(shot["image"], f"shots[{number}].image", record.id)
+            text = shot.get("text", "") if isinstance(shot, dict) else ""
+            shots.append(Shot(text, image))
+        request = MultiShotManual(shots=shots, seed=seed, model_id=model_id)
+    else:
+        raise InvalidRequestError(
+            Problem(
+                "job",
+                f"job {record.id} has no recorded request (task type {task!r}); it was "
+                "probably adopted from the service by `novareel jobs sync`",
+                value=record.id,
+            ),
+            hint="Submit it again with `novareel generate` and the original options.",
+        )
+    request.validate()
+    return request
+
+
+def _retries_of(ledger: Ledger, job_id: int) -> list[int]:
+    # The Ledger has no query by retry_of; this read-only lookup uses its connection.
+    rows = ledger.conn.execute("SELECT id FROM jobs WHERE retry_of = ? ORDER BY id", (job_id,))
+    return [int(r["id"]) for r in rows]
+
+
+def retry_job(
+    api: NovaReel,
+    ref: str | int,
+    *,
+    wait_for_slot: float = 0.0,
+    client_token: str | None = None,
+) -> JobResult:
+    """Submit a Failed or Rejected job again, as a new job linked to it.
+
+    The new job gets a new client token, ``attempt + 1`` and ``retry_of``; within a
+    batch it keeps its batch and item, so the batch sees it as its next attempt. A job
+    left ``Submitting`` by a crash is resent with its own token instead (the service
+    returns the job if it had started it). Completed and InProgress jobs are refused,
+    and so is a job that was already retried (retry the newest attempt instead), so
+    that running the command twice never pays twice.
+    """
+    ledger = api.ledger
+    if ledger is None:
+        raise LedgerError("retrying a job needs the job ledger")
+    record = ledger.get(ref)
+    if record.status in ("Completed", "InProgress"):
+        raise InvalidRequestError(
+            Problem(
+                "job",
+                f"job {record.id} is {record.status}; only Failed or Rejected jobs are retried",
+                value=record.id,
+            ),
+            hint=(
+                f"Download it with `novareel download {record.id}`."
+                if record.status == "Completed"
+                else f"Wait for it with `novareel wait {record.id}`."
+            ),
+        )
+    request = rebuild_request(record)
+    if not record.output_uri:
+        raise InvalidRequestError(
+            Problem("output_uri", f"job {record.id} has no recorded output location")
+        )
+    if record.status == "Submitting":
+        return api.submit(
+            request,
+            record.output_uri,
+            client_token=record.client_token,
+            tags=record.tags or None,
+            wait_for_slot=wait_for_slot,
+            batch_id=record.batch_id,
+            batch_item=record.batch_item,
+            attempt=record.attempt,
+            retry_of=record.retry_of,
+        )
+    later = _retries_of(ledger, record.id)
+    if later:
+        raise InvalidRequestError(
+            Problem(
+                "job",
+                f"job {record.id} was already retried as job {later[-1]}",
+                value=record.id,
+            ),
+            hint=f"Check it with `novareel jobs show {later[-1]}`; retry that one if it failed.",
+        )
+    attempt = record.attempt + 1
+    if record.batch_id is not None and record.batch_item is not None:
+        latest = ledger.latest_attempt(record.batch_id, record.batch_item)
+        if latest is not None:
+            attempt = max(attempt, latest.attempt + 1)
+    from novareel.jobs import new_client_token
+
+    return api.submit(
+        request,
+        record.output_uri,
+        client_token=client_token or new_client_token(),
+        tags=record.tags or None,
+        wait_for_slot=wait_for_slot,
+        batch_id=record.batch_id,
+        batch_item=record.batch_item,
+        attempt=attempt,
+        retry_of=record.id,
+    )
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """What ``jobs sync`` did: jobs seen, adopted (new rows), updated, unchanged."""
+
+    seen: int
+    adopted: list[int]
+    updated: list[int]
+    unchanged: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seen": self.seen,
+            "adopted": len(self.adopted),
+            "updated": len(self.updated),
+            "unchanged": self.unchanged,
+            "adopted_ids": list(self.adopted),
+            "updated_ids": list(self.updated),
+        }
+
+
+def _snapshot(record: JobRecord | None) -> tuple[Any, ...] | None:
+    if record is None:
+        return None
+    return (record.status, record.invocation_arn, record.end_time, record.failure_message)
+
+
+def sync_jobs(
+    api: NovaReel,
+    *,
+    since: datetime | None = None,
+    summaries: Iterable[InvocationStatus] | None = None,
+) -> SyncReport:
+    """Reconcile the ledger with ListAsyncInvokes (``since``: submitted at/after).
+
+    Each job the service lists is matched by ARN, then by client token (which heals a
+    row a crash left ``Submitting``), and brought up to date; a job unknown to the
+    ledger is adopted as a new row. ``summaries`` replaces the service call (tests).
+    """
+    ledger = api.ledger
+    if ledger is None:
+        raise LedgerError("syncing needs the job ledger")
+    items = (
+        summaries
+        if summaries is not None
+        else api.client.list_async_invokes(submitted_after=since, sort_order="Ascending")
+    )
+    seen = 0
+    adopted: list[int] = []
+    updated: list[int] = []
+    for item in items:
+        seen += 1
+        before = ledger.find(item.invocation_arn)
+        if before is None and item.client_token:
+            before = ledger.find(item.client_token)
+        record, created = ledger.adopt(
+            invocation_arn=item.invocation_arn,
+            model_id=item.model_id or "unknown",
+            status=item.status,
+            submit_time=item.submit_time,
+            end_time=item.end_time,
+            output_uri=item.output_uri,
+            client_token=item.client_token,
+            failure_message=item.failure_message,
+        )
+        if created:
+            adopted.append(record.id)
+        elif _snapshot(before) != _snapshot(record):
+            updated.append(record.id)
+    return SyncReport(
+        seen=seen, adopted=adopted, updated=updated, unchanged=seen - len(adopted) - len(updated)
+    )
