@@ -135,3 +135,48 @@ def test_not_a_video(tmp_path: Path) -> None:
         inspect_video(path)
     with pytest.raises(InvalidRequestError, match="file not found"):
         inspect_video(tmp_path / "missing.mp4")
+
+
+@pytest.fixture(scope="module")
+def emulator_video(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Image.Image]:
+    """A 3-shot video rendered by the emulator (camera moves, overlays), shot 2 from an
+    image: the videos users of the emulator will inspect."""
+    import io
+
+    from novareel.emulator.render import concat_mp4, render_shot
+
+    start = Image.linear_gradient("L").resize((1280, 720)).convert("RGB")
+    buffer = io.BytesIO()
+    start.save(buffer, "PNG")
+    prompts = [
+        "Whip pan across a crowded night market.",
+        "A cat on a sofa. Zoom in.",
+        "Whip zoom onto a clock tower.",
+    ]
+    parts = [
+        render_shot(p, 42, i, len(prompts), buffer.getvalue() if i == 1 else None)
+        for i, p in enumerate(prompts)
+    ]
+    path = tmp_path_factory.mktemp("emulator") / "output.mp4"
+    path.write_bytes(concat_mp4(parts))
+    return path, start
+
+
+def test_emulator_video_shots_and_starting_frame(
+    emulator_video: tuple[Path, Image.Image], tmp_path: Path
+) -> None:
+    path, start = emulator_video
+    info = inspect_video(path)
+    # Whip pans and zooms move a lot inside a shot; only the real cuts count.
+    assert info.shot_starts == [0.0, 6.0, 12.0]
+    assert check_video(info, expected_duration=18) == []
+    first_of_shot_2 = np.asarray(extract_frame(path, at=6.0), dtype=np.int16)
+    expected = np.asarray(start, dtype=np.int16)
+    # Compare below the top label and above the caption the emulator draws.
+    assert np.abs(first_of_shot_2 - expected)[60:600].mean() < 4
+    sheet = make_contact_sheet(path, tmp_path / "sheet.png")
+    with Image.open(sheet.path) as image:
+        tiles = [np.asarray(image.crop(box), dtype=np.int16) for box in sheet.tiles]
+    assert len(tiles) == 3
+    for a, b in [(0, 1), (1, 2), (0, 2)]:
+        assert np.abs(tiles[a] - tiles[b]).mean() > 20
