@@ -533,18 +533,25 @@ def load_batch(
     path: str | Path,
     *,
     defaults: Mapping[str, Any] | None = None,
+    fallback: Mapping[str, Any] | None = None,
 ) -> BatchFile:
     """Read and check a batch file; raise :class:`InvalidRequestError` with every
     problem of every item (field names such as ``items[3].prompt``), nothing sent.
 
     ``defaults`` (the command line's ``--output-uri`` and friends) apply to every item
     and win over the file's own ``defaults`` section; an item's own keys win over both.
+    ``fallback`` applies only where neither gives a value (``$NOVAREEL_OUTPUT_URI``, the
+    ``--local`` bucket).
     Relative image and storyboard paths are resolved from the batch file's folder.
     """
     file_path = Path(path).expanduser().resolve()
     file_defaults, entries, problems = _read_entries(file_path)
     problems.extend(_unknown_key_problems("defaults", file_defaults, _DEFAULT_KEYS))
-    merged = {**file_defaults, **{k: v for k, v in (defaults or {}).items() if v is not None}}
+    merged = {
+        **{k: v for k, v in (fallback or {}).items() if v is not None},
+        **file_defaults,
+        **{k: v for k, v in (defaults or {}).items() if v is not None},
+    }
     if not entries and not problems:
         problems.append(Problem("items", "the batch file has no items"))
 

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from novareel.jobs import NovaReel
     from novareel.ledger import JobRecord, Ledger
 
-__all__ = ["SyncReport", "rebuild_request", "retry_job", "sync_jobs"]
+__all__ = ["SyncReport", "rebuild_request", "retries_of", "retry_job", "sync_jobs"]
 
 #: Statuses a retry makes sense for: the job ended without a video.
 RETRYABLE_STATUSES = ("Failed", "Rejected")
@@ -149,7 +149,8 @@ def rebuild_request(record: JobRecord) -> VideoRequest:
     return request
 
 
-def _retries_of(ledger: Ledger, job_id: int) -> list[int]:
+def retries_of(ledger: Ledger, job_id: int) -> list[int]:
+    """Ids of the jobs that retry ``job_id`` (``retry_of`` links), oldest first."""
     # The Ledger has no query by retry_of; this read-only lookup uses its connection.
     rows = ledger.conn.execute("SELECT id FROM jobs WHERE retry_of = ? ORDER BY id", (job_id,))
     return [int(r["id"]) for r in rows]
@@ -205,7 +206,7 @@ def retry_job(
             attempt=record.attempt,
             retry_of=record.retry_of,
         )
-    later = _retries_of(ledger, record.id)
+    later = retries_of(ledger, record.id)
     if later:
         raise InvalidRequestError(
             Problem(

@@ -1,0 +1,241 @@
+"""``novareel batch FILE``: run every item of a YAML/JSONL file, resumably.
+
+The command checks the whole file first (every problem of every item, exit 2, nothing
+sent), then runs :class:`novareel.batch.BatchRunner` with one Rich view of all items.
+Running the same command again continues an interrupted run; see ``docs/batch.md``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from novareel.cli.app import JSON_HELP, app, console, emit_json, err_console, handle_errors
+from novareel.cli.common import (
+    CREDENTIALS_FILE,
+    ENDPOINT_URL,
+    LOCAL,
+    PROFILE,
+    REGION,
+    Connection,
+    open_api,
+)
+
+OUTPUT_URI_ENV = "NOVAREEL_OUTPUT_URI"
+
+_PHASE_STYLE = {
+    "pending": "dim",
+    "submitting": "yellow",
+    "in flight": "cyan",
+    "downloading": "blue",
+    "done": "green",
+    "failed": "red",
+    "changed": "magenta",
+}
+
+
+class _View:
+    """One Rich table of every item, redrawn from the runner's events."""
+
+    def __init__(self, batch: Any) -> None:
+        self.batch = batch
+        self.rows: dict[str, Any] = {}
+        self.started = time.monotonic()
+
+    def on_event(self, event: Any) -> None:
+        self.rows[event.key] = event
+
+    def render(self) -> Any:
+        from rich.table import Table
+
+        rows = dict(self.rows)  # events arrive from the runner's thread
+        counts: dict[str, int] = {}
+        for event in rows.values():
+            counts[event.phase.value] = counts.get(event.phase.value, 0) + 1
+        elapsed = time.monotonic() - self.started
+        title = f"{self.batch.path.name}: " + ", ".join(
+            f"{n} {phase}" for phase, n in sorted(counts.items())
+        )
+        table = Table("#", "item", "task", "status", "try", "job", "", title=title)
+        table.caption = f"{elapsed:,.0f} s"
+        for item in self.batch.items:
+            event = rows.get(item.key)
+            phase = event.phase.value if event else "pending"
+            style = _PHASE_STYLE.get(phase, "")
+            table.add_row(
+                str(item.number),
+                item.key if item.key != str(item.number) else "",
+                item.request.task_type.value,
+                f"[{style}]{phase}[/]",
+                str(event.attempt) if event else "1",
+                str(event.job_id or "") if event else "",
+                (event.message if event else "")[:70],
+            )
+        return table
+
+
+def _dry_run(batch: Any, as_json: bool) -> None:
+    from novareel.batch import ledger_view
+    from novareel.ledger import Ledger
+
+    with Ledger.open_default() as ledger:
+        known = ledger_view(ledger, batch)
+    to_spend = round(
+        sum(i.estimated_cost_usd for i in batch.items if known.get(i.key) != "Completed"), 2
+    )
+    if as_json:
+        emit_json(
+            {
+                "dry_run": True,
+                "file": str(batch.path),
+                "items": [{**i.to_dict(), "ledger_status": known.get(i.key)} for i in batch.items],
+                "total": len(batch.items),
+                "estimated_cost_usd": batch.estimated_cost_usd,
+                "remaining_cost_usd": to_spend,
+            }
+        )
+        return
+    from rich.table import Table
+
+    table = Table("#", "item", "task", "secs", "cost", "output", "ledger")
+    for item in batch.items:
+        table.add_row(
+            str(item.number),
+            item.key if item.key != str(item.number) else "",
+            item.request.task_type.value,
+            str(item.request.duration_seconds),
+            f"${item.estimated_cost_usd:.2f}",
+            item.output_uri,
+            known.get(item.key, ""),
+        )
+    console.print(table)
+    for item in batch.items:
+        for notice in item.notices:
+            err_console.print(f"[yellow]notice:[/] item {item.label}: {notice}", highlight=False)
+    console.print(
+        f"{len(batch.items)} item(s) OK, ${batch.estimated_cost_usd:.2f} in total"
+        + (f", ${to_spend:.2f} still to spend" if known else "")
+        + "; nothing was sent (--dry-run)",
+        highlight=False,
+    )
+
+
+def _print_summary(summary: Any) -> None:
+    from rich.table import Table
+
+    for notice in summary.notices:
+        err_console.print(f"[yellow]notice:[/] {notice}", highlight=False)
+    bad = [i for i in summary.items if i.phase.value != "done"]
+    if bad:
+        table = Table("#", "item", "status", "job", "why", "what to do", title="not done")
+        for item in bad:
+            failure = item.failure
+            why = failure.summary() if failure else item.message
+            table.add_row(
+                str(item.number),
+                item.key,
+                item.phase.value,
+                str(item.job_id or ""),
+                why,
+                failure.advice if failure else "",
+            )
+        console.print(table)
+    console.print(
+        f"[bold]{summary.done} done[/], {summary.failed} failed"
+        + (f", {summary.changed} changed" if summary.changed else "")
+        + (f", {summary.unfinished} unfinished" if summary.unfinished else "")
+        + f" of {len(summary.items)}; cost ~${summary.cost_usd:.2f}"
+        + (
+            f" (${summary.submitted_cost_usd:.2f} submitted)"
+            if summary.submitted_cost_usd != summary.cost_usd
+            else ""
+        ),
+        highlight=False,
+    )
+
+
+@app.command("batch")
+@handle_errors()
+def batch(
+    file: Path = typer.Argument(..., help="Batch file: YAML (list or items+defaults) or JSONL."),
+    output_uri: str | None = typer.Option(
+        None,
+        "--output-uri",
+        help=f"Default s3://bucket/folder/ for items without one (or ${OUTPUT_URI_ENV}).",
+    ),
+    out: Path = typer.Option(Path("."), "--out", help="Download into OUT/<invocation-id>/."),
+    no_download: bool = typer.Option(False, "--no-download", help="Leave the files in S3."),
+    max_concurrent: int = typer.Option(
+        3, "--max-concurrent", help="Jobs in flight at most (lowered if the quota is smaller)."
+    ),
+    max_retries: int = typer.Option(
+        2, "--max-retries", help="Automatic resubmits of a job failing on the service's side."
+    ),
+    resubmit_changed: bool = typer.Option(
+        False,
+        "--resubmit-changed",
+        help="Send items edited since they were sent as new attempts (default: report them).",
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Check every item and print the total cost; send nothing."
+    ),
+    timeout: float | None = typer.Option(
+        None, "--timeout", help="Stop after N seconds (running jobs go on; run again later)."
+    ),
+    profile: str | None = PROFILE,
+    region: str | None = REGION,
+    endpoint_url: str | None = ENDPOINT_URL,
+    credentials_file: str | None = CREDENTIALS_FILE,
+    local: bool = LOCAL,
+    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Run every item of a batch file, resumably: exit 0 all done, 1 some failed, 2 bad file."""
+    from novareel.batch import BatchRunner, load_batch
+
+    fallback: dict[str, Any] = {"output_uri": os.environ.get(OUTPUT_URI_ENV)}
+    if local and fallback["output_uri"] is None:
+        from novareel.local import LOCAL_OUTPUT_URI
+
+        fallback["output_uri"] = LOCAL_OUTPUT_URI
+    batch_file = load_batch(file, defaults={"output_uri": output_uri}, fallback=fallback)
+    if dry_run:
+        _dry_run(batch_file, json_output)
+        return
+
+    conn = Connection(profile, region, endpoint_url, credentials_file, local)
+    view = _View(batch_file)
+    with open_api(conn) as (api, _):
+        runner = BatchRunner(
+            api,
+            batch_file,
+            out_dir=None if no_download else out,
+            max_concurrent=max_concurrent,
+            max_retries=max_retries,
+            timeout=timeout,
+            resubmit_changed=resubmit_changed,
+            on_event=view.on_event,
+        )
+        if json_output or not console.is_terminal:
+            summary = runner.run()
+        else:
+            from rich.live import Live
+
+            try:
+                with Live(get_renderable=view.render, console=console, refresh_per_second=4):
+                    summary = runner.run()
+            except KeyboardInterrupt:
+                err_console.print(
+                    "interrupted: every job is in the ledger; run the same command again "
+                    "to continue (nothing is sent twice)"
+                )
+                raise typer.Exit(130) from None
+    if json_output:
+        emit_json(summary.to_dict())
+    else:
+        _print_summary(summary)
+    if not summary.ok:
+        raise typer.Exit(1)

@@ -1,0 +1,338 @@
+"""``novareel jobs``: the local ledger of every job (list, show, sync, retry).
+
+``list`` and ``show`` read only the ledger (no AWS call, no credentials needed);
+``sync`` and ``retry`` talk to the service with the usual connection options.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from novareel.cli.app import JSON_HELP, app, console, emit_json, err_console, handle_errors
+from novareel.cli.common import (
+    CREDENTIALS_FILE,
+    ENDPOINT_URL,
+    LOCAL,
+    PROFILE,
+    REGION,
+    Connection,
+    download_progress,
+    open_api,
+    print_result,
+    wait_progress,
+)
+from novareel.errors import InvalidRequestError, Problem
+
+jobs_app = typer.Typer(
+    name="jobs",
+    help="The job ledger: every job submitted (or found by sync), with its history.",
+    no_args_is_help=False,
+    invoke_without_command=True,
+)
+app.add_typer(jobs_app, name="jobs")
+
+_STATUSES = ("Submitting", "InProgress", "Completed", "Failed", "Rejected")
+_RELATIVE = re.compile(r"^(\d+)\s*([smhdw])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_when(value: str | None, *, field: str = "since") -> datetime | None:
+    """An ISO date/time, or a relative age such as ``30m``, ``12h``, ``7d`` (ago)."""
+    if value is None:
+        return None
+    text = value.strip()
+    match = _RELATIVE.match(text.lower())
+    if match:
+        delta = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+        return datetime.now(timezone.utc) - delta
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidRequestError(
+            Problem(
+                field,
+                f"{value!r} is neither an ISO date/time nor an age like 12h or 7d",
+                value=value,
+                limit="YYYY-MM-DD[THH:MM[:SS]] | <n>s|m|h|d|w",
+            )
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _parse_statuses(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    wanted = []
+    lookup = {s.lower(): s for s in _STATUSES}
+    for part in value.split(","):
+        name = lookup.get(part.strip().lower())
+        if name is None:
+            raise InvalidRequestError(
+                Problem(
+                    "status",
+                    f"unknown status {part.strip()!r}",
+                    value=part,
+                    limit=" | ".join(_STATUSES),
+                )
+            )
+        wanted.append(name)
+    return wanted
+
+
+def _batch_id(ledger: Any, value: str | None) -> int | None:
+    """A batch by id, or by the path of its batch file."""
+    if value is None:
+        return None
+    if value.isdigit():
+        return int(ledger.get_batch(int(value)).id)
+    from novareel.batch import batch_identity
+
+    identity = batch_identity(value)
+    for batch in ledger.list_batches():
+        if batch.identity == identity:
+            return int(batch.id)
+    raise InvalidRequestError(
+        Problem("batch", "no batch in the ledger for this id or file", value=value),
+        hint="Use the batch id shown by `novareel jobs list`, or the batch file's path.",
+    )
+
+
+def _short(value: datetime | None) -> str:
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+
+_COLOURS = {
+    "Completed": "green",
+    "Failed": "red",
+    "Rejected": "red",
+    "InProgress": "cyan",
+    "Submitting": "yellow",
+}
+
+
+def _list(
+    status: str | None, since: str | None, batch: str | None, limit: int, as_json: bool
+) -> None:
+    from novareel.ledger import Ledger
+
+    if limit < 1:
+        raise InvalidRequestError(Problem("limit", "must be at least 1", value=limit))
+    statuses = _parse_statuses(status)
+    when = parse_when(since)
+    with Ledger.open_default() as ledger:
+        records = ledger.list_jobs(
+            status=statuses, since=when, batch_id=_batch_id(ledger, batch), limit=limit
+        )
+    if as_json:
+        emit_json([r.to_dict() for r in records])
+        return
+    if not records:
+        err_console.print("no jobs in the ledger match")
+        return
+    from rich.table import Table
+
+    table = Table("id", "status", "task", "secs", "cost", "batch", "try", "submitted", "invocation")
+    for r in records:
+        colour = _COLOURS.get(r.status, "")
+        where = f"{r.batch_id}:{r.batch_item}" if r.batch_id is not None else ""
+        table.add_row(
+            str(r.id),
+            f"[{colour}]{r.status}[/]" if colour else r.status,
+            r.task_type,
+            str(r.duration_seconds or ""),
+            f"${r.estimated_cost_usd:.2f}" if r.estimated_cost_usd is not None else "",
+            where,
+            str(r.attempt),
+            _short(r.submit_time or r.created_at),
+            r.invocation_id or "",
+        )
+    console.print(table)
+
+
+STATUS_OPT = typer.Option(
+    None, "--status", help="Only these statuses (comma-separated): " + ", ".join(_STATUSES) + "."
+)
+SINCE_OPT = typer.Option(
+    None, "--since", help="Submitted at/after: ISO date/time or an age (30m, 12h, 7d)."
+)
+BATCH_OPT = typer.Option(None, "--batch", help="Only jobs of this batch (id or batch file).")
+LIMIT_OPT = typer.Option(50, "--limit", help="At most this many jobs (newest first).")
+
+
+@jobs_app.callback()
+@handle_errors()
+def jobs_root(
+    ctx: typer.Context,
+    status: str | None = STATUS_OPT,
+    since: str | None = SINCE_OPT,
+    batch: str | None = BATCH_OPT,
+    limit: int = LIMIT_OPT,
+    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """The job ledger (alone: the same as `novareel jobs list`)."""
+    if ctx.invoked_subcommand is None:
+        _list(status, since, batch, limit, json_output)
+
+
+@jobs_app.command("list")
+@handle_errors()
+def jobs_list(
+    status: str | None = STATUS_OPT,
+    since: str | None = SINCE_OPT,
+    batch: str | None = BATCH_OPT,
+    limit: int = LIMIT_OPT,
+    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """List jobs from the local ledger, newest first (no AWS call)."""
+    _list(status, since, batch, limit, json_output)
+
+
+@jobs_app.command("show")
+@handle_errors()
+def jobs_show(
+    job: str = typer.Argument(..., help="Ledger id, invocation id, ARN or client token."),
+    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """One job from the ledger: everything recorded, and its status history."""
+    from novareel.ledger import Ledger
+
+    with Ledger.open_default() as ledger:
+        record = ledger.get(job)
+        history = ledger.history(record.id)
+        from novareel.replay import retries_of
+
+        retries = retries_of(ledger, record.id)
+    if json_output:
+        emit_json(
+            {
+                "job": record.to_dict(),
+                "history": [e.to_dict() for e in history],
+                "retried_as": retries,
+            }
+        )
+        return
+    from rich.table import Table
+
+    from novareel.results import advice_for
+
+    colour = _COLOURS.get(record.status, "")
+    rows: list[tuple[str, str]] = [
+        ("job", str(record.id)),
+        ("status", f"[{colour}]{record.status}[/]" if colour else record.status),
+        ("task", f"{record.task_type}  {record.model_id}"),
+        (
+            "video",
+            f"{record.duration_seconds or '?'} s, seed {record.seed}"
+            + (
+                f", ~${record.estimated_cost_usd:.2f}"
+                if record.estimated_cost_usd is not None
+                else ""
+            ),
+        ),
+        ("invocation", record.invocation_arn or "(not accepted yet)"),
+        ("token", record.client_token),
+        ("output", record.output_uri or ""),
+    ]
+    if record.batch_id is not None:
+        rows.append(("batch", f"{record.batch_id}, item {record.batch_item}"))
+    rows.append(("attempt", str(record.attempt)))
+    if record.retry_of is not None:
+        rows.append(("retry of", str(record.retry_of)))
+    if retries:
+        rows.append(("retried as", ", ".join(str(r) for r in retries)))
+    if record.tags:
+        rows.append(("tags", ", ".join(f"{k}={v}" for k, v in record.tags.items())))
+    if record.failure_type or record.failure_message:
+        shot = f" at shot {record.failure_shot}" if record.failure_shot else ""
+        rows.append(
+            ("failure", f"{record.failure_type or ''}{shot}: {record.failure_message or ''}")
+        )
+        rows.append(("what to do", advice_for(record.failure_type, record.failure_message)))
+    for path in record.local_files:
+        rows.append(("file", path))
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in rows:
+        table.add_row(key, value)
+    console.print(table)
+    events = Table("at", "status", "detail", title="history")
+    for event in history:
+        events.add_row(_short(event.at), event.status, event.detail or "")
+    console.print(events)
+
+
+@jobs_app.command("sync")
+@handle_errors()
+def jobs_sync(
+    since: str | None = typer.Option(
+        None, "--since", help="Only jobs submitted at/after: ISO date/time or an age (7d)."
+    ),
+    profile: str | None = PROFILE,
+    region: str | None = REGION,
+    endpoint_url: str | None = ENDPOINT_URL,
+    credentials_file: str | None = CREDENTIALS_FILE,
+    local: bool = LOCAL,
+    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Reconcile the ledger with the service (ListAsyncInvokes); adopt jobs made elsewhere."""
+    from novareel.replay import sync_jobs
+
+    when = parse_when(since)
+    conn = Connection(profile, region, endpoint_url, credentials_file, local)
+    with open_api(conn) as (api, _):
+        report = sync_jobs(api, since=when)
+    if json_output:
+        emit_json(report.to_dict())
+        return
+    console.print(
+        f"{report.seen} job(s) listed by the service: {len(report.adopted)} adopted, "
+        f"{len(report.updated)} updated, {report.unchanged} unchanged",
+        highlight=False,
+    )
+
+
+@jobs_app.command("retry")
+@handle_errors()
+def jobs_retry(
+    job: str = typer.Argument(..., help="Ledger id (or invocation id / ARN) of a failed job."),
+    wait: bool = typer.Option(True, "--wait/--no-wait", help="Wait for the new job."),
+    out: Path = typer.Option(Path("."), "--out", help="Download into OUT/<invocation-id>/."),
+    no_download: bool = typer.Option(False, "--no-download", help="Wait, but leave files in S3."),
+    timeout: float = typer.Option(30 * 60, "--timeout", help="Stop waiting after N seconds."),
+    profile: str | None = PROFILE,
+    region: str | None = REGION,
+    endpoint_url: str | None = ENDPOINT_URL,
+    credentials_file: str | None = CREDENTIALS_FILE,
+    local: bool = LOCAL,
+    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Submit a Failed or Rejected job again as a new job linked to it (attempt + 1)."""
+    from novareel.jobs import job_failed_error
+    from novareel.replay import retry_job
+
+    conn = Connection(profile, region, endpoint_url, credentials_file, local)
+    with open_api(conn) as (api, _):
+        submitted = retry_job(api, job, wait_for_slot=timeout if wait else 0.0)
+        if not json_output:
+            err_console.print(
+                f"submitted job {submitted.ledger_id} (retry of {job}): {submitted.invocation_arn}",
+                highlight=False,
+            )
+        if not wait:
+            print_result(submitted, json_output)
+            return
+        ref = str(submitted.ledger_id)
+        with wait_progress(not json_output, f"job {submitted.invocation_id}") as on_progress:
+            result = api.wait(ref, timeout=timeout, on_progress=on_progress)
+        if result.status == "Completed" and not no_download:
+            with download_progress(not json_output) as on_bytes:
+                result = api.download(ref, out, on_progress=on_bytes)
+        if result.status == "Failed":
+            raise job_failed_error(result)
+        print_result(result, json_output)
