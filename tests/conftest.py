@@ -74,7 +74,9 @@ def _emulator_client(service: str, url: str) -> Any:
         region_name="us-east-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
-        config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+        # botocore's "max_attempts" counts retries (1 would still retry once);
+        # total_max_attempts=1 means exactly one HTTP call, so tests see raw errors.
+        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
     )
 
 
