@@ -31,7 +31,7 @@ app = typer.Typer(
 
 #: Human output goes to stdout; notices and warnings to stderr so ``--json`` stays clean.
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -114,9 +114,11 @@ def handle_errors(json_param: str = "json_output") -> Callable[[Callable[P, R]],
                 if kwargs.get(json_param):
                     emit_json({"error": error_payload(exc)})
                 else:
-                    err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+                    from rich.markup import escape
+
+                    err_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
                     if exc.hint:
-                        err_console.print(f"[yellow]hint:[/] {exc.hint}", highlight=False)
+                        err_console.print(f"[yellow]hint:[/] {escape(exc.hint)}", highlight=False)
                 raise typer.Exit(exc.exit_code) from None
             except KeyboardInterrupt:
                 err_console.print("interrupted")

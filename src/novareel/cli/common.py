@@ -141,10 +141,11 @@ def print_result(result: Any, as_json: bool) -> None:
     if as_json:
         emit_json(result.to_dict())
         return
+    from rich.markup import escape
     from rich.table import Table
 
     for notice in result.notices:
-        err_console.print(f"[yellow]notice:[/] {notice}", highlight=False)
+        err_console.print(f"[yellow]notice:[/] {escape(notice)}", highlight=False)
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column()

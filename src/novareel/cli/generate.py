@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import typer
 
@@ -23,6 +23,9 @@ from novareel.cli.common import (
 )
 from novareel.errors import InvalidRequestError, Problem
 
+if TYPE_CHECKING:
+    from novareel.images import FitMode
+
 OUTPUT_URI_ENV = "NOVAREEL_OUTPUT_URI"
 
 
@@ -36,13 +39,6 @@ def _parse_tags(values: list[str]) -> dict[str, str]:
             )
         tags[key] = value
     return tags
-
-
-def _load_frame(source: str, fit: str | None, bucket_owner: str | None, field: str) -> object:
-    from novareel.images import load_starting_frame
-
-    frame = load_starting_frame(source, fit=fit, bucket_owner=bucket_owner, field=field)  # type: ignore[arg-type]
-    return replace(frame, fit=fit) if fit and frame.data is not None else frame
 
 
 @app.command()
@@ -114,7 +110,14 @@ def generate(
         )
     notices: list[str] = []
     tags = _parse_tags(tag)
-    frame = _load_frame(image, fit, bucket_owner, "image") if image else None
+    fit_mode = cast("FitMode | None", fit)
+    frame = None
+    if image:
+        from novareel.images import prepare_starting_frame
+
+        prepared = prepare_starting_frame(image, fit=fit_mode, bucket_owner=bucket_owner)
+        frame = prepared.frame
+        notices.extend(prepared.notes)
     if storyboard is not None:
         if shot:
             raise InvalidRequestError(
@@ -122,30 +125,23 @@ def generate(
             )
         from novareel.storyboard import load_storyboard
 
-        board = load_storyboard(storyboard)
-        request = board.to_request(seed=seed, model_id=model_id)
-        if task is not None or prompt or frame is not None or duration is not None:
-            # Re-check the combination through the one resolver, so contradictions
-            # are reported the same way as with --shot.
-            build_request(
-                prompt,
-                task=task,
-                duration=duration,
-                image=frame,  # type: ignore[arg-type]
-                shots=list(request.shots),
-                seed=request.seed,
-                model_id=request.model_id,
-            )
+        board = load_storyboard(storyboard).prepare(seed=seed, model_id=model_id, fit=fit_mode)
+        notices.extend(board.notes)
+        shots: list[Shot] | None = list(board.request.shots)
+        seed, model_id = board.request.seed, board.request.model_id
     else:
-        request = build_request(
-            prompt,
-            task=task,
-            duration=duration,
-            image=frame,  # type: ignore[arg-type]
-            shots=[Shot(text) for text in shot] or None,
-            seed=DEFAULT_SEED if seed is None else seed,
-            model_id=model_id or DEFAULT_MODEL,
-        )
+        shots = [Shot(text) for text in shot] or None
+    # One resolver for every combination, so contradictions (a prompt with a
+    # storyboard, TEXT_VIDEO with 12 s, an image on an automated job) read the same.
+    request = build_request(
+        prompt,
+        task=task,
+        duration=duration,
+        image=frame,
+        shots=shots,
+        seed=DEFAULT_SEED if seed is None else seed,
+        model_id=model_id or DEFAULT_MODEL,
+    )
     from novareel.prompting import prompt_warnings
 
     texts = [getattr(request, "prompt", "")] + [s.text for s in getattr(request, "shots", ())]
