@@ -24,7 +24,7 @@ def make_client(url: str, **kwargs: Any) -> NovaReelClient:
 @pytest.fixture
 def reel(emulator: Any) -> Iterator[NovaReel]:
     """NovaReel on the (reset) emulator at speed 500, with the output bucket created."""
-    client = make_client(emulator.url, max_attempts=4)
+    client = make_client(emulator.url, max_attempts=2)
     client.ensure_bucket(BUCKET)
     with NovaReel(client, time_scale=float(emulator.health()["speed"])) as api:
         yield api
