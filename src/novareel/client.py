@@ -262,7 +262,7 @@ class NovaReelClient:
         self.endpoint_url = endpoint_url
         self._config = Config(
             region_name=self.region,
-            retries={"mode": retry_mode, "max_attempts": max_attempts},
+            retries={"mode": retry_mode, "total_max_attempts": max_attempts},
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             user_agent_extra="novareel",
