@@ -1,0 +1,82 @@
+"""Who may import whom (docs/architecture.md): leaves stay leaves, only client talks AWS."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "novareel"
+
+LEAVES = {"errors", "paths", "results", "waiting", "prompting"}
+#: module -> the novareel modules it may import (besides itself and its package).
+ALLOWED: dict[str, set[str]] = {
+    "errors": set(),
+    "paths": set(),
+    "results": set(),
+    "waiting": set(),
+    "prompting": set(),
+    "spec": {"errors"},
+    "s3uri": {"errors"},
+    "images": {"errors", "spec"},
+    "video": {"errors", "images"},
+    "storyboard": {"errors", "spec", "images"},
+    "client": {"errors", "s3uri"},
+    "ledger": {"errors", "paths", "ledger"},
+}
+
+
+def novareel_imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        names: list[str] = []
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "novareel" and len(parts) > 1:
+                found.add(parts[1])
+    return found
+
+
+def module_files(name: str) -> list[Path]:
+    package = SRC / name
+    return sorted(package.glob("*.py")) if package.is_dir() else [SRC / f"{name}.py"]
+
+
+@pytest.mark.parametrize("module", sorted(ALLOWED))
+def test_module_imports_only_what_its_layer_allows(module: str) -> None:
+    imported: set[str] = set()
+    for path in module_files(module):
+        imported |= novareel_imports(path)
+    extra = imported - ALLOWED[module] - {module}
+    assert not extra, f"novareel.{module} must not import {sorted(extra)}"
+
+
+def test_only_client_imports_boto3() -> None:
+    offenders = []
+    for path in SRC.rglob("*.py"):
+        if "emulator" in path.parts or path.name == "client.py":
+            continue
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            mods = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                mods = [node.module]
+            elif isinstance(node, ast.Import):
+                mods = [a.name for a in node.names]
+            if any(m.split(".")[0] in ("boto3", "botocore", "s3transfer") for m in mods):
+                offenders.append(str(path.relative_to(SRC)))
+    assert offenders == []
+
+
+def test_only_ledger_uses_sqlite() -> None:
+    offenders = [
+        str(p.relative_to(SRC))
+        for p in SRC.rglob("*.py")
+        if "sqlite3" in p.read_text() and "ledger" not in p.parts
+    ]
+    assert offenders == []
