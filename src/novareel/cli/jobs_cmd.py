@@ -106,6 +106,12 @@ def _short(value: datetime | None) -> str:
     return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if value else ""
 
 
+_TASK_SHORT = {
+    "TEXT_VIDEO": "text",
+    "MULTI_SHOT_AUTOMATED": "auto",
+    "MULTI_SHOT_MANUAL": "manual",
+}
+
 _COLOURS = {
     "Completed": "green",
     "Failed": "red",
@@ -134,21 +140,31 @@ def _list(
     if not records:
         err_console.print("no jobs in the ledger match")
         return
-    from rich.table import Table
+    from rich.table import Column, Table
 
-    table = Table("id", "status", "task", "secs", "cost", "batch", "try", "submitted", "invocation")
+    table = Table(
+        "id",
+        Column("status", no_wrap=True, min_width=10),
+        Column("task", no_wrap=True),
+        "secs",
+        "cost",
+        "batch",
+        "try",
+        Column("submitted", no_wrap=True),
+        Column("invocation", overflow="fold"),
+    )
     for r in records:
         colour = _COLOURS.get(r.status, "")
         where = f"{r.batch_id}:{r.batch_item}" if r.batch_id is not None else ""
         table.add_row(
             str(r.id),
             f"[{colour}]{r.status}[/]" if colour else r.status,
-            r.task_type,
+            _TASK_SHORT.get(r.task_type, r.task_type),
             str(r.duration_seconds or ""),
             f"${r.estimated_cost_usd:.2f}" if r.estimated_cost_usd is not None else "",
             where,
             str(r.attempt),
-            _short(r.submit_time or r.created_at),
+            _short(r.submit_time or r.created_at)[5:16],
             r.invocation_id or "",
         )
     console.print(table)
