@@ -2,25 +2,36 @@
 
 from __future__ import annotations
 
+import time
+
 import typer
 
-from novareel.cli.app import app, err_console, handle_errors
+from novareel.cli.app import app, console, emit_json, err_console, handle_errors
 
 
 @app.command()
 @handle_errors()
 def emulator(
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (keep it local)."),
-    port: int = typer.Option(5899, "--port", help="Port for Bedrock, S3 and /_emulator/."),
+    port: int = typer.Option(5899, "--port", help="Port for Bedrock, S3 and /_emulator/ (0 = any free port)."),
     speed: float | None = typer.Option(
         None, "--speed", help="How much faster than the real service jobs finish (1 = real time)."
     ),
-    json_output: bool = typer.Option(False, "--json", help="Print the URL as JSON when ready."),
+    submit_rate: float | None = typer.Option(
+        None, "--submit-rate", help="StartAsyncInvoke calls per second before throttling (0 = off)."
+    ),
+    json_output: bool = typer.Option(
+        False, "--json", help="Print {url, host, port, speed} as JSON once listening."
+    ),
 ) -> None:
-    """Run the local emulator of Bedrock async invoke + S3 (renders real MP4 previews)."""
+    """Run the local emulator of Bedrock async invoke + S3 (renders real MP4 previews).
+
+    Other commands reach it with --local (it is found at NOVAREEL_EMULATOR_URL, default
+    http://127.0.0.1:5899). It is a preview renderer, not a generative model.
+    """
     try:
-        from novareel.emulator import DEFAULT_SPEED, serve
-    except ImportError as exc:
+        from novareel.emulator import DEFAULT_SPEED, EmulatorConfig, EmulatorServer
+    except ImportError as exc:  # pragma: no cover - depends on the installed extras
         from novareel.errors import EmulatorError
 
         raise EmulatorError(
@@ -31,4 +42,31 @@ def emulator(
         err_console.print(
             f"[yellow]warning:[/] binding {host}: anyone who can reach it can use the emulator"
         )
-    serve(host=host, port=port, speed=DEFAULT_SPEED if speed is None else speed)
+    config = EmulatorConfig(speed=DEFAULT_SPEED if speed is None else speed)
+    if submit_rate is not None:
+        config.submit_rate = submit_rate
+    server = EmulatorServer(host=host, port=port, config=config)
+    try:
+        server.start()
+    except OSError as exc:
+        from novareel.errors import EmulatorError
+
+        raise EmulatorError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+            hint="Pick another --port, or stop what is using it.",
+        ) from exc
+    from urllib.parse import urlparse
+
+    bound = urlparse(server.url).port
+    if json_output:
+        emit_json({"url": server.url, "host": host, "port": bound, "speed": config.speed})
+    else:
+        console.print(f"novareel emulator listening on {server.url} (speed {config.speed:g}x)")
+        console.print("a preview renderer, not a generative model; Ctrl-C to stop")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
