@@ -29,10 +29,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from novareel.client import InvocationStatus, NovaReelClient, S3Object, job_folder
 from novareel.errors import (
+    AccessDeniedError,
     AwsError,
+    ConflictError,
     DownloadError,
+    InvalidRequestError,
     JobFailedError,
     LedgerError,
+    Problem,
     QuotaExceededError,
     ServiceValidationError,
     WaitTimeoutError,
@@ -51,7 +55,7 @@ STATUS_FILES = ("video-generation-status.json", "generation-status.json")
 MAX_NAME_BYTES = 255
 
 #: Errors after which a submit is known not to have created a job.
-_REJECTING = (ServiceValidationError,)
+_REJECTING = (ServiceValidationError, AccessDeniedError, ConflictError)
 
 
 @dataclass(frozen=True)
@@ -219,6 +223,17 @@ class NovaReel:
                 attempt=attempt,
                 retry_of=retry_of,
             )
+            if record.request != described or record.model_id != request.model_id:
+                raise InvalidRequestError(
+                    Problem(
+                        "client_token",
+                        f"token {token!r} was already used for a different request "
+                        f"(job {record.id})",
+                        value=token,
+                        limit="one token per request",
+                    ),
+                    hint="Omit the token to submit a new job, or use the same request.",
+                )
             if record.invocation_arn:
                 # This token already produced a job: never send it again.
                 log.info("token %s already submitted as %s", token, record.invocation_arn)
@@ -276,6 +291,16 @@ class NovaReel:
                 delay = min(delay * 1.5, 30.0)
             except _REJECTING as exc:
                 self._mark_rejected(token, exc)
+                raise
+            except AwsError as exc:
+                # Unknown outcome: the service may have started the job. The ledger keeps
+                # the token, and only that token can resubmit without paying twice.
+                resume = (
+                    f"The submit is recorded with token {token}; resubmit with "
+                    f"`--token {token}` (or the same client_token) so that a job the "
+                    "service did start is not started again."
+                )
+                exc.hint = f"{exc.hint} {resume}" if exc.hint else resume
                 raise
 
     def _mark_rejected(self, token: str, exc: AwsError) -> None:
