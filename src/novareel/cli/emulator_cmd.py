@@ -13,7 +13,9 @@ from novareel.cli.app import app, console, emit_json, err_console, handle_errors
 @handle_errors()
 def emulator(
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (keep it local)."),
-    port: int = typer.Option(5899, "--port", help="Port for Bedrock, S3 and /_emulator/ (0 = any free port)."),
+    port: int = typer.Option(
+        5899, "--port", help="Port for Bedrock, S3 and /_emulator/ (0 = any free port)."
+    ),
     speed: float | None = typer.Option(
         None, "--speed", help="How much faster than the real service jobs finish (1 = real time)."
     ),
