@@ -1,0 +1,233 @@
+"""Benchmark 2: batch makespan, 30 TEXT_VIDEO jobs within a concurrency quota of 3.
+
+Run: ``.venv/bin/python bench/bench_batch.py [--quick] [--speed S] [--jobs N]``
+
+Both variants run against the same emulator subprocess (reset in between) with the
+default quota (3 concurrent jobs for amazon.nova-reel-v1:1) and throttling on: the
+emulator's submit rate limit (5 StartAsyncInvoke/s, burst 5) plus 20 % of
+StartAsyncInvoke calls answered ThrottlingException (seeded). Jobs render for real.
+
+* **novareel**: ``novareel.batch.run_batch`` on a JSONL file (``max_concurrent=3``,
+  ``out_dir=None``: wait, no download), through ``NovaReel(time_scale=speed)``.
+* **seed lab**: what the lab's pitfall #2 advises: a plain ``boto3`` client, one submit
+  at a time, a 10-15 s pause (scaled) after each accepted submit, exponential backoff
+  (5 s doubling, scaled, capped at 80 s) on ThrottlingException /
+  ServiceUnavailableException / ServiceQuotaExceededException, no client token; then
+  poll every unfinished job with GetAsyncInvoke every 30 s (scaled) until all ended.
+
+Jobs end at max(latency model, render done): under CPU load a render can outlast the
+latency at high speeds, so the table also gives the emulator's measured job times and
+the ratio against ceil(jobs / 3) x the measured median job time.
+
+Makespan = from the first call to the moment the client knows every job ended.
+Ideal = ceil(jobs / 3) x one job's time (76 s / speed). Duplicate submissions = jobs
+the emulator accepted minus jobs asked for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import EmulatorProcess, boto_kwargs, header, median, table  # noqa: E402
+
+from novareel.emulator import EmulatorControl  # noqa: E402
+from novareel.waiting import expected_generation_seconds  # noqa: E402
+
+MODEL = "amazon.nova-reel-v1:1"
+BUCKET = "bench-batch"
+QUOTA = 3
+THROTTLE_PROBABILITY = 0.2
+
+
+def prepare(url: str) -> None:
+    import boto3
+
+    control = EmulatorControl(url)
+    control.reset()
+    control.fail_calls(
+        "StartAsyncInvoke",
+        "ThrottlingException",
+        count=None,
+        probability=THROTTLE_PROBABILITY,
+        seed=7,
+    )
+    boto3.client("s3", **boto_kwargs(url)).create_bucket(Bucket=BUCKET)
+
+
+def prompts(n: int) -> list[str]:
+    return [f"Shot {i + 1}: a paper boat drifts down a rain gutter, camera tracks left."
+            for i in range(n)]
+
+
+def run_novareel(url: str, speed: float, n: int, tmp: Path) -> dict[str, Any]:
+    from novareel import NovaReel
+    from novareel.batch import run_batch
+    from novareel.client import NovaReelClient
+    from novareel.ledger import Ledger
+
+    path = tmp / "batch.jsonl"
+    with path.open("w") as f:
+        f.write(json.dumps({"defaults": {"output_uri": f"s3://{BUCKET}/novareel/"}}) + "\n")
+        for i, prompt in enumerate(prompts(n)):
+            f.write(json.dumps({"id": f"clip-{i + 1:02d}", "prompt": prompt}) + "\n")
+    client = NovaReelClient(
+        region="us-east-1", endpoint_url=url, access_key="testing", secret_key="testing"
+    )
+    client.bedrock  # noqa: B018 - build the boto3 client before timing
+    ledger = Ledger(tmp / "ledger.sqlite3")
+    with NovaReel(client, ledger=ledger, time_scale=speed) as api:
+        t0 = time.monotonic()
+        summary = run_batch(api, path, out_dir=None, max_concurrent=QUOTA)
+        makespan = time.monotonic() - t0
+    ledger.close()
+    return {"makespan": makespan, "ok": summary.done, "failed": summary.failed}
+
+
+def run_seed_lab(url: str, speed: float, n: int) -> dict[str, Any]:
+    import boto3
+    from botocore.exceptions import ClientError
+
+    rng = random.Random(1)
+    bedrock = boto3.client("bedrock-runtime", **boto_kwargs(url))
+    retryable = {
+        "ThrottlingException",
+        "ServiceUnavailableException",
+        "ServiceQuotaExceededException",
+    }
+    t0 = time.monotonic()
+    arns = []
+    for prompt in prompts(n):
+        backoff = 5.0
+        while True:
+            try:
+                arn = bedrock.start_async_invoke(
+                    modelId=MODEL,
+                    modelInput={
+                        "taskType": "TEXT_VIDEO",
+                        "textToVideoParams": {"text": prompt},
+                        "videoGenerationConfig": {
+                            "durationSeconds": 6, "fps": 24, "dimension": "1280x720", "seed": 42,
+                        },
+                    },
+                    outputDataConfig={"s3OutputDataConfig": {"s3Uri": f"s3://{BUCKET}/lab/"}},
+                )["invocationArn"]
+                break
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] not in retryable:
+                    raise
+                time.sleep((backoff + rng.uniform(0, 1)) / speed)
+                backoff = min(backoff * 2, 80.0)
+        arns.append(arn)
+        time.sleep(rng.uniform(10, 15) / speed)
+    pending = set(arns)
+    while pending:
+        for arn in list(pending):
+            if bedrock.get_async_invoke(invocationArn=arn)["status"] != "InProgress":
+                pending.discard(arn)
+        if pending:
+            time.sleep(30 / speed)
+    return {"makespan": time.monotonic() - t0, "ok": n, "failed": 0}
+
+
+def measure(name: str, url: str, runner: Any) -> dict[str, Any]:
+    prepare(url)
+    result = runner()
+    control = EmulatorControl(url)
+    stats = control.stats()
+    jobs = control.jobs()
+    result["name"] = name
+    result["accepted"] = stats.get("acceptedSubmissions", 0)
+    result["replays"] = stats.get("idempotentReplays", 0)
+    result["rejections"] = stats.get("rejections", {})
+    result["requests"] = stats.get("requests", {})
+    result["completed"] = sum(1 for j in jobs if j["status"] == "Completed")
+    ended = [j for j in jobs if j.get("endTime")]
+    durations = [_ts(j["endTime"]) - _ts(j["submitTime"]) for j in ended]
+    result["job_median"] = median(durations)
+    result["job_max"] = max(durations, default=float("nan"))
+    result["service_span"] = max(_ts(j["endTime"]) for j in ended) - min(
+        _ts(j["submitTime"]) for j in jobs
+    )
+    return result
+
+
+def _ts(value: str) -> float:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="speed 20")
+    parser.add_argument("--speed", type=float, default=None, help="emulator speed (default 10)")
+    parser.add_argument("--jobs", type=int, default=30)
+    parser.add_argument(
+        "--only", choices=("novareel", "seed-lab"), default=None, help="run one variant"
+    )
+    args = parser.parse_args()
+    speed = args.speed or (20.0 if args.quick else 10.0)
+    n = args.jobs
+    job_time = expected_generation_seconds(6) / speed
+    ideal = math.ceil(n / QUOTA) * job_time
+
+    print(header("Benchmark 2: batch makespan"))
+    print(
+        f"- emulator speed {speed:g} (subprocess): one TEXT_VIDEO job = {job_time:.2f} s; "
+        f"{n} jobs, quota {QUOTA}, ideal = ceil({n}/{QUOTA}) x {job_time:.2f} s = {ideal:.1f} s; "
+        f"throttling: 5/s submit limit + {THROTTLE_PROBABILITY:.0%} injected "
+        "ThrottlingException on StartAsyncInvoke\n"
+    )
+    results = []
+    with EmulatorProcess(speed=speed) as emu, tempfile.TemporaryDirectory() as tmp:
+        if args.only in (None, "novareel"):
+            results.append(
+                measure("novareel batch", emu.url, lambda: run_novareel(emu.url, speed, n, Path(tmp)))
+            )
+        if args.only in (None, "seed-lab"):
+            results.append(
+                measure("seed lab (sequential, 10-15 s pauses)", emu.url,
+                        lambda: run_seed_lab(emu.url, speed, n))
+            )
+    rows = []
+    for r in results:
+        ratio = r["makespan"] / ideal
+        dup = r["accepted"] - n
+        req = r["requests"]
+        rows.append(
+            (
+                r["name"],
+                f"{r['makespan']:.1f} s",
+                f"{ratio:.3f}",
+                f"{r['makespan'] / (math.ceil(n / QUOTA) * r['job_median']):.3f}",
+                f"{r['job_median']:.2f} / {r['job_max']:.2f} s",
+                f"{r['completed']}/{n}",
+                dup,
+                r["replays"],
+                req.get("StartAsyncInvoke", 0),
+                ", ".join(f"{k} {v}" for k, v in sorted(r["rejections"].items())) or "-",
+                req.get("GetAsyncInvoke", 0) + req.get("ListAsyncInvokes", 0),
+                "met" if ratio <= 1.05 and dup == 0 else "not met",
+            )
+        )
+    print(
+        table(
+            ["variant", "makespan", "makespan / ideal", "makespan / ideal with measured job time",
+             "job time median / max", "completed", "duplicate jobs",
+             "idempotent replays", "StartAsyncInvoke calls", "rejections",
+             "status calls (Get + List)", "goal <= 1.05, 0 duplicates"],
+            rows,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
