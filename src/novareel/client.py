@@ -418,6 +418,8 @@ class NovaReelClient:
             multipart_chunksize=8 * 1024 * 1024,
             num_download_attempts=8,
         )
+        from s3transfer.exceptions import RetriesExceededError
+
         started = time.perf_counter()
         with aws_boundary("GetObject"):
             manager = create_transfer_manager(self.s3, config)
@@ -428,6 +430,15 @@ class NovaReelClient:
                 ]
                 for future in futures:
                     future.result()
+            except RetriesExceededError as exc:
+                # s3transfer's own type (not botocore's): every re-read of a cut stream
+                # failed. Translate it here so nothing transfer-typed leaves this module.
+                raise EndpointError(
+                    f"GetObject failed: the download was cut off "
+                    f"{config.num_download_attempts} times ({exc.last_exception})",
+                    operation="GetObject",
+                    hint="Run the download again; complete files are kept.",
+                ) from exc
             finally:
                 manager.shutdown()
         log.info(
