@@ -1081,9 +1081,10 @@ class BatchRunner:
             if not self._submit(state):
                 return
 
-    def _pushback(self, state: _ItemState, why: str) -> None:
+    def _pushback(self, state: _ItemState, why: str, *, shrink: bool = True) -> None:
         """No slot now: same token back to the front of the queue; wait, learn."""
-        self.limit.on_pushback()
+        if shrink:
+            self.limit.on_pushback()
         state.phase = ItemPhase.PENDING
         self._queue.appendleft(state)
         self._slot_free_at = time.monotonic() + self._backoff
@@ -1111,7 +1112,10 @@ class BatchRunner:
             self._pushback(state, "concurrency quota full")
             return False
         except ThrottledError:
-            self._pushback(state, "throttled")
+            # Throttling may mean "too many jobs" (the contract leaves it open) or just
+            # "too many requests". With nothing of ours in flight it cannot be the
+            # former, so only then is the limit kept and the submit merely delayed.
+            self._pushback(state, "throttled", shrink=self._in_flight() > 1)
             return False
         except (ServiceUnavailableError, EndpointError) as exc:
             state.submit_errors += 1
