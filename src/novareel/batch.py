@@ -825,6 +825,8 @@ class BatchRunner:
     ``on_event`` receives a :class:`BatchEvent` for every change of phase, from the
     runner's thread or a download thread (one at a time). ``timeout`` bounds the
     run's wall time; jobs still running then keep running and a rerun picks them up.
+    ``check_video=False`` skips decoding each downloaded video to compare it with the
+    request (worth it for large batches on a slow machine).
     """
 
     def __init__(
@@ -839,6 +841,7 @@ class BatchRunner:
         poll_interval: float | None = None,
         resubmit_changed: bool = False,
         download_workers: int = 2,
+        check_video: bool = True,
         on_event: Callable[[BatchEvent], None] | None = None,
     ) -> None:
         if api.ledger is None:
@@ -861,6 +864,7 @@ class BatchRunner:
         self.max_retries = max_retries
         self.timeout = timeout
         self.resubmit_changed = resubmit_changed
+        self.check_video = check_video
         self.limit = ConcurrencyLimit(max_concurrent)
         scale = max(api.time_scale, 1e-6)
         self.poll_interval = (
@@ -1217,7 +1221,7 @@ class BatchRunner:
 
     def _download(self, state: _ItemState) -> JobResult:
         assert self.out_dir is not None and state.job_id is not None
-        return self.api.download(str(state.job_id), self.out_dir)
+        return self.api.download(str(state.job_id), self.out_dir, check_video=self.check_video)
 
     def _collect_downloads(self) -> None:
         for index, future in list(self._downloads.items()):

@@ -62,6 +62,7 @@ def test_sigkill_mid_batch_then_rerun_finishes_exactly_once(
         str(out),
         "--max-concurrent",
         "10",
+        "--no-video-check",
         "--json",
     ]
     db = isolated_home / "ledger.db"

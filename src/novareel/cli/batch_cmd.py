@@ -169,6 +169,9 @@ def batch(
     ),
     out: Path = typer.Option(Path("."), "--out", help="Download into OUT/<invocation-id>/."),
     no_download: bool = typer.Option(False, "--no-download", help="Leave the files in S3."),
+    no_video_check: bool = typer.Option(
+        False, "--no-video-check", help="Do not decode each downloaded video to check it."
+    ),
     max_concurrent: int = typer.Option(
         3, "--max-concurrent", help="Jobs in flight at most (lowered if the quota is smaller)."
     ),
@@ -217,6 +220,7 @@ def batch(
             max_retries=max_retries,
             timeout=timeout,
             resubmit_changed=resubmit_changed,
+            check_video=not no_video_check,
             on_event=view.on_event,
         )
         if json_output or not console.is_terminal:
