@@ -9,6 +9,10 @@ StartAsyncInvoke calls answered ThrottlingException (seeded). Jobs render for re
 
 * **novareel**: ``novareel.batch.run_batch`` on a JSONL file (``max_concurrent=3``,
   ``out_dir=None``: wait, no download), through ``NovaReel(time_scale=speed)``.
+* **novareel, dense tick**: the same with ``poll_interval`` = 1.5 % of a job's expected
+  time instead of the runner's default 10 s (scaled): what a tick that follows the
+  jobs' expected end (as ``novareel.waiting`` does for one job) would gain, at the
+  price of more ListAsyncInvokes calls.
 * **seed lab**: what the lab's pitfall #2 advises: a plain ``boto3`` client, one submit
   at a time, a 10-15 s pause (scaled) after each accepted submit, exponential backoff
   (5 s doubling, scaled, capped at 80 s) on ThrottlingException /
@@ -38,10 +42,10 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import EmulatorProcess, boto_kwargs, header, median, table  # noqa: E402
+from _common import EmulatorProcess, boto_kwargs, header, median, table
 
-from novareel.emulator import EmulatorControl  # noqa: E402
-from novareel.waiting import expected_generation_seconds  # noqa: E402
+from novareel.emulator import EmulatorControl
+from novareel.waiting import expected_generation_seconds
 
 MODEL = "amazon.nova-reel-v1:1"
 BUCKET = "bench-batch"
@@ -54,27 +58,33 @@ def prepare(url: str) -> None:
 
     control = EmulatorControl(url)
     control.reset()
-    control.fail_calls(
-        "StartAsyncInvoke",
-        "ThrottlingException",
-        count=None,
-        probability=THROTTLE_PROBABILITY,
-        seed=7,
-    )
+    if THROTTLE_PROBABILITY > 0:
+        control.fail_calls(
+            "StartAsyncInvoke",
+            "ThrottlingException",
+            count=None,
+            probability=THROTTLE_PROBABILITY,
+            seed=7,
+        )
     boto3.client("s3", **boto_kwargs(url)).create_bucket(Bucket=BUCKET)
 
 
 def prompts(n: int) -> list[str]:
-    return [f"Shot {i + 1}: a paper boat drifts down a rain gutter, camera tracks left."
-            for i in range(n)]
+    return [
+        f"Shot {i + 1}: a paper boat drifts down a rain gutter, camera tracks left."
+        for i in range(n)
+    ]
 
 
-def run_novareel(url: str, speed: float, n: int, tmp: Path) -> dict[str, Any]:
+def run_novareel(
+    url: str, speed: float, n: int, tmp: Path, poll_interval: float | None = None
+) -> dict[str, Any]:
     from novareel import NovaReel
     from novareel.batch import run_batch
     from novareel.client import NovaReelClient
     from novareel.ledger import Ledger
 
+    tmp = Path(tempfile.mkdtemp(dir=tmp))
     path = tmp / "batch.jsonl"
     with path.open("w") as f:
         f.write(json.dumps({"defaults": {"output_uri": f"s3://{BUCKET}/novareel/"}}) + "\n")
@@ -87,7 +97,9 @@ def run_novareel(url: str, speed: float, n: int, tmp: Path) -> dict[str, Any]:
     ledger = Ledger(tmp / "ledger.sqlite3")
     with NovaReel(client, ledger=ledger, time_scale=speed) as api:
         t0 = time.monotonic()
-        summary = run_batch(api, path, out_dir=None, max_concurrent=QUOTA)
+        summary = run_batch(
+            api, path, out_dir=None, max_concurrent=QUOTA, poll_interval=poll_interval
+        )
         makespan = time.monotonic() - t0
     ledger.close()
     return {"makespan": makespan, "ok": summary.done, "failed": summary.failed}
@@ -116,7 +128,10 @@ def run_seed_lab(url: str, speed: float, n: int) -> dict[str, Any]:
                         "taskType": "TEXT_VIDEO",
                         "textToVideoParams": {"text": prompt},
                         "videoGenerationConfig": {
-                            "durationSeconds": 6, "fps": 24, "dimension": "1280x720", "seed": 42,
+                            "durationSeconds": 6,
+                            "fps": 24,
+                            "dimension": "1280x720",
+                            "seed": 42,
                         },
                     },
                     outputDataConfig={"s3OutputDataConfig": {"s3Uri": f"s3://{BUCKET}/lab/"}},
@@ -166,14 +181,25 @@ def _ts(value: str) -> float:
 
 
 def main() -> None:
+    global THROTTLE_PROBABILITY
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="speed 20")
     parser.add_argument("--speed", type=float, default=None, help="emulator speed (default 10)")
     parser.add_argument("--jobs", type=int, default=30)
     parser.add_argument(
-        "--only", choices=("novareel", "seed-lab"), default=None, help="run one variant"
+        "--only",
+        choices=("novareel", "dense-tick", "seed-lab"),
+        default=None,
+        help="run one variant",
+    )
+    parser.add_argument(
+        "--throttle",
+        type=float,
+        default=THROTTLE_PROBABILITY,
+        help="share of StartAsyncInvoke calls answered ThrottlingException (default 0.2)",
     )
     args = parser.parse_args()
+    THROTTLE_PROBABILITY = args.throttle
     speed = args.speed or (20.0 if args.quick else 10.0)
     n = args.jobs
     job_time = expected_generation_seconds(6) / speed
@@ -190,12 +216,26 @@ def main() -> None:
     with EmulatorProcess(speed=speed) as emu, tempfile.TemporaryDirectory() as tmp:
         if args.only in (None, "novareel"):
             results.append(
-                measure("novareel batch", emu.url, lambda: run_novareel(emu.url, speed, n, Path(tmp)))
+                measure(
+                    "novareel batch", emu.url, lambda: run_novareel(emu.url, speed, n, Path(tmp))
+                )
+            )
+        if args.only in (None, "dense-tick"):
+            tick = 0.015 * expected_generation_seconds(6) / speed
+            results.append(
+                measure(
+                    f"novareel batch, poll_interval={tick:.3f} s (1.5 % of a job)",
+                    emu.url,
+                    lambda: run_novareel(emu.url, speed, n, Path(tmp), poll_interval=tick),
+                )
             )
         if args.only in (None, "seed-lab"):
             results.append(
-                measure("seed lab (sequential, 10-15 s pauses)", emu.url,
-                        lambda: run_seed_lab(emu.url, speed, n))
+                measure(
+                    "seed lab (sequential, 10-15 s pauses)",
+                    emu.url,
+                    lambda: run_seed_lab(emu.url, speed, n),
+                )
             )
     rows = []
     for r in results:
@@ -220,10 +260,20 @@ def main() -> None:
         )
     print(
         table(
-            ["variant", "makespan", "makespan / ideal", "makespan / ideal with measured job time",
-             "job time median / max", "completed", "duplicate jobs",
-             "idempotent replays", "StartAsyncInvoke calls", "rejections",
-             "status calls (Get + List)", "goal <= 1.05, 0 duplicates"],
+            [
+                "variant",
+                "makespan",
+                "makespan / ideal",
+                "makespan / ideal with measured job time",
+                "job time median / max",
+                "completed",
+                "duplicate jobs",
+                "idempotent replays",
+                "StartAsyncInvoke calls",
+                "rejections",
+                "status calls (Get + List)",
+                "goal <= 1.05, 0 duplicates",
+            ],
             rows,
         )
     )

@@ -21,6 +21,7 @@ and client creation, before the first byte.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -32,12 +33,13 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import PYTHON, EmulatorProcess, boto_kwargs, header, median, table  # noqa: E402
+from _common import PYTHON, EmulatorProcess, boto_kwargs, header, median, table
 
 BUCKET = "bench-download"
 MB = 1024 * 1024
 SHOTS = 20
 SHOT_BYTES = 2 * MB
+NAMES = {"novareel": "novareel `download`", "boto3": "boto3 `download_file` loop"}
 
 
 def rss_now_kb() -> int:
@@ -92,10 +94,8 @@ def fill_job(url: str, big_bytes: int) -> tuple[str, list[str]]:
     kw = boto_kwargs(url)
     s3 = boto3.client("s3", **kw)
     br = boto3.client("bedrock-runtime", **kw)
-    try:
+    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
         s3.create_bucket(Bucket=BUCKET)
-    except s3.exceptions.BucketAlreadyOwnedByYou:
-        pass
     arn = br.start_async_invoke(
         modelId="amazon.nova-reel-v1:1",
         modelInput={"taskType": "TEXT_VIDEO", "textToVideoParams": {"text": "bench download"}},
@@ -158,7 +158,7 @@ def main() -> None:
                 rows.append(
                     (
                         f"{big_mb} MB + {SHOTS} x {SHOT_BYTES // MB} MB",
-                        "novareel `download`" if variant == "novareel" else "boto3 `download_file` loop",
+                        NAMES[variant],
                         f"{total / MB:.0f} MB",
                         f"{median([r['wall'] for r in runs]):.2f} s",
                         f"{mbps:.0f} MB/s",

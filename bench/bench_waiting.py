@@ -41,13 +41,13 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import EmulatorProcess, header, median, table  # noqa: E402
+from _common import EmulatorProcess, header, median, table
 
-from novareel import MultiShotAutomated, NovaReel, TextVideo  # noqa: E402
-from novareel.client import NovaReelClient  # noqa: E402
-from novareel.emulator import EmulatorControl  # noqa: E402
-from novareel.ledger import Ledger  # noqa: E402
-from novareel.waiting import expected_generation_seconds  # noqa: E402
+from novareel import MultiShotAutomated, NovaReel, TextVideo
+from novareel.client import NovaReelClient
+from novareel.emulator import EmulatorControl
+from novareel.ledger import Ledger
+from novareel.waiting import expected_generation_seconds
 
 LENGTHS = (6, 18, 60, 120)
 FACTORS = (0.93, 1.0, 1.15)
@@ -216,8 +216,17 @@ def main() -> None:
     print("### All runs\n")
     print(
         table(
-            ["video", "end / expected", "job ran", "waiter", "interval", "status calls",
-             "end seen after", "wait returned after", "delay / job"],
+            [
+                "video",
+                "end / expected",
+                "job ran",
+                "waiter",
+                "interval",
+                "status calls",
+                "end seen after",
+                "wait returned after",
+                "delay / job",
+            ],
             rows,
         )
     )
@@ -241,8 +250,14 @@ def main() -> None:
             )
     print(
         table(
-            ["video", "end / expected", "adaptive (delay / calls)", "fixed 30 s",
-             "fixed, same calls", "goal"],
+            [
+                "video",
+                "end / expected",
+                "adaptive (delay / calls)",
+                "fixed 30 s",
+                "fixed, same calls",
+                "goal",
+            ],
             goal_rows,
         )
     )
