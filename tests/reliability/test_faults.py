@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -344,3 +345,27 @@ def test_emulator_gone_mid_wait_is_a_clear_error(emulator_process: _EmulatorProc
         assert info.value.hint and "--endpoint-url" in info.value.hint
         row = reel.ledger.get(submitted.ledger_id)  # type: ignore[union-attr]
         assert row.invocation_arn == submitted.invocation_arn
+
+
+def test_cli_download_cut_every_time_exits_3_with_a_message(
+    reel: NovaReel, emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from novareel.cli import _register, app
+
+    _register()
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    submitted = reel.generate(TextVideo("A moth at a lamp"), OUTPUT, out_dir=None)
+    emulator.cut_downloads(count=1000)
+    result = CliRunner().invoke(
+        app,
+        ["download", str(submitted.ledger_id), "--endpoint-url", emulator.url,
+         "--out", str(tmp_path), "--json"],
+    )  # fmt: skip
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.exit_code == 3, result.output
+    error = json.loads(result.stdout)["error"]
+    assert error["type"] == "EndpointError"
+    assert "cut off" in error["message"] and error["hint"]
