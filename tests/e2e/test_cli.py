@@ -147,6 +147,7 @@ def test_timeout_exits_1_and_wait_resumes(cli_env: dict[str, Any], emulator: Any
     assert data["error"]["type"] == "WaitTimeoutError"
     ledger_id = data["error"]["result"]["ledger_id"]
     assert f"novareel wait {ledger_id}" in data["error"]["hint"]
+    emulator.configure(speed=500.0)  # the resumed wait learns the emulator's speed
     emulator.finish(data["error"]["result"]["invocation_arn"])
     code, waited = run_json("wait", str(ledger_id), *cli_env["conn"], "--out", str(cli_env["out"]))
     assert code == 0 and waited["status"] == "Completed"
