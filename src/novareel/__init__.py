@@ -42,8 +42,18 @@ _EXPORTS: dict[str, str] = {
     "Failure": "novareel.results",
     "WaitProgress": "novareel.waiting",
     "DownloadProgress": "novareel.jobs",
-    # images
+    # batches and replays
+    "BatchRunner": "novareel.batch",
+    "BatchSummary": "novareel.batch",
+    "load_batch": "novareel.batch",
+    "run_batch": "novareel.batch",
+    "retry_job": "novareel.replay",
+    "sync_jobs": "novareel.replay",
+    # media
     "load_starting_frame": "novareel.images",
+    "prepare_starting_frame": "novareel.images",
+    "load_storyboard": "novareel.storyboard",
+    "inspect_video": "novareel.video",
     # ledger
     "Ledger": "novareel.ledger",
     "JobRecord": "novareel.ledger",
@@ -71,6 +81,8 @@ __all__ = [
     "DEFAULT_MODEL",
     "AccessDeniedError",
     "AwsError",
+    "BatchRunner",
+    "BatchSummary",
     "ConflictError",
     "DownloadError",
     "DownloadProgress",
@@ -105,11 +117,19 @@ __all__ = [
     "__version__",
     "build_request",
     "estimate_cost_usd",
+    "inspect_video",
+    "load_batch",
     "load_starting_frame",
+    "load_storyboard",
     "output_location",
+    "prepare_starting_frame",
+    "retry_job",
+    "run_batch",
+    "sync_jobs",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from novareel.batch import BatchRunner, BatchSummary, load_batch, run_batch
     from novareel.client import NovaReelClient
     from novareel.errors import (
         AccessDeniedError,
@@ -130,9 +150,10 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         ThrottledError,
         WaitTimeoutError,
     )
-    from novareel.images import load_starting_frame
+    from novareel.images import load_starting_frame, prepare_starting_frame
     from novareel.jobs import DownloadProgress, NovaReel
     from novareel.ledger import JobRecord, Ledger
+    from novareel.replay import retry_job, sync_jobs
     from novareel.results import Failure, JobResult
     from novareel.s3uri import OutputLocation, output_location
     from novareel.spec import (
@@ -147,6 +168,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         build_request,
         estimate_cost_usd,
     )
+    from novareel.storyboard import load_storyboard
+    from novareel.video import inspect_video
     from novareel.waiting import WaitProgress
 
 

@@ -16,7 +16,9 @@ EXPECTED = {
     "ServiceUnavailableError", "ServiceValidationError", "Shot", "StartingFrame",
     "TaskType", "TextVideo", "ThrottledError", "VideoRequest", "WaitProgress",
     "WaitTimeoutError", "__version__", "build_request", "estimate_cost_usd",
-    "load_starting_frame", "output_location",
+    "load_starting_frame", "output_location", "BatchRunner", "BatchSummary", "load_batch",
+    "run_batch", "retry_job", "sync_jobs", "prepare_starting_frame", "load_storyboard",
+    "inspect_video",
 }  # fmt: skip
 
 
