@@ -7,6 +7,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from novareel import TextVideo
@@ -29,7 +30,7 @@ def test_emulator_server_binds_loopback_by_default() -> None:
         assert server.url == f"http://127.0.0.1:{port}"
 
 
-def test_emulator_entry_points_default_to_loopback() -> None:
+def test_emulator_entry_points_default_to_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
     import inspect
 
     from novareel.emulator import serve
@@ -48,14 +49,8 @@ def test_emulator_entry_points_default_to_loopback() -> None:
     def fake_serve(**kwargs: Any) -> None:
         captured.update(kwargs)
 
-    import novareel.emulator.server as server_module
-
-    original = server_module.serve
-    server_module.serve = fake_serve  # type: ignore[assignment]
-    try:
-        main(["--port", "0"])
-    finally:
-        server_module.serve = original  # type: ignore[assignment]
+    monkeypatch.setattr("novareel.emulator.server.serve", fake_serve)
+    main(["--port", "0"])
     assert captured["host"] == "127.0.0.1"
 
 

@@ -30,6 +30,11 @@ def _reel(emulator: Any, max_attempts: int) -> NovaReel:
     return NovaReel(client, time_scale=float(emulator.health()["speed"]))
 
 
+def _row(reel: NovaReel, ledger_id: int | str | None) -> Any:
+    assert reel.ledger is not None and ledger_id is not None
+    return reel.ledger.get(ledger_id)
+
+
 def _frames(path: Path) -> int:
     with av.open(str(path)) as container:
         return sum(1 for _ in container.decode(video=0))
@@ -72,7 +77,7 @@ def test_half_of_submits_throttled_every_job_submitted_exactly_once(
         jobs = {j["invocationArn"]: j for j in emulator.jobs()}
         assert set(jobs) == set(arns)
         for result in results:
-            row = reel.ledger.get(result.ledger_id)  # type: ignore[union-attr]
+            row = _row(reel, result.ledger_id)
             assert row.invocation_arn == result.invocation_arn
             assert jobs[row.invocation_arn]["clientRequestToken"] == row.client_token
         emulator.clear_faults()
@@ -88,7 +93,8 @@ def test_resubmitting_a_token_whose_answer_was_lost_creates_no_second_job(
     with _reel(emulator, max_attempts=3) as reel:
         first = reel.submit(TextVideo("A crane at sunrise"), OUTPUT, client_token="tok-lost-1")
         # Simulate the lost answer: a fresh ledger that never recorded the ARN.
-        with Ledger(reel.ledger.path.parent / "other.db") as fresh:  # type: ignore[union-attr]
+        assert reel.ledger is not None
+        with Ledger(reel.ledger.path.parent / "other.db") as fresh:
             other = NovaReel(reel.client, ledger=fresh, time_scale=reel.time_scale)
             again = other.submit(TextVideo("A crane at sunrise"), OUTPUT, client_token="tok-lost-1")
         assert again.invocation_arn == first.invocation_arn
@@ -120,7 +126,7 @@ def test_short_5xx_burst_is_absorbed_by_retries(
         }
         assert stats["acceptedSubmissions"] == 1
         _assert_whole_download(tmp_path / result.invocation_id, s3_client, result.invocation_id)
-        row = reel.ledger.get(result.ledger_id)  # type: ignore[union-attr]
+        row = _row(reel, result.ledger_id)
         assert row.status == "Completed"
         assert sorted(Path(p).name for p in row.local_files) == EXPECTED_FILES
 
@@ -139,7 +145,8 @@ def test_burst_outlasting_retries_is_a_clear_error_and_resumable(
         assert error.exit_code == 3
         assert emulator.stats()["rejections"]["ServiceUnavailableException"] >= 3
 
-        rows = reel.ledger.list_jobs()  # type: ignore[union-attr]
+        assert reel.ledger is not None
+        rows = reel.ledger.list_jobs()
         assert len(rows) == 1
         row = rows[0]
         emulator.clear_faults()
@@ -178,7 +185,7 @@ def test_cut_downloads_are_resumed_and_whole(
     _assert_whole_download(tmp_path / submitted.invocation_id, s3_client, submitted.invocation_id)
     assert sorted(Path(p).name for p in result.local_files) == EXPECTED_FILES
     assert not any("could not be read" in n for n in result.notices)
-    row = reel.ledger.get(submitted.ledger_id)  # type: ignore[union-attr]
+    row = _row(reel, submitted.ledger_id)
     assert sorted(Path(p).name for p in row.local_files) == EXPECTED_FILES
 
 
@@ -203,7 +210,7 @@ def test_downloads_cut_every_time_leave_no_truncated_file(
     for path in folder.iterdir():
         assert path.name in sizes, f"stray file {path.name}"
         assert path.stat().st_size == sizes[path.name], path.name
-    row = reel.ledger.get(submitted.ledger_id)  # type: ignore[union-attr]
+    row = _row(reel, submitted.ledger_id)
     assert row.status == "Completed" and row.invocation_arn == submitted.invocation_arn
 
     # Once the network heals, the same command finishes the job's files.
@@ -227,7 +234,7 @@ def test_job_failing_at_shot_k(reel: NovaReel, emulator: Any, tmp_path: Path) ->
     assert failure.shot == 3
     assert failure.type == "INTERNAL_SERVER_EXCEPTION"
     assert "3" in error.message and error.hint
-    row = reel.ledger.get(error.result.ledger_id)  # type: ignore[union-attr]
+    row = _row(reel, error.result.ledger_id)
     assert row.status == "Failed"
     assert row.failure_shot == 3
     assert row.failure_type == "INTERNAL_SERVER_EXCEPTION"
@@ -319,7 +326,7 @@ def test_emulator_restarted_mid_wait_is_a_clear_error(
         assert "GetAsyncInvoke" in error.message
         assert error.hint
         assert error.exit_code == 3
-        row = reel.ledger.get(ledger_id)  # type: ignore[union-attr]
+        row = _row(reel, ledger_id)
         assert row.invocation_arn == submitted.invocation_arn
         assert row.client_token == submitted.client_token
         assert row.status in ("Submitted", "InProgress")
@@ -343,7 +350,7 @@ def test_emulator_gone_mid_wait_is_a_clear_error(emulator_process: _EmulatorProc
             )
         assert "could not reach the endpoint" in info.value.message
         assert info.value.hint and "--endpoint-url" in info.value.hint
-        row = reel.ledger.get(submitted.ledger_id)  # type: ignore[union-attr]
+        row = _row(reel, submitted.ledger_id)
         assert row.invocation_arn == submitted.invocation_arn
 
 

@@ -171,11 +171,12 @@ def cases(draw: Any, *, http: bool = False) -> Case:
         )
         for _ in range(n_shots)
     )
-    good_duration = {
+    durations: dict[str, list[int | None]] = {
         "TEXT_VIDEO": [None, 6],
         "MULTI_SHOT_AUTOMATED": [12, 18, 24, 60, 114, 120],
         "MULTI_SHOT_MANUAL": [None, 6 * n_shots],
-    }[task]
+    }
+    good_duration = durations[task]
     duration = pick("duration", st.sampled_from(good_duration), st.sampled_from(DURATIONS))
     seed = pick("seed", st.sampled_from([0, 1, 42, 2_147_483_646]), st.sampled_from(SEEDS))
     output = pick("output", st.sampled_from(OUTPUTS[:5]), st.sampled_from(OUTPUTS))
