@@ -16,13 +16,10 @@ import typer
 
 from novareel.cli.app import JSON_HELP, app, console, emit_json, err_console, handle_errors
 from novareel.cli.common import (
-    CREDENTIALS_FILE,
-    ENDPOINT_URL,
-    LOCAL,
-    PROFILE,
-    REGION,
+    CONNECTION,
     Connection,
     open_api,
+    with_connection,
 )
 
 OUTPUT_URI_ENV = "NOVAREEL_OUTPUT_URI"
@@ -160,6 +157,7 @@ def _print_summary(summary: Any) -> None:
 
 @app.command("batch")
 @handle_errors()
+@with_connection
 def batch(
     file: Path = typer.Argument(..., help="Batch file: YAML (list or items+defaults) or JSONL."),
     output_uri: str | None = typer.Option(
@@ -189,18 +187,14 @@ def batch(
     timeout: float | None = typer.Option(
         None, "--timeout", help="Stop after N seconds (running jobs go on; run again later)."
     ),
-    profile: str | None = PROFILE,
-    region: str | None = REGION,
-    endpoint_url: str | None = ENDPOINT_URL,
-    credentials_file: str | None = CREDENTIALS_FILE,
-    local: bool = LOCAL,
+    conn: Connection = CONNECTION,
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Run every item of a batch file, resumably: exit 0 all done, 1 some failed, 2 bad file."""
     from novareel.batch import BatchRunner, load_batch
 
     fallback: dict[str, Any] = {"output_uri": os.environ.get(OUTPUT_URI_ENV)}
-    if local and fallback["output_uri"] is None:
+    if conn.local and fallback["output_uri"] is None:
         from novareel.local import LOCAL_OUTPUT_URI
 
         fallback["output_uri"] = LOCAL_OUTPUT_URI
@@ -209,7 +203,6 @@ def batch(
         _dry_run(batch_file, json_output)
         return
 
-    conn = Connection(profile, region, endpoint_url, credentials_file, local)
     view = _View(batch_file)
     with open_api(conn) as (api, _):
         runner = BatchRunner(

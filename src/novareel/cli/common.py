@@ -8,9 +8,11 @@ Secrets are never options: credentials come from boto3's usual sources.
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import typer
 
@@ -41,6 +43,46 @@ class Connection:
     endpoint_url: str | None = None
     credentials_file: str | None = None
     local: bool = False
+
+
+#: Placeholder default of a command's ``conn`` parameter; :func:`with_connection`
+#: always passes the real one.
+CONNECTION = Connection()
+
+# Real types, not strings: Typer reads them to tell a flag from a valued option.
+_CONNECTION_PARAMS: tuple[tuple[str, Any, Any], ...] = (
+    ("profile", PROFILE, str | None),
+    ("region", REGION, str | None),
+    ("endpoint_url", ENDPOINT_URL, str | None),
+    ("credentials_file", CREDENTIALS_FILE, str | None),
+    ("local", LOCAL, bool),
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def with_connection(func: F) -> F:
+    """Give a command the shared connection options, gathered into ``conn``.
+
+    The command declares ``conn: Connection = CONNECTION``; Typer sees, in its place,
+    ``--profile``, ``--region``, ``--endpoint-url``, ``--credentials-file`` and
+    ``--local``, so every command that talks to AWS takes exactly the same options
+    without repeating them.
+    """
+    signature = inspect.signature(func)
+    params = [p for p in signature.parameters.values() if p.name != "conn"]
+    params += [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=hint)
+        for name, option, hint in _CONNECTION_PARAMS
+    ]
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        conn = Connection(**{name: kwargs.pop(name) for name, _, _ in _CONNECTION_PARAMS})
+        return func(*args, conn=conn, **kwargs)
+
+    wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    return cast(F, wrapper)
 
 
 @contextlib.contextmanager

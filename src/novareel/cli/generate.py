@@ -10,16 +10,13 @@ import typer
 
 from novareel.cli.app import JSON_HELP, app, emit_json, err_console, handle_errors
 from novareel.cli.common import (
-    CREDENTIALS_FILE,
-    ENDPOINT_URL,
-    LOCAL,
-    PROFILE,
-    REGION,
+    CONNECTION,
     Connection,
     download_progress,
     open_api,
     print_result,
     wait_progress,
+    with_connection,
 )
 from novareel.errors import InvalidRequestError, Problem
 
@@ -43,6 +40,7 @@ def _parse_tags(values: list[str]) -> dict[str, str]:
 
 @app.command()
 @handle_errors()
+@with_connection
 def generate(
     prompt: str | None = typer.Argument(None, help="What the video shows (TEXT_VIDEO / auto)."),
     task: str | None = typer.Option(
@@ -92,11 +90,7 @@ def generate(
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Print the request (images elided) and the cost; send nothing."
     ),
-    profile: str | None = PROFILE,
-    region: str | None = REGION,
-    endpoint_url: str | None = ENDPOINT_URL,
-    credentials_file: str | None = CREDENTIALS_FILE,
-    local: bool = LOCAL,
+    conn: Connection = CONNECTION,
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Generate a video: check everything, submit, wait with progress, download."""
@@ -150,7 +144,7 @@ def generate(
 
     if output_uri is None:
         output_uri = os.environ.get(OUTPUT_URI_ENV)
-    if output_uri is None and local:
+    if output_uri is None and conn.local:
         from novareel.local import LOCAL_OUTPUT_URI
 
         output_uri = LOCAL_OUTPUT_URI
@@ -186,7 +180,6 @@ def generate(
             typer.echo(json.dumps(result.request, indent=2))
         return
 
-    conn = Connection(profile, region, endpoint_url, credentials_file, local)
     with open_api(conn) as (api, emulator):
         if no_wait and emulator is not None and emulator.owned:
             notices.append(

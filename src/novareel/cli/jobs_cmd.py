@@ -15,16 +15,13 @@ import typer
 
 from novareel.cli.app import JSON_HELP, app, console, emit_json, err_console, handle_errors
 from novareel.cli.common import (
-    CREDENTIALS_FILE,
-    ENDPOINT_URL,
-    LOCAL,
-    PROFILE,
-    REGION,
+    CONNECTION,
     Connection,
     download_progress,
     open_api,
     print_result,
     wait_progress,
+    with_connection,
 )
 from novareel.errors import InvalidRequestError, Problem
 
@@ -285,22 +282,18 @@ def jobs_show(
 
 @jobs_app.command("sync")
 @handle_errors()
+@with_connection
 def jobs_sync(
     since: str | None = typer.Option(
         None, "--since", help="Only jobs submitted at/after: ISO date/time or an age (7d)."
     ),
-    profile: str | None = PROFILE,
-    region: str | None = REGION,
-    endpoint_url: str | None = ENDPOINT_URL,
-    credentials_file: str | None = CREDENTIALS_FILE,
-    local: bool = LOCAL,
+    conn: Connection = CONNECTION,
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Reconcile the ledger with the service (ListAsyncInvokes); adopt jobs made elsewhere."""
     from novareel.replay import sync_jobs
 
     when = parse_when(since)
-    conn = Connection(profile, region, endpoint_url, credentials_file, local)
     with open_api(conn) as (api, _):
         report = sync_jobs(api, since=when)
     if json_output:
@@ -315,24 +308,20 @@ def jobs_sync(
 
 @jobs_app.command("retry")
 @handle_errors()
+@with_connection
 def jobs_retry(
     job: str = typer.Argument(..., help="Ledger id (or invocation id / ARN) of a failed job."),
     wait: bool = typer.Option(True, "--wait/--no-wait", help="Wait for the new job."),
     out: Path = typer.Option(Path("."), "--out", help="Download into OUT/<invocation-id>/."),
     no_download: bool = typer.Option(False, "--no-download", help="Wait, but leave files in S3."),
     timeout: float = typer.Option(30 * 60, "--timeout", help="Stop waiting after N seconds."),
-    profile: str | None = PROFILE,
-    region: str | None = REGION,
-    endpoint_url: str | None = ENDPOINT_URL,
-    credentials_file: str | None = CREDENTIALS_FILE,
-    local: bool = LOCAL,
+    conn: Connection = CONNECTION,
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Submit a Failed or Rejected job again as a new job linked to it (attempt + 1)."""
     from novareel.jobs import job_failed_error
     from novareel.replay import retry_job
 
-    conn = Connection(profile, region, endpoint_url, credentials_file, local)
     with open_api(conn) as (api, _):
         submitted = retry_job(api, job, wait_for_slot=timeout if wait else 0.0)
         if not json_output:

@@ -13,16 +13,13 @@ import typer
 
 from novareel.cli.app import JSON_HELP, app, emit_json, handle_errors
 from novareel.cli.common import (
-    CREDENTIALS_FILE,
-    ENDPOINT_URL,
-    LOCAL,
-    PROFILE,
-    REGION,
+    CONNECTION,
     Connection,
     download_progress,
     open_api,
     print_result,
     wait_progress,
+    with_connection,
 )
 from novareel.errors import InvalidRequestError, Problem
 
@@ -31,23 +28,20 @@ JOB_REF = typer.Argument(..., help="Ledger id, invocation id, or invocation ARN.
 
 @app.command()
 @handle_errors()
+@with_connection
 def status(
     job: str = JOB_REF,
-    profile: str | None = PROFILE,
-    region: str | None = REGION,
-    endpoint_url: str | None = ENDPOINT_URL,
-    credentials_file: str | None = CREDENTIALS_FILE,
-    local: bool = LOCAL,
+    conn: Connection = CONNECTION,
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Ask the service for a job's status once (a Failed job is explained)."""
-    conn = Connection(profile, region, endpoint_url, credentials_file, local)
     with open_api(conn) as (api, _):
         print_result(api.status(job), json_output)
 
 
 @app.command()
 @handle_errors()
+@with_connection
 def wait(
     job: str = JOB_REF,
     out: Path | None = typer.Option(
@@ -57,17 +51,12 @@ def wait(
         None, "--poll-interval", help="Fixed seconds between checks (default: adaptive)."
     ),
     timeout: float = typer.Option(30 * 60, "--timeout", help="Stop waiting after N seconds."),
-    profile: str | None = PROFILE,
-    region: str | None = REGION,
-    endpoint_url: str | None = ENDPOINT_URL,
-    credentials_file: str | None = CREDENTIALS_FILE,
-    local: bool = LOCAL,
+    conn: Connection = CONNECTION,
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Wait for a job to finish, with progress; exit 1 if it failed or time ran out."""
     from novareel.jobs import job_failed_error
 
-    conn = Connection(profile, region, endpoint_url, credentials_file, local)
     with open_api(conn) as (api, _):
         with wait_progress(not json_output, f"job {job}") as on_progress:
             result = api.wait(
@@ -83,18 +72,14 @@ def wait(
 
 @app.command()
 @handle_errors()
+@with_connection
 def download(
     job: str = JOB_REF,
     out: Path = typer.Option(Path("."), "--out", help="Download into OUT/<invocation-id>/."),
-    profile: str | None = PROFILE,
-    region: str | None = REGION,
-    endpoint_url: str | None = ENDPOINT_URL,
-    credentials_file: str | None = CREDENTIALS_FILE,
-    local: bool = LOCAL,
+    conn: Connection = CONNECTION,
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Download every file of a finished job (complete files are not fetched again)."""
-    conn = Connection(profile, region, endpoint_url, credentials_file, local)
     with open_api(conn) as (api, _), download_progress(not json_output) as on_bytes:
         result = api.download(job, out, on_progress=on_bytes)
     print_result(result, json_output)
@@ -119,6 +104,7 @@ def _parse_since(value: str | None) -> datetime | None:
 
 @app.command("list")
 @handle_errors()
+@with_connection
 def list_jobs(
     status_filter: str | None = typer.Option(
         None, "--status", help="InProgress | Completed | Failed."
@@ -127,11 +113,7 @@ def list_jobs(
     until: str | None = typer.Option(None, "--until", help="Submitted before (ISO date)."),
     max_items: int = typer.Option(50, "--max", help="At most this many jobs."),
     oldest_first: bool = typer.Option(False, "--oldest-first", help="Ascending order."),
-    profile: str | None = PROFILE,
-    region: str | None = REGION,
-    endpoint_url: str | None = ENDPOINT_URL,
-    credentials_file: str | None = CREDENTIALS_FILE,
-    local: bool = LOCAL,
+    conn: Connection = CONNECTION,
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """List the account's jobs as the service knows them (ListAsyncInvokes)."""
@@ -146,7 +128,6 @@ def list_jobs(
         )
     if max_items < 1:
         raise InvalidRequestError(Problem("max", "must be at least 1", value=max_items))
-    conn = Connection(profile, region, endpoint_url, credentials_file, local)
     with open_api(conn) as (api, _):
         results = api.list(
             status=status_filter,
