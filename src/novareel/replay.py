@@ -41,9 +41,9 @@ from novareel.spec import (
 if TYPE_CHECKING:
     from novareel.client import InvocationStatus
     from novareel.jobs import NovaReel
-    from novareel.ledger import JobRecord, Ledger
+    from novareel.ledger import JobRecord
 
-__all__ = ["SyncReport", "rebuild_request", "retries_of", "retry_job", "sync_jobs"]
+__all__ = ["SyncReport", "rebuild_request", "retry_job", "sync_jobs"]
 
 #: Statuses a retry makes sense for: the job ended without a video.
 RETRYABLE_STATUSES = ("Failed", "Rejected")
@@ -149,13 +149,6 @@ def rebuild_request(record: JobRecord) -> VideoRequest:
     return request
 
 
-def retries_of(ledger: Ledger, job_id: int) -> list[int]:
-    """Ids of the jobs that retry ``job_id`` (``retry_of`` links), oldest first."""
-    # The Ledger has no query by retry_of; this read-only lookup uses its connection.
-    rows = ledger.conn.execute("SELECT id FROM jobs WHERE retry_of = ? ORDER BY id", (job_id,))
-    return [int(r["id"]) for r in rows]
-
-
 def retry_job(
     api: NovaReel,
     ref: str | int,
@@ -206,7 +199,7 @@ def retry_job(
             attempt=record.attempt,
             retry_of=record.retry_of,
         )
-    later = retries_of(ledger, record.id)
+    later = ledger.retries_of(record.id)
     if later:
         raise InvalidRequestError(
             Problem(

@@ -217,9 +217,8 @@ def jobs_show(
     with Ledger.open_default() as ledger:
         record = ledger.get(job)
         history = ledger.history(record.id)
-        from novareel.replay import retries_of
 
-        retries = retries_of(ledger, record.id)
+        retries = ledger.retries_of(record.id)
     if json_output:
         emit_json(
             {

@@ -641,6 +641,11 @@ class Ledger:
         ).fetchone()
         return None if row is None else self._hydrate([row])[0]
 
+    def retries_of(self, job_id: int) -> list[int]:
+        """Ids of the jobs that retry ``job_id`` (their ``retry_of`` link), oldest first."""
+        rows = self.conn.execute("SELECT id FROM jobs WHERE retry_of = ? ORDER BY id", (job_id,))
+        return [int(r["id"]) for r in rows]
+
     # ------------------------------------------------------------------ internals
 
     def _row(self, job_id: int) -> sqlite3.Row:
