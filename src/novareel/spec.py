@@ -48,6 +48,8 @@ FPS = 24
 DIMENSION = "1280x720"
 MAX_IMAGE_BYTES = 25_000_000
 
+#: File signatures: the format sent must match the bytes (pure check, no decoding).
+_MAGIC: dict[str, bytes] = {"png": b"\x89PNG\r\n\x1a\n", "jpeg": b"\xff\xd8\xff"}
 _MODEL_ID_RE = re.compile(r"^[a-zA-Z_.\-/0-9:]{1,256}$")
 
 
@@ -156,6 +158,17 @@ class StartingFrame:
             )
         if (self.data is None) == (self.s3_uri is None):
             found.append(Problem(field_name, "an image needs exactly one of bytes or an s3:// URI"))
+        magic = _MAGIC.get(self.format)
+        if self.data is not None and magic is not None and not self.data.startswith(magic):
+            actual = next((f for f, m in _MAGIC.items() if self.data.startswith(m)), "unknown")
+            found.append(
+                Problem(
+                    f"{field_name}.format",
+                    f"declared {self.format!r} but the bytes are {actual}",
+                    value=self.format,
+                    limit="format must match the image's real content",
+                )
+            )
         if self.data is not None and len(self.data) > MAX_IMAGE_BYTES:
             found.append(
                 Problem(

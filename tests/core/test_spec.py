@@ -21,7 +21,7 @@ from novareel.spec import (
     parse_task_type,
 )
 
-PNG = StartingFrame(format="png", data=b"\x89PNG fake", source="frame.png", sha256="ab" * 32)
+PNG = StartingFrame(format="png", data=b"\x89PNG\r\n\x1a\nfake", source="frame.png", sha256="ab" * 32)
 
 
 def fields(exc: pytest.ExceptionInfo[InvalidRequestError]) -> list[str]:
@@ -80,7 +80,7 @@ def test_s3_image_is_passed_by_reference_with_owner() -> None:
 def test_describe_replaces_image_bytes_by_path_and_digest() -> None:
     described = TextVideo("x", image=PNG).describe()
     image = described["textToVideoParams"]["images"][0]
-    assert image == {"format": "png", "path": "frame.png", "sha256": "ab" * 32, "size": 9}
+    assert image == {"format": "png", "path": "frame.png", "sha256": "ab" * 32, "size": 12}
     assert "bytes" not in repr(described)
 
 
@@ -261,3 +261,11 @@ def test_unknown_task_type() -> None:
     with pytest.raises(InvalidRequestError) as exc:
         parse_task_type("long")
     assert fields(exc) == ["task_type"]
+
+
+def test_declared_format_must_match_the_bytes() -> None:
+    jpeg_bytes = StartingFrame(format="png", data=b"\xff\xd8\xff\xe0 jfif", source="a.png")
+    with pytest.raises(InvalidRequestError) as exc:
+        TextVideo("x", image=jpeg_bytes).validate()
+    assert fields(exc) == ["image.format"]
+    assert "bytes are jpeg" in str(exc.value)
