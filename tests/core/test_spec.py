@@ -21,7 +21,9 @@ from novareel.spec import (
     parse_task_type,
 )
 
-PNG = StartingFrame(format="png", data=b"\x89PNG\r\n\x1a\nfake", source="frame.png", sha256="ab" * 32)
+PNG = StartingFrame(
+    format="png", data=b"\x89PNG\r\n\x1a\nfake", source="frame.png", sha256="ab" * 32
+)
 
 
 def fields(exc: pytest.ExceptionInfo[InvalidRequestError]) -> list[str]:
