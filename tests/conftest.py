@@ -95,3 +95,33 @@ def emulator_bucket(s3_client: Any) -> str:
     """An existing bucket in the emulator's S3."""
     s3_client.create_bucket(Bucket="novareel-test")
     return "novareel-test"
+
+
+# --- NovaReel on the emulator -----------------------------------------------------------
+
+
+@pytest.fixture
+def reel(emulator: Any) -> Iterator[Any]:
+    """NovaReel on the (reset) emulator, with the output bucket created.
+
+    botocore makes at most 2 attempts per call, so injected faults show quickly.
+    """
+    from novareel.jobs import NovaReel
+    from tests.helpers import BUCKET, make_client
+
+    client = make_client(emulator.url, max_attempts=2)
+    client.ensure_bucket(BUCKET)
+    with NovaReel(client, time_scale=float(emulator.health()["speed"])) as api:
+        yield api
+
+
+@pytest.fixture
+def frame_png(tmp_path: Path) -> Path:
+    """A real 1280x720 RGB PNG with a distinctive left/right split."""
+    from PIL import Image
+
+    image = Image.new("RGB", (1280, 720), (200, 30, 30))
+    image.paste((20, 40, 220), (640, 0, 1280, 720))
+    path = tmp_path / "frame.png"
+    image.save(path)
+    return path

@@ -17,8 +17,7 @@ from novareel.batch import (
 )
 from novareel.errors import InvalidRequestError
 from novareel.spec import MultiShotAutomated, MultiShotManual, TextVideo
-
-from .conftest import OUTPUT, write_png
+from tests.helpers import OUTPUT, write_png
 
 
 def write(path: Path, text: str) -> Path:

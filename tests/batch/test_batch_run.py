@@ -9,8 +9,7 @@ import pytest
 
 from novareel.batch import BatchEvent, BatchRunner, ItemPhase, load_batch, run_batch
 from novareel.jobs import NovaReel
-
-from .conftest import BUCKET, OUTPUT, make_client
+from tests.helpers import BUCKET, OUTPUT, make_client
 
 V11 = "amazon.nova-reel-v1:1"
 

@@ -24,7 +24,7 @@ def cli_env(emulator: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> d
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_REGION", "us-east-1")
-    from tests.e2e.conftest import make_client
+    from tests.helpers import make_client
 
     make_client(emulator.url).ensure_bucket("cli-bucket")
     return {

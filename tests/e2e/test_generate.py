@@ -22,8 +22,7 @@ from novareel import (
     load_starting_frame,
 )
 from novareel.errors import InvalidRequestError
-
-from .conftest import OUTPUT
+from tests.helpers import OUTPUT
 
 
 def video_facts(path: str | Path) -> tuple[str, int, int, float, int]:

@@ -8,8 +8,7 @@ import pytest
 
 from novareel import NovaReel, ServiceUnavailableError, TextVideo
 from novareel.errors import InvalidRequestError
-
-from .conftest import OUTPUT
+from tests.helpers import OUTPUT
 
 
 def test_same_token_same_request_is_one_job(reel: NovaReel, emulator: Any) -> None:

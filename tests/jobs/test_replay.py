@@ -13,8 +13,7 @@ from novareel.images import load_starting_frame
 from novareel.jobs import NovaReel
 from novareel.replay import rebuild_request, retry_job, sync_jobs
 from novareel.spec import MultiShotAutomated, MultiShotManual, Shot, TextVideo, VideoRequest
-
-from .conftest import BUCKET, OUTPUT, write_png
+from tests.helpers import BUCKET, OUTPUT, write_png
 
 
 def _record(reel: NovaReel, request: VideoRequest, **kwargs: Any) -> Any:

@@ -14,8 +14,7 @@ from novareel import TextVideo
 from novareel.cli import _register, app
 from novareel.emulator import EmulatorServer
 from novareel.jobs import NovaReel
-
-from .conftest import OUTPUT
+from tests.helpers import OUTPUT
 
 _register()
 

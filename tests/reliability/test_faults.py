@@ -18,8 +18,7 @@ from novareel import JobFailedError, MultiShotAutomated, TextVideo
 from novareel.errors import AwsError, EndpointError, ServiceUnavailableError
 from novareel.jobs import NovaReel
 from novareel.ledger import Ledger
-
-from .conftest import BUCKET, OUTPUT, make_client
+from tests.helpers import BUCKET, OUTPUT, make_client
 
 EXPECTED_FILES = ["manifest.json", "output.mp4", "video-generation-status.json"]
 

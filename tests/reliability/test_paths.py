@@ -11,8 +11,7 @@ import pytest
 from novareel import TextVideo
 from novareel.errors import DownloadError
 from novareel.jobs import NovaReel, safe_local_path
-
-from .conftest import BUCKET, OUTPUT
+from tests.helpers import BUCKET, OUTPUT
 
 LONG_NAME = "n" * 300
 

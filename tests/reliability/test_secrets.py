@@ -17,8 +17,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from novareel.cli import _COMMAND_MODULES, _register, app
-
-from .conftest import BUCKET, make_client
+from tests.helpers import BUCKET, make_client
 
 _register()
 runner = CliRunner()

@@ -37,8 +37,7 @@ from novareel.images import load_starting_frame
 from novareel.jobs import NovaReel
 from novareel.s3uri import output_location
 from novareel.spec import StartingFrame, build_request
-
-from .conftest import BUCKET, make_client
+from tests.helpers import BUCKET, make_client
 
 MODELS = ["amazon.nova-reel-v1:1", "amazon.nova-reel-v1:0", "amazon.nova-reel-v2:0", "bad model!"]
 TEXT_LENGTHS = [0, 1, 2, 511, 512, 513, 3999, 4000, 4001]
