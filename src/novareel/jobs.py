@@ -222,6 +222,8 @@ class NovaReel:
                 batch_item=batch_item,
                 attempt=attempt,
                 retry_of=retry_of,
+                output_bucket_owner=output.bucket_owner,
+                output_kms_key_id=output.kms_key_id,
             )
             if record.request != described or record.model_id != request.model_id:
                 raise InvalidRequestError(

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from novareel.errors import ImageError, InvalidRequestError, LedgerError, Problem
 from novareel.results import JobResult
+from novareel.s3uri import output_location
 from novareel.spec import (
     DEFAULT_SEED,
     MultiShotAutomated,
@@ -187,10 +188,15 @@ def retry_job(
         raise InvalidRequestError(
             Problem("output_uri", f"job {record.id} has no recorded output location")
         )
+    output = output_location(
+        record.output_uri,
+        bucket_owner=record.output_bucket_owner,
+        kms_key_id=record.output_kms_key_id,
+    )
     if record.status == "Submitting":
         return api.submit(
             request,
-            record.output_uri,
+            output,
             client_token=record.client_token,
             tags=record.tags or None,
             wait_for_slot=wait_for_slot,
@@ -218,7 +224,7 @@ def retry_job(
 
     return api.submit(
         request,
-        record.output_uri,
+        output,
         client_token=client_token or new_client_token(),
         tags=record.tags or None,
         wait_for_slot=wait_for_slot,

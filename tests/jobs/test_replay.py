@@ -177,3 +177,23 @@ def test_sync_adopts_foreign_jobs_and_heals_crashed_rows(
     # a second sync finds nothing new
     again = sync_jobs(reel)
     assert again.adopted == [] and again.seen == 2
+
+
+def test_retry_writes_where_the_original_did_with_the_same_kms_key(
+    reel: NovaReel, emulator: Any
+) -> None:
+    from novareel.s3uri import output_location
+
+    kms = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+    output = output_location(OUTPUT, bucket_owner="123456789012", kms_key_id=kms)
+    emulator.fail_jobs("INTERNAL_SERVER_EXCEPTION", shot=1, count=1)
+    failed = reel.generate(TextVideo("A foggy pier"), output, out_dir=None, raise_on_failure=False)
+    assert failed.status == "Failed" and failed.ledger_id is not None
+
+    retried = retry_job(reel, failed.ledger_id)
+    assert reel.ledger is not None
+    record = reel.ledger.get(retried.ledger_id or 0)
+    assert (record.output_bucket_owner, record.output_kms_key_id) == ("123456789012", kms)
+    sent = [j for j in emulator.jobs() if j.get("clientRequestToken") == retried.client_token]
+    assert sent, "the emulator saw the retry"
+    assert kms in repr(sent[0]) and "123456789012" in repr(sent[0])

@@ -208,6 +208,8 @@ class EmulatorBackend:
             region=region,
             task_type=req.task_type,
             output_uri=f"s3://{req.bucket}/{req.prefix}{job_id}",
+            kms_key_id=req.kms_key_id,
+            bucket_owner=req.bucket_owner,
             submit_time=now,
             due_time=now + job_latency(req.video_seconds, self.config.speed),
             client_request_token=token,
@@ -381,6 +383,16 @@ class EmulatorBackend:
         }
 
     # -- GetAsyncInvoke / ListAsyncInvokes -------------------------------------------
+    @staticmethod
+    def _output_config(job: Job) -> dict[str, Any]:
+        """The job's own folder, with the KMS key and bucket owner it was given."""
+        config: dict[str, Any] = {"s3Uri": job.output_uri}
+        if job.kms_key_id:
+            config["kmsKeyId"] = job.kms_key_id
+        if job.bucket_owner:
+            config["bucketOwner"] = job.bucket_owner
+        return config
+
     def describe(self, job: Job, now: float) -> dict[str, Any]:
         end = job.end_time(now)
         status = job.status(now)
@@ -391,7 +403,7 @@ class EmulatorBackend:
             "status": status,
             "submitTime": iso(job.submit_time),
             "lastModifiedTime": iso(end if end is not None else job.submit_time),
-            "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": job.output_uri}},
+            "outputDataConfig": {"s3OutputDataConfig": self._output_config(job)},
         }
         if end is not None:
             out["endTime"] = iso(end)

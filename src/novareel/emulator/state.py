@@ -44,6 +44,8 @@ class Job:
     render_done_time: float | None = None
     failure_message: str | None = None
     tags: tuple[tuple[str, str], ...] = field(default=())
+    kms_key_id: str | None = None
+    bucket_owner: str | None = None
 
     def status(self, now: float) -> str:
         end = self.end_time(now)

@@ -80,6 +80,8 @@ class ValidRequest:
     prefix: str  # "" or "folder/" (always ends with "/")
     client_request_token: str | None
     tags: tuple[tuple[str, str], ...] = field(default=())
+    kms_key_id: str | None = None
+    bucket_owner: str | None = None
 
     @property
     def video_seconds(self) -> int:
@@ -131,7 +133,9 @@ def validate_start_request(
         raise validation(f"modelId {model_id!r} is not available in region {region}")
 
     tags = _validate_tags(body.get("tags"))
-    bucket, prefix = _validate_output(body.get("outputDataConfig"), bucket_exists)
+    bucket, prefix, kms_key_id, bucket_owner = _validate_output(
+        body.get("outputDataConfig"), bucket_exists
+    )
 
     model_input = body.get("modelInput")
     if not isinstance(model_input, dict):
@@ -180,6 +184,8 @@ def validate_start_request(
         seed=seed,
         bucket=bucket,
         prefix=prefix,
+        kms_key_id=kms_key_id,
+        bucket_owner=bucket_owner,
         client_request_token=token,
         tags=tags,
     )
@@ -215,7 +221,9 @@ def _validate_tags(tags: Any) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
-def _validate_output(config: Any, bucket_exists: BucketChecker) -> tuple[str, str]:
+def _validate_output(
+    config: Any, bucket_exists: BucketChecker
+) -> tuple[str, str, str | None, str | None]:
     s3 = config.get("s3OutputDataConfig") if isinstance(config, dict) else None
     if not isinstance(s3, dict):
         raise validation("outputDataConfig.s3OutputDataConfig is required")
@@ -233,7 +241,7 @@ def _validate_output(config: Any, bucket_exists: BucketChecker) -> tuple[str, st
         raise validation(BAD_S3_DIR_MESSAGE)
     if not bucket_exists(bucket):
         raise validation(f"{field_name}: the S3 bucket {bucket!r} does not exist")
-    return bucket, prefix
+    return bucket, prefix, kms, owner
 
 
 def _is_int(value: Any) -> bool:

@@ -202,3 +202,11 @@ def m003_files_and_tags(db: sqlite3.Connection) -> None:
         """
     )
     db.execute("CREATE INDEX job_tags_key_value ON job_tags (key, value)")
+
+
+@migration
+def m004_output_options(db: sqlite3.Connection) -> None:
+    """The output bucket's owner and KMS key, so a retry writes exactly where the
+    original job did (and encrypted the same way)."""
+    db.execute("ALTER TABLE jobs ADD COLUMN output_bucket_owner TEXT")
+    db.execute("ALTER TABLE jobs ADD COLUMN output_kms_key_id TEXT")

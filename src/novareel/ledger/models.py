@@ -170,6 +170,8 @@ class JobRecord:
     submit_time: datetime | None
     end_time: datetime | None
     updated_at: datetime
+    output_bucket_owner: str | None = None
+    output_kms_key_id: str | None = None
 
     @property
     def is_terminal(self) -> bool:
@@ -187,6 +189,8 @@ class JobRecord:
             "task_type": self.task_type,
             "request": self.request,
             "output_uri": self.output_uri,
+            "output_bucket_owner": self.output_bucket_owner,
+            "output_kms_key_id": self.output_kms_key_id,
             "status": self.status,
             "duration_seconds": self.duration_seconds,
             "seed": self.seed,

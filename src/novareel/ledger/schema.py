@@ -42,6 +42,8 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "request_json": "The model input as JSON, images replaced by path + sha256 +"
         " format (or their S3 location). Never image bytes, never credentials.",
         "output_uri": "The S3 folder the job writes to.",
+        "output_bucket_owner": "Account id owning the output bucket, when given (m004).",
+        "output_kms_key_id": "KMS key ARN for the output, when given (m004).",
         "status": f"{_STATUSES}. Only moves forward.",
         "duration_seconds": "Length of the video asked for.",
         "seed": "Seed sent to the model.",

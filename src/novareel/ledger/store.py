@@ -170,6 +170,8 @@ class Ledger:
         batch_item: str | None = None,
         attempt: int = 1,
         retry_of: int | None = None,
+        output_bucket_owner: str | None = None,
+        output_kms_key_id: str | None = None,
     ) -> JobRecord:
         """Record a job about to be submitted (status ``Submitting``); call it BEFORE
         StartAsyncInvoke.
@@ -213,8 +215,9 @@ class Ledger:
                     INSERT INTO jobs (
                         client_token, model_id, task_type, request_json, output_uri,
                         status, duration_seconds, seed, estimated_cost_usd,
-                        batch_id, batch_item, attempt, retry_of, created_at, updated_at
-                    ) VALUES (?, ?, ?, ?, ?, 'Submitting', ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        batch_id, batch_item, attempt, retry_of, created_at, updated_at,
+                        output_bucket_owner, output_kms_key_id
+                    ) VALUES (?, ?, ?, ?, ?, 'Submitting', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                     (
                         client_token,
@@ -231,6 +234,8 @@ class Ledger:
                         retry_of,
                         now,
                         now,
+                        output_bucket_owner,
+                        output_kms_key_id,
                     ),
                 )
             except sqlite3.IntegrityError as exc:
@@ -727,6 +732,8 @@ def _job(row: sqlite3.Row, tags: dict[str, str], files: Iterable[str]) -> JobRec
         submit_time=_opt_dt(row["submit_time"]),
         end_time=_opt_dt(row["end_time"]),
         updated_at=from_iso(row["updated_at"]),
+        output_bucket_owner=row["output_bucket_owner"],
+        output_kms_key_id=row["output_kms_key_id"],
     )
 
 
