@@ -60,8 +60,8 @@ def configure_logging(verbose: int) -> None:
         level = logging.DEBUG
     elif verbose == 1:
         level = logging.INFO
-    elif level_name in logging.getLevelNamesMapping():
-        level = logging.getLevelNamesMapping()[level_name]
+    elif isinstance(logging.getLevelName(level_name), int):  # a known level name
+        level = logging.getLevelName(level_name)
     else:
         level = logging.WARNING
     logger = logging.getLogger("novareel")
