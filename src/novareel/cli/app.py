@@ -16,7 +16,6 @@ from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
 import typer
-from rich.console import Console
 
 from novareel.errors import InvalidRequestError, NovaReelError
 
@@ -29,9 +28,31 @@ app = typer.Typer(
     add_completion=False,
 )
 
+
+class LazyConsole:
+    """A Rich console made on first use: importing Rich costs ~20 ms that commands
+    printing JSON or plain lines never need to pay."""
+
+    def __init__(self, *, stderr: bool) -> None:
+        self._stderr = stderr
+        self._console: Any = None
+
+    @property
+    def real(self) -> Any:
+        """The ``rich.console.Console`` itself (for Progress and Live)."""
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=True, soft_wrap=True) if self._stderr else Console()
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
 #: Human output goes to stdout; notices and warnings to stderr so ``--json`` stays clean.
-console = Console()
-err_console = Console(stderr=True, soft_wrap=True)
+console = LazyConsole(stderr=False)
+err_console = LazyConsole(stderr=True)
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -204,7 +204,7 @@ def batch(
         return
 
     view = _View(batch_file)
-    with open_api(conn) as (api, _):
+    with open_api(conn, waits=True) as (api, _):
         runner = BatchRunner(
             api,
             batch_file,
@@ -222,7 +222,7 @@ def batch(
             from rich.live import Live
 
             try:
-                with Live(get_renderable=view.render, console=console, refresh_per_second=4):
+                with Live(get_renderable=view.render, console=console.real, refresh_per_second=4):
                     summary = runner.run()
             except KeyboardInterrupt:
                 err_console.print(

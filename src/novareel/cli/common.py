@@ -16,7 +16,7 @@ from typing import Any, TypeVar, cast
 
 import typer
 
-from novareel.cli.app import console, emit_json, err_console
+from novareel.cli.app import emit_json, err_console
 
 PROFILE = typer.Option(None, "--profile", help="AWS profile (as AWS_PROFILE).")
 REGION = typer.Option(None, "--region", help="AWS region (default: boto3's, else us-east-1).")
@@ -86,11 +86,13 @@ def with_connection(func: F) -> F:
 
 
 @contextlib.contextmanager
-def open_api(conn: Connection) -> Iterator[tuple[Any, Any]]:
+def open_api(conn: Connection, *, waits: bool = False) -> Iterator[tuple[Any, Any]]:
     """A :class:`NovaReel` for these options, and the local emulator when ``--local``.
 
     Yields ``(api, local)``; ``local`` is None unless ``--local``. An emulator started
-    here is stopped when the block ends.
+    here is stopped when the block ends. ``waits`` says the command will wait for jobs,
+    so a loopback endpoint is asked for its speed (commands that do not wait skip that
+    request and start faster).
     """
     from novareel.jobs import NovaReel
 
@@ -110,7 +112,8 @@ def open_api(conn: Connection) -> Iterator[tuple[Any, Any]]:
             endpoint_url=conn.endpoint_url,
             credentials_file=conn.credentials_file,
         )
-        api = NovaReel(client, time_scale=_emulator_speed(conn.endpoint_url))
+        speed = _emulator_speed(conn.endpoint_url) if waits else 1.0
+        api = NovaReel(client, time_scale=speed)
     try:
         yield api, local
     finally:
@@ -155,7 +158,7 @@ def wait_progress(enabled: bool, label: str) -> Iterator[Callable[[Any], None] |
         TextColumn("{task.description}"),
         BarColumn(),
         TextColumn("{task.fields[timing]}"),
-        console=err_console,
+        console=err_console.real,
         transient=False,
     )
     task = progress.add_task(label, total=1.0, timing="")
@@ -186,7 +189,11 @@ def download_progress(enabled: bool) -> Iterator[Callable[[Any], None] | None]:
     from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
 
     progress = Progress(
-        "download", DownloadColumn(), TransferSpeedColumn(), console=err_console, transient=True
+        "download",
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=err_console.real,
+        transient=True,
     )
     task = progress.add_task("download", total=None)
 
@@ -198,21 +205,19 @@ def download_progress(enabled: bool) -> Iterator[Callable[[Any], None] | None]:
 
 
 def print_result(result: Any, as_json: bool) -> None:
-    """One job, as JSON or as a short human summary."""
+    """One job, as JSON or as a short human summary.
+
+    Plain aligned lines (click's styling, not Rich) so that quick commands such as
+    ``status`` do not pay for importing Rich.
+    """
     if as_json:
         emit_json(result.to_dict())
         return
-    from rich.markup import escape
-    from rich.table import Table
-
     for notice in result.notices:
-        err_console.print(f"[yellow]notice:[/] {escape(notice)}", highlight=False)
-    table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_column(style="bold")
-    table.add_column()
-    colour = {"Completed": "green", "Failed": "red", "InProgress": "cyan"}.get(result.status, "")
+        typer.secho(f"notice: {notice}", fg="yellow", err=True)
+    colour = {"Completed": "green", "Failed": "red", "InProgress": "cyan"}.get(result.status)
     rows: list[tuple[str, str]] = [
-        ("status", f"[{colour}]{result.status}[/]" if colour else result.status),
+        ("status", typer.style(result.status, fg=colour, bold=True) if colour else result.status),
         ("job", f"{result.ledger_id or '-'}  {result.invocation_arn or ''}"),
         ("task", f"{result.task_type}  {result.model_id}"),
     ]
@@ -234,6 +239,6 @@ def print_result(result: Any, as_json: bool) -> None:
     if result.failure:
         rows.append(("failure", result.failure.summary()))
         rows.append(("what to do", result.failure.advice))
+    width = max(len(key) for key, _ in rows)
     for key, value in rows:
-        table.add_row(key, value)
-    console.print(table)
+        typer.echo(f"{typer.style(key.ljust(width), bold=True)}  {value}")

@@ -180,7 +180,7 @@ def generate(
             typer.echo(json.dumps(result.request, indent=2))
         return
 
-    with open_api(conn) as (api, emulator):
+    with open_api(conn, waits=not no_wait) as (api, emulator):
         if no_wait and emulator is not None and emulator.owned:
             notices.append(
                 "the emulator was started inside this command and stops with it, so this "

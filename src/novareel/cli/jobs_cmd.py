@@ -321,7 +321,7 @@ def jobs_retry(
     from novareel.jobs import job_failed_error
     from novareel.replay import retry_job
 
-    with open_api(conn) as (api, _):
+    with open_api(conn, waits=wait) as (api, _):
         submitted = retry_job(api, job, wait_for_slot=timeout if wait else 0.0)
         if not json_output:
             err_console.print(

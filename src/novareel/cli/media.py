@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 
 from novareel.cli.app import JSON_HELP, app, console, emit_json, err_console, handle_errors
 
@@ -25,6 +24,8 @@ app.add_typer(image_app, name="image")
 
 def _e(value: object) -> str:
     """Escape text for Rich markup: paths and messages may contain ``[/...]``."""
+    from rich.markup import escape
+
     return escape(str(value))
 
 

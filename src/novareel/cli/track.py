@@ -57,7 +57,7 @@ def wait(
     """Wait for a job to finish, with progress; exit 1 if it failed or time ran out."""
     from novareel.jobs import job_failed_error
 
-    with open_api(conn) as (api, _):
+    with open_api(conn, waits=True) as (api, _):
         with wait_progress(not json_output, f"job {job}") as on_progress:
             result = api.wait(
                 job, timeout=timeout, poll_interval=poll_interval, on_progress=on_progress

@@ -8,6 +8,8 @@ data folder), is created 0600 and never holds credentials or image bytes.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from novareel.ledger.models import (
     ACTIVE_STATUSES,
     TERMINAL_STATUSES,
@@ -15,8 +17,10 @@ from novareel.ledger.models import (
     JobRecord,
     StatusEvent,
 )
-from novareel.ledger.schema import ledger_schema_markdown
 from novareel.ledger.store import Ledger
+
+if TYPE_CHECKING:
+    from novareel.ledger.schema import ledger_schema_markdown
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -27,3 +31,12 @@ __all__ = [
     "StatusEvent",
     "ledger_schema_markdown",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The schema renderer is for docs; commands should not pay for importing it.
+    if name == "ledger_schema_markdown":
+        from novareel.ledger.schema import ledger_schema_markdown
+
+        return ledger_schema_markdown
+    raise AttributeError(f"module 'novareel.ledger' has no attribute {name!r}")
