@@ -54,6 +54,8 @@ MODEL = "amazon.nova-reel-v1:1"
 BUCKET = "bench-batch"
 QUOTA = 3
 THROTTLE_PROBABILITY = 0.2
+#: botocore retry mode of novareel's client (novareel's default is "adaptive").
+RETRY_MODE = "adaptive"
 
 
 def prepare(url: str) -> None:
@@ -143,7 +145,11 @@ def run_novareel(
         for i, prompt in enumerate(prompts(n)):
             f.write(json.dumps({"id": f"clip-{i + 1:02d}", "prompt": prompt}) + "\n")
     client = NovaReelClient(
-        region="us-east-1", endpoint_url=url, access_key="testing", secret_key="testing"
+        region="us-east-1",
+        endpoint_url=url,
+        access_key="testing",
+        secret_key="testing",
+        retry_mode=RETRY_MODE,
     )
     client.bedrock  # noqa: B018 - build the boto3 client before timing
     ledger = Ledger(tmp / "ledger.sqlite3")
@@ -240,7 +246,7 @@ def _ts(value: str) -> float:
 
 
 def main() -> None:
-    global THROTTLE_PROBABILITY
+    global THROTTLE_PROBABILITY, RETRY_MODE
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="speed 20")
     parser.add_argument("--speed", type=float, default=None, help="emulator speed (default 10)")
@@ -257,8 +263,15 @@ def main() -> None:
         default=THROTTLE_PROBABILITY,
         help="share of StartAsyncInvoke calls answered ThrottlingException (default 0.2)",
     )
+    parser.add_argument(
+        "--retry-mode",
+        choices=("adaptive", "standard", "legacy"),
+        default=RETRY_MODE,
+        help="botocore retry mode of novareel's client (default adaptive, as novareel)",
+    )
     args = parser.parse_args()
     THROTTLE_PROBABILITY = args.throttle
+    RETRY_MODE = args.retry_mode
     speed = args.speed or (20.0 if args.quick else 10.0)
     n = args.jobs
     job_time = expected_generation_seconds(6) / speed
@@ -269,7 +282,7 @@ def main() -> None:
         f"- emulator speed {speed:g} (subprocess): one TEXT_VIDEO job = {job_time:.2f} s; "
         f"{n} jobs, quota {QUOTA}, ideal = ceil({n}/{QUOTA}) x {job_time:.2f} s = {ideal:.1f} s; "
         f"throttling: 5/s submit limit + {THROTTLE_PROBABILITY:.0%} injected "
-        "ThrottlingException on StartAsyncInvoke\n"
+        f"ThrottlingException on StartAsyncInvoke; novareel's botocore retry mode {RETRY_MODE}\n"
     )
     results = []
     with EmulatorProcess(speed=speed) as emu, tempfile.TemporaryDirectory() as tmp:
