@@ -8,14 +8,12 @@ emulator's submit rate limit (5 StartAsyncInvoke/s, burst 5) plus 20 % of
 StartAsyncInvoke calls answered ThrottlingException (seeded). Jobs render for real.
 
 * **novareel**: ``novareel.batch.run_batch`` on a JSONL file (``max_concurrent=3``,
-  ``out_dir=None``: wait, no download), through ``NovaReel(time_scale=speed)``.
-* **novareel, dense tick**: the same with ``poll_interval`` = 1.5 % of a job's expected
-  time instead of the runner's default 10 s (scaled): what a tick that follows the
-  jobs' expected end (as ``novareel.waiting`` does for one job) would gain, at the
-  price of more ListAsyncInvokes calls.
-* **novareel, scheduled tick (prototype)**: a ``BatchRunner`` subclass defined in this
-  script whose next list tick is the soonest ``PollSchedule.next_delay`` over the jobs
-  in flight: the proposal for ``novareel/batch.py``, measured.
+  ``out_dir=None``: wait, no download), through ``NovaReel(time_scale=speed)``. Its
+  list tick is the soonest ``PollSchedule.next_delay`` over the jobs in flight (sparse
+  while none can be done, dense around an expected end).
+* **novareel, dense tick**: the same with a fixed ``poll_interval`` = 1.5 % of a job's
+  expected time: the lower bound a tick can reach, at the price of many more
+  ListAsyncInvokes calls.
 * **seed lab**: what the lab's pitfall #2 advises: a plain ``boto3`` client, one submit
   at a time, a 10-15 s pause (scaled) after each accepted submit, exponential backoff
   (5 s doubling, scaled, capped at 80 s) on ThrottlingException /
@@ -40,7 +38,7 @@ import random
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -81,60 +79,15 @@ def prompts(n: int) -> list[str]:
     ]
 
 
-def scheduled_runner_class() -> Any:
-    """Prototype (bench only): the list tick follows the in-flight jobs' expected ends.
-
-    Instead of one ListAsyncInvokes every 10 s (scaled), the next tick is the soonest
-    ``PollSchedule.next_delay`` over the jobs in flight, each with its own elapsed time:
-    sparse while no job can be done yet, every 1.5 % of a job around the expected end.
-    Everything else is the stock ``BatchRunner``.
-    """
-    from novareel.batch import BatchRunner, ItemPhase
-    from novareel.waiting import PollSchedule
-
-    class ScheduledTickRunner(BatchRunner):
-        def _tick(self) -> float:
-            now = datetime.now(timezone.utc)
-            scale = max(self.api.time_scale, 1e-6)
-            delays = []
-            for state in self.states:
-                if state.phase is not ItemPhase.IN_FLIGHT or state.submitted_at is None:
-                    continue
-                expected = expected_generation_seconds(state.item.request.duration_seconds)
-                expected /= scale
-                schedule = PollSchedule(
-                    expected=expected, min_interval=min(1.0, max(expected * 0.01, 0.05))
-                )
-                elapsed = (now - state.submitted_at).total_seconds()
-                delays.append(schedule.next_delay(elapsed))
-            return min(delays, default=self.poll_interval)
-
-        def _poll(self) -> None:
-            due = time.monotonic() >= self._next_poll
-            super()._poll()
-            if due:
-                self._next_poll = time.monotonic() + self._tick()
-
-        def _sleep_time(self) -> float:
-            now = time.monotonic()
-            waits = [max(self._next_poll - now, 0.0), self.poll_interval]
-            if self._queue and self._slot_free_at > now:
-                waits.append(self._slot_free_at - now)
-            return max(0.005, min(waits))
-
-    return ScheduledTickRunner
-
-
 def run_novareel(
     url: str,
     speed: float,
     n: int,
     tmp: Path,
     poll_interval: float | None = None,
-    scheduled_tick: bool = False,
 ) -> dict[str, Any]:
     from novareel import NovaReel
-    from novareel.batch import load_batch, run_batch
+    from novareel.batch import run_batch
     from novareel.client import NovaReelClient
     from novareel.ledger import Ledger
 
@@ -155,16 +108,9 @@ def run_novareel(
     ledger = Ledger(tmp / "ledger.sqlite3")
     with NovaReel(client, ledger=ledger, time_scale=speed) as api:
         t0 = time.monotonic()
-        if scheduled_tick:
-            batch = load_batch(path)
-            runner = scheduled_runner_class()(
-                api, batch, out_dir=None, max_concurrent=QUOTA, poll_interval=poll_interval
-            )
-            summary = runner.run()
-        else:
-            summary = run_batch(
-                api, path, out_dir=None, max_concurrent=QUOTA, poll_interval=poll_interval
-            )
+        summary = run_batch(
+            api, path, out_dir=None, max_concurrent=QUOTA, poll_interval=poll_interval
+        )
         makespan = time.monotonic() - t0
     ledger.close()
     return {"makespan": makespan, "ok": summary.done, "failed": summary.failed}
@@ -253,7 +199,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=30)
     parser.add_argument(
         "--only",
-        choices=("novareel", "dense-tick", "scheduled-tick", "seed-lab"),
+        choices=("novareel", "dense-tick", "seed-lab"),
         default=None,
         help="run one variant",
     )
@@ -299,14 +245,6 @@ def main() -> None:
                     f"novareel batch, poll_interval={tick:.3f} s (1.5 % of a job)",
                     emu.url,
                     lambda: run_novareel(emu.url, speed, n, Path(tmp), poll_interval=tick),
-                )
-            )
-        if args.only in (None, "scheduled-tick"):
-            results.append(
-                measure(
-                    "novareel batch, tick from expected ends (prototype)",
-                    emu.url,
-                    lambda: run_novareel(emu.url, speed, n, Path(tmp), scheduled_tick=True),
                 )
             )
         if args.only in (None, "seed-lab"):
