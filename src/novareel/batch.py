@@ -36,7 +36,9 @@ token, and the next submit waits for a job to finish or a back-off to pass.
 
 In-flight jobs are polled with one ListAsyncInvokes(statusEquals=InProgress) per tick
 instead of one GetAsyncInvoke per job; only jobs missing from that list are asked
-about one by one (which also reads their status file to explain a failure).
+about one by one (which also reads their status file to explain a failure). The tick
+follows the jobs' expected ends (the single-job poll schedule), so a slot that frees
+up is refilled within a few percent of a job's length.
 """
 
 from __future__ import annotations
