@@ -82,6 +82,7 @@ from novareel.spec import (
     VideoRequest,
     build_request,
 )
+from novareel.textfiles import read_input_text
 from novareel.waiting import PollSchedule, expected_generation_seconds
 
 if TYPE_CHECKING:
@@ -255,18 +256,7 @@ class BatchFile:
 
 def _read_entries(path: Path) -> tuple[dict[str, Any], list[Any], list[Problem]]:
     """Raw defaults and items from YAML / JSON / JSONL, with syntax problems."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InvalidRequestError(Problem("batch", "file not found", value=str(path))) from None
-    except IsADirectoryError:
-        raise InvalidRequestError(
-            Problem("batch", "is a folder, not a file", value=str(path))
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidRequestError(
-            Problem("batch", f"cannot be read ({exc})", value=str(path))
-        ) from exc
+    text = read_input_text(path, "batch")
 
     problems: list[Problem] = []
     if path.suffix.lower() in (".jsonl", ".ndjson"):

@@ -54,6 +54,7 @@ from novareel.spec import (
     StartingFrame,
     estimate_cost_usd,
 )
+from novareel.textfiles import read_input_text
 
 __all__ = [
     "SCHEMA_PATH",
@@ -278,20 +279,7 @@ def _read(path: Path) -> Any:
     ``.json`` files are parsed as JSON (better messages for JSON mistakes); anything
     else as YAML, which also reads JSON.
     """
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InvalidRequestError(
-            Problem("storyboard", "file not found", value=str(path))
-        ) from None
-    except IsADirectoryError:
-        raise InvalidRequestError(
-            Problem("storyboard", "is a folder, not a file", value=str(path))
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidRequestError(
-            Problem("storyboard", f"cannot be read ({exc})", value=str(path))
-        ) from exc
+    text = read_input_text(path, "storyboard")
     if path.suffix.lower() == ".json":
         try:
             return json.loads(text)

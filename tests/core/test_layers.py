@@ -21,7 +21,8 @@ ALLOWED: dict[str, set[str]] = {
     "s3uri": {"errors"},
     "images": {"errors", "spec"},
     "video": {"errors", "images"},
-    "storyboard": {"errors", "spec", "images"},
+    "storyboard": {"errors", "spec", "images", "textfiles"},
+    "textfiles": {"errors"},
     "client": {"errors", "s3uri"},
     "ledger": {"errors", "paths", "ledger"},
 }
