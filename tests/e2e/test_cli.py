@@ -210,3 +210,19 @@ def test_local_starts_an_emulator_inside_the_command(tmp_path: Path) -> None:
     data = json.loads(proc.stdout)
     assert data["status"] == "Completed"
     assert (tmp_path / data["invocation_id"] / "output.mp4").stat().st_size > 10_000
+
+
+def test_no_wait_with_a_throwaway_emulator_says_it_dies_with_the_command(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "NOVAREEL_EMULATOR_URL": f"http://127.0.0.1:{port}"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "novareel", "generate", "A kite", "--local", "--no-wait", "--json"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    notices = " ".join(json.loads(proc.stdout)["notices"])
+    assert "stops with it" in notices and "novareel emulator" in notices

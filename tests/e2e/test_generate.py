@@ -183,3 +183,31 @@ def test_status_file_is_valid_json_with_full_video(reel: NovaReel, tmp_path: Pat
     result = reel.generate(TextVideo("status file"), OUTPUT, out_dir=tmp_path)
     status = json.loads((Path(result.local_dir or "") / "video-generation-status.json").read_text())
     assert status["fullVideo"]["status"] == "SUCCESS"
+
+
+def test_download_flags_a_video_that_is_not_what_was_asked(
+    reel: NovaReel, tmp_path: Path, s3_client: Any
+) -> None:
+    """An output.mp4 of the wrong length or size is downloaded but flagged."""
+    import io
+
+    result = reel.generate(TextVideo("to be swapped"), OUTPUT, out_dir=None)
+    # Replace the job's output.mp4 with a 2-second 640x360 clip.
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
+        for _ in range(48):
+            frame = av.VideoFrame.from_ndarray(np.zeros((360, 640, 3), np.uint8), format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    bucket, _, key = (result.output_uri or "")[len("s3://") :].partition("/")
+    s3_client.put_object(Bucket=bucket, Key=f"{key}/output.mp4", Body=buf.getvalue())
+
+    downloaded = reel.download(str(result.ledger_id), tmp_path)
+    flagged = " ".join(downloaded.notices)
+    assert "output.mp4: size is 640x360, expected 1280x720" in flagged
+    assert "duration is 2 s, expected 6 s" in flagged
+    assert Path(downloaded.video_path or "").is_file()  # kept: the user paid for it
