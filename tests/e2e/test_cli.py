@@ -226,3 +226,9 @@ def test_no_wait_with_a_throwaway_emulator_says_it_dies_with_the_command(tmp_pat
     assert proc.returncode == 0, proc.stderr
     notices = " ".join(json.loads(proc.stdout)["notices"])
     assert "stops with it" in notices and "novareel emulator" in notices
+
+
+def test_generate_warns_about_negation_without_blocking(cli_env: dict[str, Any]) -> None:
+    code, data = run_json("generate", "A beach with no people", "--dry-run", *cli_env["args"])
+    assert code == 0 and data["status"] == "DryRun"
+    assert any('negation ("no")' in notice for notice in data["notices"])
