@@ -43,7 +43,7 @@ from novareel.errors import (
 )
 from novareel.results import Failure, JobResult, advice_for
 from novareel.s3uri import OutputLocation, S3Uri, output_location
-from novareel.spec import VideoRequest
+from novareel.spec import VideoRequest, submit_option_problems
 from novareel.waiting import PollSchedule, WaitProgress, expected_generation_seconds, poll_until
 
 if TYPE_CHECKING:
@@ -203,6 +203,9 @@ class NovaReel:
         if isinstance(output, str):
             output = output_location(output, notices=notices)
         model_input = request.to_model_input()  # validates; raises before any I/O
+        bad_options = submit_option_problems(client_token, tags)
+        if bad_options:
+            raise InvalidRequestError(bad_options)
         token = client_token or new_client_token()
         described = request.describe()
 

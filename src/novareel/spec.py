@@ -93,6 +93,43 @@ def parse_task_type(value: str | TaskType) -> TaskType:
     )
 
 
+_TOKEN_RE = re.compile(r"^[!-~]{1,256}$")
+_TAG_RE = re.compile(r"^[a-zA-Z0-9\s._:/=+@-]*$")
+MAX_TAGS = 200
+
+
+def submit_option_problems(client_token: str | None, tags: dict[str, str] | None) -> list[Problem]:
+    """StartAsyncInvoke's own limits on the client token and the tags.
+
+    The token is what makes a resubmit safe, so a bad one must be caught before it is
+    recorded, not by the service after.
+    """
+    found: list[Problem] = []
+    if client_token is not None and not _TOKEN_RE.match(client_token):
+        found.append(
+            Problem(
+                "client_token",
+                "must be 1-256 printable ASCII characters without spaces",
+                value=client_token,
+                limit="1-256 of [!-~]",
+            )
+        )
+    tags = tags or {}
+    if len(tags) > MAX_TAGS:
+        found.append(Problem("tags", f"{len(tags)} tags; the limit is {MAX_TAGS}", value=len(tags)))
+    limit = "letters, digits, spaces and . _ : / = + @ -"
+    for key, value in tags.items():
+        if not 1 <= len(key) <= 128 or not _TAG_RE.match(key):
+            found.append(
+                Problem(f"tags[{key}]", "tag keys are 1-128 characters", value=key, limit=limit)
+            )
+        if len(value) > 256 or not _TAG_RE.match(value):
+            found.append(
+                Problem(f"tags[{key}]", "tag values are 0-256 characters", value=value, limit=limit)
+            )
+    return found
+
+
 def estimate_cost_usd(model_id: str, duration_seconds: int) -> float:
     """Estimated price of a job: seconds of video times the model's per-second price."""
     price = PRICE_PER_SECOND_USD.get(model_id, PRICE_PER_SECOND_USD[DEFAULT_MODEL])
@@ -604,4 +641,5 @@ __all__ = [
     "build_request",
     "estimate_cost_usd",
     "parse_task_type",
+    "submit_option_problems",
 ]

@@ -74,3 +74,25 @@ def test_quota_full_waits_for_a_slot_with_the_same_token(reel: NovaReel, emulato
     stats = emulator.stats()
     assert stats["acceptedSubmissions"] == 2
     assert stats["rejections"].get("ServiceQuotaExceededException", 0) >= 1
+
+
+@pytest.mark.parametrize(
+    "token,tags,field",
+    [
+        ("has space", None, "client_token"),
+        ("x" * 257, None, "client_token"),
+        ("", None, "client_token"),
+        (None, {"": "v"}, "tags[]"),
+        (None, {"k": "v" * 257}, "tags[k]"),
+        (None, {"k": "semi;colon"}, "tags[k]"),
+    ],
+)
+def test_bad_token_or_tags_refused_before_anything_is_recorded_or_sent(
+    reel: NovaReel, emulator: Any, token: str | None, tags: dict[str, str] | None, field: str
+) -> None:
+    before = emulator.stats()["totalRequests"]
+    with pytest.raises(InvalidRequestError) as exc:
+        reel.submit(TextVideo("x"), OUTPUT, client_token=token, tags=tags)
+    assert exc.value.field == field
+    assert reel.ledger.list_jobs() == []
+    assert emulator.stats()["totalRequests"] == before
