@@ -28,13 +28,16 @@ def command_paths() -> list[list[str]]:
     import typer
 
     from novareel.cli import _register, app
+    from novareel.cli.app import command_sort_key
 
     _register()
     paths: list[list[str]] = [[]]
 
     def walk(group: Any, prefix: list[str]) -> None:
-        # typer vendors its own click, so go by shape, not by class
-        for name, command in getattr(group, "commands", {}).items():
+        # by shape, not by class (some typer versions vendor their own click)
+        commands = getattr(group, "commands", {})
+        for name in sorted(commands, key=command_sort_key):
+            command = commands[name]
             if getattr(command, "hidden", False):
                 continue
             paths.append([*prefix, name])

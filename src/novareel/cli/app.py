@@ -16,10 +16,31 @@ from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
 from novareel.errors import InvalidRequestError, NovaReelError
 
+#: The order commands appear in ``--help``: the job's life first, then media, then tools.
+COMMAND_ORDER = (
+    "generate", "status", "wait", "download", "list", "jobs", "batch",
+    "inspect", "contact-sheet", "frame", "image", "storyboard", "camera", "emulator",
+)  # fmt: skip
+
+
+def command_sort_key(name: str) -> tuple[int, str]:
+    """Position of a command in ``--help`` (unknown names last, alphabetically)."""
+    return (COMMAND_ORDER.index(name) if name in COMMAND_ORDER else len(COMMAND_ORDER), name)
+
+
+class _OrderedGroup(TyperGroup):
+    """Lists commands in :data:`COMMAND_ORDER`, whatever order their modules loaded in."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return sorted(super().list_commands(ctx), key=command_sort_key)
+
+
 app = typer.Typer(
+    cls=_OrderedGroup,
     name="novareel",
     help="Generate videos with Amazon Nova Reel: validated requests, safe retries, "
     "a job ledger, and a local emulator.",
