@@ -82,7 +82,7 @@ from novareel.spec import (
     VideoRequest,
     build_request,
 )
-from novareel.textfiles import read_input_text
+from novareel.textfiles import parse_json_or_yaml, read_input_text
 from novareel.waiting import PollSchedule, expected_generation_seconds
 
 if TYPE_CHECKING:
@@ -282,29 +282,7 @@ def _read_entries(path: Path) -> tuple[dict[str, Any], list[Any], list[Problem]]
             entries.append(value)
         return defaults, entries, problems
 
-    if path.suffix.lower() == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InvalidRequestError(
-                Problem(
-                    "batch",
-                    f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
-                    value=str(path),
-                )
-            ) from exc
-    else:
-        import yaml
-
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            reason = getattr(exc, "problem", None) or str(exc)
-            raise InvalidRequestError(
-                Problem("batch", f"invalid YAML{where}: {reason}", value=str(path))
-            ) from exc
+    data = parse_json_or_yaml(text, path, "batch")
     if isinstance(data, list):
         return {}, data, problems
     if isinstance(data, dict):

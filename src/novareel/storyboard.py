@@ -54,7 +54,7 @@ from novareel.spec import (
     StartingFrame,
     estimate_cost_usd,
 )
-from novareel.textfiles import read_input_text
+from novareel.textfiles import parse_json_or_yaml, read_input_text
 
 __all__ = [
     "SCHEMA_PATH",
@@ -279,29 +279,7 @@ def _read(path: Path) -> Any:
     ``.json`` files are parsed as JSON (better messages for JSON mistakes); anything
     else as YAML, which also reads JSON.
     """
-    text = read_input_text(path, "storyboard")
-    if path.suffix.lower() == ".json":
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InvalidRequestError(
-                Problem(
-                    "storyboard",
-                    f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
-                    value=str(path),
-                )
-            ) from exc
-    import yaml
-
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        reason = getattr(exc, "problem", None) or str(exc)
-        raise InvalidRequestError(
-            Problem("storyboard", f"invalid YAML{where}: {reason}", value=str(path))
-        ) from exc
+    return parse_json_or_yaml(read_input_text(path, "storyboard"), path, "storyboard")
 
 
 _ALLOWED = {
