@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from novareel.cli import _register, app
-from novareel.cli.jobs_cmd import parse_when
+from novareel.cli.common import parse_when
 from novareel.errors import InvalidRequestError
 
 _register()

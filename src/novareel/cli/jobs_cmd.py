@@ -6,8 +6,7 @@
 
 from __future__ import annotations
 
-import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from novareel.cli.common import (
     Connection,
     download_progress,
     open_api,
+    parse_when,
     print_result,
     wait_progress,
     with_connection,
@@ -34,31 +34,6 @@ jobs_app = typer.Typer(
 app.add_typer(jobs_app, name="jobs")
 
 _STATUSES = ("Submitting", "InProgress", "Completed", "Failed", "Rejected")
-_RELATIVE = re.compile(r"^(\d+)\s*([smhdw])$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def parse_when(value: str | None, *, field: str = "since") -> datetime | None:
-    """An ISO date/time, or a relative age such as ``30m``, ``12h``, ``7d`` (ago)."""
-    if value is None:
-        return None
-    text = value.strip()
-    match = _RELATIVE.match(text.lower())
-    if match:
-        delta = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
-        return datetime.now(timezone.utc) - delta
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidRequestError(
-            Problem(
-                field,
-                f"{value!r} is neither an ISO date/time nor an age like 12h or 7d",
-                value=value,
-                limit="YYYY-MM-DD[THH:MM[:SS]] | <n>s|m|h|d|w",
-            )
-        ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 def _parse_statuses(value: str | None) -> list[str] | None:

@@ -6,7 +6,6 @@ options as ``generate``.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from pathlib import Path
 
 import typer
@@ -17,6 +16,7 @@ from novareel.cli.common import (
     Connection,
     download_progress,
     open_api,
+    parse_when,
     print_result,
     wait_progress,
     with_connection,
@@ -85,23 +85,6 @@ def download(
     print_result(result, json_output)
 
 
-def _parse_since(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidRequestError(
-            Problem(
-                "since",
-                f"{value!r} is not an ISO date/time",
-                value=value,
-                limit="YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+00:00]",
-            )
-        ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-
-
 @app.command("list")
 @handle_errors()
 @with_connection
@@ -109,8 +92,12 @@ def list_jobs(
     status_filter: str | None = typer.Option(
         None, "--status", help="InProgress | Completed | Failed."
     ),
-    since: str | None = typer.Option(None, "--since", help="Submitted at/after (ISO date)."),
-    until: str | None = typer.Option(None, "--until", help="Submitted before (ISO date)."),
+    since: str | None = typer.Option(
+        None, "--since", help="Submitted at/after: ISO date/time or an age (12h, 7d)."
+    ),
+    until: str | None = typer.Option(
+        None, "--until", help="Submitted before: ISO date/time or an age (12h, 7d)."
+    ),
     max_items: int = typer.Option(50, "--max", help="At most this many jobs."),
     oldest_first: bool = typer.Option(False, "--oldest-first", help="Ascending order."),
     conn: Connection = CONNECTION,
@@ -131,8 +118,8 @@ def list_jobs(
     with open_api(conn) as (api, _):
         results = api.list(
             status=status_filter,
-            since=_parse_since(since),
-            until=_parse_since(until),
+            since=parse_when(since),
+            until=parse_when(until, field="until"),
             max_items=max_items,
             sort_order="Ascending" if oldest_first else "Descending",
         )
