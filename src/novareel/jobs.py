@@ -42,7 +42,7 @@ from novareel.errors import (
     WaitTimeoutError,
 )
 from novareel.results import Failure, JobResult, advice_for
-from novareel.s3uri import OutputLocation, S3Uri, output_location
+from novareel.s3uri import OutputLocation, S3Uri, output_location, parse_s3_uri
 from novareel.spec import VideoRequest, submit_option_problems
 from novareel.waiting import PollSchedule, WaitProgress, expected_generation_seconds, poll_until
 
@@ -390,7 +390,7 @@ class NovaReel:
             )
         output_uri = record.output_uri
         if record.invocation_id and output_uri:
-            output_uri = str(S3Uri(*_split(output_uri)).child(record.invocation_id))
+            output_uri = str(parse_s3_uri(output_uri).child(record.invocation_id))
         return JobResult(
             status=record.status,
             task_type=record.task_type,
@@ -510,7 +510,7 @@ class NovaReel:
             )
         if not result.output_uri or not result.invocation_id:
             raise DownloadError("the service returned no output location for this job")
-        folder = S3Uri(*_split(result.output_uri)).as_folder()
+        folder = parse_s3_uri(result.output_uri).as_folder()
         target = Path(out_dir).resolve() / result.invocation_id
         target.mkdir(parents=True, exist_ok=True)
         objects = self.client.list_objects(folder)
@@ -634,12 +634,6 @@ def job_failed_error(result: JobResult) -> JobFailedError:
     """The JobFailedError for a Failed result: summary as message, advice as hint."""
     failure = result.failure or Failure(None, None)
     return JobFailedError(failure.summary(), result=result, hint=failure.advice or None)
-
-
-def _split(uri: str) -> tuple[str, str]:
-    rest = uri[len("s3://") :]
-    bucket, _, key = rest.partition("/")
-    return bucket, key
 
 
 def _check_output_video(path: Path, expected_duration: int | None) -> list[str]:
