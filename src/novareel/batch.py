@@ -83,7 +83,7 @@ from novareel.spec import (
     build_request,
 )
 from novareel.textfiles import parse_json_or_yaml, read_input_text
-from novareel.waiting import PollSchedule, expected_generation_seconds
+from novareel.waiting import PollSchedule
 
 if TYPE_CHECKING:
     from novareel.jobs import NovaReel
@@ -1036,14 +1036,12 @@ class BatchRunner:
         if self._fixed_poll:
             return self.poll_interval
         now = datetime.now(timezone.utc)
-        scale = max(self.api.time_scale, 1e-6)
         delays = [self.poll_interval]
         for state in self.states:
             if state.phase is not ItemPhase.IN_FLIGHT or state.submitted_at is None:
                 continue
-            expected = expected_generation_seconds(state.item.request.duration_seconds) / scale
-            schedule = PollSchedule(
-                expected=expected, min_interval=min(1.0, max(expected * 0.01, 0.05))
+            schedule = PollSchedule.for_video(
+                state.item.request.duration_seconds, time_scale=self.api.time_scale
             )
             delays.append(schedule.next_delay((now - state.submitted_at).total_seconds()))
         return min(delays)

@@ -44,7 +44,7 @@ from novareel.errors import (
 from novareel.results import Failure, JobResult, advice_for
 from novareel.s3uri import OutputLocation, S3Uri, output_location, parse_s3_uri
 from novareel.spec import VideoRequest, submit_option_problems
-from novareel.waiting import PollSchedule, WaitProgress, expected_generation_seconds, poll_until
+from novareel.waiting import PollSchedule, WaitProgress, poll_until
 
 if TYPE_CHECKING:
     from novareel.ledger import JobRecord, Ledger
@@ -450,11 +450,8 @@ class NovaReel:
         """
         arn, record = self.resolve(ref)
         duration = (record.duration_seconds if record else None) or 6
-        expected = expected_generation_seconds(duration) / self.time_scale
-        schedule = PollSchedule(
-            expected=expected,
-            fixed_interval=poll_interval,
-            min_interval=min(1.0, max(expected * 0.01, 0.05)),
+        schedule = PollSchedule.for_video(
+            duration, time_scale=self.time_scale, fixed_interval=poll_interval
         )
         offset = 0.0
         if record is not None and record.submit_time is not None:

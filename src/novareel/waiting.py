@@ -71,6 +71,23 @@ class PollSchedule:
     dense_fraction: float = 0.015
     late_fraction: float = 1.25
 
+    @classmethod
+    def for_video(
+        cls, video_seconds: float, *, time_scale: float = 1.0, fixed_interval: float | None = None
+    ) -> PollSchedule:
+        """The schedule for a job making ``video_seconds`` of video.
+
+        ``time_scale`` is how much faster than the real service the endpoint runs (the
+        emulator's speed). The floor between calls is 1 s at real speed and shrinks with
+        short (sped-up) jobs, never below 50 ms.
+        """
+        expected = expected_generation_seconds(video_seconds) / max(time_scale, 1e-6)
+        return cls(
+            expected=expected,
+            fixed_interval=fixed_interval,
+            min_interval=min(1.0, max(expected * 0.01, 0.05)),
+        )
+
     def next_delay(self, elapsed: float) -> float:
         """Seconds to sleep after a status call made ``elapsed`` seconds into the wait."""
         if self.fixed_interval is not None:
