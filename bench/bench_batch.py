@@ -46,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import EmulatorProcess, boto_kwargs, header, median, table
 
 from novareel.emulator import EmulatorControl
-from novareel.waiting import expected_generation_seconds
+from novareel.models.nova_reel import expected_seconds_for as expected_generation_seconds
 
 MODEL = "amazon.nova-reel-v1:1"
 BUCKET = "bench-batch"

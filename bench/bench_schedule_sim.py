@@ -32,7 +32,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import header, table
 
-from novareel.waiting import PollSchedule, expected_generation_seconds, poll_until
+from novareel.models.nova_reel import expected_seconds_for as expected_generation_seconds
+from novareel.waiting import PollSchedule, poll_until
 
 LENGTHS = (6, 18, 60, 120)
 RATIOS = (0.9, 0.93, 1.0, 1.05, 1.15, 1.3, 1.6)

@@ -47,7 +47,7 @@ from novareel import MultiShotAutomated, NovaReel, TextVideo
 from novareel.client import NovaReelClient
 from novareel.emulator import EmulatorControl
 from novareel.ledger import Ledger
-from novareel.waiting import expected_generation_seconds
+from novareel.models.nova_reel import expected_seconds_for as expected_generation_seconds
 
 LENGTHS = (6, 18, 60, 120)
 FACTORS = (0.93, 1.0, 1.15)

@@ -22,16 +22,20 @@ __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
     # requests
-    "TextVideo": "novareel.spec",
-    "MultiShotAutomated": "novareel.spec",
-    "MultiShotManual": "novareel.spec",
-    "Shot": "novareel.spec",
-    "StartingFrame": "novareel.spec",
-    "TaskType": "novareel.spec",
-    "VideoRequest": "novareel.spec",
-    "build_request": "novareel.spec",
-    "estimate_cost_usd": "novareel.spec",
-    "DEFAULT_MODEL": "novareel.spec",
+    "TextVideo": "novareel.models.nova_reel",
+    "MultiShotAutomated": "novareel.models.nova_reel",
+    "MultiShotManual": "novareel.models.nova_reel",
+    "Shot": "novareel.models.base",
+    "StartingFrame": "novareel.models.base",
+    "TaskType": "novareel.models.nova_reel",
+    "VideoRequest": "novareel.models.base",
+    "build_request": "novareel.models.nova_reel",
+    "estimate_cost_usd": "novareel.models.nova_reel",
+    "DEFAULT_MODEL": "novareel.models.nova_reel",
+    "RayVideo": "novareel.models.luma_ray",
+    "GenerateOptions": "novareel.models.base",
+    "get_model": "novareel.models",
+    "all_models": "novareel.models",
     # output location
     "OutputLocation": "novareel.s3uri",
     "output_location": "novareel.s3uri",
@@ -89,6 +93,7 @@ __all__ = [
     "EmulatorError",
     "EndpointError",
     "Failure",
+    "GenerateOptions",
     "ImageError",
     "InvalidRequestError",
     "JobFailedError",
@@ -104,6 +109,7 @@ __all__ = [
     "NovaReelError",
     "OutputLocation",
     "QuotaExceededError",
+    "RayVideo",
     "ServiceUnavailableError",
     "ServiceValidationError",
     "Shot",
@@ -115,8 +121,10 @@ __all__ = [
     "WaitProgress",
     "WaitTimeoutError",
     "__version__",
+    "all_models",
     "build_request",
     "estimate_cost_usd",
+    "get_model",
     "inspect_video",
     "load_batch",
     "load_starting_frame",
@@ -153,21 +161,21 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from novareel.images import load_starting_frame, prepare_starting_frame
     from novareel.jobs import DownloadProgress, NovaReel
     from novareel.ledger import JobRecord, Ledger
-    from novareel.replay import retry_job, sync_jobs
-    from novareel.results import Failure, JobResult
-    from novareel.s3uri import OutputLocation, output_location
-    from novareel.spec import (
+    from novareel.models import all_models, get_model
+    from novareel.models.base import GenerateOptions, Shot, StartingFrame, VideoRequest
+    from novareel.models.luma_ray import RayVideo
+    from novareel.models.nova_reel import (
         DEFAULT_MODEL,
         MultiShotAutomated,
         MultiShotManual,
-        Shot,
-        StartingFrame,
         TaskType,
         TextVideo,
-        VideoRequest,
         build_request,
         estimate_cost_usd,
     )
+    from novareel.replay import retry_job, sync_jobs
+    from novareel.results import Failure, JobResult
+    from novareel.s3uri import OutputLocation, output_location
     from novareel.storyboard import load_storyboard
     from novareel.video import inspect_video
     from novareel.waiting import WaitProgress

@@ -72,16 +72,20 @@ from novareel.errors import (
     ServiceValidationError,
     ThrottledError,
 )
-from novareel.results import Failure, JobResult, advice_for
-from novareel.s3uri import OutputLocation, output_location
-from novareel.spec import (
-    DEFAULT_MODEL,
-    DEFAULT_SEED,
+from novareel.models import (
+    FrameRules,
+    GenerateOptions,
     Shot,
     StartingFrame,
     VideoRequest,
     build_request,
+    build_shot_requests,
+    expected_generation_seconds,
+    find_model,
+    get_model,
 )
+from novareel.results import Failure, JobResult, advice_for
+from novareel.s3uri import OutputLocation, output_location
 from novareel.textfiles import parse_json_or_yaml, read_input_text
 from novareel.waiting import PollSchedule
 
@@ -110,8 +114,9 @@ __all__ = [
     "run_batch",
 ]
 
-#: failureTypes worth sending again unchanged: the service failed, not the request.
-RETRYABLE_FAILURES: frozenset[str] = frozenset({"INTERNAL_SERVER_EXCEPTION", "RATE_LIMIT_EXCEEDED"})
+#: failureTypes worth sending again unchanged, per model family (the service failed,
+#: not the request): Nova Reel's INTERNAL_SERVER_EXCEPTION and RATE_LIMIT_EXCEEDED.
+RETRYABLE_FAILURES: frozenset[str] = get_model(None).family.retryable_failures
 
 #: Keys an item (and the ``defaults`` section) may use; they mirror ``generate``.
 ITEM_KEYS: tuple[str, ...] = (
@@ -128,6 +133,10 @@ ITEM_KEYS: tuple[str, ...] = (
     "model_id",
     "output_uri",
     "tags",
+    "aspect_ratio",
+    "resolution",
+    "loop",
+    "end_image",
 )
 _DEFAULT_KEYS = tuple(k for k in ITEM_KEYS if k != "id")
 _SHOT_KEYS = ("text", "image", "fit", "bucket_owner")
@@ -204,6 +213,10 @@ class BatchItem:
     tags: dict[str, str]
     content_hash: str
     notices: tuple[str, ...] = ()
+    #: for one shot of a storyboard run as one job per shot (a model without
+    #: multi-shot): the storyboard item's key and this shot's number (1-based)
+    group: str | None = None
+    shot: int | None = None
 
     @property
     def output_uri(self) -> str:
@@ -222,7 +235,7 @@ class BatchItem:
         return {
             "number": self.number,
             "key": self.key,
-            "task_type": self.request.task_type.value,
+            "task_type": str(self.request.task_type),
             "model_id": self.request.model_id,
             "duration_seconds": self.request.duration_seconds,
             "seed": self.request.seed,
@@ -252,6 +265,15 @@ class BatchFile:
             if item.key == key:
                 return item
         raise KeyError(key)
+
+    @property
+    def groups(self) -> dict[str, list[BatchItem]]:
+        """Storyboards run as one job per shot: group key -> its shot items in order."""
+        found: dict[str, list[BatchItem]] = {}
+        for item in self.items:
+            if item.group is not None:
+                found.setdefault(item.group, []).append(item)
+        return found
 
 
 def _read_entries(path: Path) -> tuple[dict[str, Any], list[Any], list[Problem]]:
@@ -339,7 +361,12 @@ def _prefix(where: str, problems: Sequence[Problem]) -> list[Problem]:
 
 
 def _frame(
-    source: Any, fit: Any, bucket_owner: Any, base: Path, field_name: str
+    source: Any,
+    fit: Any,
+    bucket_owner: Any,
+    base: Path,
+    field_name: str,
+    rules: FrameRules | None = None,
 ) -> tuple[StartingFrame | None, list[Problem]]:
     if not isinstance(source, str) or not source:
         return None, [Problem(field_name, "must be a path or an s3:// URI", value=source)]
@@ -351,7 +378,11 @@ def _frame(
 
     try:
         frame = load_starting_frame(
-            _resolve_path(base, source), fit=fit, bucket_owner=bucket_owner, field=field_name
+            _resolve_path(base, source),
+            fit=fit,
+            bucket_owner=bucket_owner,
+            field=field_name,
+            rules=rules,
         )
     except InvalidRequestError as exc:
         return None, list(exc.problems)
@@ -361,13 +392,22 @@ def _frame(
     return frame, []
 
 
+def spec_has_shots(raw: Mapping[str, Any], defaults: Mapping[str, Any]) -> list[bool]:
+    """Whether an item (or the defaults it inherits) names shots or a storyboard."""
+    return [raw.get(k, defaults.get(k)) is not None for k in ("shots", "storyboard")]
+
+
 def _build_item(
     number: int,
     raw: Any,
     defaults: Mapping[str, Any],
     base: Path,
-) -> tuple[str | None, VideoRequest | None, str | None, dict[str, str], list[Problem]]:
-    """(key, request, output uri, tags, problems) of one raw item."""
+) -> tuple[str | None, list[VideoRequest] | None, str | None, dict[str, str], list[Problem]]:
+    """(key, requests, output uri, tags, problems) of one raw item.
+
+    ``requests`` holds one request, or one per shot for a storyboard on a model that
+    has no multi-shot job (Luma Ray 2).
+    """
     where = f"items[{number}]"
     if not isinstance(raw, dict):
         return (
@@ -412,16 +452,41 @@ def _build_item(
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
             problems.append(Problem(f"{where}.{name}", "must be an integer", value=value))
             spec[name] = None
-    for name in ("prompt", "task", "model_id", "output_uri"):
+    for name in ("prompt", "task", "model_id", "output_uri", "aspect_ratio", "resolution"):
         value = spec.get(name)
         if value is not None and not isinstance(value, str):
             problems.append(Problem(f"{where}.{name}", "must be a string", value=value))
             spec[name] = None
+    if spec.get("loop") is not None and not isinstance(spec["loop"], bool):
+        problems.append(Problem(f"{where}.loop", "must be true or false", value=spec["loop"]))
+        spec["loop"] = None
+
+    model = find_model(spec.get("model_id"))
+    if model is None:
+        try:
+            get_model(spec.get("model_id"))
+        except InvalidRequestError as exc:
+            problems.extend(_prefix(where, exc.problems))
+        return key, None, spec.get("output_uri"), tags, problems
+    rules = model.family.frame_rules_for(
+        GenerateOptions(aspect_ratio=spec.get("aspect_ratio"), resolution=spec.get("resolution"))
+    )
 
     frame = None
     if spec.get("image") is not None:
         frame, found = _frame(
-            spec["image"], spec.get("fit"), spec.get("bucket_owner"), base, f"{where}.image"
+            spec["image"],
+            spec.get("fit"),
+            spec.get("bucket_owner"),
+            base,
+            f"{where}.image",
+            rules,
+        )
+        problems.extend(found)
+    end_frame = None
+    if spec.get("end_image") is not None:
+        end_frame, found = _frame(
+            spec["end_image"], spec.get("fit"), None, base, f"{where}.end_image", rules
         )
         problems.extend(found)
 
@@ -451,6 +516,7 @@ def _build_item(
                         shot.get("bucket_owner"),
                         base,
                         f"{shot_where}.image",
+                        rules,
                     )
                     problems.extend(found)
                 text = shot.get("text")
@@ -464,27 +530,38 @@ def _build_item(
 
             try:
                 board = load_storyboard(_resolve_path(base, board_path))
-                manual = board.to_request(seed=spec.get("seed"), model_id=spec.get("model_id"))
-                shots = list(manual.shots)
+                prepared = board.prepare(
+                    seed=spec.get("seed"), model_id=spec.get("model_id"), rules=rules
+                )
+                shots = list(prepared.shots)
                 if spec.get("seed") is None:
-                    spec["seed"] = manual.seed
+                    spec["seed"] = prepared.seed
                 if spec.get("model_id") is None:
-                    spec["model_id"] = manual.model_id
+                    spec["model_id"] = prepared.model_id
             except InvalidRequestError as exc:
                 problems.extend(_prefix(f"{where}.storyboard", exc.problems))
 
-    request: VideoRequest | None = None
+    requests: list[VideoRequest] | None = None
     if not problems:
+        options = GenerateOptions(
+            prompt=spec.get("prompt"),
+            model_id=spec.get("model_id"),
+            task=spec.get("task"),
+            duration=spec.get("duration"),
+            image=frame,
+            end_image=end_frame,
+            shots=shots,
+            seed=spec.get("seed"),
+            aspect_ratio=spec.get("aspect_ratio"),
+            resolution=spec.get("resolution"),
+            loop=spec.get("loop"),
+        )
+        chosen = find_model(spec.get("model_id")) or model
         try:
-            request = build_request(
-                spec.get("prompt"),
-                task=spec.get("task"),
-                duration=spec.get("duration"),
-                image=frame,
-                shots=shots,
-                seed=DEFAULT_SEED if spec.get("seed") is None else spec["seed"],
-                model_id=spec.get("model_id") or DEFAULT_MODEL,
-            )
+            if shots and not chosen.family.multi_shot:
+                requests = build_shot_requests(options)
+            else:
+                requests = [build_request(options)]
         except InvalidRequestError as exc:
             problems.extend(_prefix(where, exc.problems))
 
@@ -497,7 +574,7 @@ def _build_item(
                 limit="s3://bucket/folder/",
             )
         )
-    return key, request, output_uri, tags, problems
+    return key, requests, output_uri, tags, problems
 
 
 def load_batch(
@@ -532,7 +609,7 @@ def load_batch(
     for number, raw in enumerate(entries, start=1):
         if raw is None:  # a JSONL line that did not parse; already reported
             continue
-        key, request, uri, tags, found = _build_item(number, raw, merged, base)
+        key, requests, uri, tags, found = _build_item(number, raw, merged, base)
         notices: list[str] = []
         location = None
         if uri is not None:
@@ -552,20 +629,28 @@ def load_batch(
             else:
                 seen[key] = number
         problems.extend(found)
-        if found or request is None or location is None or key is None:
+        if found or requests is None or location is None or key is None:
             continue
-        described = request.describe()
-        items.append(
-            BatchItem(
-                number=number,
-                key=key,
-                request=request,
-                output=location,
-                tags=tags,
-                content_hash=content_hash(described, str(location.uri), tags),
-                notices=tuple(notices),
-            )
+        # A storyboard on a model without multi-shot is one item per shot, keyed
+        # "<key>#shot-<n>" so that each shot has its own deterministic token.
+        split = not get_model(requests[0].model_id).family.multi_shot and any(
+            spec_has_shots(raw, merged)
         )
+        for shot_number, request in enumerate(requests, start=1):
+            described = request.describe()
+            items.append(
+                BatchItem(
+                    number=number,
+                    key=f"{key}#shot-{shot_number}" if split else key,
+                    request=request,
+                    output=location,
+                    tags=tags,
+                    content_hash=content_hash(described, str(location.uri), tags),
+                    notices=tuple(notices),
+                    group=key if split else None,
+                    shot=shot_number if split else None,
+                )
+            )
     if problems:
         raise InvalidRequestError(
             problems,
@@ -777,8 +862,11 @@ def _failure_of(record: JobRecord) -> Failure | None:
     )
 
 
-def _retryable(failure: Failure | None) -> bool:
-    return failure is not None and failure.type in RETRYABLE_FAILURES
+def _retryable(failure: Failure | None, model_id: str) -> bool:
+    """Whether a failure is worth sending unchanged again, by the model family's rules."""
+    model = find_model(model_id)
+    retryable = model.family.retryable_failures if model is not None else RETRYABLE_FAILURES
+    return failure is not None and failure.type in retryable
 
 
 def _downloaded(record: JobRecord) -> bool:
@@ -903,7 +991,7 @@ class BatchRunner:
                 attempts=s.attempt if s.job_id is not None else s.attempt - 1,
                 job_id=s.job_id,
                 invocation_id=s.invocation_id,
-                task_type=s.item.request.task_type.value,
+                task_type=str(s.item.request.task_type),
                 estimated_cost_usd=s.item.estimated_cost_usd,
                 local_dir=s.local_dir,
                 local_files=s.local_files,
@@ -1009,7 +1097,7 @@ class BatchRunner:
 
     def _after_failure(self, state: _ItemState, record: JobRecord, failure: Failure | None) -> None:
         """A Failed job: retry it as a new linked attempt, or give the item up."""
-        if _retryable(failure) and record.attempt - 1 < self.max_retries:
+        if _retryable(failure, record.model_id) and record.attempt - 1 < self.max_retries:
             assert failure is not None
             self._next_attempt(
                 state, record, f"attempt {record.attempt} failed ({failure.type}); retrying"
@@ -1017,7 +1105,7 @@ class BatchRunner:
             return
         state.phase = ItemPhase.FAILED
         state.failure = failure
-        if _retryable(failure):
+        if _retryable(failure, record.model_id):
             state.message = f"failed after {record.attempt} attempts"
         else:
             state.message = "not retried" if failure and failure.type else "failed"
@@ -1040,8 +1128,10 @@ class BatchRunner:
         for state in self.states:
             if state.phase is not ItemPhase.IN_FLIGHT or state.submitted_at is None:
                 continue
-            schedule = PollSchedule.for_video(
-                state.item.request.duration_seconds, time_scale=self.api.time_scale
+            request = state.item.request
+            schedule = PollSchedule.for_job(
+                expected_generation_seconds(request.model_id, request.shape),
+                time_scale=self.api.time_scale,
             )
             delays.append(schedule.next_delay((now - state.submitted_at).total_seconds()))
         return min(delays)

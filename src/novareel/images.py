@@ -46,7 +46,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, get_args
 
 from novareel.errors import ImageError, InvalidRequestError, Problem
-from novareel.spec import ImageFormat, StartingFrame
+from novareel.models.base import FrameRules, ImageFormat, StartingFrame
+from novareel.models.nova_reel import FRAME_RULES as NOVA_FRAME_RULES
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -327,21 +328,28 @@ def inspect_image_bytes(data: bytes, *, field: str = "image") -> ImageFacts:
 # --------------------------------------------------------------------------- checking
 
 
-def _size_problem(size: int, field: str) -> Problem:
+def _size_problem(size: int, field: str, rules: FrameRules = NOVA_FRAME_RULES) -> Problem:
     return Problem(
         field,
-        f"is {size / 1_000_000:.1f} MB; Nova Reel accepts starting frames up to 25 MB",
+        f"is {size / 1_000_000:.1f} MB; {rules.model_name} accepts images up to 25 MB",
         value=size,
         limit=f"<= {MAX_IMAGE_BYTES} bytes",
     )
 
 
-def _shape_hint(width: int, height: int) -> str:
+def _shape_hint(width: int, height: int, target: tuple[int, int] = (WIDTH, HEIGHT)) -> str:
     """How to fix a wrong size, worded for the image's actual shape."""
-    if width * 9 == height * 16:
+    tw, th = target
+    if width * th == height * tw:
+        shape = "16:9" if (tw, th) == (WIDTH, HEIGHT) else f"{tw}x{th}'s shape"
         return (
-            f"{width}x{height} is already 16:9: --fit crop (or pad, or stretch) only "
-            "resizes it to 1280x720."
+            f"{width}x{height} is already {shape}: --fit crop (or pad, or stretch) only "
+            f"resizes it to {tw}x{th}."
+        )
+    if (tw, th) != (WIDTH, HEIGHT):
+        return (
+            f"{width}x{height} is not {tw}x{th}'s shape: --fit crop cuts the edges, --fit "
+            "pad adds black bars, --fit stretch distorts it."
         )
     if height > width:
         return (
@@ -361,29 +369,42 @@ def _oriented_size(facts: ImageFacts) -> tuple[int, int]:
     return facts.width, facts.height
 
 
-def _problems(facts: ImageFacts, field: str) -> tuple[list[Problem], list[str]]:
-    """Every rule the image breaks (as problems) and how to fix each (as hints)."""
+def _problems(
+    facts: ImageFacts,
+    field: str,
+    rules: FrameRules = NOVA_FRAME_RULES,
+    size: tuple[int, int] | None = (WIDTH, HEIGHT),
+) -> tuple[list[Problem], list[str]]:
+    """Every rule the image breaks (as problems) and how to fix each (as hints).
+
+    ``size`` is the pixel size the image must have (None: any size is accepted).
+    """
     problems: list[Problem] = []
     hints: list[str] = []
+    name = rules.model_name
+    target = size or rules.target_size or (WIDTH, HEIGHT)
+    target_text = f"{target[0]}x{target[1]}"
     if facts.format not in ("png", "jpeg"):
         problems.append(
             Problem(
                 field,
-                f"is {facts.format.upper()}; Nova Reel accepts only PNG or JPEG",
+                f"is {facts.format.upper()}; {name} accepts only PNG or JPEG",
                 value=facts.format,
                 limit="png | jpeg",
             )
         )
-        hints.append("--fit crop|pad|stretch converts it to a 1280x720 PNG.")
-    if facts.size_bytes > MAX_IMAGE_BYTES:
-        problems.append(_size_problem(facts.size_bytes, field))
-    if (facts.width, facts.height) != (WIDTH, HEIGHT):
+        hints.append(f"--fit crop|pad|stretch converts it to a {target_text} PNG.")
+    if facts.size_bytes > rules.max_bytes:
+        problems.append(_size_problem(facts.size_bytes, field, rules))
+    if size is not None and (facts.width, facts.height) != size:
         problems.append(
             Problem(
                 field,
-                f"is {facts.width}x{facts.height} pixels; Nova Reel needs exactly 1280x720",
+                f"is {facts.width}x{facts.height} pixels; {name} needs exactly {target_text}"
+                if rules.size
+                else f"is {facts.width}x{facts.height} pixels; --fit makes it {target_text}",
                 value=f"{facts.width}x{facts.height}",
-                limit="1280x720",
+                limit=target_text,
             )
         )
         shown = _oriented_size(facts)
@@ -394,13 +415,13 @@ def _problems(facts: ImageFacts, field: str) -> tuple[list[Problem], list[str]]:
                 f" (viewers show it as {shown[0]}x{shown[1]} because of its EXIF orientation)"
             )
             hints.append("--fit applies the EXIF rotation before fitting.")
-        hints.append(_shape_hint(*shown))
+        hints.append(_shape_hint(*shown, target))
     if facts.format in ("png", "jpeg"):
         if facts.bit_depth is not None and facts.bit_depth != 8:
             problems.append(
                 Problem(
                     field,
-                    f"has {facts.bit_depth} bits per channel; Nova Reel needs 8-bit RGB",
+                    f"has {facts.bit_depth} bits per channel; {name} needs 8-bit RGB",
                     value=facts.bit_depth,
                     limit="8 bits per channel",
                 )
@@ -414,7 +435,7 @@ def _problems(facts: ImageFacts, field: str) -> tuple[list[Problem], list[str]]:
             problems.append(
                 Problem(
                     field,
-                    f"is {facts.color}{why}; Nova Reel needs RGB",
+                    f"is {facts.color}{why}; {name} needs RGB",
                     value=facts.color,
                     limit="RGB, 8 bits per channel",
                 )
@@ -431,7 +452,7 @@ def _problems(facts: ImageFacts, field: str) -> tuple[list[Problem], list[str]]:
                 field,
                 f"has {facts.transparent_pixels} transparent or translucent pixel"
                 f"{'s' if facts.transparent_pixels != 1 else ''} of {total} (first at "
-                f"x={x}, y={y}); Nova Reel refuses any pixel with alpha below 255",
+                f"x={x}, y={y}); {name} refuses any pixel with alpha below 255",
                 value=facts.transparent_pixels,
                 limit="every pixel fully opaque",
             )
@@ -581,8 +602,10 @@ def fit_image(
         return out, notes
     if mode == "crop":
         scale = max(target_w / src_w, target_h / src_h)
-        crop_w, crop_h = target_w / scale, target_h / scale
-        left, top = (src_w - crop_w) / 2, (src_h - crop_h) / 2
+        # min/max: floating point can make the crop a hair wider than the source
+        # (211x119 -> 211.00000000000003), which Pillow refuses as a negative offset.
+        crop_w, crop_h = min(target_w / scale, src_w), min(target_h / scale, src_h)
+        left, top = max((src_w - crop_w) / 2, 0.0), max((src_h - crop_h) / 2, 0.0)
         box = (left, top, left + crop_w, top + crop_h)
         out = image.resize(size, lanczos, box=box, reducing_gap=3.0)
         cut = []
@@ -591,7 +614,10 @@ def fit_image(
         if src_h - crop_h >= 1:
             cut.append(f"{(src_h - crop_h) / 2:.0f} px from top and bottom")
         what = f", cut {' and '.join(cut)}" if cut else ""
-        notes.append(f"cropped {src_w}x{src_h} to 16:9 and resized to {target_w}x{target_h}{what}")
+        shape = "16:9" if (target_w, target_h) == (WIDTH, HEIGHT) else "the video's shape"
+        notes.append(
+            f"cropped {src_w}x{src_h} to {shape} and resized to {target_w}x{target_h}{what}"
+        )
         return out, notes
     # pad
     scale = min(target_w / src_w, target_h / src_h)
@@ -677,6 +703,7 @@ def prepare_starting_frame(
     bucket_owner: str | None = None,
     field: str = "image",
     background: tuple[int, int, int] = (0, 0, 0),
+    rules: FrameRules | None = None,
 ) -> PreparedFrame:
     """Turn a path or ``s3://`` URI into a :class:`StartingFrame` Nova Reel accepts.
 
@@ -684,11 +711,26 @@ def prepare_starting_frame(
     is converted (see :func:`fit_image`) and re-encoded as PNG, while one that already
     passes is sent untouched. ``s3://`` sources are never downloaded. Raises
     :class:`ImageError` with every problem and a hint; ``field`` names the image in
-    messages (``shots[2].image`` in a storyboard).
+    messages (``shots[2].image`` in a storyboard). ``rules`` are the model's (Nova
+    Reel's exact 1280x720 by default; Luma Ray 2 takes any size, and ``fit`` fits it to
+    the video's own size).
     """
+    rules = rules or NOVA_FRAME_RULES
     text = os.fspath(source)
     if text.startswith("s3://"):
+        if not rules.s3_sources:
+            raise ImageError(
+                Problem(
+                    field,
+                    f"{rules.model_name} takes images as bytes; an s3:// image has no "
+                    "documented form",
+                    value=text,
+                    limit="a local PNG or JPEG file",
+                ),
+                hint="Download the image and pass the local file.",
+            )
         return _prepare_s3(text, bucket_owner, field)
+    size_rule = rules.size or (rules.fit_size if fit else None)
     if bucket_owner is not None:
         raise ImageError(
             Problem(
@@ -734,12 +776,12 @@ def prepare_starting_frame(
 
     notes: list[str] = []
     facts = inspect_image_bytes(data, field=field)
-    problems, hints = _problems(facts, field)
+    problems, hints = _problems(facts, field, rules, size_rule)
     # With --fit, an EXIF rotation counts as something to fix: the user asked for the
     # picture they see, and the service most likely ignores the orientation tag.
     if not problems and not (fit and facts.orientation != 1):
         fmt: ImageFormat = "png" if facts.format == "png" else "jpeg"
-        notes.extend(_acceptance_notes(path, facts))
+        notes.extend(_acceptance_notes(path, facts, rules))
         if fit:
             notes.append(f"already a valid starting frame; --fit {fit} changed nothing")
         return PreparedFrame(frame=_frame(fmt, data, str(path)), notes=notes)
@@ -766,7 +808,9 @@ def prepare_starting_frame(
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = _open(data)
             image.load()
-            fitted, fit_notes = fit_image(image, fit, background=background)
+            fitted, fit_notes = fit_image(
+                image, fit, size=size_rule or (WIDTH, HEIGHT), background=background
+            )
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise ImageError(
             Problem(field, f"could not be converted ({exc})", value=text),
@@ -776,7 +820,8 @@ def prepare_starting_frame(
     if sniff_format(data) != _extension_format(path) and _extension_format(path):
         notes.append(f"{path.name} holds {facts.format.upper()} data despite its extension")
     notes.extend(fit_notes)
-    notes.append(f"re-encoded as PNG ({_human_size(len(encoded))}, 1280x720 RGB, 8-bit)")
+    width, height = fitted.size
+    notes.append(f"re-encoded as PNG ({_human_size(len(encoded))}, {width}x{height} RGB, 8-bit)")
     return PreparedFrame(frame=_frame("png", encoded, str(path), fit), notes=notes, converted=True)
 
 
@@ -790,7 +835,9 @@ def _extension_format(path: Path) -> str | None:
     return {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".jpe": "jpeg"}.get(path.suffix.lower())
 
 
-def _acceptance_notes(path: Path, facts: ImageFacts) -> list[str]:
+def _acceptance_notes(
+    path: Path, facts: ImageFacts, rules: FrameRules = NOVA_FRAME_RULES
+) -> list[str]:
     """Notices about an image that is accepted as is but may surprise its owner."""
     notes: list[str] = []
     named = _extension_format(path)
@@ -802,7 +849,7 @@ def _acceptance_notes(path: Path, facts: ImageFacts) -> list[str]:
         )
     if facts.transparent_pixels == 0:
         notes.append(
-            "has an alpha channel but every pixel is fully opaque, which Nova Reel "
+            f"has an alpha channel but every pixel is fully opaque, which {rules.model_name} "
             "accepts; sent as is"
         )
     if facts.orientation != 1:
@@ -821,7 +868,10 @@ def load_starting_frame(
     fit: FitMode | None = None,
     bucket_owner: str | None = None,
     field: str = "image",
+    rules: FrameRules | None = None,
 ) -> StartingFrame:
     """The :class:`StartingFrame` for a path or ``s3://`` URI (see
     :func:`prepare_starting_frame`, which also returns the notes)."""
-    return prepare_starting_frame(source, fit=fit, bucket_owner=bucket_owner, field=field).frame
+    return prepare_starting_frame(
+        source, fit=fit, bucket_owner=bucket_owner, field=field, rules=rules
+    ).frame

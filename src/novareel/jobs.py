@@ -36,14 +36,22 @@ from novareel.errors import (
     InvalidRequestError,
     JobFailedError,
     LedgerError,
+    NotFoundError,
     Problem,
     QuotaExceededError,
     ServiceValidationError,
     WaitTimeoutError,
 )
+from novareel.models import (
+    VideoRequest,
+    VideoShape,
+    expected_generation_seconds,
+    find_model,
+    shape_of,
+    submit_option_problems,
+)
 from novareel.results import Failure, JobResult, advice_for
 from novareel.s3uri import OutputLocation, S3Uri, output_location, parse_s3_uri
-from novareel.spec import VideoRequest, submit_option_problems
 from novareel.waiting import PollSchedule, WaitProgress, poll_until
 
 if TYPE_CHECKING:
@@ -51,11 +59,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("novareel")
 
-STATUS_FILES = ("video-generation-status.json", "generation-status.json")
 MAX_NAME_BYTES = 255
 
-#: Errors after which a submit is known not to have created a job.
-_REJECTING = (ServiceValidationError, AccessDeniedError, ConflictError)
+#: Errors after which a submit is known not to have created a job (ResourceNotFound is
+#: how Bedrock refuses a model past its end of life, or Legacy and unused).
+_REJECTING = (ServiceValidationError, AccessDeniedError, ConflictError, NotFoundError)
 
 
 @dataclass(frozen=True)
@@ -214,7 +222,7 @@ class NovaReel:
             record = self.ledger.add_intent(
                 client_token=token,
                 model_id=request.model_id,
-                task_type=request.task_type.value,
+                task_type=str(request.task_type),
                 request=described,
                 output_uri=str(output.uri),
                 duration_seconds=request.duration_seconds,
@@ -254,7 +262,7 @@ class NovaReel:
             ledger_id = record.id
         return JobResult(
             status="InProgress",
-            task_type=request.task_type.value,
+            task_type=str(request.task_type),
             model_id=request.model_id,
             duration_seconds=request.duration_seconds,
             seed=request.seed,
@@ -411,10 +419,17 @@ class NovaReel:
         )
 
     def _explain_failure(self, status: InvocationStatus) -> Failure:
-        """Read the job's status file to say which shot failed, why, and what to do."""
+        """Read the job's status file to say which shot failed, why, and what to do.
+
+        Which status files exist is the model family's knowledge (Nova Reel writes
+        ``video-generation-status.json``; Luma Ray 2 is not known to write any, so
+        its failure message alone explains it).
+        """
         folder = job_folder(status)
+        model = find_model(status.model_id)
+        status_files = model.family.status_files if model is not None else ()
         if folder is not None:
-            for name in STATUS_FILES:
+            for name in status_files:
                 try:
                     raw = self.client.read_object(folder.child(name))
                 except AwsError:
@@ -434,6 +449,14 @@ class NovaReel:
 
     # -- wait --
 
+    @staticmethod
+    def expected_seconds(record: JobRecord | None) -> float:
+        """How long a recorded job should take on the real service (its model's prior)."""
+        if record is None:
+            return expected_generation_seconds(None, shape_of(None, None, None))
+        shape = shape_of(record.model_id, record.request, record.duration_seconds)
+        return expected_generation_seconds(record.model_id, shape)
+
     def wait(
         self,
         ref: str,
@@ -449,9 +472,10 @@ class NovaReel:
         otherwise the schedule follows the job's expected generation time.
         """
         arn, record = self.resolve(ref)
-        duration = (record.duration_seconds if record else None) or 6
-        schedule = PollSchedule.for_video(
-            duration, time_scale=self.time_scale, fixed_interval=poll_interval
+        schedule = PollSchedule.for_job(
+            self.expected_seconds(record),
+            time_scale=self.time_scale,
+            fixed_interval=poll_interval,
         )
         offset = 0.0
         if record is not None and record.submit_time is not None:
@@ -553,7 +577,10 @@ class NovaReel:
         if skipped:
             notices.append(f"skipped {len(skipped)} unsafe key(s): {', '.join(skipped[:3])}")
         if check_video and result.status == "Completed":
-            notices.extend(_check_output_video(target / "output.mp4", result.duration_seconds))
+            model = find_model(result.model_id)
+            name = model.family.video_name if model is not None else "output.mp4"
+            shape = shape_of(result.model_id, result.request, result.duration_seconds)
+            notices.extend(_check_output_video(target / name, shape))
         if self.ledger is not None and result.ledger_id is not None:
             self.ledger.record_files(result.ledger_id, files)
         return result.with_(local_dir=str(target), local_files=tuple(files), notices=tuple(notices))
@@ -633,9 +660,9 @@ def job_failed_error(result: JobResult) -> JobFailedError:
     return JobFailedError(failure.summary(), result=result, hint=failure.advice or None)
 
 
-def _check_output_video(path: Path, expected_duration: int | None) -> list[str]:
+def _check_output_video(path: Path, shape: VideoShape) -> list[str]:
     """Mismatches between the downloaded video and what was asked (as notices)."""
-    if not path.is_file() or not expected_duration:
+    if not path.is_file() or not shape.seconds:
         return []
     try:
         from novareel.video import check_video, inspect_video
@@ -645,7 +672,14 @@ def _check_output_video(path: Path, expected_duration: int | None) -> list[str]:
         info = inspect_video(path)
     except Exception as exc:  # a broken file is worth a notice, not a crash
         return [f"{path.name} could not be read as a video: {exc}"]
-    return [f"{path.name}: {m}" for m in check_video(info, expected_duration=expected_duration)]
+    found = check_video(
+        info,
+        expected_duration=shape.seconds,
+        width=shape.width,
+        height=shape.height,
+        fps=shape.fps,
+    )
+    return [f"{path.name}: {m}" for m in found]
 
 
 __all__ = [

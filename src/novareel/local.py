@@ -3,8 +3,9 @@
 A command run with ``--local`` first looks for an emulator at
 ``NOVAREEL_EMULATOR_URL`` (default ``http://127.0.0.1:5899``). If none answers, it
 starts one inside the process for the command's lifetime. Either way the client
-gets dummy credentials (real ones are never sent to a local endpoint), region
-us-east-1, and the bucket ``novareel-local`` exists.
+gets dummy credentials (real ones are never sent to a local endpoint), the
+model's region (us-east-1 for Nova Reel, us-west-2 for Luma Ray 2), and the bucket
+``novareel-local`` exists.
 
 An emulator started inside a command dies with it, so a job submitted with
 ``--no-wait`` from such a command cannot be waited for later: the CLI says so and
@@ -60,10 +61,14 @@ class LocalEmulator:
         """True when the emulator lives inside this process and ends with it."""
         return self.server is not None
 
-    def client(self) -> NovaReelClient:
-        """A client for this emulator, with dummy credentials and the local bucket."""
+    def client(self, region: str | None = None) -> NovaReelClient:
+        """A client for this emulator, with dummy credentials and the local bucket.
+
+        ``region`` is the chosen model's region (us-east-1 when none is given, where
+        Nova Reel runs): the emulator hosts each model where AWS does.
+        """
         client = NovaReelClient(
-            region="us-east-1",
+            region=region or "us-east-1",
             endpoint_url=self.url,
             access_key=LOCAL_ACCESS_KEY,
             secret_key=LOCAL_SECRET_KEY,

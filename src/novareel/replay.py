@@ -3,7 +3,7 @@
 The ledger stores each request in its ``describe()`` form: the model input with every
 image replaced by ``{"format", "path", "sha256", "size", "fit"?}`` (or its S3
 location), never image bytes. :func:`rebuild_request` turns that back into a
-:class:`~novareel.spec.VideoRequest`, reading local images again from their path with
+:class:`~novareel.models.VideoRequest`, reading local images again from their path with
 the recorded ``fit`` and **refusing** when the bytes no longer match the recorded
 sha256: a retry must send the request that failed, not whatever the file holds today.
 
@@ -27,17 +27,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from novareel.errors import ImageError, InvalidRequestError, LedgerError, Problem
+from novareel.models import FrameRules, StartingFrame, VideoRequest, get_model
 from novareel.results import JobResult
 from novareel.s3uri import output_location
-from novareel.spec import (
-    DEFAULT_SEED,
-    MultiShotAutomated,
-    MultiShotManual,
-    Shot,
-    StartingFrame,
-    TextVideo,
-    VideoRequest,
-)
 
 if TYPE_CHECKING:
     from novareel.client import InvocationStatus
@@ -50,7 +42,7 @@ __all__ = ["SyncReport", "rebuild_request", "retry_job", "sync_jobs"]
 RETRYABLE_STATUSES = ("Failed", "Rejected")
 
 
-def _frame(info: Any, field_name: str, job_id: int | None) -> StartingFrame:
+def _frame(info: Any, field_name: str, job_id: int | None, rules: FrameRules) -> StartingFrame:
     """A StartingFrame from its recorded description; local bytes must be unchanged."""
     if not isinstance(info, dict) or info.get("format") not in ("png", "jpeg"):
         raise InvalidRequestError(
@@ -73,7 +65,7 @@ def _frame(info: Any, field_name: str, job_id: int | None) -> StartingFrame:
     from novareel.images import load_starting_frame
 
     try:
-        frame = load_starting_frame(path, fit=fit, field=field_name)
+        frame = load_starting_frame(path, fit=fit, field=field_name, rules=rules)
     except ImageError as exc:
         raise ImageError(
             exc.problems,
@@ -97,57 +89,33 @@ def _frame(info: Any, field_name: str, job_id: int | None) -> StartingFrame:
 def rebuild_request(record: JobRecord) -> VideoRequest:
     """The :class:`VideoRequest` a ledger record describes, validated.
 
-    Raises :class:`InvalidRequestError` (or :class:`ImageError`) when it cannot be
-    rebuilt exactly: an adopted job with no recorded request, a missing image, or an
-    image whose bytes changed.
+    The record's model decides how its request is read back (each family owns its
+    ``modelInput`` shape). Raises :class:`InvalidRequestError` (or
+    :class:`ImageError`) when it cannot be rebuilt exactly: an adopted job with no
+    recorded request, a model novareel does not know, a missing image, or an image
+    whose bytes changed.
     """
     body = record.request or {}
-    task = body.get("taskType") or record.task_type
-    config = body.get("videoGenerationConfig") or {}
-    seed = config.get("seed", record.seed if record.seed is not None else DEFAULT_SEED)
-    model_id = record.model_id
-    request: VideoRequest
-    if task == "TEXT_VIDEO":
-        params = body.get("textToVideoParams") or {}
-        images = params.get("images") or []
-        image = _frame(images[0], "image", record.id) if images else None
-        request = TextVideo(
-            prompt=params.get("text", ""),
-            image=image,
-            seed=seed,
-            model_id=model_id,
-            duration=config.get("durationSeconds", 6),
-        )
-    elif task == "MULTI_SHOT_AUTOMATED":
-        params = body.get("multiShotAutomatedParams") or {}
-        request = MultiShotAutomated(
-            prompt=params.get("text", ""),
-            duration=config.get("durationSeconds", record.duration_seconds or 12),
-            seed=seed,
-            model_id=model_id,
-        )
-    elif task == "MULTI_SHOT_MANUAL":
-        params = body.get("multiShotManualParams") or {}
-        shots = []
-        for number, shot in enumerate(params.get("shots") or [], start=1):
-            image = None
-            if isinstance(shot, dict) and shot.get("image") is not None:
-                image = _frame(shot["image"], f"shots[{number}].image", record.id)
-            text = shot.get("text", "") if isinstance(shot, dict) else ""
-            shots.append(Shot(text, image))
-        request = MultiShotManual(shots=shots, seed=seed, model_id=model_id)
-    else:
+    if not body:
         raise InvalidRequestError(
             Problem(
                 "job",
-                f"job {record.id} has no recorded request (task type {task!r}); it was "
-                "probably adopted from the service by `novareel jobs sync`",
+                f"job {record.id} has no recorded request (task type "
+                f"{record.task_type!r}); it was probably adopted from the service by "
+                "`novareel jobs sync`",
                 value=record.id,
             ),
             hint="Submit it again with `novareel generate` and the original options.",
         )
-    request.validate()
-    return request
+    model = get_model(record.model_id)
+    return model.family.rebuild(
+        record.model_id,
+        record.task_type,
+        body,
+        load_frame=lambda info, name, rules: _frame(info, name, record.id, rules),
+        duration=record.duration_seconds,
+        seed=record.seed,
+    )
 
 
 def retry_job(

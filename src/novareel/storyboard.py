@@ -40,7 +40,8 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from novareel.errors import InvalidRequestError, Problem
 from novareel.images import FitMode, prepare_starting_frame
-from novareel.spec import (
+from novareel.models import FrameRules, Shot, StartingFrame, find_model, resolve_model_id
+from novareel.models.nova_reel import (
     DEFAULT_MODEL,
     DEFAULT_SEED,
     MAX_SEED,
@@ -50,8 +51,6 @@ from novareel.spec import (
     MIN_SHOTS,
     SHOT_SECONDS,
     MultiShotManual,
-    Shot,
-    StartingFrame,
     estimate_cost_usd,
 )
 from novareel.textfiles import parse_json_or_yaml, read_input_text
@@ -172,10 +171,18 @@ class ResolvedShot:
 
 @dataclass(frozen=True)
 class PreparedStoryboard:
-    """The request built from a storyboard, and notes on what was done to its images
-    (each prefixed with its shot number)."""
+    """A storyboard's shots with their images loaded, and notes on what was done to
+    the images (each prefixed with its shot number).
 
-    request: MultiShotManual
+    ``request`` is the MULTI_SHOT_MANUAL job for a model that runs storyboards as one
+    job (Nova Reel); None for a model without multi-shot (Luma Ray 2), whose shots the
+    caller builds as one job each (``novareel.models.build_shot_requests``).
+    """
+
+    shots: list[Shot]
+    model_id: str
+    seed: int | None
+    request: MultiShotManual | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -197,23 +204,36 @@ class Storyboard:
         seed: int | None = None,
         model_id: str | None = None,
         fit: FitMode | None = None,
+        rules: FrameRules | None = None,
     ) -> PreparedStoryboard:
         """Load every image and build the request; raise once with every problem.
 
         Precedence: an argument beats the file's default, which beats the library
         default. For ``fit``: the shot's own, then the argument, then the file's.
+        ``rules`` are the model's image rules (Nova Reel's when None).
         """
-        frames, problems, notes, hints = _load_images(self.shots, fit=fit, file_fit=self.file.fit)
-        request = MultiShotManual(
-            shots=[Shot(text=shot.text, image=frames.get(shot.number)) for shot in self.shots],
-            seed=_first(seed, self.file.seed, DEFAULT_SEED),
-            model_id=_first(model_id, self.file.model_id, DEFAULT_MODEL),
+        chosen = resolve_model_id(_first(model_id, self.file.model_id, DEFAULT_MODEL))
+        frames, problems, notes, hints = _load_images(
+            self.shots, fit=fit, file_fit=self.file.fit, rules=rules
         )
-        problems.extend(request.problems())
+        shots = [Shot(text=shot.text, image=frames.get(shot.number)) for shot in self.shots]
+        found = find_model(chosen)
+        request = None
+        if found is None or found.family.multi_shot:
+            request = MultiShotManual(
+                shots=shots, seed=_first(seed, self.file.seed, DEFAULT_SEED), model_id=chosen
+            )
+            problems.extend(request.problems())
         if problems:
             hints.append(f"Run: novareel storyboard check {self.path}")
             raise InvalidRequestError(_dedupe(problems), hint=" ".join(hints))
-        return PreparedStoryboard(request=request, notes=notes)
+        return PreparedStoryboard(
+            shots=shots,
+            model_id=chosen,
+            seed=seed if seed is not None else self.file.seed,
+            request=request,
+            notes=notes,
+        )
 
     def to_request(
         self,
@@ -223,7 +243,17 @@ class Storyboard:
         fit: FitMode | None = None,
     ) -> MultiShotManual:
         """The validated MULTI_SHOT_MANUAL request (see :meth:`prepare`)."""
-        return self.prepare(seed=seed, model_id=model_id, fit=fit).request
+        prepared = self.prepare(seed=seed, model_id=model_id, fit=fit)
+        if prepared.request is None:
+            raise InvalidRequestError(
+                Problem(
+                    "model_id",
+                    f"{prepared.model_id} runs a storyboard as one job per shot, not one "
+                    "MULTI_SHOT_MANUAL job",
+                    value=prepared.model_id,
+                )
+            )
+        return prepared.request
 
 
 def _first(*values: Any) -> Any:
@@ -242,7 +272,11 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
 
 
 def _load_images(
-    shots: list[ResolvedShot], *, fit: FitMode | None, file_fit: FitMode | None
+    shots: list[ResolvedShot],
+    *,
+    fit: FitMode | None,
+    file_fit: FitMode | None,
+    rules: FrameRules | None = None,
 ) -> tuple[dict[int, StartingFrame], list[Problem], list[str], list[str]]:
     """Read every shot's image, collecting all problems instead of stopping.
 
@@ -262,6 +296,7 @@ def _load_images(
                 fit=chosen,
                 bucket_owner=shot.bucket_owner,
                 field=f"shots[{shot.number}].image",
+                rules=rules,
             )
         except InvalidRequestError as exc:
             problems.extend(exc.problems)

@@ -1,11 +1,12 @@
 """When to ask again: expected-duration-aware polling under a hard deadline.
 
-Nova Reel jobs take minutes and the only way to learn that one finished is to ask
+Video jobs take minutes and the only way to learn that one finished is to ask
 (GetAsyncInvoke). A fixed interval either hammers the API or notices the end late: a
-30 s poller learns of a 76 s job at 90 s. Generation time is predictable from the
-video's length (the seed lab measured 76 s for 6 s of video, 150 s for 18 s, 350 s for
-60 s, 510 s for 120 s), so the schedule asks rarely while the job cannot be done yet,
-often around the moment it should end, and backs off gently when it runs late.
+30 s poller learns of a 76 s job at 90 s. Generation time is roughly predictable from
+the model and the video's length (each model family holds its prior, e.g.
+``novareel.models.nova_reel.GENERATION_TIME_POINTS``), so the schedule asks rarely
+while the job cannot be done yet, often around the moment it should end, and backs off
+gently when it runs late.
 
 Everything here is pure (time and sleep are injected), so the schedule is tested
 without waiting and benchmarked against the emulator.
@@ -13,30 +14,9 @@ without waiting and benchmarked against the emulator.
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-
-#: (seconds of video, seconds of generation) observed on the real service (seed lab).
-GENERATION_TIME_POINTS: tuple[tuple[float, float], ...] = (
-    (6.0, 76.0),
-    (18.0, 150.0),
-    (60.0, 350.0),
-    (120.0, 510.0),
-)
-
-
-def expected_generation_seconds(video_seconds: float) -> float:
-    """Expected generation time for a video of this length (piecewise-linear fit)."""
-    points = GENERATION_TIME_POINTS
-    if video_seconds <= points[0][0]:
-        return points[0][1]
-    for (x0, y0), (x1, y1) in itertools.pairwise(points):
-        if video_seconds <= x1:
-            return y0 + (y1 - y0) * (video_seconds - x0) / (x1 - x0)
-    (x0, y0), (x1, y1) = points[-2], points[-1]
-    return y1 + (y1 - y0) * (video_seconds - x1) / (x1 - x0)
 
 
 @dataclass(frozen=True)
@@ -72,16 +52,21 @@ class PollSchedule:
     late_fraction: float = 1.25
 
     @classmethod
-    def for_video(
-        cls, video_seconds: float, *, time_scale: float = 1.0, fixed_interval: float | None = None
+    def for_job(
+        cls,
+        expected_seconds: float,
+        *,
+        time_scale: float = 1.0,
+        fixed_interval: float | None = None,
     ) -> PollSchedule:
-        """The schedule for a job making ``video_seconds`` of video.
+        """The schedule for a job expected to take ``expected_seconds`` on the service.
 
-        ``time_scale`` is how much faster than the real service the endpoint runs (the
-        emulator's speed). The floor between calls is 1 s at real speed and shrinks with
-        short (sped-up) jobs, never below 50 ms.
+        The expectation comes from the job's model (its prior). ``time_scale`` is how
+        much faster than the real service the endpoint runs (the emulator's speed).
+        The floor between calls is 1 s at real speed and shrinks with short (sped-up)
+        jobs, never below 50 ms.
         """
-        expected = expected_generation_seconds(video_seconds) / max(time_scale, 1e-6)
+        expected = expected_seconds / max(time_scale, 1e-6)
         return cls(
             expected=expected,
             fixed_interval=fixed_interval,
@@ -169,9 +154,7 @@ def poll_until(
 
 
 __all__ = [
-    "GENERATION_TIME_POINTS",
     "PollSchedule",
     "WaitProgress",
-    "expected_generation_seconds",
     "poll_until",
 ]

@@ -16,7 +16,7 @@ from novareel.batch import (
     load_batch,
 )
 from novareel.errors import InvalidRequestError
-from novareel.spec import MultiShotAutomated, MultiShotManual, TextVideo
+from novareel.models.nova_reel import MultiShotAutomated, MultiShotManual, TextVideo
 from tests.helpers import OUTPUT, write_png
 
 

@@ -18,7 +18,7 @@ EXPECTED = {
     "WaitTimeoutError", "__version__", "build_request", "estimate_cost_usd",
     "load_starting_frame", "output_location", "BatchRunner", "BatchSummary", "load_batch",
     "run_batch", "retry_job", "sync_jobs", "prepare_starting_frame", "load_storyboard",
-    "inspect_video",
+    "inspect_video", "RayVideo", "GenerateOptions", "get_model", "all_models",
 }  # fmt: skip
 
 

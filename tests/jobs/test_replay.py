@@ -11,8 +11,9 @@ import pytest
 from novareel.errors import ImageError, InvalidRequestError
 from novareel.images import load_starting_frame
 from novareel.jobs import NovaReel
+from novareel.models.base import Shot, VideoRequest
+from novareel.models.nova_reel import MultiShotAutomated, MultiShotManual, TextVideo
 from novareel.replay import rebuild_request, retry_job, sync_jobs
-from novareel.spec import MultiShotAutomated, MultiShotManual, Shot, TextVideo, VideoRequest
 from tests.helpers import BUCKET, OUTPUT, write_png
 
 
@@ -21,7 +22,7 @@ def _record(reel: NovaReel, request: VideoRequest, **kwargs: Any) -> Any:
     return reel.ledger.add_intent(
         client_token=kwargs.pop("token", f"tok-{id(request)}"),
         model_id=request.model_id,
-        task_type=request.task_type.value,
+        task_type=str(request.task_type),
         request=request.describe(),
         output_uri=OUTPUT,
         duration_seconds=request.duration_seconds,

@@ -23,6 +23,7 @@ from novareel.images import (
     prepare_starting_frame,
     sniff_format,
 )
+from novareel.models.nova_reel import TextVideo
 
 SIZE = (1280, 720)
 
@@ -82,7 +83,11 @@ def test_valid_png_is_sent_untouched(tmp_path: Path) -> None:
     assert frame.source == str(path)
     assert prepared.notes == []
     assert not prepared.converted
-    assert frame.to_model_input()["format"] == "png"
+    assert frame.format == "png"
+    assert (
+        TextVideo("x", image=frame).to_model_input()["textToVideoParams"]["images"][0]["format"]
+        == "png"
+    )
 
 
 def test_png_named_jpg_is_accepted_as_png_with_a_notice(tmp_path: Path) -> None:
@@ -352,7 +357,8 @@ def test_s3_images_are_passed_by_reference(key: str, fmt: str) -> None:
         "123456789012",
         None,
     )
-    assert frame.to_model_input()["source"] == {
+    body = TextVideo("x", image=frame).to_model_input()
+    assert body["textToVideoParams"]["images"][0]["source"] == {
         "s3Location": {"uri": uri, "bucketOwner": "123456789012"}
     }
 

@@ -10,7 +10,7 @@ import yaml
 from PIL import Image
 
 from novareel.errors import InvalidRequestError
-from novareel.spec import MultiShotManual
+from novareel.models.nova_reel import MultiShotManual
 from novareel.storyboard import (
     SCHEMA_PATH,
     check_storyboard,

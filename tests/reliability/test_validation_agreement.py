@@ -35,8 +35,9 @@ from novareel.emulator.validation import validate_start_request
 from novareel.errors import InvalidRequestError
 from novareel.images import load_starting_frame
 from novareel.jobs import NovaReel
+from novareel.models.base import StartingFrame
+from novareel.models.nova_reel import build_request
 from novareel.s3uri import output_location
-from novareel.spec import StartingFrame, build_request
 from tests.helpers import BUCKET, make_client
 
 MODELS = ["amazon.nova-reel-v1:1", "amazon.nova-reel-v1:0", "amazon.nova-reel-v2:0", "bad model!"]

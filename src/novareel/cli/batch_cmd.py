@@ -66,7 +66,7 @@ class _View:
             table.add_row(
                 str(item.number),
                 item.key if item.key != str(item.number) else "",
-                item.request.task_type.value,
+                str(item.request.task_type),
                 f"[{style}]{phase}[/]",
                 str(event.attempt) if event else "1",
                 str(event.job_id or "") if event else "",
@@ -103,7 +103,7 @@ def _dry_run(batch: Any, as_json: bool) -> None:
         table.add_row(
             str(item.number),
             item.key if item.key != str(item.number) else "",
-            item.request.task_type.value,
+            str(item.request.task_type),
             str(item.request.duration_seconds),
             f"${item.estimated_cost_usd:.2f}",
             item.output_uri,

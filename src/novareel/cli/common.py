@@ -89,13 +89,17 @@ def with_connection(func: F) -> F:
 
 
 @contextlib.contextmanager
-def open_api(conn: Connection, *, waits: bool = False) -> Iterator[tuple[Any, Any]]:
+def open_api(
+    conn: Connection, *, waits: bool = False, region: str | None = None
+) -> Iterator[tuple[Any, Any]]:
     """A :class:`NovaReel` for these options, and the local emulator when ``--local``.
 
     Yields ``(api, local)``; ``local`` is None unless ``--local``. An emulator started
     here is stopped when the block ends. ``waits`` says the command will wait for jobs,
     so a loopback endpoint is asked for its speed (commands that do not wait skip that
-    request and start faster).
+    request and start faster). ``region`` is the chosen model's own region, used when
+    neither ``--region`` nor boto3's configuration names one (always with ``--local``,
+    whose emulator hosts each model where AWS does).
     """
     from novareel.jobs import NovaReel
 
@@ -104,7 +108,7 @@ def open_api(conn: Connection, *, waits: bool = False) -> Iterator[tuple[Any, An
         from novareel.local import connect_local
 
         local = connect_local(conn.endpoint_url)
-        client = local.client()
+        client = local.client(region=conn.region or region)
         api = NovaReel(client, time_scale=local.speed)
     else:
         from novareel.client import NovaReelClient
@@ -114,6 +118,7 @@ def open_api(conn: Connection, *, waits: bool = False) -> Iterator[tuple[Any, An
             region=conn.region,
             endpoint_url=conn.endpoint_url,
             credentials_file=conn.credentials_file,
+            default_region=region,
         )
         speed = _emulator_speed(conn.endpoint_url) if waits else 1.0
         api = NovaReel(client, time_scale=speed)

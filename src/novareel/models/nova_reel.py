@@ -1,4 +1,4 @@
-"""Nova Reel request models: every rule of the contract, checked locally, no I/O.
+"""Amazon Nova Reel (v1:0, v1:1): every rule of the contract, checked locally, no I/O.
 
 A request is built from plain values (and :class:`StartingFrame` objects that
 :mod:`novareel.images` has already read and checked), validated here at the exact
@@ -8,30 +8,86 @@ boundary quickly and a bad request never costs a call.
 
 Validation collects *every* problem of a request (field, value, limit) instead of
 stopping at the first, so a user fixes a storyboard in one pass rather than twenty.
+
+Both versions reached end of life on 2026-09-30 (Legacy since 2026-03-30): the facts
+are here so that novareel says so before a call, and ``novareel doctor`` /
+``novareel models`` confirm them with the account's control plane.
 """
 
 from __future__ import annotations
 
-import base64
-import re
+import itertools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import date
 from enum import Enum
-from typing import Any, Literal, TypeAlias
+from typing import Any, TypeAlias
 
 from novareel.errors import InvalidRequestError, Problem
-
-ImageFormat = Literal["png", "jpeg"]
+from novareel.models.base import (
+    FrameRules,
+    GenerateOptions,
+    Lifecycle,
+    ModelInfo,
+    RequestBase,
+    Shot,
+    StartingFrame,
+    VideoShape,
+    model_id_problems,
+    text_problems,
+    unsupported_option_problems,
+)
+from novareel.models.base import (
+    VideoRequest as AnyVideoRequest,
+)
 
 MODEL_V1_1 = "amazon.nova-reel-v1:1"
 MODEL_V1_0 = "amazon.nova-reel-v1:0"
 DEFAULT_MODEL = MODEL_V1_1
 KNOWN_MODELS = (MODEL_V1_1, MODEL_V1_0)
 
-#: USD per second of generated video, one table for every cost shown or recorded.
-#: Source: the Bedrock pricing page as summarised in the service contract (re-verify
-#: before relying on it; both Nova Reel versions are priced the same).
-PRICE_PER_SECOND_USD: dict[str, float] = {MODEL_V1_1: 0.08, MODEL_V1_0: 0.08}
+_LIFECYCLE = Lifecycle(
+    launched=date(2024, 12, 3),
+    legacy_since=date(2026, 3, 30),
+    end_of_life=date(2026, 9, 30),
+    source="Bedrock model card (end of life); lifecycle tables (Legacy date, medium confidence)",
+)
+_PRICE_SOURCE = "Bedrock pricing page as summarised in the service contract; re-verify"
+
+MODELS: tuple[ModelInfo, ...] = (
+    ModelInfo(
+        model_id=MODEL_V1_1,
+        family="nova-reel",
+        name="Nova Reel 1.1",
+        provider="Amazon",
+        regions=("us-east-1",),
+        lifecycle=_LIFECYCLE,
+        price_usd_per_second={"*": 0.08},
+        task_types=("TEXT_VIDEO", "MULTI_SHOT_AUTOMATED", "MULTI_SHOT_MANUAL"),
+        aliases=("nova-reel", "nova-reel-v1:1"),
+        concurrency=3,
+        price_source=_PRICE_SOURCE,
+        notes=("6 s clips, 12-120 s multi-shot videos, storyboards; 1280x720 24 fps",),
+    ),
+    ModelInfo(
+        model_id=MODEL_V1_0,
+        family="nova-reel",
+        name="Nova Reel 1.0",
+        provider="Amazon",
+        regions=("us-east-1", "eu-west-1", "ap-northeast-1"),
+        lifecycle=_LIFECYCLE,
+        price_usd_per_second={"*": 0.08},
+        task_types=("TEXT_VIDEO",),
+        aliases=("nova-reel-v1:0",),
+        concurrency=10,
+        price_source=_PRICE_SOURCE,
+        notes=("6 s clips only; 1280x720 24 fps",),
+    ),
+)
+_BY_ID = {m.model_id: m for m in MODELS}
+
+#: USD per second of generated video (both versions are priced the same).
+PRICE_PER_SECOND_USD: dict[str, float] = {m.model_id: m.price_for() for m in MODELS}
 
 SHOT_SECONDS = 6
 TEXT_VIDEO_SECONDS = 6
@@ -45,12 +101,35 @@ MIN_SEED = 0
 MAX_SEED = 2_147_483_646
 DEFAULT_SEED = 42
 FPS = 24
-DIMENSION = "1280x720"
+WIDTH = 1280
+HEIGHT = 720
+DIMENSION = f"{WIDTH}x{HEIGHT}"
 MAX_IMAGE_BYTES = 25_000_000
 
-#: File signatures: the format sent must match the bytes (pure check, no decoding).
-_MAGIC: dict[str, bytes] = {"png": b"\x89PNG\r\n\x1a\n", "jpeg": b"\xff\xd8\xff"}
-_MODEL_ID_RE = re.compile(r"^[a-zA-Z_.\-/0-9:]{1,256}$")
+#: Starting frames: exactly 1280x720, PNG or JPEG, by bytes or by S3 reference.
+FRAME_RULES = FrameRules(model_name="Nova Reel", size=(WIDTH, HEIGHT), s3_sources=True)
+
+#: (seconds of video, seconds of generation) observed on the real service (seed lab,
+#: us-east-1, 2025). AWS's guide now says ~90 s for 6 s and 14-17 min for 120 s: this
+#: is a prior, not a promise; the waiter learns from the user's own jobs.
+GENERATION_TIME_POINTS: tuple[tuple[float, float], ...] = (
+    (6.0, 76.0),
+    (18.0, 150.0),
+    (60.0, 350.0),
+    (120.0, 510.0),
+)
+
+
+def expected_seconds_for(video_seconds: float) -> float:
+    """Expected generation time for a video of this length (piecewise-linear fit)."""
+    points = GENERATION_TIME_POINTS
+    if video_seconds <= points[0][0]:
+        return points[0][1]
+    for (x0, y0), (x1, y1) in itertools.pairwise(points):
+        if video_seconds <= x1:
+            return y0 + (y1 - y0) * (video_seconds - x0) / (x1 - x0)
+    (x0, y0), (x1, y1) = points[-2], points[-1]
+    return y1 + (y1 - y0) * (video_seconds - x1) / (x1 - x0)
 
 
 class TaskType(str, Enum):
@@ -93,149 +172,28 @@ def parse_task_type(value: str | TaskType) -> TaskType:
     )
 
 
-_TOKEN_RE = re.compile(r"^[!-~]{1,256}$")
-_TAG_RE = re.compile(r"^[a-zA-Z0-9\s._:/=+@-]*$")
-MAX_TAGS = 200
-
-
-def submit_option_problems(client_token: str | None, tags: dict[str, str] | None) -> list[Problem]:
-    """StartAsyncInvoke's own limits on the client token and the tags.
-
-    The token is what makes a resubmit safe, so a bad one must be caught before it is
-    recorded, not by the service after.
-    """
-    found: list[Problem] = []
-    if client_token is not None and not _TOKEN_RE.match(client_token):
-        found.append(
-            Problem(
-                "client_token",
-                "must be 1-256 printable ASCII characters without spaces",
-                value=client_token,
-                limit="1-256 of [!-~]",
-            )
-        )
-    tags = tags or {}
-    if len(tags) > MAX_TAGS:
-        found.append(Problem("tags", f"{len(tags)} tags; the limit is {MAX_TAGS}", value=len(tags)))
-    limit = "letters, digits, spaces and . _ : / = + @ -"
-    for key, value in tags.items():
-        if not 1 <= len(key) <= 128 or not _TAG_RE.match(key):
-            found.append(
-                Problem(f"tags[{key}]", "tag keys are 1-128 characters", value=key, limit=limit)
-            )
-        if len(value) > 256 or not _TAG_RE.match(value):
-            found.append(
-                Problem(f"tags[{key}]", "tag values are 0-256 characters", value=value, limit=limit)
-            )
-    return found
-
-
 def estimate_cost_usd(model_id: str, duration_seconds: int) -> float:
-    """Estimated price of a job: seconds of video times the model's per-second price."""
-    price = PRICE_PER_SECOND_USD.get(model_id, PRICE_PER_SECOND_USD[DEFAULT_MODEL])
-    return round(price * duration_seconds, 2)
+    """Estimated price of a Nova Reel job: seconds of video times the per-second price.
 
-
-@dataclass(frozen=True)
-class StartingFrame:
-    """An image that becomes the first frame of a shot.
-
-    Either ``data`` (the file's bytes, already checked by :mod:`novareel.images`) or
-    ``s3_uri`` (an image already in S3, passed by reference, never downloaded) is set.
-    ``source`` is what the user named (a path or URI) and ``sha256`` the digest of the
-    bytes, so the ledger can record the image without storing it; ``fit`` is the
-    conversion applied (crop/pad/stretch), so a retry can rebuild the same bytes.
+    An id that is not a Nova Reel model (refused by validation anyway) is priced as
+    v1:1, the family's only price.
     """
-
-    format: ImageFormat
-    data: bytes | None = field(default=None, repr=False)
-    s3_uri: str | None = None
-    bucket_owner: str | None = None
-    source: str = ""
-    sha256: str | None = None
-    fit: str | None = None
-
-    def to_model_input(self) -> dict[str, Any]:
-        """The ``{"format", "source"}`` object of the Nova Reel request body."""
-        if self.data is not None:
-            source: dict[str, Any] = {"bytes": base64.b64encode(self.data).decode("ascii")}
-        else:
-            location: dict[str, Any] = {"uri": self.s3_uri}
-            if self.bucket_owner:
-                location["bucketOwner"] = self.bucket_owner
-            source = {"s3Location": location}
-        return {"format": self.format, "source": source}
-
-    def describe(self) -> dict[str, Any]:
-        """The image as recorded and shown: where it came from, never its bytes."""
-        info: dict[str, Any] = {"format": self.format}
-        if self.s3_uri:
-            info["s3_uri"] = self.s3_uri
-            if self.bucket_owner:
-                info["bucket_owner"] = self.bucket_owner
-        else:
-            info["path"] = self.source
-            info["sha256"] = self.sha256
-            info["size"] = len(self.data or b"")
-            if self.fit:
-                info["fit"] = self.fit
-        return info
-
-    def problems(self, field_name: str) -> list[Problem]:
-        """Checks that need no decoding: format spelling, size, and one source only."""
-        found: list[Problem] = []
-        if self.format not in ("png", "jpeg"):
-            found.append(
-                Problem(
-                    f"{field_name}.format",
-                    f"image format must be 'png' or 'jpeg', not {self.format!r}",
-                    value=self.format,
-                    limit="png | jpeg",
-                )
-            )
-        if (self.data is None) == (self.s3_uri is None):
-            found.append(Problem(field_name, "an image needs exactly one of bytes or an s3:// URI"))
-        magic = _MAGIC.get(self.format)
-        if self.data is not None and magic is not None and not self.data.startswith(magic):
-            actual = next((f for f, m in _MAGIC.items() if self.data.startswith(m)), "unknown")
-            found.append(
-                Problem(
-                    f"{field_name}.format",
-                    f"declared {self.format!r} but the bytes are {actual}",
-                    value=self.format,
-                    limit="format must match the image's real content",
-                )
-            )
-        if self.data is not None and len(self.data) > MAX_IMAGE_BYTES:
-            found.append(
-                Problem(
-                    field_name,
-                    f"image is {len(self.data):,} bytes; the limit is {MAX_IMAGE_BYTES:,}",
-                    value=len(self.data),
-                    limit=f"<= {MAX_IMAGE_BYTES:,} bytes",
-                )
-            )
-        return found
+    info = _BY_ID.get(model_id, _BY_ID[DEFAULT_MODEL])
+    return round(info.price_for() * duration_seconds, 2)
 
 
-_ImageRenderer: TypeAlias = Callable[[StartingFrame], dict[str, Any]]
-
-
-def _text_problems(field_name: str, text: str, limit: int) -> list[Problem]:
-    if not isinstance(text, str):
-        return [Problem(field_name, "must be a string", value=text, limit=f"1-{limit} characters")]
-    if len(text) == 0 or not text.strip():
-        return [Problem(field_name, "must not be empty", value=text, limit=f"1-{limit} characters")]
-    if len(text) > limit:
-        return [
-            Problem(
-                field_name,
-                f"is {len(text)} characters; the limit is {limit}",
-                value=text,
-                limit=f"1-{limit} characters",
-            )
-        ]
-    return []
+def _image(frame: StartingFrame, describe: bool) -> dict[str, Any]:
+    """Nova's ``{"format", "source"}`` image object (or its description)."""
+    if describe:
+        return frame.describe()
+    if frame.data is not None:
+        source: dict[str, Any] = {"bytes": frame.base64}
+    else:
+        location: dict[str, Any] = {"uri": frame.s3_uri}
+        if frame.bucket_owner:
+            location["bucketOwner"] = frame.bucket_owner
+        source = {"s3Location": location}
+    return {"format": frame.format, "source": source}
 
 
 def _seed_problems(seed: int) -> list[Problem]:
@@ -254,15 +212,9 @@ def _seed_problems(seed: int) -> list[Problem]:
 
 
 def _model_problems(model_id: str, task: TaskType) -> list[Problem]:
-    if not isinstance(model_id, str) or not _MODEL_ID_RE.match(model_id):
-        return [
-            Problem(
-                "model_id",
-                f"{model_id!r} is not a valid model id",
-                value=model_id,
-                limit="1-256 of [a-zA-Z_.-/0-9:]",
-            )
-        ]
+    bad_id = model_id_problems(model_id)
+    if bad_id:
+        return bad_id
     if model_id not in KNOWN_MODELS:
         return [
             Problem(
@@ -292,7 +244,7 @@ def _video_config(duration_seconds: int | None, seed: int) -> dict[str, Any]:
     return config
 
 
-class _Request:
+class _Request(RequestBase):
     """Behaviour shared by the three request types (validation, cost, description)."""
 
     task_type: TaskType
@@ -302,18 +254,6 @@ class _Request:
     @property
     def duration_seconds(self) -> int:  # pragma: no cover - overridden
         raise NotImplementedError
-
-    def problems(self) -> list[Problem]:  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def _body(self, image: _ImageRenderer) -> dict[str, Any]:  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def validate(self) -> None:
-        """Raise :class:`InvalidRequestError` listing every problem, if there is any."""
-        found = self.problems()
-        if found:
-            raise InvalidRequestError(found)
 
     @property
     def estimated_cost_usd(self) -> float:
@@ -325,18 +265,10 @@ class _Request:
         """Every starting frame of the request, in shot order."""
         return []
 
-    def to_model_input(self) -> dict[str, Any]:
-        """The exact ``modelInput`` JSON for StartAsyncInvoke (validated first)."""
-        self.validate()
-        return self._body(StartingFrame.to_model_input)
-
-    def describe(self) -> dict[str, Any]:
-        """The ``modelInput`` with every image replaced by its path + sha256 (or URI).
-
-        This is what ``--dry-run`` prints and what the ledger stores: enough to see
-        and reproduce the request, never megabytes of base64.
-        """
-        return self._body(StartingFrame.describe)
+    @property
+    def shape(self) -> VideoShape:
+        """Every Nova Reel video is 1280x720 at 24 fps."""
+        return VideoShape(WIDTH, HEIGHT, FPS, self.duration_seconds)
 
 
 @dataclass(frozen=True)
@@ -360,7 +292,7 @@ class TextVideo(_Request):
         return [self.image] if self.image else []
 
     def problems(self) -> list[Problem]:
-        found = _text_problems("prompt", self.prompt, MAX_SHORT_TEXT)
+        found = text_problems("prompt", self.prompt, MAX_SHORT_TEXT)
         if self.duration != TEXT_VIDEO_SECONDS:
             found.append(
                 Problem(
@@ -377,10 +309,10 @@ class TextVideo(_Request):
         found.extend(_model_problems(self.model_id, self.task_type))
         return found
 
-    def _body(self, image: _ImageRenderer) -> dict[str, Any]:
+    def _body(self, describe: bool) -> dict[str, Any]:
         params: dict[str, Any] = {"text": self.prompt}
         if self.image is not None:
-            params["images"] = [image(self.image)]
+            params["images"] = [_image(self.image, describe)]
         return {
             "taskType": self.task_type.value,
             "textToVideoParams": params,
@@ -404,7 +336,7 @@ class MultiShotAutomated(_Request):
         return self.duration
 
     def problems(self) -> list[Problem]:
-        found = _text_problems("prompt", self.prompt, MAX_LONG_TEXT)
+        found = text_problems("prompt", self.prompt, MAX_LONG_TEXT)
         d = self.duration
         if isinstance(d, bool) or not isinstance(d, int):
             found.append(Problem("duration_seconds", "must be an integer", value=d))
@@ -426,20 +358,12 @@ class MultiShotAutomated(_Request):
     def shot_count(self) -> int:
         return self.duration // SHOT_SECONDS
 
-    def _body(self, image: _ImageRenderer) -> dict[str, Any]:
+    def _body(self, describe: bool) -> dict[str, Any]:
         return {
             "taskType": self.task_type.value,
             "multiShotAutomatedParams": {"text": self.prompt},
             "videoGenerationConfig": _video_config(self.duration, self.seed),
         }
-
-
-@dataclass(frozen=True)
-class Shot:
-    """One 6-second shot of a storyboard: its prompt and an optional starting frame."""
-
-    text: str
-    image: StartingFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -482,19 +406,19 @@ class MultiShotManual(_Request):
                 )
             )
         for i, shot in enumerate(self.shots, start=1):
-            found.extend(_text_problems(f"shots[{i}].text", shot.text, MAX_SHORT_TEXT))
+            found.extend(text_problems(f"shots[{i}].text", shot.text, MAX_SHORT_TEXT))
             if shot.image is not None:
                 found.extend(shot.image.problems(f"shots[{i}].image"))
         found.extend(_seed_problems(self.seed))
         found.extend(_model_problems(self.model_id, self.task_type))
         return found
 
-    def _body(self, image: _ImageRenderer) -> dict[str, Any]:
+    def _body(self, describe: bool) -> dict[str, Any]:
         shots: list[dict[str, Any]] = []
         for shot in self.shots:
             item: dict[str, Any] = {"text": shot.text}
             if shot.image is not None:
-                item["image"] = image(shot.image)
+                item["image"] = _image(shot.image, describe)
             shots.append(item)
         return {
             "taskType": self.task_type.value,
@@ -503,7 +427,9 @@ class MultiShotManual(_Request):
         }
 
 
-VideoRequest: TypeAlias = TextVideo | MultiShotAutomated | MultiShotManual
+NovaRequest: TypeAlias = TextVideo | MultiShotAutomated | MultiShotManual
+#: The name novareel 0.1 used for a Nova Reel request.
+VideoRequest: TypeAlias = NovaRequest
 
 
 def build_request(
@@ -622,24 +548,127 @@ def build_request(
     return request
 
 
+class NovaReelFamily:
+    """The Nova Reel family as the rest of novareel sees it (see ``models.base``)."""
+
+    name = "Nova Reel"
+    models = MODELS
+    accepts = frozenset({"task", "duration", "image", "shots", "seed"})
+    video_name = "output.mp4"
+    status_files: tuple[str, ...] = ("video-generation-status.json", "generation-status.json")
+    retryable_failures = frozenset({"INTERNAL_SERVER_EXCEPTION", "RATE_LIMIT_EXCEEDED"})
+    multi_shot = True
+    frame_rules = FRAME_RULES
+
+    def frame_rules_for(self, options: GenerateOptions) -> FrameRules:
+        return FRAME_RULES
+
+    def build(self, options: GenerateOptions) -> NovaRequest:
+        """A checked request from model-neutral options; every problem at once."""
+        model_id = options.model_id or DEFAULT_MODEL
+        info = _BY_ID.get(model_id, _BY_ID[DEFAULT_MODEL])
+        found = unsupported_option_problems(self, info, options)
+        try:
+            request = build_request(
+                options.prompt,
+                task=options.task,
+                duration=options.duration,
+                image=options.image,
+                shots=options.shots,
+                seed=DEFAULT_SEED if options.seed is None else options.seed,
+                model_id=model_id,
+            )
+        except InvalidRequestError as exc:
+            raise InvalidRequestError(found + list(exc.problems), hint=exc.hint) from None
+        if found:
+            raise InvalidRequestError(found)
+        return request
+
+    def rebuild(
+        self,
+        model_id: str,
+        task_type: str,
+        body: dict[str, Any],
+        *,
+        load_frame: Callable[[Any, str, FrameRules], StartingFrame],
+        duration: int | None,
+        seed: int | None,
+    ) -> NovaRequest:
+        """The request a ledger row describes (``describe()`` form), images reloaded."""
+        task = body.get("taskType") or task_type
+        config = body.get("videoGenerationConfig") or {}
+        seed = config.get("seed", seed if seed is not None else DEFAULT_SEED)
+        request: NovaRequest
+        if task == "TEXT_VIDEO":
+            params = body.get("textToVideoParams") or {}
+            images = params.get("images") or []
+            image = load_frame(images[0], "image", FRAME_RULES) if images else None
+            request = TextVideo(
+                prompt=params.get("text", ""),
+                image=image,
+                seed=seed,
+                model_id=model_id,
+                duration=config.get("durationSeconds", TEXT_VIDEO_SECONDS),
+            )
+        elif task == "MULTI_SHOT_AUTOMATED":
+            params = body.get("multiShotAutomatedParams") or {}
+            request = MultiShotAutomated(
+                prompt=params.get("text", ""),
+                duration=config.get("durationSeconds", duration or MIN_AUTOMATED_SECONDS),
+                seed=seed,
+                model_id=model_id,
+            )
+        elif task == "MULTI_SHOT_MANUAL":
+            params = body.get("multiShotManualParams") or {}
+            shots = []
+            for number, shot in enumerate(params.get("shots") or [], start=1):
+                image = None
+                if isinstance(shot, dict) and shot.get("image") is not None:
+                    image = load_frame(shot["image"], f"shots[{number}].image", FRAME_RULES)
+                text = shot.get("text", "") if isinstance(shot, dict) else ""
+                shots.append(Shot(text, image))
+            request = MultiShotManual(shots=shots, seed=seed, model_id=model_id)
+        else:
+            raise InvalidRequestError(
+                Problem("job", f"no recorded Nova Reel request (task type {task!r})", value=task)
+            )
+        request.validate()
+        return request
+
+    def expected_generation_seconds(self, model_id: str, shape: VideoShape) -> float:
+        return expected_seconds_for(shape.seconds)
+
+    def shape_from_body(self, body: dict[str, Any], duration: int | None) -> VideoShape:
+        shots = (body.get("multiShotManualParams") or {}).get("shots")
+        seconds = duration or (SHOT_SECONDS * len(shots) if shots else TEXT_VIDEO_SECONDS)
+        return VideoShape(WIDTH, HEIGHT, FPS, seconds)
+
+    def build_shots(self, options: GenerateOptions) -> list[AnyVideoRequest]:
+        """Nova Reel v1:1 runs a storyboard as one MULTI_SHOT_MANUAL job: no split."""
+        return [self.build(options)]
+
+
+FAMILY = NovaReelFamily()
+
+
 __all__ = [
     "DEFAULT_MODEL",
     "DEFAULT_SEED",
+    "FAMILY",
+    "FRAME_RULES",
     "KNOWN_MODELS",
     "MAX_SEED",
+    "MODELS",
     "MODEL_V1_0",
     "MODEL_V1_1",
     "PRICE_PER_SECOND_USD",
-    "ImageFormat",
     "MultiShotAutomated",
     "MultiShotManual",
-    "Shot",
-    "StartingFrame",
+    "NovaRequest",
     "TaskType",
     "TextVideo",
     "VideoRequest",
     "build_request",
     "estimate_cost_usd",
     "parse_task_type",
-    "submit_option_problems",
 ]

@@ -7,13 +7,12 @@ import base64
 import pytest
 
 from novareel.errors import InvalidRequestError
-from novareel.spec import (
+from novareel.models.base import Shot, StartingFrame
+from novareel.models.nova_reel import (
     MODEL_V1_0,
     MODEL_V1_1,
     MultiShotAutomated,
     MultiShotManual,
-    Shot,
-    StartingFrame,
     TaskType,
     TextVideo,
     build_request,

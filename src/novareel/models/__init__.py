@@ -1,0 +1,250 @@
+"""The video model registry: every model novareel can drive, looked up by id or alias.
+
+Each family is one module (:mod:`.nova_reel`, :mod:`.luma_ray`) exposing ``FAMILY``
+(the :class:`~novareel.models.base.ModelFamily` interface) and ``MODELS`` (one
+:class:`~novareel.models.base.ModelInfo` per model id). Built-in families are
+registered from a plain list below, in llm's manner; :func:`register` adds another
+(tests register a fake one). The rest of novareel resolves a model once with
+:func:`get_model` and then asks its family, never a family module directly.
+
+Why aliases resolve here and nowhere else: ``nova-reel`` must mean the same model on
+the command line, in a batch file, in a storyboard and in the Python API.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import Any
+
+from novareel.errors import InvalidRequestError, Problem
+from novareel.models import luma_ray, nova_reel
+from novareel.models.base import (
+    FrameRules,
+    GenerateOptions,
+    Lifecycle,
+    ModelFamily,
+    ModelInfo,
+    Shot,
+    StartingFrame,
+    VideoRequest,
+    VideoShape,
+    submit_option_problems,
+)
+
+#: The model used when none is named. Nova Reel v1:1 stays the default so that a
+#: command written for novareel 0.1 sends what it sent then; ``doctor`` and the
+#: lifecycle notice say when it can no longer run.
+DEFAULT_MODEL = nova_reel.DEFAULT_MODEL
+
+
+@dataclass(frozen=True)
+class Model:
+    """A resolved model: its facts and the family that knows how to talk to it."""
+
+    info: ModelInfo
+    family: ModelFamily
+
+    @property
+    def model_id(self) -> str:
+        return self.info.model_id
+
+    def lifecycle_status(self, day: date | None = None) -> str:
+        today = day or datetime.now(timezone.utc).date()
+        return self.info.lifecycle.status_on(today)
+
+    def expected_generation_seconds(self, shape: VideoShape) -> float:
+        return self.family.expected_generation_seconds(self.model_id, shape)
+
+
+_FAMILIES: list[ModelFamily] = []
+_MODELS: dict[str, Model] = {}
+_ALIASES: dict[str, str] = {}
+
+
+def register(family: ModelFamily) -> None:
+    """Add a family and its models (a later registration of the same id replaces it)."""
+    if family not in _FAMILIES:
+        _FAMILIES.append(family)
+    for info in family.models:
+        _MODELS[info.model_id] = Model(info, family)
+        for alias in info.aliases:
+            _ALIASES[alias.lower()] = info.model_id
+
+
+def unregister(family: ModelFamily) -> None:
+    """Remove a family (for tests that register a fake one)."""
+    if family in _FAMILIES:
+        _FAMILIES.remove(family)
+    for info in family.models:
+        _MODELS.pop(info.model_id, None)
+        for alias in info.aliases:
+            if _ALIASES.get(alias.lower()) == info.model_id:
+                del _ALIASES[alias.lower()]
+
+
+for _family in (nova_reel.FAMILY, luma_ray.FAMILY):
+    register(_family)
+
+
+def all_models() -> list[Model]:
+    """Every registered model, in registration order."""
+    return list(_MODELS.values())
+
+
+def resolve_model_id(value: str | None) -> str:
+    """A full model id from an id or alias (case-insensitive alias); None -> default."""
+    if value is None:
+        return DEFAULT_MODEL
+    text = value.strip()
+    if text in _MODELS:
+        return text
+    return _ALIASES.get(text.lower(), text)
+
+
+def find_model(value: str | None) -> Model | None:
+    """The registered model for an id or alias, or None."""
+    return _MODELS.get(resolve_model_id(value))
+
+
+def known_names() -> str:
+    """Every id and alias, for messages that say what is allowed."""
+    names = []
+    for model in _MODELS.values():
+        names.append(model.model_id)
+        names.extend(model.info.aliases)
+    return " | ".join(names)
+
+
+def get_model(value: str | None, *, field: str = "model_id") -> Model:
+    """The model for an id or alias; InvalidRequestError naming every choice otherwise."""
+    model = find_model(value)
+    if model is None:
+        raise InvalidRequestError(
+            Problem(
+                field,
+                f"{value!r} is not a video model novareel knows",
+                value=value,
+                limit=known_names(),
+            ),
+            hint="`novareel models --offline` lists them with their prices and lifecycle.",
+        )
+    return model
+
+
+def model_for_request(request: VideoRequest) -> Model:
+    """The registered model a request is for."""
+    return get_model(request.model_id)
+
+
+def build_request(options: GenerateOptions) -> VideoRequest:
+    """A checked request for the options' model (aliases resolved), every problem at once."""
+    model = get_model(options.model_id)
+    return model.family.build(_with_id(options, model))
+
+
+def build_shot_requests(options: GenerateOptions) -> list[VideoRequest]:
+    """A storyboard as its jobs: one for a multi-shot family, one per shot otherwise."""
+    model = get_model(options.model_id)
+    return model.family.build_shots(_with_id(options, model))
+
+
+def _with_id(options: GenerateOptions, model: Model) -> GenerateOptions:
+    from dataclasses import replace
+
+    return replace(options, model_id=model.model_id)
+
+
+def estimate_cost_usd(
+    model_id: str, duration_seconds: int, resolution: str | None = None
+) -> float | None:
+    """The price of ``duration_seconds`` of video on a model; None for an unknown model.
+
+    Never a guess from another model's price: an unknown model has no estimate.
+    """
+    model = find_model(model_id)
+    if model is None:
+        return None
+    return round(model.info.price_for(resolution) * duration_seconds, 2)
+
+
+def expected_generation_seconds(model_id: str | None, shape: VideoShape) -> float:
+    """The prior for a job's generation time on the real service.
+
+    An unknown model (a job adopted from another tool) uses the slowest registered
+    family's prior, so a wait never gives up early.
+    """
+    model = find_model(model_id)
+    if model is not None:
+        return model.expected_generation_seconds(shape)
+    return max(m.expected_generation_seconds(shape) for m in _MODELS.values())
+
+
+def shape_of(model_id: str | None, body: dict[str, Any] | None, duration: int | None) -> VideoShape:
+    """The video a recorded job should produce (Nova Reel's 1280x720 for an unknown model)."""
+    model = find_model(model_id) or get_model(DEFAULT_MODEL)
+    return model.family.shape_from_body(body or {}, duration)
+
+
+def describe_model(model: Model, day: date | None = None) -> dict[str, Any]:
+    """The registry's facts about a model, JSON-ready (``novareel models --offline``)."""
+    info = model.info
+    life: Lifecycle = info.lifecycle
+    return {
+        "model_id": info.model_id,
+        "name": info.name,
+        "provider": info.provider,
+        "family": info.family,
+        "aliases": list(info.aliases),
+        "regions": list(info.regions),
+        "lifecycle_status": model.lifecycle_status(day),
+        "launched": life.launched.isoformat() if life.launched else None,
+        "legacy_since": life.legacy_since.isoformat() if life.legacy_since else None,
+        "end_of_life": life.end_of_life.isoformat() if life.end_of_life else None,
+        "lifecycle_source": life.source,
+        "price_usd_per_second": dict(info.price_usd_per_second),
+        "price_source": info.price_source,
+        "task_types": list(info.task_types),
+        "marketplace": info.marketplace,
+        "default_concurrency": info.concurrency,
+        "notes": list(info.notes),
+    }
+
+
+def active_alternatives(exclude: str | None = None, day: date | None = None) -> list[Model]:
+    """Registered models not past end of life or Legacy, cheapest first."""
+    found = [
+        m for m in _MODELS.values() if m.model_id != exclude and m.lifecycle_status(day) == "ACTIVE"
+    ]
+    return sorted(found, key=lambda m: min(m.info.price_usd_per_second.values()))
+
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "FrameRules",
+    "GenerateOptions",
+    "Lifecycle",
+    "Model",
+    "ModelFamily",
+    "ModelInfo",
+    "Shot",
+    "StartingFrame",
+    "VideoRequest",
+    "VideoShape",
+    "active_alternatives",
+    "all_models",
+    "build_request",
+    "build_shot_requests",
+    "describe_model",
+    "estimate_cost_usd",
+    "expected_generation_seconds",
+    "find_model",
+    "get_model",
+    "known_names",
+    "model_for_request",
+    "register",
+    "resolve_model_id",
+    "shape_of",
+    "submit_option_problems",
+    "unregister",
+]

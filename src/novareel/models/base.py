@@ -1,0 +1,513 @@
+"""What every video model family answers, and the pieces they share. No I/O.
+
+A *family* (Nova Reel, Luma Ray) is one module in :mod:`novareel.models`; it owns its
+ids and aliases, regions, lifecycle facts, request types and their validation, the
+``modelInput`` builder, its price table, how long its jobs are expected to take, what
+its output folder holds and how to read a failure. The rest of novareel (jobs, batch,
+replay, the CLI) asks the family through :class:`ModelFamily` instead of knowing
+Nova Reel, so a third model is one new module plus its emulator renderer.
+
+Why facts are data and not code: lifecycle dates and prices change while a release is
+in users' hands. They live in one :class:`ModelInfo` per model id, each with the
+source it was taken from, and ``novareel models`` joins them with what the account's
+control plane says at run time (which wins when reachable).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from novareel.errors import InvalidRequestError, Problem
+
+ImageFormat = Literal["png", "jpeg"]
+
+#: File signatures: the format sent must match the bytes (pure check, no decoding).
+MAGIC: dict[str, bytes] = {"png": b"\x89PNG\r\n\x1a\n", "jpeg": b"\xff\xd8\xff"}
+MODEL_ID_RE = re.compile(r"^[a-zA-Z_.\-/0-9:]{1,256}$")
+#: Every family's starting-frame size limit that is known (Nova Reel's 25 MB); used
+#: for families that document none, so a huge file never reaches a paid call.
+MAX_IMAGE_BYTES = 25_000_000
+
+LifecycleStatus = Literal["ACTIVE", "LEGACY", "EOL"]
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """A model's lifecycle as published (model card, lifecycle table), with dates.
+
+    ``status_on(day)`` derives the state on a given day from the dates, so a release of
+    novareel that ships before a model's end of life still says the right thing after
+    it. The account's control plane (GetFoundationModel) is more current and wins when
+    it can be asked.
+    """
+
+    launched: date | None = None
+    legacy_since: date | None = None
+    end_of_life: date | None = None
+    source: str = ""
+
+    def status_on(self, day: date) -> LifecycleStatus:
+        if self.end_of_life is not None and day >= self.end_of_life:
+            return "EOL"
+        if self.legacy_since is not None and day >= self.legacy_since:
+            return "LEGACY"
+        return "ACTIVE"
+
+
+@dataclass(frozen=True)
+class VideoShape:
+    """The video a request should produce: pixels, frame rate and length."""
+
+    width: int
+    height: int
+    fps: int
+    seconds: int
+
+    @property
+    def frames(self) -> int:
+        return self.fps * self.seconds
+
+    @property
+    def orientation(self) -> str:
+        if self.width == self.height:
+            return "square"
+        return "landscape" if self.width > self.height else "portrait"
+
+
+@dataclass(frozen=True)
+class FrameRules:
+    """What a family accepts as an input image (a starting or end frame).
+
+    ``size`` is the exact pixel size the service demands, or None when it documents
+    none (then any size is sent as is, and ``--fit`` fits to ``fit_size``).
+    ``s3_sources`` says whether an image may be passed by ``s3://`` reference.
+    """
+
+    model_name: str
+    size: tuple[int, int] | None
+    s3_sources: bool = True
+    max_bytes: int = MAX_IMAGE_BYTES
+    fit_size: tuple[int, int] | None = None
+
+    @property
+    def target_size(self) -> tuple[int, int] | None:
+        return self.size or self.fit_size
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One model id: who makes it, where it runs, its lifecycle and its price.
+
+    ``price_usd_per_second`` maps a resolution (or ``"*"`` when the price does not
+    depend on it) to the per-second price. ``concurrency`` is the default number of
+    jobs in flight an account gets (uncertain for every model; batches learn the
+    real limit from quota errors).
+    """
+
+    model_id: str
+    family: str
+    name: str
+    provider: str
+    regions: tuple[str, ...]
+    lifecycle: Lifecycle
+    price_usd_per_second: dict[str, float]
+    task_types: tuple[str, ...]
+    aliases: tuple[str, ...] = ()
+    concurrency: int = 3
+    marketplace: bool = False
+    price_source: str = ""
+    notes: tuple[str, ...] = ()
+
+    @property
+    def default_region(self) -> str:
+        return self.regions[0]
+
+    def price_for(self, resolution: str | None = None) -> float:
+        if resolution is not None and resolution in self.price_usd_per_second:
+            return self.price_usd_per_second[resolution]
+        if "*" in self.price_usd_per_second:
+            return self.price_usd_per_second["*"]
+        return max(self.price_usd_per_second.values())
+
+    def price_text(self) -> str:
+        prices = self.price_usd_per_second
+        if list(prices) == ["*"]:
+            return f"${prices['*']:.2f}/s"
+        return ", ".join(f"${p:.2f}/s at {k}" for k, p in prices.items())
+
+
+@dataclass(frozen=True)
+class StartingFrame:
+    """An image that becomes the first (or last) frame of a shot.
+
+    Either ``data`` (the file's bytes, already checked by :mod:`novareel.images`) or
+    ``s3_uri`` (an image already in S3, passed by reference, never downloaded) is set.
+    ``source`` is what the user named (a path or URI) and ``sha256`` the digest of the
+    bytes, so the ledger can record the image without storing it; ``fit`` is the
+    conversion applied (crop/pad/stretch), so a retry can rebuild the same bytes.
+    The family decides how the image is spelled in its ``modelInput``.
+    """
+
+    format: ImageFormat
+    data: bytes | None = field(default=None, repr=False)
+    s3_uri: str | None = None
+    bucket_owner: str | None = None
+    source: str = ""
+    sha256: str | None = None
+    fit: str | None = None
+
+    @property
+    def base64(self) -> str:
+        return base64.b64encode(self.data or b"").decode("ascii")
+
+    def describe(self) -> dict[str, Any]:
+        """The image as recorded and shown: where it came from, never its bytes."""
+        info: dict[str, Any] = {"format": self.format}
+        if self.s3_uri:
+            info["s3_uri"] = self.s3_uri
+            if self.bucket_owner:
+                info["bucket_owner"] = self.bucket_owner
+        else:
+            info["path"] = self.source
+            info["sha256"] = self.sha256
+            info["size"] = len(self.data or b"")
+            if self.fit:
+                info["fit"] = self.fit
+        return info
+
+    def problems(self, field_name: str, *, max_bytes: int = MAX_IMAGE_BYTES) -> list[Problem]:
+        """Checks that need no decoding: format spelling, size, and one source only."""
+        found: list[Problem] = []
+        if self.format not in ("png", "jpeg"):
+            found.append(
+                Problem(
+                    f"{field_name}.format",
+                    f"image format must be 'png' or 'jpeg', not {self.format!r}",
+                    value=self.format,
+                    limit="png | jpeg",
+                )
+            )
+        if (self.data is None) == (self.s3_uri is None):
+            found.append(Problem(field_name, "an image needs exactly one of bytes or an s3:// URI"))
+        magic = MAGIC.get(self.format)
+        if self.data is not None and magic is not None and not self.data.startswith(magic):
+            actual = next((f for f, m in MAGIC.items() if self.data.startswith(m)), "unknown")
+            found.append(
+                Problem(
+                    f"{field_name}.format",
+                    f"declared {self.format!r} but the bytes are {actual}",
+                    value=self.format,
+                    limit="format must match the image's real content",
+                )
+            )
+        if self.data is not None and len(self.data) > max_bytes:
+            found.append(
+                Problem(
+                    field_name,
+                    f"image is {len(self.data):,} bytes; the limit is {max_bytes:,}",
+                    value=len(self.data),
+                    limit=f"<= {max_bytes:,} bytes",
+                )
+            )
+        return found
+
+
+@dataclass(frozen=True)
+class Shot:
+    """One shot of a storyboard: its prompt and an optional starting frame."""
+
+    text: str
+    image: StartingFrame | None = None
+
+
+@runtime_checkable
+class VideoRequest(Protocol):
+    """A checked request for one job, of any family.
+
+    ``task_type`` is what the ledger records (Nova's task types; ``TEXT_VIDEO`` /
+    ``IMAGE_VIDEO`` for families without task types). ``seed`` is None for a family
+    that takes none.
+    """
+
+    @property
+    def model_id(self) -> str: ...
+
+    @property
+    def task_type(self) -> Any: ...
+
+    @property
+    def duration_seconds(self) -> int: ...
+
+    @property
+    def seed(self) -> int | None: ...
+
+    @property
+    def estimated_cost_usd(self) -> float: ...
+
+    @property
+    def frames(self) -> list[StartingFrame]: ...
+
+    @property
+    def shape(self) -> VideoShape: ...
+
+    def problems(self) -> list[Problem]: ...
+
+    def validate(self) -> None: ...
+
+    def to_model_input(self) -> dict[str, Any]: ...
+
+    def describe(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class GenerateOptions:
+    """Everything a user can ask of ``generate`` (or a batch item), model-neutral.
+
+    ``None`` means "not given": each family applies its own defaults and refuses the
+    options it does not take (naming the model and what it accepts), so ``--seed`` on
+    Luma Ray 2 is an error, never silently dropped.
+    """
+
+    prompt: str | None = None
+    model_id: str | None = None
+    task: str | None = None
+    duration: int | None = None
+    image: StartingFrame | None = None
+    end_image: StartingFrame | None = None
+    shots: Sequence[Shot] | None = None
+    seed: int | None = None
+    aspect_ratio: str | None = None
+    resolution: str | None = None
+    loop: bool | None = None
+
+    def given(self) -> list[str]:
+        """The option names the user set (for per-family acceptance checks)."""
+        names = []
+        for name in (
+            "task",
+            "duration",
+            "image",
+            "end_image",
+            "seed",
+            "aspect_ratio",
+            "resolution",
+            "loop",
+        ):
+            value = getattr(self, name)
+            if value is not None and value is not False:
+                names.append(name)
+        if self.shots:
+            names.append("shots")
+        return names
+
+
+#: How an option is spelled on the command line, for messages about what a model takes.
+OPTION_FLAGS: dict[str, str] = {
+    "task": "--task",
+    "duration": "--duration",
+    "image": "--image",
+    "end_image": "--end-image",
+    "shots": "--shot/--storyboard",
+    "seed": "--seed",
+    "aspect_ratio": "--aspect-ratio",
+    "resolution": "--resolution",
+    "loop": "--loop",
+}
+
+
+class ModelFamily(Protocol):
+    """What the rest of novareel asks a family. One module implements it per family."""
+
+    name: str
+    models: tuple[ModelInfo, ...]
+    #: option names of :class:`GenerateOptions` the family takes
+    accepts: frozenset[str]
+    #: the video file of a finished job, relative to the job's folder
+    video_name: str
+    #: status files written beside the video (read to explain a failure); may be empty
+    status_files: tuple[str, ...]
+    #: failureTypes worth sending again unchanged: the service failed, not the request
+    retryable_failures: frozenset[str]
+    #: whether one job can hold several shots (else a storyboard is one job per shot)
+    multi_shot: bool
+
+    def frame_rules_for(self, options: GenerateOptions) -> FrameRules:
+        """The image rules for these options (a size may depend on the video's shape)."""
+        ...
+
+    def build(self, options: GenerateOptions) -> VideoRequest:
+        """A checked request, or InvalidRequestError with every problem at once."""
+        ...
+
+    def build_shots(self, options: GenerateOptions) -> list[VideoRequest]:
+        """A storyboard as the jobs it takes: one multi-shot job, or one job per shot."""
+        ...
+
+    def rebuild(
+        self,
+        model_id: str,
+        task_type: str,
+        body: dict[str, Any],
+        *,
+        load_frame: Callable[[Any, str, FrameRules], StartingFrame],
+        duration: int | None,
+        seed: int | None,
+    ) -> VideoRequest:
+        """The request a ledger row recorded (its ``describe()`` form), images reloaded."""
+        ...
+
+    def expected_generation_seconds(self, model_id: str, shape: VideoShape) -> float:
+        """The prior for how long a job takes on the real service, in seconds."""
+        ...
+
+    def shape_from_body(self, body: dict[str, Any], duration: int | None) -> VideoShape:
+        """The video a recorded request (``describe()`` form) should produce."""
+        ...
+
+
+def unsupported_option_problems(
+    family: ModelFamily, info: ModelInfo, options: GenerateOptions
+) -> list[Problem]:
+    """One problem per option the family does not take, naming what it does take."""
+    accepted = ", ".join(OPTION_FLAGS[o] for o in OPTION_FLAGS if o in family.accepts)
+    return [
+        Problem(
+            name,
+            f"{info.name} ({info.model_id}) takes no {OPTION_FLAGS.get(name, name)}",
+            value=getattr(options, name) if name != "shots" else len(options.shots or ()),
+            limit=f"{info.name} accepts: {accepted}",
+        )
+        for name in options.given()
+        if name not in family.accepts
+    ]
+
+
+def text_problems(field_name: str, text: object, limit: int) -> list[Problem]:
+    """A prompt's checks: a string, not blank, at most ``limit`` characters.
+
+    Blank (whitespace-only) prompts are refused although the services only count
+    characters: a paid video of nothing is never what a user meant.
+    """
+    if not isinstance(text, str):
+        return [Problem(field_name, "must be a string", value=text, limit=f"1-{limit} characters")]
+    if len(text) == 0 or not text.strip():
+        return [Problem(field_name, "must not be empty", value=text, limit=f"1-{limit} characters")]
+    if len(text) > limit:
+        return [
+            Problem(
+                field_name,
+                f"is {len(text)} characters; the limit is {limit}",
+                value=text,
+                limit=f"1-{limit} characters",
+            )
+        ]
+    return []
+
+
+def model_id_problems(model_id: object) -> list[Problem]:
+    """The service's own pattern for a model id (1-256 of ``[a-zA-Z_.-/0-9:]``)."""
+    if not isinstance(model_id, str) or not MODEL_ID_RE.match(model_id):
+        return [
+            Problem(
+                "model_id",
+                f"{model_id!r} is not a valid model id",
+                value=model_id,
+                limit="1-256 of [a-zA-Z_.-/0-9:]",
+            )
+        ]
+    return []
+
+
+class RequestBase:
+    """Behaviour every family's request shares: validate, cost, describe."""
+
+    model_id: str
+
+    def problems(self) -> list[Problem]:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _body(self, describe: bool) -> dict[str, Any]:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def validate(self) -> None:
+        """Raise :class:`InvalidRequestError` listing every problem, if there is any."""
+        found = self.problems()
+        if found:
+            raise InvalidRequestError(found)
+
+    def to_model_input(self) -> dict[str, Any]:
+        """The exact ``modelInput`` JSON for StartAsyncInvoke (validated first)."""
+        self.validate()
+        return self._body(False)
+
+    def describe(self) -> dict[str, Any]:
+        """The ``modelInput`` with every image replaced by its path + sha256 (or URI).
+
+        This is what ``--dry-run`` prints and what the ledger stores: enough to see
+        and reproduce the request, never megabytes of base64.
+        """
+        return self._body(True)
+
+
+_TOKEN_RE = re.compile(r"^[!-~]{1,256}$")
+_TAG_RE = re.compile(r"^[a-zA-Z0-9\s._:/=+@-]*$")
+MAX_TAGS = 200
+
+
+def submit_option_problems(client_token: str | None, tags: dict[str, str] | None) -> list[Problem]:
+    """StartAsyncInvoke's own limits on the client token and the tags.
+
+    The token is what makes a resubmit safe, so a bad one must be caught before it is
+    recorded, not by the service after.
+    """
+    found: list[Problem] = []
+    if client_token is not None and not _TOKEN_RE.match(client_token):
+        found.append(
+            Problem(
+                "client_token",
+                "must be 1-256 printable ASCII characters without spaces",
+                value=client_token,
+                limit="1-256 of [!-~]",
+            )
+        )
+    tags = tags or {}
+    if len(tags) > MAX_TAGS:
+        found.append(Problem("tags", f"{len(tags)} tags; the limit is {MAX_TAGS}", value=len(tags)))
+    limit = "letters, digits, spaces and . _ : / = + @ -"
+    for key, value in tags.items():
+        if not 1 <= len(key) <= 128 or not _TAG_RE.match(key):
+            found.append(
+                Problem(f"tags[{key}]", "tag keys are 1-128 characters", value=key, limit=limit)
+            )
+        if len(value) > 256 or not _TAG_RE.match(value):
+            found.append(
+                Problem(f"tags[{key}]", "tag values are 0-256 characters", value=value, limit=limit)
+            )
+    return found
+
+
+__all__ = [
+    "MAX_IMAGE_BYTES",
+    "OPTION_FLAGS",
+    "FrameRules",
+    "GenerateOptions",
+    "ImageFormat",
+    "Lifecycle",
+    "LifecycleStatus",
+    "ModelFamily",
+    "ModelInfo",
+    "RequestBase",
+    "Shot",
+    "StartingFrame",
+    "VideoRequest",
+    "VideoShape",
+    "model_id_problems",
+    "submit_option_problems",
+    "text_problems",
+    "unsupported_option_problems",
+]
