@@ -36,6 +36,7 @@ __all__ = [
     "ContactSheet",
     "VideoInfo",
     "check_video",
+    "concat_videos",
     "contact_sheet",
     "extract_frame",
     "inspect_video",
@@ -284,6 +285,60 @@ def check_video(
             f"{round(expected_duration * fps)})"
         )
     return problems
+
+
+# --------------------------------------------------------------------------- joining
+
+
+def concat_videos(
+    parts: Sequence[str | os.PathLike[str]], dest: str | os.PathLike[str]
+) -> VideoInfo:
+    """Join videos end to end into ``dest`` without re-encoding (PyAV remux).
+
+    For a storyboard run as one job per shot (a model without multi-shot): every part
+    comes from the same model with the same settings, so their H.264 streams share
+    size, frame rate and codec, and their packets can be copied with shifted
+    timestamps: no quality loss, and milliseconds instead of seconds per shot. Parts
+    that differ in size or codec are refused rather than joined into a broken file.
+    The result is written to a temporary name and renamed, so ``dest`` is never half
+    written.
+    """
+    import av
+
+    if not parts:
+        raise _problem(dest, "no videos to join")
+    target = Path(dest)
+    partial = target.with_name(target.name + ".partial")
+    first_shape: tuple[Any, ...] | None = None
+    with av.open(str(partial), mode="w", format="mp4") as output:
+        out_stream: Any = None
+        offset = 0
+        for part in parts:
+            with _open(part) as container:
+                stream = _video_stream(container)
+                shape = (stream.codec_context.name, stream.width, stream.height)
+                if first_shape is None:
+                    first_shape = shape
+                    out_stream = output.add_stream_from_template(stream)
+                elif shape != first_shape:
+                    partial.unlink(missing_ok=True)
+                    raise _problem(
+                        part,
+                        f"is {shape[1]}x{shape[2]} {shape[0]}, the first part is "
+                        f"{first_shape[1]}x{first_shape[2]} {first_shape[0]}: not joined",
+                    )
+                last_end = offset
+                for packet in container.demux(stream):
+                    if packet.dts is None:
+                        continue
+                    packet.pts = (packet.pts if packet.pts is not None else packet.dts) + offset
+                    packet.dts += offset
+                    last_end = max(last_end, packet.pts + (packet.duration or 0))
+                    packet.stream = out_stream
+                    output.mux(packet)
+                offset = last_end
+    os.replace(partial, target)
+    return inspect_video(target)
 
 
 # --------------------------------------------------------------------------- frames

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import typer
 
@@ -44,27 +44,46 @@ def _parse_tags(values: list[str]) -> dict[str, str]:
 def generate(
     prompt: str | None = typer.Argument(None, help="What the video shows (TEXT_VIDEO / auto)."),
     task: str | None = typer.Option(
-        None, "--task", help="text | auto | manual (default: from the other options)."
+        None, "--task", help="Nova Reel: text | auto | manual (default: from the other options)."
     ),
     duration: int | None = typer.Option(
-        None, "--duration", help="Seconds: 6 (text) or a multiple of 6 in 12-120 (auto)."
+        None,
+        "--duration",
+        help="Seconds: Nova Reel 6 (text) or a multiple of 6 in 12-120 (auto); "
+        "Luma Ray 2 5 or 9 (per shot).",
     ),
     image: str | None = typer.Option(
-        None, "--image", help="Starting frame: a PNG/JPEG path or s3:// URI (TEXT_VIDEO)."
+        None, "--image", help="Starting frame: a PNG/JPEG path (or s3:// URI on Nova Reel)."
+    ),
+    end_image: str | None = typer.Option(
+        None, "--end-image", help="Luma Ray 2: the last frame (PNG/JPEG path)."
     ),
     fit: str | None = typer.Option(
-        None, "--fit", help="Convert images to 1280x720: crop | pad | stretch (default: refuse)."
+        None,
+        "--fit",
+        help="Convert images to the model's size: crop | pad | stretch (default: refuse).",
     ),
     shot: list[str] = typer.Option(
-        [], "--shot", help="A manual shot's text (repeat for each shot)."
+        [], "--shot", help="A storyboard shot's text (repeat for each shot)."
     ),
     storyboard: Path | None = typer.Option(
         None, "--storyboard", help="YAML/JSON storyboard of shots (text + optional image)."
     ),
-    seed: int | None = typer.Option(None, "--seed", help="0-2147483646 (default 42)."),
+    seed: int | None = typer.Option(None, "--seed", help="Nova Reel: 0-2147483646 (default 42)."),
     model_id: str | None = typer.Option(
-        None, "--model-id", help="amazon.nova-reel-v1:1 (default) or amazon.nova-reel-v1:0."
+        None,
+        "--model-id",
+        help="Model id or alias: nova-reel (v1:1, default), nova-reel-v1:0, luma-ray2.",
     ),
+    aspect_ratio: str | None = typer.Option(
+        None,
+        "--aspect-ratio",
+        help="Luma Ray 2: 16:9 (default) | 9:16 | 1:1 | 4:3 | 3:4 | 21:9 | 9:21.",
+    ),
+    resolution: str | None = typer.Option(
+        None, "--resolution", help="Luma Ray 2: 540p | 720p (default)."
+    ),
+    loop: bool = typer.Option(False, "--loop", help="Luma Ray 2: the end blends into the start."),
     output_uri: str | None = typer.Option(
         None,
         "--output-uri",
@@ -94,9 +113,8 @@ def generate(
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Generate a video: check everything, submit, wait with progress, download."""
-    from novareel.results import JobResult
+    from novareel.models import GenerateOptions, Shot, build_request, build_shot_requests, get_model
     from novareel.s3uri import output_location
-    from novareel.spec import DEFAULT_MODEL, DEFAULT_SEED, Shot, build_request
 
     if fit is not None and fit not in ("crop", "pad", "stretch"):
         raise InvalidRequestError(
@@ -105,13 +123,7 @@ def generate(
     notices: list[str] = []
     tags = _parse_tags(tag)
     fit_mode = cast("FitMode | None", fit)
-    frame = None
-    if image:
-        from novareel.images import prepare_starting_frame
-
-        prepared = prepare_starting_frame(image, fit=fit_mode, bucket_owner=bucket_owner)
-        frame = prepared.frame
-        notices.extend(prepared.notes)
+    board = None
     if storyboard is not None:
         if shot:
             raise InvalidRequestError(
@@ -119,28 +131,52 @@ def generate(
             )
         from novareel.storyboard import load_storyboard
 
-        board = load_storyboard(storyboard).prepare(seed=seed, model_id=model_id, fit=fit_mode)
-        notices.extend(board.notes)
-        shots: list[Shot] | None = list(board.request.shots)
-        seed, model_id = board.request.seed, board.request.model_id
+        board = load_storyboard(storyboard)
+    model = get_model(model_id or (board.file.model_id if board else None))
+    looks = GenerateOptions(aspect_ratio=aspect_ratio, resolution=resolution)
+    rules = model.family.frame_rules_for(looks)
+    frames = {}
+    for name, source in (("image", image), ("end_image", end_image)):
+        if source:
+            from novareel.images import prepare_starting_frame
+
+            prepared = prepare_starting_frame(
+                source,
+                fit=fit_mode,
+                bucket_owner=bucket_owner if name == "image" else None,
+                field=name,
+                rules=rules,
+            )
+            frames[name] = prepared.frame
+            notices.extend(prepared.notes)
+    shots: list[Shot] | None
+    if board is not None:
+        prepared_board = board.prepare(
+            seed=seed, model_id=model.model_id, fit=fit_mode, rules=rules
+        )
+        notices.extend(prepared_board.notes)
+        shots = prepared_board.shots
+        seed = prepared_board.seed
     else:
         shots = [Shot(text) for text in shot] or None
-    # One resolver for every combination, so contradictions (a prompt with a
-    # storyboard, TEXT_VIDEO with 12 s, an image on an automated job) read the same.
-    request = build_request(
-        prompt,
+    options = GenerateOptions(
+        prompt=prompt,
+        model_id=model.model_id,
         task=task,
         duration=duration,
-        image=frame,
+        image=frames.get("image"),
+        end_image=frames.get("end_image"),
         shots=shots,
-        seed=DEFAULT_SEED if seed is None else seed,
-        model_id=model_id or DEFAULT_MODEL,
+        seed=seed,
+        aspect_ratio=aspect_ratio,
+        resolution=resolution,
+        loop=loop or None,
     )
-    from novareel.prompting import prompt_warnings
-
-    texts = [getattr(request, "prompt", "")] + [s.text for s in getattr(request, "shots", ())]
-    for text in filter(None, texts):
-        notices.extend(prompt_warnings(text))
+    # One resolver per model for every combination, so contradictions (a prompt with a
+    # storyboard, TEXT_VIDEO with 12 s, --seed on Luma Ray 2) read the same.
+    per_shot = bool(shots) and not model.family.multi_shot
+    requests = build_shot_requests(options) if per_shot else [build_request(options)]
+    notices.extend(model_notices(model, requests))
 
     if output_uri is None:
         output_uri = os.environ.get(OUTPUT_URI_ENV)
@@ -156,45 +192,62 @@ def generate(
     location = output_location(
         output_uri, bucket_owner=bucket_owner, kms_key_id=kms_key_id, notices=notices
     )
+    cost = round(sum(r.estimated_cost_usd for r in requests), 2)
 
     if dry_run:
-        result = JobResult(
-            status="DryRun",
-            task_type=request.task_type.value,
-            model_id=request.model_id,
-            duration_seconds=request.duration_seconds,
-            seed=request.seed,
-            estimated_cost_usd=request.estimated_cost_usd,
-            output_uri=str(location.uri),
-            client_token=token,
-            notices=tuple(notices),
-            request=request.describe(),
-        )
-        if json_output:
-            emit_json(result.to_dict())
-        else:
-            import json
-
-            print_result(result, False)
-            err_console.print("nothing was sent (--dry-run); the request would be:")
-            typer.echo(json.dumps(result.request, indent=2))
+        _print_dry_run(requests, location, token, notices, cost, json_output)
         return
+    if per_shot and (token or no_wait):
+        flag = "--token" if token else "--no-wait"
+        raise InvalidRequestError(
+            Problem(
+                flag.lstrip("-").replace("-", "_"),
+                f"{flag} does not apply to a storyboard run as one job per shot",
+                limit="each shot's token is derived from its content (exactly once)",
+            )
+        )
 
-    with open_api(conn, waits=not no_wait) as (api, emulator):
+    with open_api(conn, waits=not no_wait, region=model.info.default_region) as (api, emulator):
+        client = api.client
+        if not conn.local and client.region_source == "default":
+            notices.append(
+                f"no AWS region configured: using {client.region}, where {model.info.name} runs"
+            )
+        if client.region not in model.info.regions:
+            notices.append(
+                f"{model.info.name} is offered in {', '.join(model.info.regions)}, not "
+                f"{client.region}: the service will likely refuse it (pass --region "
+                f"{model.info.default_region}, or check with `novareel doctor`)"
+            )
         if no_wait and emulator is not None and emulator.owned:
             notices.append(
                 "the emulator was started inside this command and stops with it, so this "
                 "job cannot be waited for later; run `novareel emulator` in another terminal "
                 "first to keep jobs alive"
             )
+        if not json_output:
+            for notice in notices:
+                typer.secho(f"notice: {notice}", fg="yellow", err=True)
+            what = f"{len(requests)} jobs (one per shot)" if per_shot else "1 job"
+            err_console.print(
+                f"submitting {what} to {model.model_id} in {client.region}: ~${cost:.2f} on AWS",
+                highlight=False,
+            )
+        shown = () if not json_output else tuple(notices)
+        if per_shot:
+            _run_per_shot(
+                api, requests, location, tags, out, storyboard, timeout, poll_interval,
+                no_download, json_output, shown,
+            )  # fmt: skip
+            return
         submitted = api.submit(
-            request,
+            requests[0],
             location,
             client_token=token,
             tags=tags or None,
             wait_for_slot=0 if no_wait else timeout,
         )
-        submitted = submitted.with_(notices=tuple(notices) + submitted.notices)
+        submitted = submitted.with_(notices=shown + submitted.notices)
         if not json_output:
             err_console.print(
                 f"submitted job {submitted.ledger_id}: {submitted.invocation_arn} "
@@ -223,3 +276,172 @@ def generate(
 
             raise job_failed_error(finished)
         print_result(finished, json_output)
+
+
+def model_notices(model: Any, requests: list[Any]) -> list[str]:
+    """What to say about the chosen model before any money or time is spent.
+
+    Its lifecycle (from the registry's dates; `novareel doctor` asks the account),
+    the undocumented image input of a family that has one, and the prompt warnings.
+    """
+    from novareel.models import active_alternatives
+    from novareel.prompting import prompt_warnings
+
+    notices: list[str] = []
+    info = model.info
+    status = model.lifecycle_status()
+    if status in ("LEGACY", "EOL"):
+        alternatives = active_alternatives(exclude=info.model_id)
+        other = (
+            f"; the active alternative is {alternatives[0].info.name} "
+            f"(--model-id {alternatives[0].info.aliases[0]}, {alternatives[0].info.price_text()})"
+            if alternatives
+            else ""
+        )
+        when = (
+            f"reached end of life on {info.lifecycle.end_of_life}"
+            if status == "EOL"
+            else f"is Legacy since {info.lifecycle.legacy_since} (end of life "
+            f"{info.lifecycle.end_of_life})"
+        )
+        notices.append(
+            f"{info.name} ({info.model_id}) {when}: AWS will likely refuse it{other}. "
+            "Check your account with `novareel doctor`"
+        )
+    image_notice = getattr(model.family, "image_notice", None)
+    if image_notice and any(r.frames for r in requests):
+        notices.append(image_notice)
+    for request in requests:
+        texts = [getattr(request, "prompt", "")] + [s.text for s in getattr(request, "shots", ())]
+        for text in filter(None, texts):
+            notices.extend(prompt_warnings(text))
+    return list(dict.fromkeys(notices))
+
+
+def _print_dry_run(
+    requests: list[Any],
+    location: Any,
+    token: str | None,
+    notices: list[str],
+    cost: float,
+    json_output: bool,
+) -> None:
+    import json
+
+    from novareel.results import JobResult
+
+    results = [
+        JobResult(
+            status="DryRun",
+            task_type=str(r.task_type),
+            model_id=r.model_id,
+            duration_seconds=r.duration_seconds,
+            seed=r.seed,
+            estimated_cost_usd=r.estimated_cost_usd,
+            output_uri=str(location.uri),
+            client_token=token,
+            notices=tuple(notices),
+            request=r.describe(),
+        )
+        for r in requests
+    ]
+    if len(results) == 1:
+        if json_output:
+            emit_json(results[0].to_dict())
+        else:
+            print_result(results[0], False)
+            err_console.print("nothing was sent (--dry-run); the request would be:")
+            typer.echo(json.dumps(results[0].request, indent=2))
+        return
+    if json_output:
+        emit_json(
+            {
+                "status": "DryRun",
+                "model_id": requests[0].model_id,
+                "jobs": [r.to_dict() for r in results],
+                "shots": len(results),
+                "duration_seconds": sum(r.duration_seconds for r in requests),
+                "estimated_cost_usd": cost,
+                "notices": notices,
+            }
+        )
+        return
+    for notice in notices:
+        typer.secho(f"notice: {notice}", fg="yellow", err=True)
+    typer.echo(
+        f"{len(results)} shots, one {requests[0].model_id} job each, "
+        f"{sum(r.duration_seconds for r in requests)} s in all, ~${cost:.2f}"
+    )
+    err_console.print("nothing was sent (--dry-run); the requests would be:")
+    typer.echo(json.dumps([r.request for r in results], indent=2))
+
+
+def _run_per_shot(
+    api: Any,
+    requests: list[Any],
+    location: Any,
+    tags: dict[str, str],
+    out: Path,
+    storyboard: Path | None,
+    timeout: float,
+    poll_interval: float | None,
+    no_download: bool,
+    json_output: bool,
+    notices: tuple[str, ...],
+) -> None:
+    """A storyboard on a model without multi-shot: one job per shot, then joined."""
+    from novareel.batch import BatchRunner
+    from novareel.errors import JobFailedError
+    from novareel.shotboard import assemble, shot_batch
+
+    batch = shot_batch(requests, location, tags=tags, source=str(storyboard or "generate"))
+
+    def on_event(event: Any) -> None:
+        if not json_output and event.message:
+            err_console.print(f"shot {event.number}: {event.message}", highlight=False)
+
+    runner = BatchRunner(
+        api,
+        batch,
+        out_dir=None if no_download else out,
+        max_concurrent=get_concurrency(requests[0].model_id),
+        timeout=timeout,
+        poll_interval=poll_interval,
+        on_event=on_event,
+    )
+    summary = runner.run()
+    result: dict[str, Any] = {
+        "status": "Completed" if summary.ok else "Failed",
+        "model_id": requests[0].model_id,
+        "shots": [o.to_dict() for o in summary.items],
+        "estimated_cost_usd": round(sum(r.estimated_cost_usd for r in requests), 2),
+        "notices": list(notices) + list(summary.notices),
+    }
+    if summary.ok and not no_download:
+        joined = assemble(summary.items, out / f"storyboard-{batch.identity[:12]}")
+        result.update(joined.to_dict())
+    if json_output:
+        emit_json(result)
+    else:
+        for notice in summary.notices:
+            typer.secho(f"notice: {notice}", fg="yellow", err=True)
+        typer.echo(f"status      {result['status']}")
+        typer.echo(f"shots       {len(requests)} x {requests[0].model_id}")
+        if "video_path" in result:
+            typer.echo(f"video file  {result['video_path']}")
+            typer.echo(f"shot files  {result['local_dir']}/shot_*.mp4")
+    if not summary.ok:
+        bad = [o for o in summary.items if o.phase.value != "done"]
+        raise JobFailedError(
+            f"{len(bad)} of {len(requests)} shots did not finish: "
+            + "; ".join(f"{o.key} {o.phase.value} {o.message}".strip() for o in bad),
+            result=result,
+            hint="Run the same command again: finished shots are kept and none is paid twice.",
+        )
+
+
+def get_concurrency(model_id: str) -> int:
+    """The model's default concurrency quota (a batch learns the real one)."""
+    from novareel.models import get_model
+
+    return get_model(model_id).info.concurrency
