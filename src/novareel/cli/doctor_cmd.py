@@ -1,0 +1,111 @@
+"""``novareel doctor``: every check that makes a first real run fail, with its fix.
+
+The checks live in :mod:`novareel.preflight` (``run_checks``); this module resolves the
+options, picks the client's region (the model's own when none is configured) and
+prints one line per check. Exit 0 when a real run can work (warnings allowed), 1 when
+a check fails, 2 for bad input (nothing is sent), 3 when AWS cannot be set up at all.
+"""
+
+from __future__ import annotations
+
+import os
+
+import typer
+
+from novareel.cli.app import JSON_HELP, app, console, emit_json, handle_errors
+from novareel.cli.common import CONNECTION, Connection, with_connection
+
+OUTPUT_URI_ENV = "NOVAREEL_OUTPUT_URI"
+
+_MARKS = {
+    "ok": "[green]✓[/]",
+    "warn": "[yellow]![/]",
+    "fail": "[bold red]✗[/]",
+    "skip": "[dim]-[/]",
+}
+
+
+@app.command("doctor")
+@handle_errors()
+@with_connection
+def doctor(
+    model_id: str | None = typer.Option(
+        None, "--model-id", help="Model id or alias (default: the registry's default model)."
+    ),
+    output_uri: str | None = typer.Option(
+        None,
+        "--output-uri",
+        help=f"s3://bucket/folder/ the jobs will write to (or ${OUTPUT_URI_ENV}).",
+    ),
+    kms_key_id: str | None = typer.Option(
+        None, "--kms-key-id", help="KMS key ARN the output will be encrypted with."
+    ),
+    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
+    conn: Connection = CONNECTION,
+) -> None:
+    """Check credentials, region, model lifecycle and access, and the output bucket.
+
+    Nothing is generated and nothing is charged: the bucket check writes one tiny
+    object under the output folder and deletes it. Never switches model: when the
+    model cannot run, the fix names the alternatives with their price.
+    """
+    from novareel.local import LOCAL_OUTPUT_URI
+    from novareel.models import get_model
+    from novareel.preflight import run_checks
+    from novareel.s3uri import output_location
+
+    model = get_model(model_id)
+    if output_uri is None:
+        output_uri = os.environ.get(OUTPUT_URI_ENV)
+    if output_uri is None and conn.local:
+        output_uri = LOCAL_OUTPUT_URI
+    if output_uri is not None:
+        location = output_location(output_uri, kms_key_id=kms_key_id)
+    else:
+        location = None
+        if kms_key_id is not None:  # still refuse a malformed ARN before any call
+            output_location("s3://kms-key-check/", kms_key_id=kms_key_id)
+
+    from novareel.cli.models_cmd import control_clients
+
+    with control_clients(conn) as make:
+        client = make(conn.region, model.info.default_region)
+        if conn.local and location is not None and output_uri == LOCAL_OUTPUT_URI:
+            # --local's own bucket exists for every command, as `generate --local` makes it.
+            client.ensure_bucket(location.uri.bucket)
+        report = run_checks(client, model, output=location)
+
+    if json_output:
+        emit_json(report.to_dict())
+    else:
+        from rich.markup import escape
+
+        console.print(
+            f"[bold]novareel doctor[/]: {escape(model.info.name)} "
+            f"({escape(model.model_id)}) in {escape(report.region)}",
+            highlight=False,
+        )
+        from rich.table import Table
+
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(no_wrap=True)
+        grid.add_column(no_wrap=True)
+        grid.add_column()
+        for check in report.checks:
+            grid.add_row(_MARKS[check.status], check.name, escape(check.detail))
+            if check.fix and check.status in ("warn", "fail"):
+                grid.add_row("", "", f"[bold]fix:[/] {escape(check.fix)}")
+        console.print(grid)
+        warnings = sum(c.status == "warn" for c in report.checks)
+        failures = sum(c.status == "fail" for c in report.checks)
+        if report.ok:
+            extra = f" ({warnings} warning{'s' if warnings != 1 else ''})" if warnings else ""
+            console.print(f"[green]ready:[/] a real run can work{extra}", highlight=False)
+        else:
+            console.print(
+                f"[bold red]not ready:[/] {failures} check{'s' if failures != 1 else ''} "
+                "failed; see the fixes above",
+                highlight=False,
+            )
+    if not report.ok:
+        raise typer.Exit(1)
