@@ -26,7 +26,14 @@ from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal
 
 from novareel.errors import AccessDeniedError, AwsError, NotFoundError
-from novareel.models import Model, active_alternatives, describe_model, find_model, get_model
+from novareel.models import (
+    Model,
+    active_alternatives,
+    all_models,
+    describe_model,
+    find_model,
+    get_model,
+)
 from novareel.s3uri import OutputLocation, output_location
 
 if TYPE_CHECKING:
@@ -232,7 +239,7 @@ def survey_models(
     """
     listings: dict[str, list[dict[str, Any]] | AwsError] = {}
     rows = []
-    for model in _registered_models():
+    for model in all_models():
         asked = region or model.info.default_region
         facts = registry_lifecycle(model, day)
         row = describe_model(model, _today(day))
@@ -259,12 +266,6 @@ def survey_models(
         )
         rows.append(row)
     return rows
-
-
-def _registered_models() -> list[Model]:
-    from novareel.models import all_models
-
-    return all_models()
 
 
 def _ask_control_plane(
