@@ -189,13 +189,21 @@ def generate(
             Problem("output_uri", "an output location is required", limit="s3://bucket/folder/"),
             hint=f"Pass --output-uri s3://bucket/folder/ (or set {OUTPUT_URI_ENV}), or --local.",
         )
-    location = output_location(
-        output_uri, bucket_owner=bucket_owner, kms_key_id=kms_key_id, notices=notices
-    )
     cost = round(sum(r.estimated_cost_usd for r in requests), 2)
+    try:
+        location = output_location(
+            output_uri, bucket_owner=bucket_owner, kms_key_id=kms_key_id, notices=notices
+        )
+    except InvalidRequestError as exc:
+        if not dry_run:
+            raise
+        # A dry run still shows the request and its price, then fails on the location:
+        # the user sees everything that is wrong and everything that would be sent.
+        _print_dry_run(requests, output_uri, token, notices, cost, json_output, exc)
+        raise typer.Exit(exc.exit_code) from None
 
     if dry_run:
-        _print_dry_run(requests, location, token, notices, cost, json_output)
+        _print_dry_run(requests, str(location.uri), token, notices, cost, json_output)
         return
     if per_shot and (token or no_wait):
         flag = "--token" if token else "--no-wait"
@@ -320,15 +328,23 @@ def model_notices(model: Any, requests: list[Any]) -> list[str]:
 
 def _print_dry_run(
     requests: list[Any],
-    location: Any,
+    output_uri: str,
     token: str | None,
     notices: list[str],
     cost: float,
     json_output: bool,
+    error: InvalidRequestError | None = None,
 ) -> None:
+    """What ``--dry-run`` prints: each request, its cost, and (``error``) what is still
+    wrong with the options around it (then the command exits 2)."""
     import json
 
     from novareel.results import JobResult
+
+    problems = [p.to_dict() for p in error.problems] if error is not None else []
+    if error is not None and not json_output:
+        for problem in error.problems:
+            typer.secho(f"error: {problem}", fg="red", err=True)
 
     results = [
         JobResult(
@@ -338,7 +354,7 @@ def _print_dry_run(
             duration_seconds=r.duration_seconds,
             seed=r.seed,
             estimated_cost_usd=r.estimated_cost_usd,
-            output_uri=str(location.uri),
+            output_uri=output_uri,
             client_token=token,
             notices=tuple(notices),
             request=r.describe(),
@@ -347,7 +363,7 @@ def _print_dry_run(
     ]
     if len(results) == 1:
         if json_output:
-            emit_json(results[0].to_dict())
+            emit_json({**results[0].to_dict(), **({"problems": problems} if problems else {})})
         else:
             print_result(results[0], False)
             err_console.print("nothing was sent (--dry-run); the request would be:")
@@ -363,6 +379,7 @@ def _print_dry_run(
                 "duration_seconds": sum(r.duration_seconds for r in requests),
                 "estimated_cost_usd": cost,
                 "notices": notices,
+                **({"problems": problems} if problems else {}),
             }
         )
         return
