@@ -239,6 +239,11 @@ class RayVideo(RequestBase):
         return body
 
 
+def _given(value: str | None, default: str) -> str:
+    """The user's value, even an empty one (refused later, never silently replaced)."""
+    return default if value is None else value
+
+
 def _duration_of(text: object) -> object:
     """``"5s"`` -> 5 (a recorded request), anything else unchanged (then refused)."""
     if isinstance(text, str) and text.endswith("s") and text[:-1].isdigit():
@@ -275,8 +280,8 @@ class LumaRayFamily:
     def _request(self, options: GenerateOptions, prompt: str | None, start: Any) -> RayVideo:
         return RayVideo(
             prompt=prompt or "",
-            aspect_ratio=options.aspect_ratio or DEFAULT_ASPECT_RATIO,
-            resolution=options.resolution or DEFAULT_RESOLUTION,
+            aspect_ratio=_given(options.aspect_ratio, DEFAULT_ASPECT_RATIO),
+            resolution=_given(options.resolution, DEFAULT_RESOLUTION),
             duration=DEFAULT_DURATION if options.duration is None else options.duration,
             loop=bool(options.loop),
             start_frame=start,
