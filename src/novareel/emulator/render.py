@@ -6,10 +6,12 @@ frame, and moves a virtual camera over it according to the camera words in the p
 (zoom, pan, tilt, dolly, orbit, ...). Every frame carries a "novareel emulator preview"
 label and the shot's prompt, so nobody mistakes a preview for a generated video.
 
-Output matches what Nova Reel delivers: H.264 (libx264, yuv420p) in MP4, 1280x720,
-24 fps, exactly 144 frames (6.000 s) per shot. x264 runs single-threaded with a fixed
-preset so the same input gives bit-identical bytes; jobs are parallelised across shots
-and jobs instead.
+By default the output is what Nova Reel delivers: H.264 (libx264, yuv420p) in MP4,
+1280x720, 24 fps, exactly 144 frames (6.000 s) per shot. :func:`render_video` takes
+any even width/height and frame count (each model family picks its own), a camera path
+that loops back to its start, and a last keyframe. x264 runs single-threaded with a
+fixed preset so the same input gives bit-identical bytes; jobs are parallelised across
+shots and jobs instead.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ if TYPE_CHECKING:
 WIDTH, HEIGHT, FPS = 1280, 720, 24
 FRAMES_PER_SHOT = 6 * FPS
 #: Extra canvas around the 1280x720 view, so the camera can move without running out.
-MARGIN_X, MARGIN_Y = 320, 180
+#: Any other size gets a quarter of its own width and height.
+MARGIN_X, MARGIN_Y = WIDTH // 4, HEIGHT // 4
 LABEL = "novareel emulator preview - not a generated video"
 X264_OPTIONS = {"preset": "ultrafast", "crf": "26", "threads": "1"}
 
@@ -111,27 +114,41 @@ def _ease(t: float, whip: bool) -> float:
     return t * t * (3 - 2 * t)
 
 
-def _affine(move: CameraMove, t: float) -> tuple[float, float, float, float, float, float]:
-    """Output pixel -> canvas pixel mapping at time ``t`` in [0, 1]."""
+def _affine(
+    move: CameraMove,
+    t: float,
+    width: int = WIDTH,
+    height: int = HEIGHT,
+    loop: bool = False,
+) -> tuple[float, float, float, float, float, float]:
+    """Output pixel -> canvas pixel mapping at time ``t`` in [0, 1].
+
+    Moves are defined for 1280x720 and scale with the frame, so a pan crosses the same
+    share of any picture. With ``loop`` the move runs out and back: the camera ends
+    exactly where it started.
+    """
+    if loop:
+        t = 1.0 - abs(2.0 * t - 1.0)
     e = _ease(min(t * move.pace, 1.0), move.whip)
+    sx, sy = width / WIDTH, height / HEIGHT
     scale = 1.0 + (move.zoom - 1.0) * e
     if move.orbit:
         phi = math.radians(move.orbit * e)
-        ox, oy = 160 * math.sin(phi), 60 * (1 - math.cos(phi))
+        ox, oy = 160 * sx * math.sin(phi), 60 * sy * (1 - math.cos(phi))
     else:
         ox = oy = 0.0
-    cx = MARGIN_X + WIDTH / 2 + move.dx * e + ox
-    cy = MARGIN_Y + HEIGHT / 2 + move.dy * e + oy
+    cx = width // 4 + width / 2 + move.dx * sx * e + ox
+    cy = height // 4 + height / 2 + move.dy * sy * e + oy
     theta = math.radians(move.angle * e)
     cos, sin = math.cos(theta) / scale, math.sin(theta) / scale
     # input = R(theta) * (out - centre) / scale + camera centre
     return (
         cos,
         sin,
-        cx - cos * WIDTH / 2 - sin * HEIGHT / 2,
+        cx - cos * width / 2 - sin * height / 2,
         -sin,
         cos,
-        cy + sin * WIDTH / 2 - cos * HEIGHT / 2,
+        cy + sin * width / 2 - cos * height / 2,
     )
 
 
@@ -142,15 +159,18 @@ def _rng_for(prompt: str, seed: int, shot_index: int) -> np.random.Generator:
     return np.random.default_rng(int.from_bytes(digest[:8], "big"))
 
 
-def _scene(prompt: str, seed: int, shot_index: int) -> npt.NDArray[np.uint8]:
-    """An abstract 1280x720 scene whose palette and shapes come from the hash."""
+def _scene(
+    prompt: str, seed: int, shot_index: int, width: int = WIDTH, height: int = HEIGHT
+) -> npt.NDArray[np.uint8]:
+    """An abstract ``width`` x ``height`` scene whose palette and shapes come from the hash."""
     import numpy as np
     from PIL import Image, ImageDraw
 
     rng = _rng_for(prompt, seed, shot_index)
+    size = min(width / WIDTH, height / HEIGHT)
     palette = rng.integers(20, 236, size=(5, 3))
-    ys = np.linspace(0.0, 1.0, HEIGHT, dtype=np.float32)[:, None, None]
-    xs = np.linspace(0.0, 1.0, WIDTH, dtype=np.float32)[None, :, None]
+    ys = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None, None]
+    xs = np.linspace(0.0, 1.0, width, dtype=np.float32)[None, :, None]
     top, bottom, side = (palette[i].astype(np.float32) for i in range(3))
     base = top * (1 - ys) + bottom * ys
     base = base * (1 - 0.35 * xs) + side * 0.35 * xs
@@ -158,28 +178,29 @@ def _scene(prompt: str, seed: int, shot_index: int) -> npt.NDArray[np.uint8]:
     draw = ImageDraw.Draw(img)
     for _ in range(int(rng.integers(10, 18))):
         colour = tuple(int(c) for c in rng.integers(0, 256, size=3))
-        x, y = int(rng.integers(-100, WIDTH)), int(rng.integers(-100, HEIGHT))
-        w, h = int(rng.integers(60, 420)), int(rng.integers(60, 320))
+        x, y = int(rng.integers(-100, width)), int(rng.integers(-100, height))
+        w, h = int(rng.integers(60, 420) * size), int(rng.integers(60, 320) * size)
         if rng.random() < 0.5:
             draw.ellipse((x, y, x + w, y + h), fill=colour)
         else:
             draw.rectangle((x, y, x + w, y + h), fill=colour, outline=(255, 255, 255))
     grid = tuple(int(c) for c in palette[3])
-    for gx in range(0, WIDTH, 80):
-        draw.line((gx, 0, gx, HEIGHT), fill=grid, width=1)
-    for gy in range(0, HEIGHT, 80):
-        draw.line((0, gy, WIDTH, gy), fill=grid, width=1)
+    for gx in range(0, width, 80):
+        draw.line((gx, 0, gx, height), fill=grid, width=1)
+    for gy in range(0, height, 80):
+        draw.line((0, gy, width, gy), fill=grid, width=1)
     return np.asarray(img, dtype=np.uint8)
 
 
-def _load_image(data: bytes) -> npt.NDArray[np.uint8]:
+def fit_image(data: bytes, width: int = WIDTH, height: int = HEIGHT) -> npt.NDArray[np.uint8]:
+    """Decode an image as RGB, scaled to cover ``width`` x ``height`` and centre-cropped."""
     import numpy as np
-    from PIL import Image
+    from PIL import Image, ImageOps
 
     with Image.open(io.BytesIO(data)) as im:
         rgb = im.convert("RGB")
-        if rgb.size != (WIDTH, HEIGHT):
-            rgb = rgb.resize((WIDTH, HEIGHT))
+        if rgb.size != (width, height):
+            rgb = ImageOps.fit(rgb, (width, height), Image.Resampling.BICUBIC)
         return np.asarray(rgb, dtype=np.uint8)
 
 
@@ -264,10 +285,35 @@ def _wrap(text: str, width: int, max_lines: int) -> list[str]:
     return lines
 
 
+def _label_lines(width: int, detail: str) -> list[str]:
+    """The preview label, on two lines when the frame is too narrow for one."""
+    from PIL import ImageFont
+
+    one = f"{LABEL}  |  {detail}"
+    fits = ImageFont.load_default(size=16).getlength(one) + 16 <= min(600, width - 24)
+    return [one] if fits else [LABEL, detail]
+
+
 def render_frames(
-    prompt: str, seed: int, shot_index: int, n_shots: int, image: bytes | None
+    prompt: str,
+    seed: int,
+    shot_index: int = 0,
+    n_shots: int = 1,
+    image: bytes | None = None,
+    *,
+    width: int = WIDTH,
+    height: int = HEIGHT,
+    frames: int = FRAMES_PER_SHOT,
+    loop: bool = False,
+    last_image: bytes | None = None,
+    detail: str | None = None,
 ) -> Iterator[npt.NDArray[np.uint8]]:
-    """Yield the 144 frames of one shot as yuv420p arrays (1080 x 1280: Y, then U, V).
+    """Yield the frames of one clip as yuv420p arrays (``height * 3 / 2`` x ``width``).
+
+    ``image`` is the first frame (fitted to the size), else a scene from the hash;
+    ``last_image`` is cross-faded in over the second half and is exactly the last
+    frame; ``loop`` sends the camera back to its start. ``detail`` is the label's
+    second part (default ``shot i/n``).
 
     Work happens in YUV directly: the canvas is converted once, the camera transform
     is bilinear on luma and nearest on the (half-size) chroma planes, which keeps a
@@ -276,36 +322,45 @@ def render_frames(
     import numpy as np
     from PIL import Image
 
-    scene = _load_image(image) if image is not None else _scene(prompt, seed, shot_index)
-    canvas = np.pad(scene, ((MARGIN_Y, MARGIN_Y), (MARGIN_X, MARGIN_X), (0, 0)), mode="symmetric")
+    if width % 2 or height % 4 or width < 64 or height < 64 or frames < 2:
+        raise ValueError(f"cannot render {width}x{height} with {frames} frames")
+    scene = (
+        fit_image(image, width, height)
+        if image is not None
+        else _scene(prompt, seed, shot_index, width, height)
+    )
+    mx, my = width // 4, height // 4
+    canvas = np.pad(scene, ((my, my), (mx, mx), (0, 0)), mode="symmetric")
     planes = _to_planes(canvas)
     images = [Image.fromarray(p, "L") for p in planes]
+    last = _to_planes(fit_image(last_image, width, height)) if last_image is not None else None
     move = camera_for(prompt)
-    overlays = [
-        _Overlay([f"{LABEL}  |  shot {shot_index + 1}/{n_shots}"], 16, 600, 12, 12),
-    ]
-    caption = _wrap(prompt, 110, 2)
+    label = _label_lines(width, detail or f"shot {shot_index + 1}/{n_shots}")
+    overlays = [_Overlay(label, 16, min(600, width - 24), 12, 12)]
+    caption = _wrap(prompt, max(20, 110 * (width - 40) // (WIDTH - 40)), 2)
     if caption:
-        overlays.append(_Overlay(caption, 18, WIDTH - 40, HEIGHT - 80, 20))
-    out = np.empty((HEIGHT * 3 // 2, WIDTH), dtype=np.uint8)
-    y_out = out[:HEIGHT]
-    u_out = out[HEIGHT : HEIGHT + HEIGHT // 4].reshape(HEIGHT // 2, WIDTH // 2)
-    v_out = out[HEIGHT + HEIGHT // 4 :].reshape(HEIGHT // 2, WIDTH // 2)
+        overlays.append(_Overlay(caption, 18, width - 40, height - 80, 20))
+    out = np.empty((height * 3 // 2, width), dtype=np.uint8)
+    flat = out.reshape(-1)
+    luma, chroma = width * height, width * height // 4
+    y_out = out[:height]
+    u_out = flat[luma : luma + chroma].reshape(height // 2, width // 2)
+    v_out = flat[luma + chroma :].reshape(height // 2, width // 2)
     views = [y_out, u_out, v_out]
 
-    for n in range(FRAMES_PER_SHOT):
-        t = n / (FRAMES_PER_SHOT - 1)
-        a, b, c, d, e, f = _affine(move, t)
+    for n in range(frames):
+        t = n / (frames - 1)
+        a, b, c, d, e, f = _affine(move, t, width, height, loop)
         if a == 1.0 and b == 0.0 and d == 0.0 and e == 1.0 and c.is_integer() and f.is_integer():
             x0, y0 = int(c) // 2 * 2, int(f) // 2 * 2
-            y_out[...] = planes[0][y0 : y0 + HEIGHT, x0 : x0 + WIDTH]
+            y_out[...] = planes[0][y0 : y0 + height, x0 : x0 + width]
             for i in (1, 2):
                 views[i][...] = planes[i][
-                    y0 // 2 : y0 // 2 + HEIGHT // 2, x0 // 2 : x0 // 2 + WIDTH // 2
+                    y0 // 2 : y0 // 2 + height // 2, x0 // 2 : x0 // 2 + width // 2
                 ]
         else:
             y_img = images[0].transform(
-                (WIDTH, HEIGHT),
+                (width, height),
                 Image.Transform.AFFINE,
                 (a, b, c, d, e, f),
                 Image.Resampling.BILINEAR,
@@ -314,31 +369,60 @@ def render_frames(
             half = (a, b, c / 2, d, e, f / 2)
             for i in (1, 2):
                 img = images[i].transform(
-                    (WIDTH // 2, HEIGHT // 2),
+                    (width // 2, height // 2),
                     Image.Transform.AFFINE,
                     half,
                     Image.Resampling.NEAREST,
                     fillcolor=128,
                 )
                 views[i][...] = np.asarray(img)
+        if last is not None and t > 0.5:
+            w = _ease((t - 0.5) * 2, False)
+            for view, target in zip(views, last, strict=True):
+                mixed = view.astype(np.float32) * (1.0 - w) + target.astype(np.float32) * w
+                view[...] = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
         for overlay in overlays:
             overlay.apply(views)
-        y_out[HEIGHT - 4 :, : int(WIDTH * (n + 1) / FRAMES_PER_SHOT)] = 235
+        y_out[height - 4 :, : int(width * (n + 1) / frames)] = 235
         yield out
 
 
-def render_shot(
-    prompt: str, seed: int, shot_index: int = 0, n_shots: int = 1, image: bytes | None = None
+def render_video(
+    prompt: str,
+    seed: int,
+    shot_index: int = 0,
+    n_shots: int = 1,
+    image: bytes | None = None,
+    *,
+    width: int = WIDTH,
+    height: int = HEIGHT,
+    frames: int = FRAMES_PER_SHOT,
+    loop: bool = False,
+    last_image: bytes | None = None,
+    detail: str | None = None,
 ) -> bytes:
-    """Encode one 6-second shot as MP4 bytes (deterministic for the same input)."""
+    """Encode one clip as MP4 bytes at 24 fps (deterministic for the same input)."""
     import av
 
     buf = io.BytesIO()
     with av.open(buf, mode="w", format="mp4") as container:
         stream = container.add_stream("libx264", rate=FPS, options=dict(X264_OPTIONS))
-        stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.codec_context.thread_count = 1
-        for n, arr in enumerate(render_frames(prompt, seed, shot_index, n_shots, image)):
+        clip = render_frames(
+            prompt,
+            seed,
+            shot_index,
+            n_shots,
+            image,
+            width=width,
+            height=height,
+            frames=frames,
+            loop=loop,
+            last_image=last_image,
+            detail=detail,
+        )
+        for n, arr in enumerate(clip):
             frame = av.VideoFrame.from_ndarray(arr, format="yuv420p")
             frame.pts = n
             frame.time_base = Fraction(1, FPS)
@@ -347,6 +431,13 @@ def render_shot(
         for packet in stream.encode(None):
             container.mux(packet)
     return buf.getvalue()
+
+
+def render_shot(
+    prompt: str, seed: int, shot_index: int = 0, n_shots: int = 1, image: bytes | None = None
+) -> bytes:
+    """Encode one 6-second 1280x720 Nova Reel shot as MP4 bytes."""
+    return render_video(prompt, seed, shot_index, n_shots, image)
 
 
 def concat_mp4(parts: list[bytes]) -> bytes:
