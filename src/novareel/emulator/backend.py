@@ -9,7 +9,11 @@ Choices where the real service is uncertain (see ``docs/emulator.md``):
 * A reused ``clientRequestToken`` with an identical request returns the first job's ARN
   (no new job); with a different request it raises ConflictException.
 * A well-formed but unknown invocation ARN on Get raises ValidationException.
-* Too many concurrent jobs raises ServiceQuotaExceededException (400).
+* Too many concurrent jobs raises ServiceQuotaExceededException (400); a model missing
+  from ``quotas`` gets its family's default quota.
+
+What a job renders and writes to S3 is the model family's business (its
+:class:`~novareel.emulator.models.base.JobPlan`); the backend only schedules it.
 """
 
 from __future__ import annotations
@@ -35,14 +39,15 @@ from novareel.emulator.faults import (
     Stats,
     TokenBucket,
 )
-from novareel.emulator.latency import job_latency
+from novareel.emulator.latency import scaled
+from novareel.emulator.models import MODELS
+from novareel.emulator.models.base import BLOCKED_OUTPUT_MESSAGE, Files, JobPlan
 from novareel.emulator.s3 import S3Storage
 from novareel.emulator.state import Clock, Job, JobStore, new_invocation_id
 from novareel.emulator.validation import ValidRequest, validate_start_request
 
 log = logging.getLogger("novareel.emulator")
 
-BLOCKED_OUTPUT_MESSAGE = "The generated video has been blocked by our content filters."
 STATUSES = ("InProgress", "Completed", "Failed")
 _ARN_PREFIX = "arn:aws"
 
@@ -166,6 +171,7 @@ class EmulatorBackend:
             bucket_exists=self.storage.bucket_exists,
             fetch_object=self.storage.get_object,
             blocked_input_words=config.blocked_input_words,
+            model_states=config.model_states,
         )
         token = req.client_request_token or str(uuid.uuid4())
         fingerprint = _fingerprint(body)
@@ -179,7 +185,7 @@ class EmulatorBackend:
                     )
                 self.stats.replay()
                 return existing.arn
-            quota = config.quotas.get(req.model_id, 0)
+            quota = config.quotas.get(req.model_id, MODELS[req.model_id].default_quota)
             if self.jobs.in_progress(req.model_id) >= quota:
                 raise ApiError(
                     "ServiceQuotaExceededException",
@@ -190,9 +196,10 @@ class EmulatorBackend:
             self.jobs.add(job)
             self.stats.accept()
             generation = self._generation
-        plan = self._plan_failure(req)
-        self._write_manifest(job, req)
-        self._executor().submit(self._render_job, job, req, plan, generation)
+        failure = self._plan_failure(req.plan)
+        for name, data in req.plan.submit_files(job):
+            self._put(job, name, data)
+        self._executor().submit(self._render_job, job, req.plan, failure, generation)
         return job.arn
 
     def _new_job(self, req: ValidRequest, region: str, token: str, fingerprint: str) -> Job:
@@ -211,81 +218,49 @@ class EmulatorBackend:
             kms_key_id=req.kms_key_id,
             bucket_owner=req.bucket_owner,
             submit_time=now,
-            due_time=now + job_latency(req.video_seconds, self.config.speed),
+            due_time=now + scaled(req.plan.real_latency(), self.config.speed),
             client_request_token=token,
             fingerprint=fingerprint,
             video_seconds=req.video_seconds,
             tags=req.tags,
         )
 
-    def _plan_failure(self, req: ValidRequest) -> PlannedFailure | None:
-        for shot_index, shot in enumerate(req.shots):
-            text = shot.text.lower()
-            if any(w and w.lower() in text for w in self.config.blocked_output_words):
+    def _plan_failure(self, plan: JobPlan) -> PlannedFailure | None:
+        for shot_index, text in enumerate(plan.texts):
+            lowered = text.lower()
+            if any(w and w.lower() in lowered for w in self.config.blocked_output_words):
                 return PlannedFailure(
                     "RAI_VIOLATION_OUTPUT_VIDEO_DEFLECTION", shot_index + 1, BLOCKED_OUTPUT_MESSAGE
                 )
-        return self.faults.plan_job(req.prompt, len(req.shots))
+        return self.faults.plan_job(plan.prompt, plan.parts)
 
     # -- rendering -----------------------------------------------------------------
-    def _write_manifest(self, job: Job, req: ValidRequest) -> None:
-        manifest = {
-            "schemaVersion": "1.0",
-            "requestId": str(uuid.uuid4()),
-            "invocationId": job.invocation_id,
-            "invocationArn": job.arn,
-            "modelId": job.model_id,
-            "taskType": job.task_type,
-            "clientRequestToken": job.client_request_token,
-            "submitTime": iso(job.submit_time),
-            "durationSeconds": req.video_seconds,
-            "shotCount": len(req.shots),
-            "seed": req.seed,
-            "outputUri": job.output_uri,
-            "generator": "novareel-emulator preview renderer (not a generative model)",
-        }
-        self._put(job, "manifest.json", json.dumps(manifest, indent=2).encode())
-
     def _put(self, job: Job, name: str, data: bytes) -> None:
         bucket, _, prefix = job.output_uri[len("s3://") :].partition("/")
         self.storage.put_object(bucket, f"{prefix}/{name}", data)
 
     def _render_job(
-        self, job: Job, req: ValidRequest, plan: PlannedFailure | None, generation: int
+        self, job: Job, plan: JobPlan, failure: PlannedFailure | None, generation: int
     ) -> None:
-        """Worker: render every shot in memory, then finalise at the job's due time.
+        """Worker: render the job in memory, then finalise at the job's due time.
 
-        Nothing but the manifest is visible in S3 while the job is InProgress: outputs
-        and the status file are written together when it finishes, just before the
-        job is marked finished (so Get never says Completed before the objects exist).
+        Nothing but the submit-time files (Nova's manifest) is visible in S3 while the
+        job is InProgress: outputs are written together when it finishes, just before
+        the job is marked finished (so Get never says Completed before they exist).
         """
-        from novareel.emulator.render import concat_mp4, render_shot
-
         if generation != self._generation:
             return
-        n = len(req.shots)
-        multi = req.task_type != "TEXT_VIDEO"
-        files: list[tuple[str, bytes]] = []
+        files: Files = []
         failure_message: str | None = None
         try:
-            if plan is not None:
-                failure_message = (
-                    BLOCKED_OUTPUT_MESSAGE
-                    if plan.failure_type == "RAI_VIOLATION_OUTPUT_VIDEO_DEFLECTION"
-                    else f"Shot {plan.shot} failed: {plan.message}"
-                )
-                status = self._failed_status(job, n, plan)
+            if failure is not None:
+                failure_message = plan.failure_message(failure)
+                files = plan.failed_files(job, failure)
             else:
-                parts = []
-                for i, shot in enumerate(req.shots):
-                    if generation != self._generation:
-                        return
-                    parts.append(render_shot(shot.text, req.seed, i, n, shot.image))
-                if multi:
-                    files += [(f"shot_{i + 1:04d}.mp4", part) for i, part in enumerate(parts)]
-                files.append(("output.mp4", concat_mp4(parts)))
-                status = self._success_status(job, n, multi)
-            files.append(("video-generation-status.json", json.dumps(status, indent=2).encode()))
+                rendered = plan.render(job, lambda: generation != self._generation)
+                if rendered is None:
+                    return
+                files = rendered
         except Exception as exc:  # a render bug must not leave a job hanging forever
             log.exception("render of %s failed", job.invocation_id)
             failure_message = f"Something went wrong on the server side. ({type(exc).__name__})"
@@ -334,53 +309,6 @@ class EmulatorBackend:
             log.warning("could not write outputs of %s: %s", job.invocation_id, exc)
             failure_message = "Something went wrong on the server side."
         self.jobs.mark_rendered(job.invocation_id, failure_message)
-
-    def _success_status(self, job: Job, n: int, multi: bool) -> dict[str, Any]:
-        shots = [
-            {
-                "status": "SUCCESS",
-                "location": f"{job.output_uri}/shot_{i + 1:04d}.mp4"
-                if multi
-                else f"{job.output_uri}/output.mp4",
-            }
-            for i in range(n)
-        ]
-        return {
-            "schemaVersion": "1.0",
-            "shots": shots,
-            "fullVideo": {"status": "SUCCESS", "location": f"{job.output_uri}/output.mp4"},
-        }
-
-    def _failed_status(self, job: Job, n: int, plan: PlannedFailure) -> dict[str, Any]:
-        shots: list[dict[str, Any]] = []
-        for i in range(1, n + 1):
-            if i < plan.shot:
-                shots.append({"status": "SUCCESS"})
-            elif i == plan.shot:
-                shots.append(
-                    {
-                        "status": "FAILURE",
-                        "failureType": plan.failure_type,
-                        "failureMessage": plan.message,
-                    }
-                )
-            else:
-                shots.append(
-                    {
-                        "status": "FAILURE",
-                        "failureType": "ABORTED",
-                        "failureMessage": f"Aborted because shot {plan.shot} failed.",
-                    }
-                )
-        return {
-            "schemaVersion": "1.0",
-            "shots": shots,
-            "fullVideo": {
-                "status": "FAILURE",
-                "failureType": plan.failure_type,
-                "failureMessage": plan.message,
-            },
-        }
 
     # -- GetAsyncInvoke / ListAsyncInvokes -------------------------------------------
     @staticmethod

@@ -1,10 +1,13 @@
-"""How long a job takes: a piecewise-linear model of the seed lab's measurements.
+"""How long a Nova Reel job takes: a piecewise-linear model of the seed lab's measurements.
 
 The real service took ~76 s for a 6 s clip, 150 s for 18 s, 350 s for 60 s and 510 s
 for 120 s of video (us-east-1, seed lab 002). The emulator interpolates between those
 points (and extrapolates the last segment's slope beyond them), then divides by
 ``speed`` so tests can run a "real" job in well under a second while keeping the
 relative shape: longer videos take longer, but less time per second of video.
+
+Other model families have their own model of real latency in their module (e.g.
+``models/luma_ray.py``); :func:`scaled` applies the same speed factor to all of them.
 """
 
 from __future__ import annotations
@@ -33,12 +36,17 @@ def real_latency(video_seconds: float) -> float:
     return y1 + (y1 - y0) * (video_seconds - x1) / (x1 - x0)
 
 
-def job_latency(video_seconds: float, speed: float) -> float:
-    """Wall-clock seconds an emulated job stays InProgress at the given speed.
+def scaled(real_seconds: float, speed: float) -> float:
+    """Wall-clock seconds for a job that takes ``real_seconds`` on the real service.
 
     ``speed`` <= 0 is treated as "instant" (0 s): the job completes as soon as its
     preview has been rendered.
     """
     if speed <= 0:
         return 0.0
-    return real_latency(video_seconds) / speed
+    return real_seconds / speed
+
+
+def job_latency(video_seconds: float, speed: float) -> float:
+    """Wall-clock seconds a Nova Reel job stays InProgress at the given speed."""
+    return scaled(real_latency(video_seconds), speed)
