@@ -38,7 +38,7 @@ def test_reset_clears_jobs_buckets_faults_and_config(
     assert emulator.stats()["totalRequests"] == 0
     assert emulator.faults() == {"api": [], "jobs": [], "downloadCuts": 0}
     assert emulator.config()["speed"] == 500.0
-    assert emulator.config()["quotas"] == {V0: 10, V1: 3}
+    assert emulator.config()["quotas"] == {V0: 10, V1: 3, "luma.ray-v2:0": 3}
     assert s3_client.list_buckets()["Buckets"] == []
 
 

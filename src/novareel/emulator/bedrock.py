@@ -32,7 +32,8 @@ def error_response(error: ApiError) -> Response:
     )
 
 
-def _ok(data: object) -> Response:
+def ok(data: object) -> Response:
+    """A 200 rest-json answer with a request id."""
     return Response.json(data, headers=[("x-amzn-RequestId", str(uuid.uuid4()))])
 
 
@@ -42,21 +43,21 @@ def start_async_invoke(backend: EmulatorBackend, request: Request) -> Response:
     except (ValueError, UnicodeDecodeError) as exc:
         raise validation("The request body is not valid JSON") from exc
     region = signing_scope(request)[0] or DEFAULT_REGION
-    return _ok({"invocationArn": backend.start_async_invoke(body, region)})
+    return ok({"invocationArn": backend.start_async_invoke(body, region)})
 
 
 def get_async_invoke(backend: EmulatorBackend, request: Request, arn: str) -> Response:
-    return _ok(backend.get_async_invoke(unquote(arn)))
+    return ok(backend.get_async_invoke(unquote(arn)))
 
 
 def list_async_invokes(backend: EmulatorBackend, request: Request) -> Response:
-    return _ok(backend.list_async_invokes(request.params()))
+    return ok(backend.list_async_invokes(request.params()))
 
 
 def invoke_model(backend: EmulatorBackend, request: Request, model: str) -> Response:
     raise validation(
         f"modelId {unquote(model)!r}: InvokeModel is not supported by this emulator; "
-        "Nova Reel only supports StartAsyncInvoke"
+        "the video models it emulates only support StartAsyncInvoke"
     )
 
 
@@ -67,4 +68,4 @@ ROUTES: list[Route] = [
     ("POST", re.compile(r"/model/(?P<model>[^/]+)/invoke"), "InvokeModel", invoke_model),
 ]
 
-__all__ = ["ROUTES", "error_response", "signing_scope"]
+__all__ = ["DEFAULT_REGION", "ROUTES", "error_response", "ok", "signing_scope"]

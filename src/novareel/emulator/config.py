@@ -1,4 +1,4 @@
-"""Emulator settings: speed, quotas, submit rate and content-filter words.
+"""Emulator settings: speed, quotas, submit rate, content-filter words, model states.
 
 A plain dataclass so it can be passed to :class:`EmulatorServer`, changed at runtime via
 ``POST /_emulator/config`` and restored by ``POST /_emulator/reset``.
@@ -10,6 +10,9 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from novareel.emulator.catalog import ACTIVE, check_states
+from novareel.emulator.models import MODELS
+
 #: Port the CLI's ``novareel emulator`` listens on by default.
 DEFAULT_PORT = 5899
 #: Default time compression: a 6 s job (76 s on the real service) takes ~3 s.
@@ -19,8 +22,13 @@ ACCOUNT_ID = "123456789012"
 
 
 def _default_quotas() -> dict[str, int]:
-    # Contract section 4 (UNCERTAIN upstream): 3 concurrent jobs for v1:1, 10 for v1:0.
-    return {"amazon.nova-reel-v1:0": 10, "amazon.nova-reel-v1:1": 3}
+    # Each family module's default (UNCERTAIN upstream): Nova Reel v1:1 3, v1:0 10
+    # (contract section 4), Luma Ray 2 3.
+    return {model_id: info.default_quota for model_id, info in MODELS.items()}
+
+
+def _default_states() -> dict[str, str]:
+    return {model_id: ACTIVE for model_id in MODELS}
 
 
 @dataclass
@@ -29,6 +37,9 @@ class EmulatorConfig:
 
     ``submit_rate`` is a token bucket refilled at that many StartAsyncInvoke calls per
     second with room for ``submit_burst``; ``0`` switches the limit off.
+    ``model_states`` maps every model id to its lifecycle/access state (see
+    ``catalog.py``); ``read_only_buckets`` are S3 buckets whose objects clients cannot
+    write or delete (S3 ``AccessDenied``); the emulator's own job outputs still land.
     """
 
     speed: float = DEFAULT_SPEED
@@ -38,6 +49,12 @@ class EmulatorConfig:
     blocked_input_words: list[str] = field(default_factory=lambda: ["blocked-input"])
     blocked_output_words: list[str] = field(default_factory=lambda: ["blocked-output"])
     render_workers: int = 2
+    model_states: dict[str, str] = field(default_factory=_default_states)
+    read_only_buckets: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # A partial mapping means "these models; every other one active".
+        self.model_states = {**_default_states(), **check_states(self.model_states)}
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready copy (used by ``GET /_emulator/config``)."""
@@ -50,8 +67,8 @@ class EmulatorConfig:
     def update(self, changes: dict[str, Any]) -> None:
         """Apply a partial update; unknown keys or wrong types raise ``ValueError``.
 
-        ``quotas`` is merged per model rather than replaced, so a test can change one
-        model's quota without restating the other.
+        ``quotas`` and ``model_states`` are merged per model rather than replaced, so a
+        test can change one model's setting without restating the others.
         """
         known = {f.name for f in dataclasses.fields(self)}
         unknown = set(changes) - known
@@ -66,7 +83,9 @@ class EmulatorConfig:
                 ):
                     raise ValueError("quotas must map model ids to integers")
                 new["quotas"] = {**new["quotas"], **value}
-            elif key in ("blocked_input_words", "blocked_output_words"):
+            elif key == "model_states":
+                new["model_states"] = {**new["model_states"], **check_states(value)}
+            elif key in ("blocked_input_words", "blocked_output_words", "read_only_buckets"):
                 if not isinstance(value, list) or not all(isinstance(w, str) for w in value):
                     raise ValueError(f"{key} must be a list of strings")
                 new[key] = list(value)

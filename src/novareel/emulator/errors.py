@@ -36,11 +36,16 @@ DEFAULT_MESSAGES: dict[str, str] = {
 class ApiError(Exception):
     """An error the emulator returns to the caller, shaped like an AWS error."""
 
-    def __init__(self, code: str, message: str, status: int | None = None) -> None:
+    def __init__(
+        self, code: str, message: str, status: int | None = None, *, default_message: bool = False
+    ) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
         self.status = status if status is not None else ERROR_STATUS.get(code, 400)
+        #: True when ``message`` is a stock Bedrock text (an injected fault without its
+        #: own message): other protocols (S3, STS) then use their own stock text.
+        self.default_message = default_message
 
 
 def validation(message: str) -> ApiError:

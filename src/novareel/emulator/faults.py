@@ -19,17 +19,23 @@ OPERATIONS = (
     "StartAsyncInvoke",
     "GetAsyncInvoke",
     "ListAsyncInvokes",
+    "ListFoundationModels",
+    "GetFoundationModel",
+    "GetFoundationModelAvailability",
+    "GetCallerIdentity",
     "GetObject",
     "HeadObject",
     "PutObject",
     "ListObjectsV2",
     "ListObjects",
     "DeleteObject",
+    "DeleteObjects",
     "CreateBucket",
     "HeadBucket",
     "CreateMultipartUpload",
     "UploadPart",
     "CompleteMultipartUpload",
+    "AbortMultipartUpload",
 )
 FAILURE_TYPES = {
     "INTERNAL_SERVER_EXCEPTION": "Something went wrong on the server side.",
@@ -135,7 +141,11 @@ class FaultInjector:
                     fault.count -= 1
                 if fault.probability >= 1.0 or fault._rng.random() < fault.probability:
                     code = fault.code
-                    raise ApiError(code, fault.message or DEFAULT_MESSAGES[code])
+                    raise ApiError(
+                        code,
+                        fault.message or DEFAULT_MESSAGES[code],
+                        default_message=fault.message is None,
+                    )
             self._api = [f for f in self._api if f.count is None or f.count > 0]
 
     def plan_job(self, prompt: str, n_shots: int) -> PlannedFailure | None:

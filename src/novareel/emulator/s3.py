@@ -3,16 +3,59 @@
 moto keeps its backends in a process-global registry, so one Python process hosts one
 emulator's S3 state: two ``EmulatorServer`` objects in the same process share buckets.
 The emulator writes job outputs straight into moto's backend object (no HTTP round
-trip) and serves client requests through moto's own WSGI app.
+trip, so ``read_only_buckets`` never blocks them) and serves client requests through
+moto's own WSGI app. Errors the emulator itself answers on S3 (injected faults, a
+read-only bucket) are S3's XML error documents with S3's own codes and texts.
 """
 
 from __future__ import annotations
 
 import threading
+import uuid
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
+from xml.sax.saxutils import escape
 
 from novareel.emulator.config import ACCOUNT_ID
+from novareel.emulator.errors import ApiError
+from novareel.emulator.wsgi import Response
+
+#: Operations a read-only bucket refuses (AccessDenied), with the IAM action named.
+WRITE_OPERATIONS: dict[str, str] = {
+    "PutObject": "s3:PutObject",
+    "CreateMultipartUpload": "s3:PutObject",
+    "UploadPart": "s3:PutObject",
+    "CompleteMultipartUpload": "s3:PutObject",
+    "AbortMultipartUpload": "s3:AbortMultipartUpload",
+    "DeleteObject": "s3:DeleteObject",
+    "DeleteObjects": "s3:DeleteObject",
+}
+_BUCKET_OPERATIONS = ("HeadBucket", "CreateBucket", "DeleteBucket", "ListObjects", "ListObjectsV2")
+
+#: Bedrock-style codes of injected faults -> (S3 code, HTTP status, S3's stock message).
+_S3_ERRORS: dict[str, tuple[str, int, str]] = {
+    "ThrottlingException": ("SlowDown", 503, "Please reduce your request rate."),
+    "ServiceUnavailableException": (
+        "ServiceUnavailable",
+        503,
+        "Service is unable to handle request.",
+    ),
+    "InternalServerException": (
+        "InternalError",
+        500,
+        "We encountered an internal error. Please try again.",
+    ),
+    "AccessDeniedException": ("AccessDenied", 403, "Access Denied"),
+    "ResourceNotFoundException": ("NoSuchKey", 404, "The specified key does not exist."),
+    "ValidationException": ("InvalidArgument", 400, "Invalid Argument"),
+    "ConflictException": (
+        "OperationAborted",
+        409,
+        "A conflicting conditional operation is currently in progress against this "
+        "resource. Please try again.",
+    ),
+    "ServiceQuotaExceededException": ("SlowDown", 503, "Please reduce your request rate."),
+}
 
 
 class S3Storage:
@@ -107,3 +150,39 @@ def s3_operation(method: str, path: str, query: str) -> str:
     if method == "DELETE":
         return "AbortMultipartUpload" if "uploadId" in q else "DeleteObject"
     return f"S3:{method}Object"
+
+
+def s3_bucket_and_key(path: str) -> tuple[str, str]:
+    """(bucket, key) of a path-style request (both percent-decoded; "" when absent)."""
+    parts = path.lstrip("/").split("/", 1)
+    return unquote(parts[0]), unquote(parts[1]) if len(parts) > 1 else ""
+
+
+def s3_error(code: str, message: str, status: int, resource: str = "") -> Response:
+    """S3's XML error document."""
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Error><Code>{escape(code)}</Code><Message>{escape(message)}</Message>"
+        + (f"<Resource>{escape(resource)}</Resource>" if resource else "")
+        + f"<RequestId>{uuid.uuid4().hex[:16].upper()}</RequestId>"
+        "<HostId>novareel-emulator</HostId></Error>"
+    ).encode()
+    return Response(status, body, [("Content-Type", "application/xml")])
+
+
+def fault_error(error: ApiError, operation: str) -> Response:
+    """An injected fault as S3 says it: S3's code, status and (unless given) message."""
+    code, status, stock = _S3_ERRORS.get(error.code, (error.code, error.status, error.message))
+    if code == "NoSuchKey" and operation in _BUCKET_OPERATIONS:
+        code, stock = "NoSuchBucket", "The specified bucket does not exist"
+    return s3_error(code, stock if error.default_message else error.message, status)
+
+
+def read_only_error(operation: str, bucket: str, key: str, user_arn: str) -> Response:
+    """AccessDenied for a write into a read-only bucket (as a bucket-policy deny says it)."""
+    resource = f"arn:aws:s3:::{bucket}/{key}" if key else f"arn:aws:s3:::{bucket}"
+    message = (
+        f"User: {user_arn} is not authorized to perform: {WRITE_OPERATIONS[operation]} "
+        f'on resource: "{resource}" with an explicit deny in a resource-based policy'
+    )
+    return s3_error("AccessDenied", message, 403)

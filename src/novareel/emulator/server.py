@@ -1,9 +1,12 @@
-"""One port, two services: the WSGI dispatcher and the threaded server object.
+"""One port, three services: the WSGI dispatcher and the threaded server object.
 
 Dispatch order: ``/_emulator/*`` goes to the control endpoint; a request signed for
-service ``bedrock`` (SigV4 credential scope) goes to the Bedrock handlers, as does an
-unsigned request to ``/async-invoke`` or ``/model/...``; everything else is S3, served
-by moto. Deciding by the signing scope rather than the path keeps S3 buckets named
+service ``bedrock`` (SigV4 credential scope) goes to the Bedrock handlers (runtime and
+control plane, told apart by path), as does an unsigned request to ``/async-invoke``,
+``/model/...``, ``/foundation-models...`` or ``/foundation-model-availability/...``;
+service ``sts`` goes to STS; a request signed for any other service gets an error
+shaped for its protocol; everything else (signed ``s3`` or unsigned) is S3, served by
+moto. Deciding by the signing scope rather than the path keeps S3 buckets named
 ``async-invoke`` working.
 """
 
@@ -17,14 +20,24 @@ from collections.abc import Iterable, Iterator
 from types import TracebackType
 from typing import Any
 
-from novareel.emulator import bedrock, control
+from novareel.emulator import bedrock, control, control_plane, sts
 from novareel.emulator.backend import EmulatorBackend
 from novareel.emulator.config import DEFAULT_PORT, DEFAULT_SPEED, EmulatorConfig
-from novareel.emulator.errors import ERROR_STATUS, ApiError
-from novareel.emulator.s3 import s3_operation
+from novareel.emulator.errors import ApiError
+from novareel.emulator.s3 import (
+    WRITE_OPERATIONS,
+    fault_error,
+    read_only_error,
+    s3_bucket_and_key,
+    s3_operation,
+)
+from novareel.emulator.unknown_service import SPOKEN, unknown_service_response
 from novareel.emulator.wsgi import Request, Response, StartResponse, WSGIEnviron, match
 
 log = logging.getLogger("novareel.emulator")
+
+BEDROCK_ROUTES = [*bedrock.ROUTES, *control_plane.ROUTES]
+_UNSIGNED_BEDROCK = ("/async-invoke", "/model/", *control_plane.PATH_PREFIXES)
 
 
 class EmulatorApp:
@@ -38,10 +51,14 @@ class EmulatorApp:
         if request.path.startswith("/_emulator/"):
             return self._control(request)(environ, start_response)
         _region, service = bedrock.signing_scope(request)
-        if service == "bedrock" or (
-            service is None and request.path.startswith(("/async-invoke", "/model/"))
-        ):
+        if service == "bedrock" or (service is None and request.path.startswith(_UNSIGNED_BEDROCK)):
             return self._bedrock(request)(environ, start_response)
+        if service == "sts":
+            return self._sts(request)(environ, start_response)
+        if service is not None and service not in SPOKEN:
+            self.backend.stats.request("UnknownService")
+            self.backend.stats.rejection("UnknownOperationException")
+            return unknown_service_response(service, request)(environ, start_response)
         return self._s3(request, environ, start_response)
 
     def _control(self, request: Request) -> Response:
@@ -56,7 +73,7 @@ class EmulatorApp:
 
     def _bedrock(self, request: Request) -> Response:
         backend = self.backend
-        found = match(bedrock.ROUTES, request.method, request.path)
+        found = match(BEDROCK_ROUTES, request.method, request.path)
         operation = found[0][2] if found else "UnknownOperation"
         backend.stats.request(operation)
         try:
@@ -73,6 +90,20 @@ class EmulatorApp:
             backend.stats.rejection(exc.code)
             return bedrock.error_response(exc)
 
+    def _sts(self, request: Request) -> Response:
+        backend = self.backend
+        action = sts.action(request)
+        backend.stats.request(action or "UnknownOperation")
+        if action != "GetCallerIdentity":
+            backend.stats.rejection("InvalidAction")
+            return sts.unknown_action(action)
+        try:
+            backend.faults.check(action)
+        except ApiError as exc:
+            backend.stats.rejection(exc.code)
+            return sts.sts_error(exc)
+        return sts.get_caller_identity()
+
     def _s3(
         self, request: Request, environ: WSGIEnviron, start_response: StartResponse
     ) -> Iterable[bytes]:
@@ -83,29 +114,18 @@ class EmulatorApp:
             backend.faults.check(operation)
         except ApiError as exc:
             backend.stats.rejection(exc.code)
-            return _s3_error(exc)(environ, start_response)
+            return fault_error(exc, operation)(environ, start_response)
+        if operation in WRITE_OPERATIONS:
+            bucket, key = s3_bucket_and_key(request.path)
+            if bucket in backend.config.read_only_buckets:
+                backend.stats.rejection("AccessDenied")
+                denied = read_only_error(operation, bucket, key, sts.USER_ARN)
+                return denied(environ, start_response)
         app = backend.storage.wsgi_app()
         if operation == "GetObject" and backend.faults.take_download_cut():
             return _cut_response(app, environ, start_response)
         result: Iterable[bytes] = app(environ, start_response)
         return result
-
-
-def _s3_error(error: ApiError) -> Response:
-    """S3 speaks XML: an injected fault must look like S3's own error documents."""
-    code = {
-        "ThrottlingException": "SlowDown",
-        "ServiceUnavailableException": "ServiceUnavailable",
-        "InternalServerException": "InternalError",
-        "AccessDeniedException": "AccessDenied",
-    }.get(error.code, error.code)
-    status = 503 if code == "SlowDown" else ERROR_STATUS.get(error.code, error.status)
-    body = (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f"<Error><Code>{code}</Code><Message>{error.message}</Message>"
-        "<RequestId>novareel-emulator</RequestId></Error>"
-    ).encode()
-    return Response(status, body, [("Content-Type", "application/xml")])
 
 
 def _cut_response(app: Any, environ: WSGIEnviron, start_response: StartResponse) -> Iterator[bytes]:
