@@ -221,7 +221,9 @@ class NovaReelClient:
 
     Every argument is optional: boto3's usual resolution (environment, shared
     config, SSO, instance roles) fills the rest. ``credentials_file`` is the
-    equivalent of pwshBedrock's ``-ProfileLocation``.
+    equivalent of pwshBedrock's ``-ProfileLocation``. ``default_region`` is used only
+    when neither ``region`` nor boto3's configuration names one: the chosen model's
+    own region, so Luma Ray 2 goes to us-west-2 and Nova Reel to us-east-1.
     """
 
     def __init__(
@@ -239,6 +241,7 @@ class NovaReelClient:
         connect_timeout: float = 10.0,
         read_timeout: float = 60.0,
         boto3_session: boto3.Session | None = None,
+        default_region: str | None = None,
     ) -> None:
         import boto3
         import botocore.session
@@ -258,7 +261,12 @@ class NovaReelClient:
                     botocore_session=core,
                 )
         self.session = boto3_session
-        self.region: str = region or boto3_session.region_name or DEFAULT_REGION
+        #: where the region came from: "argument", "configuration" (boto3's
+        #: environment / profile) or "default" (``default_region``: the model's own)
+        self.region_source = (
+            "argument" if region else "configuration" if boto3_session.region_name else "default"
+        )
+        self.region: str = region or boto3_session.region_name or default_region or DEFAULT_REGION
         self.endpoint_url = endpoint_url
         self._config = Config(
             region_name=self.region,
@@ -269,6 +277,7 @@ class NovaReelClient:
         )
         self._bedrock: Any = None
         self._s3: Any = None
+        self._regional: dict[str, Any] = {}
 
     # -- boto3 clients, made on first use so that ``--dry-run`` needs no credentials --
 
@@ -280,6 +289,26 @@ class NovaReelClient:
                     "bedrock-runtime", endpoint_url=self.endpoint_url, config=self._config
                 )
         return self._bedrock
+
+    def bedrock_in(self, region: str | None) -> Any:
+        """bedrock-runtime in ``region`` (this client's own when None or the same).
+
+        A job lives in the region it was submitted to (its ARN says which), and a
+        model runs only in its regions: a client configured for us-east-1 still has to
+        ask us-west-2 about a Luma Ray 2 job.
+        """
+        if region is None or region == self.region:
+            return self.bedrock
+        if region not in self._regional:
+            from botocore.config import Config
+
+            with aws_boundary("configure"):
+                self._regional[region] = self.session.client(
+                    "bedrock-runtime",
+                    endpoint_url=self.endpoint_url,
+                    config=self._config.merge(Config(region_name=region)),
+                )
+        return self._regional[region]
 
     @property
     def s3(self) -> Any:
@@ -312,6 +341,7 @@ class NovaReelClient:
         output: OutputLocation,
         client_token: str,
         tags: dict[str, str] | None = None,
+        region: str | None = None,
     ) -> str:
         """StartAsyncInvoke; returns the invocation ARN. Same token, same job."""
         kwargs: dict[str, Any] = {
@@ -322,13 +352,18 @@ class NovaReelClient:
         }
         if tags:
             kwargs["tags"] = [{"key": k, "value": v} for k, v in tags.items()]
-        response = self._call("StartAsyncInvoke", self.bedrock.start_async_invoke, **kwargs)
+        bedrock = self.bedrock_in(region)
+        response = self._call("StartAsyncInvoke", bedrock.start_async_invoke, **kwargs)
         return str(response["invocationArn"])
 
     def get_async_invoke(self, invocation_arn: str) -> InvocationStatus:
         """GetAsyncInvoke for one ARN."""
+        parts = invocation_arn.split(":")
+        region = parts[3] if len(parts) > 5 and parts[3] else None
         response = self._call(
-            "GetAsyncInvoke", self.bedrock.get_async_invoke, invocationArn=invocation_arn
+            "GetAsyncInvoke",
+            self.bedrock_in(region).get_async_invoke,
+            invocationArn=invocation_arn,
         )
         return InvocationStatus.from_response(response)
 
@@ -458,6 +493,95 @@ class NovaReelClient:
         if self.region != "us-east-1":
             kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
         self._call("CreateBucket", self.s3.create_bucket, **kwargs)
+
+    # -- Bedrock control plane and STS (``novareel models`` / ``doctor``) --
+
+    _control: Any = None
+    _sts: Any = None
+
+    @property
+    def control(self) -> Any:
+        """The ``bedrock`` control-plane client (foundation models, availability)."""
+        if self._control is None:
+            with aws_boundary("configure"):
+                self._control = self.session.client(
+                    "bedrock", endpoint_url=self.endpoint_url, config=self._config
+                )
+        return self._control
+
+    @property
+    def sts(self) -> Any:
+        """The STS client (who the credentials belong to)."""
+        if self._sts is None:
+            with aws_boundary("configure"):
+                self._sts = self.session.client(
+                    "sts", endpoint_url=self.endpoint_url, config=self._config
+                )
+        return self._sts
+
+    def get_foundation_model(self, model_id: str) -> dict[str, Any]:
+        """GetFoundationModel: the ``modelDetails`` (lifecycle, modalities, provider)."""
+        response = self._call(
+            "GetFoundationModel", self.control.get_foundation_model, modelIdentifier=model_id
+        )
+        return dict(response.get("modelDetails") or {})
+
+    def list_foundation_models(self, provider: str | None = None) -> list[dict[str, Any]]:
+        """ListFoundationModels, keeping the models whose output modalities include VIDEO.
+
+        botocore's ``byOutputModality`` enum has no VIDEO value, so the filter is applied
+        here, on the client side.
+        """
+        kwargs: dict[str, Any] = {}
+        if provider:
+            kwargs["byProvider"] = provider
+        response = self._call("ListFoundationModels", self.control.list_foundation_models, **kwargs)
+        return [
+            dict(item)
+            for item in response.get("modelSummaries") or []
+            if "VIDEO" in (item.get("outputModalities") or [])
+        ]
+
+    def get_foundation_model_availability(self, model_id: str) -> dict[str, Any]:
+        """GetFoundationModelAvailability: authorization, entitlement, agreement, region."""
+        response = self._call(
+            "GetFoundationModelAvailability",
+            self.control.get_foundation_model_availability,
+            modelId=model_id,
+        )
+        return {k: v for k, v in response.items() if k != "ResponseMetadata"}
+
+    def get_caller_identity(self) -> dict[str, Any]:
+        """STS GetCallerIdentity: ``Account``, ``Arn``, ``UserId``."""
+        response = self._call("GetCallerIdentity", self.sts.get_caller_identity)
+        return {k: v for k, v in response.items() if k != "ResponseMetadata"}
+
+    def bucket_region(self, bucket: str) -> str | None:
+        """HeadBucket; the bucket's region (``BucketRegion`` or ``x-amz-bucket-region``)."""
+        response = self._call("HeadBucket", self.s3.head_bucket, Bucket=bucket)
+        region = response.get("BucketRegion")
+        if not region:
+            headers = (response.get("ResponseMetadata") or {}).get("HTTPHeaders") or {}
+            region = headers.get("x-amz-bucket-region")
+        return str(region) if region else None
+
+    def probe_write(self, bucket: str, key: str, kms_key_id: str | None = None) -> None:
+        """PutObject a tiny object (SSE-KMS with ``kms_key_id``), then DeleteObject it.
+
+        A refused write raises from PutObject; a write that could not be cleaned up
+        raises from DeleteObject (``AwsError.operation`` tells which).
+        """
+        kwargs: dict[str, Any] = {
+            "Bucket": bucket,
+            "Key": key,
+            "Body": b"novareel doctor: write check, deleted at once\n",
+            "ContentType": "text/plain",
+        }
+        if kms_key_id:
+            kwargs["ServerSideEncryption"] = "aws:kms"
+            kwargs["SSEKMSKeyId"] = kms_key_id
+        self._call("PutObject", self.s3.put_object, **kwargs)
+        self._call("DeleteObject", self.s3.delete_object, Bucket=bucket, Key=key)
 
 
 def job_folder(status: InvocationStatus) -> S3Uri | None:

@@ -287,6 +287,7 @@ class NovaReel:
     ) -> str:
         deadline = time.monotonic() + wait_for_slot
         delay = 2.0 / max(self.time_scale, 1e-6)
+        region = self._region_for(request.model_id)
         while True:
             try:
                 return self.client.start_async_invoke(
@@ -295,6 +296,7 @@ class NovaReel:
                     output=output,
                     client_token=token,
                     tags=tags,
+                    region=region,
                 )
             except QuotaExceededError:
                 if time.monotonic() + delay > deadline:
@@ -304,6 +306,7 @@ class NovaReel:
                 delay = min(delay * 1.5, 30.0)
             except _REJECTING as exc:
                 self._mark_rejected(token, exc)
+                self._explain_refusal(request.model_id, exc)
                 raise
             except AwsError as exc:
                 # Unknown outcome: the service may have started the job. The ledger keeps
@@ -315,6 +318,41 @@ class NovaReel:
                 )
                 exc.hint = f"{exc.hint} {resume}" if exc.hint else resume
                 raise
+
+    def _region_for(self, model_id: str) -> str | None:
+        """The model's own region when no region was chosen and the client's is not one
+        of the model's (a retried Luma Ray 2 job from a client opened for Nova Reel).
+        A region the user chose is always kept: the service then says what it says."""
+        model = find_model(model_id)
+        client_region = getattr(self.client, "region", None)
+        if (
+            model is None
+            or getattr(self.client, "region_source", "argument") != "default"
+            or client_region in model.info.regions
+        ):
+            return None
+        return model.info.default_region
+
+    def _explain_refusal(self, model_id: str, exc: AwsError) -> None:
+        """Say why a model was refused (lifecycle, access, region) and what to do.
+
+        The model's lifecycle comes from GetFoundationModel when the account lets us
+        ask, else from the registry; the hint names the active alternative and its
+        price and points to ``novareel doctor``. The model is never switched here.
+        """
+        from novareel.preflight import explain_refusal
+
+        details: dict[str, Any] | None = None
+        if isinstance(exc, (NotFoundError, AccessDeniedError)):
+            try:
+                details = self.client.get_foundation_model(model_id)
+            except AwsError:
+                details = None
+        hint = explain_refusal(
+            model_id, exc.code or "", exc.message, details, region=self.client.region
+        )
+        if hint:
+            exc.hint = hint
 
     def _mark_rejected(self, token: str, exc: AwsError) -> None:
         if self.ledger is None:

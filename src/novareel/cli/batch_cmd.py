@@ -203,8 +203,9 @@ def batch(
         _dry_run(batch_file, json_output)
         return
 
+    region = _batch_region(batch_file, conn.region)
     view = _View(batch_file)
-    with open_api(conn, waits=True) as (api, _):
+    with open_api(conn, waits=True, region=region) as (api, _):
         runner = BatchRunner(
             api,
             batch_file,
@@ -230,9 +231,48 @@ def batch(
                     "to continue (nothing is sent twice)"
                 )
                 raise typer.Exit(130) from None
+    joined = {}
+    if batch_file.groups and not no_download:
+        from novareel.shotboard import assemble_groups
+
+        joined = assemble_groups(batch_file, summary, out)
     if json_output:
-        emit_json(summary.to_dict())
+        emit_json(
+            {
+                **summary.to_dict(),
+                "storyboards": {
+                    key: value if isinstance(value, str) else value.to_dict()
+                    for key, value in joined.items()
+                },
+            }
+        )
     else:
         _print_summary(summary)
+        for key, value in joined.items():
+            where = value if isinstance(value, str) else f"joined into {value.video_path}"
+            typer.echo(f"storyboard {key}: {where}")
     if not summary.ok:
         raise typer.Exit(1)
+
+
+def _batch_region(batch_file: Any, given: str | None) -> str | None:
+    """The region the batch's models run in (used when none is configured).
+
+    One run talks to one region; a file mixing models of different regions (Nova Reel
+    in us-east-1, Luma Ray 2 in us-west-2) is refused before anything is sent.
+    """
+    from novareel.models import get_model
+
+    regions = {get_model(item.request.model_id).info.default_region for item in batch_file.items}
+    if len(regions) > 1 and given is None:
+        from novareel.errors import InvalidRequestError, Problem
+
+        raise InvalidRequestError(
+            Problem(
+                "model_id",
+                "the items use models that run in different regions: " + ", ".join(sorted(regions)),
+                limit="one region per batch run",
+            ),
+            hint="Split the file by model (or pass --region to send every item there).",
+        )
+    return next(iter(regions), None)

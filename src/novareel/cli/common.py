@@ -234,7 +234,8 @@ def print_result(result: Any, as_json: bool) -> None:
         rows.append(
             (
                 "video",
-                f"{result.duration_seconds} s, seed {result.seed}"
+                f"{result.duration_seconds} s"
+                + (f", seed {result.seed}" if result.seed is not None else "")
                 + (f", ~${cost:.2f}" if cost is not None else ""),
             )
         )

@@ -1,0 +1,161 @@
+"""Luma Ray 2 end to end on the emulator: generate, storyboards, batch, ledger, refusals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from novareel.cli import _register, app
+from novareel.video import inspect_video
+from tests.helpers import make_client
+
+_register()
+runner = CliRunner()
+
+
+@pytest.fixture
+def ray_env(emulator: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any]:
+    """Dummy credentials and no configured region: the model's own region is used."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    make_client(emulator.url).ensure_bucket("ray-bucket")
+    return {
+        "args": ["--endpoint-url", emulator.url, "--output-uri", "s3://ray-bucket/v/"],
+        "out": tmp_path / "videos",
+    }
+
+
+def run_json(*args: str) -> tuple[int, Any, str]:
+    result = runner.invoke(app, [*args, "--json"], catch_exceptions=False)
+    return result.exit_code, json.loads(result.stdout), result.stderr
+
+
+def test_ray_job_end_to_end_in_the_models_region(ray_env: dict[str, Any], emulator: Any) -> None:
+    code, data, _ = run_json(
+        "generate",
+        "A red fox runs through snow",
+        "--model-id",
+        "luma-ray2",
+        "--aspect-ratio",
+        "9:16",
+        "--resolution",
+        "540p",
+        "--duration",
+        "5",
+        *ray_env["args"],
+        "--out",
+        str(ray_env["out"]),
+    )
+    assert code == 0, data
+    assert data["model_id"] == "luma.ray-v2:0"
+    assert ":us-west-2:" in data["invocation_arn"]
+    assert data["estimated_cost_usd"] == 3.75
+    assert any("no AWS region configured: using us-west-2" in n for n in data["notices"])
+    video = next(p for p in data["local_files"] if p.endswith("output.mp4"))
+    info = inspect_video(video)
+    assert (info.width, info.height, info.frame_count) == (540, 960, 120)
+    # the ledger knows it as a Ray 2 job, and `jobs show` reads it back
+    result = runner.invoke(app, ["jobs", "show", str(data["ledger_id"]), "--json"])
+    assert json.loads(result.stdout)["job"]["request"]["aspect_ratio"] == "9:16"
+
+
+def test_ray_storyboard_runs_one_job_per_shot_exactly_once(
+    ray_env: dict[str, Any], emulator: Any, tmp_path: Path
+) -> None:
+    board = tmp_path / "board.yaml"
+    board.write_text(
+        "model_id: luma-ray2\nshots:\n  - text: A lighthouse at dawn\n"
+        "  - text: Waves crash on rocks, camera pans right\n  - text: Seagulls over the sea\n"
+    )
+    args = ["generate", "--storyboard", str(board), "--resolution", "540p", *ray_env["args"]]
+    code, data, _ = run_json(*args, "--out", str(ray_env["out"]))
+    assert code == 0, data
+    assert data["status"] == "Completed"
+    assert data["estimated_cost_usd"] == 3 * 3.75
+    folder = Path(data["local_dir"])
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "output.mp4",
+        "shot_0001.mp4",
+        "shot_0002.mp4",
+        "shot_0003.mp4",
+    ]
+    whole = inspect_video(folder / "output.mp4")
+    assert (whole.width, whole.height) == (960, 540)
+    assert whole.duration_seconds == pytest.approx(15.0, abs=0.05)
+    assert whole.frame_count == 360
+    accepted = emulator.stats()["acceptedSubmissions"]
+    # the same command again pays for nothing: every shot is in the ledger
+    code, again, _ = run_json(*args, "--out", str(ray_env["out"]))
+    assert code == 0 and again["video_path"] == data["video_path"]
+    assert emulator.stats()["acceptedSubmissions"] == accepted == 3
+
+
+def test_ray_batch_item_and_storyboard_item(
+    ray_env: dict[str, Any], emulator: Any, tmp_path: Path
+) -> None:
+    batch = tmp_path / "batch.yaml"
+    batch.write_text(
+        "defaults:\n  model_id: luma-ray2\n  resolution: 540p\n"
+        "items:\n"
+        "  - id: square\n    prompt: A spinning top\n    aspect_ratio: '1:1'\n    loop: true\n"
+        "  - id: story\n    shots: [A door opens, A cat walks in]\n"
+    )
+    result = runner.invoke(
+        app,
+        ["batch", str(batch), *ray_env["args"], "--out", str(ray_env["out"]), "--json"],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.stdout
+    data = json.loads(result.stdout)
+    keys = sorted(item["key"] for item in data["items"])
+    assert keys == ["square", "story#shot-1", "story#shot-2"]
+    story = data["storyboards"]["story"]
+    assert inspect_video(story["video_path"]).duration_seconds == pytest.approx(10.0, abs=0.05)
+    square = next(i for i in data["items"] if i["key"] == "square")
+    info = inspect_video(square["video_path"])
+    assert (info.width, info.height) == (540, 540)
+
+
+def test_batch_mixing_regions_is_refused(ray_env: dict[str, Any], tmp_path: Path) -> None:
+    batch = tmp_path / "mixed.yaml"
+    batch.write_text("- prompt: one\n- prompt: two\n  model_id: luma-ray2\n")
+    result = runner.invoke(app, ["batch", str(batch), *ray_env["args"], "--json"])
+    assert result.exit_code == 2
+    assert "different regions" in result.stdout
+
+
+def test_eol_refusal_is_explained(ray_env: dict[str, Any], emulator: Any) -> None:
+    emulator.configure(model_states={"amazon.nova-reel-v1:1": "eol"})
+    code, data, _ = run_json("generate", "A lighthouse", *ray_env["args"])
+    assert code == 3
+    hint = data["error"]["hint"]
+    assert "end of life" in hint
+    assert "Luma Ray 2" in hint and "doctor" in hint
+    # the refused submit is recorded as rejected, never as a paid job
+    result = runner.invoke(app, ["jobs", "--json"])
+    assert json.loads(result.stdout)[0]["status"] == "Rejected"
+
+
+def test_ray_failed_job_is_retried_from_the_ledger(ray_env: dict[str, Any], emulator: Any) -> None:
+    emulator.fail_jobs("INTERNAL_SERVER_EXCEPTION", count=1)
+    code, data, _ = run_json(
+        "generate", "A kite in the wind", "--model-id", "luma-ray2", "--resolution", "540p",
+        *ray_env["args"], "--out", str(ray_env["out"]),
+    )  # fmt: skip
+    assert code == 1
+    job = data["error"]["result"]["ledger_id"] if "result" in data["error"] else None
+    result = runner.invoke(app, ["jobs", "--json"])
+    rows = json.loads(result.stdout)
+    job = job or rows[0]["id"]
+    assert rows[0]["status"] == "Failed"
+    result = runner.invoke(app, ["jobs", "retry", str(job), *ray_env["args"][:2], "--json"])
+    assert result.exit_code == 0, result.stdout
+    retried = json.loads(result.stdout)
+    assert retried["model_id"] == "luma.ray-v2:0"
+    assert retried["request"]["resolution"] == "540p"
