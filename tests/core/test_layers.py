@@ -17,13 +17,14 @@ ALLOWED: dict[str, set[str]] = {
     "results": set(),
     "waiting": set(),
     "prompting": set(),
-    "spec": {"errors"},
+    "models": {"errors", "models"},
     "s3uri": {"errors"},
-    "images": {"errors", "spec"},
+    "images": {"errors", "models"},
     "video": {"errors", "images"},
-    "storyboard": {"errors", "spec", "images", "textfiles"},
+    "storyboard": {"errors", "models", "images", "textfiles"},
     "textfiles": {"errors"},
     "client": {"errors", "s3uri"},
+    "preflight": {"errors", "models", "s3uri", "client"},
     "ledger": {"errors", "paths", "ledger"},
 }
 

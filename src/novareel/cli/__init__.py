@@ -8,7 +8,16 @@ from __future__ import annotations
 from novareel.cli.app import app
 
 # Importing a module registers its commands on ``app``.
-_COMMAND_MODULES = ("generate", "track", "emulator_cmd", "media", "jobs_cmd", "batch_cmd")
+_COMMAND_MODULES = (
+    "generate",
+    "track",
+    "emulator_cmd",
+    "media",
+    "jobs_cmd",
+    "batch_cmd",
+    "models_cmd",
+    "doctor_cmd",
+)
 
 
 def _register() -> None:
