@@ -22,6 +22,19 @@ def emulator(
     submit_rate: float | None = typer.Option(
         None, "--submit-rate", help="StartAsyncInvoke calls per second before throttling (0 = off)."
     ),
+    model_state: list[str] = typer.Option(
+        [],
+        "--model-state",
+        metavar="MODEL=STATE",
+        help="Start a model in a lifecycle/access state (repeatable): active, legacy, "
+        "legacy-unused, eol, no-access, no-agreement.",
+    ),
+    read_only_bucket: list[str] = typer.Option(
+        [],
+        "--read-only-bucket",
+        metavar="BUCKET",
+        help="Refuse client writes and deletes in this S3 bucket with AccessDenied (repeatable).",
+    ),
     json_output: bool = typer.Option(
         False, "--json", help="Print {url, host, port, speed} as JSON once listening."
     ),
@@ -33,6 +46,7 @@ def emulator(
     """
     try:
         from novareel.emulator import DEFAULT_SPEED, EmulatorConfig, EmulatorServer
+        from novareel.emulator.catalog import parse_model_state
     except ImportError as exc:  # pragma: no cover - depends on the installed extras
         from novareel.errors import EmulatorError
 
@@ -44,7 +58,18 @@ def emulator(
         err_console.print(
             f"[yellow]warning:[/] binding {host}: anyone who can reach it can use the emulator"
         )
-    config = EmulatorConfig(speed=DEFAULT_SPEED if speed is None else speed)
+    states: dict[str, str] = {}
+    for text in model_state:
+        try:
+            model_id, state = parse_model_state(text)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--model-state") from None
+        states[model_id] = state
+    config = EmulatorConfig(
+        speed=DEFAULT_SPEED if speed is None else speed,
+        model_states=states,
+        read_only_buckets=list(read_only_bucket),
+    )
     if submit_rate is not None:
         config.submit_rate = submit_rate
     server = EmulatorServer(host=host, port=port, config=config)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
+from novareel.emulator.catalog import MODEL_STATES, parse_model_state
 from novareel.emulator.config import DEFAULT_PORT, DEFAULT_SPEED, EmulatorConfig
 
 
@@ -22,10 +23,33 @@ def main(argv: list[str] | None = None) -> None:
         help=f"time compression vs the real service (default {DEFAULT_SPEED})",
     )
     parser.add_argument("--submit-rate", type=float, default=None, help="submits/s, 0 = off")
+    parser.add_argument(
+        "--model-state",
+        action="append",
+        default=[],
+        metavar="MODEL=STATE",
+        help=f"a model's lifecycle/access state, repeatable ({', '.join(MODEL_STATES)})",
+    )
+    parser.add_argument(
+        "--read-only-bucket",
+        action="append",
+        default=[],
+        metavar="BUCKET",
+        help="refuse client writes and deletes in this bucket (repeatable)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
+    states: dict[str, str] = {}
+    for text in args.model_state:
+        try:
+            model_id, state = parse_model_state(text)
+        except ValueError as exc:
+            parser.error(str(exc))
+        states[model_id] = state
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO)
-    config = EmulatorConfig(speed=args.speed)
+    config = EmulatorConfig(
+        speed=args.speed, model_states=states, read_only_buckets=args.read_only_bucket
+    )
     if args.submit_rate is not None:
         config.submit_rate = args.submit_rate
     from novareel.emulator.server import serve

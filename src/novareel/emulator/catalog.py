@@ -81,7 +81,7 @@ def parse_model_state(text: str) -> tuple[str, str]:
     """``MODEL=STATE`` (the CLI's ``--model-state``) -> (model id, state); ValueError if bad."""
     model_id, sep, state = text.partition("=")
     if not sep or not model_id or not state:
-        raise ValueError(f"--model-state {text!r}: expected MODEL=STATE")
+        raise ValueError(f"{text!r} is not MODEL=STATE (e.g. luma.ray-v2:0=legacy)")
     check_states({model_id.strip(): state.strip()})
     return model_id.strip(), state.strip()
 

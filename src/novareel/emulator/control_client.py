@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Iterable
 from typing import Any
 
 
@@ -71,6 +72,16 @@ class EmulatorControl:
         """Partial config update, e.g. ``configure(speed=100, submit_rate=0)``."""
         result: dict[str, Any] = self._call("POST", "config", changes)
         return result
+
+    def set_model_state(self, model_id: str, state: str) -> dict[str, Any]:
+        """Put one model in a lifecycle/access state (``active``, ``legacy``,
+        ``legacy-unused``, ``eol``, ``no-access``, ``no-agreement``); returns the config.
+        """
+        return self.configure(model_states={model_id: state})
+
+    def set_read_only_buckets(self, buckets: Iterable[str]) -> dict[str, Any]:
+        """Make exactly these buckets refuse client writes/deletes (``[]`` to clear)."""
+        return self.configure(read_only_buckets=list(buckets))
 
     def fail_calls(
         self,

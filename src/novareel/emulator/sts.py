@@ -21,12 +21,12 @@ USER_ARN = f"arn:aws:iam::{ACCOUNT_ID}:user/{USER_NAME}"
 USER_ID = "AIDANOVAREELLOCAL0001"  # "AIDA" + 17 characters, like a real IAM user id
 _NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/"
 
-#: Bedrock-style codes of injected faults -> STS's own codes.
+#: Bedrock-style codes of injected faults -> (STS's own code, HTTP status).
 _STS_CODES = {
-    "ThrottlingException": "Throttling",
-    "AccessDeniedException": "AccessDenied",
-    "InternalServerException": "InternalFailure",
-    "ServiceUnavailableException": "ServiceUnavailable",
+    "ThrottlingException": ("Throttling", 400),
+    "AccessDeniedException": ("AccessDenied", 403),
+    "InternalServerException": ("InternalFailure", 500),
+    "ServiceUnavailableException": ("ServiceUnavailable", 503),
 }
 
 
@@ -56,8 +56,8 @@ def query_error(code: str, message: str, status: int, sender: bool = True) -> Re
 
 def sts_error(error: ApiError) -> Response:
     """An injected fault (or any ApiError) as STS would say it."""
-    code = _STS_CODES.get(error.code, error.code)
-    return query_error(code, error.message, error.status, sender=error.status < 500)
+    code, status = _STS_CODES.get(error.code, (error.code, error.status))
+    return query_error(code, error.message, status, sender=status < 500)
 
 
 def get_caller_identity() -> Response:
