@@ -106,3 +106,52 @@ def decode_video(data: bytes) -> tuple[Any, list[Any]]:
             "duration": container.duration / 1_000_000 if container.duration else None,
         }
     return info, frames
+
+
+# --- Luma Ray 2 and other regions / services -------------------------------------------
+
+RAY = "luma.ray-v2:0"
+RAY_REGION = "us-west-2"
+
+
+def aws_client(service: str, url: str, region: str = "us-east-1") -> Any:
+    """A plain boto3 client of the emulator, one HTTP attempt per call."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        service,
+        endpoint_url=url,
+        region_name=region,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
+    )
+
+
+def ray_input(
+    prompt: str = "A paper boat on a river, static shot", **fields: Any
+) -> dict[str, Any]:
+    return {"prompt": prompt, **fields}
+
+
+def keyframe(data: bytes | str, media_type: str = "image/png") -> dict[str, Any]:
+    encoded = data if isinstance(data, str) else b64(data)
+    return {
+        "type": "image",
+        "source": {"type": "base64", "media_type": media_type, "data": encoded},
+    }
+
+
+def start_ray(client: Any, bucket: str, model_input: dict[str, Any], **kwargs: Any) -> str:
+    return start(client, bucket, model_input, modelId=RAY, **kwargs)
+
+
+def error_of(exc: Any) -> tuple[str, int, str]:
+    """(code, HTTP status, message) of a botocore ClientError."""
+    r = exc.response
+    return (
+        r["Error"]["Code"],
+        r["ResponseMetadata"]["HTTPStatusCode"],
+        r["Error"].get("Message", ""),
+    )
