@@ -108,6 +108,8 @@ def test_every_command_keeps_secrets_out_of_output_logs_and_ledger(
     run("status", "arn:aws:bedrock:us-east-1:123456789012:async-invoke/zzzzzzzzzzzz", *conn,
         "--json", expect=(3,))  # fmt: skip
     run("list", *conn, "--json")
+    run("models", *conn, "--json")
+    run("doctor", *conn, *target, "--json", expect=(0, 1))
     emulator.fail_jobs("INTERNAL_SERVER_EXCEPTION", shot=1, marker="CANARY-FAIL")
     failed = _json(run("generate", "CANARY-FAIL bird", *conn, *target, *fast, "--no-download",
                        "--json", expect=(1,)))  # fmt: skip
