@@ -20,8 +20,7 @@ Choices where the public record is uncertain (docs/models.md says the same):
 * **Frame rate:** 24 fps.
 * **Price:** $0.75/s at 540p, $1.50/s at 720p (pwshBedrock's table; medium
   confidence), billed through AWS Marketplace (an agreement must be accepted).
-* **Generation time:** no published figure; the prior below is a guess the waiter
-  corrects from the user's own jobs.
+* **Generation time:** no published figure; the prior below is a guess.
 """
 
 from __future__ import annotations
@@ -75,8 +74,9 @@ PIXELS: dict[tuple[str, str], tuple[int, int]] = {
 }
 
 #: Seconds of generation per job on the real service: no published figure. promptfoo
-#: waits up to 10 minutes "(Luma takes longer)"; this prior says ~2-3 minutes and is
-#: replaced by what the user's own jobs took.
+#: waits up to 10 minutes "(Luma takes longer)"; this prior says ~2-3 minutes. It is a
+#: guess: the waiter's schedule backs off when a job runs past it (learning from the
+#: user's own jobs is not built yet).
 GENERATION_SECONDS: dict[tuple[int, str], float] = {
     (5, "540p"): 100.0,
     (5, "720p"): 120.0,
