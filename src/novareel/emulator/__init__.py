@@ -1,4 +1,4 @@
-"""A local stand-in for Bedrock-runtime async invoke + S3 that renders real MP4 previews.
+"""A local stand-in for Bedrock (async invoke, model catalogue), STS and S3 with real MP4 previews.
 
 Imports nothing from ``novareel`` outside this package (it checks the client instead of
 sharing its bugs) and defers heavy imports (moto, av, werkzeug) until a server starts,
