@@ -614,7 +614,9 @@ class NovaReel:
         notices = list(result.notices)
         if skipped:
             notices.append(f"skipped {len(skipped)} unsafe key(s): {', '.join(skipped[:3])}")
-        if check_video and result.status == "Completed":
+        # A job of unknown length (adopted by `jobs sync`) is not checked, as before:
+        # a guessed length would flag a correct video.
+        if check_video and result.status == "Completed" and result.duration_seconds:
             model = find_model(result.model_id)
             name = model.family.video_name if model is not None else "output.mp4"
             shape = shape_of(result.model_id, result.request, result.duration_seconds)
