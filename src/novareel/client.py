@@ -275,49 +275,43 @@ class NovaReelClient:
             read_timeout=read_timeout,
             user_agent_extra="novareel",
         )
-        self._bedrock: Any = None
-        self._s3: Any = None
-        self._regional: dict[str, Any] = {}
+        #: boto3 clients by (service, region), made on first use
+        self._clients: dict[tuple[str, str], Any] = {}
 
     # -- boto3 clients, made on first use so that ``--dry-run`` needs no credentials --
 
+    def _service(self, name: str, region: str | None = None) -> Any:
+        """The boto3 client for ``name`` in ``region`` (this client's own by default)."""
+        region = region or self.region
+        key = (name, region)
+        if key not in self._clients:
+            config = self._config
+            if region != self.region:
+                from botocore.config import Config
+
+                config = config.merge(Config(region_name=region))
+            with aws_boundary("configure"):
+                self._clients[key] = self.session.client(
+                    name, endpoint_url=self.endpoint_url, config=config
+                )
+        return self._clients[key]
+
     @property
     def bedrock(self) -> Any:
-        if self._bedrock is None:
-            with aws_boundary("configure"):
-                self._bedrock = self.session.client(
-                    "bedrock-runtime", endpoint_url=self.endpoint_url, config=self._config
-                )
-        return self._bedrock
+        return self._service("bedrock-runtime")
 
     def bedrock_in(self, region: str | None) -> Any:
-        """bedrock-runtime in ``region`` (this client's own when None or the same).
+        """bedrock-runtime in ``region`` (this client's own when None).
 
         A job lives in the region it was submitted to (its ARN says which), and a
         model runs only in its regions: a client configured for us-east-1 still has to
         ask us-west-2 about a Luma Ray 2 job.
         """
-        if region is None or region == self.region:
-            return self.bedrock
-        if region not in self._regional:
-            from botocore.config import Config
-
-            with aws_boundary("configure"):
-                self._regional[region] = self.session.client(
-                    "bedrock-runtime",
-                    endpoint_url=self.endpoint_url,
-                    config=self._config.merge(Config(region_name=region)),
-                )
-        return self._regional[region]
+        return self._service("bedrock-runtime", region)
 
     @property
     def s3(self) -> Any:
-        if self._s3 is None:
-            with aws_boundary("configure"):
-                self._s3 = self.session.client(
-                    "s3", endpoint_url=self.endpoint_url, config=self._config
-                )
-        return self._s3
+        return self._service("s3")
 
     def _call(self, operation: str, func: Callable[..., Any], **kwargs: Any) -> Any:
         """Call one API operation inside the error boundary, with one log line."""
@@ -496,28 +490,15 @@ class NovaReelClient:
 
     # -- Bedrock control plane and STS (``novareel models`` / ``doctor``) --
 
-    _control: Any = None
-    _sts: Any = None
-
     @property
     def control(self) -> Any:
         """The ``bedrock`` control-plane client (foundation models, availability)."""
-        if self._control is None:
-            with aws_boundary("configure"):
-                self._control = self.session.client(
-                    "bedrock", endpoint_url=self.endpoint_url, config=self._config
-                )
-        return self._control
+        return self._service("bedrock")
 
     @property
     def sts(self) -> Any:
         """The STS client (who the credentials belong to)."""
-        if self._sts is None:
-            with aws_boundary("configure"):
-                self._sts = self.session.client(
-                    "sts", endpoint_url=self.endpoint_url, config=self._config
-                )
-        return self._sts
+        return self._service("sts")
 
     def get_foundation_model(self, model_id: str) -> dict[str, Any]:
         """GetFoundationModel: the ``modelDetails`` (lifecycle, modalities, provider)."""
