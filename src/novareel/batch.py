@@ -392,9 +392,9 @@ def _frame(
     return frame, []
 
 
-def spec_has_shots(raw: Mapping[str, Any], defaults: Mapping[str, Any]) -> list[bool]:
+def _names_shots(raw: Mapping[str, Any], defaults: Mapping[str, Any]) -> bool:
     """Whether an item (or the defaults it inherits) names shots or a storyboard."""
-    return [raw.get(k, defaults.get(k)) is not None for k in ("shots", "storyboard")]
+    return any(raw.get(k, defaults.get(k)) is not None for k in ("shots", "storyboard"))
 
 
 def _build_item(
@@ -461,12 +461,10 @@ def _build_item(
         problems.append(Problem(f"{where}.loop", "must be true or false", value=spec["loop"]))
         spec["loop"] = None
 
-    model = find_model(spec.get("model_id"))
-    if model is None:
-        try:
-            get_model(spec.get("model_id"))
-        except InvalidRequestError as exc:
-            problems.extend(_prefix(where, exc.problems))
+    try:
+        model = get_model(spec.get("model_id"))
+    except InvalidRequestError as exc:
+        problems.extend(_prefix(where, exc.problems))
         return key, None, spec.get("output_uri"), tags, problems
     rules = model.family.frame_rules_for(
         GenerateOptions(aspect_ratio=spec.get("aspect_ratio"), resolution=spec.get("resolution"))
@@ -633,9 +631,7 @@ def load_batch(
             continue
         # A storyboard on a model without multi-shot is one item per shot, keyed
         # "<key>#shot-<n>" so that each shot has its own deterministic token.
-        split = not get_model(requests[0].model_id).family.multi_shot and any(
-            spec_has_shots(raw, merged)
-        )
+        split = not get_model(requests[0].model_id).family.multi_shot and _names_shots(raw, merged)
         for shot_number, request in enumerate(requests, start=1):
             described = request.describe()
             items.append(

@@ -324,11 +324,10 @@ class NovaReel:
         of the model's (a retried Luma Ray 2 job from a client opened for Nova Reel).
         A region the user chose is always kept: the service then says what it says."""
         model = find_model(model_id)
-        client_region = getattr(self.client, "region", None)
         if (
             model is None
-            or getattr(self.client, "region_source", "argument") != "default"
-            or client_region in model.info.regions
+            or self.client.region_source != "default"
+            or self.client.region in model.info.regions
         ):
             return None
         return model.info.default_region

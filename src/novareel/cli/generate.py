@@ -409,6 +409,7 @@ def _run_per_shot(
     """A storyboard on a model without multi-shot: one job per shot, then joined."""
     from novareel.batch import BatchRunner
     from novareel.errors import JobFailedError
+    from novareel.models import get_model
     from novareel.shotboard import assemble, shot_batch
 
     batch = shot_batch(requests, location, tags=tags, source=str(storyboard or "generate"))
@@ -421,7 +422,7 @@ def _run_per_shot(
         api,
         batch,
         out_dir=None if no_download else out,
-        max_concurrent=get_concurrency(requests[0].model_id),
+        max_concurrent=get_model(requests[0].model_id).info.concurrency,
         timeout=timeout,
         poll_interval=poll_interval,
         on_event=on_event,
@@ -455,10 +456,3 @@ def _run_per_shot(
             result=result,
             hint="Run the same command again: finished shots are kept and none is paid twice.",
         )
-
-
-def get_concurrency(model_id: str) -> int:
-    """The model's default concurrency quota (a batch learns the real one)."""
-    from novareel.models import get_model
-
-    return get_model(model_id).info.concurrency

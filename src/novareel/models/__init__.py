@@ -13,7 +13,7 @@ the command line, in a batch file, in a storyboard and in the Python API.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from typing import Any
 
@@ -150,8 +150,6 @@ def build_shot_requests(options: GenerateOptions) -> list[VideoRequest]:
 
 
 def _with_id(options: GenerateOptions, model: Model) -> GenerateOptions:
-    from dataclasses import replace
-
     return replace(options, model_id=model.model_id)
 
 
