@@ -260,7 +260,9 @@ def _alpha_facts(image: Image.Image) -> tuple[int | None, tuple[int, int] | None
     return count, (x, y)
 
 
-def inspect_image_bytes(data: bytes, *, field: str = "image") -> ImageFacts:
+def inspect_image_bytes(
+    data: bytes, *, field: str = "image", rules: FrameRules | None = None
+) -> ImageFacts:
     """Read what an image really is: format, size, mode, bit depth, transparency.
 
     Only the header is parsed for size and depth; pixels are decoded only to count
@@ -277,7 +279,7 @@ def inspect_image_bytes(data: bytes, *, field: str = "image") -> ImageFacts:
         described = f"{fmt.upper()} data" if fmt else "not an image Pillow can read"
         raise ImageError(
             Problem(field, f"cannot be read as an image ({described}: {exc})", value=None),
-            hint="Use a PNG or JPEG file of 1280x720 pixels.",
+            hint=f"Use a PNG or JPEG file{_of_size(rules or NOVA_FRAME_RULES)}.",
         ) from exc
     fmt = fmt or (image.format or "unknown").lower()
     width, height = image.size
@@ -326,6 +328,11 @@ def inspect_image_bytes(data: bytes, *, field: str = "image") -> ImageFacts:
 
 
 # --------------------------------------------------------------------------- checking
+
+
+def _of_size(rules: FrameRules) -> str:
+    """`` of 1280x720 pixels`` for a model that demands a size, else nothing."""
+    return f" of {rules.size[0]}x{rules.size[1]} pixels" if rules.size else ""
 
 
 def _size_problem(size: int, field: str, rules: FrameRules = NOVA_FRAME_RULES) -> Problem:
@@ -765,9 +772,11 @@ def prepare_starting_frame(
                 hint="Shrink it in an image editor first.",
             )
         raise ImageError(
-            _size_problem(size, field),
+            _size_problem(size, field, rules),
             hint="A 1280x720 frame is at most ~2.8 MB as PNG: re-export it, or add "
-            "--fit crop to re-encode it.",
+            "--fit crop to re-encode it."
+            if rules.size
+            else "Re-export it smaller as PNG or JPEG, or add --fit crop to re-encode it.",
         )
     try:
         data = path.read_bytes()
@@ -775,7 +784,7 @@ def prepare_starting_frame(
         raise ImageError(Problem(field, f"cannot be read ({exc.strerror})", value=text)) from exc
 
     notes: list[str] = []
-    facts = inspect_image_bytes(data, field=field)
+    facts = inspect_image_bytes(data, field=field, rules=rules)
     problems, hints = _problems(facts, field, rules, size_rule)
     # With --fit, an EXIF rotation counts as something to fix: the user asked for the
     # picture they see, and the service most likely ignores the orientation tag.
