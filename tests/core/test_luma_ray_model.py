@@ -292,3 +292,19 @@ def test_a_third_family_is_one_registration() -> None:
     finally:
         unregister(family)
     assert resolve_model_id("fake") == "fake"
+
+
+def test_lifecycle_notice_follows_the_dates() -> None:
+    from datetime import date
+
+    from novareel.models import lifecycle_notice
+
+    nova = get_model("nova-reel")
+    assert lifecycle_notice(nova, date(2026, 1, 1)) is None
+    legacy = lifecycle_notice(nova, date(2026, 6, 1))
+    assert legacy is not None and "is Legacy since 2026-03-30" in legacy
+    ended = lifecycle_notice(nova, date(2026, 10, 1))
+    assert ended is not None and "reached end of life on 2026-09-30" in ended
+    assert "Luma Ray 2 (--model-id luma-ray2, $0.75/s at 540p" in ended
+    assert "novareel doctor" in ended
+    assert lifecycle_notice(get_model("luma-ray2"), date(2026, 10, 1)) is None

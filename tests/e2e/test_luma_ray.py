@@ -159,3 +159,16 @@ def test_ray_failed_job_is_retried_from_the_ledger(ray_env: dict[str, Any], emul
     retried = json.loads(result.stdout)
     assert retried["model_id"] == "luma.ray-v2:0"
     assert retried["request"]["resolution"] == "540p"
+
+
+def test_batch_says_the_lifecycle_before_the_run(ray_env: dict[str, Any], tmp_path: Path) -> None:
+    batch = tmp_path / "nova.yaml"
+    batch.write_text("- prompt: one\n")
+    result = runner.invoke(
+        app,
+        ["batch", str(batch), *ray_env["args"], "--out", str(ray_env["out"]), "--json"],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.stdout
+    notices = json.loads(result.stdout)["notices"]
+    assert any("Nova Reel 1.1" in n and "end of life" in n for n in notices)

@@ -204,6 +204,10 @@ def batch(
         return
 
     region = _batch_region(batch_file, conn.region)
+    lifecycle = _lifecycle_notices(batch_file)
+    if not json_output:
+        for notice in lifecycle:
+            typer.secho(f"notice: {notice}", fg="yellow", err=True)
     view = _View(batch_file)
     with open_api(conn, waits=True, region=region) as (api, _):
         runner = BatchRunner(
@@ -237,9 +241,11 @@ def batch(
 
         joined = assemble_groups(batch_file, summary, out)
     if json_output:
+        summary_data = summary.to_dict()
         emit_json(
             {
-                **summary.to_dict(),
+                **summary_data,
+                "notices": lifecycle + list(summary_data.get("notices", [])),
                 "storyboards": {
                     key: value if isinstance(value, str) else value.to_dict()
                     for key, value in joined.items()
@@ -253,6 +259,15 @@ def batch(
             typer.echo(f"storyboard {key}: {where}")
     if not summary.ok:
         raise typer.Exit(1)
+
+
+def _lifecycle_notices(batch_file: Any) -> list[str]:
+    """One lifecycle notice per Legacy or retired model the batch uses, before the run."""
+    from novareel.models import get_model, lifecycle_notice
+
+    models = dict.fromkeys(item.request.model_id for item in batch_file.items)
+    found = (lifecycle_notice(get_model(model_id)) for model_id in models)
+    return [notice for notice in found if notice]
 
 
 def _batch_region(batch_file: Any, given: str | None) -> str | None:

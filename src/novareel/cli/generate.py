@@ -292,30 +292,13 @@ def model_notices(model: Any, requests: list[Any]) -> list[str]:
     Its lifecycle (from the registry's dates; `novareel doctor` asks the account),
     the undocumented image input of a family that has one, and the prompt warnings.
     """
-    from novareel.models import active_alternatives
+    from novareel.models import lifecycle_notice
     from novareel.prompting import prompt_warnings
 
     notices: list[str] = []
-    info = model.info
-    status = model.lifecycle_status()
-    if status in ("LEGACY", "EOL"):
-        alternatives = active_alternatives(exclude=info.model_id)
-        other = (
-            f"; the active alternative is {alternatives[0].info.name} "
-            f"(--model-id {alternatives[0].info.aliases[0]}, {alternatives[0].info.price_text()})"
-            if alternatives
-            else ""
-        )
-        when = (
-            f"reached end of life on {info.lifecycle.end_of_life}"
-            if status == "EOL"
-            else f"is Legacy since {info.lifecycle.legacy_since} (end of life "
-            f"{info.lifecycle.end_of_life})"
-        )
-        notices.append(
-            f"{info.name} ({info.model_id}) {when}: AWS will likely refuse it{other}. "
-            "Check your account with `novareel doctor`"
-        )
+    lifecycle = lifecycle_notice(model)
+    if lifecycle:
+        notices.append(lifecycle)
     image_notice = getattr(model.family, "image_notice", None)
     if image_notice and any(r.frames for r in requests):
         notices.append(image_notice)

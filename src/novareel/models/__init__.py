@@ -209,6 +209,34 @@ def describe_model(model: Model, day: date | None = None) -> dict[str, Any]:
     }
 
 
+def lifecycle_notice(model: Model, day: date | None = None) -> str | None:
+    """What to say before a submit to a Legacy or retired model (registry dates).
+
+    Names the dates, the active alternative with its price and ``novareel doctor``;
+    never switches model. None for an active model.
+    """
+    info = model.info
+    status = model.lifecycle_status(day)
+    if status not in ("LEGACY", "EOL"):
+        return None
+    alternatives = active_alternatives(exclude=info.model_id, day=day)
+    other = ""
+    if alternatives:
+        alt = alternatives[0].info
+        flag = alt.aliases[0] if alt.aliases else alt.model_id
+        other = f"; the active alternative is {alt.name} (--model-id {flag}, {alt.price_text()})"
+    when = (
+        f"reached end of life on {info.lifecycle.end_of_life}"
+        if status == "EOL"
+        else f"is Legacy since {info.lifecycle.legacy_since} (end of life "
+        f"{info.lifecycle.end_of_life})"
+    )
+    return (
+        f"{info.name} ({info.model_id}) {when}: AWS will likely refuse it{other}. "
+        "Check your account with `novareel doctor`"
+    )
+
+
 def active_alternatives(exclude: str | None = None, day: date | None = None) -> list[Model]:
     """Registered models not past end of life or Legacy, cheapest first."""
     found = [
@@ -239,6 +267,7 @@ __all__ = [
     "find_model",
     "get_model",
     "known_names",
+    "lifecycle_notice",
     "model_for_request",
     "register",
     "resolve_model_id",
