@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -279,6 +280,18 @@ class NovaReelClient:
         self._clients: dict[tuple[str, str], Any] = {}
 
     # -- boto3 clients, made on first use so that ``--dry-run`` needs no credentials --
+
+    @property
+    def runtime_endpoint(self) -> str | None:
+        """Where bedrock-runtime calls go, as boto3 resolves it: the argument, else
+        ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME`` / ``AWS_ENDPOINT_URL``; None means AWS's
+        own endpoint. The ledger records it so that spend can leave local jobs out."""
+        return (
+            self.endpoint_url
+            or os.environ.get("AWS_ENDPOINT_URL_BEDROCK_RUNTIME")
+            or os.environ.get("AWS_ENDPOINT_URL")
+            or None
+        )
 
     def _service(self, name: str, region: str | None = None) -> Any:
         """The boto3 client for ``name`` in ``region`` (this client's own by default)."""

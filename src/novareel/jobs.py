@@ -235,6 +235,7 @@ class NovaReel:
                 retry_of=retry_of,
                 output_bucket_owner=output.bucket_owner,
                 output_kms_key_id=output.kms_key_id,
+                endpoint=self.client.runtime_endpoint,
             )
             if record.request != described or record.model_id != request.model_id:
                 raise InvalidRequestError(

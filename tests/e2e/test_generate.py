@@ -61,6 +61,9 @@ def test_text_video_end_to_end(reel: NovaReel, tmp_path: Path) -> None:
     assert result.estimated_cost_usd == pytest.approx(0.48)
     assert result.end_time is not None and result.submit_time is not None
     assert result.notices == ()
+    assert reel.ledger is not None
+    row = reel.ledger.get(result.invocation_id)
+    assert row.ran_locally and row.endpoint == reel.client.endpoint_url
 
 
 def test_starting_frame_is_the_first_frame(reel: NovaReel, tmp_path: Path, frame_png: Path) -> None:

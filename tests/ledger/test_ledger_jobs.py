@@ -299,3 +299,23 @@ def test_naive_datetimes_are_taken_as_utc(add: AddJob, ledger: Ledger) -> None:
     rec = ledger.mark_submitted(job.id, invocation_arn=ARN, submit_time=datetime(2025, 3, 1, 12))
     assert rec.submit_time == T0
     assert rec.submit_time is not None and rec.submit_time.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "local"),
+    [
+        (None, False),
+        ("https://bedrock-runtime.us-east-1.amazonaws.com", False),
+        ("http://127.0.0.1:5899", True),
+        ("http://localhost:8000", True),
+        ("http://[::1]:5899", True),
+    ],
+)
+def test_the_endpoint_tells_local_jobs_from_paid_ones(
+    add: AddJob, ledger: Ledger, endpoint: str | None, local: bool
+) -> None:
+    job = add("tok-1", endpoint=endpoint)
+    again = ledger.get(job.id)
+    assert again.endpoint == endpoint
+    assert again.ran_locally is local
+    assert again.to_dict()["ran_locally"] is local

@@ -210,3 +210,10 @@ def m004_output_options(db: sqlite3.Connection) -> None:
     original job did (and encrypted the same way)."""
     db.execute("ALTER TABLE jobs ADD COLUMN output_bucket_owner TEXT")
     db.execute("ALTER TABLE jobs ADD COLUMN output_kms_key_id TEXT")
+
+
+@migration
+def m005_endpoint(db: sqlite3.Connection) -> None:
+    """Which endpoint a job was sent to (NULL: AWS's own), so spend and listings can
+    tell a job that cost money on AWS from one that ran on a local emulator."""
+    db.execute("ALTER TABLE jobs ADD COLUMN endpoint TEXT")

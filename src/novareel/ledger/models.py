@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from novareel.errors import LedgerError
 from novareel.ledger.db import to_iso
@@ -99,6 +100,14 @@ def _walk(value: Any, where: str) -> None:
         raise LedgerError(f"refusing to store what looks like an AWS access key id at {where}")
 
 
+def is_loopback_url(url: str | None) -> bool:
+    """True for an endpoint URL on this machine (127.0.0.0/8, ::1, localhost)."""
+    if not url:
+        return False
+    host = (urlsplit(url).hostname or "").lower()
+    return host == "localhost" or host == "::1" or host.startswith("127.")
+
+
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else to_iso(value)
 
@@ -172,6 +181,13 @@ class JobRecord:
     updated_at: datetime
     output_bucket_owner: str | None = None
     output_kms_key_id: str | None = None
+    endpoint: str | None = None
+
+    @property
+    def ran_locally(self) -> bool:
+        """True when the job went to a loopback endpoint (a local emulator): it cost
+        nothing, and budgets and spend reports leave it out."""
+        return is_loopback_url(self.endpoint)
 
     @property
     def is_terminal(self) -> bool:
@@ -191,6 +207,8 @@ class JobRecord:
             "output_uri": self.output_uri,
             "output_bucket_owner": self.output_bucket_owner,
             "output_kms_key_id": self.output_kms_key_id,
+            "endpoint": self.endpoint,
+            "ran_locally": self.ran_locally,
             "status": self.status,
             "duration_seconds": self.duration_seconds,
             "seed": self.seed,

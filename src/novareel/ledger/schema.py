@@ -44,6 +44,8 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "output_uri": "The S3 folder the job writes to.",
         "output_bucket_owner": "Account id owning the output bucket, when given (m004).",
         "output_kms_key_id": "KMS key ARN for the output, when given (m004).",
+        "endpoint": "The endpoint URL the job was sent to; NULL for AWS's own endpoints"
+        " (m005). A loopback URL means a local emulator: nothing was paid.",
         "status": f"{_STATUSES}. Only moves forward.",
         "duration_seconds": "Length of the video asked for.",
         "seed": "Seed sent to the model.",

@@ -172,6 +172,7 @@ class Ledger:
         retry_of: int | None = None,
         output_bucket_owner: str | None = None,
         output_kms_key_id: str | None = None,
+        endpoint: str | None = None,
     ) -> JobRecord:
         """Record a job about to be submitted (status ``Submitting``); call it BEFORE
         StartAsyncInvoke.
@@ -216,8 +217,8 @@ class Ledger:
                         client_token, model_id, task_type, request_json, output_uri,
                         status, duration_seconds, seed, estimated_cost_usd,
                         batch_id, batch_item, attempt, retry_of, created_at, updated_at,
-                        output_bucket_owner, output_kms_key_id
-                    ) VALUES (?, ?, ?, ?, ?, 'Submitting', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        output_bucket_owner, output_kms_key_id, endpoint
+                    ) VALUES (?, ?, ?, ?, ?, 'Submitting', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                     (
                         client_token,
@@ -236,6 +237,7 @@ class Ledger:
                         now,
                         output_bucket_owner,
                         output_kms_key_id,
+                        endpoint,
                     ),
                 )
             except sqlite3.IntegrityError as exc:
@@ -734,6 +736,7 @@ def _job(row: sqlite3.Row, tags: dict[str, str], files: Iterable[str]) -> JobRec
         updated_at=from_iso(row["updated_at"]),
         output_bucket_owner=row["output_bucket_owner"],
         output_kms_key_id=row["output_kms_key_id"],
+        endpoint=row["endpoint"],
     )
 
 
