@@ -433,6 +433,25 @@ class NovaReelClient:
             raise AwsError(f"{uri} is larger than {max_bytes} bytes", operation="GetObject")
         return data
 
+    def presign_get(self, uri: S3Uri, expires: int = 3600, *, region: str | None = None) -> str:
+        """A time-limited HTTPS link that GETs one object without credentials.
+
+        Signed locally (no request is sent), so it works offline; it fails with
+        :class:`AwsError` (code ``NoCredentials``) when there are no credentials to
+        sign with. ``region`` is the bucket's (a job's output bucket is in the job's
+        region, which its ARN names); a link signed for another region is refused.
+        """
+        if not 1 <= expires <= 7 * 24 * 3600:
+            raise InvalidRequestError(
+                Problem("expires", "must be 1 second to 7 days", value=expires, limit="1-604800")
+            )
+        s3 = self._service("s3", region)
+        with aws_boundary("PresignGetObject"):
+            url: str = s3.generate_presigned_url(
+                "get_object", Params={"Bucket": uri.bucket, "Key": uri.key}, ExpiresIn=expires
+            )
+        return url
+
     def download_objects(
         self,
         items: Sequence[tuple[S3Uri, Path]],

@@ -413,6 +413,15 @@ def extract_frame(
     return _to_frame_size(_frames_at(path, [at])[0])
 
 
+def preview_frame(path: str | os.PathLike[str], *, at: float = 0.0) -> Image.Image:
+    """The frame shown at ``at`` seconds (the last one past the end), at the video's
+    own size and RGB: for previews such as a gallery's poster, where fitting to
+    1280x720 like :func:`extract_frame` would crop a portrait Luma Ray 2 video."""
+    if at < 0 or not math.isfinite(at):
+        raise InvalidRequestError(Problem("at", "must be a time >= 0 in seconds", value=at))
+    return _frames_at(path, [at])[0].convert("RGB")
+
+
 def _quick_duration(path: str | os.PathLike[str]) -> float | None:
     """The container's duration in seconds (metadata only, no decoding)."""
     container = _open(path)

@@ -26,6 +26,8 @@ ALLOWED: dict[str, set[str]] = {
     "client": {"errors", "s3uri"},
     "preflight": {"errors", "models", "s3uri", "client"},
     "ledger": {"errors", "paths", "ledger"},
+    # the gallery reads the ledger and local files; presigning is handed in by the CLI
+    "gallery": {"errors", "ledger", "models", "results", "s3uri", "video"},
 }
 
 

@@ -23,8 +23,8 @@ from novareel.errors import InvalidRequestError, NovaReelError
 #: The order commands appear in ``--help``: the job's life first, then media, then tools.
 COMMAND_ORDER = (
     "generate", "status", "wait", "download", "list", "jobs", "batch",
-    "inspect", "contact-sheet", "frame", "image", "storyboard", "camera", "models",
-    "doctor", "emulator",
+    "inspect", "contact-sheet", "frame", "image", "storyboard", "camera", "gallery",
+    "models", "doctor", "emulator",
 )  # fmt: skip
 
 

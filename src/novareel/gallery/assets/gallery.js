@@ -1,0 +1,40 @@
+// novareel gallery filters: show the cards whose data-* attributes match the chosen
+// status, model and batch. No user text is evaluated: values are compared as strings.
+(function () {
+  "use strict";
+  var form = document.getElementById("filters");
+  if (!form) {
+    return;
+  }
+  var selects = Array.prototype.slice.call(form.querySelectorAll("select[data-filter]"));
+  var cards = Array.prototype.slice.call(document.querySelectorAll("article.card"));
+  var shown = document.getElementById("shown");
+
+  function apply() {
+    var count = 0;
+    cards.forEach(function (card) {
+      var match = selects.every(function (select) {
+        return !select.value || card.getAttribute("data-" + select.dataset.filter) === select.value;
+      });
+      card.hidden = !match;
+      if (match) {
+        count += 1;
+      }
+    });
+    if (shown) {
+      shown.textContent = count + " of " + cards.length + " shown";
+    }
+  }
+
+  selects.forEach(function (select) {
+    if (select.options.length <= 2) {
+      select.parentElement.hidden = true;  // one value only: nothing to choose
+    }
+    select.addEventListener("change", apply);
+  });
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+  });
+  form.hidden = false;
+  apply();
+})();
