@@ -317,12 +317,12 @@ def _money(value: float) -> str:
 def _cost(record: JobRecord) -> str:
     """The cost line: what this job cost here, and what it would cost on AWS."""
     estimate = record.estimated_cost_usd
+    if record.status == "Rejected":
+        return "$0 (refused at submit, nothing charged)"
     if record.ran_locally:
         if estimate is None:
             return "$0 here (local emulator)"
         return f"$0 here (≈ {_money(estimate)} on AWS)"
-    if record.status == "Rejected":
-        return "$0 (refused at submit, nothing charged)"
     if estimate is None:
         return "unknown"
     return f"≈ {_money(estimate)} (estimate)"
@@ -559,10 +559,10 @@ class _Builder:
             rows.append(("submitted", _when(record.submit_time)))
         if record.end_time is not None:
             rows.append(("ended", _when(record.end_time)))
-            start = record.submit_time or record.created_at
-            took = (record.end_time - start).total_seconds()
-            if took >= 0:
-                rows.append(("took", _e(_span(took))))
+            if record.submit_time is not None:
+                took = (record.end_time - record.submit_time).total_seconds()
+                if took >= 0:
+                    rows.append(("took", _e(_span(took))))
         elif record.status in ("InProgress", "Submitting"):
             start = record.submit_time or record.created_at
             running = (self.now - start).total_seconds()

@@ -27,8 +27,14 @@
   }
 
   selects.forEach(function (select) {
-    if (select.options.length <= 2) {
-      select.parentElement.hidden = true;  // one value only: nothing to choose
+    var values = Array.prototype.slice.call(select.options, 1).map(function (o) {
+      return o.value;
+    });
+    var everyCard = values.length === 1 && cards.every(function (card) {
+      return card.getAttribute("data-" + select.dataset.filter) === values[0];
+    });
+    if (values.length === 0 || everyCard) {
+      select.parentElement.hidden = true;  // nothing to choose between
     }
     select.addEventListener("change", apply);
   });
