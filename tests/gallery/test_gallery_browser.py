@@ -106,9 +106,9 @@ def ledger_with_every_card(reel: NovaReel, emulator: Any, tmp_path: Path) -> dic
 def served_gallery(ledger_with_every_card: dict[str, int], tmp_path: Path) -> Iterator[str]:
     """``novareel gallery --serve --json`` in a subprocess; yields the URL it printed."""
     out = tmp_path / "gallery"
+    command = ["gallery", "-o", str(out), "--serve", "--contact-sheets", "--json"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "novareel", "gallery", "-o", str(out)]
-        + ["--serve", "--contact-sheets", "--json"],
+        [sys.executable, "-m", "novareel", *command],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -200,9 +200,7 @@ def test_gallery_in_chromium(
             assert dialogs == []
             assert page.evaluate("document.body.style.display") == ""
             prompts = page.eval_on_selector_all(".prompt", "els => els.map(e => e.textContent)")
-            assert sorted(prompts) == sorted(
-                [HOSTILE_TEXT, *HOSTILE_SHOTS, BLOCKED, RUNNING]
-            )
+            assert sorted(prompts) == sorted([HOSTILE_TEXT, *HOSTILE_SHOTS, BLOCKED, RUNNING])
 
             # The filters read data-* attributes: Failed leaves one card, batch two.
             page.select_option("select[data-filter=status]", "Failed")

@@ -136,6 +136,9 @@ def test_every_command_keeps_secrets_out_of_output_logs_and_ledger(
     board = tmp / "board.yaml"
     board.write_text("shots:\n  - text: one\n  - text: two\n")
     run("storyboard", "check", str(board), "--json")
+    # the gallery page holds prompts and (for videos left in S3) presigned links
+    run("gallery", "-o", str(tmp / "gallery"), "--json")
+    t.add("gallery page", (tmp / "gallery" / "index.html").read_text(encoding="utf-8"))
 
     # Every registered command (and sub-command) was run.
     def name(c: Any) -> str:

@@ -132,7 +132,9 @@ def gallery_command(
         if json_output:
             emit_json({**result.to_dict(), "url": url})
         else:
-            console.print(f"serving {_e(result.out_dir)} at {url} (Ctrl-C to stop)", highlight=False)
+            console.print(
+                f"serving {_e(result.out_dir)} at {url} (Ctrl-C to stop)", highlight=False
+            )
         if open_browser:
             webbrowser.open(url)
 

@@ -297,8 +297,7 @@ def _when(value: datetime | None) -> str:
         return ""
     utc = value.astimezone(timezone.utc)
     return (
-        f'<time datetime="{_e(utc.isoformat())}">{_e(utc.strftime("%Y-%m-%d %H:%M:%S"))}'
-        " UTC</time>"
+        f'<time datetime="{_e(utc.isoformat())}">{_e(utc.strftime("%Y-%m-%d %H:%M:%S"))} UTC</time>'
     )
 
 
@@ -492,7 +491,7 @@ class _Builder:
         parts.append(
             '<header class="card-head">'
             f'<span class="badge">{_e(record.status)}</span>'
-            f'<h2>Job {record.id}</h2>'
+            f"<h2>Job {record.id}</h2>"
             f'<span class="model" title="{_e(record.model_id)}">{_e(model_name)}</span>'
             "</header>"
         )

@@ -8,6 +8,7 @@ interfaces: the page shows prompts and file paths), lists no folders, and answer
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import re
@@ -18,7 +19,7 @@ from functools import partial
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 log = logging.getLogger("novareel")
 
@@ -40,7 +41,7 @@ class _Handler(SimpleHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache")
         super().end_headers()
 
-    def list_directory(self, path: str | os.PathLike[str]) -> BinaryIO | None:
+    def list_directory(self, path: str | os.PathLike[str]) -> io.BytesIO | None:
         self.send_error(HTTPStatus.NOT_FOUND, "No folder listings here")
         return None
 
