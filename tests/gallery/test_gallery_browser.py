@@ -49,22 +49,24 @@ BLOCKED = 'a blocked-output scene <i id="injected2">x</i><svg onload="window.__p
 RUNNING = "still rendering </textarea><style>body{display:none}</style>"
 
 
-def _need_browser() -> Any:
-    """Playwright's sync API, or skip (never in CI: there a missing browser fails)."""
+@pytest.fixture
+def sync_playwright() -> Any:
+    """Playwright's sync API, or skip (never in CI: there a missing browser fails).
+
+    Asked for first by the test, so a skip costs nothing (no jobs rendered)."""
     missing = []
     if not CHROMIUM.is_file():
         missing.append(f"{CHROMIUM} (apt-get install chromium)")
     try:
-        from playwright.sync_api import sync_playwright
+        from playwright.sync_api import sync_playwright as api
     except ImportError:
         missing.append("the playwright package (pip install -e '.[dev]')")
-        sync_playwright = None
     if missing:
         reason = "the gallery browser test needs " + " and ".join(missing)
         if os.environ.get("CI"):
             pytest.fail(reason + "; CI is set, so this is a failure, not a skip")
         pytest.skip(reason)
-    return sync_playwright
+    return api
 
 
 @pytest.fixture
@@ -143,12 +145,15 @@ def _pixel_spread(path: Path, box: tuple[int, int, int, int] | None = None) -> f
 
 
 def test_gallery_in_chromium(
-    served_gallery: str, ledger_with_every_card: dict[str, int], tmp_path: Path
+    sync_playwright: Any,
+    served_gallery: str,
+    ledger_with_every_card: dict[str, int],
+    tmp_path: Path,
 ) -> None:
-    sync_playwright = _need_browser()
     ids = ledger_with_every_card
     requested: list[str] = []
     dialogs: list[str] = []
+    console: list[str] = []
     shot = tmp_path / "gallery.png"
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -156,6 +161,9 @@ def test_gallery_in_chromium(
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.on("request", lambda r: requested.append(r.url))
             page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            # A CSP violation, a failed asset or a script error shows up here.
+            page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: console.append(str(e)))
             page.goto(served_gallery)
 
             # Every player loads its video (metadata at least, then a frame to paint).
@@ -237,6 +245,7 @@ def test_gallery_in_chromium(
         finally:
             browser.close()
 
+    assert console == []
     assert _pixel_spread(shot) > 20
     assert _pixel_spread(shot, tuple(box)) > 20
     # No request went anywhere but this machine (the page, the assets, the emulator's S3).

@@ -247,6 +247,11 @@ def test_refuses_a_folder_it_did_not_write_and_prunes_its_own_media(
     with pytest.raises(InvalidRequestError, match="not written by novareel gallery"):
         build_gallery([], foreign)
     assert (foreign / "index.html").read_text() == "<html>my homepage</html>"
+    (foreign / "index.html").unlink()
+    (foreign / "notes.txt").write_text("mine")
+    with pytest.raises(InvalidRequestError, match="not empty"):
+        build_gallery([], foreign)
+    assert sorted(p.name for p in foreign.iterdir()) == ["notes.txt"]
 
     with Ledger.open_default() as ledger:
         job = _record(ledger, "p", _nova_text("x"), files=[str(small_video)])

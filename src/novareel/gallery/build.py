@@ -660,6 +660,11 @@ def _prepare(out_dir: Path) -> None:
             Problem("out", f"{out_dir} is a file, not a folder", value=str(out_dir))
         )
     index = out_dir / "index.html"
+    if out_dir.is_dir() and not index.exists() and any(out_dir.iterdir()):
+        raise InvalidRequestError(
+            Problem("out", f"{out_dir} is not empty and holds no gallery", value=str(out_dir)),
+            hint="Choose a new or empty folder with -o (or one an earlier gallery wrote).",
+        )
     if index.exists():
         head = index.read_text(encoding="utf-8", errors="replace")[:4000]
         if f'content="{GENERATOR}"' not in head:
