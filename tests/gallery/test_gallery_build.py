@@ -330,3 +330,14 @@ def test_cli_json_and_bad_options(tmp_path: Path, small_video: Path) -> None:
     assert json.loads(result.stdout)["error"]["type"] == "InvalidRequestError"
     result = runner.invoke(app, ["gallery", "-o", str(out)])
     assert result.exit_code == 0 and "2 cards, 1 with a player" in result.stdout
+
+
+def test_cli_open_opens_the_written_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import webbrowser
+
+    opened: list[str] = []
+    monkeypatch.setattr(webbrowser, "open", lambda url, *a, **k: opened.append(url) or True)
+    out = tmp_path / "site"
+    result = runner.invoke(app, ["gallery", "-o", str(out), "--open"])
+    assert result.exit_code == 0, result.output
+    assert opened == [(out.resolve() / "index.html").as_uri()]
