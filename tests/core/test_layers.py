@@ -26,6 +26,7 @@ ALLOWED: dict[str, set[str]] = {
     "client": {"errors", "s3uri"},
     "preflight": {"errors", "models", "s3uri", "client"},
     "ledger": {"errors", "paths", "ledger"},
+    "budget": {"errors", "paths", "ledger", "models"},
 }
 
 
