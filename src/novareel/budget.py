@@ -250,6 +250,15 @@ def load_budget(environ: Mapping[str, str] | None = None, *, path: Path | None =
     sources: dict[str, str] = {}
     for key in ("daily_usd", "monthly_usd"):
         if key in table:
+            if isinstance(table[key], str):  # TOML has numbers: "20" is a typo's sign
+                raise InvalidRequestError(
+                    Problem(
+                        f"{where} [budget] {key}",
+                        f"{table[key]!r} is a string; write the amount as a number",
+                        value=table[key],
+                        limit=f"{key} = 20 (no quotes)",
+                    )
+                )
             values[key] = parse_usd(table[key], field=f"{where} [budget] {key}")
             sources[key] = f"{where} [budget] {key}"
         given, amount = _env_usd(env, _KEYS[key])

@@ -193,8 +193,7 @@ def batch(
     conn: Connection = CONNECTION,
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Run every item of a batch file, resumably: exit 0 all done, 1 some failed, 2 bad
-    file or stopped at a budget (what was sent is finished; run again to continue)."""
+    """Run every item of a batch file, resumably: exit 0 done, 1 some failed, 2 bad file/budget."""
     from novareel.batch import BatchRunner, load_batch
 
     cap = cost_cap.parse(max_cost)
