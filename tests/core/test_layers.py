@@ -28,6 +28,7 @@ ALLOWED: dict[str, set[str]] = {
     "ledger": {"errors", "paths", "ledger"},
     # the gallery reads the ledger and local files; presigning is handed in by the CLI
     "gallery": {"errors", "ledger", "models", "results", "s3uri", "video"},
+    "budget": {"errors", "paths", "ledger", "models"},
 }
 
 
