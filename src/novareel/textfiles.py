@@ -18,14 +18,16 @@ def read_input_text(path: Path, field: str) -> str:
     try:
         return path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise InvalidRequestError(Problem(field, "file not found", value=str(path))) from None
+        raise InvalidRequestError(
+            Problem(field, f"file not found: {path}", value=str(path))
+        ) from None
     except IsADirectoryError:
         raise InvalidRequestError(
-            Problem(field, "is a folder, not a file", value=str(path))
+            Problem(field, f"{path} is a folder, not a file", value=str(path))
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidRequestError(
-            Problem(field, f"cannot be read ({exc})", value=str(path))
+            Problem(field, f"{path} cannot be read ({exc})", value=str(path))
         ) from exc
 
 

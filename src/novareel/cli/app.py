@@ -11,8 +11,9 @@ import functools
 import json
 import logging
 import os
+import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ParamSpec, TypeVar
 
 import typer
@@ -141,11 +142,51 @@ def error_payload(exc: NovaReelError) -> dict[str, Any]:
     return payload
 
 
-def handle_errors(json_param: str = "json_output") -> Callable[[Callable[P, R]], Callable[P, R]]:
+_SHOT_FIELD = re.compile(r"^shots\[(\d+)\]\.?(.*)$")
+_ROOT_FIELD = re.compile(r"^[^.\[]+")
+
+
+def flag_for(field: str, flags: Mapping[str, str]) -> str | None:
+    """The command-line flag a library field was given by, per one command's table.
+
+    ``flags`` maps field names (``duration_seconds``) to flags (``--duration``); a
+    nested field falls back to its root (``image.format`` -> ``--image``), and a
+    shot's field (``shots[2].text``) to the ``"shots[]"`` entry with the shot number.
+    None when the command has no flag for it (the field name is kept).
+    """
+    if field in flags:
+        return flags[field]
+    shot = _SHOT_FIELD.match(field)
+    if shot and "shots[]" in flags:
+        rest = f", {shot.group(2)}" if shot.group(2) else ""
+        return f"{flags['shots[]']} (shot {shot.group(1)}{rest})"
+    root = _ROOT_FIELD.match(field)
+    if root and root.group(0) in flags:
+        return flags[root.group(0)]
+    return None
+
+
+def with_flags(exc: InvalidRequestError, flags: Mapping[str, str]) -> InvalidRequestError:
+    """The same error, each problem named by the flag the user typed.
+
+    The library keeps its field names (the Python API and batch files use them); only
+    the command line re-raises in its own words. Problems already flagged are kept.
+    """
+    problems = [p if p.flag else p.with_flag(flag_for(p.field, flags)) for p in exc.problems]
+    flagged = type(exc)(problems, hint=exc.hint)
+    flagged.__cause__ = exc.__cause__
+    return flagged
+
+
+def handle_errors(
+    json_param: str = "json_output", *, flags: Mapping[str, str] | None = None
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Turn novareel exceptions into a message (or JSON) and the class's exit code.
 
     Every command is wrapped, so exit codes mean the same everywhere: 0 success, 1 job
-    failed or timed out, 2 bad input (nothing sent), 3 AWS / network error.
+    failed or timed out, 2 bad input (nothing sent), 3 AWS / network error. ``flags``
+    is the command's field -> flag table (see :func:`flag_for`): bad input is then
+    reported with the flags the user typed.
     """
 
     def decorate(func: Callable[P, R]) -> Callable[P, R]:
@@ -154,6 +195,8 @@ def handle_errors(json_param: str = "json_output") -> Callable[[Callable[P, R]],
             try:
                 return func(*args, **kwargs)
             except NovaReelError as exc:
+                if flags and isinstance(exc, InvalidRequestError):
+                    exc = with_flags(exc, flags)
                 if kwargs.get(json_param):
                     emit_json({"error": error_payload(exc)})
                 else:
