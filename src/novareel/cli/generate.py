@@ -51,7 +51,30 @@ def _stand_in(source: str) -> Any:
     return StartingFrame(format="png", data=MAGIC["png"], source=source)
 
 
-@app.command()
+#: The end of ``generate --help``: real command lines to start from (each one runs).
+EXAMPLES = """Examples:
+
+A 6 s clip on the local emulator (no AWS account, nothing to pay):
+  novareel generate "A lighthouse on a cliff at dawn, waves below" --local
+
+On AWS, into your own bucket (the price is printed before the submit):
+  novareel generate "A lighthouse on a cliff at dawn" --output-uri s3://my-bucket/videos/
+
+An 18 s multi-shot video with a fixed seed:
+  novareel generate "A city street at night, rain" --duration 18 --seed 7 --local
+
+Start from your own picture, cropped to 1280x720:
+  novareel generate "Pan right across the harbour" --image frame.png --fit crop --local
+
+A storyboard (one 6 s shot per entry); check the request and price first:
+  novareel generate --storyboard shots.yaml --local --dry-run
+
+Luma Ray 2, portrait:
+  novareel generate "A paper boat on a stream" --model-id luma-ray2 --aspect-ratio 9:16 --local
+"""
+
+
+@app.command(epilog=EXAMPLES)
 @handle_errors()
 @with_connection
 def generate(
