@@ -576,7 +576,12 @@ def fit_image(
 
     if mode not in FIT_MODES:
         raise InvalidRequestError(
-            Problem("fit", f"unknown fit mode {mode!r}", value=mode, limit=" | ".join(FIT_MODES))
+            Problem(
+                "fit",
+                f"unknown fit mode {mode!r}; use {', '.join(FIT_MODES)}",
+                value=mode,
+                limit=" | ".join(FIT_MODES),
+            )
         )
     notes: list[str] = []
     orientation = _orientation(image)
@@ -755,7 +760,12 @@ def prepare_starting_frame(
         )
     if fit is not None and fit not in FIT_MODES:
         raise InvalidRequestError(
-            Problem("fit", f"unknown fit mode {fit!r}", value=fit, limit=" | ".join(FIT_MODES))
+            Problem(
+                "fit",
+                f"unknown fit mode {fit!r}; use {', '.join(FIT_MODES)}",
+                value=fit,
+                limit=" | ".join(FIT_MODES),
+            )
         )
     path = Path(text).expanduser()
     try:

@@ -32,7 +32,7 @@ import difflib
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -443,19 +443,24 @@ class StoryboardReport:
     estimated_cost_usd: float
     seed: int
     model_id: str
+    #: False when the file could not be read or parsed: the counts and the cost are
+    #: then unknown (None in JSON), not zero.
+    readable: bool = True
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
     def to_dict(self) -> dict[str, Any]:
+        known = self.readable
         return {
             "path": self.path,
             "ok": self.ok,
-            "shots": self.shots,
-            "images": self.images,
-            "duration_seconds": self.duration_seconds,
-            "estimated_cost_usd": self.estimated_cost_usd,
+            "readable": self.readable,
+            "shots": self.shots if known else None,
+            "images": self.images if known else None,
+            "duration_seconds": self.duration_seconds if known else None,
+            "estimated_cost_usd": self.estimated_cost_usd if known else None,
             "seed": self.seed,
             "model_id": self.model_id,
             "problems": [p.to_dict() for p in self.problems],
@@ -497,7 +502,10 @@ def check_storyboard(path: str | os.PathLike[str]) -> StoryboardReport:
     try:
         data = _read(source)
     except InvalidRequestError as exc:
-        return _report(source, exc.problems, [], [], [], None)
+        # Nothing past a syntax error (or a missing file) can be read: no shot count,
+        # no cost, only what to fix first.
+        hints = [exc.hint] if exc.hint else []
+        return replace(_report(source, exc.problems, [], hints, [], None), readable=False)
     model, schema_problems = _validate(data)
     problems.extend(schema_problems)
     base = source.resolve().parent

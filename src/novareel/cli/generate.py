@@ -193,7 +193,8 @@ def generate(
         model = get_model(model_id or (board.file.model_id if board else None))
     requests: list[Any] = []
     per_shot = False
-    if model is not None:
+    # A storyboard that cannot be read has no shots to check the request with.
+    if model is not None and (storyboard is None or board is not None):
         looks = GenerateOptions(aspect_ratio=aspect_ratio, resolution=resolution)
         rules = model.family.frame_rules_for(looks)
         frames = {}
