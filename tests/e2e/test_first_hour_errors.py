@@ -142,12 +142,15 @@ def test_the_library_and_batch_files_keep_their_field_names(tmp_path: Path) -> N
     assert "duration_seconds: 7 s is not allowed" in str(exc.value)
 
     batch = tmp_path / "batch.yaml"
-    batch.write_text("- id: a\n  prompt: x\n  duration: 7\n  output_uri: s3://ok-bucket/v/\n")
-    code, data = run_json("batch", str(batch), "--dry-run")
+    batch.write_text("- id: a\n  prompt: x\n  duration: 7\n")
+    code, data = run_json("batch", str(batch), "--dry-run", "--output-uri", "s3://ab/")
     assert code == 2
-    problem = data["error"]["problems"][0]
-    assert problem["field"].startswith("items[1]") and "flag" not in problem
-    assert "12-120 s in steps of 6" in problem["message"]
+    problems = {p["field"]: p for p in data["error"]["problems"]}
+    # named by the item and the file's own key, never by a command-line flag
+    assert set(problems) == {"items[1].duration", "items[1].output_uri"}
+    assert all("flag" not in p for p in problems.values())
+    assert "12-120 s in steps of 6" in problems["items[1].duration"]["message"]
+    assert "3-63" in problems["items[1].output_uri"]["message"]
 
 
 def test_image_check_names_the_path_and_the_fit_flag(tmp_path: Path) -> None:

@@ -75,7 +75,7 @@ Luma Ray 2, portrait:
 
 
 @app.command(epilog=EXAMPLES)
-@handle_errors()
+@handle_errors(flags=GENERATE_FLAGS)
 @with_connection
 def generate(
     prompt: str | None = typer.Argument(None, help="What the video shows (TEXT_VIDEO / auto)."),
@@ -425,6 +425,8 @@ def _print_dry_run(
     if error is not None and not json_output:
         for problem in error.problems:
             typer.secho(f"error: {problem}", fg="red", err=True)
+        if error.hint:
+            typer.secho(f"hint: {error.hint}", fg="yellow", err=True)
     shown_uri = str(location.uri) if location is not None else output_uri
     if location is None:
         # Shown as typed: the bucket/key split is only for the output config's shape.
