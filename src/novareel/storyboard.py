@@ -373,8 +373,22 @@ def _translate(error: Any) -> Problem:
             limit=f"{MIN_SHOTS}-{MAX_SHOTS} shots",
         )
     if kind == "literal_error":
-        return Problem(name, f"must be one of {ctx.get('expected')}", value=value)
-    return Problem(name, error["msg"][:1].lower() + error["msg"][1:], value=value)
+        expected = str(ctx.get("expected"))
+        return Problem(name, f"{value!r} is not one of {expected}", value=value, limit=expected)
+    if key == "seed":
+        allowed = f"{MIN_SEED}-{MAX_SEED:,}"
+        return Problem(
+            name,
+            f"{value} is out of range {allowed}"
+            if type(value) is int
+            else f"{value!r} is not an integer in {allowed}",
+            value=value,
+            limit=f"{MIN_SEED}-{MAX_SEED}",
+        )
+    message = error["msg"][:1].lower() + error["msg"][1:]
+    if isinstance(value, str | int | float):  # say which value, as every message does
+        message = f"{value!r}: {message}"
+    return Problem(name, message, value=value)
 
 
 def _validate(data: Any) -> tuple[StoryboardFile | None, list[Problem]]:

@@ -315,3 +315,12 @@ def test_parameters_doc_links_stay_inside_the_repository_or_are_public() -> None
             continue
         path = (DOCS / target.split("#", 1)[0]).resolve()
         assert path.is_file() and DOCS.parent in path.parents, target
+
+
+def test_storyboard_check_messages_say_the_value_and_what_is_allowed(tmp_path: Path) -> None:
+    board = tmp_path / "board.yaml"
+    board.write_text("seed: -5\nfit: squash\nshots:\n  - text: a\n  - text: b\n")
+    result = run("storyboard", "check", str(board))
+    assert result.exit_code == 2
+    assert "seed: -5 is out of range 0-2,147,483,646" in result.stderr
+    assert "fit: 'squash' is not one of 'crop', 'pad' or 'stretch'" in result.stderr
