@@ -376,12 +376,12 @@ def _translate(error: Any) -> Problem:
         expected = str(ctx.get("expected"))
         return Problem(name, f"{value!r} is not one of {expected}", value=value, limit=expected)
     if key == "seed":
-        allowed = f"{MIN_SEED}-{MAX_SEED:,}"
+        seed_range = f"{MIN_SEED}-{MAX_SEED:,}"
         return Problem(
             name,
-            f"{value} is out of range {allowed}"
+            f"{value} is out of range {seed_range}"
             if type(value) is int
-            else f"{value!r} is not an integer in {allowed}",
+            else f"{value!r} is not an integer in {seed_range}",
             value=value,
             limit=f"{MIN_SEED}-{MAX_SEED}",
         )
