@@ -179,78 +179,6 @@ def generate(
         tags = _parse_tags(tag)
     for problem in submit_option_problems(token, tags):
         found.add(problem)
-    fit_mode = cast("FitMode | None", fit)
-    board = None
-    if storyboard is not None:
-        if shot:
-            found.add(Problem("shot", "give --shot or --storyboard, not both", value=len(shot)))
-        from novareel.storyboard import load_storyboard
-
-        with found.check():
-            board = load_storyboard(storyboard)
-    model = None
-    with found.check():
-        model = get_model(model_id or (board.file.model_id if board else None))
-    requests: list[Any] = []
-    per_shot = False
-    # A storyboard that cannot be read has no shots to check the request with.
-    if model is not None and (storyboard is None or board is not None):
-        looks = GenerateOptions(aspect_ratio=aspect_ratio, resolution=resolution)
-        rules = model.family.frame_rules_for(looks)
-        frames = {}
-        for name, source in (("image", image), ("end_image", end_image)):
-            if source:
-                from novareel.images import prepare_starting_frame
-
-                try:
-                    prepared = prepare_starting_frame(
-                        source,
-                        fit=fit_mode,
-                        bucket_owner=bucket_owner if name == "image" else None,
-                        field=name,
-                        rules=rules,
-                    )
-                except InvalidRequestError as exc:
-                    found.add(exc)
-                    frames[name] = _stand_in(source)
-                else:
-                    frames[name] = prepared.frame
-                    notices.extend(prepared.notes)
-        shots: list[Shot] | None
-        if board is not None:
-            try:
-                prepared_board = board.prepare(
-                    seed=seed, model_id=model.model_id, fit=fit_mode, rules=rules
-                )
-            except InvalidRequestError as exc:
-                found.add(exc)
-                shots = [Shot(s.text, _stand_in(s.image) if s.image else None) for s in board.shots]
-                seed = seed if seed is not None else board.file.seed
-            else:
-                notices.extend(prepared_board.notes)
-                shots = prepared_board.shots
-                seed = prepared_board.seed
-        else:
-            shots = [Shot(text) for text in shot] or None
-        options = GenerateOptions(
-            prompt=prompt,
-            model_id=model.model_id,
-            task=task,
-            duration=duration,
-            image=frames.get("image"),
-            end_image=frames.get("end_image"),
-            shots=shots,
-            seed=seed,
-            aspect_ratio=aspect_ratio,
-            resolution=resolution,
-            loop=loop or None,
-        )
-        # One resolver per model for every combination, so contradictions (a prompt with
-        # a storyboard, TEXT_VIDEO with 12 s, --seed on Luma Ray 2) read the same.
-        per_shot = bool(shots) and not model.family.multi_shot
-        with found.check():
-            requests = build_shot_requests(options) if per_shot else [build_request(options)]
-        notices.extend(model_notices(model, requests))
 
     if output_uri is None:
         output_uri = os.environ.get(OUTPUT_URI_ENV)
@@ -274,6 +202,81 @@ def generate(
             location = output_location(
                 output_uri, bucket_owner=bucket_owner, kms_key_id=kms_key_id, notices=notices
             )
+
+    fit_mode = cast("FitMode | None", fit)
+    board = None
+    if storyboard is not None:
+        if shot:
+            found.add(Problem("shot", "give --shot or --storyboard, not both", value=len(shot)))
+        from novareel.storyboard import load_storyboard
+
+        with found.check():
+            board = load_storyboard(storyboard)
+    model = None
+    with found.check():
+        model = get_model(model_id or (board.file.model_id if board else None))
+    if model is None or (storyboard is not None and board is None):
+        # Without the model, or the shots of a storyboard that cannot be read, the
+        # request itself cannot be checked: report what was found so far.
+        raise found.error()
+    looks = GenerateOptions(aspect_ratio=aspect_ratio, resolution=resolution)
+    rules = model.family.frame_rules_for(looks)
+    frames = {}
+    for name, source in (("image", image), ("end_image", end_image)):
+        if source:
+            from novareel.images import prepare_starting_frame
+
+            try:
+                prepared = prepare_starting_frame(
+                    source,
+                    fit=fit_mode,
+                    bucket_owner=bucket_owner if name == "image" else None,
+                    field=name,
+                    rules=rules,
+                )
+            except InvalidRequestError as exc:
+                found.add(exc)
+                frames[name] = _stand_in(source)
+                continue
+            frames[name] = prepared.frame
+            notices.extend(prepared.notes)
+    shots: list[Shot] | None
+    if board is not None:
+        try:
+            prepared_board = board.prepare(
+                seed=seed, model_id=model.model_id, fit=fit_mode, rules=rules
+            )
+        except InvalidRequestError as exc:
+            found.add(exc)
+            shots = [Shot(s.text, _stand_in(s.image) if s.image else None) for s in board.shots]
+            seed = seed if seed is not None else board.file.seed
+        else:
+            notices.extend(prepared_board.notes)
+            shots = prepared_board.shots
+            seed = prepared_board.seed
+    else:
+        shots = [Shot(text) for text in shot] or None
+    options = GenerateOptions(
+        prompt=prompt,
+        model_id=model.model_id,
+        task=task,
+        duration=duration,
+        image=frames.get("image"),
+        end_image=frames.get("end_image"),
+        shots=shots,
+        seed=seed,
+        aspect_ratio=aspect_ratio,
+        resolution=resolution,
+        loop=loop or None,
+    )
+    # One resolver per model for every combination, so contradictions (a prompt with a
+    # storyboard, TEXT_VIDEO with 12 s, --seed on Luma Ray 2) read the same.
+    per_shot = bool(shots) and not model.family.multi_shot
+    requests: list[Any] = []
+    with found.check():
+        requests = build_shot_requests(options) if per_shot else [build_request(options)]
+    notices.extend(model_notices(model, requests))
+
     if per_shot and (token or no_wait):
         flag = "--token" if token else "--no-wait"
         found.add(
@@ -295,7 +298,7 @@ def generate(
             raise typer.Exit(error.exit_code)
         return
     found.raise_if_any()
-    assert model is not None and location is not None
+    assert location is not None
 
     with open_api(conn, waits=not no_wait, region=model.info.default_region) as (api, emulator):
         client = api.client
