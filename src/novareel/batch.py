@@ -361,10 +361,17 @@ def _resolve_path(base: Path, value: str) -> str:
     return str(candidate if candidate.is_absolute() else (base / candidate))
 
 
+#: The request's field names that a batch file spells differently (its own keys).
+_FILE_KEYS = {"duration_seconds": "duration", "task_type": "task"}
+
+
 def _prefix(where: str, problems: Sequence[Problem]) -> list[Problem]:
+    """Problems named by where they are in the file (``items[2].duration``), in the
+    file's own keys rather than the request's field names."""
     out = []
     for p in problems:
-        name = p.field if p.field.startswith(where) else f"{where}.{p.field}"
+        field = _FILE_KEYS.get(p.field, p.field)
+        name = field if field.startswith(where) else f"{where}.{field}"
         out.append(Problem(name, p.message, value=p.value, limit=p.limit))
     return out
 
@@ -623,7 +630,7 @@ def load_batch(
             try:
                 location = output_location(uri, notices=notices)
             except InvalidRequestError as exc:
-                found.extend(_prefix(f"items[{number}].output_uri", exc.problems))
+                found.extend(_prefix(f"items[{number}]", exc.problems))
         if key is not None:
             if key in seen:
                 found.append(

@@ -351,14 +351,13 @@ class NovaReelClient:
         region: str | None = None,
     ) -> str:
         """StartAsyncInvoke; returns the invocation ARN. Same token, same job."""
-        kwargs: dict[str, Any] = {
-            "modelId": model_id,
-            "modelInput": model_input,
-            "outputDataConfig": output.to_output_data_config(),
-            "clientRequestToken": client_token,
-        }
-        if tags:
-            kwargs["tags"] = [{"key": k, "value": v} for k, v in tags.items()]
+        kwargs = start_async_invoke_params(
+            model_id=model_id,
+            model_input=model_input,
+            output=output,
+            client_token=client_token,
+            tags=tags,
+        )
         bedrock = self.bedrock_in(region)
         response = self._call("StartAsyncInvoke", bedrock.start_async_invoke, **kwargs)
         return str(response["invocationArn"])
@@ -597,6 +596,31 @@ class NovaReelClient:
         self._call("DeleteObject", self.s3.delete_object, Bucket=bucket, Key=key)
 
 
+def start_async_invoke_params(
+    *,
+    model_id: str,
+    model_input: dict[str, Any],
+    output: OutputLocation,
+    client_token: str,
+    tags: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The exact parameters of StartAsyncInvoke, as sent to boto3.
+
+    One builder for the real call and for ``generate --dry-run``, so what a dry run
+    shows is what a submit sends (the dry run passes the described ``modelInput``,
+    images elided, and a placeholder token when none is fixed yet).
+    """
+    params: dict[str, Any] = {
+        "modelId": model_id,
+        "modelInput": model_input,
+        "outputDataConfig": output.to_output_data_config(),
+        "clientRequestToken": client_token,
+    }
+    if tags:
+        params["tags"] = [{"key": k, "value": v} for k, v in tags.items()]
+    return params
+
+
 def job_folder(status: InvocationStatus) -> S3Uri | None:
     """The S3 folder that holds a job's files, from the URI the service returned."""
     if not status.output_uri:
@@ -611,4 +635,5 @@ __all__ = [
     "S3Object",
     "aws_boundary",
     "job_folder",
+    "start_async_invoke_params",
 ]

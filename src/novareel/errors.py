@@ -76,22 +76,38 @@ class Problem:
     """One thing wrong with an input: which field, what value, which limit.
 
     Kept as a small value object so that a request with several mistakes reports all
-    of them at once instead of one per attempt.
+    of them at once instead of one per attempt. ``field`` is the library's name (the
+    Python API's keyword, a batch file's key); ``flag`` is set only by the command
+    line, to the option the user typed (``--duration`` for ``duration_seconds``), so
+    a message speaks the language of whoever made the mistake.
     """
 
-    __slots__ = ("field", "limit", "message", "value")
+    __slots__ = ("field", "flag", "limit", "message", "value")
 
-    def __init__(self, field: str, message: str, *, value: Any = None, limit: str | None = None):
+    def __init__(
+        self,
+        field: str,
+        message: str,
+        *,
+        value: Any = None,
+        limit: str | None = None,
+        flag: str | None = None,
+    ):
         self.field = field
         self.message = message
         self.value = value
         self.limit = limit
+        self.flag = flag
 
     def __str__(self) -> str:
-        return f"{self.field}: {self.message}"
+        return f"{self.flag or self.field}: {self.message}"
 
     def __repr__(self) -> str:
         return f"Problem({self.field!r}, {self.message!r})"
+
+    def with_flag(self, flag: str | None) -> Problem:
+        """The same problem, named by a command-line flag (None keeps the field)."""
+        return Problem(self.field, self.message, value=self.value, limit=self.limit, flag=flag)
 
     def to_dict(self) -> dict[str, Any]:
         value = self.value
@@ -99,7 +115,14 @@ class Problem:
             value = f"<{len(value)} bytes>"
         elif isinstance(value, str) and len(value) > 80:
             value = value[:77] + "..."
-        return {"field": self.field, "message": self.message, "value": value, "limit": self.limit}
+        shown: dict[str, Any] = {"flag": self.flag} if self.flag else {}
+        return {
+            **shown,
+            "field": self.field,
+            "message": self.message,
+            "value": value,
+            "limit": self.limit,
+        }
 
 
 class InvalidRequestError(NovaReelError, ValueError):

@@ -576,7 +576,12 @@ def fit_image(
 
     if mode not in FIT_MODES:
         raise InvalidRequestError(
-            Problem("fit", f"unknown fit mode {mode!r}", value=mode, limit=" | ".join(FIT_MODES))
+            Problem(
+                "fit",
+                f"unknown fit mode {mode!r}; use {', '.join(FIT_MODES)}",
+                value=mode,
+                limit=" | ".join(FIT_MODES),
+            )
         )
     notes: list[str] = []
     orientation = _orientation(image)
@@ -664,7 +669,14 @@ def _prepare_s3(uri: str, bucket_owner: str | None, field: str) -> PreparedFrame
     problems: list[Problem] = []
     match = _S3_URI.match(uri)
     if not match:
-        problems.append(Problem(field, "is not an s3://bucket/key URI of an object", value=uri))
+        problems.append(
+            Problem(
+                field,
+                f"{uri!r} is not an s3://bucket/key URI of an object",
+                value=uri,
+                limit="s3://bucket/key.png",
+            )
+        )
     key = match.group("key") if match else uri
     suffix = Path(key).suffix.lower()
     fmt: ImageFormat | None = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg"}.get(suffix)  # type: ignore[assignment]
@@ -748,17 +760,28 @@ def prepare_starting_frame(
         )
     if fit is not None and fit not in FIT_MODES:
         raise InvalidRequestError(
-            Problem("fit", f"unknown fit mode {fit!r}", value=fit, limit=" | ".join(FIT_MODES))
+            Problem(
+                "fit",
+                f"unknown fit mode {fit!r}; use {', '.join(FIT_MODES)}",
+                value=fit,
+                limit=" | ".join(FIT_MODES),
+            )
         )
     path = Path(text).expanduser()
     try:
         size = path.stat().st_size
     except FileNotFoundError:
-        raise ImageError(Problem(field, "file not found", value=text)) from None
+        raise ImageError(
+            Problem(
+                field, f"file not found: {text}", value=text, limit="an existing PNG or JPEG file"
+            )
+        ) from None
     except OSError as exc:
-        raise ImageError(Problem(field, f"cannot be read ({exc.strerror})", value=text)) from exc
+        raise ImageError(
+            Problem(field, f"{text} cannot be read ({exc.strerror})", value=text)
+        ) from exc
     if path.is_dir():
-        raise ImageError(Problem(field, "is a folder, not an image file", value=text))
+        raise ImageError(Problem(field, f"{text} is a folder, not an image file", value=text))
     limit = MAX_FIT_SOURCE_BYTES if fit else MAX_IMAGE_BYTES
     if size > limit:
         if fit:
@@ -781,7 +804,9 @@ def prepare_starting_frame(
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ImageError(Problem(field, f"cannot be read ({exc.strerror})", value=text)) from exc
+        raise ImageError(
+            Problem(field, f"{text} cannot be read ({exc.strerror})", value=text)
+        ) from exc
 
     notes: list[str] = []
     facts = inspect_image_bytes(data, field=field, rules=rules)

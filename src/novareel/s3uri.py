@@ -53,21 +53,29 @@ class S3Uri:
 
 
 def bucket_problems(bucket: str, field: str) -> list[Problem]:
-    """S3's general-purpose bucket naming rules, with the rule that was broken."""
+    """S3's general-purpose bucket naming rules; each message names the rule broken
+    and restates the whole rule, so one reading is enough to pick a valid name."""
     limit = "3-63 characters: a-z 0-9 . -, starting and ending with a letter or digit"
+    rule = (
+        "bucket names are 3-63 characters of lowercase letters, digits, dots and "
+        "hyphens, starting and ending with a letter or digit"
+    )
     if not _BUCKET_RE.match(bucket):
         if bucket != bucket.lower():
-            message = f"bucket {bucket!r} has upper-case letters"
+            message = f"bucket {bucket!r} has upper-case letters; {rule}"
         elif not 3 <= len(bucket) <= 63:
-            message = f"bucket {bucket!r} is {len(bucket)} characters"
+            message = f"bucket {bucket!r} is {len(bucket)} characters; {rule}"
         else:
-            message = f"bucket {bucket!r} is not a valid bucket name"
+            bad = sorted({c for c in bucket if not (c.isascii() and (c.isalnum() or c in ".-"))})
+            what = f" (it has {' '.join(repr(c) for c in bad)})" if bad else ""
+            message = f"bucket {bucket!r} is not a valid bucket name{what}; {rule}"
         return [Problem(field, message, value=bucket, limit=limit)]
     if ".." in bucket or ".-" in bucket or "-." in bucket:
         return [
             Problem(
                 field,
-                f"bucket {bucket!r} has adjacent '.'/'-' characters",
+                f"bucket {bucket!r} has adjacent '.'/'-' characters; a dot may not touch "
+                "another dot or a hyphen",
                 value=bucket,
                 limit=limit,
             )
@@ -77,13 +85,34 @@ def bucket_problems(bucket: str, field: str) -> list[Problem]:
     except ValueError:
         pass
     else:
-        return [Problem(field, f"bucket {bucket!r} is formatted as an IP address", value=bucket)]
+        return [
+            Problem(
+                field,
+                f"bucket {bucket!r} is formatted as an IP address, which S3 does not allow",
+                value=bucket,
+                limit="not an IP address",
+            )
+        ]
     for prefix in ("xn--", "sthree-", "amzn-s3-demo-"):
         if bucket.startswith(prefix):
-            return [Problem(field, f"bucket names may not start with {prefix!r}", value=bucket)]
+            return [
+                Problem(
+                    field,
+                    f"bucket {bucket!r}: bucket names may not start with {prefix!r}",
+                    value=bucket,
+                    limit="not starting with xn-- | sthree- | amzn-s3-demo-",
+                )
+            ]
     for suffix in ("-s3alias", "--ol-s3", ".mrap", "--x-s3"):
         if bucket.endswith(suffix):
-            return [Problem(field, f"bucket names may not end with {suffix!r}", value=bucket)]
+            return [
+                Problem(
+                    field,
+                    f"bucket {bucket!r}: bucket names may not end with {suffix!r}",
+                    value=bucket,
+                    limit="not ending with -s3alias | --ol-s3 | .mrap | --x-s3",
+                )
+            ]
     return []
 
 
@@ -165,7 +194,13 @@ def output_location(
         fixed = parsed.as_folder()
         if len(str(fixed)) > MAX_URI_LENGTH:
             raise InvalidRequestError(
-                Problem("output_uri", "URI is too long once '/' is added", value=uri)
+                Problem(
+                    "output_uri",
+                    f"URI is too long once '/' is added ({len(str(fixed))} characters; "
+                    f"the limit is {MAX_URI_LENGTH})",
+                    value=uri,
+                    limit=f"<= {MAX_URI_LENGTH} characters",
+                )
             )
         if notices is not None:
             notices.append(

@@ -32,7 +32,7 @@ import difflib
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -373,8 +373,22 @@ def _translate(error: Any) -> Problem:
             limit=f"{MIN_SHOTS}-{MAX_SHOTS} shots",
         )
     if kind == "literal_error":
-        return Problem(name, f"must be one of {ctx.get('expected')}", value=value)
-    return Problem(name, error["msg"][:1].lower() + error["msg"][1:], value=value)
+        expected = str(ctx.get("expected"))
+        return Problem(name, f"{value!r} is not one of {expected}", value=value, limit=expected)
+    if key == "seed":
+        seed_range = f"{MIN_SEED}-{MAX_SEED:,}"
+        return Problem(
+            name,
+            f"{value} is out of range {seed_range}"
+            if type(value) is int
+            else f"{value!r} is not an integer in {seed_range}",
+            value=value,
+            limit=f"{MIN_SEED}-{MAX_SEED}",
+        )
+    message = error["msg"][:1].lower() + error["msg"][1:]
+    if isinstance(value, str | int | float):  # say which value, as every message does
+        message = f"{value!r}: {message}"
+    return Problem(name, message, value=value)
 
 
 def _validate(data: Any) -> tuple[StoryboardFile | None, list[Problem]]:
@@ -443,19 +457,24 @@ class StoryboardReport:
     estimated_cost_usd: float
     seed: int
     model_id: str
+    #: False when the file could not be read or parsed: the counts and the cost are
+    #: then unknown (None in JSON), not zero.
+    readable: bool = True
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
     def to_dict(self) -> dict[str, Any]:
+        known = self.readable
         return {
             "path": self.path,
             "ok": self.ok,
-            "shots": self.shots,
-            "images": self.images,
-            "duration_seconds": self.duration_seconds,
-            "estimated_cost_usd": self.estimated_cost_usd,
+            "readable": self.readable,
+            "shots": self.shots if known else None,
+            "images": self.images if known else None,
+            "duration_seconds": self.duration_seconds if known else None,
+            "estimated_cost_usd": self.estimated_cost_usd if known else None,
             "seed": self.seed,
             "model_id": self.model_id,
             "problems": [p.to_dict() for p in self.problems],
@@ -497,7 +516,10 @@ def check_storyboard(path: str | os.PathLike[str]) -> StoryboardReport:
     try:
         data = _read(source)
     except InvalidRequestError as exc:
-        return _report(source, exc.problems, [], [], [], None)
+        # Nothing past a syntax error (or a missing file) can be read: no shot count,
+        # no cost, only what to fix first.
+        hints = [exc.hint] if exc.hint else []
+        return replace(_report(source, exc.problems, [], hints, [], None), readable=False)
     model, schema_problems = _validate(data)
     problems.extend(schema_problems)
     base = source.resolve().parent

@@ -7,6 +7,7 @@ naming the file and the kind of file, the same way wherever a command reads one.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +19,16 @@ def read_input_text(path: Path, field: str) -> str:
     try:
         return path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise InvalidRequestError(Problem(field, "file not found", value=str(path))) from None
+        raise InvalidRequestError(
+            Problem(field, f"file not found: {path}", value=str(path))
+        ) from None
     except IsADirectoryError:
         raise InvalidRequestError(
-            Problem(field, "is a folder, not a file", value=str(path))
+            Problem(field, f"{path} is a folder, not a file", value=str(path))
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidRequestError(
-            Problem(field, f"cannot be read ({exc})", value=str(path))
+            Problem(field, f"{path} cannot be read ({exc})", value=str(path))
         ) from exc
 
 
@@ -54,9 +57,40 @@ def parse_json_or_yaml(text: str, path: Path, field: str) -> Any:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         reason = getattr(exc, "problem", None) or str(exc)
+        hint = _yaml_hint(text, mark.line, reason) if mark else None
         raise InvalidRequestError(
-            Problem(field, f"invalid YAML{where}: {reason}", value=str(path))
+            Problem(field, f"invalid YAML{where}: {reason}", value=str(path)), hint=hint
         ) from exc
+
+
+#: ``key: value`` on one line (optionally a list item), to suggest quoting the value.
+_KEY_VALUE = re.compile(r"^(?P<key>\s*(?:-\s+)?[A-Za-z_][\w.-]*:\s+)(?P<value>.*?)\s*$")
+
+
+def _yaml_hint(text: str, line: int, reason: str) -> str | None:
+    """How to fix the YAML mistake people make most: an unquoted ``: `` in a value.
+
+    ``text: Shot 1: a cat`` reads as a mapping inside a mapping, and YAML says only
+    "mapping values are not allowed here"; the hint shows the line and the same line
+    with the value quoted.
+    """
+    if "mapping values are not allowed" not in reason:
+        return None
+    lines = text.splitlines()
+    if not 0 <= line < len(lines):
+        return None
+    shown = lines[line]
+    match = _KEY_VALUE.match(shown)
+    if match is None or match.group("value")[:1] in ("'", '"'):
+        return (
+            f"line {line + 1} is {shown.strip()!r}: a ': ' inside a value starts a new "
+            "mapping in YAML; put the value in double quotes."
+        )
+    quoted = match.group("key") + json.dumps(match.group("value"), ensure_ascii=False)
+    return (
+        f"line {line + 1} is {shown.strip()!r}: a ': ' inside a value starts a new mapping "
+        f"in YAML; put the value in double quotes: {quoted.strip()}"
+    )
 
 
 __all__ = ["parse_json_or_yaml", "read_input_text"]

@@ -130,7 +130,7 @@ def _open(path: str | os.PathLike[str]) -> Any:
 
     p = Path(path)
     if not p.exists():
-        raise _problem(path, "file not found")
+        raise _problem(path, f"file not found: {path}")
     if p.is_dir():
         raise _problem(path, "is a folder, not a video file")
     try:

@@ -44,7 +44,7 @@ def test_inspect_flags_a_mismatch_with_exit_1(runner: CliRunner, three_shot_vide
 def test_inspect_of_a_missing_file_is_exit_2(runner: CliRunner, tmp_path: Path) -> None:
     data = run_json(runner, "inspect", str(tmp_path / "none.mp4"), code=2)
     assert isinstance(data, dict)
-    assert data["error"]["problems"][0]["message"] == "file not found"
+    assert data["error"]["problems"][0]["message"] == f"file not found: {tmp_path / 'none.mp4'}"
 
 
 def test_contact_sheet(runner: CliRunner, three_shot_video: Path, tmp_path: Path) -> None:

@@ -125,7 +125,7 @@ def test_check_reports_every_problem_at_once_with_shot_numbers(tmp_path: Path) -
     assert lines[0] == "shot 2, text: is 513 characters; the limit is 512"
     assert lines[1].startswith("shot 2, image: is 1920x1080 pixels")
     assert "did you mean 'image'?" in lines[2]
-    assert lines[3] == "shot 4, image: file not found"
+    assert lines[3] == f"shot 4, image: file not found: {tmp_path / 'nope.png'}"
     assert any(h.startswith("shot 2:") and "--fit" in h for h in report.hints)
     assert (report.shots, report.duration_seconds, report.estimated_cost_usd) == (4, 24, 1.92)
     assert report.seed == 7  # the file's own seed, although the file failed validation
@@ -185,7 +185,7 @@ def test_syntax_and_shape_errors(tmp_path: Path, name: str, text: str, expected:
 
 def test_missing_file(tmp_path: Path) -> None:
     report = check_storyboard(tmp_path / "nope.yaml")
-    assert report.problems[0].message == "file not found"
+    assert report.problems[0].message == f"file not found: {tmp_path / 'nope.yaml'}"
 
 
 def test_to_request_raises_with_every_image_problem(tmp_path: Path) -> None:

@@ -11,8 +11,9 @@ import functools
 import json
 import logging
 import os
+import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ParamSpec, TypeVar
 
 import typer
@@ -34,10 +35,59 @@ def command_sort_key(name: str) -> tuple[int, str]:
 
 
 class _OrderedGroup(TyperGroup):
-    """Lists commands in :data:`COMMAND_ORDER`, whatever order their modules loaded in."""
+    """Lists commands in :data:`COMMAND_ORDER`, whatever order their modules loaded in,
+    and accepts ``-v``/``--verbose`` after the subcommand as well as before it."""
 
     def list_commands(self, ctx: Any) -> list[str]:
         return sorted(super().list_commands(ctx), key=command_sort_key)
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, hoist_verbose(args, _valued_options(self)))
+
+
+_VERBOSE = re.compile(r"^(-v+|--verbose)$")
+
+
+def hoist_verbose(args: list[str], valued: set[str]) -> list[str]:
+    """Move ``-v``/``-vv``/``--verbose`` found after the subcommand to before it.
+
+    People add ``-v`` at the end of a command they just ran (``novareel generate ...
+    -v``); the option belongs to the root group, so click would refuse it there. A
+    token that is the value of an option (``--tag -v``) or follows ``--`` is left
+    where it is, and so is everything before the subcommand.
+    """
+    start = next((i for i, a in enumerate(args) if not a.startswith("-")), len(args))
+    moved: list[str] = []
+    kept: list[str] = args[:start]
+    after_value_option = False
+    for index, token in enumerate(args[start:], start=start):
+        if token == "--":
+            kept.extend(args[index:])
+            break
+        if not after_value_option and _VERBOSE.match(token):
+            moved.append(token)
+        else:
+            kept.append(token)
+        after_value_option = not after_value_option and token in valued
+    return moved + kept
+
+
+def _valued_options(group: Any) -> set[str]:
+    """Every option name, in any command, that takes a value (so ``-v`` after it is
+    that value, not a verbosity flag)."""
+    names: set[str] = set()
+    pending = [group]
+    while pending:
+        command = pending.pop()
+        pending.extend(getattr(command, "commands", {}).values())
+        for param in getattr(command, "params", []):
+            if getattr(param, "param_type_name", "") != "option":
+                continue
+            if param.is_flag or param.count:
+                continue
+            names.update(param.opts)
+            names.update(param.secondary_opts)
+    return names
 
 
 app = typer.Typer(
@@ -82,10 +132,39 @@ R = TypeVar("R")
 JSON_HELP = "Print one JSON object (or array) with snake_case keys instead of text."
 
 
+def package_version() -> str:
+    """The installed package's version (what pip installed), else the source's own."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("novareel")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        from novareel import __version__
+
+        return __version__
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"novareel {package_version()}")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _root(
     verbose: int = typer.Option(
-        0, "--verbose", "-v", count=True, help="More logging (-v info, -vv debug)."
+        0,
+        "--verbose",
+        "-v",
+        count=True,
+        help="More logging (-v info, -vv debug); also accepted after the command.",
+    ),
+    version: bool = typer.Option(
+        False,
+        "--version",
+        is_eager=True,
+        callback=_print_version,
+        help="Print novareel's version and exit.",
     ),
 ) -> None:
     """Generate videos with Amazon Nova Reel on Amazon Bedrock."""
@@ -143,11 +222,51 @@ def error_payload(exc: NovaReelError) -> dict[str, Any]:
     return payload
 
 
-def handle_errors(json_param: str = "json_output") -> Callable[[Callable[P, R]], Callable[P, R]]:
+_SHOT_FIELD = re.compile(r"^shots\[(\d+)\]\.?(.*)$")
+_ROOT_FIELD = re.compile(r"^[^.\[]+")
+
+
+def flag_for(field: str, flags: Mapping[str, str]) -> str | None:
+    """The command-line flag a library field was given by, per one command's table.
+
+    ``flags`` maps field names (``duration_seconds``) to flags (``--duration``); a
+    nested field falls back to its root (``image.format`` -> ``--image``), and a
+    shot's field (``shots[2].text``) to the ``"shots[]"`` entry with the shot number.
+    None when the command has no flag for it (the field name is kept).
+    """
+    if field in flags:
+        return flags[field]
+    shot = _SHOT_FIELD.match(field)
+    if shot and "shots[]" in flags:
+        rest = f", {shot.group(2)}" if shot.group(2) else ""
+        return f"{flags['shots[]']} (shot {shot.group(1)}{rest})"
+    root = _ROOT_FIELD.match(field)
+    if root and root.group(0) in flags:
+        return flags[root.group(0)]
+    return None
+
+
+def with_flags(exc: InvalidRequestError, flags: Mapping[str, str]) -> InvalidRequestError:
+    """The same error, each problem named by the flag the user typed.
+
+    The library keeps its field names (the Python API and batch files use them); only
+    the command line re-raises in its own words. Problems already flagged are kept.
+    """
+    problems = [p if p.flag else p.with_flag(flag_for(p.field, flags)) for p in exc.problems]
+    flagged = type(exc)(problems, hint=exc.hint)
+    flagged.__cause__ = exc.__cause__
+    return flagged
+
+
+def handle_errors(
+    json_param: str = "json_output", *, flags: Mapping[str, str] | None = None
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Turn novareel exceptions into a message (or JSON) and the class's exit code.
 
     Every command is wrapped, so exit codes mean the same everywhere: 0 success, 1 job
-    failed or timed out, 2 bad input (nothing sent), 3 AWS / network error.
+    failed or timed out, 2 bad input (nothing sent), 3 AWS / network error. ``flags``
+    is the command's field -> flag table (see :func:`flag_for`): bad input is then
+    reported with the flags the user typed.
     """
 
     def decorate(func: Callable[P, R]) -> Callable[P, R]:
@@ -156,6 +275,8 @@ def handle_errors(json_param: str = "json_output") -> Callable[[Callable[P, R]],
             try:
                 return func(*args, **kwargs)
             except NovaReelError as exc:
+                if flags and isinstance(exc, InvalidRequestError):
+                    exc = with_flags(exc, flags)
                 if kwargs.get(json_param):
                     emit_json({"error": error_payload(exc)})
                 else:

@@ -18,8 +18,8 @@ from typing import Any, TypeVar, cast
 
 import typer
 
-from novareel.cli.app import emit_json, err_console
-from novareel.errors import InvalidRequestError, Problem
+from novareel.cli.app import emit_json, err_console, with_flags
+from novareel.errors import ImageError, InvalidRequestError, Problem
 
 PROFILE = typer.Option(None, "--profile", help="AWS profile (as AWS_PROFILE).")
 REGION = typer.Option(None, "--region", help="AWS region (default: boto3's, else us-east-1).")
@@ -35,6 +35,89 @@ LOCAL = typer.Option(
     help="Use the local emulator (NOVAREEL_EMULATOR_URL, else start one for this command).",
 )
 JSON = typer.Option(False, "--json", help="Print one JSON document with snake_case keys.")
+
+
+#: How ``generate`` spells each library field on its command line (see
+#: :func:`novareel.cli.app.flag_for`); ``shots[]`` is set per run (--shot or --storyboard).
+GENERATE_FLAGS: dict[str, str] = {
+    "prompt": "PROMPT",
+    "task": "--task",
+    "task_type": "--task",
+    "duration": "--duration",
+    "duration_seconds": "--duration",
+    "image": "--image",
+    "image.bucket_owner": "--bucket-owner",
+    "end_image": "--end-image",
+    "fit": "--fit",
+    "shots": "--shot",
+    "storyboard": "--storyboard",
+    "seed": "--seed",
+    "model_id": "--model-id",
+    "aspect_ratio": "--aspect-ratio",
+    "resolution": "--resolution",
+    "loop": "--loop",
+    "output_uri": "--output-uri",
+    "bucket_owner": "--bucket-owner",
+    "kms_key_id": "--kms-key-id",
+    "client_token": "--token",
+    "token": "--token",
+    "no_wait": "--no-wait",
+    "tag": "--tag",
+    "tags": "--tag",
+}
+
+
+class ProblemCollector:
+    """Every problem of one command line, gathered before any of them is reported.
+
+    Each check runs in :meth:`check`; an :class:`InvalidRequestError` it raises is
+    kept (problems and hint) instead of stopping the command, so ``--duration 7
+    --seed -1 --image nope.png`` reports all three. :meth:`raise_if_any` then raises
+    one error naming the flags the user typed.
+    """
+
+    def __init__(self, flags: dict[str, str]) -> None:
+        self.flags = dict(flags)
+        self.problems: list[Problem] = []
+        self.hints: list[str] = []
+        self._image_only = True
+
+    def __bool__(self) -> bool:
+        return bool(self.problems)
+
+    def add(self, error: InvalidRequestError | Problem) -> None:
+        """Keep a problem, or every problem (and the hint) of an error."""
+        if isinstance(error, Problem):
+            self._image_only = False
+            self._keep([error])
+            return
+        self._image_only = self._image_only and isinstance(error, ImageError)
+        self._keep(error.problems)
+        if error.hint and error.hint not in self.hints:
+            self.hints.append(error.hint)
+
+    def _keep(self, problems: list[Problem]) -> None:
+        seen = {(p.field, p.message) for p in self.problems}
+        self.problems.extend(p for p in problems if (p.field, p.message) not in seen)
+
+    @contextlib.contextmanager
+    def check(self) -> Iterator[None]:
+        """Run a check; its InvalidRequestError is collected, not raised."""
+        try:
+            yield
+        except InvalidRequestError as exc:
+            self.add(exc)
+
+    def error(self) -> InvalidRequestError:
+        """One error with every problem collected, named by flags (an ImageError when
+        every problem is about an image, as before)."""
+        kind = ImageError if self._image_only else InvalidRequestError
+        collected = kind(self.problems, hint=" ".join(self.hints) or None)
+        return with_flags(collected, self.flags)
+
+    def raise_if_any(self) -> None:
+        if self.problems:
+            raise self.error()
 
 
 @dataclass

@@ -12,7 +12,9 @@ from novareel.cli import max_cost as cost_cap
 from novareel.cli.app import JSON_HELP, app, emit_json, err_console, handle_errors
 from novareel.cli.common import (
     CONNECTION,
+    GENERATE_FLAGS,
     Connection,
+    ProblemCollector,
     download_progress,
     open_api,
     print_result,
@@ -29,18 +31,52 @@ OUTPUT_URI_ENV = "NOVAREEL_OUTPUT_URI"
 
 def _parse_tags(values: list[str]) -> dict[str, str]:
     tags: dict[str, str] = {}
+    bad: list[Problem] = []
     for item in values:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise InvalidRequestError(
-                Problem("tag", f"{item!r} is not KEY=VALUE", value=item, limit="KEY=VALUE")
-            )
+            bad.append(Problem("tag", f"{item!r} is not KEY=VALUE", value=item, limit="KEY=VALUE"))
+            continue
         tags[key] = value
+    if bad:
+        raise InvalidRequestError(bad)
     return tags
 
 
-@app.command()
-@handle_errors()
+def _stand_in(source: str) -> Any:
+    """A placeholder for an image that failed to load (its problems are already
+    collected), so the request's other rules are still checked in the same run: an
+    image on a task that takes none, a duration, a seed."""
+    from novareel.models.base import MAGIC, StartingFrame
+
+    return StartingFrame(format="png", data=MAGIC["png"], source=source)
+
+
+#: The end of ``generate --help``: real command lines to start from (each one runs).
+EXAMPLES = """Examples:
+
+A 6 s clip on the local emulator (no AWS account, nothing to pay):
+  novareel generate "A lighthouse on a cliff at dawn, waves below" --local
+
+On AWS, into your own bucket (the price is printed before the submit):
+  novareel generate "A lighthouse on a cliff at dawn" --output-uri s3://my-bucket/videos/
+
+An 18 s multi-shot video with a fixed seed:
+  novareel generate "A city street at night, rain" --duration 18 --seed 7 --local
+
+Start from your own picture, cropped to 1280x720:
+  novareel generate "Pan right across the harbour" --image frame.png --fit crop --local
+
+A storyboard (one 6 s shot per entry); check the request and price first:
+  novareel generate --storyboard shots.yaml --local --dry-run
+
+Luma Ray 2, portrait:
+  novareel generate "A paper boat on a stream" --model-id luma-ray2 --aspect-ratio 9:16 --local
+"""
+
+
+@app.command(epilog=EXAMPLES)
+@handle_errors(flags=GENERATE_FLAGS)
 @with_connection
 def generate(
     prompt: str | None = typer.Argument(None, help="What the video shows (TEXT_VIDEO / auto)."),
@@ -115,27 +151,79 @@ def generate(
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Generate a video: check everything, submit, wait with progress, download."""
-    from novareel.models import GenerateOptions, Shot, build_request, build_shot_requests, get_model
+    from novareel.models import (
+        GenerateOptions,
+        Shot,
+        build_request,
+        build_shot_requests,
+        get_model,
+        submit_option_problems,
+    )
     from novareel.s3uri import output_location
 
-    cap = cost_cap.parse(max_cost)
+    # Every check runs, whatever failed before it, so one run lists every problem of
+    # the command line (each named by the flag the user typed).
+    found = ProblemCollector(GENERATE_FLAGS)
+    found.flags["shots[]"] = "--storyboard" if storyboard is not None else "--shot"
+    cap = None
+    with found.check():
+        cap = cost_cap.parse(max_cost)
     if fit is not None and fit not in ("crop", "pad", "stretch"):
-        raise InvalidRequestError(
-            Problem("fit", f"unknown fit mode {fit!r}", value=fit, limit="crop | pad | stretch")
+        found.add(
+            Problem(
+                "fit",
+                f"unknown fit mode {fit!r}; use crop, pad or stretch",
+                value=fit,
+                limit="crop | pad | stretch",
+            )
         )
+        fit = None
     notices: list[str] = []
-    tags = _parse_tags(tag)
+    tags: dict[str, str] = {}
+    with found.check():
+        tags = _parse_tags(tag)
+    for problem in submit_option_problems(token, tags):
+        found.add(problem)
+
+    if output_uri is None:
+        output_uri = os.environ.get(OUTPUT_URI_ENV)
+    if output_uri is None and conn.local:
+        from novareel.local import LOCAL_OUTPUT_URI
+
+        output_uri = LOCAL_OUTPUT_URI
+    location = None
+    if output_uri is None:
+        found.add(
+            InvalidRequestError(
+                Problem(
+                    "output_uri", "an output location is required", limit="s3://bucket/folder/"
+                ),
+                hint=f"Pass --output-uri s3://bucket/folder/ (or set {OUTPUT_URI_ENV}), "
+                "or --local.",
+            )
+        )
+    else:
+        with found.check():
+            location = output_location(
+                output_uri, bucket_owner=bucket_owner, kms_key_id=kms_key_id, notices=notices
+            )
+
     fit_mode = cast("FitMode | None", fit)
     board = None
     if storyboard is not None:
         if shot:
-            raise InvalidRequestError(
-                Problem("shot", "give --shot or --storyboard, not both", value=len(shot))
-            )
+            found.add(Problem("shot", "give --shot or --storyboard, not both", value=len(shot)))
         from novareel.storyboard import load_storyboard
 
-        board = load_storyboard(storyboard)
-    model = get_model(model_id or (board.file.model_id if board else None))
+        with found.check():
+            board = load_storyboard(storyboard)
+    model = None
+    with found.check():
+        model = get_model(model_id or (board.file.model_id if board else None))
+    if model is None or (storyboard is not None and board is None):
+        # Without the model, or the shots of a storyboard that cannot be read, the
+        # request itself cannot be checked: report what was found so far.
+        raise found.error()
     looks = GenerateOptions(aspect_ratio=aspect_ratio, resolution=resolution)
     rules = model.family.frame_rules_for(looks)
     frames = {}
@@ -143,23 +231,34 @@ def generate(
         if source:
             from novareel.images import prepare_starting_frame
 
-            prepared = prepare_starting_frame(
-                source,
-                fit=fit_mode,
-                bucket_owner=bucket_owner if name == "image" else None,
-                field=name,
-                rules=rules,
-            )
+            try:
+                prepared = prepare_starting_frame(
+                    source,
+                    fit=fit_mode,
+                    bucket_owner=bucket_owner if name == "image" else None,
+                    field=name,
+                    rules=rules,
+                )
+            except InvalidRequestError as exc:
+                found.add(exc)
+                frames[name] = _stand_in(source)
+                continue
             frames[name] = prepared.frame
             notices.extend(prepared.notes)
     shots: list[Shot] | None
     if board is not None:
-        prepared_board = board.prepare(
-            seed=seed, model_id=model.model_id, fit=fit_mode, rules=rules
-        )
-        notices.extend(prepared_board.notes)
-        shots = prepared_board.shots
-        seed = prepared_board.seed
+        try:
+            prepared_board = board.prepare(
+                seed=seed, model_id=model.model_id, fit=fit_mode, rules=rules
+            )
+        except InvalidRequestError as exc:
+            found.add(exc)
+            shots = [Shot(s.text, _stand_in(s.image) if s.image else None) for s in board.shots]
+            seed = seed if seed is not None else board.file.seed
+        else:
+            notices.extend(prepared_board.notes)
+            shots = prepared_board.shots
+            seed = prepared_board.seed
     else:
         shots = [Shot(text) for text in shot] or None
     options = GenerateOptions(
@@ -178,45 +277,33 @@ def generate(
     # One resolver per model for every combination, so contradictions (a prompt with a
     # storyboard, TEXT_VIDEO with 12 s, --seed on Luma Ray 2) read the same.
     per_shot = bool(shots) and not model.family.multi_shot
-    requests = build_shot_requests(options) if per_shot else [build_request(options)]
+    requests: list[Any] = []
+    with found.check():
+        requests = build_shot_requests(options) if per_shot else [build_request(options)]
     notices.extend(model_notices(model, requests))
 
-    if output_uri is None:
-        output_uri = os.environ.get(OUTPUT_URI_ENV)
-    if output_uri is None and conn.local:
-        from novareel.local import LOCAL_OUTPUT_URI
-
-        output_uri = LOCAL_OUTPUT_URI
-    if output_uri is None:
-        raise InvalidRequestError(
-            Problem("output_uri", "an output location is required", limit="s3://bucket/folder/"),
-            hint=f"Pass --output-uri s3://bucket/folder/ (or set {OUTPUT_URI_ENV}), or --local.",
-        )
-    cost = round(sum(r.estimated_cost_usd for r in requests), 2)
-    try:
-        location = output_location(
-            output_uri, bucket_owner=bucket_owner, kms_key_id=kms_key_id, notices=notices
-        )
-    except InvalidRequestError as exc:
-        if not dry_run:
-            raise
-        # A dry run still shows the request and its price, then fails on the location:
-        # the user sees everything that is wrong and everything that would be sent.
-        _print_dry_run(requests, output_uri, token, notices, cost, json_output, exc)
-        raise typer.Exit(exc.exit_code) from None
-
-    if dry_run:
-        _print_dry_run(requests, str(location.uri), token, notices, cost, json_output)
-        return
     if per_shot and (token or no_wait):
         flag = "--token" if token else "--no-wait"
-        raise InvalidRequestError(
+        found.add(
             Problem(
                 flag.lstrip("-").replace("-", "_"),
                 f"{flag} does not apply to a storyboard run as one job per shot",
                 limit="each shot's token is derived from its content (exactly once)",
             )
         )
+    cost = round(sum(r.estimated_cost_usd for r in requests), 2)
+    if dry_run and requests:
+        # A dry run shows the request and its price even when something around it is
+        # wrong: the user sees everything that is wrong and everything that would be sent.
+        error = found.error() if found else None
+        _print_dry_run(
+            requests, location, output_uri, token, tags, notices, cost, json_output, error
+        )
+        if error is not None:
+            raise typer.Exit(error.exit_code)
+        return
+    found.raise_if_any()
+    assert location is not None
 
     with open_api(conn, waits=not no_wait, region=model.info.default_region) as (api, emulator):
         what = f"this storyboard ({len(requests)} jobs)" if per_shot else "this job"
@@ -314,26 +401,58 @@ def model_notices(model: Any, requests: list[Any]) -> list[str]:
     return list(dict.fromkeys(notices))
 
 
+#: What ``--dry-run`` shows as the clientRequestToken when ``--token`` fixes none.
+TOKEN_PLACEHOLDER = "<generated at submit>"
+
+
 def _print_dry_run(
     requests: list[Any],
-    output_uri: str,
+    location: Any,
+    output_uri: str | None,
     token: str | None,
+    tags: dict[str, str],
     notices: list[str],
     cost: float,
     json_output: bool,
     error: InvalidRequestError | None = None,
 ) -> None:
-    """What ``--dry-run`` prints: each request, its cost, and (``error``) what is still
-    wrong with the options around it (then the command exits 2)."""
+    """What ``--dry-run`` prints: each complete StartAsyncInvoke request (images
+    elided), its cost, and (``error``) what is still wrong around it (then the command
+    exits 2).
+
+    The request comes from the client's own builder, the one a submit uses, so the
+    dry run cannot drift from what is sent. A location that failed its checks is shown
+    as typed (``s3Uri`` only); a storyboard run as one job per shot derives each
+    shot's token at submit, so it is shown as the placeholder.
+    """
     import json
 
+    from novareel.client import start_async_invoke_params
     from novareel.results import JobResult
+    from novareel.s3uri import OutputLocation, S3Uri
 
     problems = [p.to_dict() for p in error.problems] if error is not None else []
     if error is not None and not json_output:
         for problem in error.problems:
             typer.secho(f"error: {problem}", fg="red", err=True)
-
+        if error.hint:
+            typer.secho(f"hint: {error.hint}", fg="yellow", err=True)
+    shown_uri = str(location.uri) if location is not None else output_uri
+    if location is None:
+        # Shown as typed: the bucket/key split is only for the output config's shape.
+        bucket, _, key = (output_uri or "").removeprefix("s3://").partition("/")
+        location = OutputLocation(S3Uri(bucket or "<no --output-uri>", key))
+    shown_token = token if token is not None and len(requests) == 1 else TOKEN_PLACEHOLDER
+    full = [
+        start_async_invoke_params(
+            model_id=r.model_id,
+            model_input=r.describe(),
+            output=location,
+            client_token=shown_token,
+            tags=tags or None,
+        )
+        for r in requests
+    ]
     results = [
         JobResult(
             status="DryRun",
@@ -342,7 +461,7 @@ def _print_dry_run(
             duration_seconds=r.duration_seconds,
             seed=r.seed,
             estimated_cost_usd=r.estimated_cost_usd,
-            output_uri=output_uri,
+            output_uri=shown_uri,
             client_token=token,
             notices=tuple(notices),
             request=r.describe(),
@@ -351,18 +470,29 @@ def _print_dry_run(
     ]
     if len(results) == 1:
         if json_output:
-            emit_json({**results[0].to_dict(), **({"problems": problems} if problems else {})})
+            emit_json(
+                {
+                    **results[0].to_dict(),
+                    "start_async_invoke": full[0],
+                    **({"problems": problems} if problems else {}),
+                }
+            )
         else:
             print_result(results[0], False)
-            err_console.print("nothing was sent (--dry-run); the request would be:")
-            typer.echo(json.dumps(results[0].request, indent=2))
+            err_console.print(
+                "nothing was sent (--dry-run); the StartAsyncInvoke request would be:"
+            )
+            typer.echo(json.dumps(full[0], indent=2))
         return
     if json_output:
         emit_json(
             {
                 "status": "DryRun",
                 "model_id": requests[0].model_id,
-                "jobs": [r.to_dict() for r in results],
+                "jobs": [
+                    {**r.to_dict(), "start_async_invoke": f}
+                    for r, f in zip(results, full, strict=True)
+                ],
                 "shots": len(results),
                 "duration_seconds": sum(r.duration_seconds for r in requests),
                 "estimated_cost_usd": cost,
@@ -377,8 +507,8 @@ def _print_dry_run(
         f"{len(results)} shots, one {requests[0].model_id} job each, "
         f"{sum(r.duration_seconds for r in requests)} s in all, ~${cost:.2f}"
     )
-    err_console.print("nothing was sent (--dry-run); the requests would be:")
-    typer.echo(json.dumps([r.request for r in results], indent=2))
+    err_console.print("nothing was sent (--dry-run); the StartAsyncInvoke requests would be:")
+    typer.echo(json.dumps(full, indent=2))
 
 
 def _run_per_shot(

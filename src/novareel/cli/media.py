@@ -158,7 +158,7 @@ def camera_command(
 
 
 @image_app.command("check")
-@handle_errors()
+@handle_errors(flags={"fit": "--fit"})
 def image_check_command(
     image: str = typer.Argument(..., help="A local image file or an s3:// URI."),
     fit: str | None = typer.Option(
@@ -175,7 +175,12 @@ def image_check_command(
 
     if fit is not None and fit not in FIT_MODES:
         raise InvalidRequestError(
-            Problem("fit", f"unknown fit mode {fit!r}", value=fit, limit="crop | pad | stretch")
+            Problem(
+                "fit",
+                f"unknown fit mode {fit!r}; use crop, pad or stretch",
+                value=fit,
+                limit="crop | pad | stretch",
+            )
         )
     prepared = prepare_starting_frame(image, fit=fit)  # type: ignore[arg-type]
     frame = prepared.frame
@@ -242,7 +247,15 @@ def storyboard_check_command(
                 err_console.print(f"  - {_e(shot_label(problem))}", highlight=False, soft_wrap=True)
             for hint in report.hints:
                 err_console.print(f"[yellow]hint:[/] {_e(hint)}", highlight=False, soft_wrap=True)
-            console.print(f"if fixed: {summary}", highlight=False, soft_wrap=True)
+            if report.readable:
+                console.print(f"if fixed: {summary}", highlight=False, soft_wrap=True)
+            else:
+                console.print(
+                    "fix the file first: its shots, duration and cost can only be counted "
+                    "once it can be read",
+                    highlight=False,
+                    soft_wrap=True,
+                )
         for note in report.notes:
             err_console.print(f"[cyan]note:[/] {_e(note)}", highlight=False, soft_wrap=True)
     if not report.ok:

@@ -123,7 +123,7 @@ def get_model(value: str | None, *, field: str = "model_id") -> Model:
         raise InvalidRequestError(
             Problem(
                 field,
-                f"{value!r} is not a video model novareel knows",
+                f"{value!r} is not a video model novareel knows (known: {known_names()})",
                 value=value,
                 limit=known_names(),
             ),

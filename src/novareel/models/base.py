@@ -378,7 +378,8 @@ def unsupported_option_problems(
     return [
         Problem(
             name,
-            f"{info.name} ({info.model_id}) takes no {OPTION_FLAGS.get(name, name)}",
+            f"{info.name} ({info.model_id}) takes no {OPTION_FLAGS.get(name, name)}; "
+            f"it accepts {accepted}",
             value=getattr(options, name) if name != "shots" else len(options.shots or ()),
             limit=f"{info.name} accepts: {accepted}",
         )
@@ -470,7 +471,7 @@ def submit_option_problems(client_token: str | None, tags: dict[str, str] | None
         found.append(
             Problem(
                 "client_token",
-                "must be 1-256 printable ASCII characters without spaces",
+                f"{client_token!r} is not 1-256 printable ASCII characters without spaces",
                 value=client_token,
                 limit="1-256 of [!-~]",
             )
@@ -482,11 +483,21 @@ def submit_option_problems(client_token: str | None, tags: dict[str, str] | None
     for key, value in tags.items():
         if not 1 <= len(key) <= 128 or not _TAG_RE.match(key):
             found.append(
-                Problem(f"tags[{key}]", "tag keys are 1-128 characters", value=key, limit=limit)
+                Problem(
+                    f"tags[{key}]",
+                    f"tag key {key!r}: keys are 1-128 of {limit}",
+                    value=key,
+                    limit=limit,
+                )
             )
         if len(value) > 256 or not _TAG_RE.match(value):
             found.append(
-                Problem(f"tags[{key}]", "tag values are 0-256 characters", value=value, limit=limit)
+                Problem(
+                    f"tags[{key}]",
+                    f"tag value {value!r}: values are 0-256 of {limit}",
+                    value=value,
+                    limit=limit,
+                )
             )
     return found
 

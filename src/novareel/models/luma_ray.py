@@ -188,7 +188,8 @@ class RayVideo(RequestBase):
             found.append(
                 Problem(
                     "duration",
-                    f"{self.duration!r} s is not a Luma Ray 2 length",
+                    f"{self.duration!r} s is not a Luma Ray 2 length; allowed: "
+                    + " or ".join(f"{d} s" for d in DURATIONS),
                     value=self.duration,
                     limit="5 | 9 (seconds)",
                 )

@@ -100,6 +100,15 @@ MAX_LONG_TEXT = 4000
 MIN_SEED = 0
 MAX_SEED = 2_147_483_646
 DEFAULT_SEED = 42
+#: The allowed MULTI_SHOT_AUTOMATED lengths, as limits and as words for messages.
+AUTOMATED_LIMIT = (
+    f"a multiple of {SHOT_SECONDS} from {MIN_AUTOMATED_SECONDS} to {MAX_AUTOMATED_SECONDS}"
+)
+AUTOMATED_LENGTHS = (
+    f"{MIN_AUTOMATED_SECONDS}-{MAX_AUTOMATED_SECONDS} s in steps of {SHOT_SECONDS} "
+    f"({MIN_AUTOMATED_SECONDS}, {MIN_AUTOMATED_SECONDS + SHOT_SECONDS}, "
+    f"{MIN_AUTOMATED_SECONDS + 2 * SHOT_SECONDS}, ..., {MAX_AUTOMATED_SECONDS})"
+)
 FPS = 24
 WIDTH = 1280
 HEIGHT = 720
@@ -166,7 +175,7 @@ def parse_task_type(value: str | TaskType) -> TaskType:
     raise InvalidRequestError(
         Problem(
             "task_type",
-            f"unknown task type {value!r}",
+            f"unknown task type {value!r}; use text, auto or manual",
             value=value,
             limit="text | auto | manual (TEXT_VIDEO | MULTI_SHOT_AUTOMATED | MULTI_SHOT_MANUAL)",
         )
@@ -199,7 +208,14 @@ def _image(frame: StartingFrame, describe: bool) -> dict[str, Any]:
 
 def _seed_problems(seed: int) -> list[Problem]:
     if isinstance(seed, bool) or not isinstance(seed, int):
-        return [Problem("seed", "must be an integer", value=seed, limit=f"{MIN_SEED}-{MAX_SEED}")]
+        return [
+            Problem(
+                "seed",
+                f"{seed!r} is not an integer; allowed: {MIN_SEED}-{MAX_SEED:,}",
+                value=seed,
+                limit=f"{MIN_SEED}-{MAX_SEED}",
+            )
+        ]
     if not MIN_SEED <= seed <= MAX_SEED:
         return [
             Problem(
@@ -220,7 +236,7 @@ def _model_problems(model_id: str, task: TaskType) -> list[Problem]:
         return [
             Problem(
                 "model_id",
-                f"{model_id!r} is not a Nova Reel model",
+                f"{model_id!r} is not a Nova Reel model ({' or '.join(KNOWN_MODELS)})",
                 value=model_id,
                 limit=" | ".join(KNOWN_MODELS),
             )
@@ -340,15 +356,22 @@ class MultiShotAutomated(_Request):
         found = text_problems("prompt", self.prompt, MAX_LONG_TEXT)
         d = self.duration
         if isinstance(d, bool) or not isinstance(d, int):
-            found.append(Problem("duration_seconds", "must be an integer", value=d))
+            found.append(
+                Problem(
+                    "duration_seconds",
+                    f"{d!r} is not a whole number of seconds; {AUTOMATED_LENGTHS}",
+                    value=d,
+                    limit=AUTOMATED_LIMIT,
+                )
+            )
         elif not (MIN_AUTOMATED_SECONDS <= d <= MAX_AUTOMATED_SECONDS) or d % SHOT_SECONDS:
             found.append(
                 Problem(
                     "duration_seconds",
-                    f"{d} s is not allowed for MULTI_SHOT_AUTOMATED",
+                    f"{d} s is not allowed for MULTI_SHOT_AUTOMATED, which takes "
+                    f"{AUTOMATED_LENGTHS}; TEXT_VIDEO is always {TEXT_VIDEO_SECONDS} s",
                     value=d,
-                    limit=f"a multiple of {SHOT_SECONDS} from {MIN_AUTOMATED_SECONDS} "
-                    f"to {MAX_AUTOMATED_SECONDS}",
+                    limit=AUTOMATED_LIMIT,
                 )
             )
         found.extend(_seed_problems(self.seed))
@@ -500,9 +523,8 @@ def build_request(
             found.append(
                 Problem(
                     "duration_seconds",
-                    "MULTI_SHOT_AUTOMATED needs a duration",
-                    limit=f"a multiple of {SHOT_SECONDS} from {MIN_AUTOMATED_SECONDS} "
-                    f"to {MAX_AUTOMATED_SECONDS}",
+                    f"MULTI_SHOT_AUTOMATED needs a duration: {AUTOMATED_LENGTHS}",
+                    limit=AUTOMATED_LIMIT,
                 )
             )
         request = MultiShotAutomated(
