@@ -110,15 +110,30 @@ def _dry_run(batch: Any, as_json: bool) -> None:
             known.get(item.key, ""),
         )
     console.print(table)
-    for item in batch.items:
-        for notice in item.notices:
-            err_console.print(f"[yellow]notice:[/] item {item.label}: {notice}", highlight=False)
+    _print_item_notices(batch)
     console.print(
         f"{len(batch.items)} item(s) OK, ${batch.estimated_cost_usd:.2f} in total"
         + (f", ${to_spend:.2f} still to spend" if known else "")
         + "; nothing was sent (--dry-run)",
         highlight=False,
     )
+
+
+def _print_item_notices(batch: Any) -> None:
+    """Each item's notices (a converted image, prompt advice, a fixed output URI), once
+    per item, before anything is sent."""
+    from rich.markup import escape
+
+    said: set[tuple[int, str]] = set()
+    for item in batch.items:
+        for notice in item.notices:
+            if (item.number, notice) in said:
+                continue  # the shots of one storyboard item share its notices
+            said.add((item.number, notice))
+            label = item.label if item.group is None else item.group
+            err_console.print(
+                f"[yellow]notice:[/] item {escape(label)}: {escape(notice)}", highlight=False
+            )
 
 
 def _print_summary(summary: Any) -> None:
@@ -208,6 +223,7 @@ def batch(
     if not json_output:
         for notice in lifecycle:
             typer.secho(f"notice: {notice}", fg="yellow", err=True)
+        _print_item_notices(batch_file)
     view = _View(batch_file)
     with open_api(conn, waits=True, region=region) as (api, _):
         runner = BatchRunner(
@@ -239,7 +255,8 @@ def batch(
     if batch_file.groups and not no_download:
         from novareel.shotboard import assemble_groups
 
-        joined = assemble_groups(batch_file, summary, out)
+        when = api.ledger.get_batch(summary.batch_id).created_at if api.ledger else None
+        joined = assemble_groups(batch_file, summary, out, when=when)
     if json_output:
         summary_data = summary.to_dict()
         emit_json(

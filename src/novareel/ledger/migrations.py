@@ -217,3 +217,13 @@ def m005_endpoint(db: sqlite3.Connection) -> None:
     """Which endpoint a job was sent to (NULL: AWS's own), so spend and listings can
     tell a job that cost money on AWS from one that ran on a local emulator."""
     db.execute("ALTER TABLE jobs ADD COLUMN endpoint TEXT")
+
+
+@migration
+def m006_name_and_out_dir(db: sqlite3.Connection) -> None:
+    """A job's own name (``generate --name``) and download folder (``--out``), so
+    ``wait`` and ``download`` later put its files where the first command would have;
+    and whether it ran on an emulator living only inside that command."""
+    db.execute("ALTER TABLE jobs ADD COLUMN name TEXT")
+    db.execute("ALTER TABLE jobs ADD COLUMN out_dir TEXT")
+    db.execute("ALTER TABLE jobs ADD COLUMN emulator_owned INTEGER NOT NULL DEFAULT 0")
