@@ -467,7 +467,16 @@ class NovaReel:
             # that held it (in memory) is gone.
             if record is None or not record.ran_locally:
                 raise
-            raise self._lost(record) from exc
+            if record.emulator_owned:
+                raise self._lost(record) from exc
+            # A standalone emulator may be reachable again later (another URL, a
+            # restored state): say what probably happened, but record nothing.
+            exc.hint = (
+                f"Job {record.id} ran on the local emulator at {record.endpoint}; emulator "
+                "jobs live only in memory, so a restarted emulator no longer knows it. "
+                f"Submit it again with `novareel jobs retry {record.id} --local`."
+            )
+            raise
 
     def mark_lost(self, ref: str) -> JobFailedError:
         """Record that a local job's emulator is gone (Ctrl-C in a command whose own
@@ -478,19 +487,13 @@ class NovaReel:
         return self._lost(record)
 
     def _lost(self, record: JobRecord) -> JobFailedError:
-        """Mark a local job whose emulator forgot it as Failed (LocalEmulatorGone)."""
+        """Mark a job whose emulator died with its command as Failed (LocalEmulatorGone)."""
         from novareel.ledger.models import LOCAL_EMULATOR_GONE
 
-        if record.emulator_owned:
-            message = (
-                f"job {record.id} is gone: it ran on the emulator started inside the command "
-                "that submitted it, and that emulator stopped when the command ended"
-            )
-        else:
-            message = (
-                f"job {record.id} is gone: the local emulator at {record.endpoint} no longer "
-                "knows it (it was restarted, and emulator jobs live only in memory)"
-            )
+        message = (
+            f"job {record.id} is gone: it ran on the emulator started inside the command "
+            "that submitted it, and that emulator stopped when the command ended"
+        )
         advice = (
             "Run `novareel emulator` in another terminal and keep it running: --local "
             "commands then use it, and jobs outlive each command. Submit this one again "
@@ -865,7 +868,7 @@ def job_download_folder(
         if record is not None
         else ""
     )
-    when = submit_time or (record.submit_time if record is not None else None)
+    when = (record.submit_time if record is not None else None) or submit_time
     return root / job_folder_name(invocation_id, label=label, when=when)
 
 

@@ -47,7 +47,8 @@ class _View:
         self.rows[event.key] = event
 
     def render(self) -> Any:
-        from rich.table import Table
+        from rich import box
+        from rich.table import Column, Table
 
         rows = dict(self.rows)  # events arrive from the runner's thread
         counts: dict[str, int] = {}
@@ -57,7 +58,18 @@ class _View:
         title = f"{self.batch.path.name}: " + ", ".join(
             f"{n} {phase}" for phase, n in sorted(counts.items())
         )
-        table = Table("#", "item", "task", "status", "try", "job", "", title=title)
+        # 80 columns: short columns never wrap, the item id is cut, the message wraps.
+        table = Table(
+            Column("#", no_wrap=True, justify="right"),
+            Column("item", no_wrap=True, overflow="ellipsis", max_width=20),
+            Column("task", no_wrap=True),
+            Column("status", no_wrap=True),
+            Column("try", no_wrap=True),
+            Column("job", no_wrap=True),
+            Column("", overflow="fold"),
+            title=title,
+            box=box.SIMPLE_HEAD,
+        )
         table.caption = f"{elapsed:,.0f} s"
         for item in self.batch.items:
             event = rows.get(item.key)
@@ -96,9 +108,17 @@ def _dry_run(batch: Any, as_json: bool) -> None:
             }
         )
         return
-    from rich.table import Table
+    from rich.table import Column, Table
 
-    table = Table("#", "item", "task", "secs", "cost", "output", "ledger")
+    table = Table(
+        Column("#", no_wrap=True, justify="right"),
+        Column("item", no_wrap=True, overflow="ellipsis", max_width=20),
+        Column("task", no_wrap=True),
+        Column("secs", no_wrap=True, justify="right"),
+        Column("cost", no_wrap=True, justify="right"),
+        Column("output", overflow="fold"),
+        Column("ledger", no_wrap=True),
+    )
     for item in batch.items:
         table.add_row(
             str(item.number),
@@ -137,13 +157,21 @@ def _print_item_notices(batch: Any) -> None:
 
 
 def _print_summary(summary: Any) -> None:
-    from rich.table import Table
+    from rich.table import Column, Table
 
     for notice in summary.notices:
         err_console.print(f"[yellow]notice:[/] {notice}", highlight=False)
     bad = [i for i in summary.items if i.phase.value != "done"]
     if bad:
-        table = Table("#", "item", "status", "job", "why", "what to do", title="not done")
+        table = Table(
+            Column("#", no_wrap=True, justify="right"),
+            Column("item", no_wrap=True, overflow="ellipsis", max_width=20),
+            Column("status", no_wrap=True),
+            Column("job", no_wrap=True),
+            "why",
+            "what to do",
+            title="not done",
+        )
         for item in bad:
             failure = item.failure
             why = failure.summary() if failure else item.message

@@ -221,9 +221,11 @@ def m005_endpoint(db: sqlite3.Connection) -> None:
 
 @migration
 def m006_name_and_out_dir(db: sqlite3.Connection) -> None:
-    """A job's own name (``generate --name``) and download folder (``--out``), so
-    ``wait`` and ``download`` later put its files where the first command would have;
-    and whether it ran on an emulator living only inside that command."""
+    """Each job's name, download folder and whether its emulator died with its command.
+
+    ``name`` (``generate --name``) and ``out_dir`` (``--out``) let ``wait`` and
+    ``download`` later put the files where the first command would have;
+    ``emulator_owned`` lets a later ``wait`` say why the job is gone."""
     db.execute("ALTER TABLE jobs ADD COLUMN name TEXT")
     db.execute("ALTER TABLE jobs ADD COLUMN out_dir TEXT")
     db.execute("ALTER TABLE jobs ADD COLUMN emulator_owned INTEGER NOT NULL DEFAULT 0")
