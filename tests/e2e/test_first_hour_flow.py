@@ -180,6 +180,21 @@ def test_ctrl_c_prints_the_command_that_resumes_and_it_works(
     assert command == f"novareel wait 1 --out videos --endpoint-url {cli_env['url']}"
     assert "keeps running" in output
 
+    # `wait` itself, interrupted in turn, prints the same command.
+    polls = emulator.stats()["requests"].get("GetAsyncInvoke", 0)
+    waiting = subprocess.Popen(
+        [sys.executable, "-m", "novareel", *shlex.split(command)[1:]],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while emulator.stats()["requests"].get("GetAsyncInvoke", 0) == polls:
+        assert time.monotonic() < deadline and waiting.poll() is None
+        time.sleep(0.05)
+    waiting.send_signal(signal.SIGINT)
+    again, _ = waiting.communicate(timeout=30)
+    assert waiting.returncode == 130, again
+    assert command in again and "keeps running" in again
+
     row = ledger_row(1)
     emulator.configure(speed=500)
     emulator.finish(row.invocation_id)
@@ -271,6 +286,29 @@ def test_a_submit_refused_before_sending_is_recorded_not_sent_at_zero(
     again = ledger_row(1)
     assert again.status == "Completed" and again.estimated_cost_usd == pytest.approx(0.48)
     assert again.failure_type is None
+
+
+def test_a_batch_refused_before_sending_is_sent_later_with_the_same_rows(
+    emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "b.yaml").write_text("- id: one\n  prompt: A kite\n- id: two\n  prompt: A boat\n")
+    args = ["batch", "b.yaml", "--endpoint-url", emulator.url]
+    args += ["--output-uri", "s3://cli-bucket/v/", "--out", "videos"]
+    refused = run(*args)
+    assert refused.exit_code == 3, refused.output
+    before = json.loads(run("jobs", "--json").stdout)
+    assert before and all(r["not_sent"] and r["estimated_cost_usd"] == 0 for r in before)
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    make_client(emulator.url).ensure_bucket("cli-bucket")
+    done = run(*args)
+    assert done.exit_code == 0, done.output
+    after = json.loads(run("jobs", "--json").stdout)
+    assert len(after) == 2 and {r["id"] for r in before} <= {r["id"] for r in after}
+    assert all(r["status"] == "Completed" and not r["not_sent"] for r in after)
+    assert emulator.stats()["acceptedSubmissions"] == 2
 
 
 def test_jobs_shows_prompt_where_and_local_cost(cli_env: dict[str, Any], tmp_path: Path) -> None:

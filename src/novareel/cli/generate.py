@@ -250,8 +250,13 @@ def generate(
             notify(notice)
         if not json_output:
             what = f"{len(requests)} jobs (one per shot)" if per_shot else "1 job"
+            from novareel.ledger.models import is_loopback_url
+
+            price = f"~${cost:.2f} on AWS"
+            if is_loopback_url(client.runtime_endpoint):
+                price = f"$0 here (≈ ${cost:.2f} on AWS)"
             err_console.print(
-                f"submitting {what} to {model.model_id} in {client.region}: ~${cost:.2f} on AWS",
+                f"submitting {what} to {model.model_id} in {client.region}: {price}",
                 highlight=False,
             )
         shown = () if not json_output else tuple(notices)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import typer
 
-from novareel.cli.app import JSON_HELP, app, emit_json, handle_errors
+from novareel.cli.app import JSON_HELP, app, emit_json, err_console, handle_errors
 from novareel.cli.common import (
     CONNECTION,
     Connection,
@@ -109,10 +109,18 @@ def wait(
     with open_api(conn, waits=True) as (api, _):
         _, record = api.resolve(job)
         remembered = record.out_dir if record is not None else None
-        with wait_progress(not json_output, f"job {job}") as on_progress:
-            result = api.wait(
-                job, timeout=timeout, poll_interval=poll_interval, on_progress=on_progress
+        try:
+            with wait_progress(not json_output, f"job {job}") as on_progress:
+                result = api.wait(
+                    job, timeout=timeout, poll_interval=poll_interval, on_progress=on_progress
+                )
+        except KeyboardInterrupt:
+            again = resume_command("wait", job, out=out, conn=conn)
+            err_console.print(
+                f"interrupted: job {job} keeps running. Resume with:\n  {again}",
+                highlight=False,
             )
+            raise typer.Exit(130) from None
         if out is None and remembered and not no_download:
             out = Path(remembered)
         if out is not None and not no_download and result.status == "Completed":
