@@ -243,7 +243,7 @@ def test_a_job_whose_own_emulator_stopped_is_marked_lost(tmp_path: Path) -> None
     env = {**os.environ, "NOVAREEL_EMULATOR_URL": f"http://127.0.0.1:{_free_port()}"}
     submitted = novareel("generate", "a kite", "--local", "--no-wait", cwd=tmp_path, env=env)
     assert submitted.returncode == 0, submitted.stdout
-    assert "next: novareel wait 1 --local" in submitted.stdout
+    assert "stops with it" in submitted.stdout and "next:" not in submitted.stdout
 
     waited = novareel("wait", "1", "--local", cwd=tmp_path, env=env)
     assert waited.returncode == 1, waited.stdout
@@ -255,6 +255,27 @@ def test_a_job_whose_own_emulator_stopped_is_marked_lost(tmp_path: Path) -> None
     # `status` says the same, from the ledger's verdict onwards.
     status = novareel("jobs", "show", "1", cwd=tmp_path, env=env)
     assert "LocalEmulatorGone" in status.stdout
+
+
+def test_ctrl_c_on_the_commands_own_emulator_records_the_job_lost(tmp_path: Path) -> None:
+    env = {**os.environ, "NOVAREEL_EMULATOR_URL": f"http://127.0.0.1:{_free_port()}"}
+    # The in-process emulator runs at 25x: a 6 s job takes a few seconds there.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "novareel", "generate", "a slow kite", "--local"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    seen = [proc.stdout.readline()]
+    while seen[-1] and not seen[-1].startswith("submitted job"):
+        seen.append(proc.stdout.readline())
+    proc.send_signal(signal.SIGINT)
+    rest, _ = proc.communicate(timeout=30)
+    output = "".join(seen) + rest
+    assert proc.returncode == 130, output
+    assert "interrupted: job 1 is gone" in output and "novareel emulator" in output
+    assert "novareel wait" not in output
+    row = ledger_row(1)
+    assert (row.status, row.failure_type) == ("Failed", "LocalEmulatorGone")
 
 
 # ------------------------------------------------------- 5. the ledger tells the truth

@@ -287,21 +287,26 @@ def generate(
             "wait", str(submitted.ledger_id or submitted.invocation_arn),
             out=None if no_download else out, conn=conn,
         )  # fmt: skip
-        if not json_output:
-            cost_text = format_cost(submitted.estimated_cost_usd, local=submitted.ran_locally)
-            err_console.print(
-                f"submitted job {submitted.ledger_id}: {submitted.invocation_arn} ({cost_text})",
-                highlight=False,
-            )
-        if no_wait:
-            if json_output:
-                emit_json({**submitted.to_dict(), "next_command": resume})
-            else:
-                print_result(submitted, json_output)
-                err_console.print(f"next: {resume}", highlight=False)
-            return
         ref = str(submitted.ledger_id or submitted.invocation_arn)
-        try:
+        try:  # from here on, Ctrl-C says how to resume the job that was sent
+            if not json_output:
+                cost_text = format_cost(submitted.estimated_cost_usd, local=submitted.ran_locally)
+                err_console.print(
+                    f"submitted job {submitted.ledger_id}: {submitted.invocation_arn} "
+                    f"({cost_text})",
+                    highlight=False,
+                )
+            if no_wait:
+                # No next command for a job whose emulator dies with this command (the
+                # notice above says so): it would only fail.
+                owned = emulator is not None and emulator.owned
+                if json_output:
+                    emit_json({**submitted.to_dict(), "next_command": None if owned else resume})
+                else:
+                    print_result(submitted, json_output)
+                    if not owned:
+                        err_console.print(f"next: {resume}", highlight=False)
+                return
             with wait_progress(not json_output, f"job {submitted.invocation_id}") as on_progress:
                 finished = api.wait(
                     ref, timeout=timeout, poll_interval=poll_interval, on_progress=on_progress
