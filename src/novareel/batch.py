@@ -1211,6 +1211,7 @@ class BatchRunner:
                 batch_item=item.key,
                 attempt=state.attempt,
                 retry_of=state.retry_of,
+                out_dir=self.out_dir,  # `novareel download <id>` later lands here too
             )
         except QuotaExceededError:
             self._pushback(state, "concurrency quota full")

@@ -294,13 +294,9 @@ def jobs_show(
         rows.append((f"shot {number}", escape(text)))
     if record.name:
         rows.append(("name", escape(record.name)))
+    unsent = "(never sent)" if record.not_sent else "(not accepted yet)"
     rows += [
-        (
-            "invocation",
-            record.invocation_arn or "(never sent)"
-            if record.not_sent
-            else record.invocation_arn or "(not accepted yet)",
-        ),
+        ("invocation", record.invocation_arn or unsent),
         ("token", record.client_token),
         ("output", record.output_uri or ""),
     ]
