@@ -25,6 +25,8 @@ def cli_env(emulator: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> d
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_REGION", "us-east-1")
+    # `wait` downloads into the folder a job was submitted from: keep it in tmp_path.
+    monkeypatch.chdir(tmp_path)
     from tests.helpers import make_client
 
     make_client(emulator.url).ensure_bucket("cli-bucket")
