@@ -24,3 +24,16 @@ def write_png(path: Path, colour: tuple[int, int, int] = (200, 30, 30)) -> Path:
 
     Image.new("RGB", (1280, 720), colour).save(path)
     return path
+
+
+def job_dir(root: Path, ref: str | int) -> Path:
+    """Where novareel downloads a job under ``root``: the folder named by
+    :mod:`novareel.naming` from the job's ledger row (date, slug, invocation id)."""
+    from novareel.ledger import Ledger
+    from novareel.naming import job_folder_name, job_label
+
+    with Ledger.open_default() as ledger:
+        record = ledger.get(ref)
+    assert record.invocation_id
+    label = job_label(name=record.name, batch_item=record.batch_item, request=record.request)
+    return root / job_folder_name(record.invocation_id, label=label, when=record.submit_time)

@@ -383,6 +383,7 @@ def _frame(
     base: Path,
     field_name: str,
     rules: FrameRules | None = None,
+    notes: list[str] | None = None,
 ) -> tuple[StartingFrame | None, list[Problem]]:
     if not isinstance(source, str) or not source:
         return None, [Problem(field_name, "must be a path or an s3:// URI", value=source)]
@@ -390,10 +391,10 @@ def _frame(
         return None, [
             Problem(f"{field_name}.fit", f"unknown fit mode {fit!r}", limit=" | ".join(_FIT_MODES))
         ]
-    from novareel.images import load_starting_frame
+    from novareel.images import prepare_starting_frame
 
     try:
-        frame = load_starting_frame(
+        prepared = prepare_starting_frame(
             _resolve_path(base, source),
             fit=fit,
             bucket_owner=bucket_owner,
@@ -402,6 +403,9 @@ def _frame(
         )
     except InvalidRequestError as exc:
         return None, list(exc.problems)
+    frame = prepared.frame
+    if notes is not None:  # what was done to the image, said before the run
+        notes.extend(f"{field_name.split('.', 1)[-1]}: {note}" for note in prepared.notes)
     if fit and frame.data is not None:
         # Recorded so that a retry rebuilds exactly these bytes (see novareel.replay).
         frame = replace(frame, fit=fit)
@@ -418,6 +422,7 @@ def _build_item(
     raw: Any,
     defaults: Mapping[str, Any],
     base: Path,
+    notes: list[str] | None = None,
 ) -> tuple[str | None, list[VideoRequest] | None, str | None, dict[str, str], list[Problem]]:
     """(key, requests, output uri, tags, problems) of one raw item.
 
@@ -495,12 +500,13 @@ def _build_item(
             base,
             f"{where}.image",
             rules,
+            notes,
         )
         problems.extend(found)
     end_frame = None
     if spec.get("end_image") is not None:
         end_frame, found = _frame(
-            spec["end_image"], spec.get("fit"), None, base, f"{where}.end_image", rules
+            spec["end_image"], spec.get("fit"), None, base, f"{where}.end_image", rules, notes
         )
         problems.extend(found)
 
@@ -531,6 +537,7 @@ def _build_item(
                         base,
                         f"{shot_where}.image",
                         rules,
+                        notes,
                     )
                     problems.extend(found)
                 text = shot.get("text")
@@ -548,6 +555,8 @@ def _build_item(
                     seed=spec.get("seed"), model_id=spec.get("model_id"), rules=rules
                 )
                 shots = list(prepared.shots)
+                if notes is not None:
+                    notes.extend(prepared.notes)
                 if spec.get("seed") is None:
                     spec["seed"] = prepared.seed
                 if spec.get("model_id") is None:
@@ -617,20 +626,26 @@ def load_batch(
     if not entries and not problems:
         problems.append(Problem("items", "the batch file has no items"))
 
+    from novareel.jobs import request_notices
+
     items: list[BatchItem] = []
     seen: dict[str, int] = {}
     base = file_path.parent
     for number, raw in enumerate(entries, start=1):
         if raw is None:  # a JSONL line that did not parse; already reported
             continue
-        key, requests, uri, tags, found = _build_item(number, raw, merged, base)
         notices: list[str] = []
+        key, requests, uri, tags, found = _build_item(number, raw, merged, base, notices)
         location = None
         if uri is not None:
             try:
                 location = output_location(uri, notices=notices)
             except InvalidRequestError as exc:
                 found.extend(_prefix(f"items[{number}]", exc.problems))
+        for request in requests or ():
+            # Prompt advice now, with the other notices, not after the run.
+            advice = request_notices(request, lifecycle=False)  # lifecycle: once per model
+            notices.extend(n for n in advice if n not in notices)
         if key is not None:
             if key in seen:
                 found.append(
@@ -1080,8 +1095,9 @@ class BatchRunner:
                 )
             return state
         self._adopt_record(state, latest)
-        if latest.status == "Submitting":
-            # Sent (maybe) without an answer: send again with the SAME token.
+        if latest.status == "Submitting" or latest.not_sent:
+            # Sent (maybe) without an answer, or refused before sending (no
+            # credentials): send again with the SAME token.
             state.phase = ItemPhase.PENDING
             state.token = latest.client_token
             state.retry_of = latest.retry_of
@@ -1242,6 +1258,7 @@ class BatchRunner:
                 batch_item=item.key,
                 attempt=state.attempt,
                 retry_of=state.retry_of,
+                out_dir=self.out_dir,  # `novareel download <id>` later lands here too
             )
         except BudgetExceededError as exc:
             # Nothing was written or sent for it: it stays pending for a later run.

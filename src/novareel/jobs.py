@@ -50,6 +50,7 @@ from novareel.models import (
     shape_of,
     submit_option_problems,
 )
+from novareel.naming import job_folder_name, job_label
 from novareel.results import Failure, JobResult, advice_for
 from novareel.s3uri import OutputLocation, S3Uri, output_location, parse_s3_uri
 from novareel.waiting import PollSchedule, WaitProgress, poll_until
@@ -64,6 +65,11 @@ MAX_NAME_BYTES = 255
 #: Errors after which a submit is known not to have created a job (ResourceNotFound is
 #: how Bedrock refuses a model past its end of life, or Legacy and unused).
 _REJECTING = (ServiceValidationError, AccessDeniedError, ConflictError, NotFoundError)
+#: Error codes botocore raises while signing, before any byte is sent: a submit that
+#: failed with one of these certainly created no job (and cost nothing).
+_UNSENT_CODES = frozenset({"NoCredentials", "SSOTokenError"})
+
+NoticeCallback = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,30 @@ def new_client_token() -> str:
 
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def request_notices(request: VideoRequest, *, lifecycle: bool = True) -> list[str]:
+    """What to tell a person about a request before it is sent: the model's lifecycle
+    (Legacy, past end of life; left out with ``lifecycle=False``, as a batch says it
+    once per model) and advice on the prompt and shots (negations, camera words).
+
+    Never blocks; the same text is said once however many prompts repeat it.
+    """
+    from novareel.models import lifecycle_notice
+    from novareel.prompting import prompt_warnings
+
+    notices: list[str] = []
+    model = find_model(request.model_id)
+    if model is not None and lifecycle:
+        said = lifecycle_notice(model)
+        if said:
+            notices.append(said)
+    texts = [getattr(request, "prompt", None)]
+    texts += [getattr(shot, "text", None) for shot in getattr(request, "shots", None) or ()]
+    for text in texts:
+        if isinstance(text, str) and text:
+            notices.extend(prompt_warnings(text))
+    return list(dict.fromkeys(notices))
 
 
 def safe_local_path(target: Path, relative_key: str) -> Path:
@@ -169,6 +199,9 @@ class NovaReel:
         self._ledger: Ledger | None = None
         self.time_scale = time_scale
         self.cost_cap: CostCap | None = None if max_cost_usd is None else CostCap(max_cost_usd)
+        #: True when the endpoint is an emulator that lives only inside this process
+        #: (``--local`` with none running): its jobs die with it, so the ledger says so.
+        self.emulator_owned = False
 
     # -- ledger --
 
@@ -211,11 +244,19 @@ class NovaReel:
         batch_item: str | None = None,
         attempt: int = 1,
         retry_of: int | None = None,
+        name: str | None = None,
+        out_dir: str | os.PathLike[str] | None = None,
+        on_notice: NoticeCallback | None = None,
     ) -> JobResult:
         """Validate, record, and send one job. Returns as soon as the service accepts it.
 
         ``wait_for_slot`` is how many seconds to keep retrying (with the same token)
         while the account's concurrency quota is full, instead of failing at once.
+        ``name`` names the job's download folder; ``out_dir`` is remembered so a later
+        :meth:`download` without one puts the files there. Every notice (a fixed
+        output URI, the model's lifecycle, prompt advice) goes to ``on_notice`` as soon
+        as it is known, before anything is sent, and is also in the result's
+        ``notices``.
         """
         notices: list[str] = []
         if isinstance(output, str):
@@ -227,6 +268,10 @@ class NovaReel:
         token = client_token or new_client_token()
         self._check_budget(request, token)
         described = request.describe()
+        notices.extend(n for n in request_notices(request) if n not in notices)
+        if on_notice is not None:
+            for notice in notices:
+                on_notice(notice)
 
         record = None
         if self.ledger is not None:
@@ -247,6 +292,9 @@ class NovaReel:
                 output_bucket_owner=output.bucket_owner,
                 output_kms_key_id=output.kms_key_id,
                 endpoint=self.client.runtime_endpoint,
+                name=name,
+                out_dir=str(Path(out_dir).resolve()) if out_dir is not None else None,
+                emulator_owned=self.emulator_owned,
             )
             if record.request != described or record.model_id != request.model_id:
                 raise InvalidRequestError(
@@ -271,7 +319,10 @@ class NovaReel:
         ledger_id = None
         if self.ledger is not None and record is not None:
             record = self.ledger.mark_submitted(
-                record.id, invocation_arn=arn, submit_time=submit_time
+                record.id,
+                invocation_arn=arn,
+                submit_time=submit_time,
+                estimated_cost_usd=request.estimated_cost_usd,
             )
             ledger_id = record.id
         return JobResult(
@@ -288,6 +339,7 @@ class NovaReel:
             ledger_id=ledger_id,
             notices=tuple(notices),
             request=described,
+            ran_locally=record.ran_locally if record is not None else self._local_endpoint,
         )
 
     def _check_budget(self, request: VideoRequest, token: str) -> None:
@@ -302,6 +354,12 @@ class NovaReel:
         if self.cost_cap is not None:
             self.cost_cap.check(estimate)
         check_standing_budget(self.ledger, estimate, endpoint=self.client.runtime_endpoint)
+
+    @property
+    def _local_endpoint(self) -> bool:
+        from novareel.ledger.models import is_loopback_url
+
+        return is_loopback_url(self.client.runtime_endpoint)
 
     def _start_with_quota_wait(
         self,
@@ -335,7 +393,14 @@ class NovaReel:
                 self._mark_rejected(token, exc)
                 self._explain_refusal(request.model_id, exc)
                 raise
+            except InvalidRequestError as exc:
+                # botocore's own parameter check, a missing profile: nothing was sent.
+                self._mark_rejected(token, exc, not_sent=True)
+                raise
             except AwsError as exc:
+                if exc.code in _UNSENT_CODES:
+                    self._mark_rejected(token, exc, not_sent=True)
+                    raise
                 # Unknown outcome: the service may have started the job. The ledger keeps
                 # the token, and only that token can resubmit without paying twice.
                 resume = (
@@ -380,12 +445,16 @@ class NovaReel:
         if hint:
             exc.hint = hint
 
-    def _mark_rejected(self, token: str, exc: AwsError) -> None:
+    def _mark_rejected(
+        self, token: str, exc: AwsError | InvalidRequestError, *, not_sent: bool = False
+    ) -> None:
+        """Record a refusal; ``not_sent`` when it happened before anything was sent
+        (Rejected, failure_type NotSent, cost 0: the row must not look paid)."""
         if self.ledger is None:
             return
         record = self.ledger.find(token)
-        if record is not None:
-            self.ledger.mark_rejected(record.id, message=exc.message)
+        if record is not None and record.status == "Submitting":
+            self.ledger.mark_rejected(record.id, message=exc.message, not_sent=not_sent)
 
     # -- look up --
 
@@ -410,8 +479,63 @@ class NovaReel:
     def status(self, ref: str) -> JobResult:
         """Ask the service once; update the ledger; explain a failure."""
         arn, record = self.resolve(ref)
-        status = self.client.get_async_invoke(arn)
+        status = self._get(arn, record)
         return self._observe(status, record)
+
+    def _get(self, arn: str, record: JobRecord | None) -> InvocationStatus:
+        """GetAsyncInvoke, turning "not found" for a job that ran on a local emulator
+        into what it means: the emulator that held it is gone (marked in the ledger)."""
+        try:
+            return self.client.get_async_invoke(arn)
+        except (NotFoundError, ServiceValidationError) as exc:
+            # GetAsyncInvoke answers an unknown ARN with ValidationException (or
+            # ResourceNotFound): for a job of a local emulator, it means the emulator
+            # that held it (in memory) is gone.
+            if record is None or not record.ran_locally:
+                raise
+            if record.emulator_owned:
+                raise self._lost(record) from exc
+            # A standalone emulator may be reachable again later (another URL, a
+            # restored state): say what probably happened, but record nothing.
+            exc.hint = (
+                f"Job {record.id} ran on the local emulator at {record.endpoint}; emulator "
+                "jobs live only in memory, so a restarted emulator no longer knows it. "
+                f"Submit it again with `novareel jobs retry {record.id} --local`."
+            )
+            raise
+
+    def mark_lost(self, ref: str) -> JobFailedError:
+        """Record that a local job's emulator is gone (Ctrl-C in a command whose own
+        emulator stops with it); returns the error that explains it, to print or raise."""
+        _, record = self.resolve(ref)
+        if record is None:
+            raise LedgerError(f"{ref!r} is not in the ledger")
+        return self._lost(record)
+
+    def _lost(self, record: JobRecord) -> JobFailedError:
+        """Mark a job whose emulator died with its command as Failed (LocalEmulatorGone)."""
+        from novareel.ledger.models import LOCAL_EMULATOR_GONE
+
+        message = (
+            f"job {record.id} is gone: it ran on the emulator started inside the command "
+            "that submitted it, and that emulator stopped when the command ended"
+        )
+        advice = (
+            "Run `novareel emulator` in another terminal and keep it running: --local "
+            "commands then use it, and jobs outlive each command. Submit this one again "
+            f"with `novareel jobs retry {record.id} --local`."
+        )
+        if self.ledger is not None:
+            record = self.ledger.record_status(
+                record.id,
+                "Failed",
+                failure_type=LOCAL_EMULATOR_GONE,
+                failure_message=message,
+            )
+        result = self._result_from_record(record, notices=[])
+        if result.failure is not None:
+            result = result.with_(failure=Failure(LOCAL_EMULATOR_GONE, message, None, advice))
+        return JobFailedError(message, result=result, hint=advice)
 
     def _observe(self, status: InvocationStatus, record: JobRecord | None) -> JobResult:
         failure = None
@@ -449,6 +573,7 @@ class NovaReel:
             failure=failure,
             ledger_id=record.id if record else None,
             request=record.request if record else None,
+            ran_locally=record.ran_locally if record else self._local_endpoint,
         )
 
     def _result_from_record(self, record: JobRecord, *, notices: list[str]) -> JobResult:
@@ -480,6 +605,7 @@ class NovaReel:
             ledger_id=record.id,
             notices=tuple(notices),
             request=record.request,
+            ran_locally=record.ran_locally,
         )
 
     def _explain_failure(self, status: InvocationStatus) -> Failure:
@@ -547,7 +673,7 @@ class NovaReel:
         latest: list[InvocationStatus] = []
 
         def check() -> str:
-            latest.append(self.client.get_async_invoke(arn))
+            latest.append(self._get(arn, record))
             del latest[:-1]
             return latest[-1].status
 
@@ -576,17 +702,23 @@ class NovaReel:
     def download(
         self,
         ref: str,
-        out_dir: str | os.PathLike[str] = ".",
+        out_dir: str | os.PathLike[str] | None = None,
         *,
         on_progress: Callable[[DownloadProgress], None] | None = None,
         check_video: bool = True,
     ) -> JobResult:
-        """Fetch every file of the job's folder into ``<out_dir>/<invocation-id>/``.
+        """Fetch every file of the job's folder into ``<out_dir>/<date>-<slug>-<id>/``
+        (see :mod:`novareel.naming`).
 
-        Files already present with the right size are not fetched again; keys that
-        would land outside the folder are refused. A Failed job yields its status
-        file and manifest (there is no video to fetch).
+        ``out_dir=None`` means the folder recorded when the job was submitted (its
+        ``--out``), else the current folder. Files already present with the right
+        size are not fetched again; keys that would land outside the folder are
+        refused. A Failed job yields its status file and manifest (there is no video
+        to fetch).
         """
+        _, record = self.resolve(ref)
+        if out_dir is None:
+            out_dir = (record.out_dir if record is not None else None) or "."
         result = self.status(ref)
         if result.status == "InProgress":
             raise DownloadError(
@@ -596,7 +728,7 @@ class NovaReel:
         if not result.output_uri or not result.invocation_id:
             raise DownloadError("the service returned no output location for this job")
         folder = parse_s3_uri(result.output_uri).as_folder()
-        target = Path(out_dir).resolve() / result.invocation_id
+        target = job_download_folder(out_dir, result.invocation_id, record, result.submit_time)
         target.mkdir(parents=True, exist_ok=True)
         objects = self.client.list_objects(folder)
         plan: list[tuple[S3Object, Path]] = []
@@ -667,16 +799,26 @@ class NovaReel:
         on_progress: Callable[[WaitProgress], None] | None = None,
         on_download: Callable[[DownloadProgress], None] | None = None,
         raise_on_failure: bool = True,
+        name: str | None = None,
+        on_notice: NoticeCallback | None = None,
     ) -> JobResult:
         """Submit, wait, and download: the whole job in one call.
 
         With ``wait=False`` it returns right after the submit. With ``out_dir=None``
         it waits but leaves the files in S3. A Failed job raises
         :class:`JobFailedError` (whose ``result`` explains it) unless
-        ``raise_on_failure`` is false.
+        ``raise_on_failure`` is false. ``on_notice`` hears every notice before the
+        submit (and the download's, after it); ``name`` names the download folder.
         """
         submitted = self.submit(
-            request, output, client_token=client_token, tags=tags, wait_for_slot=timeout or 0
+            request,
+            output,
+            client_token=client_token,
+            tags=tags,
+            wait_for_slot=timeout or 0,
+            name=name,
+            out_dir=out_dir,
+            on_notice=on_notice,
         )
         if not wait:
             return submitted
@@ -688,6 +830,9 @@ class NovaReel:
         finished = finished.with_(notices=submitted.notices + finished.notices)
         if out_dir is not None:
             downloaded = self.download(ref, out_dir, on_progress=on_download)
+            if on_notice is not None:
+                for notice in downloaded.notices:
+                    on_notice(notice)
             finished = finished.with_(
                 local_dir=downloaded.local_dir,
                 local_files=downloaded.local_files,
@@ -718,6 +863,39 @@ class NovaReel:
             record = self.ledger.find(item.invocation_arn) if self.ledger is not None else None
             results.append(self._result(item, record, None))
         return results
+
+
+def job_download_folder(
+    out_dir: str | os.PathLike[str],
+    invocation_id: str,
+    record: JobRecord | None,
+    submit_time: datetime | None = None,
+) -> Path:
+    """The folder a job's files go to under ``out_dir`` (one rule for every command).
+
+    A job that already has files under ``out_dir`` keeps their folder, and so does an
+    old ``<out_dir>/<invocation-id>/`` folder: rows written before the naming rule
+    keep working and nothing is fetched twice. Otherwise the name comes from
+    :func:`novareel.naming.job_folder_name`.
+    """
+    root = Path(out_dir).resolve()
+    if record is not None:
+        for path in record.local_files:
+            file = Path(path)
+            if file.is_relative_to(root) and file.parent != root:
+                first = root / file.relative_to(root).parts[0]
+                if first.is_dir():
+                    return first
+    legacy = root / invocation_id
+    if legacy.is_dir():
+        return legacy
+    label = (
+        job_label(name=record.name, batch_item=record.batch_item, request=record.request)
+        if record is not None
+        else ""
+    )
+    when = (record.submit_time if record is not None else None) or submit_time
+    return root / job_folder_name(invocation_id, label=label, when=when)
 
 
 def job_failed_error(result: JobResult) -> JobFailedError:
@@ -751,8 +929,10 @@ def _check_output_video(path: Path, shape: VideoShape) -> list[str]:
 __all__ = [
     "DownloadProgress",
     "NovaReel",
+    "job_download_folder",
     "job_failed_error",
     "new_client_token",
     "parse_status_file",
+    "request_notices",
     "safe_local_path",
 ]

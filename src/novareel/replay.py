@@ -161,7 +161,8 @@ def retry_job(
         bucket_owner=record.output_bucket_owner,
         kms_key_id=record.output_kms_key_id,
     )
-    if record.status == "Submitting":
+    if record.status == "Submitting" or record.not_sent:
+        # Never sent, or maybe sent without an answer: its own token, so never twice.
         return api.submit(
             request,
             output,
@@ -172,6 +173,8 @@ def retry_job(
             batch_item=record.batch_item,
             attempt=record.attempt,
             retry_of=record.retry_of,
+            name=record.name,
+            out_dir=record.out_dir,
         )
     later = ledger.retries_of(record.id)
     if later:
@@ -200,6 +203,8 @@ def retry_job(
         batch_item=record.batch_item,
         attempt=attempt,
         retry_of=record.id,
+        name=record.name,
+        out_dir=record.out_dir,
     )
 
 

@@ -69,6 +69,16 @@ class Failure:
         return f"job failed{where}{kind}: {self.message or 'no message'}"
 
 
+def format_cost(cost_usd: float | None, *, local: bool = False) -> str:
+    """A job's price for people: ``~$0.48``, or for a job on a local emulator
+    ``$0 here (≈ $0.48 on AWS)`` (it cost nothing, but the same job on AWS would)."""
+    if cost_usd is None:
+        return "$0 here" if local else ""
+    if local:
+        return f"$0 here (≈ ${cost_usd:.2f} on AWS)"
+    return f"~${cost_usd:.2f}"
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
@@ -100,6 +110,8 @@ class JobResult:
     ledger_id: int | None = None
     notices: tuple[str, ...] = field(default=())
     request: dict[str, Any] | None = None
+    #: True when the job went to a local emulator (free; see ``format_cost``)
+    ran_locally: bool = False
 
     @property
     def invocation_id(self) -> str | None:
@@ -144,10 +156,11 @@ class JobResult:
             "local_files": list(self.local_files),
             "failure": self.failure.to_dict() if self.failure else None,
             "notices": list(self.notices),
+            "ran_locally": self.ran_locally,
         }
         if self.request is not None:
             data["request"] = self.request
         return data
 
 
-__all__ = ["FAILURE_ADVICE", "Failure", "JobResult", "advice_for"]
+__all__ = ["FAILURE_ADVICE", "Failure", "JobResult", "advice_for", "format_cost"]

@@ -21,12 +21,14 @@ import os
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from novareel.batch import BatchFile, BatchItem, BatchSummary, ItemOutcome, content_hash
 from novareel.errors import DownloadError
 from novareel.models import VideoRequest
+from novareel.naming import storyboard_folder_name
 from novareel.s3uri import OutputLocation
 
 __all__ = ["StoryboardResult", "assemble", "assemble_groups", "shot_batch"]
@@ -119,12 +121,18 @@ def assemble(outcomes: Sequence[ItemOutcome], folder: str | os.PathLike[str]) ->
 
 
 def assemble_groups(
-    batch: BatchFile, summary: BatchSummary, out_dir: str | os.PathLike[str]
+    batch: BatchFile,
+    summary: BatchSummary,
+    out_dir: str | os.PathLike[str],
+    *,
+    when: datetime | None = None,
 ) -> dict[str, StoryboardResult | str]:
     """Join every per-shot storyboard of a batch whose shots all finished.
 
     Returns group key -> the result, or the reason it was not joined (a shot failed or
-    is not downloaded yet). The folder is ``<out_dir>/<group key>/``.
+    is not downloaded yet). The folder is named by :mod:`novareel.naming`
+    (``<out_dir>/<date>-<group key>-<batch identity>/``, ``when`` being the batch's
+    first run); a folder ``<out_dir>/<group key>/`` made before that rule is kept.
     """
     by_key = {o.key: o for o in summary.items}
     joined: dict[str, StoryboardResult | str] = {}
@@ -135,5 +143,11 @@ def assemble_groups(
             joined[group] = f"not joined: {', '.join(not_done) or 'shots'} not done"
             continue
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in group) or "storyboard"
-        joined[group] = assemble(outcomes, Path(out_dir) / safe)
+        legacy = Path(out_dir) / safe
+        folder = (
+            legacy
+            if legacy.is_dir()
+            else Path(out_dir) / storyboard_folder_name(group, batch.identity, when=when)
+        )
+        joined[group] = assemble(outcomes, folder)
     return joined

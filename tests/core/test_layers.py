@@ -9,7 +9,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "novareel"
 
-LEAVES = {"errors", "paths", "results", "waiting", "prompting"}
+LEAVES = {"errors", "paths", "results", "waiting", "prompting", "naming"}
 #: module -> the novareel modules it may import (besides itself and its package).
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
@@ -17,6 +17,7 @@ ALLOWED: dict[str, set[str]] = {
     "results": set(),
     "waiting": set(),
     "prompting": set(),
+    "naming": set(),
     "models": {"errors", "models"},
     "s3uri": {"errors"},
     "images": {"errors", "models"},

@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from novareel.cli import _register, app
+from tests.helpers import job_dir
 
 _register()
 runner = CliRunner()
@@ -24,6 +25,8 @@ def cli_env(emulator: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> d
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_REGION", "us-east-1")
+    # `wait` downloads into the folder a job was submitted from: keep it in tmp_path.
+    monkeypatch.chdir(tmp_path)
     from tests.helpers import make_client
 
     make_client(emulator.url).ensure_bucket("cli-bucket")
@@ -51,7 +54,8 @@ def test_generate_json_completed(cli_env: dict[str, Any]) -> None:
     assert data["status"] == "Completed"
     assert data["task_type"] == "TEXT_VIDEO"
     assert data["estimated_cost_usd"] == 0.48
-    assert Path(data["local_dir"]).name == data["invocation_id"]
+    assert Path(data["local_dir"]) == job_dir(cli_env["out"].resolve(), data["ledger_id"])
+    assert Path(data["local_dir"]).name.endswith("-a-lighthouse-at-night-" + data["invocation_id"])
     assert any(p.endswith("output.mp4") for p in data["local_files"])
     assert all(Path(p).is_file() for p in data["local_files"])
 
@@ -209,7 +213,7 @@ def test_local_starts_an_emulator_inside_the_command(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert data["status"] == "Completed"
-    assert (tmp_path / data["invocation_id"] / "output.mp4").stat().st_size > 10_000
+    assert (job_dir(tmp_path, data["ledger_id"]) / "output.mp4").stat().st_size > 10_000
 
 
 def test_no_wait_with_a_throwaway_emulator_says_it_dies_with_the_command(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from novareel.local import probe
+from tests.helpers import job_dir
 
 
 def test_emulator_command_serves_and_local_commands_use_it(tmp_path: Path) -> None:
@@ -50,7 +51,7 @@ def _use_running_emulator(proc: subprocess.Popen[str], tmp_path: Path) -> None:
             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
         )  # fmt: skip
         assert waited.returncode == 0, waited.stderr
-        assert (tmp_path / job["invocation_id"] / "output.mp4").is_file()
+        assert (job_dir(tmp_path, job["ledger_id"]) / "output.mp4").is_file()
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=10)

@@ -22,7 +22,8 @@ from novareel import (
     load_starting_frame,
 )
 from novareel.errors import InvalidRequestError
-from tests.helpers import OUTPUT
+from novareel.models import get_model, lifecycle_notice
+from tests.helpers import OUTPUT, job_dir
 
 
 def video_facts(path: str | Path) -> tuple[str, int, int, float, int]:
@@ -50,7 +51,8 @@ def test_text_video_end_to_end(reel: NovaReel, tmp_path: Path) -> None:
     )
     assert result.status == "Completed"
     assert result.invocation_id and len(result.invocation_id) == 12
-    folder = tmp_path / result.invocation_id
+    folder = job_dir(tmp_path, result.invocation_id)
+    assert folder.name.endswith("-a-golden-sunset-over-calm-ocean-waves-" + result.invocation_id)
     assert sorted(p.name for p in folder.iterdir()) == [
         "manifest.json",
         "output.mp4",
@@ -60,7 +62,9 @@ def test_text_video_end_to_end(reel: NovaReel, tmp_path: Path) -> None:
     assert video_facts(folder / "output.mp4") == ("h264", 1280, 720, 24.0, 144)
     assert result.estimated_cost_usd == pytest.approx(0.48)
     assert result.end_time is not None and result.submit_time is not None
-    assert result.notices == ()
+    # The only notice is the default model's lifecycle (said before the submit).
+    lifecycle = lifecycle_notice(get_model(result.model_id))
+    assert result.notices == ((lifecycle,) if lifecycle else ())
     assert reel.ledger is not None
     row = reel.ledger.get(result.invocation_id)
     assert row.ran_locally and row.endpoint == reel.client.endpoint_url

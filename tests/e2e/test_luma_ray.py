@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,8 @@ def test_ray_storyboard_runs_one_job_per_shot_exactly_once(
     assert data["status"] == "Completed"
     assert data["estimated_cost_usd"] == 3 * 3.75
     folder = Path(data["local_dir"])
+    # named like every download: date, the storyboard file's name, the run's short id
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}-board-[0-9a-f]{12}", folder.name), folder.name
     assert sorted(p.name for p in folder.iterdir()) == [
         "output.mp4",
         "shot_0001.mp4",
@@ -116,6 +119,7 @@ def test_ray_batch_item_and_storyboard_item(
     keys = sorted(item["key"] for item in data["items"])
     assert keys == ["square", "story#shot-1", "story#shot-2"]
     story = data["storyboards"]["story"]
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}-story-[0-9a-f]{12}", Path(story["local_dir"]).name)
     assert inspect_video(story["video_path"]).duration_seconds == pytest.approx(10.0, abs=0.05)
     square = next(i for i in data["items"] if i["key"] == "square")
     info = inspect_video(square["video_path"])

@@ -319,3 +319,33 @@ def test_the_endpoint_tells_local_jobs_from_paid_ones(
     assert again.endpoint == endpoint
     assert again.ran_locally is local
     assert again.to_dict()["ran_locally"] is local
+
+
+def test_a_submit_never_sent_costs_nothing_until_it_is_sent(add: AddJob, ledger: Ledger) -> None:
+    job = add("tok-1")
+    refused = ledger.mark_rejected(job.id, message="no AWS credentials found", not_sent=True)
+    assert (refused.status, refused.failure_type) == ("Rejected", "NotSent")
+    assert refused.not_sent and refused.estimated_cost_usd == 0
+    assert refused.to_dict()["not_sent"] is True
+    # A service refusal is not "not sent": it keeps its estimate.
+    other = ledger.mark_rejected(add("tok-2").id, message="ValidationException")
+    assert not other.not_sent and other.estimated_cost_usd == 0.48
+
+    sent = ledger.mark_submitted(
+        job.id, invocation_arn=ARN, submit_time=None, estimated_cost_usd=0.48
+    )
+    assert sent.status == "InProgress" and not sent.not_sent
+    assert sent.failure_type is None and sent.failure_message is None and sent.end_time is None
+    assert sent.estimated_cost_usd == 0.48
+
+
+def test_name_out_dir_and_emulator_ownership_are_kept(add: AddJob, ledger: Ledger) -> None:
+    job = add("tok-1", name="Launch teaser", out_dir="/home/me/videos", emulator_owned=True)
+    again = ledger.get(job.id)
+    assert (again.name, again.out_dir, again.emulator_owned) == (
+        "Launch teaser",
+        "/home/me/videos",
+        True,
+    )
+    plain = ledger.get(add("tok-2").id)
+    assert (plain.name, plain.out_dir, plain.emulator_owned) == (None, None, False)

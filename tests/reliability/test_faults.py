@@ -18,7 +18,7 @@ from novareel import JobFailedError, MultiShotAutomated, TextVideo
 from novareel.errors import AwsError, EndpointError, ServiceUnavailableError
 from novareel.jobs import NovaReel
 from novareel.ledger import Ledger
-from tests.helpers import BUCKET, OUTPUT, make_client
+from tests.helpers import BUCKET, OUTPUT, job_dir, make_client
 
 EXPECTED_FILES = ["manifest.json", "output.mp4", "video-generation-status.json"]
 
@@ -124,7 +124,9 @@ def test_short_5xx_burst_is_absorbed_by_retries(
             "InternalServerException": 1,
         }
         assert stats["acceptedSubmissions"] == 1
-        _assert_whole_download(tmp_path / result.invocation_id, s3_client, result.invocation_id)
+        _assert_whole_download(
+            job_dir(tmp_path, result.invocation_id), s3_client, result.invocation_id
+        )
         row = _row(reel, result.ledger_id)
         assert row.status == "Completed"
         assert sorted(Path(p).name for p in row.local_files) == EXPECTED_FILES
@@ -166,7 +168,7 @@ def test_burst_outlasting_retries_is_a_clear_error_and_resumable(
         downloaded = reel.download(ref, tmp_path)
         assert downloaded.invocation_id
         _assert_whole_download(
-            tmp_path / downloaded.invocation_id, s3_client, downloaded.invocation_id
+            job_dir(tmp_path, downloaded.invocation_id), s3_client, downloaded.invocation_id
         )
         assert emulator.stats()["acceptedSubmissions"] == 1
 
@@ -181,7 +183,9 @@ def test_cut_downloads_are_resumed_and_whole(
     assert submitted.invocation_id
     emulator.cut_downloads(count=3)  # one cut per file of the job
     result = reel.download(str(submitted.ledger_id), tmp_path)
-    _assert_whole_download(tmp_path / submitted.invocation_id, s3_client, submitted.invocation_id)
+    _assert_whole_download(
+        job_dir(tmp_path, submitted.invocation_id), s3_client, submitted.invocation_id
+    )
     assert sorted(Path(p).name for p in result.local_files) == EXPECTED_FILES
     assert not any("could not be read" in n for n in result.notices)
     row = _row(reel, submitted.ledger_id)
@@ -198,7 +202,7 @@ def test_downloads_cut_every_time_leave_no_truncated_file(
         reel.download(str(submitted.ledger_id), tmp_path)
     assert "GetObject" in info.value.message and "cut off" in info.value.message
     assert info.value.exit_code == 3 and info.value.hint
-    folder = tmp_path / submitted.invocation_id
+    folder = job_dir(tmp_path, submitted.invocation_id)
     sizes = {
         o["Key"].rsplit("/", 1)[-1]: o["Size"]
         for o in s3_client.list_objects_v2(

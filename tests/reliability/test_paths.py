@@ -11,7 +11,7 @@ import pytest
 from novareel import TextVideo
 from novareel.errors import DownloadError
 from novareel.jobs import NovaReel, safe_local_path
-from tests.helpers import BUCKET, OUTPUT
+from tests.helpers import BUCKET, OUTPUT, job_dir
 
 LONG_NAME = "n" * 300
 
@@ -55,7 +55,7 @@ def test_unsafe_keys_in_a_job_folder_are_skipped(
     before = _tree(tmp_path)
     result = reel.download(str(done.ledger_id), out)
 
-    target = out / done.invocation_id
+    target = job_dir(out, done.invocation_id)
     new_files = _tree(tmp_path) - before
     assert new_files, "the safe files should have been downloaded"
     for path in new_files:

@@ -48,7 +48,8 @@ class _View:
         self.rows[event.key] = event
 
     def render(self) -> Any:
-        from rich.table import Table
+        from rich import box
+        from rich.table import Column, Table
 
         rows = dict(self.rows)  # events arrive from the runner's thread
         counts: dict[str, int] = {}
@@ -58,7 +59,18 @@ class _View:
         title = f"{self.batch.path.name}: " + ", ".join(
             f"{n} {phase}" for phase, n in sorted(counts.items())
         )
-        table = Table("#", "item", "task", "status", "try", "job", "", title=title)
+        # 80 columns: short columns never wrap, the item id is cut, the message wraps.
+        table = Table(
+            Column("#", no_wrap=True, justify="right"),
+            Column("item", no_wrap=True, overflow="ellipsis", max_width=20),
+            Column("task", no_wrap=True),
+            Column("status", no_wrap=True),
+            Column("try", no_wrap=True),
+            Column("job", no_wrap=True),
+            Column("", overflow="fold"),
+            title=title,
+            box=box.SIMPLE_HEAD,
+        )
         table.caption = f"{elapsed:,.0f} s"
         for item in self.batch.items:
             event = rows.get(item.key)
@@ -97,9 +109,17 @@ def _dry_run(batch: Any, as_json: bool) -> None:
             }
         )
         return
-    from rich.table import Table
+    from rich.table import Column, Table
 
-    table = Table("#", "item", "task", "secs", "cost", "output", "ledger")
+    table = Table(
+        Column("#", no_wrap=True, justify="right"),
+        Column("item", no_wrap=True, overflow="ellipsis", max_width=20),
+        Column("task", no_wrap=True),
+        Column("secs", no_wrap=True, justify="right"),
+        Column("cost", no_wrap=True, justify="right"),
+        Column("output", overflow="fold"),
+        Column("ledger", no_wrap=True),
+    )
     for item in batch.items:
         table.add_row(
             str(item.number),
@@ -111,9 +131,7 @@ def _dry_run(batch: Any, as_json: bool) -> None:
             known.get(item.key, ""),
         )
     console.print(table)
-    for item in batch.items:
-        for notice in item.notices:
-            err_console.print(f"[yellow]notice:[/] item {item.label}: {notice}", highlight=False)
+    _print_item_notices(batch)
     console.print(
         f"{len(batch.items)} item(s) OK, ${batch.estimated_cost_usd:.2f} in total"
         + (f", ${to_spend:.2f} still to spend" if known else "")
@@ -122,15 +140,40 @@ def _dry_run(batch: Any, as_json: bool) -> None:
     )
 
 
+def _print_item_notices(batch: Any) -> None:
+    """Each item's notices (a converted image, prompt advice, a fixed output URI), once
+    per item, before anything is sent."""
+    from rich.markup import escape
+
+    said: set[tuple[int, str]] = set()
+    for item in batch.items:
+        for notice in item.notices:
+            if (item.number, notice) in said:
+                continue  # the shots of one storyboard item share its notices
+            said.add((item.number, notice))
+            label = item.label if item.group is None else item.group
+            err_console.print(
+                f"[yellow]notice:[/] item {escape(label)}: {escape(notice)}", highlight=False
+            )
+
+
 def _print_summary(summary: Any) -> None:
     from rich.markup import escape
-    from rich.table import Table
+    from rich.table import Column, Table
 
     for notice in summary.notices:
         err_console.print(f"[yellow]notice:[/] {escape(notice)}", highlight=False)
     bad = [i for i in summary.items if i.phase.value != "done"]
     if bad:
-        table = Table("#", "item", "status", "job", "why", "what to do", title="not done")
+        table = Table(
+            Column("#", no_wrap=True, justify="right"),
+            Column("item", no_wrap=True, overflow="ellipsis", max_width=20),
+            Column("status", no_wrap=True),
+            Column("job", no_wrap=True),
+            "why",
+            "what to do",
+            title="not done",
+        )
         for item in bad:
             failure = item.failure
             why = failure.summary() if failure else item.message
@@ -212,6 +255,7 @@ def batch(
     if not json_output:
         for notice in lifecycle:
             typer.secho(f"notice: {notice}", fg="yellow", err=True)
+        _print_item_notices(batch_file)
     view = _View(batch_file)
     with open_api(conn, waits=True, region=region) as (api, _):
         cost_cap.arm(api, cap)  # the runner refuses a run over it before sending anything
@@ -244,7 +288,8 @@ def batch(
     if batch_file.groups and not no_download:
         from novareel.shotboard import assemble_groups
 
-        joined = assemble_groups(batch_file, summary, out)
+        when = api.ledger.get_batch(summary.batch_id).created_at if api.ledger else None
+        joined = assemble_groups(batch_file, summary, out, when=when)
     if json_output:
         summary_data = summary.to_dict()
         emit_json(

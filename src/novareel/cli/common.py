@@ -193,6 +193,7 @@ def open_api(
         local = connect_local(conn.endpoint_url)
         client = local.client(region=conn.region or region)
         api = NovaReel(client, time_scale=local.speed)
+        api.emulator_owned = local.owned  # its jobs die with this command
     else:
         from novareel.client import NovaReelClient
 
@@ -313,13 +314,15 @@ def print_result(result: Any, as_json: bool) -> None:
         ("task", f"{result.task_type}  {result.model_id}"),
     ]
     if result.duration_seconds:
-        cost = result.estimated_cost_usd
+        from novareel.results import format_cost
+
+        cost = format_cost(result.estimated_cost_usd, local=result.ran_locally)
         rows.append(
             (
                 "video",
                 f"{result.duration_seconds} s"
                 + (f", seed {result.seed}" if result.seed is not None else "")
-                + (f", ~${cost:.2f}" if cost is not None else ""),
+                + (f", {cost}" if cost else ""),
             )
         )
     if result.output_uri:

@@ -130,7 +130,12 @@ def generate(
         None, "--bucket-owner", help="Account id owning the output bucket (and S3 images)."
     ),
     kms_key_id: str | None = typer.Option(None, "--kms-key-id", help="KMS key ARN for output."),
-    out: Path = typer.Option(Path("."), "--out", help="Download into OUT/<invocation-id>/."),
+    out: Path = typer.Option(
+        Path("."), "--out", help="Download into OUT/<date>-<name or prompt>-<invocation-id>/."
+    ),
+    job_name: str | None = typer.Option(
+        None, "--name", help="Name the download folder (default: a slug of the prompt)."
+    ),
     no_wait: bool = typer.Option(False, "--no-wait", help="Submit and return at once."),
     no_download: bool = typer.Option(False, "--no-download", help="Wait, but leave files in S3."),
     poll_interval: float | None = typer.Option(
@@ -325,19 +330,32 @@ def generate(
                 "job cannot be waited for later; run `novareel emulator` in another terminal "
                 "first to keep jobs alive"
             )
-        if not json_output:
-            for notice in notices:
+        printed: set[str] = set()
+
+        def notify(notice: str) -> None:
+            """Print a notice the moment it is known (once), always before the submit."""
+            if not json_output and notice not in printed:
+                printed.add(notice)
                 typer.secho(f"notice: {notice}", fg="yellow", err=True)
+
+        for notice in notices:
+            notify(notice)
+        if not json_output:
             what = f"{len(requests)} jobs (one per shot)" if per_shot else "1 job"
+            from novareel.ledger.models import is_loopback_url
+
+            price = f"~${cost:.2f} on AWS"
+            if is_loopback_url(client.runtime_endpoint):
+                price = f"$0 here (≈ ${cost:.2f} on AWS)"
             err_console.print(
-                f"submitting {what} to {model.model_id} in {client.region}: ~${cost:.2f} on AWS",
+                f"submitting {what} to {model.model_id} in {client.region}: {price}",
                 highlight=False,
             )
         shown = () if not json_output else tuple(notices)
         if per_shot:
             _run_per_shot(
                 api, requests, location, tags, out, storyboard, timeout, poll_interval,
-                no_download, json_output, shown,
+                no_download, json_output, shown, job_name,
             )  # fmt: skip
             return
         submitted = api.submit(
@@ -346,36 +364,79 @@ def generate(
             client_token=token,
             tags=tags or None,
             wait_for_slot=0 if no_wait else timeout,
+            name=job_name,
+            out_dir=None if no_download else out,
+            on_notice=notify,
         )
-        submitted = submitted.with_(notices=shown + submitted.notices)
-        if not json_output:
-            err_console.print(
-                f"submitted job {submitted.ledger_id}: {submitted.invocation_arn} "
-                f"(~${submitted.estimated_cost_usd:.2f})",
-                highlight=False,
-            )
-        if no_wait:
-            print_result(submitted, json_output)
-            return
+        # Printed already (text) or carried once in the result (--json).
+        submitted = submitted.with_(
+            notices=tuple(n for n in dict.fromkeys(shown + submitted.notices) if n not in printed)
+        )
+        from novareel.cli.track import resume_command
+        from novareel.results import format_cost
+
+        resume = resume_command(
+            "wait", str(submitted.ledger_id or submitted.invocation_arn),
+            out=None if no_download else out, conn=conn,
+        )  # fmt: skip
         ref = str(submitted.ledger_id or submitted.invocation_arn)
-        with wait_progress(not json_output, f"job {submitted.invocation_id}") as on_progress:
-            finished = api.wait(
-                ref, timeout=timeout, poll_interval=poll_interval, on_progress=on_progress
-            )
-        finished = finished.with_(notices=submitted.notices + finished.notices)
-        if not no_download:
-            with download_progress(not json_output) as on_bytes:
-                downloaded = api.download(ref, out, on_progress=on_bytes)
-            finished = finished.with_(
-                local_dir=downloaded.local_dir,
-                local_files=downloaded.local_files,
-                notices=finished.notices + downloaded.notices,
-            )
+        try:  # from here on, Ctrl-C says how to resume the job that was sent
+            if not json_output:
+                cost_text = format_cost(submitted.estimated_cost_usd, local=submitted.ran_locally)
+                err_console.print(
+                    f"submitted job {submitted.ledger_id}: {submitted.invocation_arn} "
+                    f"({cost_text})",
+                    highlight=False,
+                )
+            if no_wait:
+                # No next command for a job whose emulator dies with this command (the
+                # notice above says so): it would only fail.
+                owned = emulator is not None and emulator.owned
+                if json_output:
+                    emit_json({**submitted.to_dict(), "next_command": None if owned else resume})
+                else:
+                    print_result(submitted, json_output)
+                    if not owned:
+                        err_console.print(f"next: {resume}", highlight=False)
+                return
+            with wait_progress(not json_output, f"job {submitted.invocation_id}") as on_progress:
+                finished = api.wait(
+                    ref, timeout=timeout, poll_interval=poll_interval, on_progress=on_progress
+                )
+            finished = finished.with_(notices=submitted.notices + finished.notices)
+            if not no_download:
+                with download_progress(not json_output) as on_bytes:
+                    downloaded = api.download(ref, out, on_progress=on_bytes)
+                finished = finished.with_(
+                    local_dir=downloaded.local_dir,
+                    local_files=downloaded.local_files,
+                    notices=finished.notices + downloaded.notices,
+                )
+        except KeyboardInterrupt:
+            _interrupted(api, ref, emulator, resume)
+            raise typer.Exit(130) from None
         if finished.status == "Failed":
             from novareel.jobs import job_failed_error
 
             raise job_failed_error(finished)
         print_result(finished, json_output)
+
+
+def _interrupted(api: Any, ref: str, emulator: Any, resume: str) -> None:
+    """Ctrl-C while waiting: say exactly how to pick the job up again, or, when the
+    emulator that holds it was started by this command (and stops with it), that the
+    job is lost, recording that in the ledger, and how to avoid it next time."""
+    if emulator is not None and emulator.owned:
+        error = api.mark_lost(ref)
+        err_console.print(
+            f"interrupted: {error.message}. {error.hint}",
+            highlight=False,
+        )
+        return
+    err_console.print(
+        f"interrupted: job {ref} keeps running (and is in the ledger). Resume with:\n  {resume}",
+        highlight=False,
+    )
 
 
 def model_notices(model: Any, requests: list[Any]) -> list[str]:
@@ -523,6 +584,7 @@ def _run_per_shot(
     no_download: bool,
     json_output: bool,
     notices: tuple[str, ...],
+    name: str | None = None,
 ) -> None:
     """A storyboard on a model without multi-shot: one job per shot, then joined."""
     from novareel.batch import BatchRunner
@@ -554,7 +616,17 @@ def _run_per_shot(
         "notices": list(notices) + list(summary.notices),
     }
     if summary.ok and not no_download:
-        joined = assemble(summary.items, out / f"storyboard-{batch.identity[:12]}")
+        from novareel.naming import storyboard_folder_name
+
+        label = name or (storyboard.stem if storyboard is not None else "storyboard")
+        legacy = out / f"storyboard-{batch.identity[:12]}"  # before the naming rule
+        when = api.ledger.get_batch(summary.batch_id).created_at
+        folder = (
+            legacy
+            if legacy.is_dir()
+            else out / storyboard_folder_name(label, batch.identity, when=when)
+        )
+        joined = assemble(summary.items, folder)
         result.update(joined.to_dict())
     if json_output:
         emit_json(result)

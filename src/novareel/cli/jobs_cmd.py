@@ -24,6 +24,7 @@ from novareel.cli.common import (
     wait_progress,
     with_connection,
 )
+from novareel.cli.track import MAX_ALIAS
 from novareel.errors import InvalidRequestError, Problem
 
 jobs_app = typer.Typer(
@@ -94,13 +95,42 @@ _COLOURS = {
 }
 
 
+def _where(record: Any) -> str:
+    """``local`` (an emulator: free) or ``AWS`` (paid)."""
+    return "local" if record.ran_locally else "AWS"
+
+
+def _status_text(record: Any) -> str:
+    """The status as people read it: a submit refused before sending is ``not sent``."""
+    return "not sent" if record.not_sent else str(record.status)
+
+
+def _cost_text(record: Any, *, narrow: bool = False) -> str:
+    """``$0.48``; a local job's ``$0 here (≈ $0.48 on AWS)`` (on two lines when narrow);
+    ``$0`` for a submit that was never sent."""
+    from novareel.results import format_cost
+
+    if record.not_sent:
+        return "$0"
+    cost = record.estimated_cost_usd
+    if not record.ran_locally:
+        return f"${cost:.2f}" if cost is not None else ""
+    text = format_cost(cost, local=True)
+    return text.replace(" (", "\n(", 1) if narrow else text
+
+
 def _list(
-    status: str | None, since: str | None, batch: str | None, limit: int, as_json: bool
+    status: str | None,
+    since: str | None,
+    batch: str | None,
+    limit: int | None,
+    as_json: bool,
+    max_items: int | None = None,
 ) -> None:
+    from novareel.cli.track import pick_limit
     from novareel.ledger import Ledger
 
-    if limit < 1:
-        raise InvalidRequestError(Problem("limit", "must be at least 1", value=limit))
+    limit = pick_limit(limit, max_items)
     statuses = _parse_statuses(status)
     when = parse_when(since)
     with Ledger.open_default() as ledger:
@@ -113,34 +143,61 @@ def _list(
     if not records:
         err_console.print("no jobs in the ledger match")
         return
-    from rich.table import Column, Table
+    console.print(_jobs_table(records, console.width))
 
-    table = Table(
-        "id",
-        Column("status", no_wrap=True, min_width=10),
-        Column("task", no_wrap=True),
-        "secs",
-        "cost",
-        "batch",
-        "try",
-        Column("submitted", no_wrap=True),
-        Column("invocation", overflow="fold"),
-    )
+
+def _jobs_table(records: list[Any], width: int) -> Any:
+    """The ``jobs`` table, laid out for ``width`` columns (80 is enough).
+
+    Below 120 columns the batch, attempt and invocation columns give way and a local
+    job's cost takes three short lines; the prompt always comes last and is cut (with
+    an ellipsis) to what the other columns leave, so no column is ever squeezed.
+    """
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    from novareel.naming import prompt_of, shots_of
+
+    wide = width >= 120
+    headers = ["id", "status", "where", "video", "cost", "submitted"]
+    if wide:
+        headers += ["batch", "try", "invocation"]
+    rows: list[list[Text]] = []
+    prompts: list[str] = []
     for r in records:
-        colour = _COLOURS.get(r.status, "")
-        where = f"{r.batch_id}:{r.batch_item}" if r.batch_id is not None else ""
-        table.add_row(
-            str(r.id),
-            f"[{colour}]{r.status}[/]" if colour else r.status,
-            _TASK_SHORT.get(r.task_type, r.task_type),
-            str(r.duration_seconds or ""),
-            f"${r.estimated_cost_usd:.2f}" if r.estimated_cost_usd is not None else "",
-            where,
-            str(r.attempt),
-            _short(r.submit_time or r.created_at)[5:16],
-            r.invocation_id or "",
-        )
-    console.print(table)
+        colour = "dim" if r.not_sent else _COLOURS.get(r.status, "")
+        secs = f" {r.duration_seconds}s" if r.duration_seconds else ""
+        cost = _cost_text(r)
+        if not wide:
+            cost = cost.replace(" (≈ ", "\n(≈ ", 1).replace(" on AWS)", "\non AWS)", 1)
+        row = [
+            Text(str(r.id)),
+            Text(_status_text(r), style=colour),
+            Text(_where(r)),
+            Text(_TASK_SHORT.get(r.task_type, r.task_type) + secs),
+            Text(cost),
+            Text(_short(r.submit_time or r.created_at)[5:16]),
+        ]
+        if wide:
+            batch = f"{r.batch_id}:{r.batch_item}" if r.batch_id is not None else ""
+            row += [Text(batch[:16]), Text(str(r.attempt)), Text(r.invocation_id or "")]
+        rows.append(row)
+        shots = shots_of(r.request)
+        prompts.append(" ".join((prompt_of(r.request) or " | ".join(shots)).split()))
+    used = sum(
+        max([len(header)] + [max(len(line) for line in row[i].plain.split("\n")) for row in rows])
+        for i, header in enumerate(headers)
+    )
+    budget = max(12, width - used - 2 * len(headers) - 1)
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1, 0, 0))
+    for header in headers:
+        table.add_column(header, no_wrap=True, justify="right" if header == "id" else "left")
+    table.add_column("prompt", no_wrap=True, overflow="ellipsis", max_width=budget)
+    for row, prompt in zip(rows, prompts, strict=True):
+        cut = prompt if len(prompt) <= budget else prompt[: budget - 1] + "…"
+        table.add_row(*row, Text(cut))
+    return table
 
 
 STATUS_OPT = typer.Option(
@@ -150,7 +207,9 @@ SINCE_OPT = typer.Option(
     None, "--since", help="Submitted at/after: ISO date/time or an age (30m, 12h, 7d)."
 )
 BATCH_OPT = typer.Option(None, "--batch", help="Only jobs of this batch (id or batch file).")
-LIMIT_OPT = typer.Option(50, "--limit", help="At most this many jobs (newest first).")
+LIMIT_OPT = typer.Option(
+    None, "--limit", help="At most this many jobs (newest first). [default: 50]"
+)
 
 
 @jobs_app.callback()
@@ -160,12 +219,13 @@ def jobs_root(
     status: str | None = STATUS_OPT,
     since: str | None = SINCE_OPT,
     batch: str | None = BATCH_OPT,
-    limit: int = LIMIT_OPT,
+    limit: int | None = LIMIT_OPT,
+    max_items: int | None = MAX_ALIAS,
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """The job ledger (alone: the same as `novareel jobs list`)."""
     if ctx.invoked_subcommand is None:
-        _list(status, since, batch, limit, json_output)
+        _list(status, since, batch, limit, json_output, max_items)
 
 
 @jobs_app.command("list")
@@ -174,11 +234,12 @@ def jobs_list(
     status: str | None = STATUS_OPT,
     since: str | None = SINCE_OPT,
     batch: str | None = BATCH_OPT,
-    limit: int = LIMIT_OPT,
+    limit: int | None = LIMIT_OPT,
+    max_items: int | None = MAX_ALIAS,
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """List jobs from the local ledger, newest first (no AWS call)."""
-    _list(status, since, batch, limit, json_output)
+    _list(status, since, batch, limit, json_output, max_items)
 
 
 @jobs_app.command("show")
@@ -204,28 +265,44 @@ def jobs_show(
             }
         )
         return
+    from rich.markup import escape
     from rich.table import Table
 
+    from novareel.naming import prompt_of, shots_of
     from novareel.results import advice_for
 
     colour = _COLOURS.get(record.status, "")
+    status_text = _status_text(record)
+    cost = _cost_text(record)
     rows: list[tuple[str, str]] = [
         ("job", str(record.id)),
-        ("status", f"[{colour}]{record.status}[/]" if colour else record.status),
+        ("status", f"[{colour}]{status_text}[/]" if colour else status_text),
         ("task", f"{record.task_type}  {record.model_id}"),
         (
             "video",
             f"{record.duration_seconds or '?'} s, seed {record.seed}"
-            + (
-                f", ~${record.estimated_cost_usd:.2f}"
-                if record.estimated_cost_usd is not None
-                else ""
-            ),
+            + (f", {escape(cost)}" if cost else ""),
         ),
-        ("invocation", record.invocation_arn or "(not accepted yet)"),
+        (
+            "ran",
+            f"locally ({escape(record.endpoint or '')})" if record.ran_locally else "on AWS",
+        ),
+    ]
+    prompt = prompt_of(record.request)
+    if prompt:
+        rows.append(("prompt", escape(prompt)))
+    for number, text in enumerate(shots_of(record.request), start=1):
+        rows.append((f"shot {number}", escape(text)))
+    if record.name:
+        rows.append(("name", escape(record.name)))
+    unsent = "(never sent)" if record.not_sent else "(not accepted yet)"
+    rows += [
+        ("invocation", record.invocation_arn or unsent),
         ("token", record.client_token),
         ("output", record.output_uri or ""),
     ]
+    if record.out_dir:
+        rows.append(("download to", escape(record.out_dir)))
     if record.batch_id is not None:
         rows.append(("batch", f"{record.batch_id}, item {record.batch_item}"))
     rows.append(("attempt", str(record.attempt)))
@@ -242,10 +319,10 @@ def jobs_show(
         )
         rows.append(("what to do", advice_for(record.failure_type, record.failure_message)))
     for path in record.local_files:
-        rows.append(("file", path))
+        rows.append(("file", escape(path)))
     table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_column(style="bold")
-    table.add_column()
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")  # paths and ARNs wrap whole, never cut
     for key, value in rows:
         table.add_row(key, value)
     console.print(table)
@@ -287,7 +364,12 @@ def jobs_sync(
 def jobs_retry(
     job: str = typer.Argument(..., help="Ledger id (or invocation id / ARN) of a failed job."),
     wait: bool = typer.Option(True, "--wait/--no-wait", help="Wait for the new job."),
-    out: Path = typer.Option(Path("."), "--out", help="Download into OUT/<invocation-id>/."),
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        help="Download into OUT/<date>-<name>-<invocation-id>/ "
+        "(default: the failed job's own --out, else here).",
+    ),
     no_download: bool = typer.Option(False, "--no-download", help="Wait, but leave files in S3."),
     timeout: float = typer.Option(30 * 60, "--timeout", help="Stop waiting after N seconds."),
     max_cost: str | None = cost_cap.MAX_COST,

@@ -6,11 +6,12 @@ options as ``generate``.
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import typer
 
-from novareel.cli.app import JSON_HELP, app, emit_json, handle_errors
+from novareel.cli.app import JSON_HELP, app, emit_json, err_console, handle_errors
 from novareel.cli.common import (
     CONNECTION,
     Connection,
@@ -24,6 +25,48 @@ from novareel.cli.common import (
 from novareel.errors import InvalidRequestError, Problem
 
 JOB_REF = typer.Argument(..., help="Ledger id, invocation id, or invocation ARN.")
+
+
+def resume_command(verb: str, ref: str, *, out: Path | None, conn: Connection) -> str:
+    """The exact command that picks a job up again (``novareel wait 21 --out videos``),
+    with the connection options the user gave, so it can be pasted as printed."""
+    parts = ["novareel", verb, ref]
+    if out is not None and out != Path("."):
+        parts += ["--out", str(out)]
+    if conn.local:
+        parts.append("--local")
+    for flag, value in (
+        ("--endpoint-url", conn.endpoint_url),
+        ("--region", conn.region),
+        ("--profile", conn.profile),
+        ("--credentials-file", conn.credentials_file),
+    ):
+        if value:
+            parts += [flag, value]
+    return shlex.join(parts)
+
+
+def pick_limit(limit: int | None, max_items: int | None, default: int = 50) -> int:
+    """One number from ``--limit`` (documented) and ``--max`` (its hidden alias)."""
+    if limit is not None and max_items is not None and limit != max_items:
+        raise InvalidRequestError(
+            Problem(
+                "limit",
+                f"--limit {limit} and --max {max_items} disagree (they are the same option)",
+                value=limit,
+            )
+        )
+    value = limit if limit is not None else max_items if max_items is not None else default
+    if value < 1:
+        raise InvalidRequestError(
+            Problem("limit", "must be at least 1", value=value, limit="1 or more")
+        )
+    return value
+
+
+LIMIT_HELP = "At most this many jobs (newest first)."
+#: ``--max`` is accepted wherever ``--limit`` is (hidden: one name is documented).
+MAX_ALIAS = typer.Option(None, "--max", hidden=True, help=LIMIT_HELP)
 
 
 @app.command()
@@ -45,7 +88,13 @@ def status(
 def wait(
     job: str = JOB_REF,
     out: Path | None = typer.Option(
-        None, "--out", help="Also download into OUT/<invocation-id>/ when it completes."
+        None,
+        "--out",
+        help="Download into OUT/<date>-<name>-<invocation-id>/ when it completes "
+        "(default: the --out it was submitted with, if any).",
+    ),
+    no_download: bool = typer.Option(
+        False, "--no-download", help="Only wait, even if the job has a download folder."
     ),
     poll_interval: float | None = typer.Option(
         None, "--poll-interval", help="Fixed seconds between checks (default: adaptive)."
@@ -58,11 +107,23 @@ def wait(
     from novareel.jobs import job_failed_error
 
     with open_api(conn, waits=True) as (api, _):
-        with wait_progress(not json_output, f"job {job}") as on_progress:
-            result = api.wait(
-                job, timeout=timeout, poll_interval=poll_interval, on_progress=on_progress
+        _, record = api.resolve(job)
+        remembered = record.out_dir if record is not None else None
+        try:
+            with wait_progress(not json_output, f"job {job}") as on_progress:
+                result = api.wait(
+                    job, timeout=timeout, poll_interval=poll_interval, on_progress=on_progress
+                )
+        except KeyboardInterrupt:
+            again = resume_command("wait", job, out=out, conn=conn)
+            err_console.print(
+                f"interrupted: job {job} keeps running. Resume with:\n  {again}",
+                highlight=False,
             )
-        if out is not None and result.status == "Completed":
+            raise typer.Exit(130) from None
+        if out is None and remembered and not no_download:
+            out = Path(remembered)
+        if out is not None and not no_download and result.status == "Completed":
             with download_progress(not json_output) as on_bytes:
                 result = api.download(job, out, on_progress=on_bytes)
         if result.status == "Failed":
@@ -75,13 +136,18 @@ def wait(
 @with_connection
 def download(
     job: str = JOB_REF,
-    out: Path = typer.Option(Path("."), "--out", help="Download into OUT/<invocation-id>/."),
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        help="Download into OUT/<date>-<name>-<invocation-id>/ "
+        "(default: the --out it was submitted with, else here).",
+    ),
     conn: Connection = CONNECTION,
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Download every file of a finished job (complete files are not fetched again)."""
     with open_api(conn) as (api, _), download_progress(not json_output) as on_bytes:
-        result = api.download(job, out, on_progress=on_bytes)
+        result = api.download(job, out, on_progress=on_bytes)  # None: the remembered --out
     print_result(result, json_output)
 
 
@@ -98,7 +164,8 @@ def list_jobs(
     until: str | None = typer.Option(
         None, "--until", help="Submitted before: ISO date/time or an age (12h, 7d)."
     ),
-    max_items: int = typer.Option(50, "--max", help="At most this many jobs."),
+    limit: int | None = typer.Option(None, "--limit", help=LIMIT_HELP + " [default: 50]"),
+    max_items: int | None = MAX_ALIAS,
     oldest_first: bool = typer.Option(False, "--oldest-first", help="Ascending order."),
     conn: Connection = CONNECTION,
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
@@ -113,31 +180,57 @@ def list_jobs(
                 limit="InProgress | Completed | Failed",
             )
         )
-    if max_items < 1:
-        raise InvalidRequestError(Problem("max", "must be at least 1", value=max_items))
+    count = pick_limit(limit, max_items)
     with open_api(conn) as (api, _):
         results = api.list(
             status=status_filter,
             since=parse_when(since),
             until=parse_when(until, field="until"),
-            max_items=max_items,
+            max_items=count,
             sort_order="Ascending" if oldest_first else "Descending",
         )
     if json_output:
         emit_json([r.to_dict() for r in results])
         return
-    from rich.table import Table
+    from rich import box
+    from rich.table import Column, Table
 
     from novareel.cli.app import console
 
-    table = Table("ledger", "invocation", "status", "model", "submitted", "ended")
+    # Fits 80 columns: short model names, minute-precision local times, a duration
+    # instead of a second timestamp; the model column gives way first.
+    table = Table(
+        Column("id", no_wrap=True),
+        Column("invocation", no_wrap=True),
+        Column("status", no_wrap=True),
+        Column("model", no_wrap=True, overflow="ellipsis", max_width=24),
+        Column("submitted", no_wrap=True),
+        Column("took", no_wrap=True, justify="right"),
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
     for r in results:
+        took = ""
+        if r.submit_time and r.end_time:
+            took = _human_seconds((r.end_time - r.submit_time).total_seconds())
         table.add_row(
             str(r.ledger_id or "-"),
             r.invocation_id or "",
             r.status,
-            r.model_id,
-            r.submit_time.isoformat(timespec="seconds") if r.submit_time else "",
-            r.end_time.isoformat(timespec="seconds") if r.end_time else "",
+            r.model_id.split(".", 1)[-1] if "." in r.model_id else r.model_id,
+            r.submit_time.astimezone().strftime("%Y-%m-%d %H:%M") if r.submit_time else "",
+            took,
         )
     console.print(table)
+
+
+def _human_seconds(seconds: float) -> str:
+    """``95`` -> ``1m35s``: a job's run time, short enough for a narrow column."""
+    whole = max(0, round(seconds))
+    if whole < 60:
+        return f"{whole}s"
+    minutes, secs = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"

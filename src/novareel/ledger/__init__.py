@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from novareel.ledger.models import (
     ACTIVE_STATUSES,
+    LOCAL_EMULATOR_GONE,
+    NOT_SENT,
     TERMINAL_STATUSES,
     BatchRecord,
     JobRecord,
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "LOCAL_EMULATOR_GONE",
+    "NOT_SENT",
     "TERMINAL_STATUSES",
     "BatchRecord",
     "JobRecord",

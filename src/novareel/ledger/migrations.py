@@ -217,3 +217,15 @@ def m005_endpoint(db: sqlite3.Connection) -> None:
     """Which endpoint a job was sent to (NULL: AWS's own), so spend and listings can
     tell a job that cost money on AWS from one that ran on a local emulator."""
     db.execute("ALTER TABLE jobs ADD COLUMN endpoint TEXT")
+
+
+@migration
+def m006_name_and_out_dir(db: sqlite3.Connection) -> None:
+    """Each job's name, download folder and whether its emulator died with its command.
+
+    ``name`` (``generate --name``) and ``out_dir`` (``--out``) let ``wait`` and
+    ``download`` later put the files where the first command would have;
+    ``emulator_owned`` lets a later ``wait`` say why the job is gone."""
+    db.execute("ALTER TABLE jobs ADD COLUMN name TEXT")
+    db.execute("ALTER TABLE jobs ADD COLUMN out_dir TEXT")
+    db.execute("ALTER TABLE jobs ADD COLUMN emulator_owned INTEGER NOT NULL DEFAULT 0")

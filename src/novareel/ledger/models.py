@@ -18,6 +18,8 @@ from novareel.ledger.db import to_iso
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "LOCAL_EMULATOR_GONE",
+    "NOT_SENT",
     "TERMINAL_STATUSES",
     "BatchRecord",
     "JobRecord",
@@ -29,6 +31,10 @@ __all__ = [
 #: A job in one of these will not change any more (Rejected: the service refused the
 #: submit, so no job exists on its side).
 TERMINAL_STATUSES: frozenset[str] = frozenset({"Completed", "Failed", "Rejected"})
+#: failure_type of a Rejected row whose submit never left this machine (cost 0).
+NOT_SENT = "NotSent"
+#: failure_type of a job whose emulator (started inside the submitting command) is gone.
+LOCAL_EMULATOR_GONE = "LocalEmulatorGone"
 #: A job in one of these may still need attention: resubmit (Submitting) or poll.
 ACTIVE_STATUSES: frozenset[str] = frozenset({"Submitting", "InProgress"})
 
@@ -183,12 +189,21 @@ class JobRecord:
     output_bucket_owner: str | None = None
     output_kms_key_id: str | None = None
     endpoint: str | None = None
+    name: str | None = None
+    out_dir: str | None = None
+    emulator_owned: bool = False
 
     @property
     def ran_locally(self) -> bool:
         """True when the job went to a loopback endpoint (a local emulator): it cost
         nothing, and budgets and spend reports leave it out."""
         return is_loopback_url(self.endpoint)
+
+    @property
+    def not_sent(self) -> bool:
+        """True when the submit was refused before anything reached the service (no
+        credentials, a local check): no job exists anywhere and nothing was paid."""
+        return self.status == "Rejected" and self.failure_type == NOT_SENT
 
     @property
     def is_terminal(self) -> bool:
@@ -210,6 +225,10 @@ class JobRecord:
             "output_kms_key_id": self.output_kms_key_id,
             "endpoint": self.endpoint,
             "ran_locally": self.ran_locally,
+            "emulator_owned": self.emulator_owned,
+            "name": self.name,
+            "out_dir": self.out_dir,
+            "not_sent": self.not_sent,
             "status": self.status,
             "duration_seconds": self.duration_seconds,
             "seed": self.seed,

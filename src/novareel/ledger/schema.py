@@ -46,10 +46,17 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "output_kms_key_id": "KMS key ARN for the output, when given (m004).",
         "endpoint": "The endpoint URL the job was sent to; NULL for AWS's own endpoints"
         " (m005). A loopback URL means a local emulator: nothing was paid.",
+        "name": "The name given with `generate --name` (m006); names the download folder.",
+        "out_dir": "The download folder given with `--out` (m006): `wait` and `download`"
+        " default to it, so a resumed job lands where the first command would have put it.",
+        "emulator_owned": "1 when the job went to an emulator started inside the submitting"
+        " command (m006): it stops with that command, so a later `wait` that cannot find the"
+        " job marks it Failed with failure_type `LocalEmulatorGone`.",
         "status": f"{_STATUSES}. Only moves forward.",
         "duration_seconds": "Length of the video asked for.",
         "seed": "Seed sent to the model.",
-        "estimated_cost_usd": "Estimated price at submit time.",
+        "estimated_cost_usd": "Estimated price at submit time; 0 for a submit refused"
+        " before anything was sent (status Rejected, failure_type `NotSent`).",
         "failure_type": "Why it failed or was rejected, e.g."
         " `RAI_VIOLATION_OUTPUT_VIDEO_DEFLECTION` or `ValidationException`.",
         "failure_message": "The service's failure message.",

@@ -36,6 +36,7 @@ from novareel.ledger.db import connect, default_path, from_iso, to_iso, transact
 from novareel.ledger.migrations import JOB_STATUSES, migrate
 from novareel.ledger.models import (
     ACTIVE_STATUSES,
+    NOT_SENT,
     BatchRecord,
     JobRecord,
     SpendRow,
@@ -182,6 +183,9 @@ class Ledger:
         output_bucket_owner: str | None = None,
         output_kms_key_id: str | None = None,
         endpoint: str | None = None,
+        name: str | None = None,
+        out_dir: str | None = None,
+        emulator_owned: bool = False,
     ) -> JobRecord:
         """Record a job about to be submitted (status ``Submitting``); call it BEFORE
         StartAsyncInvoke.
@@ -226,8 +230,10 @@ class Ledger:
                         client_token, model_id, task_type, request_json, output_uri,
                         status, duration_seconds, seed, estimated_cost_usd,
                         batch_id, batch_item, attempt, retry_of, created_at, updated_at,
-                        output_bucket_owner, output_kms_key_id, endpoint
-                    ) VALUES (?, ?, ?, ?, ?, 'Submitting', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        output_bucket_owner, output_kms_key_id, endpoint,
+                        name, out_dir, emulator_owned
+                    ) VALUES (?, ?, ?, ?, ?, 'Submitting', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+                        ?, ?, ?)
                     """,
                     (
                         client_token,
@@ -247,6 +253,9 @@ class Ledger:
                         output_bucket_owner,
                         output_kms_key_id,
                         endpoint,
+                        name,
+                        out_dir,
+                        int(emulator_owned),
                     ),
                 )
             except sqlite3.IntegrityError as exc:
@@ -264,12 +273,19 @@ class Ledger:
 
     @_locked
     def mark_submitted(
-        self, job_id: int, *, invocation_arn: str, submit_time: datetime | None
+        self,
+        job_id: int,
+        *,
+        invocation_arn: str,
+        submit_time: datetime | None,
+        estimated_cost_usd: float | None = None,
     ) -> JobRecord:
         """Store the ARN the service returned; the job becomes ``InProgress``.
 
         Calling it again with the same ARN (a healed crash) changes nothing. A job that
         a sync already moved further keeps its status; only missing facts are filled.
+        A row recorded as not sent (``NotSent``, cost 0) and now sent with its token
+        loses that verdict and gets ``estimated_cost_usd`` back.
         """
         at = to_iso(submit_time) if submit_time is not None else to_iso(utc_now())
         with self._write() as db:
@@ -299,18 +315,35 @@ class Ledger:
                     job_id,
                 ),
             )
+            if row["status"] == "Rejected" and row["failure_type"] == NOT_SENT:
+                db.execute(
+                    "UPDATE jobs SET failure_type = NULL, failure_message = NULL,"
+                    " end_time = NULL, estimated_cost_usd = COALESCE(?, estimated_cost_usd)"
+                    " WHERE id = ?",
+                    (estimated_cost_usd, job_id),
+                )
             self._move(row, "InProgress", at=at, detail="submitted")
             return self._load(job_id)
 
     @_locked
     def mark_rejected(
-        self, job_id: int, *, message: str, failure_type: str | None = None
+        self,
+        job_id: int,
+        *,
+        message: str,
+        failure_type: str | None = None,
+        not_sent: bool = False,
     ) -> JobRecord:
         """The service definitively refused the submit (e.g. ValidationException).
 
         No job exists on the service's side, so nothing was paid; the row keeps the
-        reason so that ``novareel jobs`` can show it.
+        reason so that ``novareel jobs`` can show it. ``not_sent`` says the request
+        never left this machine (no credentials, a local check): the row is recorded
+        with failure_type ``NotSent`` and a cost of 0, and sending the same token later
+        is still allowed (:meth:`mark_submitted` clears the verdict).
         """
+        if not_sent:
+            failure_type = NOT_SENT
         now = to_iso(utc_now())
         with self._write():
             row = self._row(job_id)
@@ -320,8 +353,10 @@ class Ledger:
                 )
             self.conn.execute(
                 "UPDATE jobs SET failure_type = ?, failure_message = ?,"
-                " end_time = COALESCE(end_time, ?), updated_at = ? WHERE id = ?",
-                (failure_type, message, now, now, job_id),
+                " end_time = COALESCE(end_time, ?), updated_at = ?,"
+                " estimated_cost_usd = CASE WHEN ? THEN 0 ELSE estimated_cost_usd END"
+                " WHERE id = ?",
+                (failure_type, message, now, now, int(not_sent), job_id),
             )
             self._move(row, "Rejected", at=now, detail=message)
             return self._load(job_id)
@@ -811,6 +846,9 @@ def _job(row: sqlite3.Row, tags: dict[str, str], files: Iterable[str]) -> JobRec
         output_bucket_owner=row["output_bucket_owner"],
         output_kms_key_id=row["output_kms_key_id"],
         endpoint=row["endpoint"],
+        name=row["name"],
+        out_dir=row["out_dir"],
+        emulator_owned=bool(row["emulator_owned"]),
     )
 
 
