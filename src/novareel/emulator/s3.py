@@ -6,10 +6,19 @@ The emulator writes job outputs straight into moto's backend object (no HTTP rou
 trip, so ``read_only_buckets`` never blocks them) and serves client requests through
 moto's own WSGI app. Errors the emulator itself answers on S3 (injected faults, a
 read-only bucket) are S3's XML error documents with S3's own codes and texts.
+
+Objects above ``EmulatorConfig.s3_key_buffer_size`` live on disk: moto backs every key
+with a ``SpooledTemporaryFile`` whose size limit is moto's own setting
+``MOTO_S3_DEFAULT_KEY_BUFFER_SIZE`` (read each time a key is created), which
+:meth:`S3Storage.configure` sets. A spilled object is an unnamed file in the temporary
+directory (``TMPDIR``) and holds one open file descriptor for as long as it exists, so
+the emulator also raises its soft open-files limit to the hard one.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 import uuid
 from typing import Any
@@ -19,6 +28,11 @@ from xml.sax.saxutils import escape
 from novareel.emulator.config import ACCOUNT_ID
 from novareel.emulator.errors import ApiError
 from novareel.emulator.wsgi import Response
+
+log = logging.getLogger("novareel.emulator")
+
+#: moto's setting: bytes a key keeps in memory before its buffer rolls over to a file.
+KEY_BUFFER_ENV = "MOTO_S3_DEFAULT_KEY_BUFFER_SIZE"
 
 #: Operations a read-only bucket refuses (AccessDenied), with the IAM action named.
 WRITE_OPERATIONS: dict[str, str] = {
@@ -81,6 +95,15 @@ class S3Storage:
                 self._app = create_backend_app("s3")
             return self._app
 
+    @staticmethod
+    def configure(key_buffer_size: int) -> None:
+        """Make moto keep objects above ``key_buffer_size`` bytes on disk (process-wide).
+
+        Applies to keys created from now on; existing objects keep their buffer.
+        """
+        os.environ[KEY_BUFFER_ENV] = str(key_buffer_size)
+        raise_open_files_limit()
+
     def bucket_exists(self, bucket: str) -> bool:
         return bucket in self.backend.buckets
 
@@ -106,6 +129,27 @@ class S3Storage:
 
         if self.account_id in s3_backends and "aws" in s3_backends[self.account_id]:
             self.backend.reset()
+
+
+def raise_open_files_limit() -> tuple[int, int]:
+    """Raise the soft RLIMIT_NOFILE to the hard limit; return the (soft, hard) now in force.
+
+    Each object on disk holds a descriptor, so the soft limit (often 1,024) would cap
+    the jobs an emulator can hold long before memory does. The hard limit is the
+    ceiling (only a privileged process could raise it).
+    """
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on POSIX
+        return (-1, -1)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft != hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError) as exc:  # pragma: no cover - platform specific
+            log.warning("could not raise the open-files limit to %s: %s", hard, exc)
+    return soft, hard
 
 
 def s3_operation(method: str, path: str, query: str) -> str:
