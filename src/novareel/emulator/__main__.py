@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> None:
         type=int,
         default=DEFAULT_S3_KEY_BUFFER_SIZE,
         metavar="BYTES",
-        help=f"S3 objects above this many bytes live on disk (default {DEFAULT_S3_KEY_BUFFER_SIZE})",
+        help=f"S3 objects above this size live on disk (default {DEFAULT_S3_KEY_BUFFER_SIZE})",
     )
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)

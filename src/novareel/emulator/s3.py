@@ -12,7 +12,9 @@ with a ``SpooledTemporaryFile`` whose size limit is moto's own setting
 ``MOTO_S3_DEFAULT_KEY_BUFFER_SIZE`` (read each time a key is created), which
 :meth:`S3Storage.configure` sets. A spilled object is an unnamed file in the temporary
 directory (``TMPDIR``) and holds one open file descriptor for as long as it exists, so
-the emulator also raises its soft open-files limit to the hard one.
+the emulator also raises its soft open-files limit to the hard one, and when fewer than
+:data:`FD_RESERVE` descriptors are left it keeps new job outputs in RAM (moto's setting
+raised for the time being) rather than fail jobs and refuse connections.
 """
 
 from __future__ import annotations
@@ -33,6 +35,12 @@ log = logging.getLogger("novareel.emulator")
 
 #: moto's setting: bytes a key keeps in memory before its buffer rolls over to a file.
 KEY_BUFFER_ENV = "MOTO_S3_DEFAULT_KEY_BUFFER_SIZE"
+#: Descriptors kept free for sockets and renders: below this, new objects stay in RAM.
+FD_RESERVE = 256
+#: The emulator counts its open descriptors once per this many large writes.
+FD_CHECK_EVERY = 32
+#: The buffer size that keeps any object in memory (moto's ~5 MB default would not).
+_IN_RAM = 1 << 62
 
 #: Operations a read-only bucket refuses (AccessDenied), with the IAM action named.
 WRITE_OPERATIONS: dict[str, str] = {
@@ -79,6 +87,10 @@ class S3Storage:
         self.account_id = account_id
         self._app: Any = None
         self._lock = threading.Lock()
+        self._buffer_size: int | None = None
+        self._large_writes = 0
+        #: True while objects are kept in RAM because descriptors are running out.
+        self.in_ram = False
 
     @property
     def backend(self) -> Any:
@@ -95,19 +107,47 @@ class S3Storage:
                 self._app = create_backend_app("s3")
             return self._app
 
-    @staticmethod
-    def configure(key_buffer_size: int) -> None:
+    def configure(self, key_buffer_size: int) -> None:
         """Make moto keep objects above ``key_buffer_size`` bytes on disk (process-wide).
 
         Applies to keys created from now on; existing objects keep their buffer.
         """
-        os.environ[KEY_BUFFER_ENV] = str(key_buffer_size)
+        with self._lock:
+            self._buffer_size = key_buffer_size
+            self._large_writes = 0
+            self.in_ram = False
+            os.environ[KEY_BUFFER_ENV] = str(key_buffer_size)
         raise_open_files_limit()
+
+    def _watch_descriptors(self) -> None:
+        """Every :data:`FD_CHECK_EVERY` large writes, switch spilling off/on by headroom."""
+        with self._lock:
+            self._large_writes += 1
+            if self._buffer_size is None or self._large_writes % FD_CHECK_EVERY != 1:
+                return
+            free = descriptors_free()
+            if free is None:
+                return
+            in_ram = free < FD_RESERVE
+            if in_ram == self.in_ram:
+                return
+            self.in_ram = in_ram
+            os.environ[KEY_BUFFER_ENV] = str(_IN_RAM if in_ram else self._buffer_size)
+        if in_ram:
+            log.warning(
+                "only %d file descriptors left (ulimit -n): new S3 objects stay in RAM "
+                "until some are deleted",
+                free,
+            )
+        else:
+            log.info("file descriptors available again: S3 objects spill to disk")
 
     def bucket_exists(self, bucket: str) -> bool:
         return bucket in self.backend.buckets
 
     def put_object(self, bucket: str, key: str, data: bytes) -> None:
+        if self._buffer_size is not None and len(data) > self._buffer_size:
+            self._watch_descriptors()
         self.backend.put_object(bucket, key, data)
 
     def get_object(self, bucket: str, key: str) -> bytes | None:
@@ -150,6 +190,18 @@ def raise_open_files_limit() -> tuple[int, int]:
         except (ValueError, OSError) as exc:  # pragma: no cover - platform specific
             log.warning("could not raise the open-files limit to %s: %s", hard, exc)
     return soft, hard
+
+
+def descriptors_free() -> int | None:
+    """Open-files soft limit minus descriptors in use (``None`` where unknown)."""
+    try:
+        import resource
+
+        in_use = len(os.listdir("/proc/self/fd"))
+    except (ImportError, OSError):  # pragma: no cover - not Linux
+        return None
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return None if soft == resource.RLIM_INFINITY else soft - in_use
 
 
 def s3_operation(method: str, path: str, query: str) -> str:
