@@ -54,14 +54,18 @@ class Emulator:
         )
         assert self.proc.stdout is not None
         text = ""
-        while True:  # --json pretty-prints one document once listening
-            line = self.proc.stdout.readline()
-            if not line:
-                raise RuntimeError("the emulator exited before listening")
-            text += line
-            if line.startswith("}"):
-                break
-        self.url: str = json.loads(text)["url"]
+        try:
+            while True:  # --json pretty-prints one document once listening
+                line = self.proc.stdout.readline()
+                if not line:
+                    raise RuntimeError("the emulator exited before listening")
+                text += line
+                if line.startswith("}"):
+                    break
+            self.url: str = json.loads(text)["url"]
+        except BaseException:
+            self.stop()
+            raise
         self.pid = self.proc.pid
 
     def control(self, path: str, body: dict[str, Any] | None = None) -> Any:

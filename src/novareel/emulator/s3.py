@@ -114,7 +114,7 @@ class S3Storage:
         """
         with self._lock:
             self._buffer_size = key_buffer_size
-            self._large_writes = 0
+            self._large_writes = FD_CHECK_EVERY  # check on the first large write
             self.in_ram = False
             os.environ[KEY_BUFFER_ENV] = str(key_buffer_size)
         raise_open_files_limit()
@@ -122,9 +122,12 @@ class S3Storage:
     def _watch_descriptors(self) -> None:
         """Every :data:`FD_CHECK_EVERY` large writes, switch spilling off/on by headroom."""
         with self._lock:
-            self._large_writes += 1
-            if self._buffer_size is None or self._large_writes % FD_CHECK_EVERY != 1:
+            if self._buffer_size is None:
                 return
+            self._large_writes += 1
+            if self._large_writes < FD_CHECK_EVERY:
+                return
+            self._large_writes = 0
             free = descriptors_free()
             if free is None:
                 return
