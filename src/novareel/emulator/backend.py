@@ -11,6 +11,9 @@ Choices where the real service is uncertain (see ``docs/emulator.md``):
 * A well-formed but unknown invocation ARN on Get raises ValidationException.
 * Too many concurrent jobs raises ServiceQuotaExceededException (400); a model missing
   from ``quotas`` gets its family's default quota.
+* ListAsyncInvokes' ``nextToken`` names the page's last job by (submitTime, id) and is
+  bound to the request's filters and sort order: reused with others it raises
+  ValidationException.
 
 What a job renders and writes to S3 is the model family's business (its
 :class:`~novareel.emulator.models.base.JobPlan`); the backend only schedules it.
