@@ -101,7 +101,7 @@ def test_store_keeps_states_and_quota_counts_in_step() -> None:
 
 def test_store_page_examines_only_the_page_as_the_store_grows() -> None:
     store = JobStore(clock=lambda: 0.0)
-    examined = {}
+    examined: dict[tuple[Any, ...], int] = {}
     for size in (100, 2_000):
         _fill(store, size - len(store))
         for status in (None, "Completed"):
@@ -273,9 +273,10 @@ def test_objects_stay_in_memory_while_descriptors_run_low(
 def _probe(data: bytes) -> dict[str, Any]:
     import av
 
-    with av.open(io.BytesIO(data)) as container:
+    opened: Any = av.open(io.BytesIO(data))
+    with opened as container:
         stream = container.streams.video[0]
-        frames = sum(1 for _ in container.decode(stream))
+        frames = len(list(container.decode(stream)))
         return {
             "format": container.format.name,
             "codec": stream.codec_context.name,
