@@ -26,6 +26,8 @@ ALLOWED: dict[str, set[str]] = {
     "client": {"errors", "s3uri"},
     "preflight": {"errors", "models", "s3uri", "client"},
     "ledger": {"errors", "paths", "ledger"},
+    # --local and NovaReel.local(): below jobs (which imports it lazily), never above.
+    "local": {"errors", "s3uri", "client", "emulator"},
 }
 
 

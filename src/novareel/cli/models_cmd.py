@@ -33,7 +33,7 @@ def control_clients(conn: Connection) -> Iterator[ClientFactory]:
     Clients are made once per (region, default region) and the emulator started here
     is stopped when the block ends.
     """
-    from novareel.client import NovaReelClient
+    from novareel.client import LOCAL_HINT_CLI, NovaReelClient
 
     local = None
     cache: dict[tuple[str | None, str | None], NovaReelClient] = {}
@@ -55,6 +55,7 @@ def control_clients(conn: Connection) -> Iterator[ClientFactory]:
                     access_key=LOCAL_ACCESS_KEY,
                     secret_key=LOCAL_SECRET_KEY,
                     max_attempts=MAX_ATTEMPTS,
+                    local_hint=LOCAL_HINT_CLI,
                 )
             else:
                 cache[key] = NovaReelClient(
@@ -64,6 +65,7 @@ def control_clients(conn: Connection) -> Iterator[ClientFactory]:
                     endpoint_url=conn.endpoint_url,
                     credentials_file=conn.credentials_file,
                     max_attempts=MAX_ATTEMPTS,
+                    local_hint=LOCAL_HINT_CLI,
                 )
         return cache[key]
 
