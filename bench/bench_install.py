@@ -17,7 +17,8 @@ machine hits both alike. Reported per tree: the wall time of the ``pip install``
 (median, minimum and each run: on a shared machine the minimum is the least
 disturbed run), the virtualenv's size (``du -sm``, the whole venv, pip and
 setuptools included) and the number of installed distributions (``pip list``, pip and
-setuptools not counted), and the distributions only one side has.
+setuptools not counted), and the distributions only one side has. ``--baseline`` adds a
+row for ``pip install .`` of this checkout (no extra), so the extra's own share shows.
 
 Pip's cache: with ``--cache warm`` (the default) a private cache folder is filled by one
 unmeasured install of each tree first, so every measured run downloads nothing and
@@ -65,15 +66,17 @@ def copy_checkout(dest: Path) -> None:
     shutil.copytree(ROOT, dest, ignore=ignore)
 
 
-def install(tree: Path, venv: Path, pip_cache: list[str]) -> tuple[float, int, list[str]]:
-    """Fresh venv, timed ``pip install '.[emulator]'``: (seconds, MB, distributions)."""
+def install(
+    tree: Path, venv: Path, pip_cache: list[str], target: str = ".[emulator]"
+) -> tuple[float, int, list[str]]:
+    """Fresh venv, timed ``pip install <target>``: (seconds, MB, distributions)."""
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     pip = [str(venv / "bin" / "python"), "-m", "pip"]
     env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     env.pop("PYTHONPATH", None)
     t0 = time.perf_counter()
     proc = subprocess.run(
-        [*pip, "install", "-q", *pip_cache, ".[emulator]"],
+        [*pip, "install", "-q", *pip_cache, target],
         cwd=tree,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -98,18 +101,28 @@ def main() -> None:
     parser.add_argument("--before", default=DEFAULT_BEFORE, help="git ref of the 'before' tree")
     parser.add_argument("--runs", type=int, default=2, help="measured installs per tree")
     parser.add_argument("--cache", choices=("warm", "cold"), default="warm")
+    parser.add_argument(
+        "--baseline",
+        action="store_true",
+        help="also time `pip install .` (no extra): what the emulator extra itself adds",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="novareel-bench-install-") as tmp:
         work = Path(tmp)
         trees = {"before": work / "before", "after": work / "after"}
+        #: what each row installs: the README's command, and (baseline) no extra at all
+        targets = {"before": ".[emulator]", "after": ".[emulator]"}
+        if args.baseline:
+            trees["no extra"] = trees["after"]
+            targets["no extra"] = "."
         export_ref(args.before, trees["before"])
         copy_checkout(trees["after"])
         if args.cache == "warm":
             pip_cache = ["--cache-dir", str(work / "pip-cache")]
             for name, tree in trees.items():
                 print(f"warming the pip cache with {name}…", file=sys.stderr)
-                install(tree, work / f"warm-{name}", pip_cache)
+                install(tree, work / f"warm-{name}", pip_cache, targets[name])
                 shutil.rmtree(work / f"warm-{name}")
         else:
             pip_cache = ["--no-cache-dir"]
@@ -120,7 +133,7 @@ def main() -> None:
         for run in range(args.runs):
             for name, tree in trees.items():
                 venv = work / f"venv-{name}-{run}"
-                seconds, mb, names = install(tree, venv, pip_cache)
+                seconds, mb, names = install(tree, venv, pip_cache, targets[name])
                 print(f"{name} run {run + 1}: {seconds:.1f} s, {mb} MB", file=sys.stderr)
                 times[name].append(seconds)
                 sizes[name].append(mb)
@@ -137,22 +150,21 @@ def main() -> None:
         f"- `pip install '.[emulator]'` in a fresh venv, {args.runs} interleaved runs per "
         f"tree; {cache_text}; before = `{args.before}`, after = this checkout\n"
     )
-    rows: list[tuple[object, ...]] = []
-    for name in trees:
-        rows.append(
-            (
-                name,
-                f"{median(times[name]):.1f} s",
-                f"{min(times[name]):.1f} s",
-                ", ".join(f"{t:.1f}" for t in times[name]),
-                f"{median(sizes[name]):.0f} MB",
-                len(dists[name]),
-            )
+
+    def row(name: str) -> tuple[object, ...]:
+        return (
+            name if name != "no extra" else "after, `pip install .` (no extra)",
+            f"{median(times[name]):.1f} s",
+            f"{min(times[name]):.1f} s",
+            ", ".join(f"{t:.1f}" for t in times[name]),
+            f"{median(sizes[name]):.0f} MB",
+            len(dists[name]),
         )
 
     def less(a: float, b: float) -> str:
         return f"{(1 - b / a) * 100:.0f} % less" if a else "n/a"
 
+    rows = [row("before"), row("after")]
     rows.append(
         (
             "change",
@@ -163,9 +175,18 @@ def main() -> None:
             less(len(dists["before"]), len(dists["after"])),
         )
     )
+    if "no extra" in trees:
+        rows.append(row("no extra"))
     headers = ["tree", "install: median", "min", "runs (s)", "venv size", "distributions"]
     print(table(headers, rows))
     print(f"\n- load average at the end: {loadavg()}")
+    if "no extra" in trees:
+        base = median(sizes["no extra"])
+        before, after = median(sizes["before"]) - base, median(sizes["after"]) - base
+        print(
+            f"- what the emulator extra itself adds to the venv: {before:.0f} MB before, "
+            f"{after:.0f} MB after ({less(before, after)})"
+        )
     gone = sorted(set(dists["before"]) - set(dists["after"]))
     added = sorted(set(dists["after"]) - set(dists["before"]))
     print(f"\n- only before ({len(gone)}): {', '.join(gone) or '-'}")
