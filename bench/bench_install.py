@@ -107,6 +107,7 @@ def main() -> None:
         help="also time `pip install .` (no extra): what the emulator extra itself adds",
     )
     args = parser.parse_args()
+    print(header("6. Install"), flush=True)  # before the work: its load average is the start's
 
     with tempfile.TemporaryDirectory(prefix="novareel-bench-install-") as tmp:
         work = Path(tmp)
@@ -140,7 +141,6 @@ def main() -> None:
                 dists[name] = names
                 shutil.rmtree(venv)
 
-    print(header("6. Install"))
     cache_text = (
         "warm private pip cache (filled by one unmeasured install of each tree)"
         if args.cache == "warm"
