@@ -126,6 +126,19 @@ def test_jobs_retry_local_recreates_a_bucket_the_emulator_forgot(
     assert json.loads(proc.stdout)["status"] == "Completed"
 
 
+def test_doctor_local_makes_the_bucket_generate_would_make(
+    local_env: Any, s3_client: Any, tmp_path: Path
+) -> None:
+    """`doctor --local` agrees with `generate --local`: no "create it with the AWS CLI"."""
+    proc = novareel("doctor", "--local", "--output-uri", "s3://mybucket/v/", "--json",
+                    cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert NOTICE in proc.stderr
+    checks = {c["name"]: c["status"] for c in json.loads(proc.stdout)["checks"]}
+    assert checks["bucket"] == "ok" and checks["bucket-write"] == "ok"
+    assert bucket_exists(s3_client, "mybucket")
+
+
 def test_raw_emulator_keeps_the_services_answer_for_a_missing_bucket(
     emulator: Any, bedrock_client: Any, s3_client: Any, tmp_path: Path
 ) -> None:

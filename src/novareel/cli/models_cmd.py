@@ -46,9 +46,11 @@ def control_clients(conn: Connection) -> Iterator[ClientFactory]:
         key = (region, default_region)
         if key not in cache:
             if local is not None:
-                from novareel.local import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY
+                from novareel.cli.common import cli_notice
+                from novareel.local import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY, LocalClient
 
-                cache[key] = NovaReelClient(
+                cache[key] = LocalClient(
+                    on_notice=cli_notice,
                     region=region,
                     default_region=default_region,
                     endpoint_url=local.url,
