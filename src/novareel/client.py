@@ -235,7 +235,9 @@ class NovaReelClient:
     when neither ``region`` nor boto3's configuration names one: the chosen model's
     own region, so Luma Ray 2 goes to us-west-2 and Nova Reel to us-east-1.
     ``local_hint`` is how error hints name the local emulator (``LOCAL_HINT_API``
-    unless the command line says ``LOCAL_HINT_CLI``).
+    unless the command line says ``LOCAL_HINT_CLI``); ``isolated`` ignores
+    ``AWS_PROFILE`` and the shared config and credentials files (the local emulator's
+    client, which gets its own dummy keys).
     """
 
     def __init__(
@@ -255,6 +257,7 @@ class NovaReelClient:
         boto3_session: boto3.Session | None = None,
         default_region: str | None = None,
         local_hint: str | None = None,
+        isolated: bool = False,
     ) -> None:
         import boto3
         import botocore.session
@@ -262,9 +265,16 @@ class NovaReelClient:
 
         if boto3_session is None:
             with aws_boundary("configure"):
-                core = botocore.session.Session()
+                # The local emulator's client (``isolated``): the machine's AWS_PROFILE
+                # (maybe a profile that does not exist here) and shared files (SSO, a
+                # default region) must not reach it, and os.environ is left as it is.
+                no_profile = {"profile": (None, None, None, None)} if isolated else None
+                core = botocore.session.Session(session_vars=no_profile)
                 if credentials_file:
                     core.set_config_variable("credentials_file", credentials_file)
+                if isolated:
+                    core.set_config_variable("config_file", os.devnull)
+                    core.set_config_variable("credentials_file", os.devnull)
                 boto3_session = boto3.Session(
                     aws_access_key_id=access_key,
                     aws_secret_access_key=secret_key,

@@ -141,9 +141,10 @@ class LocalEmulator:
         ``region`` is a region the user chose; without one the client uses
         ``default_region`` (the chosen model's, else us-east-1 where Nova Reel runs)
         as a default, so a request for another model still goes to that model's region
-        (the emulator hosts each model where AWS does). The caller's AWS environment
-        (keys, region, profile's credentials) is never read or changed. ``on_notice``
-        hears of output buckets created for a submit.
+        (the emulator hosts each model where AWS does). The caller's AWS settings
+        (keys, region, ``AWS_PROFILE``, shared config files) are not used, and
+        ``os.environ`` is not changed. ``on_notice`` hears of output buckets created
+        for a submit.
         """
         client = LocalClient(
             on_notice=on_notice,
@@ -153,6 +154,7 @@ class LocalEmulator:
             secret_key=LOCAL_SECRET_KEY,
             max_attempts=6,
             local_hint=local_hint,
+            isolated=True,
         )
         if region is None:
             # Passed explicitly so the caller's AWS_REGION is not read, yet still a

@@ -196,6 +196,23 @@ def test_novareel_local_runs_the_issue_example_without_touching_the_environment(
     assert bucket_exists(s3_client, "my-bucket")
 
 
+def test_local_mode_ignores_the_machines_aws_profile_and_region(
+    local_env: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A newcomer's shell often names a profile (maybe absent here) and a region."""
+    from novareel import NovaReel, TextVideo
+
+    monkeypatch.setenv("AWS_PROFILE", "work-account-not-on-this-machine")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    with NovaReel.local(on_notice=lambda _: None) as reel:
+        job = reel.submit(TextVideo("A golden sunset"), "s3://my-bucket/videos/")
+    assert job.invocation_arn is not None and ":us-east-1:" in job.invocation_arn
+    proc = novareel("generate", "A kite", "--output-uri", "s3://mybucket/v/", "--local",
+                    "--no-wait", "--json", cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert ":us-east-1:" in json.loads(proc.stdout)["invocation_arn"]
+
+
 def test_novareel_local_starts_an_emulator_for_the_block_when_none_runs(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

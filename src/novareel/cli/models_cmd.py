@@ -58,6 +58,7 @@ def control_clients(conn: Connection) -> Iterator[ClientFactory]:
                     secret_key=LOCAL_SECRET_KEY,
                     max_attempts=MAX_ATTEMPTS,
                     local_hint=LOCAL_HINT_CLI,
+                    isolated=True,
                 )
             else:
                 cache[key] = NovaReelClient(
