@@ -16,12 +16,13 @@ second of video costs money:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
@@ -229,6 +230,36 @@ class NovaReel:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @classmethod
+    @contextlib.contextmanager
+    def local(
+        cls,
+        *,
+        url: str | None = None,
+        region: str | None = None,
+        start: bool = True,
+        ledger: Ledger | Literal[False] | None = None,
+        on_notice: Callable[[str], None] | None = None,
+    ) -> Iterator[NovaReel]:
+        """A NovaReel on the local emulator for a ``with`` block: no AWS account, no cost.
+
+        The Python twin of the command line's ``--local``: the emulator at ``url``
+        (else ``NOVAREEL_EMULATOR_URL``, else http://127.0.0.1:5899) is used, or one is
+        started in this process (``start``) and stopped when the block ends. The client
+        gets dummy credentials of its own (``os.environ`` is not touched), each model's
+        region unless ``region`` pins one, and the emulator's speed as ``time_scale``.
+        Output buckets are created in the emulator as needed; ``on_notice`` (default:
+        a ``notice:`` line on stderr) hears of each.
+        """
+        from novareel.local import local_client, notice_to_stderr
+
+        notify = on_notice or notice_to_stderr
+        with (
+            local_client(url, region=region, start=start, on_notice=notify) as (client, speed),
+            cls(client, ledger=ledger, time_scale=speed) as reel,
+        ):
+            yield reel
 
     # -- submit --
 

@@ -30,6 +30,8 @@ ALLOWED: dict[str, set[str]] = {
     # the gallery reads the ledger and local files; presigning is handed in by the CLI
     "gallery": {"errors", "ledger", "models", "results", "s3uri", "video"},
     "budget": {"errors", "paths", "ledger", "models"},
+    # --local and NovaReel.local(): below jobs (which imports it lazily), never above.
+    "local": {"errors", "s3uri", "client", "emulator"},
 }
 
 

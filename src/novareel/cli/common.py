@@ -182,8 +182,10 @@ def open_api(
     so a loopback endpoint is asked for its speed (commands that do not wait skip that
     request and start faster). ``region`` is the chosen model's own region, used when
     neither ``--region`` nor boto3's configuration names one (always with ``--local``,
-    whose emulator hosts each model where AWS does).
+    whose emulator hosts each model where AWS does). With ``--local`` an output bucket
+    missing from the emulator is created at the submit, with a notice on stderr.
     """
+    from novareel.client import LOCAL_HINT_CLI
     from novareel.jobs import NovaReel
 
     local = None
@@ -191,8 +193,13 @@ def open_api(
         from novareel.local import connect_local
 
         local = connect_local(conn.endpoint_url)
-        client = local.client(region=conn.region or region)
-        api = NovaReel(client, time_scale=local.speed)
+        local_client = local.client(
+            region=conn.region,
+            default_region=region,
+            on_notice=cli_notice,
+            local_hint=LOCAL_HINT_CLI,
+        )
+        api = NovaReel(local_client, time_scale=local.speed)
         api.emulator_owned = local.owned  # its jobs die with this command
     else:
         from novareel.client import NovaReelClient
@@ -203,6 +210,7 @@ def open_api(
             endpoint_url=conn.endpoint_url,
             credentials_file=conn.credentials_file,
             default_region=region,
+            local_hint=LOCAL_HINT_CLI,
         )
         speed = _emulator_speed(conn.endpoint_url) if waits else 1.0
         api = NovaReel(client, time_scale=speed)
@@ -212,6 +220,11 @@ def open_api(
         api.close()
         if local is not None:
             local.close()
+
+
+def cli_notice(text: str) -> None:
+    """A notice on stderr, as the commands print theirs (results stay on stdout)."""
+    typer.secho(f"notice: {text}", fg="yellow", err=True)
 
 
 def _emulator_speed(endpoint_url: str | None) -> float:
