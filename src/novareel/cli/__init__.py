@@ -17,6 +17,7 @@ _COMMAND_MODULES = (
     "batch_cmd",
     "models_cmd",
     "doctor_cmd",
+    "mcp_cmd",
 )
 
 

@@ -24,7 +24,7 @@ from novareel.errors import InvalidRequestError, NovaReelError
 COMMAND_ORDER = (
     "generate", "status", "wait", "download", "list", "jobs", "batch",
     "inspect", "contact-sheet", "frame", "image", "storyboard", "camera", "models",
-    "doctor", "emulator",
+    "doctor", "emulator", "mcp",
 )  # fmt: skip
 
 

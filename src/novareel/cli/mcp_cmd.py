@@ -1,0 +1,98 @@
+"""``novareel mcp``: serve novareel's tools to an AI agent over MCP (stdio).
+
+The server needs the optional ``mcp`` package; without it the command says how to
+install it and exits 2. Only a person sets what this command takes (the root folder,
+the spending caps, the connection): an agent can change none of it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from novareel.cli.app import JSON_HELP, app, emit_json, err_console, handle_errors
+from novareel.cli.common import CONNECTION, Connection, with_connection
+
+INSTALL_HINT = "pip install 'novareel[mcp]'"
+
+
+@app.command("mcp")
+@handle_errors()
+@with_connection
+def mcp_command(
+    root: Path = typer.Option(
+        Path("."),
+        "--root",
+        help="The only folder whose files the agent may name (images, storyboards, "
+        "downloads); default: the current folder.",
+    ),
+    max_cost: float | None = typer.Option(
+        None,
+        "--max-cost",
+        help="Refuse any call whose estimated AWS price is over USD; also caps the "
+        "session's total unless --session-max-cost is given.",
+    ),
+    session_max_cost: float | None = typer.Option(
+        None,
+        "--session-max-cost",
+        help="Cap on everything this server process submits, in USD (default: --max-cost).",
+    ),
+    output_uri: str | None = typer.Option(
+        None,
+        "--output-uri",
+        help="s3://bucket/folder/ for jobs' files (else $NOVAREEL_OUTPUT_URI; --local: "
+        "the emulator's bucket).",
+    ),
+    conn: Connection = CONNECTION,
+    json_output: bool = typer.Option(False, "--json", help=JSON_HELP + " (startup errors only)"),
+) -> None:
+    """Serve novareel to an AI agent: an MCP server on stdin/stdout (stops at EOF)."""
+    try:
+        from novareel.mcp_server.server import build_server
+    except ImportError as exc:
+        if exc.name is None or not exc.name.startswith("mcp"):
+            raise
+        message = f"the MCP server needs the optional 'mcp' package ({exc.name} is missing)"
+        if json_output:
+            emit_json({"error": {"type": "MissingExtra", "message": message,
+                                 "hint": INSTALL_HINT, "exit_code": 2}})  # fmt: skip
+        else:
+            err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+            err_console.print(f"[yellow]hint:[/] {INSTALL_HINT}", highlight=False)
+        raise typer.Exit(2) from None
+    from novareel.mcp_server.tools import AgentTools, ServerSettings
+
+    settings = ServerSettings(
+        root=root,
+        max_cost_usd=max_cost,
+        session_max_cost_usd=session_max_cost,
+        local=conn.local,
+        profile=conn.profile,
+        region=conn.region,
+        endpoint_url=conn.endpoint_url,
+        credentials_file=conn.credentials_file,
+        output_uri=output_uri,
+    )
+    tools = AgentTools(settings)
+    tools.start()
+    try:
+        caps = tools.guard.snapshot()
+        where = f"emulator {tools.emulator_url}" if tools.emulator_url else "AWS"
+        limit = (
+            f"${caps['max_cost_per_call_usd']:.2f} per call, "
+            f"${caps['session_max_cost_usd']:.2f} per session"
+            if caps["max_cost_per_call_usd"] is not None
+            else (
+                f"${caps['session_max_cost_usd']:.2f} per session"
+                if caps["session_max_cost_usd"] is not None
+                else "no cap (pass --max-cost)"
+            )
+        )
+        err_console.print(
+            f"novareel MCP server on stdio: {where}, root {tools.root.path}, {limit}",
+            highlight=False,
+        )
+        build_server(tools).run("stdio")
+    finally:
+        tools.close()
