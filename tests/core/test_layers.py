@@ -26,6 +26,24 @@ ALLOWED: dict[str, set[str]] = {
     "client": {"errors", "s3uri"},
     "preflight": {"errors", "models", "s3uri", "client"},
     "ledger": {"errors", "paths", "ledger"},
+    # beside cli, above jobs: reuses generate's notices, the --since parser and the
+    # error payload from cli (only cli.mcp_cmd imports it back, inside the command)
+    "mcp_server": {
+        "errors",
+        "models",
+        "images",
+        "storyboard",
+        "textfiles",
+        "s3uri",
+        "client",
+        "ledger",
+        "results",
+        "jobs",
+        "batch",
+        "shotboard",
+        "local",
+        "cli",
+    },
 }
 
 
@@ -56,6 +74,16 @@ def test_module_imports_only_what_its_layer_allows(module: str) -> None:
         imported |= novareel_imports(path)
     extra = imported - ALLOWED[module] - {module}
     assert not extra, f"novareel.{module} must not import {sorted(extra)}"
+
+
+def test_only_the_mcp_command_imports_the_mcp_server() -> None:
+    """The MCP server is a top layer: nothing but ``novareel mcp`` may depend on it."""
+    importers = sorted(
+        str(path.relative_to(SRC))
+        for path in SRC.rglob("*.py")
+        if "mcp_server" in novareel_imports(path) and "mcp_server" not in path.parts
+    )
+    assert importers == ["cli/mcp_cmd.py"]
 
 
 def test_only_client_imports_boto3() -> None:

@@ -58,8 +58,10 @@ def mcp_command(
             emit_json({"error": {"type": "MissingExtra", "message": message,
                                  "hint": INSTALL_HINT, "exit_code": 2}})  # fmt: skip
         else:
-            err_console.print(f"[bold red]error:[/] {message}", highlight=False)
-            err_console.print(f"[yellow]hint:[/] {INSTALL_HINT}", highlight=False)
+            from rich.markup import escape
+
+            err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+            err_console.print(f"[yellow]hint:[/] {escape(INSTALL_HINT)}", highlight=False)
         raise typer.Exit(2) from None
     from novareel.mcp_server.tools import AgentTools, ServerSettings
 

@@ -1,0 +1,200 @@
+"""`novareel mcp --local` as an agent sees it: a subprocess driven by the `mcp` client
+over stdio, on the test emulator (speed 500), with a real ledger and a real root."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from mcp import ClientSession, StdioServerParameters, stdio_client
+from tests.helpers import write_png
+
+TOOLS = {
+    "generate_video", "get_job", "wait_job", "list_jobs", "download_job",
+    "estimate_cost", "check_storyboard", "list_models",
+}  # fmt: skip
+
+Session = Callable[[ClientSession], Awaitable[None]]
+
+
+def serve(root: Path, log: Path, emulator_url: str, *flags: str, body: Session) -> None:
+    """Start `novareel mcp --local` in ``root``'s parent and run ``body`` against it."""
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "novareel", "mcp", "--local", "--root", str(root), *flags],
+        env={**os.environ, "NOVAREEL_EMULATOR_URL": emulator_url},
+        cwd=str(root.parent),
+    )
+
+    async def main() -> None:
+        with log.open("a") as errlog:
+            async with (
+                stdio_client(params, errlog=errlog) as (read, write),
+                ClientSession(read, write) as session,
+            ):
+                await session.initialize()
+                await body(session)
+
+    anyio.run(main)
+
+
+async def call(session: ClientSession, tool: str, **arguments: Any) -> tuple[bool, dict[str, Any]]:
+    result = await session.call_tool(tool, arguments)
+    assert result.structured_content is not None, result.content
+    return bool(result.is_error), dict(result.structured_content)
+
+
+def test_agent_generates_is_capped_is_confined_and_a_restart_sees_the_jobs(
+    tmp_path: Path, emulator: Any
+) -> None:
+    root = tmp_path / "root"
+    (root / "frames").mkdir(parents=True)
+    write_png(root / "frames" / "start.png")
+    outside = write_png(tmp_path / "secret.png", (10, 200, 10))
+    log = tmp_path / "server.log"
+    seen: dict[str, Any] = {}
+
+    async def first(session: ClientSession) -> None:
+        names = {t.name for t in (await session.list_tools()).tools}
+        assert names >= TOOLS
+
+        # A Nova Reel TEXT_VIDEO job with a starting frame, waited for with progress.
+        progress: list[tuple[float, float | None, str | None]] = []
+
+        async def on_progress(done: float, total: float | None, message: str | None) -> None:
+            progress.append((done, total, message))
+
+        result = await session.call_tool(
+            "generate_video",
+            {"prompt": "a red kite over a beach", "image": "frames/start.png", "wait": True,
+             "out": "videos"},
+            progress_callback=on_progress,
+        )  # fmt: skip
+        assert not result.is_error, result.content
+        job = dict(result.structured_content or {})
+        assert job["status"] == "Completed" and job["ledger_id"] == 1
+        assert job["invocation_arn"].startswith("arn:aws:bedrock:")
+        video = Path(job["video_path"])
+        assert video == (root / "videos" / job["invocation_id"] / "output.mp4").resolve()
+        assert video.stat().st_size > 0
+        assert job["session"]["session_spent_usd"] == 0.48
+        assert progress and progress[-1][0] == progress[-1][1]  # ran to the expected end
+        assert all("job 1" in (m or "") for _, _, m in progress)
+
+        # Over the per-call cap: refused before anything is sent, with what remains.
+        bad, refused = await call(session, "generate_video", prompt="a storm at sea",
+                                  model_id="luma-ray2", duration=9)  # fmt: skip
+        assert bad
+        error = refused["error"]
+        assert error["problems"][0]["field"] == "max_cost"
+        assert error["refusal"]["cap"] == "per_call"
+        assert error["refusal"]["asked_usd"] == 13.5 and error["refusal"]["limit_usd"] == 1.0
+        assert "--max-cost" in error["refusal"]["how_to_raise"]
+
+        # A second job fits the session ($0.96 of $1.00); a third does not.
+        bad, second = await call(session, "generate_video", prompt="a slow tide at dusk")
+        assert not bad and second["status"] == "InProgress"
+        assert second["session"]["session_remaining_usd"] == 0.04
+        seen["second"] = second
+        bad, refused = await call(session, "generate_video", prompt="one more, please")
+        assert bad and refused["error"]["refusal"]["cap"] == "session"
+        assert refused["error"]["refusal"]["remaining_usd"] == 0.04
+        assert "0.04 left" in refused["error"]["message"]
+
+        # Paths outside the root: a climb, an absolute path, a download folder.
+        for arguments in (
+            {"prompt": "x", "image": "../secret.png"},
+            {"prompt": "x", "image": str(outside)},
+        ):
+            bad, refused = await call(session, "generate_video", **arguments)
+            assert bad
+            assert refused["error"]["problems"][0]["field"] == "image"
+            assert "outside the server's root" in refused["error"]["message"]
+        bad, refused = await call(session, "download_job", job="1", out=str(tmp_path))
+        assert bad and refused["error"]["problems"][0]["field"] == "out"
+
+        # Bad input names its fields, as the CLI does; nothing is charged for it.
+        bad, refused = await call(session, "generate_video", prompt="x", model_id="luma-ray2",
+                                  seed=7, duration=7)  # fmt: skip
+        assert bad
+        fields = {p["field"] for p in refused["error"]["problems"]}
+        assert {"seed", "duration"} <= fields
+
+        bad, listed = await call(session, "list_jobs")
+        assert not bad and [j["id"] for j in listed["jobs"]] == [2, 1]
+
+    serve(root, log, emulator.url, "--max-cost", "1", body=first)
+    assert "video_path" not in seen["second"] or seen["second"]["video_path"] is None
+
+    async def second(session: ClientSession) -> None:
+        # A new server process: the first one's jobs are in the ledger.
+        job = seen["second"]
+        bad, found = await call(session, "get_job", job=job["invocation_id"])
+        assert not bad and found["ledger_id"] == job["ledger_id"]
+        bad, done = await call(session, "wait_job", job=str(job["ledger_id"]), out="later")
+        assert not bad and done["status"] == "Completed"
+        assert Path(done["video_path"]).is_file()
+        assert Path(done["video_path"]).is_relative_to(root.resolve() / "later")
+        # A fresh session has its own cap; the caps are the new server's.
+        assert done["session"]["session_spent_usd"] == 0.0
+        bad, quote = await call(session, "estimate_cost", prompt="a fox", model_id="luma-ray2",
+                                duration=5, resolution="540p")  # fmt: skip
+        assert not bad and quote["estimated_cost_usd"] == 3.75
+        assert quote["caps"]["within_caps"] is True
+
+    serve(root, log, emulator.url, "--max-cost", "20", body=second)
+
+
+def test_storyboards_by_path_and_inline_on_both_families(tmp_path: Path, emulator: Any) -> None:
+    root = tmp_path / "root"
+    (root / "boards").mkdir(parents=True)
+    write_png(root / "boards" / "one.png")
+    write_png(tmp_path / "outside.png")
+    (root / "boards" / "good.yaml").write_text(
+        "shots:\n  - text: A lighthouse at dawn.\n    image: one.png\n"
+        "  - text: The keeper climbs the stairs.\n",
+        encoding="utf-8",
+    )
+    (root / "boards" / "sneaky.yaml").write_text(
+        "- text: A lighthouse at dawn.\n  image: ../../outside.png\n- text: Stairs.\n",
+        encoding="utf-8",
+    )
+    log = tmp_path / "server.log"
+
+    async def body(session: ClientSession) -> None:
+        bad, report = await call(session, "check_storyboard", path="boards/good.yaml")
+        assert not bad and report["ok"] and report["shots"] == 2 and report["images"] == 1
+        assert report["estimated_cost_usd"] == 0.96
+
+        bad, refused = await call(session, "check_storyboard", path="boards/sneaky.yaml")
+        assert bad and refused["error"]["problems"][0]["field"] == "shots[1].image"
+        bad, refused = await call(session, "generate_video", storyboard="boards/sneaky.yaml")
+        assert bad and refused["error"]["problems"][0]["field"] == "shots[1].image"
+
+        # Nova Reel: the storyboard is one MULTI_SHOT_MANUAL job (not waited for here).
+        bad, job = await call(session, "generate_video", storyboard="boards/good.yaml")
+        assert not bad, job
+        assert job["task_type"] == "MULTI_SHOT_MANUAL" and job["duration_seconds"] == 12
+        assert job["status"] == "InProgress" and job["video_path"] is None
+
+        # Luma Ray 2: inline shots run as one job per shot, joined under the root.
+        bad, refused = await call(session, "generate_video", model_id="luma-ray2",
+                                  shots=["a fox runs", "a fox sleeps"], duration=5,
+                                  resolution="540p")  # fmt: skip
+        assert bad and refused["error"]["problems"][0]["field"] == "wait"
+        bad, joined = await call(session, "generate_video", model_id="luma-ray2",
+                                 shots=["a fox runs", {"text": "a fox sleeps"}], duration=5,
+                                 resolution="540p", aspect_ratio="1:1", wait=True,
+                                 out="foxes")  # fmt: skip
+        assert not bad, joined
+        assert joined["status"] == "Completed" and len(joined["shots"]) == 2
+        assert Path(joined["video_path"]).is_file()
+        assert Path(joined["video_path"]).is_relative_to(root.resolve() / "foxes")
+        assert joined["session"]["session_spent_usd"] == round(0.96 + 2 * 3.75, 2)
+
+    serve(root, log, emulator.url, "--session-max-cost", "20", body=body)
