@@ -39,6 +39,14 @@ instead of one GetAsyncInvoke per job; only jobs missing from that list are aske
 about one by one (which also reads their status file to explain a failure). The tick
 follows the jobs' expected ends (the single-job poll schedule), so a slot that frees
 up is refilled within a few percent of a job's length.
+
+Budgets (``docs/budgets.md``) are checked before every submit. When the next submit
+would cross the standing daily or monthly budget (or the ``NovaReel``'s
+``max_cost_usd``), the runner stops submitting: the jobs already sent are waited for
+and downloaded as usual, the rest stay pending in the ledger, and the summary says
+why (``budget_stop``). A rerun after the limit is raised (or the day rolls over)
+continues exactly once. With a ``max_cost_usd``, a run whose remaining items would
+cost more than the cap as a whole is refused before anything is sent.
 """
 
 from __future__ import annotations
@@ -61,6 +69,7 @@ from typing import TYPE_CHECKING, Any
 
 from novareel.errors import (
     AwsError,
+    BudgetExceededError,
     DownloadError,
     EndpointError,
     InvalidRequestError,
@@ -804,6 +813,8 @@ class BatchSummary:
     concurrency_limit: int
     timed_out: bool = False
     notices: tuple[str, ...] = field(default=())
+    #: why the run stopped submitting before the end (a budget's refusal, as a dict)
+    budget_stop: dict[str, Any] | None = None
 
     def _count(self, phase: ItemPhase) -> int:
         return sum(1 for i in self.items if i.phase is phase)
@@ -842,6 +853,7 @@ class BatchSummary:
             "submitted_cost_usd": self.submitted_cost_usd,
             "concurrency_limit": self.concurrency_limit,
             "timed_out": self.timed_out,
+            "budget_stop": self.budget_stop,
             "notices": list(self.notices),
             "items": [i.to_dict() for i in self.items],
         }
@@ -941,6 +953,8 @@ class BatchRunner:
         self.batch_id = 0
         self.states: list[_ItemState] = []
         self.notices: list[str] = []
+        #: set when a budget refused a submit: nothing more is sent in this run
+        self.budget_stop: BudgetExceededError | None = None
 
     # -- public --
 
@@ -951,6 +965,7 @@ class BatchRunner:
         Ctrl-C); everything per item ends in the summary.
         """
         self._resume()
+        self._check_cap()
         started = time.monotonic()
         timed_out = False
         executor = ThreadPoolExecutor(self._download_workers, thread_name_prefix="novareel-dl")
@@ -961,7 +976,7 @@ class BatchRunner:
                 self._poll()
                 self._start_downloads(executor)
                 self._submit_some()
-                if all(s.phase.final for s in self.states):
+                if all(self._settled(s) for s in self.states):
                     break
                 if self.timeout is not None and time.monotonic() - started > self.timeout:
                     timed_out = True
@@ -997,6 +1012,15 @@ class BatchRunner:
             for s in self.states
         )
         notices = list(self.notices)
+        stop = self.budget_stop
+        if stop is not None:
+            left = sum(1 for s in self.states if s.phase is ItemPhase.PENDING)
+            notices.append(
+                f"stopped submitting at the {stop.limit.replace('_', ' ')} limit: "
+                f"{stop.message}. {left} item(s) not sent stay pending; "
+                f"{stop.hint or ''} Then run the same command again to continue "
+                "(nothing is sent twice)."
+            )
         if timed_out:
             notices.append(
                 "stopped at the time limit; jobs still running keep running: run the same "
@@ -1011,6 +1035,7 @@ class BatchRunner:
             concurrency_limit=self.limit.limit,
             timed_out=timed_out,
             notices=tuple(notices),
+            budget_stop=None if stop is None else {"message": stop.message, **stop.to_dict()},
         )
 
     # -- resume --
@@ -1161,8 +1186,23 @@ class BatchRunner:
     def _in_flight(self) -> int:
         return sum(1 for s in self.states if s.phase in (ItemPhase.SUBMITTING, ItemPhase.IN_FLIGHT))
 
+    def _check_cap(self) -> None:
+        """With a ``max_cost_usd`` on the api, refuse the whole run up front when what
+        it would send (items not yet accepted, retries due) costs more than remains."""
+        cap = self.api.cost_cap
+        if cap is None or not self._queue:
+            return
+        planned = sum(state.item.estimated_cost_usd for state in self._queue)
+        cap.check(planned, what=f"this batch run ({len(self._queue)} job(s) to send)")
+
+    def _settled(self, state: _ItemState) -> bool:
+        """Nothing more will happen to this item in this run."""
+        return state.phase.final or (
+            self.budget_stop is not None and state.phase is ItemPhase.PENDING
+        )
+
     def _submit_some(self) -> None:
-        while self._queue and self._in_flight() < self.limit.limit:
+        while self._queue and self.budget_stop is None and self._in_flight() < self.limit.limit:
             if time.monotonic() < self._slot_free_at:
                 return
             state = self._queue.popleft()
@@ -1196,6 +1236,13 @@ class BatchRunner:
                 attempt=state.attempt,
                 retry_of=state.retry_of,
             )
+        except BudgetExceededError as exc:
+            # Nothing was written or sent for it: it stays pending for a later run.
+            self.budget_stop = exc
+            state.phase = ItemPhase.PENDING
+            self._queue.appendleft(state)
+            self._emit(state, f"not sent: {exc.limit.replace('_', ' ')} limit reached")
+            return False
         except QuotaExceededError:
             self._pushback(state, "concurrency quota full")
             return False

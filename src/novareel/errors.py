@@ -22,6 +22,7 @@ place (:mod:`novareel.client`), with the original kept as ``__cause__``.
     ├── WaitTimeoutError               we stopped waiting; the job goes on          (exit 1)
     ├── DownloadError                  an output file could not be fetched safely  (exit 3)
     ├── LedgerError                    the local job ledger could not be used       (exit 2)
+    ├── BudgetExceededError            a cost cap or standing budget refused a job (exit 2)
     └── EmulatorError                  the local emulator could not be started/reached (exit 3)
 
 Each class carries ``exit_code``, the number the CLI exits with, so the mapping lives
@@ -35,6 +36,7 @@ from typing import Any
 __all__ = [
     "AccessDeniedError",
     "AwsError",
+    "BudgetExceededError",
     "ConflictError",
     "DownloadError",
     "EmulatorError",
@@ -223,3 +225,51 @@ class EmulatorError(NovaReelError):
     """The local emulator could not be started or reached."""
 
     exit_code = 3
+
+
+class BudgetExceededError(NovaReelError):
+    """A job (or a whole command) would cost more than a cap allows; nothing was sent.
+
+    ``limit`` says which cap: ``max_cost`` (the per-command ``--max-cost`` or
+    ``NovaReel(max_cost_usd=...)``), ``daily`` or ``monthly`` (the standing budget).
+    ``asked_usd`` is the estimated AWS price of what was refused, ``limit_usd`` the
+    cap, ``spent_usd`` what already counts against it (in ``period``, e.g.
+    ``2026-11-27`` or ``2026-11``; the instance's own submits for ``max_cost``) and
+    ``remaining_usd`` what is left. ``raise_with`` lists how a person raises the limit
+    (a flag, an environment variable, a config key). The message says all of it.
+    """
+
+    exit_code = 2
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        limit: str,
+        asked_usd: float,
+        limit_usd: float,
+        spent_usd: float,
+        period: str | None = None,
+        raise_with: tuple[str, ...] = (),
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.limit = limit
+        self.asked_usd = round(asked_usd, 2)
+        self.limit_usd = round(limit_usd, 2)
+        self.spent_usd = round(spent_usd, 2)
+        self.remaining_usd = round(max(limit_usd - spent_usd, 0.0), 2)
+        self.period = period
+        self.raise_with = tuple(raise_with)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The refusal's numbers, for ``--json`` errors and agents."""
+        return {
+            "limit": self.limit,
+            "asked_usd": self.asked_usd,
+            "limit_usd": self.limit_usd,
+            "spent_usd": self.spent_usd,
+            "remaining_usd": self.remaining_usd,
+            "period": self.period,
+            "raise_with": list(self.raise_with),
+        }

@@ -145,6 +145,12 @@ class NovaReel:
     records nothing (the caller then owns the client tokens). ``time_scale`` tells the
     waiter how much faster than the real service the endpoint runs (the emulator's
     speed), so its schedule stays proportionate.
+
+    Budgets (``docs/budgets.md``): every submit is refused with
+    :class:`~novareel.errors.BudgetExceededError`, before the ledger row and before
+    any network call, when it would cross the standing daily/monthly budget, or
+    ``max_cost_usd``: a cap on the estimated AWS price of everything *this object*
+    submits in its lifetime (``cost_cap`` holds what is spent and what remains).
     """
 
     def __init__(
@@ -153,12 +159,16 @@ class NovaReel:
         *,
         ledger: Ledger | Literal[False] | None = None,
         time_scale: float = 1.0,
+        max_cost_usd: float | None = None,
         **client_options: Any,
     ) -> None:
+        from novareel.budget import CostCap
+
         self.client = client if client is not None else NovaReelClient(**client_options)
         self._ledger_arg = ledger
         self._ledger: Ledger | None = None
         self.time_scale = time_scale
+        self.cost_cap: CostCap | None = None if max_cost_usd is None else CostCap(max_cost_usd)
 
     # -- ledger --
 
@@ -215,6 +225,7 @@ class NovaReel:
         if bad_options:
             raise InvalidRequestError(bad_options)
         token = client_token or new_client_token()
+        self._check_budget(request, token)
         described = request.describe()
 
         record = None
@@ -255,6 +266,8 @@ class NovaReel:
 
         arn = self._start_with_quota_wait(request, model_input, output, token, tags, wait_for_slot)
         submit_time = _utcnow()
+        if self.cost_cap is not None:
+            self.cost_cap.add(request.estimated_cost_usd)
         ledger_id = None
         if self.ledger is not None and record is not None:
             record = self.ledger.mark_submitted(
@@ -276,6 +289,19 @@ class NovaReel:
             notices=tuple(notices),
             request=described,
         )
+
+    def _check_budget(self, request: VideoRequest, token: str) -> None:
+        """Refuse a job over ``max_cost_usd`` or the standing budget, before anything
+        is written or sent. A token that already produced a job sends nothing, so it
+        is never refused (resuming a paid job must stay possible)."""
+        from novareel.budget import check_standing_budget
+
+        if self.ledger is not None and self.ledger.token_accepted(token):
+            return
+        estimate = request.estimated_cost_usd
+        if self.cost_cap is not None:
+            self.cost_cap.check(estimate)
+        check_standing_budget(self.ledger, estimate, endpoint=self.client.runtime_endpoint)
 
     def _start_with_quota_wait(
         self,

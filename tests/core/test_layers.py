@@ -44,6 +44,7 @@ ALLOWED: dict[str, set[str]] = {
         "local",
         "cli",
     },
+    "budget": {"errors", "paths", "ledger", "models"},
 }
 
 

@@ -15,6 +15,7 @@ _COMMAND_MODULES = (
     "media",
     "jobs_cmd",
     "batch_cmd",
+    "spend_cmd",
     "models_cmd",
     "doctor_cmd",
     "mcp_cmd",

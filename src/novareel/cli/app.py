@@ -18,11 +18,11 @@ from typing import Any, ParamSpec, TypeVar
 import typer
 from typer.core import TyperGroup
 
-from novareel.errors import InvalidRequestError, NovaReelError
+from novareel.errors import BudgetExceededError, InvalidRequestError, NovaReelError
 
 #: The order commands appear in ``--help``: the job's life first, then media, then tools.
 COMMAND_ORDER = (
-    "generate", "status", "wait", "download", "list", "jobs", "batch",
+    "generate", "status", "wait", "download", "list", "jobs", "batch", "spend",
     "inspect", "contact-sheet", "frame", "image", "storyboard", "camera", "models",
     "doctor", "emulator", "mcp",
 )  # fmt: skip
@@ -132,6 +132,8 @@ def error_payload(exc: NovaReelError) -> dict[str, Any]:
     }
     if isinstance(exc, InvalidRequestError):
         payload["problems"] = [p.to_dict() for p in exc.problems]
+    if isinstance(exc, BudgetExceededError):
+        payload["budget"] = exc.to_dict()
     code = getattr(exc, "code", None)
     if code:
         payload["code"] = code

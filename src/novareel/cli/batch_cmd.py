@@ -14,6 +14,7 @@ from typing import Any
 
 import typer
 
+from novareel.cli import max_cost as cost_cap
 from novareel.cli.app import JSON_HELP, app, console, emit_json, err_console, handle_errors
 from novareel.cli.common import (
     CONNECTION,
@@ -122,10 +123,11 @@ def _dry_run(batch: Any, as_json: bool) -> None:
 
 
 def _print_summary(summary: Any) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     for notice in summary.notices:
-        err_console.print(f"[yellow]notice:[/] {notice}", highlight=False)
+        err_console.print(f"[yellow]notice:[/] {escape(notice)}", highlight=False)
     bad = [i for i in summary.items if i.phase.value != "done"]
     if bad:
         table = Table("#", "item", "status", "job", "why", "what to do", title="not done")
@@ -187,12 +189,14 @@ def batch(
     timeout: float | None = typer.Option(
         None, "--timeout", help="Stop after N seconds (running jobs go on; run again later)."
     ),
+    max_cost: str | None = cost_cap.MAX_COST,
     conn: Connection = CONNECTION,
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Run every item of a batch file, resumably: exit 0 all done, 1 some failed, 2 bad file."""
+    """Run every item of a batch file, resumably: exit 0 done, 1 some failed, 2 bad file/budget."""
     from novareel.batch import BatchRunner, load_batch
 
+    cap = cost_cap.parse(max_cost)
     fallback: dict[str, Any] = {"output_uri": os.environ.get(OUTPUT_URI_ENV)}
     if conn.local and fallback["output_uri"] is None:
         from novareel.local import LOCAL_OUTPUT_URI
@@ -210,6 +214,7 @@ def batch(
             typer.secho(f"notice: {notice}", fg="yellow", err=True)
     view = _View(batch_file)
     with open_api(conn, waits=True, region=region) as (api, _):
+        cost_cap.arm(api, cap)  # the runner refuses a run over it before sending anything
         runner = BatchRunner(
             api,
             batch_file,
@@ -257,6 +262,8 @@ def batch(
         for key, value in joined.items():
             where = value if isinstance(value, str) else f"joined into {value.video_path}"
             typer.echo(f"storyboard {key}: {where}")
+    if summary.budget_stop is not None:
+        raise typer.Exit(2)
     if not summary.ok:
         raise typer.Exit(1)
 

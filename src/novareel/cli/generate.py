@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import typer
 
+from novareel.cli import max_cost as cost_cap
 from novareel.cli.app import JSON_HELP, app, emit_json, err_console, handle_errors
 from novareel.cli.common import (
     CONNECTION,
@@ -109,6 +110,7 @@ def generate(
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Print the request (images elided) and the cost; send nothing."
     ),
+    max_cost: str | None = cost_cap.MAX_COST,
     conn: Connection = CONNECTION,
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
@@ -116,6 +118,7 @@ def generate(
     from novareel.models import GenerateOptions, Shot, build_request, build_shot_requests, get_model
     from novareel.s3uri import output_location
 
+    cap = cost_cap.parse(max_cost)
     if fit is not None and fit not in ("crop", "pad", "stretch"):
         raise InvalidRequestError(
             Problem("fit", f"unknown fit mode {fit!r}", value=fit, limit="crop | pad | stretch")
@@ -216,6 +219,8 @@ def generate(
         )
 
     with open_api(conn, waits=not no_wait, region=model.info.default_region) as (api, emulator):
+        what = f"this storyboard ({len(requests)} jobs)" if per_shot else "this job"
+        cost_cap.check_command(api, cost, cap, what=what, token=token)
         client = api.client
         if not conn.local and client.region_source == "default":
             notices.append(

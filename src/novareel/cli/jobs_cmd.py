@@ -12,6 +12,7 @@ from typing import Any
 
 import typer
 
+from novareel.cli import max_cost as cost_cap
 from novareel.cli.app import JSON_HELP, app, console, emit_json, err_console, handle_errors
 from novareel.cli.common import (
     CONNECTION,
@@ -289,6 +290,7 @@ def jobs_retry(
     out: Path = typer.Option(Path("."), "--out", help="Download into OUT/<invocation-id>/."),
     no_download: bool = typer.Option(False, "--no-download", help="Wait, but leave files in S3."),
     timeout: float = typer.Option(30 * 60, "--timeout", help="Stop waiting after N seconds."),
+    max_cost: str | None = cost_cap.MAX_COST,
     conn: Connection = CONNECTION,
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
@@ -296,7 +298,9 @@ def jobs_retry(
     from novareel.jobs import job_failed_error
     from novareel.replay import retry_job
 
+    cap = cost_cap.parse(max_cost)
     with open_api(conn, waits=wait) as (api, _):
+        cost_cap.arm(api, cap)  # the retry's estimate is judged before anything is sent
         submitted = retry_job(api, job, wait_for_slot=timeout if wait else 0.0)
         if not json_output:
             err_console.print(

@@ -15,6 +15,7 @@ from novareel.ledger.models import (
     TERMINAL_STATUSES,
     BatchRecord,
     JobRecord,
+    SpendRow,
     StatusEvent,
 )
 from novareel.ledger.store import Ledger
@@ -28,6 +29,7 @@ __all__ = [
     "BatchRecord",
     "JobRecord",
     "Ledger",
+    "SpendRow",
     "StatusEvent",
     "ledger_schema_markdown",
 ]

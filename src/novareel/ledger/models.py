@@ -21,6 +21,7 @@ __all__ = [
     "TERMINAL_STATUSES",
     "BatchRecord",
     "JobRecord",
+    "SpendRow",
     "StatusEvent",
     "check_storable",
 ]
@@ -226,4 +227,40 @@ class JobRecord:
             "submit_time": _iso(self.submit_time),
             "end_time": _iso(self.end_time),
             "updated_at": _iso(self.updated_at),
+        }
+
+
+@dataclass(frozen=True)
+class SpendRow:
+    """Jobs the service accepted, in one group: how many, and their estimated price.
+
+    A row is one (day, model, batch) group, with the fields not grouped on left None,
+    and always one endpoint, so a report can tell AWS spend from local emulator jobs
+    (``ran_locally``) without loading the jobs themselves. ``unpriced`` counts jobs
+    with no recorded estimate (adopted by ``jobs sync``): their price is not in ``usd``.
+    """
+
+    endpoint: str | None
+    jobs: int
+    usd: float
+    unpriced: int = 0
+    day: str | None = None
+    model_id: str | None = None
+    batch_id: int | None = None
+
+    @property
+    def ran_locally(self) -> bool:
+        """True for jobs sent to a loopback endpoint (a local emulator): free."""
+        return is_loopback_url(self.endpoint)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "day": self.day,
+            "model_id": self.model_id,
+            "batch_id": self.batch_id,
+            "endpoint": self.endpoint,
+            "ran_locally": self.ran_locally,
+            "jobs": self.jobs,
+            "usd": self.usd,
+            "unpriced": self.unpriced,
         }

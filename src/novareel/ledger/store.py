@@ -38,6 +38,7 @@ from novareel.ledger.models import (
     ACTIVE_STATUSES,
     BatchRecord,
     JobRecord,
+    SpendRow,
     StatusEvent,
     check_storable,
 )
@@ -49,6 +50,14 @@ _RANK = {"Submitting": 0, "Rejected": 1, "InProgress": 2, "Completed": 3, "Faile
 _SERVICE_STATUSES = ("InProgress", "Completed", "Failed")
 _INVOCATION_ID = re.compile(r"^[a-z0-9]{12}$")
 _CHUNK = 500  # SQLite's limit on bound parameters is 999 on old builds.
+#: What ``Ledger.spend`` may group by, and the SQL of each (day: the UTC date of the
+#: submit time, else of the row's creation; stored times are fixed-width UTC ISO).
+_SPEND_GROUPS = {
+    "day": "substr(COALESCE(submit_time, created_at), 1, 10)",
+    "model": "model_id",
+    "batch": "batch_id",
+}
+_SPEND_FIELDS = {"day": "day", "model": "model_id", "batch": "batch_id"}
 
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -569,6 +578,71 @@ class Ledger:
             sql += " LIMIT ?"
             params.append(max(limit, 0))
         return self._hydrate(self.conn.execute(sql, params).fetchall())
+
+    @_locked
+    def spend(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        group_by: Sequence[str] = (),
+    ) -> list[SpendRow]:
+        """The estimated price of the jobs the service accepted, summed in SQL.
+
+        Counted: rows with an invocation ARN in InProgress, Completed or Failed (a job
+        the service started is paid for, whatever its end); not Submitting (no answer
+        yet) nor Rejected (no job exists). Timed by submit time, else creation time;
+        ``since`` inclusive, ``until`` exclusive. Rows are grouped by ``group_by``
+        (any of ``day``, ``model``, ``batch``) and always by endpoint, so callers tell
+        local emulator jobs from AWS ones (:attr:`SpendRow.ran_locally`) without
+        loading a single job.
+        """
+        unknown = [g for g in group_by if g not in _SPEND_GROUPS]
+        if unknown:
+            raise LedgerError(
+                f"cannot group spend by {unknown[0]!r}; expected {', '.join(_SPEND_GROUPS)}"
+            )
+        keys = list(dict.fromkeys(group_by))
+        columns = [f"{_SPEND_GROUPS[k]} AS {_SPEND_FIELDS[k]}" for k in keys]
+        marks = ", ".join("?" for _ in _SERVICE_STATUSES)
+        where = [f"invocation_arn IS NOT NULL AND status IN ({marks})"]
+        params: list[Any] = list(_SERVICE_STATUSES)
+        if since is not None:
+            where.append("COALESCE(submit_time, created_at) >= ?")
+            params.append(to_iso(since))
+        if until is not None:
+            where.append("COALESCE(submit_time, created_at) < ?")
+            params.append(to_iso(until))
+        grouping = [_SPEND_FIELDS[k] for k in keys] + ["endpoint"]
+        sql = (
+            f"SELECT {', '.join([*columns, 'endpoint'])}, COUNT(*) AS jobs,"
+            " COALESCE(SUM(estimated_cost_usd), 0.0) AS usd,"
+            " SUM(estimated_cost_usd IS NULL) AS unpriced"
+            f" FROM jobs WHERE {' AND '.join(where)}"
+            f" GROUP BY {', '.join(grouping)} ORDER BY {', '.join(grouping)}"
+        )
+        rows = self.conn.execute(sql, params).fetchall()
+        return [
+            SpendRow(
+                endpoint=r["endpoint"],
+                jobs=int(r["jobs"]),
+                usd=float(r["usd"]),
+                unpriced=int(r["unpriced"] or 0),
+                day=r["day"] if "day" in keys else None,
+                model_id=r["model_id"] if "model" in keys else None,
+                batch_id=r["batch_id"] if "batch" in keys else None,
+            )
+            for r in rows
+        ]
+
+    @_locked
+    def token_accepted(self, client_token: str) -> bool:
+        """True when this client token already produced a job the service accepted
+        (a submit with it sends nothing: the recorded job is returned)."""
+        row = self.conn.execute(
+            "SELECT invocation_arn FROM jobs WHERE client_token = ?", (client_token,)
+        ).fetchone()
+        return row is not None and row["invocation_arn"] is not None
 
     @_locked
     def pending_jobs(self) -> list[JobRecord]:
