@@ -42,6 +42,7 @@ ALLOWED: dict[str, set[str]] = {
         "batch",
         "shotboard",
         "local",
+        "budget",
         "cli",
     },
     "budget": {"errors", "paths", "ledger", "models"},

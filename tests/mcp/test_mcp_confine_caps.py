@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from novareel.errors import InvalidRequestError
-from novareel.mcp_server.caps import CostCapError, SpendGuard, cents
+from novareel.errors import BudgetExceededError, InvalidRequestError
+from novareel.mcp_server.caps import SpendGuard, cents
 from novareel.mcp_server.confine import Root
 
 # --------------------------------------------------------------------------- the root
@@ -109,14 +109,13 @@ def test_no_cap_refuses_nothing() -> None:
 def test_per_call_cap_refuses_above_and_allows_exactly_the_cap() -> None:
     guard = SpendGuard(per_call_usd=5.0, session_usd=100.0)
     guard.commit(guard.reserve(5.0, "this job"))
-    with pytest.raises(CostCapError) as caught:
+    with pytest.raises(BudgetExceededError) as caught:
         guard.reserve(5.01, "this job")
     exc = caught.value
-    assert exc.problems[0].field == "max_cost" and exc.exit_code == 2
-    assert exc.refusal["cap"] == "per_call"
-    assert exc.refusal["asked_usd"] == 5.01 and exc.refusal["limit_usd"] == 5.0
-    assert exc.refusal["session_spent_usd"] == 5.0
-    assert "--max-cost" in exc.refusal["how_to_raise"]
+    assert isinstance(exc, BudgetExceededError) and exc.exit_code == 2
+    assert exc.limit == "max_cost" and exc.raise_with == ("--max-cost",)
+    assert exc.asked_usd == 5.01 and exc.limit_usd == 5.0 and exc.remaining_usd == 5.0
+    assert "--max-cost" in (exc.hint or "")
     assert "$5.01" in exc.message and "$5.00 per call" in exc.message
 
 
@@ -125,11 +124,12 @@ def test_one_max_cost_caps_the_session_too() -> None:
     assert guard.snapshot()["session_max_cost_usd"] == 1.0
     guard.commit(guard.reserve(0.48, "job 1"))
     guard.commit(guard.reserve(0.48, "job 2"))
-    with pytest.raises(CostCapError) as caught:
+    with pytest.raises(BudgetExceededError) as caught:
         guard.reserve(0.48, "job 3")
-    assert caught.value.refusal["cap"] == "session"
-    assert caught.value.refusal["remaining_usd"] == 0.04
-    assert caught.value.problems[0].field == "session_max_cost"
+    refused = caught.value.to_dict()
+    assert refused["limit"] == "session_max_cost" and refused["remaining_usd"] == 0.04
+    assert refused["spent_usd"] == 0.96 and refused["raise_with"] == ["--session-max-cost"]
+    assert "$0.04 left" in caught.value.message
     # What still fits, fits.
     guard.commit(guard.reserve(0.04, "a sliver"))
     assert guard.remaining() == 0
@@ -139,13 +139,13 @@ def test_a_separate_session_cap_allows_several_calls_under_the_call_cap() -> Non
     guard = SpendGuard(per_call_usd=2.0, session_usd=5.0)
     for _ in range(2):
         guard.commit(guard.reserve(2.0, "a job"))
-    with pytest.raises(CostCapError) as caught:
+    with pytest.raises(BudgetExceededError) as caught:
         guard.reserve(2.0, "a job")
-    assert caught.value.refusal["cap"] == "session" and caught.value.refusal["remaining_usd"] == 1.0
+    assert caught.value.limit == "session_max_cost" and caught.value.remaining_usd == 1.0
     only_session = SpendGuard(session_usd=3.0)
     assert only_session.per_call is None
     only_session.commit(only_session.reserve(3.0, "a job"))
-    with pytest.raises(CostCapError):
+    with pytest.raises(BudgetExceededError):
         only_session.reserve(0.01, "a job")
 
 
@@ -153,7 +153,7 @@ def test_reservations_hold_released_ones_return_and_settle_once() -> None:
     guard = SpendGuard(session_usd=1.0)
     held = guard.reserve(0.75, "job a")
     assert guard.snapshot()["session_pending_usd"] == 0.75
-    with pytest.raises(CostCapError):
+    with pytest.raises(BudgetExceededError):
         guard.reserve(0.5, "job b")  # the pending 0.75 counts
     guard.release(held)
     guard.release(held)  # settled already: no double refund
@@ -174,7 +174,7 @@ def test_concurrent_calls_cannot_both_slip_under_the_cap() -> None:
         barrier.wait()
         try:
             guard.reserve(3.0, "a job")
-        except CostCapError:
+        except BudgetExceededError:
             return
         granted.append(1)
 
@@ -186,7 +186,12 @@ def test_concurrent_calls_cannot_both_slip_under_the_cap() -> None:
     assert len(granted) == 3  # 3 x $3 fits in $10, a fourth would not
 
 
-def test_negative_caps_are_refused() -> None:
+def test_caps_are_read_like_the_clis_max_cost() -> None:
+    assert SpendGuard(per_call_usd="$2.50").per_call == 250
+    for bad in (-1.0, "abc", float("nan")):
+        with pytest.raises(InvalidRequestError) as caught:
+            SpendGuard(per_call_usd=bad)
+        assert caught.value.problems[0].field == "--max-cost"
     with pytest.raises(InvalidRequestError) as caught:
-        SpendGuard(per_call_usd=-1.0)
-    assert caught.value.problems[0].field == "max_cost"
+        SpendGuard(session_usd="-3")
+    assert caught.value.problems[0].field == "--session-max-cost"

@@ -22,12 +22,19 @@ TOOLS = {
 Session = Callable[[ClientSession], Awaitable[None]]
 
 
-def serve(root: Path, log: Path, emulator_url: str, *flags: str, body: Session) -> None:
+def serve(
+    root: Path,
+    log: Path,
+    emulator_url: str,
+    *flags: str,
+    body: Session,
+    env: dict[str, str] | None = None,
+) -> None:
     """Start `novareel mcp --local` in ``root``'s parent and run ``body`` against it."""
     params = StdioServerParameters(
         command=sys.executable,
         args=["-m", "novareel", "mcp", "--local", "--root", str(root), *flags],
-        env={**os.environ, "NOVAREEL_EMULATOR_URL": emulator_url},
+        env={**os.environ, "NOVAREEL_EMULATOR_URL": emulator_url, **(env or {})},
         cwd=str(root.parent),
     )
 
@@ -91,10 +98,11 @@ def test_agent_generates_is_capped_is_confined_and_a_restart_sees_the_jobs(
                                   model_id="luma-ray2", duration=9)  # fmt: skip
         assert bad
         error = refused["error"]
-        assert error["problems"][0]["field"] == "max_cost"
-        assert error["refusal"]["cap"] == "per_call"
-        assert error["refusal"]["asked_usd"] == 13.5 and error["refusal"]["limit_usd"] == 1.0
-        assert "--max-cost" in error["refusal"]["how_to_raise"]
+        assert error["type"] == "BudgetExceededError" and error["exit_code"] == 2
+        budget = error["budget"]
+        assert budget["limit"] == "max_cost" and budget["raise_with"] == ["--max-cost"]
+        assert budget["asked_usd"] == 13.5 and budget["limit_usd"] == 1.0
+        assert "restarting the server with a higher --max-cost" in budget["how_to_raise"]
 
         # A second job fits the session ($0.96 of $1.00); a third does not.
         bad, second = await call(session, "generate_video", prompt="a slow tide at dusk")
@@ -102,8 +110,8 @@ def test_agent_generates_is_capped_is_confined_and_a_restart_sees_the_jobs(
         assert second["session"]["session_remaining_usd"] == 0.04
         seen["second"] = second
         bad, refused = await call(session, "generate_video", prompt="one more, please")
-        assert bad and refused["error"]["refusal"]["cap"] == "session"
-        assert refused["error"]["refusal"]["remaining_usd"] == 0.04
+        assert bad and refused["error"]["budget"]["limit"] == "session_max_cost"
+        assert refused["error"]["budget"]["remaining_usd"] == 0.04
         assert "0.04 left" in refused["error"]["message"]
 
         # Paths outside the root: a climb, an absolute path, a download folder.
@@ -198,3 +206,31 @@ def test_storyboards_by_path_and_inline_on_both_families(tmp_path: Path, emulato
         assert joined["session"]["session_spent_usd"] == round(0.96 + 2 * 3.75, 2)
 
     serve(root, log, emulator.url, "--session-max-cost", "20", body=body)
+
+
+def test_the_standing_budget_refuses_in_the_same_shape(tmp_path: Path, emulator: Any) -> None:
+    """The daily budget (counting emulator jobs, as a rehearsal) is checked per call,
+    and its refusal reaches the agent as structured data."""
+    root = tmp_path / "root"
+    root.mkdir()
+    budget = {"NOVAREEL_BUDGET_DAILY_USD": "0.5", "NOVAREEL_BUDGET_COUNT_LOCAL": "1"}
+
+    async def body(session: ClientSession) -> None:
+        bad, first = await call(session, "generate_video", prompt="a kite")
+        assert not bad and first["status"] == "InProgress"
+        bad, quote = await call(session, "estimate_cost", prompt="another kite")
+        assert not bad and quote["caps"]["within_caps"] is False
+        assert quote["caps"]["standing_budget"][0]["spent_usd"] == 0.48
+        bad, refused = await call(session, "generate_video", prompt="another kite")
+        assert bad
+        error = refused["error"]
+        assert error["type"] == "BudgetExceededError"
+        assert error["budget"]["limit"] == "daily" and error["budget"]["remaining_usd"] == 0.02
+        assert "NOVAREEL_BUDGET_DAILY_USD" in error["budget"]["how_to_raise"]
+        # A refused call costs the session nothing.
+        bad, listed = await call(session, "list_jobs")
+        assert [j["id"] for j in listed["jobs"]] == [first["ledger_id"]]
+        bad, again = await call(session, "get_job", job=str(first["ledger_id"]))
+        assert again["session"]["session_spent_usd"] == 0.48
+
+    serve(root, tmp_path / "server.log", emulator.url, body=body, env=budget)

@@ -27,15 +27,17 @@ def mcp_command(
         help="The only folder whose files the agent may name (images, storyboards, "
         "downloads); default: the current folder.",
     ),
-    max_cost: float | None = typer.Option(
+    max_cost: str | None = typer.Option(
         None,
         "--max-cost",
+        metavar="USD",
         help="Refuse any call whose estimated AWS price is over USD; also caps the "
         "session's total unless --session-max-cost is given.",
     ),
-    session_max_cost: float | None = typer.Option(
+    session_max_cost: str | None = typer.Option(
         None,
         "--session-max-cost",
+        metavar="USD",
         help="Cap on everything this server process submits, in USD (default: --max-cost).",
     ),
     output_uri: str | None = typer.Option(

@@ -19,7 +19,7 @@ without it; only :mod:`.server` imports the optional ``mcp`` package
 
 from __future__ import annotations
 
-from novareel.mcp_server.caps import CostCapError, SpendGuard
+from novareel.mcp_server.caps import SpendGuard
 from novareel.mcp_server.confine import Root
 
-__all__ = ["CostCapError", "Root", "SpendGuard"]
+__all__ = ["Root", "SpendGuard"]

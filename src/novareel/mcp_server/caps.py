@@ -20,9 +20,9 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from novareel.errors import InvalidRequestError, Problem
+from novareel.errors import BudgetExceededError
 
-__all__ = ["CostCapError", "Reservation", "SpendGuard", "cents", "dollars"]
+__all__ = ["RAISE_HINT", "Reservation", "SpendGuard", "cents", "dollars"]
 
 RAISE_HINT = (
     "A person raises the limit by restarting the server with a higher --max-cost "
@@ -40,16 +40,22 @@ def dollars(amount: int) -> float:
     return round(amount / 100, 2)
 
 
-class CostCapError(InvalidRequestError):
-    """A call refused by a spending cap: nothing was sent.
-
-    ``refusal`` holds what was asked, the limit, what is spent and what remains, and
-    how a person raises the limit, for the agent to read.
-    """
-
-    def __init__(self, problem: Problem, *, refusal: dict[str, Any]) -> None:
-        super().__init__(problem, hint=RAISE_HINT)
-        self.refusal = {**refusal, "how_to_raise": RAISE_HINT}
+def _refusal(
+    message: str, *, limit: str, asked: int, cap: int, spent: int, option: str
+) -> BudgetExceededError:
+    """A call refused by the server's cap, in the standing budget's own class and shape,
+    so an agent reads one kind of refusal: ``limit`` is ``max_cost`` (per call) or
+    ``session_max_cost``; ``spent_usd`` is this session's (pending submits included);
+    ``raise_with`` names the server option a person raises."""
+    return BudgetExceededError(
+        message,
+        limit=limit,
+        asked_usd=dollars(asked),
+        limit_usd=dollars(cap),
+        spent_usd=dollars(spent),
+        raise_with=(option,),
+        hint=RAISE_HINT,
+    )
 
 
 @dataclass
@@ -67,12 +73,13 @@ class Reservation:
 class SpendGuard:
     """The caps of one server session and what it has spent so far (thread-safe)."""
 
-    def __init__(self, per_call_usd: float | None = None, session_usd: float | None = None) -> None:
-        for name, value in (("max_cost", per_call_usd), ("session_max_cost", session_usd)):
-            if value is not None and value < 0:
-                raise InvalidRequestError(
-                    Problem(name, "must not be negative", value=value, limit=">= 0")
-                )
+    def __init__(
+        self, per_call_usd: float | str | None = None, session_usd: float | str | None = None
+    ) -> None:
+        from novareel.budget import parse_max_cost
+
+        per_call_usd = parse_max_cost(per_call_usd, field="--max-cost")
+        session_usd = parse_max_cost(session_usd, field="--session-max-cost")
         self.per_call = cents(per_call_usd) if per_call_usd is not None else None
         if session_usd is None and per_call_usd is not None:
             session_usd = per_call_usd  # one --max-cost caps the call and the session
@@ -108,17 +115,17 @@ class SpendGuard:
             }
 
     def check(self, usd: float, label: str) -> None:
-        """Raise CostCapError if a call of ``usd`` would be refused now (reserves nothing)."""
+        """Raise BudgetExceededError if a call of ``usd`` would be refused now (holds nothing)."""
         with self._lock:
-            self._refusal(cents(usd), label)
+            self._check_fits(cents(usd), label)
 
     # -- spending --
 
     def reserve(self, usd: float, label: str) -> Reservation:
-        """Hold ``usd`` for a call about to submit, or raise CostCapError."""
+        """Hold ``usd`` for a call about to submit, or raise BudgetExceededError."""
         amount = cents(usd)
         with self._lock:
-            self._refusal(amount, label)
+            self._check_fits(amount, label)
             self._held += amount
         return Reservation(amount, label)
 
@@ -140,39 +147,29 @@ class SpendGuard:
             reservation.open = False
             self._held -= reservation.amount
 
-    def _refusal(self, amount: int, label: str) -> None:
+    def _check_fits(self, amount: int, label: str) -> None:
         if self.per_call is not None and amount > self.per_call:
-            raise CostCapError(
-                Problem(
-                    "max_cost",
-                    f"{label} would cost ~${dollars(amount):.2f} on AWS, over this "
-                    f"server's limit of ${dollars(self.per_call):.2f} per call; nothing "
-                    "was sent",
-                    value=dollars(amount),
-                    limit=f"<= ${dollars(self.per_call):.2f} per call",
-                ),
-                refusal=self._describe("per_call", amount, self.per_call, self.per_call),
+            raise _refusal(
+                f"{label} would cost ~${dollars(amount):.2f} on AWS, over this server's "
+                f"limit of ${dollars(self.per_call):.2f} per call (--max-cost); nothing was "
+                "sent",
+                limit="max_cost",
+                asked=amount,
+                cap=self.per_call,
+                spent=0,
+                option="--max-cost",
             )
         remaining = self._remaining()
         if self.session is not None and remaining is not None and amount > remaining:
-            raise CostCapError(
-                Problem(
-                    "session_max_cost",
-                    f"{label} would cost ~${dollars(amount):.2f} on AWS, but this server "
-                    f"session has ${dollars(remaining):.2f} left of its "
-                    f"${dollars(self.session):.2f} limit; nothing was sent",
-                    value=dollars(amount),
-                    limit=f"<= ${dollars(remaining):.2f} left this session",
-                ),
-                refusal=self._describe("session", amount, self.session, remaining),
+            used = self._spent + self._held
+            raise _refusal(
+                f"{label} would cost ~${dollars(amount):.2f} on AWS, but this server "
+                f"session has ${dollars(remaining):.2f} left of its "
+                f"${dollars(self.session):.2f} limit (${dollars(used):.2f} already "
+                "submitted); nothing was sent",
+                limit="session_max_cost",
+                asked=amount,
+                cap=self.session,
+                spent=used,
+                option="--session-max-cost",
             )
-
-    def _describe(self, cap: str, asked: int, limit: int, remaining: int) -> dict[str, Any]:
-        return {
-            "cap": cap,
-            "asked_usd": dollars(asked),
-            "limit_usd": dollars(limit),
-            "remaining_usd": dollars(remaining),
-            "session_spent_usd": dollars(self._spent),
-            "session_pending_usd": dollars(self._held),
-        }

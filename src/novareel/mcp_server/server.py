@@ -5,8 +5,9 @@ before mcp 2). Each tool runs its method in a worker thread (boto3 and SQLite
 block), sends MCP progress notifications while it waits, and answers with
 structured content: the method's dict on success; on a novareel error a result
 marked ``isError`` whose ``error`` holds the type, message, hint, ``problems``
-(field, message, value, limit) and, for a spending refusal, ``refusal`` (what was
-asked, the limit, what remains, how a person raises it).
+(field, message, value, limit) and, for a spending refusal (``BudgetExceededError``:
+the server's caps or the standing budget), ``budget`` (which limit, what was asked,
+the limit, what is spent and what remains, how a person raises it).
 
 No ``from __future__ import annotations`` here: the SDK reads the tools' annotations
 at registration, so they must be real objects.
@@ -15,6 +16,7 @@ at registration, so they must be real objects.
 import functools
 import json
 import logging
+import threading
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
@@ -26,7 +28,7 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from novareel import __version__
-from novareel.errors import InvalidRequestError, NovaReelError
+from novareel.errors import BudgetExceededError, InvalidRequestError, NovaReelError
 from novareel.mcp_server.tools import DEFAULT_WAIT_SECONDS, AgentTools, ShotSpec, VideoSpec
 
 __all__ = ["build_server", "error_result", "ok_result"]
@@ -164,9 +166,10 @@ def error_result(exc: NovaReelError) -> CallToolResult:
     from novareel.cli.app import error_payload
 
     payload = error_payload(exc)
-    refusal = getattr(exc, "refusal", None)
-    if isinstance(refusal, dict):
-        payload["refusal"] = refusal
+    if isinstance(exc, BudgetExceededError):
+        # One shape for every spending refusal (the server's caps, the standing budget):
+        # what was asked, the limit, what is spent and left, and how a person raises it.
+        payload["budget"] = {**exc.to_dict(), "how_to_raise": exc.hint}
     lines = [f"error ({type(exc).__name__}): {exc.message}"]
     if isinstance(exc, InvalidRequestError) and len(exc.problems) == 1:
         limit = exc.problems[0].limit
@@ -182,11 +185,21 @@ def error_result(exc: NovaReelError) -> CallToolResult:
     )
 
 
-def _progress(ctx: Context) -> Callable[[float, float | None, str], None]:
+class CallAbandoned(Exception):
+    """Raised inside a worker thread whose tool call was cancelled (or whose client
+    went away), at its next progress report, so a long wait stops instead of keeping
+    the server alive. The job itself goes on and stays in the ledger."""
+
+
+def _progress(
+    ctx: Context, abandoned: threading.Event
+) -> Callable[[float, float | None, str], None]:
     """A progress callback for a worker thread that sends MCP progress notifications
-    (silently nothing when the client asked for none)."""
+    (nothing is sent when the client asked for none) and stops an abandoned call."""
 
     def report(done: float, total: float | None, message: str) -> None:
+        if abandoned.is_set():
+            raise CallAbandoned("the tool call was cancelled")
         try:
             anyio.from_thread.run(ctx.report_progress, done, total, message)
         except Exception as exc:  # progress is a courtesy; never fail the job for it
@@ -195,11 +208,24 @@ def _progress(ctx: Context) -> Callable[[float, float | None, str], None]:
     return report
 
 
-async def _run(func: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any) -> CallToolResult:
+async def _run(
+    func: Callable[..., dict[str, Any]], *args: Any, ctx: Context | None = None, **kwargs: Any
+) -> CallToolResult:
+    """Run a tool's method in a worker thread; a novareel error becomes a tool error.
+
+    A cancelled call returns at once; its thread stops at its next progress report.
+    """
+    abandoned = threading.Event()
+    if ctx is not None:
+        kwargs["progress"] = _progress(ctx, abandoned)
     try:
-        payload = await anyio.to_thread.run_sync(functools.partial(func, *args, **kwargs))
+        payload = await anyio.to_thread.run_sync(
+            functools.partial(func, *args, **kwargs), abandon_on_cancel=True
+        )
     except NovaReelError as exc:
         return error_result(exc)
+    finally:
+        abandoned.set()
     return ok_result(payload)
 
 
@@ -315,7 +341,7 @@ def build_server(tools: AgentTools) -> MCPServer[Any]:
             download=download,
             out=out,
             timeout=timeout,
-            progress=_progress(ctx),
+            ctx=ctx,
         )
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True))
@@ -336,10 +362,7 @@ def build_server(tools: AgentTools) -> MCPServer[Any]:
     ) -> CallToolResult:
         """Wait for a job with progress notifications and, when it completed, download its
         files under the root. timed_out=true means it is still running: call again."""
-        return await _run(
-            tools.wait_job, job, timeout=timeout, download=download, out=out,
-            progress=_progress(ctx),
-        )  # fmt: skip
+        return await _run(tools.wait_job, job, timeout=timeout, download=download, out=out, ctx=ctx)
 
     @server.tool(annotations=ToolAnnotations(destructive_hint=False, open_world_hint=True))
     async def download_job(job: JobRef, out: Out = None) -> CallToolResult:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from novareel.errors import (
     AccessDeniedError,
+    BudgetExceededError,
     ConflictError,
     InvalidRequestError,
     NotFoundError,
@@ -50,6 +51,7 @@ Progress = Callable[[float, "float | None", str], None]
 #: Errors after which the service is known not to have created a job (as in jobs.py).
 _NOT_CREATED = (
     InvalidRequestError,
+    BudgetExceededError,
     ServiceValidationError,
     AccessDeniedError,
     ConflictError,
@@ -66,8 +68,8 @@ class ServerSettings:
     """How ``novareel mcp`` was started (only a person sets these)."""
 
     root: Path
-    max_cost_usd: float | None = None
-    session_max_cost_usd: float | None = None
+    max_cost_usd: float | str | None = None
+    session_max_cost_usd: float | str | None = None
     local: bool = False
     profile: str | None = None
     region: str | None = None
@@ -451,14 +453,24 @@ class AgentTools:
         return {**plan.describe(), "checked": True, "caps": self._caps_verdict(plan.cost_usd)}
 
     def _caps_verdict(self, usd: float) -> dict[str, Any]:
-        """The caps now, and whether a call of ``usd`` would pass them."""
-        from novareel.mcp_server.caps import CostCapError
+        """The server's caps and the standing budget now, and whether a call of ``usd``
+        would pass them (the first refusal, as generate_video would give it)."""
+        from novareel.budget import budget_status, check_standing_budget
+        from novareel.ledger import Ledger
 
         verdict: dict[str, Any] = {**self.guard.snapshot(), "within_caps": True}
-        try:
-            self.guard.check(usd, "this request")
-        except CostCapError as exc:
-            verdict.update(within_caps=False, refusal=exc.refusal, message=exc.message)
+        endpoint = self._local.url if self._local is not None else self.settings.endpoint_url
+        with Ledger.open_default() as ledger:
+            verdict["standing_budget"] = [s.to_dict() for s in budget_status(ledger)]
+            try:
+                self.guard.check(usd, "this request")
+                check_standing_budget(ledger, usd, endpoint=endpoint, what="this request")
+            except BudgetExceededError as exc:
+                verdict.update(
+                    within_caps=False,
+                    refusal={**exc.to_dict(), "how_to_raise": exc.hint},
+                    message=exc.message,
+                )
         return verdict
 
     def check_storyboard(self, path: str) -> dict[str, Any]:
@@ -505,6 +517,7 @@ class AgentTools:
         reservation = self.guard.reserve(plan.cost_usd, what)
         try:
             with self.api(plan.model.info.default_region) as api:
+                self._check_standing_budget(api, plan.cost_usd, what, spec.client_token)
                 if plan.per_shot:
                     return self._run_per_shot(
                         api, plan, location, spec, out_dir, timeout, progress, reservation
@@ -546,6 +559,8 @@ class AgentTools:
                 f"{info.name} is offered in {', '.join(info.regions)}, not {client.region}: "
                 "the service will likely refuse it"
             )
+        token = spec.client_token
+        resumed = bool(token and api.ledger is not None and api.ledger.token_accepted(token))
         try:
             submitted = api.submit(
                 plan.requests[0],
@@ -560,8 +575,23 @@ class AgentTools:
         except BaseException:
             self.guard.commit(reservation)  # unknown outcome: the job may exist, count it
             raise
-        self.guard.commit(reservation)
+        if resumed:  # the token's job already existed: nothing new was paid for
+            self.guard.release(reservation)
+        else:
+            self.guard.commit(reservation)
         return submitted.with_(notices=tuple(notices) + submitted.notices)
+
+    def _check_standing_budget(
+        self, api: NovaReel, usd: float, what: str, token: str | None = None
+    ) -> None:
+        """The whole call against the standing daily/monthly budget before the first
+        submit (the CLI's ``check_command``): a storyboard of several jobs is refused
+        up front, not midway. ``NovaReel.submit`` checks each job again."""
+        from novareel.budget import check_standing_budget
+
+        if token and api.ledger is not None and api.ledger.token_accepted(token):
+            return  # resuming a job that exists sends nothing
+        check_standing_budget(api.ledger, usd, endpoint=api.client.runtime_endpoint, what=what)
 
     def _run_per_shot(
         self,
