@@ -136,6 +136,8 @@ def test_every_command_keeps_secrets_out_of_output_logs_and_ledger(
     board = tmp / "board.yaml"
     board.write_text("shots:\n  - text: one\n  - text: two\n")
     run("storyboard", "check", str(board), "--json")
+    # The MCP server's startup (a bad cap: it exits 2 before reading stdin).
+    run("mcp", *conn, "--max-cost", "abc", "--json", expect=(2,))
 
     # Every registered command (and sub-command) was run.
     def name(c: Any) -> str:

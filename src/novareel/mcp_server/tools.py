@@ -644,7 +644,8 @@ class AgentTools:
             "session": self.guard.snapshot(),
         }
         if summary.ok and out_dir is not None:
-            joined = assemble(summary.items, out_dir / f"storyboard-{batch.identity[:12]}")
+            folder = self.root.confine(out_dir / f"storyboard-{batch.identity[:12]}", "out")
+            joined = assemble(summary.items, folder)
             result.update(joined.to_dict())
             result["video_path"] = joined.video_path
         elif not summary.ok:
