@@ -195,11 +195,21 @@ def test_storyboards_by_path_and_inline_on_both_families(tmp_path: Path, emulato
                                   shots=["a fox runs", "a fox sleeps"], duration=5,
                                   resolution="540p")  # fmt: skip
         assert bad and refused["error"]["problems"][0]["field"] == "wait"
-        bad, joined = await call(session, "generate_video", model_id="luma-ray2",
-                                 shots=["a fox runs", {"text": "a fox sleeps"}], duration=5,
-                                 resolution="540p", aspect_ratio="1:1", wait=True,
-                                 out="foxes")  # fmt: skip
-        assert not bad, joined
+        shots_done: list[str] = []
+
+        async def on_progress(done: float, total: float | None, message: str | None) -> None:
+            shots_done.append(f"{done:g}/{total:g} {message}")
+
+        result = await session.call_tool(
+            "generate_video",
+            {"model_id": "luma-ray2", "shots": ["a fox runs", {"text": "a fox sleeps"}],
+             "duration": 5, "resolution": "540p", "aspect_ratio": "1:1", "wait": True,
+             "out": "foxes"},
+            progress_callback=on_progress,
+        )  # fmt: skip
+        joined = dict(result.structured_content or {})
+        assert not result.is_error, joined
+        assert shots_done[-1].startswith("2/2 shot")
         assert joined["status"] == "Completed" and len(joined["shots"]) == 2
         assert Path(joined["video_path"]).is_file()
         assert Path(joined["video_path"]).is_relative_to(root.resolve() / "foxes")
@@ -216,8 +226,24 @@ def test_the_standing_budget_refuses_in_the_same_shape(tmp_path: Path, emulator:
     budget = {"NOVAREEL_BUDGET_DAILY_USD": "0.5", "NOVAREEL_BUDGET_COUNT_LOCAL": "1"}
 
     async def body(session: ClientSession) -> None:
+        emulator.configure(speed=1)  # the job now runs for over a minute
         bad, first = await call(session, "generate_video", prompt="a kite")
         assert not bad and first["status"] == "InProgress"
+        # A wait that runs out of time is an answer, not an error: the job goes on.
+        progress: list[str] = []
+
+        async def on_progress(done: float, total: float | None, message: str | None) -> None:
+            progress.append(message or "")
+
+        result = await session.call_tool(
+            "wait_job",
+            {"job": str(first["ledger_id"]), "timeout": 1},
+            progress_callback=on_progress,
+        )
+        waited = dict(result.structured_content or {})
+        assert not result.is_error and waited["timed_out"] is True
+        assert waited["status"] == "InProgress" and "wait_job" in waited["next_step"]
+        assert progress and "InProgress" in progress[-1]
         bad, quote = await call(session, "estimate_cost", prompt="another kite")
         assert not bad and quote["caps"]["within_caps"] is False
         assert quote["caps"]["standing_budget"][0]["spent_usd"] == 0.48

@@ -13,6 +13,7 @@ No ``from __future__ import annotations`` here: the SDK reads the tools' annotat
 at registration, so they must be real objects.
 """
 
+import asyncio
 import functools
 import json
 import logging
@@ -20,8 +21,6 @@ import threading
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-import anyio
-import anyio.from_thread
 import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
@@ -192,16 +191,18 @@ class CallAbandoned(Exception):
 
 
 def _progress(
-    ctx: Context, abandoned: threading.Event
+    ctx: Context, abandoned: threading.Event, loop: asyncio.AbstractEventLoop
 ) -> Callable[[float, float | None, str], None]:
-    """A progress callback for a worker thread that sends MCP progress notifications
+    """A progress callback, safe from any thread (the worker, or a batch's download
+    threads), that sends MCP progress notifications on the server's event loop
     (nothing is sent when the client asked for none) and stops an abandoned call."""
 
     def report(done: float, total: float | None, message: str) -> None:
         if abandoned.is_set():
             raise CallAbandoned("the tool call was cancelled")
         try:
-            anyio.from_thread.run(ctx.report_progress, done, total, message)
+            sent = asyncio.run_coroutine_threadsafe(ctx.report_progress(done, total, message), loop)
+            sent.result(timeout=10)
         except Exception as exc:  # progress is a courtesy; never fail the job for it
             log.debug("progress notification not sent: %s", exc)
 
@@ -217,7 +218,7 @@ async def _run(
     """
     abandoned = threading.Event()
     if ctx is not None:
-        kwargs["progress"] = _progress(ctx, abandoned)
+        kwargs["progress"] = _progress(ctx, abandoned, asyncio.get_running_loop())
     try:
         payload = await anyio.to_thread.run_sync(
             functools.partial(func, *args, **kwargs), abandon_on_cancel=True
