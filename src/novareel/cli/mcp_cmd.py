@@ -100,3 +100,23 @@ def mcp_command(
         build_server(tools).run("stdio")
     finally:
         tools.close()
+    _exit_without_abandoned_waits()
+
+
+def _exit_without_abandoned_waits() -> None:
+    """End the process even if a cancelled call's wait is still polling in a worker
+    thread (it stops at its next check, which on AWS can be a minute away). The jobs
+    are in the ledger and go on; a ledger write is an atomic SQLite transaction."""
+    import os
+    import sys
+    import threading
+
+    busy = [t for t in threading.enumerate() if t.is_alive() and not t.daemon]
+    if len(busy) > 1:  # more than the main thread
+        err_console.print(
+            "novareel MCP server stopped; jobs still running go on (list_jobs, novareel jobs)",
+            highlight=False,
+        )
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
