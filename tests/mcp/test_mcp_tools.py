@@ -188,3 +188,32 @@ def test_without_the_extra_the_command_exits_2_naming_the_pip_command(tmp_path: 
         assert "pip install 'novareel[mcp]'" in done.stderr + done.stdout
         if extra:
             assert json.loads(done.stdout)["error"]["exit_code"] == 2
+
+
+def test_every_task_type_and_model_is_planned_by_the_registry(tools: AgentTools) -> None:
+    write_png(tools.root.path / "start.png")
+    write_png(tools.root.path / "end.png", (10, 10, 200))
+    cases = [
+        (VideoSpec(prompt="a fox"), "amazon.nova-reel-v1:1", "TEXT_VIDEO", 6),
+        (VideoSpec(prompt="a fox", model_id="nova-reel-v1:0", image="start.png"),
+         "amazon.nova-reel-v1:0", "TEXT_VIDEO", 6),
+        (VideoSpec(prompt="a fox", duration=24), "amazon.nova-reel-v1:1",
+         "MULTI_SHOT_AUTOMATED", 24),
+        (VideoSpec(shots=["one", "two"], seed=9), "amazon.nova-reel-v1:1",
+         "MULTI_SHOT_MANUAL", 12),
+        (VideoSpec(prompt="a fox", model_id="luma-ray2", duration=5, aspect_ratio="9:16",
+                   resolution="540p", loop=True, image="start.png", end_image="end.png"),
+         "luma.ray-v2:0", None, 5),
+    ]  # fmt: skip
+    for spec, model_id, task_type, seconds in cases:
+        plan = tools.estimate_cost(spec)
+        assert plan["model_id"] == model_id
+        job = plan["jobs"][0]
+        assert job["duration_seconds"] == seconds
+        if task_type is not None:
+            assert job["task_type"] == task_type
+    ray = tools.estimate_cost(cases[-1][0])
+    assert ray["estimated_cost_usd"] == 3.75
+    # The keyframes reach the request (described by path and hash, not bytes).
+    assert "start.png" in json.dumps(ray["jobs"][0]["request"])
+    assert "end.png" in json.dumps(ray["jobs"][0]["request"])
