@@ -112,6 +112,25 @@ def test_images_named_inside_a_storyboard_are_confined_too(
         assert [p.field for p in caught.value.problems] == ["shots[1].image", "shots[2].image"]
 
 
+def test_a_home_folder_image_in_a_storyboard_is_outside_the_root(
+    tools: AgentTools, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    write_png(home / "me.png")
+    monkeypatch.setenv("HOME", str(home))
+    (tools.root.path / "board.yaml").write_text(
+        "- text: one\n  image: ~/me.png\n- text: two\n", encoding="utf-8"
+    )
+    for call in (
+        lambda: tools.estimate_cost(VideoSpec(storyboard="board.yaml")),
+        lambda: tools.check_storyboard("board.yaml"),
+    ):
+        with pytest.raises(InvalidRequestError) as caught:
+            call()
+        assert [p.field for p in caught.value.problems] == ["shots[1].image"]
+
+
 def test_inline_shot_images_are_confined_and_checked_to_the_models_rules(
     tools: AgentTools, tmp_path: Path
 ) -> None:

@@ -264,7 +264,7 @@ class AgentTools:
             image = shot.get("image") if isinstance(shot, dict) else None
             if not isinstance(image, str) or is_s3_uri(image):
                 continue
-            candidate = Path(image)
+            candidate = Path(image).expanduser()  # as storyboard.py reads it
             where = candidate if candidate.is_absolute() else path.parent / candidate
             try:
                 self.root.confine(where, f"shots[{number}].image")
