@@ -79,6 +79,7 @@ _EXPORTS: dict[str, str] = {
     "DownloadError": "novareel.errors",
     "LedgerError": "novareel.errors",
     "EmulatorError": "novareel.errors",
+    "BudgetExceededError": "novareel.errors",
 }
 
 __all__ = [
@@ -87,6 +88,7 @@ __all__ = [
     "AwsError",
     "BatchRunner",
     "BatchSummary",
+    "BudgetExceededError",
     "ConflictError",
     "DownloadError",
     "DownloadProgress",
