@@ -236,3 +236,14 @@ def test_every_task_type_and_model_is_planned_by_the_registry(tools: AgentTools)
     # The keyframes reach the request (described by path and hash, not bytes).
     assert "start.png" in json.dumps(ray["jobs"][0]["request"])
     assert "end.png" in json.dumps(ray["jobs"][0]["request"])
+
+
+def test_the_command_refuses_a_missing_root_or_a_bad_cap_before_serving(tmp_path: Path) -> None:
+    for args, field in (
+        (["--root", str(tmp_path / "nope")], "root"),
+        (["--max-cost", "-2"], "--max-cost"),
+        (["--session-max-cost", "lots"], "--session-max-cost"),
+    ):
+        result = CliRunner().invoke(app, ["mcp", *args, "--json"])
+        assert result.exit_code == 2, result.output
+        assert json.loads(result.stdout)["error"]["problems"][0]["field"] == field
