@@ -97,6 +97,13 @@ def mcp_command(
             f"novareel MCP server on stdio: {where}, root {tools.root.path}, {limit}",
             highlight=False,
         )
+        if tools.root.path in (Path(tools.root.path.anchor), Path.home().resolve()):
+            # MCP clients often start servers in / or the home folder.
+            err_console.print(
+                f"notice: the root is {tools.root.path}, so the agent may name almost any "
+                "file; pass --root with the folder of your videos",
+                highlight=False,
+            )
         build_server(tools).run("stdio")
     finally:
         tools.close()
