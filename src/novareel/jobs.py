@@ -22,7 +22,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
@@ -44,6 +44,7 @@ from novareel.errors import (
     WaitTimeoutError,
 )
 from novareel.models import (
+    Model,
     VideoRequest,
     VideoShape,
     expected_generation_seconds,
@@ -112,6 +113,24 @@ def request_notices(request: VideoRequest, *, lifecycle: bool = True) -> list[st
     for text in texts:
         if isinstance(text, str) and text:
             notices.extend(prompt_warnings(text))
+    return list(dict.fromkeys(notices))
+
+
+def model_notices(model: Model, requests: Sequence[VideoRequest]) -> list[str]:
+    """What to say about a command's jobs on one model before any money or time is
+    spent: the model's lifecycle once, the undocumented image input of a family that
+    has one, and each request's prompt advice (:func:`request_notices`)."""
+    from novareel.models import lifecycle_notice
+
+    notices: list[str] = []
+    lifecycle = lifecycle_notice(model)
+    if lifecycle:
+        notices.append(lifecycle)
+    image_notice = getattr(model.family, "image_notice", None)
+    if image_notice and any(getattr(r, "frames", None) for r in requests):
+        notices.append(image_notice)
+    for request in requests:
+        notices.extend(request_notices(request, lifecycle=False))
     return list(dict.fromkeys(notices))
 
 

@@ -140,6 +140,8 @@ def test_every_command_keeps_secrets_out_of_output_logs_and_ledger(
     # the gallery page holds prompts and (for videos left in S3) presigned links
     run("gallery", "-o", str(tmp / "gallery"), "--json")
     t.add("gallery page", (tmp / "gallery" / "index.html").read_text(encoding="utf-8"))
+    # The MCP server's startup (a bad cap: it exits 2 before reading stdin).
+    run("mcp", *conn, "--max-cost", "abc", "--json", expect=(2,))
 
     # Every registered command (and sub-command) was run.
     def name(c: Any) -> str:

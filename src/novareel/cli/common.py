@@ -10,10 +10,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar, cast
 
 import typer
@@ -350,30 +348,3 @@ def print_result(result: Any, as_json: bool) -> None:
     width = max(len(key) for key, _ in rows)
     for key, value in rows:
         typer.echo(f"{typer.style(key.ljust(width), bold=True)}  {value}")
-
-
-_RELATIVE = re.compile(r"^(\d+)\s*([smhdw])$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def parse_when(value: str | None, *, field: str = "since") -> datetime | None:
-    """An ISO date/time, or a relative age such as ``30m``, ``12h``, ``7d`` (ago)."""
-    if value is None:
-        return None
-    text = value.strip()
-    match = _RELATIVE.match(text.lower())
-    if match:
-        delta = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
-        return datetime.now(timezone.utc) - delta
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidRequestError(
-            Problem(
-                field,
-                f"{value!r} is neither an ISO date/time nor an age like 12h or 7d",
-                value=value,
-                limit="YYYY-MM-DD[THH:MM[:SS]] | <n>s|m|h|d|w",
-            )
-        ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)

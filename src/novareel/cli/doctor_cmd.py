@@ -14,8 +14,7 @@ import typer
 
 from novareel.cli.app import JSON_HELP, app, console, emit_json, handle_errors
 from novareel.cli.common import CONNECTION, Connection, with_connection
-
-OUTPUT_URI_ENV = "NOVAREEL_OUTPUT_URI"
+from novareel.s3uri import OUTPUT_URI_ENV
 
 _MARKS = {
     "ok": "[green]✓[/]",

@@ -19,13 +19,13 @@ from novareel.cli.common import (
     Connection,
     download_progress,
     open_api,
-    parse_when,
     print_result,
     wait_progress,
     with_connection,
 )
 from novareel.cli.track import MAX_ALIAS
 from novareel.errors import InvalidRequestError, Problem
+from novareel.when import parse_when
 
 jobs_app = typer.Typer(
     name="jobs",
