@@ -229,3 +229,11 @@ def m006_name_and_out_dir(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE jobs ADD COLUMN name TEXT")
     db.execute("ALTER TABLE jobs ADD COLUMN out_dir TEXT")
     db.execute("ALTER TABLE jobs ADD COLUMN emulator_owned INTEGER NOT NULL DEFAULT 0")
+
+
+@migration
+def m007_listing_order_index(db: sqlite3.Connection) -> None:
+    """An index in the order ``novareel jobs`` lists (newest first by submit time, else
+    creation time, then id), so a listing reads page by page from where the last page
+    ended instead of sorting the whole table for each page."""
+    db.execute("CREATE INDEX jobs_listing_order ON jobs (COALESCE(submit_time, created_at), id)")
