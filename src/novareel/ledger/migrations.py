@@ -233,7 +233,8 @@ def m006_name_and_out_dir(db: sqlite3.Connection) -> None:
 
 @migration
 def m007_listing_order_index(db: sqlite3.Connection) -> None:
-    """An index in the order ``novareel jobs`` lists (newest first by submit time, else
-    creation time, then id), so a listing reads page by page from where the last page
-    ended instead of sorting the whole table for each page."""
+    """An index in the order `novareel jobs` lists, so it reads page by page.
+
+    The order is newest first by submit time (else creation time), then id: a page
+    starts where the last one ended instead of sorting the whole table again."""
     db.execute("CREATE INDEX jobs_listing_order ON jobs (COALESCE(submit_time, created_at), id)")
