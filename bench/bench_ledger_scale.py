@@ -88,7 +88,8 @@ def fill(home: Path, start: int, stop: int) -> None:
                 )
                 db.execute(
                     "INSERT INTO job_files (job_id, path, added_at)"
-                    " SELECT id, 'videos/' || COALESCE(invocation_id, id) || '/output.mp4', created_at"
+                    " SELECT id, 'videos/' || COALESCE(invocation_id, id) || '/output.mp4',"
+                    " created_at"
                     " FROM jobs WHERE id > ? AND id % 2 = 0",
                     (first,),
                 )

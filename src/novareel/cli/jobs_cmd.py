@@ -186,10 +186,13 @@ def _stream_json(records: Iterable[Any]) -> None:
     import sys
 
     out = sys.stdout
+    # Each record is encoded as a one-item list, "[\n  {...}\n]": the part between
+    # the brackets is already indented as an item of the whole array would be.
+    encoder = json.JSONEncoder(indent=2, sort_keys=False, default=str)
     count = 0
     for count, record in enumerate(records, start=1):
-        text = json.dumps(record.to_dict(), indent=2, sort_keys=False, default=str)
-        out.write(("[\n" if count == 1 else ",\n") + "  " + text.replace("\n", "\n  "))
+        text = encoder.encode([record.to_dict()])
+        out.write(("[" if count == 1 else ",") + text[1:-2])
     out.write("[]\n" if count == 0 else "\n]\n")
     out.flush()
 
