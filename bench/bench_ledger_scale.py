@@ -129,6 +129,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000,100000", help="comma-separated")
     parser.add_argument("--baseline", metavar="REF", help="also run git ref REF's code")
     opts = parser.parse_args()
+    title = header("Ledger commands at 100,000 rows")  # the load average at the start
     sizes = sorted(int(s) for s in opts.sizes.split(","))
     variants: list[tuple[str, Path]] = []
     rows: list[list[Any]] = []
@@ -165,7 +166,7 @@ def main() -> None:
                             f"{rss:.0f}",
                         ]
                     )
-    print(header("Ledger commands at 100,000 rows"))
+    print(title)
     print(
         table(
             ["jobs in ledger", "code", "output", "wall s", "µs per job", "peak RSS MB"],
