@@ -275,29 +275,32 @@ _PROBE_CODECS = frozenset({"h264"})
 def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
     """What :func:`inspect_video` reports except shots, at a fraction of the cost.
 
-    This is the check a download runs on every ``output.mp4``, so it must detect what a
-    full decode detects without paying for one (about 300 ms of CPU for 6 s of 720p).
-    It reads every packet (no decoding) and hands each one to the decoder told to skip
-    all but keyframes:
+    This is the check a download runs on every ``output.mp4``, so it must find what a
+    full decode finds without paying for one (~300 ms of CPU for 6 s of 720p; this
+    takes a few ms). It reads every packet from the container's index (no decoding)
+    and hands each one to the decoder told to skip all but keyframes:
 
-    * frame count and duration come from the packets' timestamps, which are exactly the
+    * frame count and duration come from the packets' timestamps, which are the
       timestamps the decoded frames would carry (one MP4 sample is one frame), so a
-      cut download, missing frames or a hole in the timestamps show as before;
-    * size and codec come from the decoded first keyframe, the frame rate from the
-      stream (as in :func:`inspect_video`); every keyframe, the first and the last
-      shot's included, is really decoded;
-    * every other packet still goes through the decoder's parser (NAL unit framing,
-      slice headers), which is where a full decode fails on overwritten or garbled
-      packets, so damage shows up as "is damaged: decoding failed" as before. Only the
-      pixel reconstruction of non-key frames is skipped, and there the H.264 decoder
-      conceals damage instead of failing, so a full decode would not report it either.
+      short or long video or a hole in the timestamps shows exactly as before;
+    * size and codec come from the decoded first keyframe and the frame rate from the
+      stream, as in :func:`inspect_video`; every keyframe (the first, and the first of
+      every later shot) is really decoded;
+    * the skipped packets still go through the decoder's parser (NAL unit framing,
+      slice headers) with ``err_detect=explode``, which is where a full decode fails on
+      overwritten or garbled packets. Only the pixels of non-key frames are not
+      reconstructed, and there the H.264 decoder conceals damage instead of failing,
+      so a full decode does not report it either.
 
-    Where the packets cannot be trusted to stand for frames, it falls back to the full
-    decode (without thumbnails) so the answer stays the full decode's: a container
-    other than MP4/MOV or a codec other than H.264, a packet without a timestamp or
-    marked corrupt or to be discarded (edit lists), a stream that does not start with a
-    keyframe, an index that promises more frames than the file holds (a cut file with
-    its index first), or keyframe flags that the decoder does not confirm.
+    Wherever the cheap answer could differ from the full decode's, it falls back to the
+    full decode (without thumbnails), so the answer is the full decode's: a container
+    other than MP4/MOV or a codec other than H.264 (no index to trust), a packet
+    without a timestamp or marked corrupt or to be discarded (edit lists), a stream
+    that does not start with a keyframe, an index that promises more frames than the
+    file holds (a cut file with its index first), keyframe flags the decoder does not
+    confirm, and any error the decoder reports (damage; "explode" is stricter than a
+    full decode, which conceals some of it). Damaged files are rare, so the fallback's
+    cost does not matter; an intact Nova Reel or Luma Ray 2 file never takes it.
 
     ``shot_starts`` is always empty: shots need every frame (use :func:`inspect_video`).
     Errors are those of :func:`inspect_video` (file not found, not a video, no video

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from novareel.errors import InvalidRequestError
 from novareel.jobs import _check_output_video
 from novareel.models.base import VideoShape
 
@@ -41,7 +42,7 @@ def packets(path: Path) -> list[tuple[int, int, bool]]:
 
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
-        return [(p.pos, p.size, p.is_keyframe) for p in container.demux(stream) if p.size]
+        return [(p.pos or 0, p.size, p.is_keyframe) for p in container.demux(stream) if p.size]
 
 
 def remux(
@@ -63,6 +64,7 @@ def remux(
         av.open(str(dest), "w", format=fmt, options=options or {}) as out,
     ):
         stream = inp.streams.video[0]
+        assert stream.time_base is not None
         target = out.add_stream_from_template(stream)
         index = 0
         for packet in inp.demux(stream):
@@ -278,3 +280,101 @@ def test_damaged_decoder_setup(good: Path, folder: Path) -> None:
     path.write_bytes(data[: at + 14] + b"\xff" * 8 + data[at + 22 :])
     (notice,) = check(path)
     assert "is damaged: decoding failed" in notice
+
+
+# --------------------------------------------------------------------------- the cheap path
+
+
+def write_b_frames(path: Path) -> Path:
+    """6 s at 320x180 with B-frames and a keyframe every 2 s (x264 ``medium``): packets
+    in decode order, timestamps out of order, as most services' encoders write."""
+    import av
+    import numpy as np
+
+    with av.open(str(path), "w") as container:
+        stream: Any = container.add_stream("libx264", rate=24)
+        stream.width, stream.height, stream.pix_fmt = *SMALL, "yuv420p"
+        stream.options = {"preset": "medium", "x264-params": "keyint=48"}
+        for i in range(144):
+            array = np.full((SMALL[1], SMALL[0], 3), (i * 3) % 255, dtype=np.uint8)
+            array[50:80, i : i + 30] = 255
+            for packet in stream.encode(av.VideoFrame.from_ndarray(array, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+@pytest.fixture
+def full_decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Names of the files :func:`probe_video` fell back to the full decode for."""
+    from novareel import video
+
+    calls: list[str] = []
+    real = video._inspect
+
+    def spy(path: Any, *, shots: bool) -> Any:
+        calls.append(Path(path).name)
+        return real(path, shots=shots)
+
+    monkeypatch.setattr(video, "_inspect", spy)
+    return calls
+
+
+@pytest.mark.parametrize(
+    "name", ["good", "faststart", "b-frames", "hole", "fps25", "small", "short", "nova"]
+)
+def test_probe_reads_packets_and_agrees_with_the_full_decode(
+    name: str, good: Path, faststart: Path, folder: Path, full_decodes: list[str]
+) -> None:
+    """On every intact MP4 the cheap path answers alone, with the full decode's numbers."""
+    import dataclasses
+
+    from novareel.emulator.render import render_video
+    from novareel.video import inspect_video, probe_video
+
+    colour = [(90, 90, 90)]
+    make: dict[str, Callable[[], Path]] = {
+        "good": lambda: good,
+        "faststart": lambda: faststart,
+        "b-frames": lambda: write_b_frames(folder / "b-frames.mp4"),
+        "hole": lambda: remux(good, folder / "hole2.mp4", retime=lambda i: i + 24 * (i >= 72)),
+        "fps25": lambda: write_video(folder / "fps25.mp4", colour, size=SMALL, fps=25),
+        "small": lambda: write_video(folder / "small.mp4", colour, size=(256, 144)),
+        "short": lambda: write_video(folder / "5s.mp4", colour, size=SMALL, seconds_per_shot=5),
+        "nova": lambda: folder / "nova2.mp4",
+    }
+    if name == "nova":
+        (folder / "nova2.mp4").write_bytes(render_video("Pan left.", 3, frames=48))
+    path = make[name]()
+    probed = probe_video(path)
+    assert full_decodes == [], "an intact MP4 needs no full decode"
+    assert probed.shot_starts == []
+    assert probed == dataclasses.replace(inspect_video(path), shot_starts=[])
+    assert probed.frame_count > 0
+
+
+def test_probe_falls_back_to_the_full_decode(
+    good: Path, faststart: Path, folder: Path, full_decodes: list[str]
+) -> None:
+    """Where packets cannot stand for frames, the full decode answers (as before)."""
+    from novareel.video import probe_video
+
+    mkv = remux(good, folder / "fallback.mkv", fmt="matroska")
+    assert probe_video(mkv).frame_count == 144  # not MP4: timestamps may be missing
+    cut = folder / "fallback-cut.mp4"
+    data = faststart.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    assert probe_video(cut).frame_count < 144  # the index promises more than is there
+    nokey = remux(good, folder / "fallback-nokey.mp4", keep=lambda i: i > 0)
+    assert probe_video(nokey).frame_count == 0  # does not start with a keyframe
+    middle = packets(good)[70]
+    damaged = overwrite(good, folder / "fallback-damaged.mp4", [middle[:2]], noise=True)
+    with pytest.raises(InvalidRequestError, match="is damaged: decoding failed"):
+        probe_video(damaged)  # the decoder complained
+    assert full_decodes == [
+        "fallback.mkv",
+        "fallback-cut.mp4",
+        "fallback-nokey.mp4",
+        "fallback-damaged.mp4",
+    ]
