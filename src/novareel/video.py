@@ -272,6 +272,113 @@ _PROBE_FORMATS = frozenset({"mov", "mp4"})
 _PROBE_CODECS = frozenset({"h264"})
 
 
+#: NAL unit types a plain H.264 stream in MP4 carries (slices, SEI, parameter sets,
+#: delimiters, filler). Anything else (unspecified, reserved, SVC/MVC, data
+#: partitioning) sends the file to the full decode.
+_H264_PLAIN_NALS = frozenset({1, 5, 6, 7, 8, 9, 10, 11, 12})
+_H264_SLICES = frozenset({1, 5})
+
+
+class _Bits:
+    """An Exp-Golomb reader over the start of a NAL unit's payload (RBSP)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.value = int.from_bytes(data, "big")
+        self.left = len(data) * 8
+
+    def ue(self) -> int:
+        zeros = 0
+        while self.left > 0 and not (self.value >> (self.left - 1)) & 1:
+            zeros += 1
+            self.left -= 1
+        if self.left < zeros + 1 or zeros > 31:
+            raise ValueError("truncated Exp-Golomb code")
+        self.left -= zeros + 1
+        return ((1 << zeros) | ((self.value >> self.left) & ((1 << zeros) - 1))) - 1
+
+
+def _rbsp(nal: bytes, limit: int = 32) -> bytes:
+    """The first ``limit`` bytes of a NAL unit's payload without emulation prevention."""
+    out = bytearray()
+    zeros = 0
+    for byte in nal[1 : limit + 1]:
+        if zeros >= 2 and byte == 3:
+            zeros = 0
+            continue
+        out.append(byte)
+        zeros = zeros + 1 if byte == 0 else 0
+    return bytes(out)
+
+
+class _H264Packets:
+    """What an H.264 decoder checks of every packet before it decodes any pixel.
+
+    A full decode fails a packet with "no frame!" when none of its slices can be
+    parsed; a decoder told to skip non-key frames does not (it skips them before or
+    after parsing, and never complains about a packet without a picture). So for each
+    packet (length-prefixed NAL units, as in MP4) this checks the framing, the NAL
+    headers, that there is a slice, and the start of each slice header (first
+    macroblock inside the picture, a valid slice type, a known picture parameter set).
+    ``ok`` is False on anything odd: the caller then falls back to the full decode,
+    which gives the verdict; this never reports damage itself.
+    """
+
+    def __init__(self, extradata: bytes | None, width: int, height: int) -> None:
+        data = bytes(extradata or b"")
+        self.macroblocks = ((width + 15) // 16) * ((height + 15) // 16)
+        self.pps_ids: set[int] = set()
+        self.length_size = 4
+        # An ``avcC`` record (version 1): anything else is not what this parses.
+        self.ok = len(data) >= 7 and data[0] == 1 and self.macroblocks > 0
+        if not self.ok:
+            return
+        self.length_size = (data[4] & 3) + 1
+        try:
+            pos = 6
+            for _ in range(data[5] & 0x1F):  # sequence parameter sets
+                pos += 2 + int.from_bytes(data[pos : pos + 2], "big")
+            count = data[pos]
+            pos += 1
+            for _ in range(count):  # picture parameter sets: remember their ids
+                size = int.from_bytes(data[pos : pos + 2], "big")
+                self.pps_ids.add(_Bits(_rbsp(data[pos + 2 : pos + 2 + size], 8)).ue())
+                pos += 2 + size
+        except (IndexError, ValueError):
+            self.ok = False
+        if not self.pps_ids:
+            self.ok = False
+
+    def check(self, packet: bytes) -> None:
+        """Clear ``ok`` if this packet would not pass a full decoder's parser."""
+        pos, end, slices = 0, len(packet), 0
+        try:
+            while pos < end:
+                size = int.from_bytes(packet[pos : pos + self.length_size], "big")
+                pos += self.length_size
+                if size == 0 or pos + size > end:
+                    raise ValueError("bad NAL unit size")
+                header = packet[pos]
+                kind = header & 0x1F
+                if header & 0x80 or kind not in _H264_PLAIN_NALS:
+                    raise ValueError("not a plain H.264 NAL unit")
+                if kind == 8:  # a picture parameter set in the stream
+                    self.pps_ids.add(_Bits(_rbsp(packet[pos : pos + size], 8)).ue())
+                elif kind in _H264_SLICES:
+                    bits = _Bits(_rbsp(packet[pos : pos + size]))
+                    first_mb, slice_type, pps_id = bits.ue(), bits.ue(), bits.ue()
+                    if first_mb >= self.macroblocks or slice_type > 9:
+                        raise ValueError("slice header out of range")
+                    if pps_id not in self.pps_ids:
+                        raise ValueError("unknown picture parameter set")
+                    slices += 1
+                pos += size
+        except (IndexError, ValueError):
+            self.ok = False
+            return
+        if not slices:
+            self.ok = False
+
+
 def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
     """What :func:`inspect_video` reports except shots, at a fraction of the cost.
 
@@ -330,6 +437,9 @@ def _probe_packets(path: str | os.PathLike[str]) -> VideoInfo | None:
         # of whose slices parse); "explode" turns the slice-header errors behind it,
         # and any other error the decoder notices, into exceptions.
         context.options = {"err_detect": "explode"}
+        parser = _H264Packets(context.extradata, stream.width, stream.height)
+        if not parser.ok:
+            return None
         times: list[float] = []
         keyframes = decoded = 0
         width = height = 0
@@ -342,6 +452,9 @@ def _probe_packets(path: str | os.PathLike[str]) -> VideoInfo | None:
                         return None
                     times.append(float(packet.pts * stream.time_base))
                     keyframes += packet.is_keyframe
+                    parser.check(bytes(packet))
+                    if not parser.ok:
+                        return None
                 for _frame in packet.decode():
                     if not decoded:
                         width, height = context.width, context.height
