@@ -109,18 +109,23 @@ def faststart(good: Path, folder: Path) -> Path:
     return remux(good, folder / "faststart.mp4", options={"movflags": "faststart"})
 
 
-# --------------------------------------------------------------------------- good files
-
-
-def test_an_emulator_render_passes(folder: Path) -> None:
-    """A 1280x720 emulator render (camera moves, overlays), 2 s instead of 6 s to keep
-    the test fast."""
+@pytest.fixture(scope="module")
+def nova(folder: Path) -> Path:
+    """A 1280x720 emulator render (camera moves, overlays, x264 on one thread as the
+    emulator runs it), 2 s instead of Nova Reel's 6 s to keep the tests fast."""
     from novareel.emulator.render import render_video
 
     path = folder / "nova.mp4"
     path.write_bytes(render_video("A cat. Zoom in.", 1, frames=48))
-    assert check(path, VideoShape(1280, 720, 24, 2)) == []
-    (notice,) = check(path, VideoShape(1280, 720, 24, 6))
+    return path
+
+
+# --------------------------------------------------------------------------- good files
+
+
+def test_an_emulator_render_passes(nova: Path) -> None:
+    assert check(nova, VideoShape(1280, 720, 24, 2)) == []
+    (notice,) = check(nova, VideoShape(1280, 720, 24, 6))
     assert "duration is 2 s, expected 6 s (4.00 s shorter; 48 frames instead of 144)" in notice
 
 
@@ -271,6 +276,21 @@ def test_overwritten_packets(good: Path, folder: Path, where: str, noise: bool) 
     assert "is damaged: decoding failed" in notice
 
 
+@pytest.mark.parametrize("header", [0x60, 0xE1], ids=["type-0", "forbidden-bit"])
+def test_a_packet_whose_only_slice_is_unreadable(nova: Path, folder: Path, header: int) -> None:
+    """One frame's NAL header overwritten: the packet holds no picture, and a full
+    decode of this file fails on it ("no frame!"). A decoder told to skip non-key
+    frames does not notice that by itself."""
+    pos, _size, _key = packets(nova)[30]
+    data = bytearray(nova.read_bytes())
+    assert data[pos + 4] & 0x1F == 1, "a length-prefixed non-IDR slice"
+    data[pos + 4] = header
+    path = folder / f"no-picture-{header}.mp4"
+    path.write_bytes(bytes(data))
+    (notice,) = check(path, VideoShape(1280, 720, 24, 2))
+    assert "is damaged: decoding failed" in notice
+
+
 def test_damaged_decoder_setup(good: Path, folder: Path) -> None:
     """The SPS in the index (``avcC``) overwritten: no frame can be decoded."""
     data = good.read_bytes()
@@ -325,12 +345,11 @@ def full_decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     "name", ["good", "faststart", "b-frames", "hole", "fps25", "small", "short", "nova"]
 )
 def test_probe_reads_packets_and_agrees_with_the_full_decode(
-    name: str, good: Path, faststart: Path, folder: Path, full_decodes: list[str]
+    name: str, good: Path, faststart: Path, nova: Path, folder: Path, full_decodes: list[str]
 ) -> None:
     """On every intact MP4 the cheap path answers alone, with the full decode's numbers."""
     import dataclasses
 
-    from novareel.emulator.render import render_video
     from novareel.video import inspect_video, probe_video
 
     colour = [(90, 90, 90)]
@@ -342,10 +361,8 @@ def test_probe_reads_packets_and_agrees_with_the_full_decode(
         "fps25": lambda: write_video(folder / "fps25.mp4", colour, size=SMALL, fps=25),
         "small": lambda: write_video(folder / "small.mp4", colour, size=(256, 144)),
         "short": lambda: write_video(folder / "5s.mp4", colour, size=SMALL, seconds_per_shot=5),
-        "nova": lambda: folder / "nova2.mp4",
+        "nova": lambda: nova,
     }
-    if name == "nova":
-        (folder / "nova2.mp4").write_bytes(render_video("Pan left.", 3, frames=48))
     path = make[name]()
     probed = probe_video(path)
     assert full_decodes == [], "an intact MP4 needs no full decode"
