@@ -19,6 +19,7 @@ Local files only; fetching from S3 is the client's job.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from collections.abc import Iterator, Sequence
@@ -379,6 +380,24 @@ class _H264Packets:
             self.ok = False
 
 
+def _same_order_as_decoded(pts: Sequence[int], reorders: bool) -> bool:
+    """Whether the first and last decoded frames are the packets of lowest and highest
+    timestamp, as :func:`inspect_video` measures the duration from the frames in the
+    order the decoder returns them.
+
+    Without frame reordering the decoder returns frames in packet order, so the
+    timestamps must simply increase. With B-frames it returns them in the order the
+    bitstream says, which the packets' timestamps match when the index is sound: then
+    they are distinct and evenly spaced (constant frame rate). A damaged composition
+    offset table breaks that (duplicates, uneven steps) and the full decode decides.
+    """
+    if not reorders:
+        return all(a < b for a, b in itertools.pairwise(pts))
+    ordered = sorted(pts)
+    steps = {b - a for a, b in itertools.pairwise(ordered)}
+    return len(steps) <= 1 and 0 not in steps
+
+
 def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
     """What :func:`inspect_video` reports except shots, at a fraction of the cost.
 
@@ -440,17 +459,24 @@ def _probe_packets(path: str | os.PathLike[str]) -> VideoInfo | None:
         parser = _H264Packets(context.extradata, stream.width, stream.height)
         if not parser.ok:
             return None
-        times: list[float] = []
+        reorders = bool(context.has_b_frames)  # read before decoding can change it
+        pts: list[int] = []
+        last_dts: int | None = None
         keyframes = decoded = 0
         width = height = 0
         try:
             for packet in container.demux(stream):
                 if packet.size:
-                    if packet.pts is None or packet.is_corrupt or packet.is_discard:
+                    if packet.pts is None or packet.dts is None:
                         return None
-                    if not times and not packet.is_keyframe:
+                    if packet.is_corrupt or packet.is_discard:
                         return None
-                    times.append(float(packet.pts * stream.time_base))
+                    if not pts and not packet.is_keyframe:
+                        return None
+                    if last_dts is not None and packet.dts <= last_dts:
+                        return None  # not in decoding order: an odd or damaged index
+                    last_dts = packet.dts
+                    pts.append(packet.pts)
                     keyframes += packet.is_keyframe
                     parser.check(bytes(packet))
                     if not parser.ok:
@@ -463,11 +489,13 @@ def _probe_packets(path: str | os.PathLike[str]) -> VideoInfo | None:
             # Damaged, or stricter than a full decode would be ("explode" also stops
             # at damage the decoder can conceal): the full decode decides, as before.
             return None
-        if not times or decoded != keyframes or (stream.frames and len(times) < stream.frames):
+        if not pts or decoded != keyframes or (stream.frames and len(pts) < stream.frames):
+            return None
+        if not _same_order_as_decoded(pts, reorders):
             return None
         fps = _fps(stream)
-        times.sort()
-        duration = times[-1] - times[0] + (1.0 / fps if fps else 0.0)
+        span = float((max(pts) - min(pts)) * stream.time_base)
+        duration = span + (1.0 / fps if fps else 0.0)
         return VideoInfo(
             path=os.fspath(path),
             codec=context.name,
@@ -475,7 +503,7 @@ def _probe_packets(path: str | os.PathLike[str]) -> VideoInfo | None:
             height=height,
             fps=round(fps, 3),
             duration_seconds=round(duration, 3),
-            frame_count=len(times),
+            frame_count=len(pts),
             size_bytes=Path(path).stat().st_size,
             shot_starts=[],
         )
