@@ -1,4 +1,4 @@
-"""Benchmark 6: the download's video check, CPU per check.
+"""The download's video check: CPU per check, the full decode against the cheap check.
 
 Run: ``.venv/bin/python bench/bench_video_check.py [--runs N] [--baseline | --new]``
 
