@@ -395,3 +395,39 @@ def test_probe_falls_back_to_the_full_decode(
         "fallback-nokey.mp4",
         "fallback-damaged.mp4",
     ]
+
+
+def test_damaged_composition_offsets_take_the_full_decode(
+    folder: Path, full_decodes: list[str]
+) -> None:
+    """With B-frames the decoder returns frames in bitstream order; once the index's
+    composition offsets (``ctts``) are damaged, the packets' timestamps no longer say
+    which frames come first and last, so the full decode measures the duration."""
+    import dataclasses
+
+    from novareel.video import inspect_video, probe_video
+
+    source = write_b_frames(folder / "ctts-source.mp4")
+    data = bytearray(source.read_bytes())
+    at = data.find(b"ctts")
+    entry = at + 12 + 8 * 3  # (sample count, offset) pairs after version and count
+    data[entry + 4 : entry + 8] = data[at + 12 + 8 + 4 : at + 12 + 8 + 8]
+    path = folder / "ctts.mp4"
+    path.write_bytes(bytes(data))
+    expected = dataclasses.replace(inspect_video(path), shot_starts=[])
+    full_decodes.clear()
+    assert probe_video(path) == expected
+    assert full_decodes == ["ctts.mp4"]
+
+
+def test_exp_golomb_reader_and_emulation_prevention() -> None:
+    """The slice-header reader behind the packet check: a wrong read would send intact
+    files to the full decode (slow) or let a damaged one through."""
+    from novareel.video import _Bits, _rbsp
+
+    # NAL header 0x65, then 00 00 03 01: the 03 is emulation prevention, not data.
+    assert _rbsp(b"\x65\x00\x00\x03\x01\x88") == b"\x00\x00\x01\x88"
+    bits = _Bits(b"\x88\x40")  # 1 | 0001000 | 01000000: ue values 0, 7, then 1
+    assert (bits.ue(), bits.ue(), bits.ue()) == (0, 7, 1)
+    with pytest.raises(ValueError, match="truncated"):
+        _Bits(b"\x00").ue()
