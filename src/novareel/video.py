@@ -281,11 +281,17 @@ _H264_SLICES = frozenset({1, 5})
 
 
 class _Bits:
-    """An Exp-Golomb reader over the start of a NAL unit's payload (RBSP)."""
+    """A bit reader (fixed-width and Exp-Golomb codes) over a NAL unit's RBSP."""
 
     def __init__(self, data: bytes) -> None:
         self.value = int.from_bytes(data, "big")
         self.left = len(data) * 8
+
+    def u(self, width: int) -> int:
+        if width > self.left:
+            raise ValueError("truncated field")
+        self.left -= width
+        return (self.value >> self.left) & ((1 << width) - 1)
 
     def ue(self) -> int:
         zeros = 0
@@ -296,6 +302,10 @@ class _Bits:
             raise ValueError("truncated Exp-Golomb code")
         self.left -= zeros + 1
         return ((1 << zeros) | ((self.value >> self.left) & ((1 << zeros) - 1))) - 1
+
+    def se(self) -> int:
+        code = self.ue()
+        return (code + 1) // 2 if code & 1 else -(code // 2)
 
 
 def _rbsp(nal: bytes, limit: int = 32) -> bytes:
@@ -311,23 +321,87 @@ def _rbsp(nal: bytes, limit: int = 32) -> bytes:
     return bytes(out)
 
 
+#: Profiles whose sequence parameter set carries chroma format, bit depths and
+#: scaling lists before the fields read here.
+_HIGH_PROFILES = frozenset({44, 83, 86, 100, 110, 118, 122, 128, 134, 135, 138, 139, 244})
+
+
+@dataclass(frozen=True)
+class _Sps:
+    """What a slice header's picture order count needs from its sequence parameters."""
+
+    log2_max_frame_num: int
+    poc_type: int
+    log2_max_poc_lsb: int
+    colour_planes: bool
+
+
+def _parse_sps(nal: bytes) -> tuple[int, _Sps]:
+    """``(id, parameters)`` of a sequence parameter set (progressive video only:
+    interlaced streams and picture order count type 1 raise ValueError)."""
+    bits = _Bits(_rbsp(nal, len(nal)))
+    profile = bits.u(8)
+    bits.u(16)  # constraint flags, level
+    sps_id = bits.ue()
+    colour_planes = False
+    if profile in _HIGH_PROFILES:
+        chroma = bits.ue()
+        if chroma == 3:
+            colour_planes = bool(bits.u(1))
+        bits.ue(), bits.ue(), bits.u(1)  # bit depths, transform bypass
+        if bits.u(1):  # scaling matrices
+            for i in range(12 if chroma == 3 else 8):
+                if bits.u(1):
+                    last = following = 8
+                    for _ in range(16 if i < 6 else 64):
+                        if following:
+                            following = (last + bits.se() + 256) % 256
+                        last = following or last
+    log2_max_frame_num = bits.ue() + 4
+    poc_type = bits.ue()
+    if poc_type not in (0, 2):
+        raise ValueError("picture order count type not followed")
+    log2_max_poc_lsb = bits.ue() + 4 if poc_type == 0 else 0
+    bits.ue(), bits.u(1), bits.ue(), bits.ue()  # refs, gaps, width, height
+    if not bits.u(1):
+        raise ValueError("interlaced video not followed")
+    return sps_id, _Sps(log2_max_frame_num, poc_type, log2_max_poc_lsb, colour_planes)
+
+
+def _parse_pps(nal: bytes) -> tuple[int, int, bool]:
+    """``(id, sequence parameter set id, bottom field order present)`` of a PPS."""
+    bits = _Bits(_rbsp(nal, 16))
+    pps_id, sps_id = bits.ue(), bits.ue()
+    bits.u(1)  # entropy coding mode
+    return pps_id, sps_id, bool(bits.u(1))
+
+
 class _H264Packets:
-    """What an H.264 decoder checks of every packet before it decodes any pixel.
+    """What an H.264 decoder checks of every packet before it decodes any pixel, and
+    the order in which it will return the frames.
 
     A full decode fails a packet with "no frame!" when none of its slices can be
-    parsed; a decoder told to skip non-key frames does not (it skips them before or
-    after parsing, and never complains about a packet without a picture). So for each
-    packet (length-prefixed NAL units, as in MP4) this checks the framing, the NAL
-    headers, that there is a slice, and the start of each slice header (first
-    macroblock inside the picture, a valid slice type, a known picture parameter set).
-    ``ok`` is False on anything odd: the caller then falls back to the full decode,
-    which gives the verdict; this never reports damage itself.
+    parsed; a decoder told to skip non-key frames does not. So for each packet
+    (length-prefixed NAL units, as in MP4) this checks the framing, the NAL headers,
+    that there is a slice, and the start of its slice header (first macroblock inside
+    the picture, a valid slice type, known parameter sets). It also reads the slice's
+    picture order count, the order in which the decoder returns frames (``keys``, one
+    per packet): :func:`inspect_video` measures the duration between the first and
+    last frames returned, so the packets' timestamps must follow that order for the
+    cheap answer to be the same.
+
+    ``ok`` is False on anything odd or not followed (interlacing, picture order count
+    type 1): the caller then falls back to the full decode, which gives the verdict.
+    This never reports damage itself.
     """
 
     def __init__(self, extradata: bytes | None, width: int, height: int) -> None:
         data = bytes(extradata or b"")
         self.macroblocks = ((width + 15) // 16) * ((height + 15) // 16)
-        self.pps_ids: set[int] = set()
+        self.sps: dict[int, _Sps] = {}
+        self.pps: dict[int, tuple[int, bool]] = {}
+        self.keys: list[tuple[int, int]] = []
+        self.idr = self.prev_msb = self.prev_lsb = 0
         self.length_size = 4
         # An ``avcC`` record (version 1): anything else is not what this parses.
         self.ok = len(data) >= 7 and data[0] == 1 and self.macroblocks > 0
@@ -337,65 +411,113 @@ class _H264Packets:
         try:
             pos = 6
             for _ in range(data[5] & 0x1F):  # sequence parameter sets
-                pos += 2 + int.from_bytes(data[pos : pos + 2], "big")
+                size = int.from_bytes(data[pos : pos + 2], "big")
+                self._sps(data[pos + 2 : pos + 2 + size])
+                pos += 2 + size
             count = data[pos]
             pos += 1
-            for _ in range(count):  # picture parameter sets: remember their ids
+            for _ in range(count):  # picture parameter sets
                 size = int.from_bytes(data[pos : pos + 2], "big")
-                self.pps_ids.add(_Bits(_rbsp(data[pos + 2 : pos + 2 + size], 8)).ue())
+                self._pps(data[pos + 2 : pos + 2 + size])
                 pos += 2 + size
-        except (IndexError, ValueError):
+        except (IndexError, KeyError, ValueError):
             self.ok = False
-        if not self.pps_ids:
+        if not self.pps:
             self.ok = False
 
+    def _sps(self, nal: bytes) -> None:
+        sps_id, sps = _parse_sps(nal)
+        self.sps[sps_id] = sps
+
+    def _pps(self, nal: bytes) -> None:
+        pps_id, sps_id, bottom = _parse_pps(nal)
+        if sps_id not in self.sps:
+            raise KeyError(sps_id)
+        self.pps[pps_id] = (sps_id, bottom)
+
     def check(self, packet: bytes) -> None:
-        """Clear ``ok`` if this packet would not pass a full decoder's parser."""
-        pos, end, slices = 0, len(packet), 0
+        """Clear ``ok`` if this packet would not pass a full decoder's parser; else
+        append its frame's place in the decoder's output order to ``keys``."""
+        pos, end = 0, len(packet)
+        key: tuple[int, int] | None = None
         try:
             while pos < end:
                 size = int.from_bytes(packet[pos : pos + self.length_size], "big")
                 pos += self.length_size
                 if size == 0 or pos + size > end:
                     raise ValueError("bad NAL unit size")
-                header = packet[pos]
-                kind = header & 0x1F
-                if header & 0x80 or kind not in _H264_PLAIN_NALS:
+                nal = packet[pos : pos + size]
+                kind = nal[0] & 0x1F
+                if nal[0] & 0x80 or kind not in _H264_PLAIN_NALS:
                     raise ValueError("not a plain H.264 NAL unit")
-                if kind == 8:  # a picture parameter set in the stream
-                    self.pps_ids.add(_Bits(_rbsp(packet[pos : pos + size], 8)).ue())
+                if kind == 7:
+                    self._sps(nal)
+                elif kind == 8:
+                    self._pps(nal)
                 elif kind in _H264_SLICES:
-                    bits = _Bits(_rbsp(packet[pos : pos + size]))
-                    first_mb, slice_type, pps_id = bits.ue(), bits.ue(), bits.ue()
-                    if first_mb >= self.macroblocks or slice_type > 9:
-                        raise ValueError("slice header out of range")
-                    if pps_id not in self.pps_ids:
-                        raise ValueError("unknown picture parameter set")
-                    slices += 1
+                    order = self._slice(nal)
+                    key = key or order
                 pos += size
-        except (IndexError, ValueError):
+        except (IndexError, KeyError, ValueError):
             self.ok = False
             return
-        if not slices:
+        if key is None:
             self.ok = False
+        else:
+            self.keys.append(key)
+
+    def _slice(self, nal: bytes) -> tuple[int, int]:
+        """Check a slice header's start; its picture's ``(IDR period, order)``."""
+        bits = _Bits(_rbsp(nal))
+        first_mb, slice_type, pps_id = bits.ue(), bits.ue(), bits.ue()
+        if first_mb >= self.macroblocks or slice_type > 9:
+            raise ValueError("slice header out of range")
+        sps_id, bottom = self.pps[pps_id]
+        sps = self.sps[sps_id]
+        if sps.colour_planes:
+            bits.u(2)
+        bits.u(sps.log2_max_frame_num)
+        idr = nal[0] & 0x1F == 5
+        if idr:
+            bits.ue()  # idr_pic_id
+            if first_mb == 0:
+                self.idr += 1
+                self.prev_msb = self.prev_lsb = 0
+        if sps.poc_type == 2:  # output order is decoding order
+            return self.idr, len(self.keys)
+        lsb = bits.u(sps.log2_max_poc_lsb)
+        delta = bits.se() if bottom else 0
+        half = 1 << (sps.log2_max_poc_lsb - 1)
+        msb = self.prev_msb
+        if lsb < self.prev_lsb and self.prev_lsb - lsb >= half:
+            msb += 2 * half
+        elif lsb > self.prev_lsb and lsb - self.prev_lsb > half:
+            msb -= 2 * half
+        if nal[0] & 0x60 and first_mb == 0:  # a reference picture
+            self.prev_msb, self.prev_lsb = msb, lsb
+        return self.idr, msb + lsb + min(0, delta)
 
 
-def _same_order_as_decoded(pts: Sequence[int], reorders: bool) -> bool:
-    """Whether the first and last decoded frames are the packets of lowest and highest
-    timestamp, as :func:`inspect_video` measures the duration from the frames in the
-    order the decoder returns them.
+def _same_order_as_decoded(pts: Sequence[int], keys: Sequence[tuple[int, int]]) -> bool:
+    """Whether the decoder will return the packets' frames in timestamp order.
 
-    Without frame reordering the decoder returns frames in packet order, so the
-    timestamps must simply increase. With B-frames it returns them in the order the
-    bitstream says, which the packets' timestamps match when the index is sound: then
-    they are distinct and evenly spaced (constant frame rate). A damaged composition
-    offset table breaks that (duplicates, uneven steps) and the full decode decides.
+    :func:`inspect_video` measures the duration between the first and the last frame
+    the decoder returns; the cheap answer (lowest to highest timestamp) is the same
+    when the timestamps increase along the decoder's output order (``keys``: IDR
+    period, then picture order count, from the slice headers) and are evenly spaced
+    wherever frames are reordered. A damaged composition offset table (duplicate or
+    shuffled timestamps) or a damaged picture order count breaks that, and the full
+    decode decides.
     """
-    if not reorders:
-        return all(a < b for a, b in itertools.pairwise(pts))
-    ordered = sorted(pts)
-    steps = {b - a for a, b in itertools.pairwise(ordered)}
-    return len(steps) <= 1 and 0 not in steps
+    if len(keys) != len(pts) or len(set(keys)) != len(keys):
+        return False
+    order = sorted(range(len(pts)), key=keys.__getitem__)
+    if not all(pts[a] < pts[b] for a, b in itertools.pairwise(order)):
+        return False
+    if all(a < b for a, b in itertools.pairwise(pts)):
+        return True  # no reordering at all
+    steps = {pts[b] - pts[a] for a, b in itertools.pairwise(order)}
+    return len(steps) == 1
 
 
 def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
@@ -459,7 +581,6 @@ def _probe_packets(path: str | os.PathLike[str]) -> VideoInfo | None:
         parser = _H264Packets(context.extradata, stream.width, stream.height)
         if not parser.ok:
             return None
-        reorders = bool(context.has_b_frames)  # read before decoding can change it
         pts: list[int] = []
         last_dts: int | None = None
         keyframes = decoded = 0
@@ -491,7 +612,7 @@ def _probe_packets(path: str | os.PathLike[str]) -> VideoInfo | None:
             return None
         if not pts or decoded != keyframes or (stream.frames and len(pts) < stream.frames):
             return None
-        if not _same_order_as_decoded(pts, reorders):
+        if not _same_order_as_decoded(pts, parser.keys):
             return None
         fps = _fps(stream)
         span = float((max(pts) - min(pts)) * stream.time_base)

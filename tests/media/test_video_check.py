@@ -431,3 +431,44 @@ def test_exp_golomb_reader_and_emulation_prevention() -> None:
     assert (bits.ue(), bits.ue(), bits.ue()) == (0, 7, 1)
     with pytest.raises(ValueError, match="truncated"):
         _Bits(b"\x00").ue()
+
+
+def full_decode_verdict(path: Path, shape: VideoShape = SHAPE) -> list[str]:
+    """What the download's check said before it went cheap: decode every frame."""
+    from novareel.video import check_video, inspect_video
+
+    try:
+        info = inspect_video(path)
+    except Exception as exc:
+        return [f"{path.name} could not be read as a video: {exc}"]
+    found = check_video(
+        info,
+        expected_duration=shape.seconds,
+        width=shape.width,
+        height=shape.height,
+        fps=shape.fps,
+    )
+    return [f"{path.name}: {m}" for m in found]
+
+
+@pytest.fixture(scope="module")
+def b_frames(folder: Path) -> Path:
+    return write_b_frames(folder / "b-frames-source.mp4")
+
+
+@pytest.mark.parametrize("mask", [0x01, 0x02, 0x08, 0x10, 0x1A, 0x40])
+@pytest.mark.parametrize("offset", [1, 2])
+@pytest.mark.parametrize("index", [2, 60])
+def test_damaged_slice_headers_get_the_full_decodes_verdict(
+    b_frames: Path, folder: Path, index: int, offset: int, mask: int
+) -> None:
+    """Bits flipped in the slice header of a B- or P-frame (slice type, frame number,
+    picture order count: the order the decoder returns frames in). Whatever the full
+    decode makes of each file (often nothing, sometimes a shorter duration because
+    the frames come back in another order), the download's check says the same."""
+    pos, _size, _key = packets(b_frames)[index]
+    data = bytearray(b_frames.read_bytes())
+    data[pos + 4 + offset] ^= mask  # past the 4-byte length and the NAL header
+    path = folder / f"slice-{index}-{offset}-{mask}.mp4"
+    path.write_bytes(bytes(data))
+    assert check(path) == full_decode_verdict(path)
