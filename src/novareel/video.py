@@ -534,11 +534,15 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
     * size and codec come from the decoded first keyframe and the frame rate from the
       stream, as in :func:`inspect_video`; every keyframe (the first, and the first of
       every later shot) is really decoded;
-    * the skipped packets still go through the decoder's parser (NAL unit framing,
-      slice headers) with ``err_detect=explode``, which is where a full decode fails on
-      overwritten or garbled packets. Only the pixels of non-key frames are not
-      reconstructed, and there the H.264 decoder conceals damage instead of failing,
-      so a full decode does not report it either.
+    * the skipped packets still go through the decoder's parser (NAL unit framing)
+      with ``err_detect=explode``, and through :class:`_H264Packets`, which checks
+      what skipping hides from the decoder (each packet holds a slice whose header
+      starts sanely: a full decode fails with "no frame!" otherwise) and reads each
+      frame's picture order count: the full decode measures the duration between the
+      first and last frames the decoder returns, so the timestamps must follow that
+      order. Only the pixels of non-key frames are not reconstructed, and there the
+      H.264 decoder conceals damage instead of failing, so a full decode does not
+      report it either.
 
     Wherever the cheap answer could differ from the full decode's, it falls back to the
     full decode (without thumbnails), so the answer is the full decode's: a container
@@ -546,9 +550,12 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
     without a timestamp or marked corrupt or to be discarded (edit lists), a stream
     that does not start with a keyframe, an index that promises more frames than the
     file holds (a cut file with its index first), keyframe flags the decoder does not
-    confirm, and any error the decoder reports (damage; "explode" is stricter than a
+    confirm, timestamps that do not follow the picture order (damaged composition
+    offsets or slice headers), interlaced video or picture order count type 1 (not
+    followed), and any error the decoder reports (damage; "explode" is stricter than a
     full decode, which conceals some of it). Damaged files are rare, so the fallback's
-    cost does not matter; an intact Nova Reel or Luma Ray 2 file never takes it.
+    cost does not matter; an intact H.264 MP4 (what Nova Reel and Luma Ray 2 deliver,
+    with or without B-frames) does not take it.
 
     ``shot_starts`` is always empty: shots need every frame (use :func:`inspect_video`).
     Errors are those of :func:`inspect_video` (file not found, not a video, no video
