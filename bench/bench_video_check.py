@@ -4,12 +4,15 @@ Run: ``.venv/bin/python bench/bench_video_check.py [--runs N] [--baseline | --ne
 
 ``NovaReel.download`` checks the ``output.mp4`` it fetched against the request (size,
 frame rate, length, and that the stream decodes) through
-``novareel.jobs._check_output_video``. Three videos are rendered once with the
+``novareel.jobs._check_output_video``. Four videos are rendered once with the
 emulator's renderer (``novareel.emulator.render``), the shapes a job returns:
 
 * **Nova 6 s**: one shot, 1280x720, 24 fps, 144 frames;
 * **Nova 12 s**: two shots joined as the emulator joins them (288 frames, 2 keyframes);
-* **Ray 2 9 s**: Luma Ray 2 at 720p 9:16, 720x1280, 216 frames.
+* **Ray 2 9 s**: Luma Ray 2 at 720p 9:16, 720x1280, 216 frames;
+* **B-frames 6 s**: the Nova 6 s frames encoded with x264 ``veryfast`` (B-frames, a
+  keyframe every 2 s): the emulator writes no B-frames, many real encoders do, and
+  with them the cheap check also has to follow the frames' reordering.
 
 Each check runs ``--runs`` times in this process after one warm-up (imports, page
 cache); CPU is ``time.process_time()`` around the call (all threads of the process),
@@ -58,11 +61,36 @@ def render_videos(folder: Path) -> list[tuple[str, Path, tuple[int, int, int, in
     ray.write_bytes(
         render_video("Drone shot over a canyon.", 0, width=720, height=1280, frames=9 * 24)
     )
+    bframes = folder / "b-frames-6s.mp4"
+    _encode_b_frames(bframes, "A red fox in fresh snow. Zoom in.")
     return [
         ("Nova 6 s 1280x720 (144 frames)", nova6, (1280, 720, 24, 6)),
+        ("6 s 1280x720 with B-frames", bframes, (1280, 720, 24, 6)),
         ("Nova 12 s 2 shots (288 frames)", nova12, (1280, 720, 24, 12)),
         ("Ray 2 9 s 720x1280 (216 frames)", ray, (720, 1280, 24, 9)),
     ]
+
+
+def _encode_b_frames(path: Path, prompt: str) -> None:
+    """The emulator's frames encoded the way many services encode: x264 ``veryfast``
+    (B-frames, so frames are reordered) with a keyframe every 2 s."""
+    from fractions import Fraction
+
+    import av
+
+    from novareel.emulator.render import render_frames
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 1280, 720, "yuv420p"
+        stream.options = {"preset": "veryfast", "x264-params": "keyint=48"}
+        for n, array in enumerate(render_frames(prompt, 7)):
+            frame = av.VideoFrame.from_ndarray(array, format="yuv420p")
+            frame.pts, frame.time_base = n, Fraction(1, 24)
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
 
 
 def full_decode(path: Path, shape: tuple[int, int, int, int]) -> list[str]:
