@@ -291,6 +291,18 @@ def test_a_packet_whose_only_slice_is_unreadable(nova: Path, folder: Path, heade
     assert "is damaged: decoding failed" in notice
 
 
+def test_unknown_codec(good: Path, folder: Path) -> None:
+    """The sample description's codec (``avc1``) overwritten: nothing can decode it."""
+    data = good.read_bytes()
+    at = data.find(b"avc1", data.find(b"stsd"))
+    assert at > 0
+    path = folder / "codec.mp4"
+    path.write_bytes(data[:at] + b"zzzz" + data[at + 4 :])
+    (notice,) = check(path)
+    assert "is damaged: decoding failed" in notice
+    assert "Decoder not found" in notice
+
+
 def test_damaged_decoder_setup(good: Path, folder: Path) -> None:
     """The SPS in the index (``avcC``) overwritten: no frame can be decoded."""
     data = good.read_bytes()
