@@ -959,11 +959,13 @@ def _check_output_video(path: Path, shape: VideoShape) -> list[str]:
     if not path.is_file() or not shape.seconds:
         return []
     try:
-        from novareel.video import check_video, inspect_video
+        from novareel.video import check_video
+        from novareel.video_probe import probe_video
     except ImportError:  # pragma: no cover - media module missing
         return []
     try:
-        info = inspect_video(path)
+        # Metadata, packets and keyframes only: a full decode cost ~300 ms per job.
+        info = probe_video(path)
     except Exception as exc:  # a broken file is worth a notice, not a crash
         return [f"{path.name} could not be read as a video: {exc}"]
     found = check_video(

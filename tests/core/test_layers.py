@@ -22,6 +22,7 @@ ALLOWED: dict[str, set[str]] = {
     "s3uri": {"errors"},
     "images": {"errors", "models"},
     "video": {"errors", "images"},
+    "video_probe": {"video"},
     "storyboard": {"errors", "models", "images", "textfiles"},
     "textfiles": {"errors"},
     "client": {"errors", "s3uri"},
