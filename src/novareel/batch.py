@@ -89,7 +89,6 @@ from novareel.models import (
     VideoRequest,
     build_request,
     build_shot_requests,
-    expected_generation_seconds,
     find_model,
     get_model,
 )
@@ -1174,7 +1173,7 @@ class BatchRunner:
                 continue
             request = state.item.request
             schedule = PollSchedule.for_job(
-                expected_generation_seconds(request.model_id, request.shape),
+                self.api.expectation(request.model_id, request.shape).seconds,
                 time_scale=self.api.time_scale,
             )
             delays.append(schedule.next_delay((now - state.submitted_at).total_seconds()))

@@ -47,7 +47,6 @@ from novareel.models import (
     Model,
     VideoRequest,
     VideoShape,
-    expected_generation_seconds,
     find_model,
     shape_of,
     submit_option_problems,
@@ -58,6 +57,7 @@ from novareel.s3uri import OutputLocation, S3Uri, output_location, parse_s3_uri
 from novareel.waiting import PollSchedule, WaitProgress, poll_until
 
 if TYPE_CHECKING:
+    from novareel.expectations import Expectation
     from novareel.ledger import JobRecord, Ledger
 
 log = logging.getLogger("novareel")
@@ -222,6 +222,8 @@ class NovaReel:
         #: True when the endpoint is an emulator that lives only inside this process
         #: (``--local`` with none running): its jobs die with it, so the ledger says so.
         self.emulator_owned = False
+        #: :meth:`expectation`'s answers by (model, length, width, height).
+        self._expectations: dict[tuple[str | None, int, int, int], Expectation] = {}
 
     # -- ledger --
 
@@ -599,7 +601,11 @@ class NovaReel:
                 failure_type=failure.type if failure else None,
                 failure_message=failure.message if failure else None,
                 failure_shot=failure.shot if failure else None,
+                submit_time=status.submit_time,
+                time_scale=self.time_scale,
             )
+            if record.generation_seconds is not None:
+                self._expectations.clear()  # a new timed job: learn from it next time
         return self._result(status, record, failure)
 
     def _result(
@@ -689,13 +695,32 @@ class NovaReel:
 
     # -- wait --
 
-    @staticmethod
-    def expected_seconds(record: JobRecord | None) -> float:
-        """How long a recorded job should take on the real service (its model's prior)."""
+    def expectation(self, model_id: str | None, shape: VideoShape) -> Expectation:
+        """How long a new job of this model and shape should take on the real service:
+        what the latest jobs of that kind took on this endpoint, once a few exist,
+        else the model's prior (:mod:`novareel.expectations`). Asked once per kind
+        until this object records another finished job (a batch asks every tick)."""
+        from novareel.expectations import expect, video_length
+
+        key = (model_id, video_length(shape), shape.width, shape.height)
+        known = self._expectations.get(key)
+        if known is None:
+            endpoint = self.client.runtime_endpoint
+            known = expect(self.ledger, model_id, shape, endpoint=endpoint)
+            self._expectations[key] = known
+        return known
+
+    def expectation_for(self, record: JobRecord | None) -> Expectation:
+        """:meth:`expectation` for a recorded job (the slowest prior for none)."""
         if record is None:
-            return expected_generation_seconds(None, shape_of(None, None, None))
+            return self.expectation(None, shape_of(None, None, None))
         shape = shape_of(record.model_id, record.request, record.duration_seconds)
-        return expected_generation_seconds(record.model_id, shape)
+        return self.expectation(record.model_id, shape)
+
+    def expected_seconds(self, record: JobRecord | None) -> float:
+        """How long a recorded job should take on the real service (see
+        :meth:`expectation`)."""
+        return self.expectation_for(record).seconds
 
     def wait(
         self,
@@ -712,10 +737,12 @@ class NovaReel:
         otherwise the schedule follows the job's expected generation time.
         """
         arn, record = self.resolve(ref)
+        expected = self.expectation_for(record)
         schedule = PollSchedule.for_job(
-            self.expected_seconds(record),
+            expected.seconds,
             time_scale=self.time_scale,
             fixed_interval=poll_interval,
+            source=expected.source,
         )
         offset = 0.0
         if record is not None and record.submit_time is not None:

@@ -50,6 +50,8 @@ class PollSchedule:
     near_fraction: float = 0.9
     dense_fraction: float = 0.015
     late_fraction: float = 1.25
+    #: Where ``expected`` comes from, in words (shown beside the progress bar).
+    source: str | None = None
 
     @classmethod
     def for_job(
@@ -58,10 +60,12 @@ class PollSchedule:
         *,
         time_scale: float = 1.0,
         fixed_interval: float | None = None,
+        source: str | None = None,
     ) -> PollSchedule:
         """The schedule for a job expected to take ``expected_seconds`` on the service.
 
-        The expectation comes from the job's model (its prior). ``time_scale`` is how
+        The expectation comes from the user's own recent jobs of that kind, else the
+        model's prior (``novareel.expectations``; ``source`` says which). ``time_scale`` is how
         much faster than the real service the endpoint runs (the emulator's speed).
         The floor between calls is 1 s at real speed and shrinks with short (sped-up)
         jobs, never below 50 ms.
@@ -71,6 +75,7 @@ class PollSchedule:
             expected=expected,
             fixed_interval=fixed_interval,
             min_interval=min(1.0, max(expected * 0.01, 0.05)),
+            source=source,
         )
 
     def next_delay(self, elapsed: float) -> float:
@@ -98,6 +103,8 @@ class WaitProgress:
     status: str
     polls: int
     next_delay: float | None
+    #: Where ``expected`` comes from (the schedule's ``source``), if known.
+    source: str | None = None
 
 
 def poll_until(
@@ -130,7 +137,12 @@ def poll_until(
             if on_progress:
                 on_progress(
                     WaitProgress(
-                        now - start + elapsed_offset, schedule.expected, status, polls, None
+                        now - start + elapsed_offset,
+                        schedule.expected,
+                        status,
+                        polls,
+                        None,
+                        schedule.source,
                     )
                 )
             return status, polls, False
@@ -138,7 +150,12 @@ def poll_until(
             if on_progress:
                 on_progress(
                     WaitProgress(
-                        now - start + elapsed_offset, schedule.expected, status, polls, None
+                        now - start + elapsed_offset,
+                        schedule.expected,
+                        status,
+                        polls,
+                        None,
+                        schedule.source,
                     )
                 )
             return status, polls, True
@@ -147,7 +164,14 @@ def poll_until(
             delay = min(delay, max(deadline - now, 0.0))
         if on_progress:
             on_progress(
-                WaitProgress(now - start + elapsed_offset, schedule.expected, status, polls, delay)
+                WaitProgress(
+                    now - start + elapsed_offset,
+                    schedule.expected,
+                    status,
+                    polls,
+                    delay,
+                    schedule.source,
+                )
             )
         if delay > 0:
             sleep(delay)

@@ -49,6 +49,8 @@ ALLOWED: dict[str, set[str]] = {
         "when",
     },
     "when": {"errors"},
+    # learned expectations: below jobs and batch, which ask it
+    "expectations": {"errors", "ledger", "models"},
     "budget": {"errors", "paths", "ledger", "models"},
     # --local and NovaReel.local(): below jobs (which imports it lazily), never above.
     "local": {"errors", "s3uri", "client", "emulator"},

@@ -269,7 +269,10 @@ def wait_progress(enabled: bool, label: str) -> Iterator[Callable[[Any], None] |
     def update(p: Any) -> None:
         expected = max(p.expected, 1e-9)
         over = p.elapsed - p.expected
-        timing = f"{p.elapsed:,.0f}s / ~{p.expected:,.0f}s expected, {p.polls} checks"
+        timing = f"{p.elapsed:,.0f}s / ~{p.expected:,.0f}s expected"
+        if getattr(p, "source", None):
+            timing += f", {p.source}"  # learned from N jobs, or the built-in prior
+        timing += f", {p.polls} checks"
         if over > 0 and p.status == "InProgress":
             timing += f" ({over:,.0f}s over)"
         progress.update(

@@ -303,8 +303,9 @@ def generate(
         # wrong: the user sees everything that is wrong and everything that would be sent.
         error = found.error() if found else None
         _print_dry_run(
-            requests, location, output_uri, token, tags, notices, cost, json_output, error
-        )
+            requests, location, output_uri, token, tags, notices, cost, json_output, error,
+            expectations=_dry_run_expectations(conn, requests),
+        )  # fmt: skip
         if error is not None:
             raise typer.Exit(error.exit_code)
         return
@@ -454,6 +455,8 @@ def _print_dry_run(
     cost: float,
     json_output: bool,
     error: InvalidRequestError | None = None,
+    *,
+    expectations: list[Any] | None = None,
 ) -> None:
     """What ``--dry-run`` prints: each complete StartAsyncInvoke request (images
     elided), its cost, and (``error``) what is still wrong around it (then the command
@@ -507,17 +510,21 @@ def _print_dry_run(
         )
         for r in requests
     ]
+    expected = [e.to_dict() for e in expectations] if expectations else [{} for _ in requests]
     if len(results) == 1:
         if json_output:
             emit_json(
                 {
                     **results[0].to_dict(),
+                    **expected[0],
                     "start_async_invoke": full[0],
                     **({"problems": problems} if problems else {}),
                 }
             )
         else:
             print_result(results[0], False)
+            if expectations:
+                _say_expected(expectations[0])
             err_console.print(
                 "nothing was sent (--dry-run); the StartAsyncInvoke request would be:"
             )
@@ -529,8 +536,8 @@ def _print_dry_run(
                 "status": "DryRun",
                 "model_id": requests[0].model_id,
                 "jobs": [
-                    {**r.to_dict(), "start_async_invoke": f}
-                    for r, f in zip(results, full, strict=True)
+                    {**r.to_dict(), **e, "start_async_invoke": f}
+                    for r, e, f in zip(results, expected, full, strict=True)
                 ],
                 "shots": len(results),
                 "duration_seconds": sum(r.duration_seconds for r in requests),
@@ -548,6 +555,49 @@ def _print_dry_run(
     )
     err_console.print("nothing was sent (--dry-run); the StartAsyncInvoke requests would be:")
     typer.echo(json.dumps(full, indent=2))
+
+
+def _dry_run_expectations(conn: Connection, requests: list[Any]) -> list[Any]:
+    """How long each request would take (:mod:`novareel.expectations`), without a
+    network call: the endpoint is the one the command would use, and the ledger is
+    read only if one exists (a dry run creates none)."""
+    from novareel.errors import LedgerError
+    from novareel.expectations import expect
+    from novareel.ledger import Ledger
+    from novareel.ledger.db import default_path
+
+    if conn.local:
+        from novareel.local import DEFAULT_EMULATOR_URL, EMULATOR_URL_ENV
+
+        url = conn.endpoint_url or os.environ.get(EMULATOR_URL_ENV) or DEFAULT_EMULATOR_URL
+        endpoint: str | None = url.rstrip("/")
+    else:  # as NovaReelClient.runtime_endpoint resolves it
+        endpoint = (
+            conn.endpoint_url
+            or os.environ.get("AWS_ENDPOINT_URL_BEDROCK_RUNTIME")
+            or os.environ.get("AWS_ENDPOINT_URL")
+            or None
+        )
+    ledger = None
+    try:
+        if default_path().is_file():
+            ledger = Ledger(default_path())
+    except LedgerError:
+        ledger = None
+    try:
+        return [expect(ledger, r.model_id, r.shape, endpoint=endpoint) for r in requests]
+    finally:
+        if ledger is not None:
+            ledger.close()
+
+
+def _say_expected(expected: Any) -> None:
+    """One stderr line: the expected generation time and where it comes from."""
+    err_console.print(
+        f"expected generation time: ~{expected.seconds:,.0f} s on the real service,"
+        f" {expected.source}",
+        highlight=False,
+    )
 
 
 def _run_per_shot(

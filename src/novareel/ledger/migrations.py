@@ -238,3 +238,22 @@ def m007_listing_order_index(db: sqlite3.Connection) -> None:
     The order is newest first by submit time (else creation time), then id: a page
     starts where the last one ended instead of sorting the whole table again."""
     db.execute("CREATE INDEX jobs_listing_order ON jobs (COALESCE(submit_time, created_at), id)")
+
+
+@migration
+def m008_generation_seconds(db: sqlite3.Connection) -> None:
+    """Each finished job's generation time in real-service seconds, to learn from.
+
+    ``generation_seconds`` is end time minus submit time as the service reported them,
+    multiplied by ``time_scale`` (the emulator's speed; 1 on AWS) so a sped-up local
+    job counts in the seconds the real service would have taken. Only jobs recorded
+    Completed by a novareel that knew both times have it: adopted and older rows stay
+    NULL and are never learned from. The partial index serves the one question asked
+    of it (the latest timed jobs of a model, length and endpoint) without a scan."""
+    db.execute("ALTER TABLE jobs ADD COLUMN generation_seconds REAL")
+    db.execute("ALTER TABLE jobs ADD COLUMN time_scale REAL")
+    db.execute(
+        "CREATE INDEX jobs_generation_times ON jobs"
+        " (model_id, duration_seconds, endpoint, end_time)"
+        " WHERE generation_seconds IS NOT NULL"
+    )

@@ -192,6 +192,11 @@ class JobRecord:
     name: str | None = None
     out_dir: str | None = None
     emulator_owned: bool = False
+    #: End minus submit time as the service reported them, in real-service seconds
+    #: (times ``time_scale``); None for jobs not recorded Completed by novareel.
+    generation_seconds: float | None = None
+    #: How much faster than the real service the endpoint ran (the emulator's speed).
+    time_scale: float | None = None
 
     @property
     def ran_locally(self) -> bool:
@@ -226,6 +231,8 @@ class JobRecord:
             "endpoint": self.endpoint,
             "ran_locally": self.ran_locally,
             "emulator_owned": self.emulator_owned,
+            "generation_seconds": self.generation_seconds,
+            "time_scale": self.time_scale,
             "name": self.name,
             "out_dir": self.out_dir,
             "not_sent": self.not_sent,

@@ -375,12 +375,20 @@ class Ledger:
         failure_type: str | None = None,
         failure_message: str | None = None,
         failure_shot: int | None = None,
+        submit_time: datetime | None = None,
+        time_scale: float = 1.0,
     ) -> JobRecord:
         """Record what a poll saw. A history event is added only when the status
         changes; a status older than the recorded one (say InProgress after Completed)
         is ignored, because answers can arrive out of order but jobs never un-finish.
         Failure details and end time are filled in whenever given for the current
         status.
+
+        A Completed job whose ``end_time`` is given (the service's) also gets its
+        ``generation_seconds``, once: end minus the service's ``submit_time`` (else the
+        recorded one), times ``time_scale`` (the emulator's speed), so that
+        :mod:`novareel.expectations` learns in real-service seconds. Without the
+        service's end time (a poll's own clock) nothing is learned.
         """
         _check_status(status)
         seen = to_iso(at) if at is not None else to_iso(utc_now())
@@ -399,7 +407,37 @@ class Ledger:
                 " failure_shot = COALESCE(?, failure_shot), updated_at = ? WHERE id = ?",
                 (end, failure_type, failure_message, failure_shot, to_iso(utc_now()), job_id),
             )
+            started = submit_time or _opt_dt(row["submit_time"])
+            if status == "Completed" and end_time is not None and started is not None:
+                taken = (end_time - started).total_seconds() * max(time_scale, 1e-6)
+                if taken > 0:
+                    db.execute(
+                        "UPDATE jobs SET generation_seconds = ?, time_scale = ?"
+                        " WHERE id = ? AND generation_seconds IS NULL",
+                        (taken, time_scale, job_id),
+                    )
             return self._load(job_id)
+
+    @_locked
+    def generation_times(
+        self, model_id: str, duration_seconds: int | None, endpoint: str | None, *, limit: int
+    ) -> list[float]:
+        """The ``generation_seconds`` of the latest ``limit`` timed jobs of this model,
+        video length and endpoint (None: AWS's own), newest first.
+
+        Served by the partial index ``jobs_generation_times`` (model, length,
+        endpoint, end time): reads ``limit`` index entries, however big the ledger.
+        """
+        try:
+            rows = self.conn.execute(
+                "SELECT generation_seconds FROM jobs"
+                " WHERE model_id = ? AND duration_seconds IS ? AND endpoint IS ?"
+                " AND generation_seconds IS NOT NULL ORDER BY end_time DESC LIMIT ?",
+                (model_id, duration_seconds, endpoint, max(limit, 0)),
+            ).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise LedgerError(f"the ledger at {self.path} could not be read: {exc}") from exc
+        return [float(r[0]) for r in rows]
 
     @_locked
     def record_files(self, job_id: int, files: list[str]) -> JobRecord:
@@ -923,6 +961,8 @@ def _job(row: sqlite3.Row, tags: dict[str, str], files: Iterable[str]) -> JobRec
         name=row["name"],
         out_dir=row["out_dir"],
         emulator_owned=bool(row["emulator_owned"]),
+        generation_seconds=row["generation_seconds"],
+        time_scale=row["time_scale"],
     )
 
 

@@ -335,6 +335,9 @@ class ModelFamily(Protocol):
     retryable_failures: frozenset[str]
     #: whether one job can hold several shots (else a storyboard is one job per shot)
     multi_shot: bool
+    #: where ``expected_generation_seconds``' prior comes from, shown to the user until
+    #: enough of their own jobs replace it (``novareel.expectations``)
+    generation_prior_source: str
 
     def frame_rules_for(self, options: GenerateOptions) -> FrameRules:
         """The image rules for these options (a size may depend on the video's shape)."""

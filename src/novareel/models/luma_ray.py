@@ -75,8 +75,9 @@ PIXELS: dict[tuple[str, str], tuple[int, int]] = {
 
 #: Seconds of generation per job on the real service: no published figure. promptfoo
 #: waits up to 10 minutes "(Luma takes longer)"; this prior says ~2-3 minutes. It is a
-#: guess: the waiter's schedule backs off when a job runs past it (learning from the
-#: user's own jobs is not built yet).
+#: guess: the waiter's schedule backs off when a job runs past it, and once a few of
+#: the user's own jobs of a length have finished, ``novareel.expectations`` expects
+#: what they took instead.
 GENERATION_SECONDS: dict[tuple[int, str], float] = {
     (5, "540p"): 100.0,
     (5, "720p"): 120.0,
@@ -265,6 +266,7 @@ class LumaRayFamily:
     #: Luma's failure types are undocumented: no failure is retried unchanged.
     retryable_failures: frozenset[str] = frozenset()
     multi_shot = False
+    generation_prior_source = "a guess, no published figure"
     image_notice = IMAGE_NOTICE
 
     def frame_rules_for(self, options: GenerateOptions) -> FrameRules:

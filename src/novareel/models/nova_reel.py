@@ -120,8 +120,9 @@ FRAME_RULES = FrameRules(model_name="Nova Reel", size=(WIDTH, HEIGHT), s3_source
 
 #: (seconds of video, seconds of generation) observed on the real service (seed lab,
 #: us-east-1, 2025). AWS's guide now says ~90 s for 6 s and 14-17 min for 120 s: this
-#: is a prior, not a promise (the waiter backs off when a job runs past it; learning
-#: from the user's own jobs is not built yet).
+#: is a prior, not a promise: the waiter backs off when a job runs past it, and once
+#: a few of the user's own jobs of a length have finished, ``novareel.expectations``
+#: expects what they took instead.
 GENERATION_TIME_POINTS: tuple[tuple[float, float], ...] = (
     (6.0, 76.0),
     (18.0, 150.0),
@@ -581,6 +582,7 @@ class NovaReelFamily:
     status_files: tuple[str, ...] = ("video-generation-status.json", "generation-status.json")
     retryable_failures = frozenset({"INTERNAL_SERVER_EXCEPTION", "RATE_LIMIT_EXCEEDED"})
     multi_shot = True
+    generation_prior_source = "seed lab 2025"
     frame_rules = FRAME_RULES
 
     def frame_rules_for(self, options: GenerateOptions) -> FrameRules:
