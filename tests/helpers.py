@@ -37,3 +37,39 @@ def job_dir(root: Path, ref: str | int) -> Path:
     assert record.invocation_id
     label = job_label(name=record.name, batch_item=record.batch_item, request=record.request)
     return root / job_folder_name(record.invocation_id, label=label, when=record.submit_time)
+
+
+def record_timed_job(
+    ledger: Any,
+    seconds: float,
+    *,
+    model_id: str = "amazon.nova-reel-v1:1",
+    duration: int = 6,
+    endpoint: str | None = None,
+    time_scale: float = 1.0,
+    ended_at: Any = None,
+) -> Any:
+    """Record one job through the ledger's real path (intent, submit, Completed with the
+    service's times) that took ``seconds`` of wall time on an endpoint of speed
+    ``time_scale``; returns its record (``generation_seconds`` = seconds x speed)."""
+    import uuid
+    from datetime import datetime, timedelta, timezone
+
+    end = ended_at or datetime.now(timezone.utc)
+    start = end - timedelta(seconds=seconds)
+    job = ledger.add_intent(
+        client_token=f"t-{uuid.uuid4()}",
+        model_id=model_id,
+        task_type="TEXT_VIDEO",
+        request={"taskType": "TEXT_VIDEO"},
+        output_uri="s3://b/v/",
+        duration_seconds=duration,
+        seed=1,
+        estimated_cost_usd=0.48,
+        endpoint=endpoint,
+    )
+    arn = f"arn:aws:bedrock:us-east-1:123456789012:async-invoke/{uuid.uuid4().hex[:12]}"
+    ledger.mark_submitted(job.id, invocation_arn=arn, submit_time=start)
+    return ledger.record_status(
+        job.id, "Completed", end_time=end, submit_time=start, time_scale=time_scale
+    )
