@@ -52,6 +52,12 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "emulator_owned": "1 when the job went to an emulator started inside the submitting"
         " command (m006): it stops with that command, so a later `wait` that cannot find the"
         " job marks it Failed with failure_type `LocalEmulatorGone`.",
+        "generation_seconds": "How long the job took to generate, in real-service seconds"
+        " (m008): end_time minus submit_time as the service reported them, times"
+        " `time_scale`. Written once, when novareel records the job Completed; NULL for"
+        " adopted and older rows. Learned expectations read it (see below).",
+        "time_scale": "How much faster than the real service the endpoint ran when the"
+        " job's time was recorded (m008): the emulator's speed, 1 on AWS.",
         "status": f"{_STATUSES}. Only moves forward.",
         "duration_seconds": "Length of the video asked for.",
         "seed": "Seed sent to the model.",
@@ -140,6 +146,14 @@ def _index_columns(conn: sqlite3.Connection, index: str) -> list[str]:
     return [sql[sql.index("(") + 1 : sql.rindex(")")]]
 
 
+def _partial(conn: sqlite3.Connection, index: str) -> str:
+    """`` where ...`` for a partial index (as written in its CREATE INDEX), else ""."""
+    row = conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", (index,)).fetchone()
+    sql = str(row["sql"]) if row is not None and row["sql"] else ""
+    at = sql.upper().rfind(" WHERE ")
+    return "" if at < 0 else " where " + sql[at + len(" WHERE ") :]
+
+
 def ledger_schema_markdown() -> str:
     """The schema of a freshly migrated ledger, as Markdown (for docs/ledger.md)."""
     conn = _fresh()
@@ -209,7 +223,7 @@ def _render(conn: sqlite3.Connection) -> str:
             if origin == "u" and len(cols) == 1:
                 continue  # already shown as UNIQUE on the column
             kind = "unique index" if unique else "index"
-            extra.append(f"- {kind} `{name}` on ({', '.join(cols)})")
+            extra.append(f"- {kind} `{name}` on ({', '.join(cols)}){_partial(conn, name)}")
         if extra:
             out.extend(extra)
             out.append("")
