@@ -23,9 +23,7 @@ NOVA = "amazon.nova-reel-v1:1"
 SIX = VideoShape(1280, 720, 24, 6)
 
 
-def test_three_emulator_jobs_switch_the_next_wait_to_learned(
-    reel: NovaReel, emulator: Any
-) -> None:
+def test_three_emulator_jobs_switch_the_next_wait_to_learned(reel: NovaReel, emulator: Any) -> None:
     # One cached encode per shape: the emulator's reported times then follow its
     # latency model, not this machine's video encoder (reset restores "full").
     emulator.configure(render="fast")
@@ -94,9 +92,7 @@ def test_dry_run_json_reports_the_expectation_and_its_source(
     aws = dry_run("A lighthouse at night", "--output-uri", "s3://cli-bucket/v/")
     assert aws["expected_source"] == "built-in prior (seed lab 2025)"
     # One job per shot (Luma Ray 2): each job says its own.
-    shots = dry_run(
-        "--model-id", "luma.ray-v2:0", "--shot", "one", "--shot", "two", *cli_args
-    )
+    shots = dry_run("--model-id", "luma.ray-v2:0", "--shot", "one", "--shot", "two", *cli_args)
     assert [j["expected_source"] for j in shots["jobs"]] == [
         "built-in prior (a guess, no published figure)"
     ] * 2
@@ -105,6 +101,4 @@ def test_dry_run_json_reports_the_expectation_and_its_source(
 def test_text_dry_run_says_the_expectation(cli_args: list[str]) -> None:
     result = runner.invoke(app, ["generate", "A lighthouse at night", *cli_args, "--dry-run"])
     assert result.exit_code == 0, result.output
-    assert "expected generation time: ~76 s on the real service, built-in prior" in (
-        result.stderr
-    )
+    assert "expected generation time: ~76 s on the real service, built-in prior" in (result.stderr)

@@ -6,10 +6,11 @@ import sqlite3
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from novareel.ledger import Ledger
-from novareel.ledger.migrations import MIGRATIONS, migrate
 from tests.helpers import record_timed_job
 from tests.ledger.conftest import ARN_PREFIX
+
+from novareel.ledger import Ledger
+from novareel.ledger.migrations import MIGRATIONS, migrate
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 LOCAL = "http://127.0.0.1:5899"
