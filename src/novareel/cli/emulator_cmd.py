@@ -35,8 +35,21 @@ def emulator(
         metavar="BUCKET",
         help="Refuse client writes and deletes in this S3 bucket with AccessDenied (repeatable).",
     ),
+    render: str = typer.Option(
+        "full",
+        "--render",
+        metavar="full|fast",
+        help="full: preview-render every job (~1 CPU-second a shot). fast: load-test mode, "
+        "every video of a size is one cached encode (see docs/emulator.md).",
+    ),
+    s3_key_buffer_size: int | None = typer.Option(
+        None,
+        "--s3-key-buffer-size",
+        metavar="BYTES",
+        help="S3 objects larger than this live in temporary files, not RAM (default 65536).",
+    ),
     json_output: bool = typer.Option(
-        False, "--json", help="Print {url, host, port, speed} as JSON once listening."
+        False, "--json", help="Print {url, host, port, speed, render} as JSON once listening."
     ),
 ) -> None:
     """Run the local emulator of Bedrock async invoke + S3 (renders real MP4 previews).
@@ -65,11 +78,18 @@ def emulator(
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--model-state") from None
         states[model_id] = state
+    if render not in ("full", "fast"):
+        raise typer.BadParameter("must be full or fast", param_hint="--render")
+    if s3_key_buffer_size is not None and s3_key_buffer_size < 1:
+        raise typer.BadParameter("must be at least 1 byte", param_hint="--s3-key-buffer-size")
     config = EmulatorConfig(
         speed=DEFAULT_SPEED if speed is None else speed,
         model_states=states,
         read_only_buckets=list(read_only_bucket),
+        render=render,
     )
+    if s3_key_buffer_size is not None:
+        config.s3_key_buffer_size = s3_key_buffer_size
     if submit_rate is not None:
         config.submit_rate = submit_rate
     server = EmulatorServer(host=host, port=port, config=config)
@@ -86,9 +106,20 @@ def emulator(
 
     bound = urlparse(server.url).port
     if json_output:
-        emit_json({"url": server.url, "host": host, "port": bound, "speed": config.speed})
+        emit_json(
+            {
+                "url": server.url,
+                "host": host,
+                "port": bound,
+                "speed": config.speed,
+                "render": config.render,
+            }
+        )
     else:
-        console.print(f"novareel emulator listening on {server.url} (speed {config.speed:g}x)")
+        mode = ", fast render: all videos alike" if config.render == "fast" else ""
+        console.print(
+            f"novareel emulator listening on {server.url} (speed {config.speed:g}x{mode})"
+        )
         console.print("a preview renderer, not a generative model; Ctrl-C to stop")
     try:
         while True:

@@ -6,7 +6,13 @@ import argparse
 import logging
 
 from novareel.emulator.catalog import MODEL_STATES, parse_model_state
-from novareel.emulator.config import DEFAULT_PORT, DEFAULT_SPEED, EmulatorConfig
+from novareel.emulator.config import (
+    DEFAULT_PORT,
+    DEFAULT_S3_KEY_BUFFER_SIZE,
+    DEFAULT_SPEED,
+    RENDER_MODES,
+    EmulatorConfig,
+)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -37,6 +43,19 @@ def main(argv: list[str] | None = None) -> None:
         metavar="BUCKET",
         help="refuse client writes and deletes in this bucket (repeatable)",
     )
+    parser.add_argument(
+        "--render",
+        choices=RENDER_MODES,
+        default="full",
+        help="fast = load-test mode: one cached video per size (default full)",
+    )
+    parser.add_argument(
+        "--s3-key-buffer-size",
+        type=int,
+        default=DEFAULT_S3_KEY_BUFFER_SIZE,
+        metavar="BYTES",
+        help=f"S3 objects above this size live on disk (default {DEFAULT_S3_KEY_BUFFER_SIZE})",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
     states: dict[str, str] = {}
@@ -47,8 +66,14 @@ def main(argv: list[str] | None = None) -> None:
             parser.error(str(exc))
         states[model_id] = state
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO)
+    if args.s3_key_buffer_size < 1:
+        parser.error("--s3-key-buffer-size must be at least 1")
     config = EmulatorConfig(
-        speed=args.speed, model_states=states, read_only_buckets=args.read_only_bucket
+        speed=args.speed,
+        model_states=states,
+        read_only_buckets=args.read_only_bucket,
+        render=args.render,
+        s3_key_buffer_size=args.s3_key_buffer_size,
     )
     if args.submit_rate is not None:
         config.submit_rate = args.submit_rate

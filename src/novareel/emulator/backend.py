@@ -11,6 +11,9 @@ Choices where the real service is uncertain (see ``docs/emulator.md``):
 * A well-formed but unknown invocation ARN on Get raises ValidationException.
 * Too many concurrent jobs raises ServiceQuotaExceededException (400); a model missing
   from ``quotas`` gets its family's default quota.
+* ListAsyncInvokes' ``nextToken`` names the page's last job by (submitTime, id) and is
+  bound to the request's filters and sort order: reused with others it raises
+  ValidationException.
 
 What a job renders and writes to S3 is the model family's business (its
 :class:`~novareel.emulator.models.base.JobPlan`); the backend only schedules it.
@@ -108,6 +111,7 @@ class EmulatorBackend:
         self.faults = FaultInjector()
         self.stats = Stats()
         self.storage = storage or S3Storage()
+        self.storage.configure(self.config.s3_key_buffer_size)
         self.rate = TokenBucket(self.config.submit_rate, self.config.submit_burst)
         self._submit_lock = threading.Lock()
         self._pool_lock = threading.Lock()
@@ -154,6 +158,7 @@ class EmulatorBackend:
         old_workers = self.config.render_workers
         self.config = new
         self.rate.configure(new.submit_rate, new.submit_burst)
+        self.storage.configure(new.s3_key_buffer_size)
         if new.render_workers != old_workers:
             self.shutdown()  # the next job starts a pool of the new size
         return new
@@ -257,7 +262,11 @@ class EmulatorBackend:
                 failure_message = plan.failure_message(failure)
                 files = plan.failed_files(job, failure)
             else:
-                rendered = plan.render(job, lambda: generation != self._generation)
+                rendered = plan.render(
+                    job,
+                    lambda: generation != self._generation,
+                    fast=self.config.render == "fast",
+                )
                 if rendered is None:
                     return
                 files = rendered
@@ -370,25 +379,21 @@ class EmulatorBackend:
         order = params.get("sortOrder", "Descending")
         if order not in ("Ascending", "Descending"):
             raise validation("sortOrder must be Ascending or Descending")
-        offset = _decode_token(params["nextToken"]) if "nextToken" in params else 0
+        scope = _token_scope(after, before, status, order)
+        anchor = _decode_token(params["nextToken"], scope) if "nextToken" in params else None
 
+        page = self.jobs.page(
+            after=after,
+            before=before,
+            status=status,
+            descending=order == "Descending",
+            anchor=anchor,
+            limit=max_results,
+        )
         now = self.clock()
-        jobs = sorted(self.jobs.all(), key=lambda j: (j.submit_time, j.invocation_id))
-        if order == "Descending":
-            jobs.reverse()
-        summaries = []
-        for job in jobs:
-            if after is not None and job.submit_time < after:
-                continue
-            if before is not None and job.submit_time > before:
-                continue
-            if status is not None and job.status(now) != status:
-                continue
-            summaries.append(self.describe(job, now))
-        page = summaries[offset : offset + max_results]
-        out: dict[str, Any] = {"asyncInvokeSummaries": page}
-        if offset + max_results < len(summaries):
-            out["nextToken"] = _encode_token(offset + max_results)
+        out: dict[str, Any] = {"asyncInvokeSummaries": [self.describe(j, now) for j in page.jobs]}
+        if page.next_anchor is not None:
+            out["nextToken"] = _encode_token(page.next_anchor, scope)
         return out
 
     # -- control -------------------------------------------------------------------
@@ -407,19 +412,41 @@ class EmulatorBackend:
         return [self.describe(j, now) for j in self.jobs.all()]
 
 
-def _encode_token(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode()
+def _token_scope(after: float | None, before: float | None, status: str | None, order: str) -> str:
+    """A short digest of the filters and sort order a token was issued for."""
+    text = json.dumps([after, before, status, "SubmissionTime", order])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _decode_token(token: str) -> int:
+def _encode_token(anchor: tuple[float, str], scope: str) -> str:
+    """Opaque: the last job's (submitTime, id) of the page and the request's scope."""
+    text = json.dumps({"v": 1, "t": anchor[0], "id": anchor[1], "s": scope})
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _decode_token(token: str, scope: str) -> tuple[float, str]:
+    """The anchor of a token issued for the same filters and order; else ValidationException."""
     try:
-        text = base64.urlsafe_b64decode(token.encode()).decode()
-        kind, _, value = text.partition(":")
-        if kind != "offset" or not value.isdigit():
+        padded = token + "=" * (-len(token) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+        anchor_time, anchor_id, token_scope = data["t"], data["id"], data["s"]
+        if (
+            data.get("v") != 1
+            or isinstance(anchor_time, bool)
+            or not isinstance(anchor_time, (int, float))
+            or not isinstance(anchor_id, str)
+            or not isinstance(token_scope, str)
+        ):
             raise ValueError(token)
-        return int(value)
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
         raise validation("nextToken is not valid") from exc
+    if token_scope != scope:
+        raise validation(
+            "nextToken was issued for a request with other filters or sort order; "
+            "repeat the request's submitTimeAfter, submitTimeBefore, statusEquals, sortBy "
+            "and sortOrder, or start again without a nextToken"
+        )
+    return float(anchor_time), anchor_id
 
 
 __all__ = ["BLOCKED_OUTPUT_MESSAGE", "FAILURE_TYPES", "EmulatorBackend", "iso", "parse_arn"]

@@ -1,4 +1,4 @@
-"""Emulator settings: speed, quotas, submit rate, content-filter words, model states.
+"""Emulator settings: speed, quotas, submit rate, filter words, model states, render mode.
 
 A plain dataclass so it can be passed to :class:`EmulatorServer`, changed at runtime via
 ``POST /_emulator/config`` and restored by ``POST /_emulator/reset``.
@@ -19,6 +19,12 @@ DEFAULT_PORT = 5899
 DEFAULT_SPEED = 25.0
 #: The account every ARN and S3 backend uses (moto's default account).
 ACCOUNT_ID = "123456789012"
+#: S3 objects larger than this many bytes are kept in a temporary file, not in RAM
+#: (moto's own ``MOTO_S3_DEFAULT_KEY_BUFFER_SIZE``; moto's default is ~5 MB, which keeps
+#: every video in memory). 64 KiB keeps manifests and status files in RAM.
+DEFAULT_S3_KEY_BUFFER_SIZE = 64 * 1024
+#: ``render`` modes: the preview renderer per job, or one cached encode per video shape.
+RENDER_MODES = ("full", "fast")
 
 
 def _default_quotas() -> dict[str, int]:
@@ -40,6 +46,9 @@ class EmulatorConfig:
     ``model_states`` maps every model id to its lifecycle/access state (see
     ``catalog.py``); ``read_only_buckets`` are S3 buckets whose objects clients cannot
     write or delete (S3 ``AccessDenied``); the emulator's own job outputs still land.
+    ``render`` is ``"full"`` (the preview renderer, ~1 CPU-second per shot) or
+    ``"fast"`` (load tests: every video of a shape is one cached encode);
+    ``s3_key_buffer_size`` is the size above which moto keeps an object on disk.
     """
 
     speed: float = DEFAULT_SPEED
@@ -51,10 +60,21 @@ class EmulatorConfig:
     render_workers: int = 2
     model_states: dict[str, str] = field(default_factory=_default_states)
     read_only_buckets: list[str] = field(default_factory=list)
+    render: str = "full"
+    s3_key_buffer_size: int = DEFAULT_S3_KEY_BUFFER_SIZE
 
     def __post_init__(self) -> None:
         # A partial mapping means "these models; every other one active".
         self.model_states = {**_default_states(), **check_states(self.model_states)}
+        if self.render not in RENDER_MODES:
+            raise ValueError(f"render must be one of {', '.join(RENDER_MODES)}")
+        if (
+            isinstance(self.s3_key_buffer_size, bool)
+            or not isinstance(self.s3_key_buffer_size, int)
+            or self.s3_key_buffer_size < 1
+        ):
+            # moto treats 0 as "its default" and SpooledTemporaryFile 0 as "never spill".
+            raise ValueError("s3_key_buffer_size must be a positive integer (bytes)")
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready copy (used by ``GET /_emulator/config``)."""
@@ -89,6 +109,10 @@ class EmulatorConfig:
                 if not isinstance(value, list) or not all(isinstance(w, str) for w in value):
                     raise ValueError(f"{key} must be a list of strings")
                 new[key] = list(value)
+            elif key == "render":
+                if value not in RENDER_MODES:
+                    raise ValueError(f"render must be one of {', '.join(RENDER_MODES)}")
+                new[key] = value
             elif key in ("speed", "submit_rate"):
                 if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                     raise ValueError(f"{key} must be a non-negative number")
@@ -98,6 +122,8 @@ class EmulatorConfig:
                     raise ValueError(f"{key} must be a non-negative integer")
                 if key == "render_workers" and value < 1:
                     raise ValueError("render_workers must be at least 1")
+                if key == "s3_key_buffer_size" and value < 1:
+                    raise ValueError("s3_key_buffer_size must be a positive integer (bytes)")
                 new[key] = value
         for key, value in new.items():
             setattr(self, key, value)

@@ -31,7 +31,7 @@ def health(backend: EmulatorBackend, request: Request) -> Response:
             "service": SERVICE_NAME,
             "version": VERSION,
             "speed": backend.config.speed,
-            "jobs": len(backend.jobs.all()),
+            "jobs": len(backend.jobs),
         }
     )
 

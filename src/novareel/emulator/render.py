@@ -12,14 +12,20 @@ any even width/height and frame count (each model family picks its own), a camer
 that loops back to its start, and a last keyframe. x264 runs single-threaded with a
 fixed preset so the same input gives bit-identical bytes; jobs are parallelised across
 shots and jobs instead.
+
+:func:`fast_video` / :func:`fast_concat` are the load-test mode (``render="fast"``): one
+encode per (width, height, frames) shape, cached for the life of the process, so a job
+costs a dictionary lookup instead of ~1 CPU-second per shot.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import math
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -466,3 +472,42 @@ def concat_mp4(parts: list[bytes]) -> bytes:
                     out.mux(packet)
                 offset += shot_ticks
     return buf.getvalue()
+
+
+#: The one prompt every fast-mode video is rendered from (no camera words: a gentle drift).
+FAST_PROMPT = "novareel emulator fast render: every video of this size is this same clip"
+_FAST_LOCK = threading.Lock()
+
+
+def fast_video(width: int, height: int, frames: int) -> bytes:
+    """One preview clip of this shape, encoded once per process and then reused.
+
+    A real encode of the preview renderer (so size, fps, frame count, codec and bitrate
+    are what a full render gives), but of :data:`FAST_PROMPT` for every job: the
+    job's prompt, seed and images are ignored.
+    """
+    with _FAST_LOCK:  # two workers asking for a new shape must not both encode it
+        return _fast_video(width, height, frames)
+
+
+@functools.lru_cache(maxsize=64)
+def _fast_video(width: int, height: int, frames: int) -> bytes:
+    return render_video(
+        FAST_PROMPT,
+        0,
+        width=width,
+        height=height,
+        frames=frames,
+        detail=f"fast render {width}x{height} {frames} frames",
+    )
+
+
+def fast_concat(width: int, height: int, frames: int, n_shots: int) -> bytes:
+    """``n_shots`` copies of :func:`fast_video` remuxed into one MP4 (cached too)."""
+    with _FAST_LOCK:
+        return _fast_concat(width, height, frames, n_shots)
+
+
+@functools.lru_cache(maxsize=64)
+def _fast_concat(width: int, height: int, frames: int, n_shots: int) -> bytes:
+    return concat_mp4([_fast_video(width, height, frames)] * n_shots)

@@ -6,10 +6,21 @@ The emulator writes job outputs straight into moto's backend object (no HTTP rou
 trip, so ``read_only_buckets`` never blocks them) and serves client requests through
 moto's own WSGI app. Errors the emulator itself answers on S3 (injected faults, a
 read-only bucket) are S3's XML error documents with S3's own codes and texts.
+
+Objects above ``EmulatorConfig.s3_key_buffer_size`` live on disk: moto backs every key
+with a ``SpooledTemporaryFile`` whose size limit is moto's own setting
+``MOTO_S3_DEFAULT_KEY_BUFFER_SIZE`` (read each time a key is created), which
+:meth:`S3Storage.configure` sets. A spilled object is an unnamed file in the temporary
+directory (``TMPDIR``) and holds one open file descriptor for as long as it exists, so
+the emulator also raises its soft open-files limit to the hard one, and when fewer than
+:data:`FD_RESERVE` descriptors are left it keeps new job outputs in RAM (moto's setting
+raised for the time being) rather than fail jobs and refuse connections.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 import uuid
 from typing import Any
@@ -19,6 +30,17 @@ from xml.sax.saxutils import escape
 from novareel.emulator.config import ACCOUNT_ID
 from novareel.emulator.errors import ApiError
 from novareel.emulator.wsgi import Response
+
+log = logging.getLogger("novareel.emulator")
+
+#: moto's setting: bytes a key keeps in memory before its buffer rolls over to a file.
+KEY_BUFFER_ENV = "MOTO_S3_DEFAULT_KEY_BUFFER_SIZE"
+#: Descriptors kept free for sockets and renders: below this, new objects stay in RAM.
+FD_RESERVE = 256
+#: The emulator counts its open descriptors once per this many large writes.
+FD_CHECK_EVERY = 32
+#: The buffer size that keeps any object in memory (moto's ~5 MB default would not).
+_IN_RAM = 1 << 62
 
 #: Operations a read-only bucket refuses (AccessDenied), with the IAM action named.
 WRITE_OPERATIONS: dict[str, str] = {
@@ -65,6 +87,10 @@ class S3Storage:
         self.account_id = account_id
         self._app: Any = None
         self._lock = threading.Lock()
+        self._buffer_size: int | None = None
+        self._large_writes = 0
+        #: True while objects are kept in RAM because descriptors are running out.
+        self.in_ram = False
 
     @property
     def backend(self) -> Any:
@@ -81,10 +107,50 @@ class S3Storage:
                 self._app = create_backend_app("s3")
             return self._app
 
+    def configure(self, key_buffer_size: int) -> None:
+        """Make moto keep objects above ``key_buffer_size`` bytes on disk (process-wide).
+
+        Applies to keys created from now on; existing objects keep their buffer.
+        """
+        with self._lock:
+            self._buffer_size = key_buffer_size
+            self._large_writes = FD_CHECK_EVERY  # check on the first large write
+            self.in_ram = False
+            os.environ[KEY_BUFFER_ENV] = str(key_buffer_size)
+        raise_open_files_limit()
+
+    def _watch_descriptors(self) -> None:
+        """Every :data:`FD_CHECK_EVERY` large writes, switch spilling off/on by headroom."""
+        with self._lock:
+            if self._buffer_size is None:
+                return
+            self._large_writes += 1
+            if self._large_writes < FD_CHECK_EVERY:
+                return
+            self._large_writes = 0
+            free = descriptors_free()
+            if free is None:
+                return
+            in_ram = free < FD_RESERVE
+            if in_ram == self.in_ram:
+                return
+            self.in_ram = in_ram
+            os.environ[KEY_BUFFER_ENV] = str(_IN_RAM if in_ram else self._buffer_size)
+        if in_ram:
+            log.warning(
+                "only %d file descriptors left (ulimit -n): new S3 objects stay in RAM "
+                "until some are deleted",
+                free,
+            )
+        else:
+            log.info("file descriptors available again: S3 objects spill to disk")
+
     def bucket_exists(self, bucket: str) -> bool:
         return bucket in self.backend.buckets
 
     def put_object(self, bucket: str, key: str, data: bytes) -> None:
+        if self._buffer_size is not None and len(data) > self._buffer_size:
+            self._watch_descriptors()
         self.backend.put_object(bucket, key, data)
 
     def get_object(self, bucket: str, key: str) -> bytes | None:
@@ -106,6 +172,39 @@ class S3Storage:
 
         if self.account_id in s3_backends and "aws" in s3_backends[self.account_id]:
             self.backend.reset()
+
+
+def raise_open_files_limit() -> tuple[int, int]:
+    """Raise the soft RLIMIT_NOFILE to the hard limit; return the (soft, hard) now in force.
+
+    Each object on disk holds a descriptor, so the soft limit (often 1,024) would cap
+    the jobs an emulator can hold long before memory does. The hard limit is the
+    ceiling (only a privileged process could raise it).
+    """
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on POSIX
+        return (-1, -1)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft != hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError) as exc:  # pragma: no cover - platform specific
+            log.warning("could not raise the open-files limit to %s: %s", hard, exc)
+    return soft, hard
+
+
+def descriptors_free() -> int | None:
+    """Open-files soft limit minus descriptors in use (``None`` where unknown)."""
+    try:
+        import resource
+
+        in_use = len(os.listdir("/proc/self/fd"))
+    except (ImportError, OSError):  # pragma: no cover - not Linux
+        return None
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return None if soft == resource.RLIM_INFINITY else soft - in_use
 
 
 def s3_operation(method: str, path: str, query: str) -> str:

@@ -9,6 +9,7 @@ cheap: no timers, no polling thread.
 
 from __future__ import annotations
 
+import bisect
 import secrets
 import string
 import threading
@@ -61,19 +62,55 @@ class Job:
         return max(self.due_time, self.render_done_time)
 
 
+#: A job's place in submit order: (submit time, invocation id). Ids are unique, so the
+#: order is total and a key found once can anchor a page token.
+OrderKey = tuple[float, str]
+#: Sorts after every invocation id (12 lowercase alphanumerics), for inclusive bounds.
+_ID_MAX = "~"
+STATES = ("InProgress", "Completed", "Failed")
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of jobs in the requested order, and the key after which the next starts."""
+
+    jobs: list[Job]
+    next_anchor: OrderKey | None
+
+
 class JobStore:
-    """Thread-safe registry of jobs, indexed by id and by client request token."""
+    """Thread-safe registry of jobs, indexed so no request scans every stored job.
+
+    Indexes, all kept under one lock: id -> job, client request token -> id, every job
+    in submit order, the jobs of each state in submit order (``bisect``-maintained lists
+    of :data:`OrderKey`), and a count of InProgress jobs per model. A job's state only
+    changes in :meth:`mark_rendered` (status is InProgress until the render is recorded,
+    see :class:`Job`), so the indexes move exactly there. A submit then costs O(log n)
+    and a ListAsyncInvokes page O(page size + log n).
+
+    ``examined`` counts the jobs the store looked at to answer requests (page items and
+    any scan); tests use it to pin that this stays bounded as the store grows.
+    """
 
     def __init__(self, clock: Clock = time.time) -> None:
         self.clock = clock
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
         self._tokens: dict[str, str] = {}
+        self._order: list[OrderKey] = []
+        self._by_state: dict[str, list[OrderKey]] = {state: [] for state in STATES}
+        self._in_progress: dict[str, int] = {}
+        self.examined = 0
 
     def add(self, job: Job) -> None:
+        key = (job.submit_time, job.invocation_id)
         with self._lock:
             self._jobs[job.invocation_id] = job
             self._tokens[job.client_request_token] = job.invocation_id
+            _insert(self._order, key)
+            _insert(self._by_state[job.status(0.0)], key)
+            if job.render_done_time is None:
+                self._in_progress[job.model_id] = self._in_progress.get(job.model_id, 0) + 1
 
     def get(self, invocation_id: str) -> Job | None:
         with self._lock:
@@ -84,19 +121,62 @@ class JobStore:
             job_id = self._tokens.get(token)
             return self._jobs.get(job_id) if job_id else None
 
-    def all(self) -> list[Job]:
+    def __len__(self) -> int:
         with self._lock:
-            return list(self._jobs.values())
+            return len(self._jobs)
+
+    def all(self) -> list[Job]:
+        """Every job in submit order (the control endpoint's full listing; O(n) by design)."""
+        with self._lock:
+            self.examined += len(self._order)
+            return [self._jobs[job_id] for _, job_id in self._order]
 
     def in_progress(self, model_id: str) -> int:
-        """How many jobs of ``model_id`` count against its concurrency quota now."""
-        now = self.clock()
+        """How many jobs of ``model_id`` count against its concurrency quota now (O(1))."""
         with self._lock:
-            return sum(
-                1
-                for j in self._jobs.values()
-                if j.model_id == model_id and j.status(now) == "InProgress"
-            )
+            return self._in_progress.get(model_id, 0)
+
+    def count(self, state: str) -> int:
+        """How many jobs are in ``state`` now (O(1))."""
+        with self._lock:
+            return len(self._by_state[state])
+
+    def page(
+        self,
+        *,
+        after: float | None,
+        before: float | None,
+        status: str | None,
+        descending: bool,
+        anchor: OrderKey | None,
+        limit: int,
+    ) -> Page:
+        """Up to ``limit`` jobs submitted in [after, before] (inclusive), in ``status``.
+
+        ``anchor`` is the last key of the previous page: the page starts strictly after
+        it in the requested order, so jobs submitted between pages neither repeat nor
+        shift what follows (an offset would). Two binary searches find the range; only
+        the page's own jobs are touched.
+        """
+        with self._lock:
+            keys = self._order if status is None else self._by_state[status]
+            lo = 0 if after is None else bisect.bisect_left(keys, (after, ""))
+            hi = len(keys) if before is None else bisect.bisect_right(keys, (before, _ID_MAX))
+            if descending:
+                if anchor is not None:
+                    hi = min(hi, bisect.bisect_left(keys, anchor))
+                start = max(lo, hi - limit)
+                chosen = keys[start:hi][::-1]
+                more = start > lo
+            else:
+                if anchor is not None:
+                    lo = max(lo, bisect.bisect_right(keys, anchor))
+                end = min(hi, lo + limit)
+                chosen = keys[lo:end]
+                more = end < hi
+            self.examined += len(chosen)
+            jobs = [self._jobs[job_id] for _, job_id in chosen]
+        return Page(jobs, chosen[-1] if more and chosen else None)
 
     def mark_rendered(self, invocation_id: str, failure_message: str | None = None) -> bool:
         """Record that the render (and its S3 writes) finished; False if the job is gone."""
@@ -104,8 +184,20 @@ class JobStore:
             job = self._jobs.get(invocation_id)
             if job is None:
                 return False
+            key = (job.submit_time, job.invocation_id)
+            old = job.status(0.0)
+            if job.render_done_time is None:
+                count = self._in_progress.get(job.model_id, 0) - 1
+                if count > 0:
+                    self._in_progress[job.model_id] = count
+                else:
+                    self._in_progress.pop(job.model_id, None)
             job.failure_message = failure_message
             job.render_done_time = self.clock()
+            new = job.status(0.0)
+            if new != old:
+                _remove(self._by_state[old], key)
+                _insert(self._by_state[new], key)
             return True
 
     def finish_now(self, invocation_id: str) -> Job | None:
@@ -120,3 +212,21 @@ class JobStore:
         with self._lock:
             self._jobs.clear()
             self._tokens.clear()
+            self._order.clear()
+            for keys in self._by_state.values():
+                keys.clear()
+            self._in_progress.clear()
+
+
+def _insert(keys: list[OrderKey], key: OrderKey) -> None:
+    """Keep ``keys`` sorted; submit times grow, so this is almost always an append."""
+    if not keys or keys[-1] < key:
+        keys.append(key)
+    else:
+        bisect.insort(keys, key)
+
+
+def _remove(keys: list[OrderKey], key: OrderKey) -> None:
+    index = bisect.bisect_left(keys, key)
+    if index < len(keys) and keys[index] == key:
+        del keys[index]

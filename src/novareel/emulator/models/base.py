@@ -109,8 +109,14 @@ class JobPlan(ABC):
         return []
 
     @abstractmethod
-    def render(self, job: Job, cancelled: Callable[[], bool]) -> Files | None:
-        """Render and return the objects of a successful job (None if cancelled)."""
+    def render(
+        self, job: Job, cancelled: Callable[[], bool], *, fast: bool = False
+    ) -> Files | None:
+        """Render and return the objects of a successful job (None if cancelled).
+
+        ``fast`` (load-test mode): the videos are the renderer's one cached encode for
+        their shape (:func:`~novareel.emulator.render.fast_video`), not this job's.
+        """
 
     @abstractmethod
     def failed_files(self, job: Job, failure: PlannedFailure) -> Files:

@@ -132,12 +132,16 @@ class RayPlan(JobPlan):
     def real_latency(self) -> float:
         return ray_latency(self.duration, self.resolution)
 
-    def render(self, job: Job, cancelled: Callable[[], bool]) -> Files | None:
-        from novareel.emulator.render import render_video
+    def render(
+        self, job: Job, cancelled: Callable[[], bool], *, fast: bool = False
+    ) -> Files | None:
+        from novareel.emulator.render import fast_video, render_video
 
         if cancelled():
             return None
         width, height = self.size
+        if fast:
+            return [("output.mp4", fast_video(width, height, self.frames))]
         detail = f"ray-v2 {self.resolution} {self.aspect_ratio} {self.duration}"
         video = render_video(
             self.text,

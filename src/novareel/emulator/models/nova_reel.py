@@ -136,21 +136,35 @@ class NovaPlan(JobPlan):
         }
         return [("manifest.json", json.dumps(manifest, indent=2).encode())]
 
-    def render(self, job: Job, cancelled: Callable[[], bool]) -> Files | None:
+    def render(
+        self, job: Job, cancelled: Callable[[], bool], *, fast: bool = False
+    ) -> Files | None:
         """Every shot, ``output.mp4`` (shots remuxed) and the status file."""
-        from novareel.emulator.render import concat_mp4, render_shot
+        from novareel.emulator.render import (
+            FRAMES_PER_SHOT,
+            HEIGHT,
+            WIDTH,
+            concat_mp4,
+            fast_concat,
+            fast_video,
+            render_shot,
+        )
 
         n = len(self.shots)
         parts = []
         for i, shot in enumerate(self.shots):
             if cancelled():
                 return None
-            parts.append(render_shot(shot.text, self.seed, i, n, shot.image))
+            if fast:
+                parts.append(fast_video(WIDTH, HEIGHT, FRAMES_PER_SHOT))
+            else:
+                parts.append(render_shot(shot.text, self.seed, i, n, shot.image))
         multi = self.task_type != "TEXT_VIDEO"
         files: Files = []
         if multi:
             files += [(f"shot_{i + 1:04d}.mp4", part) for i, part in enumerate(parts)]
-        files.append(("output.mp4", concat_mp4(parts)))
+        output = fast_concat(WIDTH, HEIGHT, FRAMES_PER_SHOT, n) if fast else concat_mp4(parts)
+        files.append(("output.mp4", output))
         status = {
             "schemaVersion": "1.0",
             "shots": [
