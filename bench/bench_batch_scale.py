@@ -27,7 +27,9 @@ of the emulator (``VmHWM`` in ``/proc/<pid>/status`` at the end), ledger bytes p
 (the ledger files' size / N), the emulator's calls per job (``/_emulator/stats``
 totalRequests / N, and per operation), and the bytes the client wrote. "CPU per added
 job" is the difference in client CPU between two sizes over the difference in items,
-which cancels the fixed start-up cost (imports, the file's checks).
+which cancels the fixed start-up cost (imports, the file's checks). With ``--repeat R``
+each size runs R times per output (piped and pty alternating) and the derived tables
+use medians: on a shared machine the wall time of one run is noisy, the CPU much less.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ import fcntl
 import itertools
 import json
 import os
+import statistics
 import struct
 import subprocess
 import sys
@@ -225,6 +228,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="100,400,2000,10000")
     parser.add_argument("--modes", default="piped,pty")
     parser.add_argument("--timeout", type=float, default=600.0, help="per client run, s")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs of each size and output (medians used)"
+    )
     args = parser.parse_args()
     sizes = [100, 400] if args.quick else [int(s) for s in args.sizes.split(",")]
     modes = args.modes.split(",")
@@ -236,16 +242,16 @@ def main() -> None:
     )
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="bench-batch-scale-") as tmp:
-        for n in sizes:
-            for mode in modes:
-                r = one(n, mode, Path(tmp), args.timeout)
-                results.append(r)
-                print(
-                    f"  {n} {mode}: {r['wall_s']:.1f} s, cpu {r['cpu_s']:.1f} s, "
-                    f"exit {r['exit']}, accepted {r['accepted']}",
-                    file=sys.stderr,
-                    flush=True,
-                )
+        # piped and pty alternate, so a burst of load from elsewhere hits both alike
+        for n, _, mode in itertools.product(sizes, range(args.repeat), modes):
+            r = one(n, mode, Path(tmp), args.timeout)
+            results.append(r)
+            print(
+                f"  {n} {mode}: {r['wall_s']:.1f} s, cpu {r['cpu_s']:.1f} s, "
+                f"exit {r['exit']}, accepted {r['accepted']}",
+                file=sys.stderr,
+                flush=True,
+            )
     rows = []
     for r in results:
         n = r["n"]
@@ -292,26 +298,26 @@ def main() -> None:
         )
     )
     print()
+
+    def med(n: int, mode: str, key: str) -> float:
+        return statistics.median(r[key] for r in results if r["n"] == n and r["mode"] == mode)
+
     marginal = []
     for mode in modes:
-        mine = [r for r in results if r["mode"] == mode]
-        for a, b in itertools.pairwise(mine):
-            per = (b["cpu_s"] - a["cpu_s"]) / (b["n"] - a["n"]) * 1000
-            marginal.append([mode, f"{a['n']:,} → {b['n']:,}", f"{per:.2f}"])
+        for a, b in itertools.pairwise(sizes):
+            per = (med(b, mode, "cpu_s") - med(a, mode, "cpu_s")) / (b - a) * 1000
+            marginal.append([mode, f"{a:,} → {b:,}", f"{per:.2f}"])
     print(table(["output", "items", "client CPU ms per added job"], marginal))
     print()
     ratios = []
-    for n in sizes:
-        piped = next((r for r in results if r["n"] == n and r["mode"] == "piped"), None)
-        pty = next((r for r in results if r["n"] == n and r["mode"] == "pty"), None)
-        if piped and pty:
-            ratios.append(
-                [
-                    f"{n:,}",
-                    f"{pty['wall_s'] / piped['wall_s']:.2f}",
-                    f"{pty['cpu_s'] / piped['cpu_s']:.2f}",
-                ]
-            )
+    for n in sizes if {"piped", "pty"} <= set(modes) else []:
+        ratios.append(
+            [
+                f"{n:,}",
+                f"{med(n, 'pty', 'wall_s') / med(n, 'piped', 'wall_s'):.2f}",
+                f"{med(n, 'pty', 'cpu_s') / med(n, 'piped', 'cpu_s'):.2f}",
+            ]
+        )
     if ratios:
         print(table(["items", "terminal / piped wall", "terminal / piped client CPU"], ratios))
 
