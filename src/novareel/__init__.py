@@ -9,6 +9,10 @@ The public API is what this module exports (pinned by a test)::
                                "s3://my-bucket/videos/", out_dir="videos")
     print(result.video_path, result.estimated_cost_usd)
 
+``with NovaReel.local() as reel:`` runs the same code against the local emulator (found
+or started for the block, dummy credentials, missing buckets created): no account, no
+cost.
+
 Imports are lazy (PEP 562) so that ``import novareel`` and ``novareel --help`` stay
 fast: boto3, Pillow and PyAV load only when the piece that needs them is used.
 """

@@ -81,12 +81,20 @@ _ACCESS_HINT = (
 )
 
 
-def _hint_for(code: str, message: str, operation: str) -> str | None:
+#: How to reach the local emulator, in the caller's words: the Python API's by default;
+#: the command line passes ``LOCAL_HINT_CLI`` to its clients (``local_hint``).
+LOCAL_HINT_API = "use `with NovaReel.local() as reel:` to run against the local emulator"
+LOCAL_HINT_CLI = "use --local to run against the local emulator"
+
+
+def _hint_for(
+    code: str, message: str, operation: str, local_hint: str = LOCAL_HINT_API
+) -> str | None:
     text = message.lower()
     if code in ("AccessDeniedException", "AccessDenied"):
         return _ACCESS_HINT
     if code in ("UnrecognizedClientException", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
-        return "The credentials were refused; check AWS_PROFILE / your keys (or use --local)."
+        return f"The credentials were refused; check AWS_PROFILE / your keys (or {local_hint})."
     if code == "ExpiredTokenException":
         return "The session token expired; refresh your credentials (e.g. `aws sso login`)."
     if "content filter" in text:
@@ -110,11 +118,13 @@ def _hint_for(code: str, message: str, operation: str) -> str | None:
 
 
 @contextlib.contextmanager
-def aws_boundary(operation: str) -> Iterator[None]:
+def aws_boundary(operation: str, local_hint: str = LOCAL_HINT_API) -> Iterator[None]:
     """Translate botocore/network exceptions raised inside into novareel's own.
 
     The one place where botocore types are caught, so the mapping stays consistent
-    and the original exception is kept as ``__cause__`` for debugging.
+    and the original exception is kept as ``__cause__`` for debugging. ``local_hint``
+    says how to reach the local emulator where a hint suggests it (missing or refused
+    credentials): ``NovaReel.local()`` for Python callers, ``--local`` for the CLI.
     """
     from botocore import exceptions as bex
 
@@ -135,7 +145,7 @@ def aws_boundary(operation: str) -> Iterator[None]:
             operation=operation,
             status_code=status,
             request_id=meta.get("RequestId"),
-            hint=_hint_for(code, message, operation),
+            hint=_hint_for(code, message, operation, local_hint),
         ) from exc
     except (bex.EndpointConnectionError, bex.ConnectTimeoutError, bex.ReadTimeoutError) as exc:
         raise EndpointError(
@@ -152,8 +162,7 @@ def aws_boundary(operation: str) -> Iterator[None]:
             f"{operation} failed: no AWS credentials found",
             code="NoCredentials",
             operation=operation,
-            hint="Set AWS_PROFILE or run `aws configure` (or `aws sso login`); "
-            "use --local to run against the local emulator.",
+            hint=f"Set AWS_PROFILE or run `aws configure` (or `aws sso login`); {local_hint}.",
         ) from exc
     except (bex.SSOError, bex.SSOTokenLoadError, bex.TokenRetrievalError) as exc:
         raise AwsError(
@@ -225,6 +234,10 @@ class NovaReelClient:
     equivalent of pwshBedrock's ``-ProfileLocation``. ``default_region`` is used only
     when neither ``region`` nor boto3's configuration names one: the chosen model's
     own region, so Luma Ray 2 goes to us-west-2 and Nova Reel to us-east-1.
+    ``local_hint`` is how error hints name the local emulator (``LOCAL_HINT_API``
+    unless the command line says ``LOCAL_HINT_CLI``); ``isolated`` ignores
+    ``AWS_PROFILE`` and the shared config and credentials files (the local emulator's
+    client, which gets its own dummy keys).
     """
 
     def __init__(
@@ -243,6 +256,8 @@ class NovaReelClient:
         read_timeout: float = 60.0,
         boto3_session: boto3.Session | None = None,
         default_region: str | None = None,
+        local_hint: str | None = None,
+        isolated: bool = False,
     ) -> None:
         import boto3
         import botocore.session
@@ -250,9 +265,16 @@ class NovaReelClient:
 
         if boto3_session is None:
             with aws_boundary("configure"):
-                core = botocore.session.Session()
+                # The local emulator's client (``isolated``): the machine's AWS_PROFILE
+                # (maybe a profile that does not exist here) and shared files (SSO, a
+                # default region) must not reach it, and os.environ is left as it is.
+                no_profile = {"profile": (None, None, None, None)} if isolated else None
+                core = botocore.session.Session(session_vars=no_profile)
                 if credentials_file:
                     core.set_config_variable("credentials_file", credentials_file)
+                if isolated:
+                    core.set_config_variable("config_file", os.devnull)
+                    core.set_config_variable("credentials_file", os.devnull)
                 boto3_session = boto3.Session(
                     aws_access_key_id=access_key,
                     aws_secret_access_key=secret_key,
@@ -269,6 +291,7 @@ class NovaReelClient:
         )
         self.region: str = region or boto3_session.region_name or default_region or DEFAULT_REGION
         self.endpoint_url = endpoint_url
+        self.local_hint = local_hint or LOCAL_HINT_API
         self._config = Config(
             region_name=self.region,
             retries={"mode": retry_mode, "total_max_attempts": max_attempts},
@@ -331,7 +354,7 @@ class NovaReelClient:
         started = time.perf_counter()
         outcome = "error"
         try:
-            with aws_boundary(operation):
+            with aws_boundary(operation, self.local_hint):
                 response = func(**kwargs)
             outcome = "ok"
             return response
@@ -425,7 +448,7 @@ class NovaReelClient:
         """A small object's bytes (status files, manifests); refuses big objects."""
         response = self._call("GetObject", self.s3.get_object, Bucket=uri.bucket, Key=uri.key)
         body = response["Body"]
-        with aws_boundary("GetObject"):
+        with aws_boundary("GetObject", self.local_hint):
             data: bytes = body.read(max_bytes + 1)
             body.close()
         if len(data) > max_bytes:
@@ -481,7 +504,7 @@ class NovaReelClient:
         from s3transfer.exceptions import RetriesExceededError
 
         started = time.perf_counter()
-        with aws_boundary("GetObject"):
+        with aws_boundary("GetObject", self.local_hint):
             manager = create_transfer_manager(self.s3, config)
             try:
                 futures = [
@@ -630,6 +653,8 @@ def job_folder(status: InvocationStatus) -> S3Uri | None:
 
 __all__ = [
     "DEFAULT_REGION",
+    "LOCAL_HINT_API",
+    "LOCAL_HINT_CLI",
     "InvocationStatus",
     "NovaReelClient",
     "S3Object",

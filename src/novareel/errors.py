@@ -296,3 +296,25 @@ class BudgetExceededError(NovaReelError):
             "period": self.period,
             "raise_with": list(self.raise_with),
         }
+
+
+def error_payload(exc: NovaReelError) -> dict[str, Any]:
+    """The JSON shape of an error (CLI ``--json``, the MCP server): type, message,
+    hint, exit code, and the problems, budget or job result when there are any."""
+    payload: dict[str, Any] = {
+        "type": type(exc).__name__,
+        "message": exc.message,
+        "hint": exc.hint,
+        "exit_code": exc.exit_code,
+    }
+    if isinstance(exc, InvalidRequestError):
+        payload["problems"] = [p.to_dict() for p in exc.problems]
+    if isinstance(exc, BudgetExceededError):
+        payload["budget"] = exc.to_dict()
+    code = getattr(exc, "code", None)
+    if code:
+        payload["code"] = code
+    result = getattr(exc, "result", None)
+    if result is not None and hasattr(result, "to_dict"):
+        payload["result"] = result.to_dict()
+    return payload

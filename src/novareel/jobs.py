@@ -16,12 +16,13 @@ second of video costs money:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
@@ -43,6 +44,7 @@ from novareel.errors import (
     WaitTimeoutError,
 )
 from novareel.models import (
+    Model,
     VideoRequest,
     VideoShape,
     expected_generation_seconds,
@@ -111,6 +113,24 @@ def request_notices(request: VideoRequest, *, lifecycle: bool = True) -> list[st
     for text in texts:
         if isinstance(text, str) and text:
             notices.extend(prompt_warnings(text))
+    return list(dict.fromkeys(notices))
+
+
+def model_notices(model: Model, requests: Sequence[VideoRequest]) -> list[str]:
+    """What to say about a command's jobs on one model before any money or time is
+    spent: the model's lifecycle once, the undocumented image input of a family that
+    has one, and each request's prompt advice (:func:`request_notices`)."""
+    from novareel.models import lifecycle_notice
+
+    notices: list[str] = []
+    lifecycle = lifecycle_notice(model)
+    if lifecycle:
+        notices.append(lifecycle)
+    image_notice = getattr(model.family, "image_notice", None)
+    if image_notice and any(getattr(r, "frames", None) for r in requests):
+        notices.append(image_notice)
+    for request in requests:
+        notices.extend(request_notices(request, lifecycle=False))
     return list(dict.fromkeys(notices))
 
 
@@ -229,6 +249,36 @@ class NovaReel:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @classmethod
+    @contextlib.contextmanager
+    def local(
+        cls,
+        *,
+        url: str | None = None,
+        region: str | None = None,
+        start: bool = True,
+        ledger: Ledger | Literal[False] | None = None,
+        on_notice: Callable[[str], None] | None = None,
+    ) -> Iterator[NovaReel]:
+        """A NovaReel on the local emulator for a ``with`` block: no AWS account, no cost.
+
+        The Python twin of the command line's ``--local``: the emulator at ``url``
+        (else ``NOVAREEL_EMULATOR_URL``, else http://127.0.0.1:5899) is used, or one is
+        started in this process (``start``) and stopped when the block ends. The client
+        gets dummy credentials of its own (``os.environ`` is not touched), each model's
+        region unless ``region`` pins one, and the emulator's speed as ``time_scale``.
+        Output buckets are created in the emulator as needed; ``on_notice`` (default:
+        a ``notice:`` line on stderr) hears of each.
+        """
+        from novareel.local import local_client, notice_to_stderr
+
+        notify = on_notice or notice_to_stderr
+        with (
+            local_client(url, region=region, start=start, on_notice=notify) as (client, speed),
+            cls(client, ledger=ledger, time_scale=speed) as reel,
+        ):
+            yield reel
 
     # -- submit --
 
@@ -909,11 +959,13 @@ def _check_output_video(path: Path, shape: VideoShape) -> list[str]:
     if not path.is_file() or not shape.seconds:
         return []
     try:
-        from novareel.video import check_video, inspect_video
+        from novareel.video import check_video
+        from novareel.video_probe import probe_video
     except ImportError:  # pragma: no cover - media module missing
         return []
     try:
-        info = inspect_video(path)
+        # Metadata, packets and keyframes only: a full decode cost ~300 ms per job.
+        info = probe_video(path)
     except Exception as exc:  # a broken file is worth a notice, not a crash
         return [f"{path.name} could not be read as a video: {exc}"]
     found = check_video(

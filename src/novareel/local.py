@@ -7,6 +7,12 @@ gets dummy credentials (real ones are never sent to a local endpoint), the
 model's region (us-east-1 for Nova Reel, us-west-2 for Luma Ray 2), and the bucket
 ``novareel-local`` exists.
 
+The emulator is a sandbox: in local mode (``--local`` and ``NovaReel.local()``) an
+output bucket that does not exist yet is created just before the submit, with a
+notice, so ``--output-uri s3://mybucket --local`` works as typed. The emulator itself
+keeps the service's behaviour (a missing bucket is a ValidationException), so plain
+boto3 or ``--endpoint-url`` against it still sees what AWS would answer.
+
 An emulator started inside a command dies with it, so a job submitted with
 ``--no-wait`` from such a command cannot be waited for later: the CLI says so and
 suggests ``novareel emulator`` in another terminal.
@@ -14,16 +20,21 @@ suggests ``novareel emulator`` in another terminal.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import sys
+import threading
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from novareel.client import NovaReelClient
-from novareel.errors import EmulatorError
+from novareel.errors import EmulatorError, NotFoundError
+from novareel.s3uri import OutputLocation
 
 log = logging.getLogger("novareel")
 
@@ -48,6 +59,62 @@ def probe(url: str, timeout: float = 0.5) -> dict[str, Any] | None:
     return None
 
 
+def notice_to_stderr(text: str) -> None:
+    """The default way local mode tells the user what it did: ``notice: ...`` on stderr."""
+    print(f"notice: {text}", file=sys.stderr, flush=True)
+
+
+class LocalClient(NovaReelClient):
+    """A client of the local emulator that creates a missing output bucket at submit.
+
+    Every submit of novareel (``generate``, ``batch``, ``jobs retry``, the Python API)
+    goes through :meth:`start_async_invoke`, so this one override makes the sandbox
+    behave the same for all of them. Each bucket is checked once per client (a lock
+    keeps concurrent batch submits from racing to create it), and ``on_notice`` is
+    told when one was created.
+    """
+
+    def __init__(self, *, on_notice: Callable[[str], None] | None = None, **options: Any) -> None:
+        super().__init__(**options)
+        self.on_notice = on_notice
+        self._known_buckets: set[str] = set()
+        self._bucket_lock = threading.Lock()
+
+    def ensure_output_bucket(
+        self, bucket: str, region: str | None = None, *, notify: bool = True
+    ) -> bool:
+        """Create ``bucket`` (in ``region``, else the client's) unless it exists.
+
+        Returns True when it was created (and, with ``notify``, tells ``on_notice``).
+        Only a missing bucket is created: any other answer to HeadBucket (a fault,
+        access denied) is raised as it is.
+        """
+        with self._bucket_lock:
+            if bucket in self._known_buckets:
+                return False
+            created = False
+            try:
+                self._call("HeadBucket", self.s3.head_bucket, Bucket=bucket)
+            except NotFoundError:
+                kwargs: dict[str, Any] = {"Bucket": bucket}
+                where = region or self.region
+                if where != "us-east-1":
+                    kwargs["CreateBucketConfiguration"] = {"LocationConstraint": where}
+                self._call("CreateBucket", self.s3.create_bucket, **kwargs)
+                created = True
+            self._known_buckets.add(bucket)
+        if created and notify and self.on_notice is not None:
+            self.on_notice(f"created bucket {bucket!r} in the local emulator")
+        return created
+
+    def start_async_invoke(
+        self, *, output: OutputLocation, region: str | None = None, **kwargs: Any
+    ) -> str:
+        """StartAsyncInvoke, after making sure the output bucket exists (sandbox only)."""
+        self.ensure_output_bucket(output.uri.bucket, region)
+        return super().start_async_invoke(output=output, region=region, **kwargs)
+
+
 @dataclass
 class LocalEmulator:
     """A reachable emulator: its URL, speed, and the server if this process owns it."""
@@ -61,26 +128,65 @@ class LocalEmulator:
         """True when the emulator lives inside this process and ends with it."""
         return self.server is not None
 
-    def client(self, region: str | None = None) -> NovaReelClient:
+    def client(
+        self,
+        region: str | None = None,
+        *,
+        default_region: str | None = None,
+        on_notice: Callable[[str], None] | None = None,
+        local_hint: str | None = None,
+    ) -> LocalClient:
         """A client for this emulator, with dummy credentials and the local bucket.
 
-        ``region`` is the chosen model's region (us-east-1 when none is given, where
-        Nova Reel runs): the emulator hosts each model where AWS does.
+        ``region`` is a region the user chose; without one the client uses
+        ``default_region`` (the chosen model's, else us-east-1 where Nova Reel runs)
+        as a default, so a request for another model still goes to that model's region
+        (the emulator hosts each model where AWS does). The caller's AWS settings
+        (keys, region, ``AWS_PROFILE``, shared config files) are not used, and
+        ``os.environ`` is not changed. ``on_notice`` hears of output buckets created
+        for a submit.
         """
-        client = NovaReelClient(
-            region=region or "us-east-1",
+        client = LocalClient(
+            on_notice=on_notice,
+            region=region or default_region or "us-east-1",
             endpoint_url=self.url,
             access_key=LOCAL_ACCESS_KEY,
             secret_key=LOCAL_SECRET_KEY,
             max_attempts=6,
+            local_hint=local_hint,
+            isolated=True,
         )
-        client.ensure_bucket(LOCAL_BUCKET)
+        if region is None:
+            # Passed explicitly so the caller's AWS_REGION is not read, yet still a
+            # default: NovaReel then sends each request to its own model's region.
+            client.region_source = "default"
+        client.ensure_output_bucket(LOCAL_BUCKET, notify=False)  # documented, so no notice
         return client
 
     def close(self) -> None:
         if self.server is not None:
             self.server.stop()
             self.server = None
+
+
+@contextlib.contextmanager
+def local_client(
+    url: str | None = None,
+    *,
+    region: str | None = None,
+    start: bool = True,
+    on_notice: Callable[[str], None] | None = notice_to_stderr,
+) -> Iterator[tuple[LocalClient, float]]:
+    """``(client, speed)`` for a block: the emulator found or started, and stopped after.
+
+    What ``NovaReel.local()`` stands on; the command line's ``--local`` does the same
+    through :func:`connect_local`.
+    """
+    emulator = connect_local(url, start=start)
+    try:
+        yield emulator.client(region=region, on_notice=on_notice), emulator.speed
+    finally:
+        emulator.close()
 
 
 def connect_local(url: str | None = None, *, start: bool = True) -> LocalEmulator:
@@ -122,7 +228,10 @@ __all__ = [
     "EMULATOR_URL_ENV",
     "LOCAL_BUCKET",
     "LOCAL_OUTPUT_URI",
+    "LocalClient",
     "LocalEmulator",
     "connect_local",
+    "local_client",
+    "notice_to_stderr",
     "probe",
 ]

@@ -24,6 +24,7 @@ import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from novareel.errors import ImageError, InvalidRequestError, LedgerError, Problem
@@ -36,7 +37,10 @@ if TYPE_CHECKING:
     from novareel.jobs import NovaReel
     from novareel.ledger import JobRecord
 
-__all__ = ["SyncReport", "rebuild_request", "retry_job", "sync_jobs"]
+__all__ = ["SYNC_BATCH", "SyncReport", "rebuild_request", "retry_job", "sync_jobs"]
+
+#: ``jobs sync`` writes this many jobs per ledger transaction.
+SYNC_BATCH = 200
 
 #: Statuses a retry makes sense for: the job ended without a video.
 RETRYABLE_STATUSES = ("Failed", "Rejected")
@@ -257,25 +261,32 @@ def sync_jobs(
     seen = 0
     adopted: list[int] = []
     updated: list[int] = []
-    for item in items:
-        seen += 1
-        before = ledger.find(item.invocation_arn)
-        if before is None and item.client_token:
-            before = ledger.find(item.client_token)
-        record, created = ledger.adopt(
-            invocation_arn=item.invocation_arn,
-            model_id=item.model_id or "unknown",
-            status=item.status,
-            submit_time=item.submit_time,
-            end_time=item.end_time,
-            output_uri=item.output_uri,
-            client_token=item.client_token,
-            failure_message=item.failure_message,
-        )
-        if created:
-            adopted.append(record.id)
-        elif _snapshot(before) != _snapshot(record):
-            updated.append(record.id)
+    # One write transaction per SYNC_BATCH jobs, not one per job. The next group is
+    # read from the service before the transaction opens, so no network call is made
+    # while the ledger is locked. A sync stopped midway keeps the groups written;
+    # running it again adopts nothing twice (jobs are matched by ARN, then token).
+    iterator = iter(items)
+    while group := list(islice(iterator, SYNC_BATCH)):
+        with ledger.write_batch():
+            for item in group:
+                seen += 1
+                before = ledger.find(item.invocation_arn)
+                if before is None and item.client_token:
+                    before = ledger.find(item.client_token)
+                record, created = ledger.adopt(
+                    invocation_arn=item.invocation_arn,
+                    model_id=item.model_id or "unknown",
+                    status=item.status,
+                    submit_time=item.submit_time,
+                    end_time=item.end_time,
+                    output_uri=item.output_uri,
+                    client_token=item.client_token,
+                    failure_message=item.failure_message,
+                )
+                if created:
+                    adopted.append(record.id)
+                elif _snapshot(before) != _snapshot(record):
+                    updated.append(record.id)
     return SyncReport(
         seen=seen, adopted=adopted, updated=updated, unchanged=seen - len(adopted) - len(updated)
     )

@@ -16,6 +16,9 @@ from typing import Any
 
 from novareel.errors import InvalidRequestError, Problem
 
+#: The environment variable that gives commands a default output location.
+OUTPUT_URI_ENV = "NOVAREEL_OUTPUT_URI"
+
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
 _OWNER_RE = re.compile(r"^[0-9]{12}$")
 _KMS_RE = re.compile(

@@ -22,6 +22,7 @@ ALLOWED: dict[str, set[str]] = {
     "s3uri": {"errors"},
     "images": {"errors", "models"},
     "video": {"errors", "images"},
+    "video_probe": {"video"},
     "storyboard": {"errors", "models", "images", "textfiles"},
     "textfiles": {"errors"},
     "client": {"errors", "s3uri"},
@@ -29,7 +30,28 @@ ALLOWED: dict[str, set[str]] = {
     "ledger": {"errors", "paths", "ledger"},
     # the gallery reads the ledger and local files; presigning is handed in by the CLI
     "gallery": {"errors", "ledger", "models", "results", "s3uri", "video"},
+    # beside cli, above jobs; never imports cli (only cli.mcp_cmd imports it)
+    "mcp_server": {
+        "errors",
+        "models",
+        "images",
+        "storyboard",
+        "textfiles",
+        "s3uri",
+        "client",
+        "ledger",
+        "results",
+        "jobs",
+        "batch",
+        "shotboard",
+        "local",
+        "budget",
+        "when",
+    },
+    "when": {"errors"},
     "budget": {"errors", "paths", "ledger", "models"},
+    # --local and NovaReel.local(): below jobs (which imports it lazily), never above.
+    "local": {"errors", "s3uri", "client", "emulator"},
 }
 
 
@@ -60,6 +82,16 @@ def test_module_imports_only_what_its_layer_allows(module: str) -> None:
         imported |= novareel_imports(path)
     extra = imported - ALLOWED[module] - {module}
     assert not extra, f"novareel.{module} must not import {sorted(extra)}"
+
+
+def test_only_the_mcp_command_imports_the_mcp_server() -> None:
+    """The MCP server is a top layer: nothing but ``novareel mcp`` may depend on it."""
+    importers = sorted(
+        str(path.relative_to(SRC))
+        for path in SRC.rglob("*.py")
+        if "mcp_server" in novareel_imports(path) and "mcp_server" not in path.parts
+    )
+    assert importers == ["cli/mcp_cmd.py"]
 
 
 def test_only_client_imports_boto3() -> None:

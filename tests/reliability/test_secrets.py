@@ -118,6 +118,7 @@ def test_every_command_keeps_secrets_out_of_output_logs_and_ledger(
     run("jobs", "show", job, "--json")
     run("jobs", "sync", *conn, "--json")
     run("jobs", "retry", failed_id, *conn, "--no-wait", "--json")
+    run("spend", "--by", "model", "--json")
     if "batch_cmd" in _COMMAND_MODULES:
         batch = tmp / "batch.yaml"
         batch.write_text("- id: one\n  prompt: A canary batch item\n")
@@ -139,6 +140,8 @@ def test_every_command_keeps_secrets_out_of_output_logs_and_ledger(
     # the gallery page holds prompts and (for videos left in S3) presigned links
     run("gallery", "-o", str(tmp / "gallery"), "--json")
     t.add("gallery page", (tmp / "gallery" / "index.html").read_text(encoding="utf-8"))
+    # The MCP server's startup (a bad cap: it exits 2 before reading stdin).
+    run("mcp", *conn, "--max-cost", "abc", "--json", expect=(2,))
 
     # Every registered command (and sub-command) was run.
     def name(c: Any) -> str:

@@ -19,6 +19,7 @@ _COMMAND_MODULES = (
     "models_cmd",
     "doctor_cmd",
     "gallery_cmd",
+    "mcp_cmd",
 )
 
 

@@ -19,13 +19,13 @@ from typing import Any, ParamSpec, TypeVar
 import typer
 from typer.core import TyperGroup
 
-from novareel.errors import BudgetExceededError, InvalidRequestError, NovaReelError
+from novareel.errors import InvalidRequestError, NovaReelError, error_payload
 
 #: The order commands appear in ``--help``: the job's life first, then media, then tools.
 COMMAND_ORDER = (
     "generate", "status", "wait", "download", "list", "jobs", "batch", "spend",
     "inspect", "contact-sheet", "frame", "image", "storyboard", "camera", "gallery",
-    "models", "doctor", "emulator",
+    "models", "doctor", "emulator", "mcp",
 )  # fmt: skip
 
 
@@ -199,27 +199,6 @@ def emit_json(payload: Any) -> None:
     """Write one JSON document to stdout (the only thing ``--json`` prints there)."""
     sys.stdout.write(json.dumps(payload, indent=2, sort_keys=False, default=str) + "\n")
     sys.stdout.flush()
-
-
-def error_payload(exc: NovaReelError) -> dict[str, Any]:
-    """The JSON shape of an error: type, message, hint, and problems when there are any."""
-    payload: dict[str, Any] = {
-        "type": type(exc).__name__,
-        "message": exc.message,
-        "hint": exc.hint,
-        "exit_code": exc.exit_code,
-    }
-    if isinstance(exc, InvalidRequestError):
-        payload["problems"] = [p.to_dict() for p in exc.problems]
-    if isinstance(exc, BudgetExceededError):
-        payload["budget"] = exc.to_dict()
-    code = getattr(exc, "code", None)
-    if code:
-        payload["code"] = code
-    result = getattr(exc, "result", None)
-    if result is not None and hasattr(result, "to_dict"):
-        payload["result"] = result.to_dict()
-    return payload
 
 
 _SHOT_FIELD = re.compile(r"^shots\[(\d+)\]\.?(.*)$")

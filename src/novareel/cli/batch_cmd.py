@@ -26,8 +26,7 @@ from novareel.cli.common import (
     open_api,
     with_connection,
 )
-
-OUTPUT_URI_ENV = "NOVAREEL_OUTPUT_URI"
+from novareel.s3uri import OUTPUT_URI_ENV
 
 _PHASE_STYLE = {
     "pending": "dim",

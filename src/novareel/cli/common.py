@@ -10,10 +10,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar, cast
 
 import typer
@@ -182,8 +180,10 @@ def open_api(
     so a loopback endpoint is asked for its speed (commands that do not wait skip that
     request and start faster). ``region`` is the chosen model's own region, used when
     neither ``--region`` nor boto3's configuration names one (always with ``--local``,
-    whose emulator hosts each model where AWS does).
+    whose emulator hosts each model where AWS does). With ``--local`` an output bucket
+    missing from the emulator is created at the submit, with a notice on stderr.
     """
+    from novareel.client import LOCAL_HINT_CLI
     from novareel.jobs import NovaReel
 
     local = None
@@ -191,8 +191,13 @@ def open_api(
         from novareel.local import connect_local
 
         local = connect_local(conn.endpoint_url)
-        client = local.client(region=conn.region or region)
-        api = NovaReel(client, time_scale=local.speed)
+        local_client = local.client(
+            region=conn.region,
+            default_region=region,
+            on_notice=cli_notice,
+            local_hint=LOCAL_HINT_CLI,
+        )
+        api = NovaReel(local_client, time_scale=local.speed)
         api.emulator_owned = local.owned  # its jobs die with this command
     else:
         from novareel.client import NovaReelClient
@@ -203,6 +208,7 @@ def open_api(
             endpoint_url=conn.endpoint_url,
             credentials_file=conn.credentials_file,
             default_region=region,
+            local_hint=LOCAL_HINT_CLI,
         )
         speed = _emulator_speed(conn.endpoint_url) if waits else 1.0
         api = NovaReel(client, time_scale=speed)
@@ -212,6 +218,11 @@ def open_api(
         api.close()
         if local is not None:
             local.close()
+
+
+def cli_notice(text: str) -> None:
+    """A notice on stderr, as the commands print theirs (results stay on stdout)."""
+    typer.secho(f"notice: {text}", fg="yellow", err=True)
 
 
 def _emulator_speed(endpoint_url: str | None) -> float:
@@ -337,30 +348,3 @@ def print_result(result: Any, as_json: bool) -> None:
     width = max(len(key) for key, _ in rows)
     for key, value in rows:
         typer.echo(f"{typer.style(key.ljust(width), bold=True)}  {value}")
-
-
-_RELATIVE = re.compile(r"^(\d+)\s*([smhdw])$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def parse_when(value: str | None, *, field: str = "since") -> datetime | None:
-    """An ISO date/time, or a relative age such as ``30m``, ``12h``, ``7d`` (ago)."""
-    if value is None:
-        return None
-    text = value.strip()
-    match = _RELATIVE.match(text.lower())
-    if match:
-        delta = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
-        return datetime.now(timezone.utc) - delta
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidRequestError(
-            Problem(
-                field,
-                f"{value!r} is neither an ISO date/time nor an age like 12h or 7d",
-                value=value,
-                limit="YYYY-MM-DD[THH:MM[:SS]] | <n>s|m|h|d|w",
-            )
-        ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)

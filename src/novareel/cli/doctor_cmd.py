@@ -14,8 +14,7 @@ import typer
 
 from novareel.cli.app import JSON_HELP, app, console, emit_json, handle_errors
 from novareel.cli.common import CONNECTION, Connection, with_connection
-
-OUTPUT_URI_ENV = "NOVAREEL_OUTPUT_URI"
+from novareel.s3uri import OUTPUT_URI_ENV
 
 _MARKS = {
     "ok": "[green]✓[/]",
@@ -49,7 +48,7 @@ def doctor(
     object under the output folder and deletes it. Never switches model: when the
     model cannot run, the fix names the alternatives with their price.
     """
-    from novareel.local import LOCAL_OUTPUT_URI
+    from novareel.local import LOCAL_OUTPUT_URI, LocalClient
     from novareel.models import get_model
     from novareel.preflight import run_checks
     from novareel.s3uri import output_location
@@ -70,9 +69,10 @@ def doctor(
 
     with control_clients(conn) as make:
         client = make(conn.region, model.info.default_region)
-        if conn.local and location is not None and output_uri == LOCAL_OUTPUT_URI:
-            # --local's own bucket exists for every command, as `generate --local` makes it.
-            client.ensure_bucket(location.uri.bucket)
+        if conn.local and location is not None and isinstance(client, LocalClient):
+            # The emulator is a sandbox: the output bucket is made as `generate --local`
+            # makes it (with a notice, unless it is --local's own bucket).
+            client.ensure_output_bucket(location.uri.bucket, notify=output_uri != LOCAL_OUTPUT_URI)
         report = run_checks(client, model, output=location)
 
     if json_output:

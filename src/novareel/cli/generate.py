@@ -22,11 +22,10 @@ from novareel.cli.common import (
     with_connection,
 )
 from novareel.errors import InvalidRequestError, Problem
+from novareel.s3uri import OUTPUT_URI_ENV
 
 if TYPE_CHECKING:
     from novareel.images import FitMode
-
-OUTPUT_URI_ENV = "NOVAREEL_OUTPUT_URI"
 
 
 def _parse_tags(values: list[str]) -> dict[str, str]:
@@ -285,6 +284,8 @@ def generate(
     requests: list[Any] = []
     with found.check():
         requests = build_shot_requests(options) if per_shot else [build_request(options)]
+    from novareel.jobs import model_notices
+
     notices.extend(model_notices(model, requests))
 
     if per_shot and (token or no_wait):
@@ -437,29 +438,6 @@ def _interrupted(api: Any, ref: str, emulator: Any, resume: str) -> None:
         f"interrupted: job {ref} keeps running (and is in the ledger). Resume with:\n  {resume}",
         highlight=False,
     )
-
-
-def model_notices(model: Any, requests: list[Any]) -> list[str]:
-    """What to say about the chosen model before any money or time is spent.
-
-    Its lifecycle (from the registry's dates; `novareel doctor` asks the account),
-    the undocumented image input of a family that has one, and the prompt warnings.
-    """
-    from novareel.models import lifecycle_notice
-    from novareel.prompting import prompt_warnings
-
-    notices: list[str] = []
-    lifecycle = lifecycle_notice(model)
-    if lifecycle:
-        notices.append(lifecycle)
-    image_notice = getattr(model.family, "image_notice", None)
-    if image_notice and any(r.frames for r in requests):
-        notices.append(image_notice)
-    for request in requests:
-        texts = [getattr(request, "prompt", "")] + [s.text for s in getattr(request, "shots", ())]
-        for text in filter(None, texts):
-            notices.extend(prompt_warnings(text))
-    return list(dict.fromkeys(notices))
 
 
 #: What ``--dry-run`` shows as the clientRequestToken when ``--token`` fixes none.

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -19,13 +20,13 @@ from novareel.cli.common import (
     Connection,
     download_progress,
     open_api,
-    parse_when,
     print_result,
     wait_progress,
     with_connection,
 )
 from novareel.cli.track import MAX_ALIAS
 from novareel.errors import InvalidRequestError, Problem
+from novareel.when import parse_when
 
 jobs_app = typer.Typer(
     name="jobs",
@@ -119,6 +120,13 @@ def _cost_text(record: Any, *, narrow: bool = False) -> str:
     return text.replace(" (", "\n(", 1) if narrow else text
 
 
+#: Up to this many rows, ``jobs`` prints today's Rich table (sized to its rows); past
+#: it, rows are printed as they are read, in columns of fixed width (see _stream_table).
+SMALL_LISTING = 100
+#: Streamed rows are written this many at a time (one console write per group).
+_STREAM_GROUP = 200
+
+
 def _list(
     status: str | None,
     since: str | None,
@@ -127,6 +135,11 @@ def _list(
     as_json: bool,
     max_items: int | None = None,
 ) -> None:
+    """List jobs, streaming: the ledger is read a page at a time (``iter_jobs``) and
+    each row printed as it comes, so ``--limit 1000000`` costs the memory of a page,
+    not of the whole ledger."""
+    from itertools import chain, islice
+
     from novareel.cli.track import pick_limit
     from novareel.ledger import Ledger
 
@@ -134,16 +147,155 @@ def _list(
     statuses = _parse_statuses(status)
     when = parse_when(since)
     with Ledger.open_default() as ledger:
-        records = ledger.list_jobs(
+        records = ledger.iter_jobs(
             status=statuses, since=when, batch_id=_batch_id(ledger, batch), limit=limit
         )
-    if as_json:
-        emit_json([r.to_dict() for r in records])
-        return
-    if not records:
-        err_console.print("no jobs in the ledger match")
-        return
-    console.print(_jobs_table(records, console.width))
+        try:
+            if as_json:
+                _stream_json(records)
+                return
+            first = list(islice(records, SMALL_LISTING + 1))
+            if not first:
+                err_console.print("no jobs in the ledger match")
+                return
+            if len(first) <= SMALL_LISTING:
+                console.print(_jobs_table(first, console.width))
+                return
+            _stream_table(first, chain(first, records), console.width)
+        except BrokenPipeError:
+            _quiet_stdout()
+
+
+def _quiet_stdout() -> None:
+    """The reader of a pipe left (``novareel jobs | head``): stop without a traceback.
+
+    Python would also complain when flushing stdout at exit; pointing stdout at
+    /dev/null first is the remedy the ``signal`` docs give.
+    """
+    import os
+    import sys
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+def _stream_json(records: Iterable[Any]) -> None:
+    """Write ``[record, ...]`` as :func:`emit_json` would (the same bytes, two-space
+    indent), one record at a time: valid JSON at any length, flat memory."""
+    import json
+    import sys
+
+    out = sys.stdout
+    # Each record is encoded as a one-item list, "[\n  {...}\n]": the part between
+    # the brackets is already indented as an item of the whole array would be.
+    encoder = json.JSONEncoder(indent=2, sort_keys=False, default=str)
+    count = 0
+    for count, record in enumerate(records, start=1):
+        text = encoder.encode([record.to_dict()])
+        out.write(("[" if count == 1 else ",") + text[1:-2])
+    out.write("[]\n" if count == 0 else "\n]\n")
+    out.flush()
+
+
+def _cells(record: Any, wide: bool) -> tuple[list[str], str, str]:
+    """One job's cells (in the order of :func:`_headers`), its status colour and its
+    prompt on one line: shared by the Rich table and the streamed one."""
+    from novareel.naming import prompt_of, shots_of
+
+    r = record
+    colour = "dim" if r.not_sent else _COLOURS.get(r.status, "")
+    secs = f" {r.duration_seconds}s" if r.duration_seconds else ""
+    cost = _cost_text(r)
+    if not wide:
+        cost = cost.replace(" (≈ ", "\n(≈ ", 1).replace(" on AWS)", "\non AWS)", 1)
+    cells = [
+        str(r.id),
+        _status_text(r),
+        _where(r),
+        _TASK_SHORT.get(r.task_type, r.task_type) + secs,
+        cost,
+        _short(r.submit_time or r.created_at)[5:16],
+    ]
+    if wide:
+        batch = f"{r.batch_id}:{r.batch_item}" if r.batch_id is not None else ""
+        cells += [batch[:16], str(r.attempt), r.invocation_id or ""]
+    prompt = " ".join((prompt_of(r.request) or " | ".join(shots_of(r.request))).split())
+    return cells, colour, prompt
+
+
+def _headers(wide: bool) -> list[str]:
+    headers = ["id", "status", "where", "video", "cost", "submitted"]
+    return [*headers, "batch", "try", "invocation"] if wide else headers
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
+
+def _stream_table(sample: list[Any], records: Iterable[Any], width: int) -> None:
+    """The ``jobs`` table for long listings: rows printed as they are read.
+
+    Column widths are fixed before the first row, from the first rows read
+    (``sample``) and the widest value each column can usually hold (a status, a
+    ``MM-DD HH:MM`` time, a local job's cost); a later cell that is longer is cut with
+    an ellipsis (an id is never cut, its column just widens on that row). The layout
+    is that of :func:`_jobs_table`: same columns at 80 and 120 columns, the prompt
+    last and cut to what is left.
+    """
+    from rich.text import Span, Text
+
+    wide = width >= 120
+    headers = _headers(wide)
+    floors = {"status": 10, "where": 5, "video": 10, "cost": 24 if wide else 8}
+    floors |= {"submitted": 11, "invocation": 12, "try": 3}
+    widths = [max(len(h), floors.get(h, 0)) for h in headers]
+    for record in sample:
+        for i, cell in enumerate(_cells(record, wide)[0]):
+            widths[i] = max(widths[i], *(len(line) for line in cell.split("\n")))
+    budget = max(12, width - sum(widths) - 2 * len(headers) - 1)
+    gap = "  "
+    status_at = widths[0] + len(gap)  # where the status starts on each line
+
+    def line(cells: list[str]) -> str:
+        text = cells[0].rjust(widths[0])
+        for i, cell in enumerate(cells[1:], start=1):
+            text += gap + _cut(cell, widths[i]).ljust(widths[i])
+        return text
+
+    head = Text(line(headers) + gap + "prompt", style="bold")
+    console.print(head, soft_wrap=True)
+    rule = sum(widths) + len(gap) * len(headers) + budget
+    console.print("─" * min(width, rule), soft_wrap=True, highlight=False)
+    # Lines are plain strings gathered in groups; one Text per group carries the
+    # status colours as spans (a Text per cell costs more than the ledger read).
+    lines: list[str] = []
+    spans: list[Span] = []
+    offset = 0
+
+    def flush() -> None:
+        nonlocal offset
+        if lines:
+            console.print(Text("\n".join(lines), spans=list(spans)), soft_wrap=True)
+        lines.clear()
+        spans.clear()
+        offset = 0
+
+    for record in records:
+        cells, colour, prompt = _cells(record, wide)
+        parts = [cell.split("\n") for cell in cells]
+        first = line([p[0] for p in parts]) + (gap + _cut(prompt, budget) if prompt else "")
+        if colour:
+            start = offset + status_at
+            spans.append(Span(start, start + widths[1], colour))
+        lines.append(first)
+        offset += len(first) + 1
+        for extra in range(1, max(len(p) for p in parts)):  # a cost on several lines
+            more = line([p[extra] if extra < len(p) else "" for p in parts]).rstrip()
+            lines.append(more)
+            offset += len(more) + 1
+        if len(lines) >= _STREAM_GROUP:
+            flush()
+    flush()
 
 
 def _jobs_table(records: list[Any], width: int) -> Any:
@@ -157,34 +309,14 @@ def _jobs_table(records: list[Any], width: int) -> Any:
     from rich.table import Table
     from rich.text import Text
 
-    from novareel.naming import prompt_of, shots_of
-
     wide = width >= 120
-    headers = ["id", "status", "where", "video", "cost", "submitted"]
-    if wide:
-        headers += ["batch", "try", "invocation"]
+    headers = _headers(wide)
     rows: list[list[Text]] = []
     prompts: list[str] = []
     for r in records:
-        colour = "dim" if r.not_sent else _COLOURS.get(r.status, "")
-        secs = f" {r.duration_seconds}s" if r.duration_seconds else ""
-        cost = _cost_text(r)
-        if not wide:
-            cost = cost.replace(" (≈ ", "\n(≈ ", 1).replace(" on AWS)", "\non AWS)", 1)
-        row = [
-            Text(str(r.id)),
-            Text(_status_text(r), style=colour),
-            Text(_where(r)),
-            Text(_TASK_SHORT.get(r.task_type, r.task_type) + secs),
-            Text(cost),
-            Text(_short(r.submit_time or r.created_at)[5:16]),
-        ]
-        if wide:
-            batch = f"{r.batch_id}:{r.batch_item}" if r.batch_id is not None else ""
-            row += [Text(batch[:16]), Text(str(r.attempt)), Text(r.invocation_id or "")]
-        rows.append(row)
-        shots = shots_of(r.request)
-        prompts.append(" ".join((prompt_of(r.request) or " | ".join(shots)).split()))
+        cells, colour, prompt = _cells(r, wide)
+        rows.append([Text(c, style=colour if i == 1 else "") for i, c in enumerate(cells)])
+        prompts.append(prompt)
     used = sum(
         max([len(header)] + [max(len(line) for line in row[i].plain.split("\n")) for row in rows])
         for i, header in enumerate(headers)
@@ -195,8 +327,7 @@ def _jobs_table(records: list[Any], width: int) -> Any:
         table.add_column(header, no_wrap=True, justify="right" if header == "id" else "left")
     table.add_column("prompt", no_wrap=True, overflow="ellipsis", max_width=budget)
     for row, prompt in zip(rows, prompts, strict=True):
-        cut = prompt if len(prompt) <= budget else prompt[: budget - 1] + "…"
-        table.add_row(*row, Text(cut))
+        table.add_row(*row, Text(_cut(prompt, budget)))
     return table
 
 

@@ -33,7 +33,7 @@ def control_clients(conn: Connection) -> Iterator[ClientFactory]:
     Clients are made once per (region, default region) and the emulator started here
     is stopped when the block ends.
     """
-    from novareel.client import NovaReelClient
+    from novareel.client import LOCAL_HINT_CLI, NovaReelClient
 
     local = None
     cache: dict[tuple[str | None, str | None], NovaReelClient] = {}
@@ -46,15 +46,19 @@ def control_clients(conn: Connection) -> Iterator[ClientFactory]:
         key = (region, default_region)
         if key not in cache:
             if local is not None:
-                from novareel.local import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY
+                from novareel.cli.common import cli_notice
+                from novareel.local import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY, LocalClient
 
-                cache[key] = NovaReelClient(
+                cache[key] = LocalClient(
+                    on_notice=cli_notice,
                     region=region,
                     default_region=default_region,
                     endpoint_url=local.url,
                     access_key=LOCAL_ACCESS_KEY,
                     secret_key=LOCAL_SECRET_KEY,
                     max_attempts=MAX_ATTEMPTS,
+                    local_hint=LOCAL_HINT_CLI,
+                    isolated=True,
                 )
             else:
                 cache[key] = NovaReelClient(
@@ -64,6 +68,7 @@ def control_clients(conn: Connection) -> Iterator[ClientFactory]:
                     endpoint_url=conn.endpoint_url,
                     credentials_file=conn.credentials_file,
                     max_attempts=MAX_ATTEMPTS,
+                    local_hint=LOCAL_HINT_CLI,
                 )
         return cache[key]
 

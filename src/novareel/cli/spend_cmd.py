@@ -15,8 +15,8 @@ from typing import Any
 import typer
 
 from novareel.cli.app import JSON_HELP, app, console, emit_json, err_console, handle_errors
-from novareel.cli.common import parse_when
 from novareel.errors import InvalidRequestError, Problem
+from novareel.when import parse_when
 
 _BY = ("day", "model", "batch")
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")

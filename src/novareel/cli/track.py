@@ -17,12 +17,12 @@ from novareel.cli.common import (
     Connection,
     download_progress,
     open_api,
-    parse_when,
     print_result,
     wait_progress,
     with_connection,
 )
 from novareel.errors import InvalidRequestError, Problem
+from novareel.when import parse_when
 
 JOB_REF = typer.Argument(..., help="Ledger id, invocation id, or invocation ARN.")
 

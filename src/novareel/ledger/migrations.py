@@ -229,3 +229,12 @@ def m006_name_and_out_dir(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE jobs ADD COLUMN name TEXT")
     db.execute("ALTER TABLE jobs ADD COLUMN out_dir TEXT")
     db.execute("ALTER TABLE jobs ADD COLUMN emulator_owned INTEGER NOT NULL DEFAULT 0")
+
+
+@migration
+def m007_listing_order_index(db: sqlite3.Connection) -> None:
+    """An index in the order `novareel jobs` lists, so it reads page by page.
+
+    The order is newest first by submit time (else creation time), then id: a page
+    starts where the last one ended instead of sorting the whole table again."""
+    db.execute("CREATE INDEX jobs_listing_order ON jobs (COALESCE(submit_time, created_at), id)")

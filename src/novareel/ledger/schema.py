@@ -130,7 +130,14 @@ def schema_snapshot(conn: sqlite3.Connection) -> dict[str, object]:
 
 
 def _index_columns(conn: sqlite3.Connection, index: str) -> list[str]:
-    return [str(r["name"]) for r in conn.execute(f"PRAGMA index_info('{index}')")]
+    names = [r["name"] for r in conn.execute(f"PRAGMA index_info('{index}')")]
+    if all(name is not None for name in names):
+        return [str(name) for name in names]
+    # An index on an expression (e.g. COALESCE(submit_time, created_at)) names no
+    # column for it: show the terms as written in its CREATE INDEX.
+    row = conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", (index,)).fetchone()
+    sql = str(row["sql"])
+    return [sql[sql.index("(") + 1 : sql.rindex(")")]]
 
 
 def ledger_schema_markdown() -> str:

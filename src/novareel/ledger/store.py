@@ -51,6 +51,9 @@ _RANK = {"Submitting": 0, "Rejected": 1, "InProgress": 2, "Completed": 3, "Faile
 _SERVICE_STATUSES = ("InProgress", "Completed", "Failed")
 _INVOCATION_ID = re.compile(r"^[a-z0-9]{12}$")
 _CHUNK = 500  # SQLite's limit on bound parameters is 999 on old builds.
+#: When a job counts as listed: its submit time, else its creation time (the same
+#: expression as the ``jobs_listing_order`` index, so SQLite uses that index).
+_LISTED_AT = "COALESCE(submit_time, created_at)"
 #: What ``Ledger.spend`` may group by, and the SQL of each (day: the UTC date of the
 #: submit time, else of the row's creation; stored times are fixed-width UTC ISO).
 _SPEND_GROUPS = {
@@ -586,33 +589,76 @@ class Ledger:
         """Jobs newest first, by submit time (creation time if never submitted).
 
         ``status`` is one status or several; ``since`` is inclusive, ``until``
-        exclusive.
+        exclusive. Everything is read in one query (a consistent snapshot); for long
+        listings use :meth:`iter_jobs`, whose memory does not grow with the rows.
         """
-        where: list[str] = []
-        params: list[Any] = []
-        if status is not None:
-            statuses = [status] if isinstance(status, str) else list(status)
-            for s in statuses:
-                _check_status(s)
-            where.append(f"status IN ({', '.join('?' for _ in statuses)})")
-            params.extend(statuses)
-        if since is not None:
-            where.append("COALESCE(submit_time, created_at) >= ?")
-            params.append(to_iso(since))
-        if until is not None:
-            where.append("COALESCE(submit_time, created_at) < ?")
-            params.append(to_iso(until))
-        if batch_id is not None:
-            where.append("batch_id = ?")
-            params.append(batch_id)
-        sql = "SELECT * FROM jobs"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY COALESCE(submit_time, created_at) DESC, id DESC"
+        where, params = _job_filters(status, since, until, batch_id)
+        sql = f"SELECT * FROM jobs{where} ORDER BY {_LISTED_AT} DESC, id DESC"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(max(limit, 0))
         return self._hydrate(self.conn.execute(sql, params).fetchall())
+
+    def iter_jobs(
+        self,
+        *,
+        status: str | Sequence[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        batch_id: int | None = None,
+        limit: int | None = None,
+        chunk: int = _CHUNK,
+    ) -> Iterator[JobRecord]:
+        """The jobs of :meth:`list_jobs`, in its order, read ``chunk`` rows at a time.
+
+        Why: ``novareel jobs --limit 1000000`` over a large ledger must print its first
+        row at once and hold one page, not the whole table, in memory. Each page is one
+        keyset query (rows after the last one seen, in the order of the
+        ``jobs_listing_order`` index) plus one query each for its tags and files,
+        taken under the lock; the lock is released between pages, so other threads
+        and writers go on. Pages are separate reads: a job whose submit time a writer
+        sets meanwhile may move to a page already read (and be missed) or still ahead.
+        """
+        if chunk < 1:
+            raise LedgerError(f"chunk must be 1 or more, got {chunk}")
+        where, params = _job_filters(status, since, until, batch_id)
+        remaining = None if limit is None else max(limit, 0)
+        after: tuple[str, int] | None = None
+        while remaining is None or remaining > 0:
+            size = chunk if remaining is None else min(chunk, remaining)
+            page_where, page_params = where, list(params)
+            if after is not None:
+                # (listed_at, id) < (?, ?), spelled so SQLite seeks in the index (a
+                # row-value comparison would scan it from the top on every page).
+                keyset = f"{_LISTED_AT} <= ? AND ({_LISTED_AT} < ? OR id < ?)"
+                page_where = f"{where} AND {keyset}" if where else f" WHERE {keyset}"
+                page_params.extend([after[0], after[0], after[1]])
+            sql = (
+                f"SELECT *, {_LISTED_AT} AS listed_at FROM jobs{page_where}"
+                f" ORDER BY {_LISTED_AT} DESC, id DESC LIMIT ?"
+            )
+            with self._lock:
+                rows = self.conn.execute(sql, [*page_params, size]).fetchall()
+                records = self._hydrate(rows)
+            yield from records
+            if len(rows) < size:
+                return
+            after = (str(rows[-1]["listed_at"]), int(rows[-1]["id"]))
+            if remaining is not None:
+                remaining -= len(rows)
+
+    @contextmanager
+    def write_batch(self) -> Iterator[Ledger]:
+        """Run many writes as one transaction: all of them are committed, or none.
+
+        Why: ``jobs sync`` reconciles thousands of jobs; one commit each made it cost a
+        transaction per job. Every write method called inside the block joins this
+        transaction (and this thread holds the ledger's lock until it ends), so a
+        crash or an error rolls back the whole batch and leaves the ledger as it was
+        before it; written batches stay.
+        """
+        with self._lock, self._write():
+            yield self
 
     @_locked
     def spend(
@@ -809,6 +855,34 @@ class Ledger:
             ):
                 files[int(f["job_id"])].append(str(f["path"]))
         return [_job(r, tags[int(r["id"])], files[int(r["id"])]) for r in rows]
+
+
+def _job_filters(
+    status: str | Sequence[str] | None,
+    since: datetime | None,
+    until: datetime | None,
+    batch_id: int | None,
+) -> tuple[str, list[Any]]:
+    """The ``WHERE`` clause (with its leading space, or empty) and parameters shared
+    by :meth:`Ledger.list_jobs` and :meth:`Ledger.iter_jobs`."""
+    where: list[str] = []
+    params: list[Any] = []
+    if status is not None:
+        statuses = [status] if isinstance(status, str) else list(status)
+        for s in statuses:
+            _check_status(s)
+        where.append(f"status IN ({', '.join('?' for _ in statuses)})")
+        params.extend(statuses)
+    if since is not None:
+        where.append(f"{_LISTED_AT} >= ?")
+        params.append(to_iso(since))
+    if until is not None:
+        where.append(f"{_LISTED_AT} < ?")
+        params.append(to_iso(until))
+    if batch_id is not None:
+        where.append("batch_id = ?")
+        params.append(batch_id)
+    return (" WHERE " + " AND ".join(where) if where else ""), params
 
 
 def _chunks(ids: list[int]) -> Iterator[list[int]]:

@@ -1,0 +1,778 @@
+"""What each MCP tool does, without the MCP SDK: plain methods that return dicts.
+
+:class:`AgentTools` holds the server's settings (connection, root, caps) and has one
+method per tool. Each builds requests with the same library calls as ``novareel
+generate`` (:func:`~novareel.models.build_request`, ``build_shot_requests``,
+:meth:`~novareel.storyboard.Storyboard.prepare`,
+:func:`~novareel.images.prepare_starting_frame`) and sends them through
+:class:`~novareel.jobs.NovaReel`, so the rules, the messages and the ledger are the
+CLI's. Bad input raises :class:`~novareel.errors.InvalidRequestError` (with
+``problems``); :mod:`novareel.mcp_server.server` turns every novareel error into a
+structured tool error. Methods are synchronous (boto3, SQLite); the server runs each
+in a worker thread and turns ``progress`` calls into MCP progress notifications.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+from novareel.errors import (
+    AccessDeniedError,
+    BudgetExceededError,
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    Problem,
+    ServiceValidationError,
+    WaitTimeoutError,
+)
+from novareel.mcp_server.caps import Reservation, SpendGuard
+from novareel.mcp_server.confine import Root, is_s3_uri
+
+if TYPE_CHECKING:
+    from novareel.images import FitMode
+    from novareel.jobs import NovaReel
+    from novareel.local import LocalEmulator
+    from novareel.models import Model, Shot, VideoRequest
+    from novareel.results import JobResult
+    from novareel.s3uri import OutputLocation
+    from novareel.storyboard import Storyboard
+
+__all__ = ["AgentTools", "Progress", "ServerSettings", "ShotSpec", "VideoSpec"]
+
+#: ``progress(done, total, message)``: how a long tool call reports how far it is.
+Progress = Callable[[float, "float | None", str], None]
+
+#: Errors after which the service is known not to have created a job (as in jobs.py).
+_NOT_CREATED = (
+    InvalidRequestError,
+    BudgetExceededError,
+    ServiceValidationError,
+    AccessDeniedError,
+    ConflictError,
+    NotFoundError,
+)
+
+#: How long a tool call waits by default: MCP clients often give up on a call long
+#: before a video is ready, so waits are bounded and resumable with ``wait_job``.
+DEFAULT_WAIT_SECONDS = 600.0
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """How ``novareel mcp`` was started (only a person sets these)."""
+
+    root: Path
+    max_cost_usd: float | str | None = None
+    session_max_cost_usd: float | str | None = None
+    local: bool = False
+    profile: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+    credentials_file: str | None = None
+    output_uri: str | None = None
+
+
+@dataclass(frozen=True)
+class ShotSpec:
+    """One inline storyboard shot an agent passes: its text and optional frame."""
+
+    text: str
+    image: str | None = None
+    fit: str | None = None
+    bucket_owner: str | None = None
+
+
+@dataclass(frozen=True)
+class VideoSpec:
+    """Everything ``generate_video`` and ``estimate_cost`` take (the CLI's options)."""
+
+    prompt: str | None = None
+    model_id: str | None = None
+    task: str | None = None
+    duration: int | None = None
+    image: str | None = None
+    end_image: str | None = None
+    fit: str | None = None
+    shots: Sequence[ShotSpec | str] | None = None
+    storyboard: str | None = None
+    seed: int | None = None
+    aspect_ratio: str | None = None
+    resolution: str | None = None
+    loop: bool | None = None
+    output_uri: str | None = None
+    bucket_owner: str | None = None
+    kms_key_id: str | None = None
+    tags: dict[str, str] | None = None
+    client_token: str | None = None
+
+    def names_video(self) -> bool:
+        """Whether anything to generate was given (else estimate_cost quotes a price)."""
+        return any(v is not None for v in (self.prompt, self.shots, self.storyboard, self.image))
+
+
+@dataclass
+class Plan:
+    """Checked requests for one call, with their model, price and notices."""
+
+    model: Model
+    requests: list[VideoRequest]
+    per_shot: bool
+    notices: list[str] = field(default_factory=list)
+    source: str = "generate"
+
+    @property
+    def cost_usd(self) -> float:
+        return round(sum(r.estimated_cost_usd for r in self.requests), 2)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "model_id": self.model.model_id,
+            "per_shot": self.per_shot,
+            "jobs": [
+                {
+                    "task_type": str(r.task_type),
+                    "duration_seconds": r.duration_seconds,
+                    "seed": r.seed,
+                    "estimated_cost_usd": r.estimated_cost_usd,
+                    "request": r.describe(),
+                }
+                for r in self.requests
+            ],
+            "duration_seconds": sum(r.duration_seconds for r in self.requests),
+            "estimated_cost_usd": self.cost_usd,
+            "notices": self.notices,
+        }
+
+
+class AgentTools:
+    """The MCP tools as plain methods, sharing one root, one spend guard, one emulator."""
+
+    def __init__(self, settings: ServerSettings) -> None:
+        self.settings = settings
+        self.root = Root(settings.root)
+        self.guard = SpendGuard(settings.max_cost_usd, settings.session_max_cost_usd)
+        self._local: LocalEmulator | None = None
+        self._speed: float | None = None
+
+    # -- lifetime --
+
+    def start(self) -> None:
+        """Find (or start) the emulator for ``--local`` once, for the server's lifetime.
+
+        An emulator started here lives as long as the server, so a job submitted
+        without waiting can be waited for by a later call.
+        """
+        if self.settings.local and self._local is None:
+            from novareel.local import connect_local
+
+            self._local = connect_local(self.settings.endpoint_url)
+
+    def close(self) -> None:
+        if self._local is not None:
+            self._local.close()
+            self._local = None
+
+    @property
+    def emulator_url(self) -> str | None:
+        return self._local.url if self._local is not None else None
+
+    @contextlib.contextmanager
+    def api(self, region: str | None = None) -> Iterator[NovaReel]:
+        """A NovaReel for one call (its own ledger connection, closed after).
+
+        ``region`` is the model's own, used when no ``--region`` or boto3 setting
+        names one (always with ``--local``), exactly as ``cli.common.open_api`` does.
+        """
+        from novareel.jobs import NovaReel
+
+        if self.settings.local:
+            self.start()
+            assert self._local is not None
+            local_client = self._local.client(region=self.settings.region, default_region=region)
+            api = NovaReel(local_client, time_scale=self._local.speed)
+            api.emulator_owned = self._local.owned  # its jobs die with this server
+        else:
+            from novareel.client import NovaReelClient
+
+            client = NovaReelClient(
+                profile=self.settings.profile,
+                region=self.settings.region,
+                endpoint_url=self.settings.endpoint_url,
+                credentials_file=self.settings.credentials_file,
+                default_region=region,
+            )
+            api = NovaReel(client, time_scale=self._endpoint_speed())
+        try:
+            yield api
+        finally:
+            api.close()
+
+    def _endpoint_speed(self) -> float:
+        """An emulator's speed at a loopback ``--endpoint-url`` (1.0 for AWS), asked once."""
+        if self._speed is None:
+            from urllib.parse import urlparse
+
+            from novareel.local import probe
+
+            url = self.settings.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
+            health = None
+            if url and urlparse(url).hostname in ("127.0.0.1", "localhost", "::1"):
+                health = probe(url)
+            self._speed = float(health.get("speed", 1.0)) if health else 1.0
+        return self._speed
+
+    # -- paths --
+
+    def _local_path(self, value: str, field: str) -> str:
+        """An image reference: an s3:// URI as given, a local path confined to the root."""
+        return value if is_s3_uri(value) else str(self.root.confine(value, field))
+
+    def _confine_board(self, board: Storyboard) -> None:
+        """Every image a storyboard names must lie inside the root as well."""
+        problems: list[Problem] = []
+        for shot in board.shots:
+            if shot.image is None or is_s3_uri(shot.image):
+                continue
+            try:
+                self.root.confine(shot.image, f"shots[{shot.number}].image")
+            except InvalidRequestError as exc:
+                problems.extend(exc.problems)
+        if problems:
+            raise InvalidRequestError(problems, hint=_root_hint())
+
+    def _confine_board_file(self, path: Path) -> None:
+        """The images a storyboard file names, checked before any is read.
+
+        Used before ``check_storyboard``, which also reads the images of a file that
+        fails validation; the file is read only to find them (its problems are
+        check_storyboard's to report).
+        """
+        from novareel.textfiles import parse_json_or_yaml, read_input_text
+
+        try:
+            data = parse_json_or_yaml(read_input_text(path, "storyboard"), path, "storyboard")
+        except InvalidRequestError:
+            return  # no image can be read from an unreadable file
+        shots = data.get("shots") if isinstance(data, dict) else data
+        problems: list[Problem] = []
+        for number, shot in enumerate(shots if isinstance(shots, list) else [], start=1):
+            image = shot.get("image") if isinstance(shot, dict) else None
+            if not isinstance(image, str) or is_s3_uri(image):
+                continue
+            candidate = Path(image).expanduser()  # as storyboard.py reads it
+            where = candidate if candidate.is_absolute() else path.parent / candidate
+            try:
+                self.root.confine(where, f"shots[{number}].image")
+            except InvalidRequestError as exc:
+                problems.extend(exc.problems)
+        if problems:
+            raise InvalidRequestError(problems, hint=_root_hint())
+
+    def _out_dir(self, out: str | None) -> Path:
+        target = self.root.confine(out or ".", "out")
+        target.mkdir(parents=True, exist_ok=True)
+        return target
+
+    # -- planning (the CLI's checks, in the CLI's order) --
+
+    def plan(self, spec: VideoSpec) -> Plan:
+        """Check a video request completely and price it; raises with every problem.
+
+        The same steps as ``novareel generate``: the storyboard, the model, the
+        frames (to the model's rules), the shots, then the model's own resolver.
+        """
+        from novareel.images import prepare_starting_frame
+        from novareel.jobs import model_notices
+        from novareel.models import (
+            GenerateOptions,
+            build_request,
+            build_shot_requests,
+            get_model,
+        )
+
+        notices: list[str] = []
+        fit_mode = cast("FitMode | None", spec.fit)
+        board = None
+        source = "generate"
+        if spec.storyboard is not None:
+            if spec.shots:
+                raise InvalidRequestError(
+                    Problem("shots", "give shots or storyboard, not both", value=len(spec.shots))
+                )
+            from novareel.storyboard import load_storyboard
+
+            path = self.root.confine(spec.storyboard, "storyboard")
+            board = load_storyboard(path)
+            self._confine_board(board)
+            source = str(path)
+        model = get_model(spec.model_id or (board.file.model_id if board else None))
+        looks = GenerateOptions(aspect_ratio=spec.aspect_ratio, resolution=spec.resolution)
+        rules = model.family.frame_rules_for(looks)
+        frames = {}
+        for name, value in (("image", spec.image), ("end_image", spec.end_image)):
+            if value:
+                prepared = prepare_starting_frame(
+                    self._local_path(value, name),
+                    fit=fit_mode,
+                    bucket_owner=spec.bucket_owner if name == "image" else None,
+                    field=name,
+                    rules=rules,
+                )
+                frames[name] = prepared.frame
+                notices.extend(prepared.notes)
+        seed = spec.seed
+        shots: list[Shot] | None = None
+        if board is not None:
+            prepared_board = board.prepare(
+                seed=seed, model_id=model.model_id, fit=fit_mode, rules=rules
+            )
+            notices.extend(prepared_board.notes)
+            shots = prepared_board.shots
+            seed = prepared_board.seed
+        elif spec.shots:
+            shots = self._inline_shots(spec.shots, fit_mode, rules, notices)
+        options = GenerateOptions(
+            prompt=spec.prompt,
+            model_id=model.model_id,
+            task=spec.task,
+            duration=spec.duration,
+            image=frames.get("image"),
+            end_image=frames.get("end_image"),
+            shots=shots,
+            seed=seed,
+            aspect_ratio=spec.aspect_ratio,
+            resolution=spec.resolution,
+            loop=spec.loop or None,
+        )
+        per_shot = bool(shots) and not model.family.multi_shot
+        requests = build_shot_requests(options) if per_shot else [build_request(options)]
+        notices.extend(model_notices(model, requests))
+        return Plan(model, requests, per_shot, notices, source)
+
+    def _inline_shots(
+        self,
+        specs: Sequence[ShotSpec | str],
+        fit: FitMode | None,
+        rules: Any,
+        notices: list[str],
+    ) -> list[Shot]:
+        """Shots given inline, each frame read like a batch file's (every problem at once)."""
+        from novareel.images import prepare_starting_frame
+        from novareel.models import Shot
+
+        shots: list[Shot] = []
+        problems: list[Problem] = []
+        for number, item in enumerate(specs, start=1):
+            spec = ShotSpec(item) if isinstance(item, str) else item
+            frame = None
+            if spec.image is not None:
+                where = f"shots[{number}].image"
+                try:
+                    prepared = prepare_starting_frame(
+                        self._local_path(spec.image, where),
+                        fit=cast("FitMode | None", spec.fit) or fit,
+                        bucket_owner=spec.bucket_owner,
+                        field=where,
+                        rules=rules,
+                    )
+                except InvalidRequestError as exc:
+                    problems.extend(exc.problems)
+                    continue
+                frame = prepared.frame
+                notices.extend(f"shot {number}: {note}" for note in prepared.notes)
+            shots.append(Shot(spec.text, frame))
+        if problems:
+            raise InvalidRequestError(problems)
+        return shots
+
+    def _location(self, spec: VideoSpec, notices: list[str]) -> OutputLocation:
+        from novareel.s3uri import OUTPUT_URI_ENV, output_location
+
+        uri = spec.output_uri or self.settings.output_uri or os.environ.get(OUTPUT_URI_ENV)
+        if uri is None and self.settings.local:
+            from novareel.local import LOCAL_OUTPUT_URI
+
+            uri = LOCAL_OUTPUT_URI
+        if uri is None:
+            raise InvalidRequestError(
+                Problem(
+                    "output_uri", "an output location is required", limit="s3://bucket/folder/"
+                ),
+                hint="Pass output_uri, or a person starts the server with --output-uri "
+                f"s3://bucket/folder/ (or sets {OUTPUT_URI_ENV}), or with --local.",
+            )
+        return output_location(
+            uri, bucket_owner=spec.bucket_owner, kms_key_id=spec.kms_key_id, notices=notices
+        )
+
+    # -- tools --
+
+    def list_models(self) -> dict[str, Any]:
+        """Every model with its prices, task types, regions and lifecycle."""
+        from novareel.models import all_models, describe_model
+
+        return {"models": [describe_model(m) for m in all_models()]}
+
+    def estimate_cost(self, spec: VideoSpec) -> dict[str, Any]:
+        """The price of a request, checked as generate_video would check it; sends nothing.
+
+        With only a model and a duration (no prompt, shots, storyboard or image) it
+        quotes the registry's price for that many seconds.
+        """
+        if not spec.names_video():
+            from novareel.models import estimate_cost_usd, get_model
+
+            model = get_model(spec.model_id)
+            if spec.duration is None:
+                raise InvalidRequestError(
+                    Problem(
+                        "duration",
+                        "give a duration (or the prompt, shots or storyboard to price)",
+                        limit="seconds",
+                    )
+                )
+            price = estimate_cost_usd(model.model_id, spec.duration, spec.resolution)
+            return {
+                "model_id": model.model_id,
+                "duration_seconds": spec.duration,
+                "resolution": spec.resolution,
+                "estimated_cost_usd": price,
+                "checked": False,
+                "notices": [
+                    "price only: pass the prompt (or shots, storyboard) to check the request"
+                ],
+                "caps": self._caps_verdict(price or 0.0),
+            }
+        plan = self.plan(spec)
+        return {**plan.describe(), "checked": True, "caps": self._caps_verdict(plan.cost_usd)}
+
+    def _caps_verdict(self, usd: float) -> dict[str, Any]:
+        """The server's caps and the standing budget now, and whether a call of ``usd``
+        would pass them (the first refusal, as generate_video would give it)."""
+        from novareel.budget import budget_status, check_standing_budget
+        from novareel.ledger import Ledger
+
+        verdict: dict[str, Any] = {**self.guard.snapshot(), "within_caps": True}
+        endpoint = self._local.url if self._local is not None else self.settings.endpoint_url
+        with Ledger.open_default() as ledger:
+            verdict["standing_budget"] = [s.to_dict() for s in budget_status(ledger)]
+            try:
+                self.guard.check(usd, "this request")
+                check_standing_budget(ledger, usd, endpoint=endpoint, what="this request")
+            except BudgetExceededError as exc:
+                verdict.update(
+                    within_caps=False,
+                    refusal={**exc.to_dict(), "how_to_raise": exc.hint},
+                    message=exc.message,
+                )
+        return verdict
+
+    def check_storyboard(self, path: str) -> dict[str, Any]:
+        """Every problem of a storyboard file at once, with shot numbers, and its price."""
+        from novareel.storyboard import check_storyboard
+
+        source = self.root.confine(path, "storyboard")
+        self._confine_board_file(source)
+        report = check_storyboard(source).to_dict()
+        report["path"] = self.root.relative(source)
+        return report
+
+    def generate_video(
+        self,
+        spec: VideoSpec,
+        *,
+        wait: bool = False,
+        download: bool = True,
+        out: str | None = None,
+        timeout: float = DEFAULT_WAIT_SECONDS,
+        progress: Progress | None = None,
+    ) -> dict[str, Any]:
+        """Check, cap, submit; with ``wait``, wait with progress and download under the root."""
+        plan = self.plan(spec)
+        notices = list(plan.notices)
+        location = self._location(spec, notices)
+        out_dir = self._out_dir(out) if wait and download else None
+        if plan.per_shot and (spec.client_token or not wait):
+            name = "client_token" if spec.client_token else "wait"
+            raise InvalidRequestError(
+                Problem(
+                    name,
+                    f"{name} {'does not apply' if spec.client_token else 'must be true'} for "
+                    "a storyboard run as one job per shot",
+                    limit="each shot's token is derived from its content (exactly once); "
+                    "the shots are joined when all have finished",
+                )
+            )
+        what = (
+            f"{len(plan.requests)} {plan.model.model_id} jobs (one per shot)"
+            if plan.per_shot
+            else f"this {plan.model.model_id} job"
+        )
+        reservation = self.guard.reserve(plan.cost_usd, what)
+        try:
+            with self.api(plan.model.info.default_region) as api:
+                self._check_standing_budget(api, plan.cost_usd, what, spec.client_token)
+                if plan.per_shot:
+                    return self._run_per_shot(
+                        api, plan, location, spec, out_dir, timeout, progress, reservation
+                    )
+                submitted = self._submit(
+                    api, plan, location, spec, wait, timeout, notices, reservation
+                )
+                if not wait:
+                    return self._job_payload(
+                        submitted,
+                        next_step=f"call wait_job with job={submitted.ledger_id} (then "
+                        "download_job), or get_job to look once",
+                    )
+                return self._wait_and_fetch(api, submitted, out_dir, timeout, progress)
+        finally:
+            if reservation.open:
+                self.guard.release(reservation)  # failed before anything was sent
+
+    def _submit(
+        self,
+        api: NovaReel,
+        plan: Plan,
+        location: OutputLocation,
+        spec: VideoSpec,
+        wait: bool,
+        timeout: float,
+        notices: list[str],
+        reservation: Reservation,
+    ) -> JobResult:
+        """Send the one job, counting its price as spent unless it surely was not created."""
+        client = api.client
+        info = plan.model.info
+        if not self.settings.local and client.region_source == "default":
+            notices.append(
+                f"no AWS region configured: using {client.region}, where {info.name} runs"
+            )
+        if client.region not in info.regions:
+            notices.append(
+                f"{info.name} is offered in {', '.join(info.regions)}, not {client.region}: "
+                "the service will likely refuse it"
+            )
+        token = spec.client_token
+        resumed = bool(token and api.ledger is not None and api.ledger.token_accepted(token))
+        try:
+            submitted = api.submit(
+                plan.requests[0],
+                location,
+                client_token=spec.client_token,
+                tags=spec.tags or None,
+                wait_for_slot=timeout if wait else 0,
+            )
+        except _NOT_CREATED:
+            self.guard.release(reservation)
+            raise
+        except BaseException:
+            self.guard.commit(reservation)  # unknown outcome: the job may exist, count it
+            raise
+        if resumed:  # the token's job already existed: nothing new was paid for
+            self.guard.release(reservation)
+        else:
+            self.guard.commit(reservation)
+        return submitted.with_(notices=tuple(notices) + submitted.notices)
+
+    def _check_standing_budget(
+        self, api: NovaReel, usd: float, what: str, token: str | None = None
+    ) -> None:
+        """The whole call against the standing daily/monthly budget before the first
+        submit (the CLI's ``check_command``): a storyboard of several jobs is refused
+        up front, not midway. ``NovaReel.submit`` checks each job again."""
+        from novareel.budget import check_standing_budget
+
+        if token and api.ledger is not None and api.ledger.token_accepted(token):
+            return  # resuming a job that exists sends nothing
+        check_standing_budget(api.ledger, usd, endpoint=api.client.runtime_endpoint, what=what)
+
+    def _run_per_shot(
+        self,
+        api: NovaReel,
+        plan: Plan,
+        location: OutputLocation,
+        spec: VideoSpec,
+        out_dir: Path | None,
+        timeout: float,
+        progress: Progress | None,
+        reservation: Reservation,
+    ) -> dict[str, Any]:
+        """A storyboard on a model without multi-shot: one job per shot, then joined
+        (the CLI's ``_run_per_shot``: a small resumable batch)."""
+        from novareel.batch import BatchRunner
+        from novareel.shotboard import assemble, shot_batch
+
+        batch = shot_batch(plan.requests, location, tags=spec.tags or {}, source=plan.source)
+        total = len(plan.requests)
+        finished: set[str] = set()
+
+        def on_event(event: Any) -> None:
+            if event.phase.value in ("done", "failed"):
+                finished.add(event.key)
+            if progress is not None:
+                progress(len(finished), total, f"shot {event.number}: {event.phase.value}")
+
+        runner = BatchRunner(
+            api,
+            batch,
+            out_dir=out_dir,
+            max_concurrent=plan.model.info.concurrency,
+            timeout=timeout,
+            on_event=on_event,
+        )
+        try:
+            summary = runner.run()
+        except BaseException:
+            self.guard.commit(reservation)  # some shots may have been sent: count them all
+            raise
+        self.guard.commit(reservation, summary.submitted_cost_usd)
+        result: dict[str, Any] = {
+            "status": "Completed"
+            if summary.ok
+            else ("InProgress" if summary.timed_out else "Failed"),
+            "model_id": plan.model.model_id,
+            "shots": [o.to_dict() for o in summary.items],
+            "estimated_cost_usd": plan.cost_usd,
+            "notices": plan.notices + list(summary.notices),
+            "session": self.guard.snapshot(),
+        }
+        if summary.ok and out_dir is not None:
+            folder = self.root.confine(out_dir / f"storyboard-{batch.identity[:12]}", "out")
+            joined = assemble(summary.items, folder)
+            result.update(joined.to_dict())
+            result["video_path"] = joined.video_path
+        elif not summary.ok:
+            result["next_step"] = (
+                "call generate_video again with the same storyboard: finished shots are "
+                "kept and none is paid twice"
+            )
+        return result
+
+    def _wait_and_fetch(
+        self,
+        api: NovaReel,
+        job: JobResult,
+        out_dir: Path | None,
+        timeout: float,
+        progress: Progress | None,
+    ) -> dict[str, Any]:
+        """Wait for a job with progress, then download it under the root."""
+        ref = str(job.ledger_id or job.invocation_arn)
+        label = f"job {job.ledger_id or job.invocation_id}"
+
+        def on_progress(p: Any) -> None:
+            if progress is not None:
+                expected = max(p.expected, 1e-9)
+                over = p.elapsed - p.expected
+                message = f"{label} {p.status}: {p.elapsed:,.0f}s of ~{p.expected:,.0f}s expected"
+                if over > 0 and p.status == "InProgress":
+                    message += f" ({over:,.0f}s over)"
+                progress(min(p.elapsed, expected), expected, message)
+
+        try:
+            finished = api.wait(ref, timeout=timeout, on_progress=on_progress)
+        except WaitTimeoutError as exc:
+            return self._job_payload(
+                exc.result.with_(notices=job.notices + exc.result.notices),
+                timed_out=True,
+                next_step=f"the job keeps running: call wait_job with job={ref} again",
+            )
+        finished = finished.with_(notices=job.notices + finished.notices)
+        if out_dir is not None and finished.status == "Completed":
+            self._check_target(out_dir, finished)
+            downloaded = api.download(ref, out_dir)
+            finished = finished.with_(
+                local_dir=downloaded.local_dir,
+                local_files=downloaded.local_files,
+                notices=finished.notices + downloaded.notices,
+            )
+        return self._job_payload(finished)
+
+    def _check_target(self, out_dir: Path, job: JobResult) -> None:
+        """The job's own folder (``<out>/<invocation-id>``) must not lead out of the root
+        (a symlink planted under that name)."""
+        if job.invocation_id:
+            self.root.confine(out_dir / job.invocation_id, "out")
+
+    def _job_payload(
+        self, job: JobResult, *, timed_out: bool = False, next_step: str | None = None
+    ) -> dict[str, Any]:
+        payload = job.to_dict()
+        payload.pop("request", None)  # the images inside would flood an agent's context
+        payload["video_path"] = job.video_path
+        payload["timed_out"] = timed_out
+        if job.failure is not None:
+            payload["next_step"] = job.failure.advice
+        elif next_step:
+            payload["next_step"] = next_step
+        payload["session"] = self.guard.snapshot()
+        return payload
+
+    def get_job(self, job: str) -> dict[str, Any]:
+        """A job's status, asked of the service once (ledger id, invocation id or ARN)."""
+        with self.api() as api:
+            return self._job_payload(api.status(job))
+
+    def wait_job(
+        self,
+        job: str,
+        *,
+        timeout: float = DEFAULT_WAIT_SECONDS,
+        download: bool = True,
+        out: str | None = None,
+        progress: Progress | None = None,
+    ) -> dict[str, Any]:
+        """Wait for a job (with progress) and, when it completed, download it under the root."""
+        out_dir = self._out_dir(out) if download else None
+        with self.api() as api:
+            current = api.status(job)
+            if current.done and out_dir is None:
+                return self._job_payload(current)
+            return self._wait_and_fetch(api, current, out_dir, timeout, progress)
+
+    def download_job(self, job: str, *, out: str | None = None) -> dict[str, Any]:
+        """Fetch a finished job's files into ``<root>/<out>/<invocation-id>/``."""
+        out_dir = self._out_dir(out)
+        with self.api() as api:
+            current = api.status(job)
+            self._check_target(out_dir, current)
+            return self._job_payload(api.download(job, out_dir))
+
+    def list_jobs(
+        self,
+        *,
+        status: Sequence[str] | None = None,
+        since: str | None = None,
+        limit: int = 20,
+    ) -> dict[str, Any]:
+        """Jobs in the ledger, newest first (no AWS call): every job this server, another
+        server or the CLI submitted."""
+        from novareel.ledger import Ledger
+        from novareel.when import parse_when
+
+        if limit < 1:
+            raise InvalidRequestError(Problem("limit", "must be at least 1", value=limit))
+        when = parse_when(since)
+        with Ledger.open_default() as ledger:
+            records = ledger.list_jobs(
+                status=list(status) if status else None, since=when, limit=limit
+            )
+        jobs = []
+        for record in records:
+            row = record.to_dict()
+            row.pop("request", None)
+            jobs.append(row)
+        return {"jobs": jobs, "count": len(jobs)}
+
+
+def _root_hint() -> str:
+    from novareel.mcp_server.confine import ROOT_HINT
+
+    return ROOT_HINT
