@@ -762,6 +762,8 @@ class _ItemState:
     submit_errors: int = 0
     download_errors: int = 0
     not_before: float = 0.0
+    #: position in ``BatchRunner.states``; -1 while the runner decides where it starts
+    index: int = -1
 
     @property
     def invocation_id(self) -> str | None:
@@ -971,6 +973,11 @@ class BatchRunner:
         self._download_workers = max(1, download_workers)
         self._downloads: dict[int, Future[JobResult]] = {}
         self._queue: deque[_ItemState] = deque()
+        # The bookkeeping that keeps every step O(1) in the number of items: the
+        # states in each phase (index -> state, in the order they entered it) and the
+        # downloads due but not started. Only _set_phase moves a state between phases.
+        self._phases: dict[ItemPhase, dict[int, _ItemState]] = {p: {} for p in ItemPhase}
+        self._to_download: dict[int, _ItemState] = {}
         self.batch_id = 0
         self.states: list[_ItemState] = []
         self.notices: list[str] = []
@@ -997,7 +1004,7 @@ class BatchRunner:
                 self._poll()
                 self._start_downloads(executor)
                 self._submit_some()
-                if all(self._settled(s) for s in self.states):
+                if self._unsettled() == 0:
                     break
                 if self.timeout is not None and time.monotonic() - started > self.timeout:
                     timed_out = True
@@ -1035,7 +1042,7 @@ class BatchRunner:
         notices = list(self.notices)
         stop = self.budget_stop
         if stop is not None:
-            left = sum(1 for s in self.states if s.phase is ItemPhase.PENDING)
+            left = len(self._phases[ItemPhase.PENDING])
             notices.append(
                 f"stopped submitting at the {stop.limit.replace('_', ' ')} limit: "
                 f"{stop.message}. {left} item(s) not sent stay pending; "
@@ -1070,9 +1077,47 @@ class BatchRunner:
         )
         self.batch_id = record.id
         self.states = [self._state_for(item) for item in self.batch.items]
-        self._queue = deque(s for s in self.states if s.phase is ItemPhase.PENDING)
+        self._track(self.states)
         for state in self.states:
             self._emit(state)
+
+    def _track(self, states: Sequence[_ItemState]) -> None:
+        """Start the per-phase bookkeeping from the phases the ledger decided."""
+        self._phases = {p: {} for p in ItemPhase}
+        self._to_download = {}
+        self._queue = deque()
+        for index, state in enumerate(states):
+            state.index = index
+            self._phases[state.phase][index] = state
+            if state.phase is ItemPhase.PENDING:
+                self._queue.append(state)
+            elif state.phase is ItemPhase.DOWNLOADING:
+                self._to_download[index] = state
+
+    def _set_phase(self, state: _ItemState, phase: ItemPhase) -> None:
+        """The one place an item changes phase: the per-phase sets, the queue of items
+        to send and the downloads to start follow in O(1), so no step of the loop has
+        to scan every item (a scan per submit made a 10,000-item batch quadratic).
+
+        An item coming back to ``PENDING`` goes to the front of the queue (a retry or
+        a pushed-back submit goes before items never tried).
+        """
+        old = state.phase
+        state.phase = phase
+        if state.index < 0 or old is phase:
+            return  # still deciding its starting phase (_resume), or no change
+        del self._phases[old][state.index]
+        self._phases[phase][state.index] = state
+        if old is ItemPhase.DOWNLOADING:
+            self._to_download.pop(state.index, None)
+        if phase is ItemPhase.DOWNLOADING:
+            self._to_download[state.index] = state
+        elif phase is ItemPhase.PENDING:
+            self._queue.appendleft(state)
+
+    def phase_counts(self) -> dict[ItemPhase, int]:
+        """How many items are in each phase now (O(1) per phase)."""
+        return {phase: len(states) for phase, states in self._phases.items()}
 
     def _state_for(self, item: BatchItem) -> _ItemState:
         state = _ItemState(item=item)
@@ -1085,7 +1130,7 @@ class BatchRunner:
             if self.resubmit_changed:
                 self._next_attempt(state, latest, "changed since the last run; sent again")
             else:
-                state.phase = ItemPhase.CHANGED
+                self._set_phase(state, ItemPhase.CHANGED)
                 state.job_id = latest.id
                 state.attempt = latest.attempt
                 state.message = (
@@ -1097,24 +1142,24 @@ class BatchRunner:
         if latest.status == "Submitting" or latest.not_sent:
             # Sent (maybe) without an answer, or refused before sending (no
             # credentials): send again with the SAME token.
-            state.phase = ItemPhase.PENDING
+            self._set_phase(state, ItemPhase.PENDING)
             state.token = latest.client_token
             state.retry_of = latest.retry_of
         elif latest.status == "InProgress":
-            state.phase = ItemPhase.IN_FLIGHT
+            self._set_phase(state, ItemPhase.IN_FLIGHT)
         elif latest.status == "Completed":
             if self.out_dir is None or _downloaded(latest):
-                state.phase = ItemPhase.DONE
+                self._set_phase(state, ItemPhase.DONE)
                 state.local_files = tuple(latest.local_files)
                 state.local_dir = (
                     str(Path(latest.local_files[0]).parent) if latest.local_files else None
                 )
             else:
-                state.phase = ItemPhase.DOWNLOADING
+                self._set_phase(state, ItemPhase.DOWNLOADING)
         elif latest.status == "Failed":
             self._after_failure(state, latest, _failure_of(latest))
         else:  # Rejected: the service refused the request itself
-            state.phase = ItemPhase.FAILED
+            self._set_phase(state, ItemPhase.FAILED)
             state.failure = _failure_of(latest)
             state.message = "rejected by the service"
         return state
@@ -1127,7 +1172,7 @@ class BatchRunner:
         state.token = record.client_token
 
     def _next_attempt(self, state: _ItemState, previous: JobRecord, message: str) -> None:
-        state.phase = ItemPhase.PENDING
+        self._set_phase(state, ItemPhase.PENDING)
         state.attempt = previous.attempt + 1
         state.retry_of = previous.id
         state.job_id = None
@@ -1146,7 +1191,7 @@ class BatchRunner:
                 state, record, f"attempt {record.attempt} failed ({failure.type}); retrying"
             )
             return
-        state.phase = ItemPhase.FAILED
+        self._set_phase(state, ItemPhase.FAILED)
         state.failure = failure
         if _retryable(failure, record.model_id):
             state.message = f"failed after {record.attempt} attempts"
@@ -1168,8 +1213,8 @@ class BatchRunner:
             return self.poll_interval
         now = datetime.now(timezone.utc)
         delays = [self.poll_interval]
-        for state in self.states:
-            if state.phase is not ItemPhase.IN_FLIGHT or state.submitted_at is None:
+        for state in self._phases[ItemPhase.IN_FLIGHT].values():
+            if state.submitted_at is None:
                 continue
             request = state.item.request
             schedule = PollSchedule.for_job(
@@ -1182,7 +1227,7 @@ class BatchRunner:
     def _sleep_time(self) -> float:
         now = time.monotonic()
         waits = [self.poll_interval]
-        if any(state.phase is ItemPhase.IN_FLIGHT for state in self.states):
+        if self._phases[ItemPhase.IN_FLIGHT]:
             waits.append(max(self._next_poll - now, 0.0))
         if self._queue and self._slot_free_at > now:
             waits.append(self._slot_free_at - now)
@@ -1206,7 +1251,15 @@ class BatchRunner:
             self._on_event(event)
 
     def _in_flight(self) -> int:
-        return sum(1 for s in self.states if s.phase in (ItemPhase.SUBMITTING, ItemPhase.IN_FLIGHT))
+        return len(self._phases[ItemPhase.SUBMITTING]) + len(self._phases[ItemPhase.IN_FLIGHT])
+
+    def _unsettled(self) -> int:
+        """Items something may still happen to in this run: not final, and not
+        pending once a budget stopped the submits (those wait for a later run)."""
+        settled = sum(len(self._phases[p]) for p in ItemPhase if p.final)
+        if self.budget_stop is not None:
+            settled += len(self._phases[ItemPhase.PENDING])
+        return len(self.states) - settled
 
     def _check_cap(self) -> None:
         """With a ``max_cost_usd`` on the api, refuse the whole run up front when what
@@ -1216,12 +1269,6 @@ class BatchRunner:
             return
         planned = sum(state.item.estimated_cost_usd for state in self._queue)
         cap.check(planned, what=f"this batch run ({len(self._queue)} job(s) to send)")
-
-    def _settled(self, state: _ItemState) -> bool:
-        """Nothing more will happen to this item in this run."""
-        return state.phase.final or (
-            self.budget_stop is not None and state.phase is ItemPhase.PENDING
-        )
 
     def _submit_some(self) -> None:
         while self._queue and self.budget_stop is None and self._in_flight() < self.limit.limit:
@@ -1235,8 +1282,7 @@ class BatchRunner:
         """No slot now: same token back to the front of the queue; wait, learn."""
         if shrink:
             self.limit.on_pushback()
-        state.phase = ItemPhase.PENDING
-        self._queue.appendleft(state)
+        self._set_phase(state, ItemPhase.PENDING)
         self._slot_free_at = time.monotonic() + self._backoff
         self._backoff = min(self._backoff * 1.5, 60.0 / max(self.api.time_scale, 1e-6))
         self._emit(state, f"{why}; waiting for a slot (limit now {self.limit.limit})")
@@ -1244,7 +1290,7 @@ class BatchRunner:
     def _submit(self, state: _ItemState) -> bool:
         """Send one item; False when the service pushed back (stop submitting now)."""
         item = state.item
-        state.phase = ItemPhase.SUBMITTING
+        self._set_phase(state, ItemPhase.SUBMITTING)
         self._emit(state, f"sending attempt {state.attempt}")
         assert state.token is not None
         try:
@@ -1262,8 +1308,7 @@ class BatchRunner:
         except BudgetExceededError as exc:
             # Nothing was written or sent for it: it stays pending for a later run.
             self.budget_stop = exc
-            state.phase = ItemPhase.PENDING
-            self._queue.appendleft(state)
+            self._set_phase(state, ItemPhase.PENDING)
             self._emit(state, f"not sent: {exc.limit.replace('_', ' ')} limit reached")
             return False
         except QuotaExceededError:
@@ -1278,19 +1323,18 @@ class BatchRunner:
         except (ServiceUnavailableError, EndpointError) as exc:
             state.submit_errors += 1
             if state.submit_errors >= MAX_SUBMIT_ERRORS:
-                state.phase = ItemPhase.FAILED
+                self._set_phase(state, ItemPhase.FAILED)
                 state.failure = Failure(exc.code, exc.message, None, exc.hint or "")
                 self._emit(state, "the service kept failing; run again later to send it")
                 return True
-            state.phase = ItemPhase.PENDING
-            self._queue.appendleft(state)
+            self._set_phase(state, ItemPhase.PENDING)
             self._slot_free_at = time.monotonic() + self._backoff
             self._emit(state, f"service error ({exc.code or 'network'}); will send again")
             return False
         except ServiceValidationError as exc:
             record = self.ledger.find(state.token)
             state.job_id = record.id if record else None
-            state.phase = ItemPhase.FAILED
+            self._set_phase(state, ItemPhase.FAILED)
             state.failure = Failure(
                 exc.code, exc.message, None, exc.hint or advice_for(None, exc.message)
             )
@@ -1302,14 +1346,14 @@ class BatchRunner:
         state.invocation_arn = result.invocation_arn
         state.submitted_at = result.submit_time
         if result.status == "InProgress" or not result.done:
-            state.phase = ItemPhase.IN_FLIGHT
+            self._set_phase(state, ItemPhase.IN_FLIGHT)
             self._emit(state, f"submitted (~${item.estimated_cost_usd:.2f})")
         else:  # the token had already produced a finished job
             self._finished(state, result)
         return True
 
     def _poll(self) -> None:
-        flying = [s for s in self.states if s.phase is ItemPhase.IN_FLIGHT]
+        flying = list(self._phases[ItemPhase.IN_FLIGHT].values())
         now = time.monotonic()
         if not flying or now < self._next_poll:
             return
@@ -1345,30 +1389,28 @@ class BatchRunner:
         # A slot freed up: a waiting submit may go now.
         self._slot_free_at = 0.0
         if result.status == "Completed":
-            state.phase = ItemPhase.DOWNLOADING if self.out_dir is not None else ItemPhase.DONE
+            self._set_phase(
+                state, ItemPhase.DOWNLOADING if self.out_dir is not None else ItemPhase.DONE
+            )
             self._emit(state, "completed")
             return
         record = self.ledger.get(state.job_id) if state.job_id is not None else None
         failure = result.failure or (_failure_of(record) if record else None)
         if record is None:
-            state.phase = ItemPhase.FAILED
+            self._set_phase(state, ItemPhase.FAILED)
             state.failure = failure
             self._emit(state, "failed")
             return
-        self._after_failure(state, record, failure)
-        if state.phase is ItemPhase.PENDING:
-            self._queue.appendleft(state)
+        self._after_failure(state, record, failure)  # back in the queue if retried
         self._emit(state)
 
     def _start_downloads(self, executor: ThreadPoolExecutor) -> None:
-        assert self.out_dir is not None or not any(
-            s.phase is ItemPhase.DOWNLOADING for s in self.states
-        )
-        for index, state in enumerate(self.states):
-            if state.phase is not ItemPhase.DOWNLOADING or index in self._downloads:
-                continue
-            if state.not_before > time.monotonic():
-                continue
+        assert self.out_dir is not None or not self._phases[ItemPhase.DOWNLOADING]
+        now = time.monotonic()
+        for index, state in list(self._to_download.items()):
+            if state.not_before > now:
+                continue  # a failed download waits for its back-off
+            del self._to_download[index]
             future = executor.submit(self._download, state)
             future.add_done_callback(lambda _f: self._wake.set())
             self._downloads[index] = future
@@ -1394,7 +1436,7 @@ class BatchRunner:
                     log.warning("download of item %s failed: %s", state.item.label, exc)
                 state.download_errors += 1
                 if state.download_errors >= MAX_DOWNLOAD_ERRORS:
-                    state.phase = ItemPhase.FAILED
+                    self._set_phase(state, ItemPhase.FAILED)
                     state.failure = Failure(
                         "DownloadError",
                         exc.message,
@@ -1404,11 +1446,12 @@ class BatchRunner:
                     self._emit(state, "download failed")
                 else:
                     state.not_before = time.monotonic() + self._backoff_base
+                    self._to_download[index] = state  # tried again after the back-off
                     self._emit(state, f"download failed ({exc.message}); trying again")
                 continue
             state.local_dir = result.local_dir
             state.local_files = tuple(result.local_files)
-            state.phase = ItemPhase.DONE
+            self._set_phase(state, ItemPhase.DONE)
             for notice in result.notices:
                 self.notices.append(f"item {state.item.label}: {notice}")
             self._emit(state, f"downloaded to {result.local_dir}")
