@@ -51,9 +51,9 @@ def emulator(
     latency: str = typer.Option(
         "aws-guide-2026",
         "--latency",
-        metavar="lab-2025|aws-guide-2026",
-        help="Whose timings a job's median follows: the seed lab's 2025 measurements or "
-        "AWS's 2026 Nova guide (see docs/emulator.md).",
+        metavar="PRESET",
+        help="Whose timings a job's median follows: lab-2025 (the seed lab's measurements) "
+        "or aws-guide-2026 (AWS's Nova guide); see docs/emulator.md.",
     ),
     latency_scale: float = typer.Option(
         1.0, "--latency-scale", metavar="F", help="Multiply every job's median time by F."
@@ -70,8 +70,9 @@ def emulator(
     quota_error: str = typer.Option(
         "ServiceQuotaExceededException",
         "--quota-error",
-        metavar="ServiceQuotaExceededException|ThrottlingException",
-        help="Error a submit beyond the concurrent-job quota gets (the real one is uncertain).",
+        metavar="CODE",
+        help="Error a submit beyond the concurrent-job quota gets: "
+        "ServiceQuotaExceededException or ThrottlingException (the real one is uncertain).",
     ),
     json_output: bool = typer.Option(
         False,
