@@ -15,8 +15,9 @@ better than it is, so the emulator draws each job's duration from a distribution
   slower, and the tail is long on the slow side (sigma 0.25: 90 % of jobs between
   0.66x and 1.51x the median, 1 in 100 above 1.79x). ``0`` makes every job take the
   median exactly.
-* **seed** (``latency_seed``): the draws come from a ``random.Random(seed)``, so the
-  n-th job accepted after a (re)configuration always gets the same factor.
+* **seed** (``latency_seed``): the draws come from a ``random.Random(seed)``, one per
+  accepted job, so the n-th job accepted after a reset or a change of a latency
+  setting always gets the same factor (the backend then builds a new model).
 
 The real-service seconds are then divided by ``speed`` (:func:`scaled`), the separate
 time compression: a job's due time is ``submit + latency / speed``. This module never
