@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.error
 import urllib.request
 from typing import Any
 
@@ -207,3 +208,50 @@ def test_module_entry_point_parses_model_states(monkeypatch: pytest.MonkeyPatch)
     with pytest.raises(SystemExit) as exc:
         main(["--model-state", f"{V1}=gone"])
     assert exc.value.code == 2
+
+
+@pytest.mark.parametrize(
+    ("injected", "code", "status", "message"),
+    [
+        ("ThrottlingException", "SlowDown", 503, "Please reduce your request rate."),
+        (
+            "InternalServerException",
+            "InternalError",
+            500,
+            "We encountered an internal error. Please try again.",
+        ),
+        (
+            "ServiceUnavailableException",
+            "ServiceUnavailable",
+            503,
+            "Service is unable to handle request.",
+        ),
+        ("ServiceQuotaExceededException", "SlowDown", 503, "Please reduce your request rate."),
+    ],
+)
+def test_injected_s3_faults_are_s3_xml_on_the_wire(
+    emulator: Any,
+    s3_client: Any,
+    emulator_bucket: str,
+    injected: str,
+    code: str,
+    status: int,
+    message: str,
+) -> None:
+    """S3's XML error document, no Bedrock JSON or header (codes as the test above)."""
+    s3_client.put_object(Bucket=emulator_bucket, Key="a.txt", Body=b"hello")
+    emulator.fail_calls("GetObject", injected, count=2)
+    with pytest.raises(ClientError) as exc:
+        s3_client.get_object(Bucket=emulator_bucket, Key="a.txt")
+    assert error_of(exc.value) == (code, status, message)
+    assert "x-amzn-errortype" not in exc.value.response["ResponseMetadata"]["HTTPHeaders"]
+    # On the wire: an XML <Error> document, not Bedrock's JSON {"message": ...}.
+    request = urllib.request.Request(f"{emulator.url}/{emulator_bucket}/a.txt")
+    with pytest.raises(urllib.error.HTTPError) as raw:
+        urllib.request.urlopen(request, timeout=10)
+    body = raw.value.read().decode()
+    assert raw.value.code == status
+    assert raw.value.headers["Content-Type"] == "application/xml"
+    assert f"<Error><Code>{code}</Code><Message>{message}</Message>" in body
+    assert "{" not in body
+    assert s3_client.get_object(Bucket=emulator_bucket, Key="a.txt")["Body"].read() == b"hello"

@@ -48,8 +48,36 @@ def emulator(
         metavar="BYTES",
         help="S3 objects larger than this live in temporary files, not RAM (default 65536).",
     ),
+    latency: str = typer.Option(
+        "aws-guide-2026",
+        "--latency",
+        metavar="PRESET",
+        help="Whose timings a job's median follows: lab-2025 (the seed lab's measurements) "
+        "or aws-guide-2026 (AWS's Nova guide); see docs/emulator.md.",
+    ),
+    latency_scale: float = typer.Option(
+        1.0, "--latency-scale", metavar="F", help="Multiply every job's median time by F."
+    ),
+    latency_spread: float = typer.Option(
+        0.25,
+        "--latency-spread",
+        metavar="S",
+        help="Per-job random spread: log-normal sigma around the median (0 = exact median).",
+    ),
+    latency_seed: int = typer.Option(
+        0, "--latency-seed", metavar="N", help="Seed of the per-job latency draws."
+    ),
+    quota_error: str = typer.Option(
+        "ServiceQuotaExceededException",
+        "--quota-error",
+        metavar="CODE",
+        help="Error a submit beyond the concurrent-job quota gets: "
+        "ServiceQuotaExceededException or ThrottlingException (the real one is uncertain).",
+    ),
     json_output: bool = typer.Option(
-        False, "--json", help="Print {url, host, port, speed, render} as JSON once listening."
+        False,
+        "--json",
+        help="Print {url, host, port, speed, render, latency...} as JSON once listening.",
     ),
 ) -> None:
     """Run the local emulator of Bedrock async invoke + S3 (renders real MP4 previews).
@@ -82,11 +110,28 @@ def emulator(
         raise typer.BadParameter("must be full or fast", param_hint="--render")
     if s3_key_buffer_size is not None and s3_key_buffer_size < 1:
         raise typer.BadParameter("must be at least 1 byte", param_hint="--s3-key-buffer-size")
+    latency_options: dict[str, tuple[str, object]] = {
+        "latency": ("--latency", latency),
+        "latency_scale": ("--latency-scale", latency_scale),
+        "latency_spread": ("--latency-spread", latency_spread),
+        "latency_seed": ("--latency-seed", latency_seed),
+        "quota_error": ("--quota-error", quota_error),
+    }
+    for key, (flag, value) in latency_options.items():
+        try:
+            EmulatorConfig().update({key: value})  # the emulator's own checks, per flag
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint=flag) from None
     config = EmulatorConfig(
         speed=DEFAULT_SPEED if speed is None else speed,
         model_states=states,
         read_only_buckets=list(read_only_bucket),
         render=render,
+        latency=latency,
+        latency_scale=latency_scale,
+        latency_spread=latency_spread,
+        latency_seed=latency_seed,
+        quota_error=quota_error,
     )
     if s3_key_buffer_size is not None:
         config.s3_key_buffer_size = s3_key_buffer_size
@@ -113,12 +158,22 @@ def emulator(
                 "port": bound,
                 "speed": config.speed,
                 "render": config.render,
+                "latency": config.latency,
+                "latency_scale": config.latency_scale,
+                "latency_spread": config.latency_spread,
+                "latency_seed": config.latency_seed,
+                "quota_error": config.quota_error,
             }
         )
     else:
         mode = ", fast render: all videos alike" if config.render == "fast" else ""
         console.print(
             f"novareel emulator listening on {server.url} (speed {config.speed:g}x{mode})"
+        )
+        console.print(
+            f"latency {config.latency} x{config.latency_scale:g}, "
+            f"spread {config.latency_spread:g}, seed {config.latency_seed}; "
+            f"full quota: {config.quota_error}"
         )
         console.print("a preview renderer, not a generative model; Ctrl-C to stop")
     try:

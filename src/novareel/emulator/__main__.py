@@ -8,10 +8,19 @@ import logging
 from novareel.emulator.catalog import MODEL_STATES, parse_model_state
 from novareel.emulator.config import (
     DEFAULT_PORT,
+    DEFAULT_QUOTA_ERROR,
     DEFAULT_S3_KEY_BUFFER_SIZE,
     DEFAULT_SPEED,
+    QUOTA_ERRORS,
     RENDER_MODES,
     EmulatorConfig,
+)
+from novareel.emulator.latency import (
+    DEFAULT_PRESET,
+    DEFAULT_SCALE,
+    DEFAULT_SEED,
+    DEFAULT_SPREAD,
+    PRESETS,
 )
 
 
@@ -56,6 +65,39 @@ def main(argv: list[str] | None = None) -> None:
         metavar="BYTES",
         help=f"S3 objects above this size live on disk (default {DEFAULT_S3_KEY_BUFFER_SIZE})",
     )
+    parser.add_argument(
+        "--latency",
+        choices=PRESETS,
+        default=DEFAULT_PRESET,
+        help=f"whose timings jobs' medians follow (default {DEFAULT_PRESET})",
+    )
+    parser.add_argument(
+        "--latency-scale",
+        type=float,
+        default=DEFAULT_SCALE,
+        metavar="F",
+        help="multiply every job's median real-service time (default 1)",
+    )
+    parser.add_argument(
+        "--latency-spread",
+        type=float,
+        default=DEFAULT_SPREAD,
+        metavar="S",
+        help=f"log-normal sigma of each job's time around the median (default {DEFAULT_SPREAD})",
+    )
+    parser.add_argument(
+        "--latency-seed",
+        type=int,
+        default=DEFAULT_SEED,
+        metavar="N",
+        help="seed of the per-job latency draws (default 0)",
+    )
+    parser.add_argument(
+        "--quota-error",
+        choices=QUOTA_ERRORS,
+        default=DEFAULT_QUOTA_ERROR,
+        help=f"error for a submit beyond the concurrent-job quota (default {DEFAULT_QUOTA_ERROR})",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
     states: dict[str, str] = {}
@@ -68,13 +110,21 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO)
     if args.s3_key_buffer_size < 1:
         parser.error("--s3-key-buffer-size must be at least 1")
-    config = EmulatorConfig(
-        speed=args.speed,
-        model_states=states,
-        read_only_buckets=args.read_only_bucket,
-        render=args.render,
-        s3_key_buffer_size=args.s3_key_buffer_size,
-    )
+    try:
+        config = EmulatorConfig(
+            speed=args.speed,
+            model_states=states,
+            read_only_buckets=args.read_only_bucket,
+            render=args.render,
+            s3_key_buffer_size=args.s3_key_buffer_size,
+            latency=args.latency,
+            latency_scale=args.latency_scale,
+            latency_spread=args.latency_spread,
+            latency_seed=args.latency_seed,
+            quota_error=args.quota_error,
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
     if args.submit_rate is not None:
         config.submit_rate = args.submit_rate
     from novareel.emulator.server import serve

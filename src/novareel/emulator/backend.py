@@ -9,8 +9,9 @@ Choices where the real service is uncertain (see ``docs/emulator.md``):
 * A reused ``clientRequestToken`` with an identical request returns the first job's ARN
   (no new job); with a different request it raises ConflictException.
 * A well-formed but unknown invocation ARN on Get raises ValidationException.
-* Too many concurrent jobs raises ServiceQuotaExceededException (400); a model missing
-  from ``quotas`` gets its family's default quota.
+* Too many concurrent jobs raises ServiceQuotaExceededException (400) or, with
+  ``quota_error``, ThrottlingException (429); a model missing from ``quotas`` gets its
+  family's default quota.
 * ListAsyncInvokes' ``nextToken`` names the page's last job by (submitTime, id) and is
   bound to the request's filters and sort order: reused with others it raises
   ValidationException.
@@ -33,7 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
 
-from novareel.emulator.config import ACCOUNT_ID, EmulatorConfig
+from novareel.emulator.config import ACCOUNT_ID, LATENCY_KEYS, EmulatorConfig
 from novareel.emulator.errors import ApiError, validation
 from novareel.emulator.faults import (
     FAILURE_TYPES,
@@ -113,6 +114,8 @@ class EmulatorBackend:
         self.storage = storage or S3Storage()
         self.storage.configure(self.config.s3_key_buffer_size)
         self.rate = TokenBucket(self.config.submit_rate, self.config.submit_burst)
+        #: Draws each accepted job's real-service duration (seeded; see latency.py).
+        self.latency = self.config.latency_model()
         self._submit_lock = threading.Lock()
         self._pool_lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
@@ -156,7 +159,12 @@ class EmulatorBackend:
         new = self.defaults.copy() if replace else self.config.copy()
         new.update(changes)
         old_workers = self.config.render_workers
+        old_latency = [getattr(self.config, key) for key in LATENCY_KEYS]
         self.config = new
+        if replace or old_latency != [getattr(new, key) for key in LATENCY_KEYS]:
+            # A new latency setting (or a reset) starts the seeded sequence over, so
+            # the n-th job after it always gets the same duration.
+            self.latency = new.latency_model()
         self.rate.configure(new.submit_rate, new.submit_burst)
         self.storage.configure(new.s3_key_buffer_size)
         if new.render_workers != old_workers:
@@ -193,7 +201,7 @@ class EmulatorBackend:
             quota = config.quotas.get(req.model_id, MODELS[req.model_id].default_quota)
             if self.jobs.in_progress(req.model_id) >= quota:
                 raise ApiError(
-                    "ServiceQuotaExceededException",
+                    config.quota_error,
                     f"You have reached the limit of {quota} concurrent jobs for {req.model_id}. "
                     "Wait for a job to finish and try again.",
                 )
@@ -223,7 +231,7 @@ class EmulatorBackend:
             kms_key_id=req.kms_key_id,
             bucket_owner=req.bucket_owner,
             submit_time=now,
-            due_time=now + scaled(req.plan.real_latency(), self.config.speed),
+            due_time=now + scaled(self.latency.draw(req.plan), self.config.speed),
             client_request_token=token,
             fingerprint=fingerprint,
             video_seconds=req.video_seconds,

@@ -11,6 +11,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from novareel.emulator.catalog import ACTIVE, check_states
+from novareel.emulator.latency import (
+    DEFAULT_PRESET,
+    DEFAULT_SCALE,
+    DEFAULT_SEED,
+    DEFAULT_SPREAD,
+    LatencyModel,
+    check_preset,
+)
 from novareel.emulator.models import MODELS
 
 #: Port the CLI's ``novareel emulator`` listens on by default.
@@ -25,6 +33,13 @@ ACCOUNT_ID = "123456789012"
 DEFAULT_S3_KEY_BUFFER_SIZE = 64 * 1024
 #: ``render`` modes: the preview renderer per job, or one cached encode per video shape.
 RENDER_MODES = ("full", "fast")
+#: What StartAsyncInvoke raises when a model's concurrent-job quota is full. The real
+#: service's choice is uncertain (the API lists both); the default is what the docs
+#: describe for "too many jobs in progress".
+QUOTA_ERRORS = ("ServiceQuotaExceededException", "ThrottlingException")
+DEFAULT_QUOTA_ERROR = QUOTA_ERRORS[0]
+#: Keys that shape the latency model (a change restarts its seeded sequence).
+LATENCY_KEYS = ("latency", "latency_scale", "latency_spread", "latency_seed")
 
 
 def _default_quotas() -> dict[str, int]:
@@ -49,6 +64,10 @@ class EmulatorConfig:
     ``render`` is ``"full"`` (the preview renderer, ~1 CPU-second per shot) or
     ``"fast"`` (load tests: every video of a shape is one cached encode);
     ``s3_key_buffer_size`` is the size above which moto keeps an object on disk.
+    ``latency`` (a preset of ``latency.py``), ``latency_scale``, ``latency_spread``
+    (log-normal sigma) and ``latency_seed`` give each job its real-service duration,
+    which ``speed`` then compresses. ``quota_error`` is the code a submit beyond the
+    concurrent-job quota gets (one of :data:`QUOTA_ERRORS`).
     """
 
     speed: float = DEFAULT_SPEED
@@ -62,8 +81,16 @@ class EmulatorConfig:
     read_only_buckets: list[str] = field(default_factory=list)
     render: str = "full"
     s3_key_buffer_size: int = DEFAULT_S3_KEY_BUFFER_SIZE
+    latency: str = DEFAULT_PRESET
+    latency_scale: float = DEFAULT_SCALE
+    latency_spread: float = DEFAULT_SPREAD
+    latency_seed: int = DEFAULT_SEED
+    quota_error: str = DEFAULT_QUOTA_ERROR
 
     def __post_init__(self) -> None:
+        self.latency_model()  # raises ValueError for a bad preset, scale or spread
+        if self.quota_error not in QUOTA_ERRORS:
+            raise ValueError(f"quota_error must be one of {', '.join(QUOTA_ERRORS)}")
         # A partial mapping means "these models; every other one active".
         self.model_states = {**_default_states(), **check_states(self.model_states)}
         if self.render not in RENDER_MODES:
@@ -75,6 +102,12 @@ class EmulatorConfig:
         ):
             # moto treats 0 as "its default" and SpooledTemporaryFile 0 as "never spill".
             raise ValueError("s3_key_buffer_size must be a positive integer (bytes)")
+
+    def latency_model(self) -> LatencyModel:
+        """A fresh latency model (its seeded sequence starts over) for these settings."""
+        return LatencyModel(
+            self.latency, self.latency_scale, self.latency_spread, self.latency_seed
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready copy (used by ``GET /_emulator/config``)."""
@@ -113,7 +146,23 @@ class EmulatorConfig:
                 if value not in RENDER_MODES:
                     raise ValueError(f"render must be one of {', '.join(RENDER_MODES)}")
                 new[key] = value
-            elif key in ("speed", "submit_rate"):
+            elif key == "latency":
+                if not isinstance(value, str):
+                    raise ValueError("latency must be a preset name")
+                new[key] = check_preset(value)
+            elif key == "quota_error":
+                if value not in QUOTA_ERRORS:
+                    raise ValueError(f"quota_error must be one of {', '.join(QUOTA_ERRORS)}")
+                new[key] = value
+            elif key == "latency_seed":
+                if isinstance(value, bool) or not isinstance(value, int):
+                    raise ValueError("latency_seed must be an integer")
+                new[key] = value
+            elif key == "latency_scale":
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                    raise ValueError("latency_scale must be a positive number")
+                new[key] = float(value)
+            elif key in ("speed", "submit_rate", "latency_spread"):
                 if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                     raise ValueError(f"{key} must be a non-negative number")
                 new[key] = float(value)
@@ -125,5 +174,6 @@ class EmulatorConfig:
                 if key == "s3_key_buffer_size" and value < 1:
                     raise ValueError("s3_key_buffer_size must be a positive integer (bytes)")
                 new[key] = value
+        EmulatorConfig(**new)  # whole-config checks (e.g. a finite scale) before applying
         for key, value in new.items():
             setattr(self, key, value)

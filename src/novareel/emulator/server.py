@@ -246,8 +246,15 @@ def serve(
     """Run an emulator in the foreground until interrupted (the CLI's entry point)."""
     server = EmulatorServer(host=host, port=port, speed=speed, config=config)
     server.start()
-    print(f"novareel emulator listening on {server.url} (speed {server.backend.config.speed}x)")
-    print("this is a preview renderer, not a generative model; Ctrl-C to stop")
+    config = server.backend.config
+    # Flushed: a parent reading the pipe learns the URL (a port 0 bind) at once.
+    print(f"novareel emulator listening on {server.url} (speed {config.speed}x)", flush=True)
+    print(
+        f"latency {config.latency} x{config.latency_scale:g}, spread {config.latency_spread:g}, "
+        f"seed {config.latency_seed}; full quota: {config.quota_error}",
+        flush=True,
+    )
+    print("this is a preview renderer, not a generative model; Ctrl-C to stop", flush=True)
     try:
         if server._thread is not None:
             while server._thread.is_alive():

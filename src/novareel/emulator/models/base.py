@@ -24,6 +24,7 @@ from typing import Any
 
 from novareel.emulator.errors import validation
 from novareel.emulator.faults import PlannedFailure
+from novareel.emulator.latency import DEFAULT_PRESET
 from novareel.emulator.state import Job
 
 #: Decoded size limit for every image input (UNCERTAIN upstream, same for all models).
@@ -101,8 +102,11 @@ class JobPlan(ABC):
         return len(self.texts)
 
     @abstractmethod
-    def real_latency(self) -> float:
-        """Seconds the real service needs for this job (before the speed factor)."""
+    def real_latency(self, preset: str = DEFAULT_PRESET) -> float:
+        """Median seconds the real service needs for this job under a latency preset.
+
+        Before scale, spread and speed (``latency.py``); each family keeps its own points.
+        """
 
     def submit_files(self, job: Job) -> Files:
         """Objects written under the job's folder as soon as it is accepted."""

@@ -27,6 +27,7 @@ from typing import Any
 
 from novareel.emulator.errors import validation
 from novareel.emulator.faults import PlannedFailure
+from novareel.emulator.latency import DEFAULT_PRESET
 from novareel.emulator.models.base import (
     Files,
     InputContext,
@@ -61,7 +62,8 @@ KEYFRAMES = ("frame0", "frame1")
 
 #: The emulator's latency model (no published figures; Luma "takes longer" than Nova):
 #: 90 s for 5 s and 150 s for 9 s at 720p (15 s per second of video + 15 s), 540p at
-#: three quarters of that.
+#: three quarters of that. A guess, the same under every preset (neither the seed lab
+#: nor AWS's guide has a Ray figure); spread and scale apply as for every model.
 LATENCY_PER_SECOND = 15.0
 LATENCY_BASE = 15.0
 LATENCY_540P_FACTOR = 0.75
@@ -129,7 +131,8 @@ class RayPlan(JobPlan):
     def frames(self) -> int:
         return self.video_seconds * FPS
 
-    def real_latency(self) -> float:
+    def real_latency(self, preset: str = DEFAULT_PRESET) -> float:
+        # One guess for every preset (see LATENCY_PER_SECOND).
         return ray_latency(self.duration, self.resolution)
 
     def render(

@@ -26,7 +26,7 @@ from typing import Any
 
 from novareel.emulator.errors import validation
 from novareel.emulator.faults import PlannedFailure
-from novareel.emulator.latency import real_latency
+from novareel.emulator.latency import AWS_GUIDE_2026, DEFAULT_PRESET, LAB_2025, interpolate
 from novareel.emulator.models.base import (
     MAX_IMAGE_BYTES,
     OWNER_RE,
@@ -96,6 +96,23 @@ class ShotSpec:
     image: bytes | None = None
 
 
+#: Median generation seconds per preset: (seconds of video, seconds on the real service).
+#: ``lab-2025``: the seed lab's measurements (us-east-1, seed lab 002): 76 s for 6 s,
+#: 150 s for 18 s, 350 s for 60 s, 509-510 s for 120 s.
+#: ``aws-guide-2026``: AWS's Nova user guide (2026): "about 90 seconds" for a 6 s video
+#: and "14-17 minutes" for a 2-minute one (the midpoint, 15.5 min = 930 s); lengths in
+#: between are interpolated linearly (the guide gives no other point).
+LATENCY_POINTS: dict[str, tuple[tuple[float, float], ...]] = {
+    LAB_2025: ((6.0, 76.0), (18.0, 150.0), (60.0, 350.0), (120.0, 510.0)),
+    AWS_GUIDE_2026: ((6.0, 90.0), (120.0, 930.0)),
+}
+
+
+def real_latency(video_seconds: float, preset: str = DEFAULT_PRESET) -> float:
+    """Median seconds the real service needs for ``video_seconds`` of Nova Reel video."""
+    return interpolate(LATENCY_POINTS[preset], video_seconds)
+
+
 @dataclass(frozen=True)
 class NovaPlan(JobPlan):
     """A validated Nova Reel job: one or more 6 s shots at 1280x720."""
@@ -113,8 +130,8 @@ class NovaPlan(JobPlan):
     def video_seconds(self) -> int:
         return SHOT_SECONDS * len(self.shots)
 
-    def real_latency(self) -> float:
-        return real_latency(self.video_seconds)
+    def real_latency(self, preset: str = DEFAULT_PRESET) -> float:
+        return real_latency(self.video_seconds, preset)
 
     def submit_files(self, job: Job) -> Files:
         """``manifest.json``, written at submit."""
