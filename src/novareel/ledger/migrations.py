@@ -238,3 +238,15 @@ def m007_listing_order_index(db: sqlite3.Connection) -> None:
     The order is newest first by submit time (else creation time), then id: a page
     starts where the last one ended instead of sorting the whole table again."""
     db.execute("CREATE INDEX jobs_listing_order ON jobs (COALESCE(submit_time, created_at), id)")
+
+
+@migration
+def m008_onceonly_request_fingerprint(db: sqlite3.Connection) -> None:
+    """Each job's request fingerprint, indexed, so an identical command pays once.
+
+    The fingerprint is a sha256 of the complete StartAsyncInvoke request minus its
+    client token (plus the endpoint and region it goes to): `generate` looks up the
+    newest job with the same fingerprint and resends its token or attaches to it
+    instead of paying for a second one (see docs/ledger.md)."""
+    db.execute("ALTER TABLE jobs ADD COLUMN fingerprint TEXT")
+    db.execute("CREATE INDEX jobs_fingerprint ON jobs (fingerprint, id)")

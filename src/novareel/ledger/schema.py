@@ -52,6 +52,9 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "emulator_owned": "1 when the job went to an emulator started inside the submitting"
         " command (m006): it stops with that command, so a later `wait` that cannot find the"
         " job marks it Failed with failure_type `LocalEmulatorGone`.",
+        "fingerprint": "sha256 of the complete StartAsyncInvoke request minus its client"
+        " token, plus endpoint and region (m008): an identical `generate` within the window"
+        " resends this job's token or attaches to it instead of paying again.",
         "status": f"{_STATUSES}. Only moves forward.",
         "duration_seconds": "Length of the video asked for.",
         "seed": "Seed sent to the model.",
