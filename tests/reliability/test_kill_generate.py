@@ -168,7 +168,8 @@ def test_sigkill_generate_and_batch_anywhere_then_rerun_pays_once(
         assert videos and Path(videos[0]).stat().st_size > 0, chain.name
         final_arns.add(result["invocation_arn"])
     assert len(final_arns) == len(chains), "two commands ended on the same job"
-    assert batch.final is not None and batch.final.returncode == 0, batch.final.stderr[-2000:]
+    assert batch.final is not None
+    assert batch.final.returncode == 0, batch.final.stderr[-2000:]
     summary = json.loads(batch.final.stdout)
     assert (summary["done"], summary["failed"]) == (BATCH_ITEMS, 0)
     with Ledger(isolated_home / "ledger.db") as ledger:
