@@ -10,7 +10,8 @@ Kill points are of two kinds:
 
 * **random**: a seeded delay in ``[0, T]`` after the process starts (start-up, submit,
   wait and download all take part of that span), several times in a row on the same
-  command, as an impatient person would;
+  command, as an impatient person would (a run that ends before its kill narrows
+  ``T`` to its own length, so the kills land on a fast machine too);
 * **targeted**: ``NOVAREEL_TEST_KILL_AT`` (a test-only hook in ``novareel.jobs``,
   ``_kill_point``) makes the process SIGKILL itself right after the ledger row is
   written (``after-intent``), right after the service accepted the job
@@ -32,13 +33,13 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from novareel.ledger import Ledger
+from novareel.ledger import JobRecord, Ledger
 
 pytestmark = pytest.mark.slow
 
@@ -63,15 +64,17 @@ class Chain:
 
     name: str
     command: list[str]
-    delays: list[float] = field(default_factory=list)
+    random_kills: int = 0
     target: str | None = None
+    seed: int = SEED
+    window: float = KILL_WINDOW
     kills: int = 0
     final: subprocess.CompletedProcess[str] | None = None
 
 
-def _kill_after(command: list[str], env: dict[str, str], delay: float) -> bool:
-    """Start the command, SIGKILL it after ``delay`` s; True if it was killed (False
-    when it finished first)."""
+def _kill_after(command: list[str], env: dict[str, str], delay: float) -> tuple[bool, float]:
+    """Start the command, SIGKILL it after ``delay`` s: (killed, seconds it ran)."""
+    started = time.monotonic()
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -80,16 +83,31 @@ def _kill_after(command: list[str], env: dict[str, str], delay: float) -> bool:
     except subprocess.TimeoutExpired:
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
-        return True
-    return process.returncode == -signal.SIGKILL
+        return True, time.monotonic() - started
+    return process.returncode == -signal.SIGKILL, time.monotonic() - started
 
 
 def _run_chain(chain: Chain, env: dict[str, str], db: Path) -> Chain:
+    """The chain's targeted kill, then random kills until ``random_kills`` landed, then
+    one run to completion. A run that finished before its kill shrinks the window to
+    its own length (the rerun of a finished job is shorter), so kills keep landing
+    however fast the machine is; each chain's delays come from its own seed."""
     if chain.target is not None:
         chain.kills += _targeted_kill(chain, env)
         _check_left_behind(db, chain)
-    for delay in chain.delays:
-        chain.kills += _kill_after(chain.command, env, delay)
+    rng = random.Random(chain.seed)
+    window = chain.window
+    landed = 0
+    for _ in range(chain.random_kills * 4):
+        if landed == chain.random_kills:
+            break
+        killed, ran = _kill_after(chain.command, env, rng.uniform(0, window))
+        landed += killed
+        if killed and "generate" in chain.command:
+            PHASES[_phase(db, chain)] = PHASES.get(_phase(db, chain), 0) + 1
+        if not killed:
+            window = ran * 0.9
+    chain.kills += landed
     chain.final = subprocess.run(
         chain.command, env=env, capture_output=True, text=True, timeout=120
     )
@@ -100,7 +118,6 @@ def test_sigkill_generate_and_batch_anywhere_then_rerun_pays_once(
     emulator: Any, tmp_path: Path, isolated_home: Path
 ) -> None:
     emulator.configure(speed=SPEED, render="fast", quotas={V11: 30})
-    rng = random.Random(SEED)
     out = tmp_path / "videos"
     env = {
         **os.environ,
@@ -115,10 +132,10 @@ def test_sigkill_generate_and_batch_anywhere_then_rerun_pays_once(
 
     chains: list[Chain] = []
     for target in TARGETS:
-        chains.append(Chain(target, generate(f"A glass lighthouse, killed {target}"), [], target))
+        chains.append(Chain(target, generate(f"A glass lighthouse, killed {target}"), 0, target))
     for i in range(RANDOM_GENERATE_CHAINS):
-        delays = [rng.uniform(0, KILL_WINDOW) for _ in range(RANDOM_KILLS_PER_CHAIN)]
-        chains.append(Chain(f"random-{i}", generate(f"A paper kite number {i}"), delays))
+        prompt = f"A paper kite number {i}"
+        chains.append(Chain(f"random-{i}", generate(prompt), RANDOM_KILLS_PER_CHAIN, seed=SEED + i))
     batch_file = tmp_path / "five.yaml"
     batch_file.write_text(
         "".join(
@@ -130,12 +147,8 @@ def test_sigkill_generate_and_batch_anywhere_then_rerun_pays_once(
     batch_command = [*base, "batch", str(batch_file), "--local", "--out", str(out), "--json"]
     # The batch: killed right after its first ledger row, right after its first
     # accepted submit (each then resumed by the next run), then at random moments.
-    batch = Chain(
-        "batch",
-        batch_command,
-        [rng.uniform(0, KILL_WINDOW + 2) for _ in range(BATCH_RANDOM_KILLS)],
-    )
-    batch_targets = [Chain(f"batch-{t}", batch_command, [], t) for t in TARGETS[:2]]
+    batch = Chain("batch", batch_command, BATCH_RANDOM_KILLS, window=KILL_WINDOW + 2)
+    batch_targets = [Chain(f"batch-{t}", batch_command, 0, t) for t in TARGETS[:2]]
 
     db = isolated_home / "ledger.db"
 
@@ -150,7 +163,7 @@ def test_sigkill_generate_and_batch_anywhere_then_rerun_pays_once(
         finished = list(pool.map(lambda c: _run_chain(c, env, db), chains))
         batch_done = batch_future.result()
     elapsed = time.monotonic() - started
-    print(f"{len(chains) + 1} commands, kills and reruns in {elapsed:.1f} s")
+    print(f"{len(chains) + 1} commands, kills and reruns in {elapsed:.1f} s; {PHASES=}")
 
     kill_points = sum(c.kills for c in finished) + sum(c.kills for c in batch_done)
     assert kill_points >= MIN_KILL_POINTS, f"only {kill_points} kills landed"
@@ -206,11 +219,33 @@ def _targeted_kill(chain: Chain, env: dict[str, str]) -> int:
     return 1
 
 
+#: Where the random kills of `generate` landed, as the ledger saw it (printed).
+PHASES: dict[str, int] = {}
+
+
+def _rows(db: Path, chain: Chain) -> list[JobRecord]:
+    prompt = chain.command[chain.command.index("generate") + 1]
+    if not db.exists():
+        return []
+    with Ledger(db) as ledger:
+        return [j for j in ledger.list_jobs() if prompt in json.dumps(j.request)]
+
+
+def _phase(db: Path, chain: Chain) -> str:
+    """Start-up (no row), submit (Submitting), wait (InProgress) or download
+    (Completed, files not yet recorded), or after (rerun of a finished job)."""
+    rows = _rows(db, chain)
+    if not rows:
+        return "start-up"
+    row = rows[-1]
+    if row.status == "Completed":
+        return "after" if row.local_files else "download"
+    return {"Submitting": "submit", "InProgress": "wait"}.get(row.status, row.status)
+
+
 def _check_left_behind(db: Path, chain: Chain) -> None:
     """The targeted kill hit the moment it names: the row its command left behind."""
-    prompt = chain.command[chain.command.index("generate") + 1]
-    with Ledger(db) as ledger:
-        rows = [j for j in ledger.list_jobs() if prompt in json.dumps(j.request)]
+    rows = _rows(db, chain)
     assert len(rows) == 1, (chain.name, rows)
     row = rows[0]
     if chain.target in ("after-intent", "after-submit"):
