@@ -45,11 +45,11 @@ pytestmark = pytest.mark.slow
 
 V11 = "amazon.nova-reel-v1:1"
 SEED = 20261127
-#: Emulator speed for this test: a 6 s job takes about a second plus polling, so a
+#: Emulator speed for this test: a 6 s job takes two to three seconds plus polling, so a
 #: command's life (start-up ~1 s, submit, wait, download) spans a few seconds.
-SPEED = 60.0
+SPEED = 30.0
 #: Random kills land uniformly in [0, KILL_WINDOW] seconds after the start.
-KILL_WINDOW = 4.0
+KILL_WINDOW = 5.0
 RANDOM_GENERATE_CHAINS = 7
 RANDOM_KILLS_PER_CHAIN = 3
 BATCH_ITEMS = 5
