@@ -17,6 +17,7 @@ second of video costs money:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -24,11 +25,17 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Literal
 
-from novareel.client import InvocationStatus, NovaReelClient, S3Object, job_folder
+from novareel.client import (
+    InvocationStatus,
+    NovaReelClient,
+    S3Object,
+    job_folder,
+    start_async_invoke_params,
+)
 from novareel.errors import (
     AccessDeniedError,
     AwsError,
@@ -73,6 +80,13 @@ _UNSENT_CODES = frozenset({"NoCredentials", "SSOTokenError"})
 
 NoticeCallback = Callable[[str], None]
 
+#: How long an earlier identical job (same request, see :func:`request_fingerprint`)
+#: stands for a new one: a second identical ``generate`` within this window attaches
+#: to it (or resends its token) instead of paying again; ``again=True`` / ``--again``
+#: pays for a new job on purpose. 24 h: well past any job's run time, and short enough
+#: that yesterday's video is not handed back for today's run by surprise.
+IDENTICAL_JOB_WINDOW = timedelta(hours=24)
+
 
 @dataclass(frozen=True)
 class DownloadProgress:
@@ -86,6 +100,52 @@ class DownloadProgress:
 def new_client_token() -> str:
     """A fresh idempotency token (printable ASCII, well under the 256-character limit)."""
     return f"novareel-{uuid.uuid4()}"
+
+
+def request_fingerprint(
+    *,
+    model_id: str,
+    model_input: dict[str, Any],
+    output: OutputLocation,
+    tags: dict[str, str] | None,
+    endpoint: str | None,
+    region: str | None,
+) -> str:
+    """What makes two submits "identical": a sha256 of the complete StartAsyncInvoke
+    request (from the one builder that also sends it) minus its client token, plus
+    the endpoint and region it goes to (the same request to AWS and to an emulator
+    are two jobs). Tags are sorted, so their order does not matter; images count by
+    their bytes."""
+    params = start_async_invoke_params(
+        model_id=model_id,
+        model_input=model_input,
+        output=output,
+        client_token="",
+        tags=dict(sorted((tags or {}).items())),
+    )
+    params.pop("clientRequestToken", None)
+    canonical = json.dumps(
+        {"request": params, "endpoint": endpoint, "region": region},
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _kill_point(name: str) -> None:
+    """Test-only: SIGKILL this process at a named point when ``NOVAREEL_TEST_KILL_AT``
+    names it (``after-intent``: the ledger row is written, nothing sent yet;
+    ``after-submit``: the service accepted the job, the ledger does not know yet;
+    ``after-download``: the files are on disk, the ledger does not list them yet).
+
+    The kill tests (tests/reliability/test_kill_generate.py) use it to hit the two
+    moments a random delay rarely lands on. Unset, it does nothing.
+    """
+    if os.environ.get("NOVAREEL_TEST_KILL_AT") == name:  # pragma: no cover - kills
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _utcnow() -> datetime:
@@ -299,8 +359,17 @@ class NovaReel:
         name: str | None = None,
         out_dir: str | os.PathLike[str] | None = None,
         on_notice: NoticeCallback | None = None,
+        again: bool = False,
     ) -> JobResult:
         """Validate, record, and send one job. Returns as soon as the service accepts it.
+
+        One request pays once: without a ``client_token``, an identical request
+        (:func:`request_fingerprint`) recorded within :data:`IDENTICAL_JOB_WINDOW`
+        stands for this one. If that job is still Submitting (or was never sent), its
+        own token is sent again, so the service answers with the job it may already
+        have started; if it is InProgress or Completed, it is returned as it is,
+        nothing is sent, and a notice says so. Failed and rejected jobs do not count.
+        ``again=True`` skips the lookup and pays for a new job on purpose.
 
         ``wait_for_slot`` is how many seconds to keep retrying (with the same token)
         while the account's concurrency quota is full, instead of failing at once.
@@ -317,7 +386,30 @@ class NovaReel:
         bad_options = submit_option_problems(client_token, tags)
         if bad_options:
             raise InvalidRequestError(bad_options)
-        token = client_token or new_client_token()
+        fingerprint = self._fingerprint(request, model_input, output, tags)
+        identical = None
+        if client_token is None and not again and self.ledger is not None:
+            identical = self.ledger.find_identical(
+                fingerprint, since=_utcnow() - IDENTICAL_JOB_WINDOW
+            )
+        if identical is not None and identical.invocation_arn:
+            # Accepted already (InProgress or Completed): attach, send nothing, pay nothing.
+            notices.append(identical_job_notice(identical))
+            notices.extend(n for n in request_notices(request) if n not in notices)
+            if on_notice is not None:
+                for notice in notices:
+                    on_notice(notice)
+            return self._result_from_record(identical, notices=notices)
+        if identical is not None:
+            # Recorded but never confirmed (killed mid-submit) or not sent: its own
+            # token, so the service starts it at most once.
+            notices.append(
+                f"an identical job {identical.id} was recorded but never confirmed as sent;"
+                " sending it again with its own token so the service cannot start it twice"
+            )
+        token = client_token or (
+            identical.client_token if identical is not None else new_client_token()
+        )
         self._check_budget(request, token)
         described = request.describe()
         notices.extend(n for n in request_notices(request) if n not in notices)
@@ -347,7 +439,9 @@ class NovaReel:
                 name=name,
                 out_dir=str(Path(out_dir).resolve()) if out_dir is not None else None,
                 emulator_owned=self.emulator_owned,
+                fingerprint=fingerprint,
             )
+            _kill_point("after-intent")
             if record.request != described or record.model_id != request.model_id:
                 raise InvalidRequestError(
                     Problem(
@@ -365,6 +459,7 @@ class NovaReel:
                 return self._result_from_record(record, notices=notices)
 
         arn = self._start_with_quota_wait(request, model_input, output, token, tags, wait_for_slot)
+        _kill_point("after-submit")
         submit_time = _utcnow()
         if self.cost_cap is not None:
             self.cost_cap.add(request.estimated_cost_usd)
@@ -393,6 +488,41 @@ class NovaReel:
             request=described,
             ran_locally=record.ran_locally if record is not None else self._local_endpoint,
         )
+
+    def _fingerprint(
+        self,
+        request: VideoRequest,
+        model_input: dict[str, Any],
+        output: OutputLocation,
+        tags: dict[str, str] | None,
+    ) -> str:
+        return request_fingerprint(
+            model_id=request.model_id,
+            model_input=model_input,
+            output=output,
+            tags=tags,
+            endpoint=self.client.runtime_endpoint,
+            region=self._region_for(request.model_id) or self.client.region,
+        )
+
+    def identical_job(
+        self,
+        request: VideoRequest,
+        output: OutputLocation | str,
+        tags: dict[str, str] | None = None,
+    ) -> JobRecord | None:
+        """The earlier identical job a :meth:`submit` without a token would reuse
+        (Submitting/NotSent: resend its token; InProgress/Completed: attach), or None.
+
+        Lets a command skip its up-front budget check for a job that costs nothing
+        more; nothing is written or sent.
+        """
+        if self.ledger is None:
+            return None
+        if isinstance(output, str):
+            output = output_location(output, notices=[])
+        fingerprint = self._fingerprint(request, request.to_model_input(), output, tags)
+        return self.ledger.find_identical(fingerprint, since=_utcnow() - IDENTICAL_JOB_WINDOW)
 
     def _check_budget(self, request: VideoRequest, token: str) -> None:
         """Refuse a job over ``max_cost_usd`` or the standing budget, before anything
@@ -856,6 +986,7 @@ class NovaReel:
             name = model.family.video_name if model is not None else "output.mp4"
             shape = shape_of(result.model_id, result.request, result.duration_seconds)
             notices.extend(_check_output_video(target / name, shape))
+        _kill_point("after-download")
         if self.ledger is not None and result.ledger_id is not None:
             self.ledger.record_files(result.ledger_id, files)
         return result.with_(local_dir=str(target), local_files=tuple(files), notices=tuple(notices))
@@ -878,8 +1009,13 @@ class NovaReel:
         raise_on_failure: bool = True,
         name: str | None = None,
         on_notice: NoticeCallback | None = None,
+        again: bool = False,
     ) -> JobResult:
         """Submit, wait, and download: the whole job in one call.
+
+        An identical request within :data:`IDENTICAL_JOB_WINDOW` is not paid for
+        twice (see :meth:`submit`): this call waits for that job and downloads it to
+        ``out_dir`` instead; ``again=True`` pays for a new one.
 
         With ``wait=False`` it returns right after the submit. With ``out_dir=None``
         it waits but leaves the files in S3. A Failed job raises
@@ -896,6 +1032,7 @@ class NovaReel:
             name=name,
             out_dir=out_dir,
             on_notice=on_notice,
+            again=again,
         )
         if not wait:
             return submitted
@@ -975,6 +1112,20 @@ def job_download_folder(
     return root / job_folder_name(invocation_id, label=label, when=when)
 
 
+def identical_job_notice(record: JobRecord) -> str:
+    """What to say when a command attaches to an earlier identical job."""
+    doing = (
+        "waiting for it instead of paying again"
+        if record.status == "InProgress"
+        else "using it instead of paying again"
+    )
+    state = "already running" if record.status == "InProgress" else f"already {record.status}"
+    return (
+        f"an identical job {record.id} is {state}; {doing} — pass --again "
+        "(again=True) to pay for a new one"
+    )
+
+
 def job_failed_error(result: JobResult) -> JobFailedError:
     """The JobFailedError for a Failed result: summary as message, advice as hint."""
     failure = result.failure or Failure(None, None)
@@ -1006,12 +1157,15 @@ def _check_output_video(path: Path, shape: VideoShape) -> list[str]:
 
 
 __all__ = [
+    "IDENTICAL_JOB_WINDOW",
     "DownloadProgress",
     "NovaReel",
+    "identical_job_notice",
     "job_download_folder",
     "job_failed_error",
     "new_client_token",
     "parse_status_file",
+    "request_fingerprint",
     "request_notices",
     "safe_local_path",
 ]

@@ -147,6 +147,12 @@ def generate(
         None, "--token", help="clientRequestToken to reuse: the same token never pays twice."
     ),
     tag: list[str] = typer.Option([], "--tag", help="KEY=VALUE tag (repeatable)."),
+    again: bool = typer.Option(
+        False,
+        "--again",
+        help="Pay for a new job even if an identical one (same request and output) ran or"
+        " is running within the last 24 h; by default that job is waited for and reused.",
+    ),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Print the request (images elided) and the cost; send nothing."
     ),
@@ -314,7 +320,15 @@ def generate(
 
     with open_api(conn, waits=not no_wait, region=model.info.default_region) as (api, emulator):
         what = f"this storyboard ({len(requests)} jobs)" if per_shot else "this job"
-        cost_cap.check_command(api, cost, cap, what=what, token=token)
+        # An identical job already accepted costs nothing more: attaching is never refused.
+        same = (
+            None
+            if per_shot or token or again
+            else api.identical_job(requests[0], location, tags or None)
+        )
+        cost_cap.check_command(
+            api, cost, cap, what=what, token=token or (same.client_token if same else None)
+        )
         client = api.client
         if not conn.local and client.region_source == "default":
             notices.append(
@@ -369,6 +383,7 @@ def generate(
             name=job_name,
             out_dir=None if no_download else out,
             on_notice=notify,
+            again=again,
         )
         # Printed already (text) or carried once in the result (--json).
         submitted = submitted.with_(
@@ -385,8 +400,12 @@ def generate(
         try:  # from here on, Ctrl-C says how to resume the job that was sent
             if not json_output:
                 cost_text = format_cost(submitted.estimated_cost_usd, local=submitted.ran_locally)
+                attached = (
+                    same is not None and same.invocation_arn and same.id == submitted.ledger_id
+                )
                 err_console.print(
-                    f"submitted job {submitted.ledger_id}: {submitted.invocation_arn} "
+                    f"{'attached to' if attached else 'submitted'} job {submitted.ledger_id}: "
+                    f"{submitted.invocation_arn} "
                     f"({cost_text})",
                     highlight=False,
                 )

@@ -257,3 +257,15 @@ def m008_generation_seconds(db: sqlite3.Connection) -> None:
         " (model_id, duration_seconds, endpoint, end_time)"
         " WHERE generation_seconds IS NOT NULL"
     )
+
+
+@migration
+def m009_request_fingerprint(db: sqlite3.Connection) -> None:
+    """Each job's request fingerprint, indexed, so an identical command pays once.
+
+    The fingerprint is a sha256 of the complete StartAsyncInvoke request minus its
+    client token (plus the endpoint and region it goes to): `generate` looks up the
+    newest job with the same fingerprint and resends its token or attaches to it
+    instead of paying for a second one (see docs/ledger.md)."""
+    db.execute("ALTER TABLE jobs ADD COLUMN fingerprint TEXT")
+    db.execute("CREATE INDEX jobs_fingerprint ON jobs (fingerprint, id)")

@@ -58,6 +58,9 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         " adopted and older rows. Learned expectations read it (see below).",
         "time_scale": "How much faster than the real service the endpoint ran when the"
         " job's time was recorded (m008): the emulator's speed, 1 on AWS.",
+        "fingerprint": "sha256 of the complete StartAsyncInvoke request minus its client"
+        " token, plus endpoint and region (m009): an identical `generate` within the window"
+        " resends this job's token or attaches to it instead of paying again.",
         "status": f"{_STATUSES}. Only moves forward.",
         "duration_seconds": "Length of the video asked for.",
         "seed": "Seed sent to the model.",

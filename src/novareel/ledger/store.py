@@ -189,9 +189,11 @@ class Ledger:
         name: str | None = None,
         out_dir: str | None = None,
         emulator_owned: bool = False,
+        fingerprint: str | None = None,
     ) -> JobRecord:
         """Record a job about to be submitted (status ``Submitting``); call it BEFORE
-        StartAsyncInvoke.
+        StartAsyncInvoke. ``fingerprint`` identifies the request without its token
+        (:meth:`find_identical` looks it up, so an identical command pays once).
 
         Idempotent on ``client_token``: if the token is already recorded, the existing
         row is returned unchanged, so a resumed run reuses it instead of creating a
@@ -234,9 +236,9 @@ class Ledger:
                         status, duration_seconds, seed, estimated_cost_usd,
                         batch_id, batch_item, attempt, retry_of, created_at, updated_at,
                         output_bucket_owner, output_kms_key_id, endpoint,
-                        name, out_dir, emulator_owned
+                        name, out_dir, emulator_owned, fingerprint
                     ) VALUES (?, ?, ?, ?, ?, 'Submitting', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-                        ?, ?, ?)
+                        ?, ?, ?, ?)
                     """,
                     (
                         client_token,
@@ -259,6 +261,7 @@ class Ledger:
                         name,
                         out_dir,
                         int(emulator_owned),
+                        fingerprint,
                     ),
                 )
             except sqlite3.IntegrityError as exc:
@@ -762,6 +765,21 @@ class Ledger:
             "SELECT invocation_arn FROM jobs WHERE client_token = ?", (client_token,)
         ).fetchone()
         return row is not None and row["invocation_arn"] is not None
+
+    @_locked
+    def find_identical(self, fingerprint: str, *, since: datetime) -> JobRecord | None:
+        """The newest job with this request fingerprint recorded at or after ``since``
+        that still stands for the request: Submitting, InProgress, Completed, or
+        Rejected before it was sent (NotSent). Failed and service-rejected jobs are
+        skipped: they do not stop a new one. An indexed lookup (m008)."""
+        row = self.conn.execute(
+            "SELECT * FROM jobs WHERE fingerprint = ? AND created_at >= ?"
+            " AND (status IN ('Submitting', 'InProgress', 'Completed')"
+            " OR (status = 'Rejected' AND failure_type = ?))"
+            " ORDER BY id DESC LIMIT 1",
+            (fingerprint, to_iso(since), NOT_SENT),
+        ).fetchone()
+        return None if row is None else self._hydrate([row])[0]
 
     @_locked
     def pending_jobs(self) -> list[JobRecord]:
