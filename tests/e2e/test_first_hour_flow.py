@@ -257,6 +257,23 @@ def test_a_job_whose_own_emulator_stopped_is_marked_lost(tmp_path: Path) -> None
     assert "LocalEmulatorGone" in status.stdout
 
 
+def test_an_identical_generate_does_not_attach_to_a_job_its_own_emulator_took_along(
+    tmp_path: Path,
+) -> None:
+    """The README's examples 1 and 2 in a row: `--no-wait` on the command's own
+    emulator, then the same request with `--out`. The first job died with its
+    emulator, so the second command must run a new one, not wait for a ghost."""
+    env = {**os.environ, "NOVAREEL_EMULATOR_URL": f"http://127.0.0.1:{_free_port()}"}
+    target = ("--output-uri", "s3://mybucket", "--local")
+    first = novareel("generate", "a seashell", *target, "--no-wait", cwd=tmp_path, env=env)
+    assert first.returncode == 0, first.stdout
+    second = novareel("generate", "a seashell", *target, "--out", "videos", cwd=tmp_path, env=env)
+    assert second.returncode == 0, second.stdout
+    assert "identical job" not in second.stdout
+    assert list((tmp_path / "videos").rglob("output.mp4"))
+    assert ledger_row(2).status == "Completed"
+
+
 def test_ctrl_c_on_the_commands_own_emulator_records_the_job_lost(tmp_path: Path) -> None:
     env = {**os.environ, "NOVAREEL_EMULATOR_URL": f"http://127.0.0.1:{_free_port()}"}
     # The in-process emulator runs at 25x: a 6 s job takes a few seconds there.

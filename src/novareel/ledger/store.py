@@ -771,9 +771,13 @@ class Ledger:
         """The newest job with this request fingerprint recorded at or after ``since``
         that still stands for the request: Submitting, InProgress, Completed, or
         Rejected before it was sent (NotSent). Failed and service-rejected jobs are
-        skipped: they do not stop a new one. An indexed lookup (m008)."""
+        skipped: they do not stop a new one. So are jobs sent to an emulator started
+        inside the command that sent them (``emulator_owned``): it stopped with that
+        command and took the job along, so there is nothing to attach to (and on an
+        emulator nothing is paid). An indexed lookup (m009)."""
         row = self.conn.execute(
             "SELECT * FROM jobs WHERE fingerprint = ? AND created_at >= ?"
+            " AND COALESCE(emulator_owned, 0) = 0"
             " AND (status IN ('Submitting', 'InProgress', 'Completed')"
             " OR (status = 'Rejected' AND failure_type = ?))"
             " ORDER BY id DESC LIMIT 1",
