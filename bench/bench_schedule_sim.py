@@ -33,8 +33,9 @@ schedules compared:
 
 The goal (issue 11): noticing the end within 2 % of the job's duration for every end
 between 0.7x and 2x the expectation, with at most 1.5x the calls of the cheapest 2 %
-schedule. A last table weighs the schedules over the emulator's default spread (each
-job = median x exp(0.25 Z), seeded draws).
+schedule. Another table weighs the schedules over the emulator's default spread (each
+job = median x exp(0.25 Z), seeded draws); the last one measures how close the client's
+learned expectation (the median of the last n jobs) comes to the true median.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from _common import header, loadavg, table
 
 from novareel.emulator.latency import AWS_GUIDE_2026
 from novareel.emulator.models.nova_reel import real_latency
+from novareel.expectations import robust_estimate
 from novareel.models.nova_reel import expected_seconds_for as prior_seconds
 from novareel.waiting import PollSchedule, poll_until
 
@@ -266,7 +268,47 @@ def main() -> None:
             spread_rows,
         )
     )
+    learning(args.draws * 10)
     print(f"\nload average at the end: {loadavg()}")
+
+
+def learning(trials: int) -> None:
+    """How close the client's learned expectation is to the true median after n jobs.
+
+    The client's own estimator (``novareel.expectations.robust_estimate``, the median of
+    the last jobs) applied to n seeded draws of the emulator's default spread; the
+    error does not depend on the median's value, so one row per n covers every length.
+    """
+    rng = random.Random(5)
+    rows = []
+    for n in (3, 5, 10, 20):
+        errors = sorted(
+            abs(robust_estimate([rng.lognormvariate(0.0, SPREAD) for _ in range(n)]) - 1.0)
+            for _ in range(trials)
+        )
+        rows.append(
+            (
+                n,
+                f"{100 * sum(1 for e in errors if e <= 0.15) / trials:.1f} %",
+                f"{100 * errors[trials // 2]:.1f} %",
+                f"{100 * errors[int(trials * 0.9)]:.1f} %",
+            )
+        )
+    print(
+        f"\n#### Learned expectation against the true median (sigma {SPREAD}, "
+        f"{trials} seeded trials per row)\n"
+    )
+    print(
+        table(
+            [
+                "jobs of the kind in the ledger",
+                "expectation within 15 % of the median",
+                "median error",
+                "90th percentile error",
+            ],
+            rows,
+        )
+    )
 
 
 if __name__ == "__main__":
