@@ -11,10 +11,13 @@ Each job is waited for by one of three waiters, all through ``NovaReel.wait``:
 * **fixed, same calls**: a fixed interval chosen so that it spends the adaptive waiter's
   number of calls over the expected time: ``expected / (calls_adaptive - 1)``.
 
-Real jobs do not end exactly when expected (the seed lab saw 70-79 s for a 76 s
-estimate; AWS documents ~90 s), so every length also runs at 0.93x and 1.15x its
-expected duration (the emulator's speed is changed just before that job is submitted;
-the waiter still assumes ``speed``).
+Real jobs do not end when expected (AWS's guide says 1.2x to 1.8x the seed lab's
+table; a spread of +-50 % around any median is normal), so every length runs at a grid
+of 0.5x to 2x its expected duration (``--factors``). The emulator runs ``--latency
+lab-2025 --latency-spread 0`` so that a job's latency is exactly the client's prior, and
+its speed is changed just before each job is submitted (speed / factor); the waiter
+still assumes ``speed``. The client has no history here, so it expects the prior: the
+"expectation right, end off by the factor" case.
 
 "Job end" is the job's ``endTime`` as the emulator reports it (GetAsyncInvoke, ms
 precision, wall clock UTC); the waiter's return is ``time.time()`` right after
@@ -31,6 +34,7 @@ once (a few ms, included in the delay).
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import tempfile
 import threading
@@ -41,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import EmulatorProcess, header, median, table
+from _common import EmulatorProcess, header, loadavg, median, table
 
 from novareel import MultiShotAutomated, NovaReel, TextVideo
 from novareel.client import NovaReelClient
@@ -50,7 +54,7 @@ from novareel.ledger import Ledger
 from novareel.models.nova_reel import expected_seconds_for as expected_generation_seconds
 
 LENGTHS = (6, 18, 60, 120)
-FACTORS = (0.93, 1.0, 1.15)
+FACTORS = (0.5, 0.7, 0.85, 1.0, 1.3, 1.6, 2.0)
 BUCKET = "bench-waiting"
 OUTPUT = f"s3://{BUCKET}/jobs/"
 PROMPT = "A lighthouse on a cliff at dusk. Waves break below. Camera orbits slowly."
@@ -156,9 +160,17 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="speed 50, expected end only")
     parser.add_argument("--speed", type=float, default=None, help="emulator speed (default 20)")
     parser.add_argument("--render", action="store_true", help="let the emulator render")
+    parser.add_argument(
+        "--factors",
+        default=None,
+        help="comma-separated end / expected factors (default 0.5,0.7,0.85,1,1.3,1.6,2)",
+    )
     args = parser.parse_args()
     speed = args.speed or (50.0 if args.quick else 20.0)
-    factors = (1.0,) if args.quick else FACTORS
+    if args.factors:
+        factors: tuple[float, ...] = tuple(float(x) for x in args.factors.split(","))
+    else:
+        factors = (1.0,) if args.quick else FACTORS
 
     print(header("Benchmark 1: noticing completion"))
     print(
@@ -166,7 +178,11 @@ def main() -> None:
         + ("rendered" if args.render else "not rendered (end = latency model)")
         + "; all waits of a phase run in parallel threads\n"
     )
-    with EmulatorProcess(speed=speed) as emu, tempfile.TemporaryDirectory() as tmp:
+    extra = ["--latency", "lab-2025", "--latency-spread", "0"]
+    with (
+        EmulatorProcess(speed=speed, extra=extra) as emu,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         control = EmulatorControl(emu.url)
         control.configure(submit_rate=0, quotas={"amazon.nova-reel-v1:1": 1000})
         if not args.render:
@@ -230,14 +246,23 @@ def main() -> None:
             rows,
         )
     )
-    print("\n### Goal: delay < 2 % of the job, with no more calls than the fixed 30 s poller\n")
+    print(
+        "\n### Goal (issue 11): delay <= 2 % of the job for ends in [0.7, 2] x expected, "
+        "with <= 1.5x the calls of the cheapest schedule that achieves it\n"
+    )
     goal_rows = []
     for length in LENGTHS:
         for factor in factors:
             by = {r.strategy: r for r in runs if r.length == length and r.factor == factor}
             a, f30, same = by["adaptive"], by["fixed 30 s"], by["fixed, same calls"]
             pct = 100 * a.delay / a.duration
-            met = pct < 2.0 and a.calls <= f30.calls
+            # The cheapest schedule meeting 2 % on [0.7, 2] x expected calls at
+            # 0.7 E x 1.02^k (see bench_schedule_sim.py); calls needed for this end:
+            cheap = max(1, math.ceil(math.log(max(factor, 0.7) / 0.7) / math.log(1.02) - 1e-9))
+            if not 0.7 <= factor <= 2.0:
+                verdict = "outside the goal's range"
+            else:
+                verdict = "delay met" if pct <= 2.0 else "delay not met"
             goal_rows.append(
                 (
                     f"{length} s",
@@ -245,7 +270,8 @@ def main() -> None:
                     f"{pct:.2f} % / {a.calls}",
                     f"{100 * f30.delay / f30.duration:.2f} % / {f30.calls}",
                     f"{100 * same.delay / same.duration:.2f} % / {same.calls}",
-                    "met" if met else ("delay met, calls not" if pct < 2.0 else "not met"),
+                    f"{cheap} ({a.calls / cheap:.2f}x)",
+                    verdict,
                 )
             )
     print(
@@ -256,6 +282,7 @@ def main() -> None:
                 "adaptive (delay / calls)",
                 "fixed 30 s",
                 "fixed, same calls",
+                "cheapest 2 % calls (novareel / it)",
                 "goal",
             ],
             goal_rows,
@@ -266,7 +293,7 @@ def main() -> None:
         f"\nGetAsyncInvoke calls: counted by the waiters {counted}, served by the emulator "
         f"{stats['requests'].get('GetAsyncInvoke', 0)}; median adaptive delay "
         f"{1000 * median([r.delay for r in runs if r.interval is None]):.0f} ms; "
-        f"wall time {wall:.0f} s."
+        f"wall time {wall:.0f} s; load average at the end: {loadavg()}."
     )
 
 
