@@ -6,6 +6,7 @@ so its output can be pasted into ``docs/benchmarks.md`` as it is.
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import shlex
@@ -88,28 +89,57 @@ def boto_kwargs(url: str) -> dict[str, Any]:
 
 
 class EmulatorProcess:
-    """``python -m novareel.emulator`` in a subprocess (so its memory and CPU are its own)."""
+    """An emulator in a subprocess (so its memory and CPU are its own), ready when built.
 
-    def __init__(self, speed: float = 25.0, extra: Sequence[str] = ()) -> None:
+    ``launcher`` is how it is started: ``python -m novareel.emulator`` by default, or
+    ``("-m", "novareel", "emulator")`` for the CLI; ``--port`` and ``--speed`` follow,
+    then ``extra``. One class for every bench script: starting, the control endpoint,
+    the process's own counters and stopping are written once.
+    """
+
+    def __init__(
+        self,
+        speed: float = 25.0,
+        extra: Sequence[str] = (),
+        *,
+        launcher: Sequence[str] = ("-m", "novareel.emulator", "--host", "127.0.0.1"),
+        start_timeout: float = 30.0,
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        args = [PYTHON, "-m", "novareel.emulator", "--host", "127.0.0.1"]
-        args += ["--port", str(self.port), "--speed", str(speed), *extra]
+        args = [PYTHON, *launcher, "--port", str(self.port), "--speed", str(speed), *extra]
         self.proc = subprocess.Popen(
             args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT
         )
-        deadline = time.monotonic() + 30
+        self.pid = self.proc.pid
+        deadline = time.monotonic() + start_timeout
         while time.monotonic() < deadline:
             try:
-                with urllib.request.urlopen(f"{self.url}/_emulator/health", timeout=1) as r:
-                    r.read()
+                self.control("health")
                 return
             except OSError:
                 if self.proc.poll() is not None:
                     raise RuntimeError("the emulator subprocess exited") from None
                 time.sleep(0.1)
         self.stop()
-        raise RuntimeError("the emulator did not start within 30 s")
+        raise RuntimeError(f"the emulator did not start within {start_timeout:.0f} s")
+
+    def control(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        """GET (or POST ``body`` to) ``/_emulator/<path>``; the JSON answer."""
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(f"{self.url}/_emulator/{path}", data=data)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return json.loads(r.read())
+
+    def proc_status(self) -> dict[str, str]:
+        """The emulator's ``/proc/<pid>/status`` fields (VmHWM, VmRSS, ...)."""
+        fields = {}
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            fields[key] = value.strip()
+        return fields
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -47,13 +47,12 @@ import tempfile
 import termios
 import threading
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import DUMMY_ENV, PYTHON, ROOT, free_port, header, table
+from _common import DUMMY_ENV, PYTHON, EmulatorProcess, header, table
 
 MODEL = "amazon.nova-reel-v1:1"
 SPEED = 2000.0
@@ -61,55 +60,26 @@ QUOTA = 50
 COLUMNS, LINES = 120, 40
 
 
-class Emulator:
-    """``novareel emulator`` in a subprocess (fast render, no submit rate limit)."""
+class Emulator(EmulatorProcess):
+    """``novareel emulator`` in a subprocess (fast render, no submit rate limit, the
+    model's quota set), with its own peak memory and CPU time read from /proc."""
 
     def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        args = [PYTHON, "-m", "novareel", "emulator", "--port", str(self.port)]
-        args += ["--speed", str(SPEED), "--render", "fast", "--submit-rate", "0"]
-        self.proc = subprocess.Popen(
-            args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT
+        super().__init__(
+            SPEED,
+            ["--render", "fast", "--submit-rate", "0"],
+            launcher=("-m", "novareel", "emulator"),
+            start_timeout=60.0,
         )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                self.control("health")
-                break
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError("the emulator did not start") from None
-                time.sleep(0.1)
         self.control("config", {"quotas": {MODEL: QUOTA}})
 
-    def control(self, path: str, body: dict[str, Any] | None = None) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(f"{self.url}/_emulator/{path}", data=data)
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return json.loads(r.read())
-
     def peak_mb(self) -> float:
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
+        peak = self.proc_status().get("VmHWM")
+        return int(peak.split()[0]) / 1024 if peak else float("nan")
 
     def cpu_s(self) -> float:
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 def write_batch(folder: Path, n: int) -> Path:

@@ -23,19 +23,16 @@ video in RAM), the way the emulator stored objects before.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import PYTHON, ROOT, boto_kwargs, free_port, header, table
+from _common import EmulatorProcess, boto_kwargs, header, table
 
 MODEL = "amazon.nova-reel-v1:0"
 BUCKET = "scale-bench"
@@ -44,62 +41,26 @@ SAMPLE = 200
 MOTO_DEFAULT_BUFFER = 5 * 1024 * 1024 - 1024
 
 
-class Emulator:
-    """``novareel emulator --json`` in a subprocess; its pid is the emulator's own."""
+class Emulator(EmulatorProcess):
+    """``novareel emulator`` in a subprocess (fast render, no submit rate limit); its
+    pid is the emulator's own, so /proc tells its memory and open files."""
 
     def __init__(self, extra: Sequence[str] = ()) -> None:
-        port = free_port()
-        args = [PYTHON, "-m", "novareel", "emulator", "--port", str(port), "--json"]
-        args += ["--speed", str(SPEED), "--render", "fast", "--submit-rate", "0", *extra]
-        self.proc = subprocess.Popen(
-            args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=ROOT, text=True
+        super().__init__(
+            SPEED,
+            ["--render", "fast", "--submit-rate", "0", *extra],
+            launcher=("-m", "novareel", "emulator"),
         )
-        assert self.proc.stdout is not None
-        text = ""
-        try:
-            while True:  # --json pretty-prints one document once listening
-                line = self.proc.stdout.readline()
-                if not line:
-                    raise RuntimeError("the emulator exited before listening")
-                text += line
-                if line.startswith("}"):
-                    break
-            self.url: str = json.loads(text)["url"]
-        except BaseException:
-            self.stop()
-            raise
-        self.pid = self.proc.pid
-
-    def control(self, path: str, body: dict[str, Any] | None = None) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(f"{self.url}/_emulator/{path}", data=data)
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return json.loads(r.read())
 
     def status(self) -> dict[str, str]:
         """The emulator's /proc/<pid>/status fields."""
-        fields = {}
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            key, _, value = line.partition(":")
-            fields[key] = value.strip()
-        return fields
+        return self.proc_status()
 
     def mb(self, field: str) -> float:
         return int(self.status()[field].split()[0]) / 1024
 
     def open_fds(self) -> int:
         return len(os.listdir(f"/proc/{self.pid}/fd"))
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 def pct(values: Sequence[float], q: float) -> float:
