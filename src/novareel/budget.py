@@ -114,13 +114,13 @@ def parse_usd(value: Any, *, field: str) -> float:
         number = math.nan
     if not math.isfinite(number):
         raise InvalidRequestError(
-            Problem(
-                field, f"{value!r} is not a number of US dollars", value=value, limit=_USD_LIMIT
-            )
+            Problem(field, f"{value!r} is not {_USD_LIMIT}", value=value, limit=_USD_LIMIT)
         )
     if number < 0:
         raise InvalidRequestError(
-            Problem(field, f"{value!r} is negative", value=value, limit=_USD_LIMIT)
+            Problem(
+                field, f"{value!r} is negative; give {_USD_LIMIT}", value=value, limit=_USD_LIMIT
+            )
         )
     return number
 
