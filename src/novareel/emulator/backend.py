@@ -136,10 +136,25 @@ class EmulatorBackend:
             return self._pool
 
     def shutdown(self) -> None:
+        """Stop the render pool (a config change starts a new one on the next job)."""
         with self._pool_lock:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        """The emulator stops: wake every finaliser still waiting for its due time, as
+        :meth:`reset` does, then stop the pool. A pool thread sleeping until a job is
+        due would otherwise hold the process open at exit (Python joins executor
+        threads) for as long as the job's latency, after the command that owned the
+        emulator has ended."""
+        with self._submit_lock:
+            self._generation += 1
+            with self._pool_lock:
+                wakeups, self._wakeups = self._wakeups, {}
+        for wakeup in wakeups.values():
+            wakeup.set()  # the finaliser sees the new generation and drops out
+        self.shutdown()
 
     def reset(self) -> None:
         """Forget jobs, buckets, faults and counters; restore the start-up config."""

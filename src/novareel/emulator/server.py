@@ -223,7 +223,7 @@ class EmulatorServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
-        self.backend.shutdown()
+        self.backend.close()
 
     def __enter__(self) -> EmulatorServer:
         return self.start()
