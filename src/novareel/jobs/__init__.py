@@ -1,0 +1,57 @@
+"""The use cases, where the client, the ledger and the media checks meet.
+
+:class:`NovaReel` is the Python API most users want: ``generate`` (submit, wait,
+download), and each step on its own. It keeps the two promises that matter when every
+second of video costs money:
+
+* **Never pay twice by accident.** The ``clientRequestToken`` is generated here (or
+  given by the caller) and written to the ledger *before* the submit call. Any retry
+  of that submit (botocore's, a quota wait, a resumed run after a crash) reuses it, so
+  the service answers with the job it already started.
+* **Nothing done is lost.** Every job is in the ledger from before it is sent until
+  its files are on disk; a wait that times out leaves the job running and says how to
+  pick it up again; a download never leaves a truncated file under a final name and
+  never writes outside the folder it was given.
+
+The package, one use case a module (each class adds one step to the one before):
+:mod:`.session` (the client, the ledger, results from either), :mod:`.submitting`
+(check, record, send once), :mod:`.tracking` (status, wait, failures explained),
+:mod:`.fetching` (download), :mod:`.notices` (what to say before a submit) and
+:mod:`.api` (:class:`NovaReel`: ``generate`` and ``finish`` put the steps together,
+with hooks, so that the command line, the batch runner and the MCP server call one
+path and only print).
+"""
+
+from novareel.jobs.api import NovaReel
+from novareel.jobs.fetching import (
+    DownloadProgress,
+    check_output_video,
+    job_download_folder,
+    safe_local_path,
+)
+from novareel.jobs.notices import model_notices, request_notices
+from novareel.jobs.submitting import (
+    IDENTICAL_JOB_WINDOW,
+    identical_job_notice,
+    new_client_token,
+    request_fingerprint,
+)
+from novareel.jobs.tracking import job_failed_error, parse_status_file
+
+#: The old private name, kept for the media tests that call it directly.
+_check_output_video = check_output_video
+
+__all__ = [
+    "IDENTICAL_JOB_WINDOW",
+    "DownloadProgress",
+    "NovaReel",
+    "identical_job_notice",
+    "job_download_folder",
+    "job_failed_error",
+    "model_notices",
+    "new_client_token",
+    "parse_status_file",
+    "request_fingerprint",
+    "request_notices",
+    "safe_local_path",
+]

@@ -1,0 +1,104 @@
+"""The Python API: :class:`NovaReel`, the use cases put together."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from novareel.jobs.fetching import DownloadProgress, Fetching
+from novareel.jobs.submitting import NoticeCallback, Submitting
+from novareel.jobs.tracking import job_failed_error
+from novareel.models import (
+    VideoRequest,
+)
+from novareel.results import JobResult
+from novareel.s3uri import OutputLocation
+from novareel.waiting import WaitProgress
+
+if TYPE_CHECKING:
+    pass
+
+log = logging.getLogger("novareel")
+
+
+class NovaReel(Submitting, Fetching):
+    """Generate Nova Reel videos: submit, wait, download, all recorded in the ledger.
+
+    ``ledger=None`` opens the default ledger (``NOVAREEL_HOME``); ``ledger=False``
+    records nothing (the caller then owns the client tokens). ``time_scale`` tells the
+    waiter how much faster than the real service the endpoint runs (the emulator's
+    speed), so its schedule stays proportionate.
+
+    Budgets (``docs/budgets.md``): every submit is refused with
+    :class:`~novareel.errors.BudgetExceededError`, before the ledger row and before
+    any network call, when it would cross the standing daily/monthly budget, or
+    ``max_cost_usd``: a cap on the estimated AWS price of everything *this object*
+    submits in its lifetime (``cost_cap`` holds what is spent and what remains).
+    """
+
+    # -- all together --
+
+    def generate(
+        self,
+        request: VideoRequest,
+        output: OutputLocation | str,
+        *,
+        out_dir: str | os.PathLike[str] | None = ".",
+        wait: bool = True,
+        timeout: float | None = 30 * 60,
+        poll_interval: float | None = None,
+        client_token: str | None = None,
+        tags: dict[str, str] | None = None,
+        on_progress: Callable[[WaitProgress], None] | None = None,
+        on_download: Callable[[DownloadProgress], None] | None = None,
+        raise_on_failure: bool = True,
+        name: str | None = None,
+        on_notice: NoticeCallback | None = None,
+        again: bool = False,
+    ) -> JobResult:
+        """Submit, wait, and download: the whole job in one call.
+
+        An identical request within :data:`IDENTICAL_JOB_WINDOW` is not paid for
+        twice (see :meth:`submit`): this call waits for that job and downloads it to
+        ``out_dir`` instead; ``again=True`` pays for a new one.
+
+        With ``wait=False`` it returns right after the submit. With ``out_dir=None``
+        it waits but leaves the files in S3. A Failed job raises
+        :class:`JobFailedError` (whose ``result`` explains it) unless
+        ``raise_on_failure`` is false. ``on_notice`` hears every notice before the
+        submit (and the download's, after it); ``name`` names the download folder.
+        """
+        submitted = self.submit(
+            request,
+            output,
+            client_token=client_token,
+            tags=tags,
+            wait_for_slot=timeout or 0,
+            name=name,
+            out_dir=out_dir,
+            on_notice=on_notice,
+            again=again,
+        )
+        if not wait:
+            return submitted
+        ref = str(submitted.ledger_id) if submitted.ledger_id else submitted.invocation_arn
+        assert ref is not None
+        finished = self.wait(
+            ref, timeout=timeout, poll_interval=poll_interval, on_progress=on_progress
+        )
+        finished = finished.with_(notices=submitted.notices + finished.notices)
+        if out_dir is not None:
+            downloaded = self.download(ref, out_dir, on_progress=on_download)
+            if on_notice is not None:
+                for notice in downloaded.notices:
+                    on_notice(notice)
+            finished = finished.with_(
+                local_dir=downloaded.local_dir,
+                local_files=downloaded.local_files,
+                notices=finished.notices + downloaded.notices,
+            )
+        if finished.status == "Failed" and raise_on_failure:
+            raise job_failed_error(finished)
+        return finished

@@ -1,0 +1,226 @@
+"""Downloading a job's files: every one, never outside its folder, checked."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+from novareel.client import (
+    S3Object,
+)
+from novareel.errors import (
+    DownloadError,
+)
+from novareel.jobs.submitting import kill_point
+from novareel.jobs.tracking import Tracking
+from novareel.models import (
+    VideoShape,
+    find_model,
+    shape_of,
+)
+from novareel.naming import job_folder_name, job_label
+from novareel.results import JobResult
+from novareel.s3uri import S3Uri, parse_s3_uri
+
+if TYPE_CHECKING:
+    from novareel.ledger import JobRecord
+
+log = logging.getLogger("novareel")
+
+MAX_NAME_BYTES = 255
+
+
+@dataclass(frozen=True)
+class DownloadProgress:
+    """Reported while files arrive: bytes so far and in total."""
+
+    done_bytes: int
+    total_bytes: int
+    files: int
+
+
+def safe_local_path(target: Path, relative_key: str) -> Path:
+    """Where an object's relative key lands under ``target``, or a DownloadError.
+
+    S3 keys are arbitrary strings: ``../x``, ``/etc/x``, ``a/../../x``, backslashes
+    and NUL must never steer a write outside ``target``. Components are checked one by
+    one (no empty, ``.`` or ``..`` part, nothing over 255 bytes) and the resolved path
+    must still lie inside the resolved target, which also defeats symlinks planted in
+    the folder.
+    """
+    problem: str | None = None
+    if not relative_key or relative_key.startswith("/") or "\\" in relative_key:
+        problem = "is absolute, empty or uses backslashes"
+    elif "\x00" in relative_key:
+        problem = "contains a NUL byte"
+    else:
+        parts = PurePosixPath(relative_key).parts
+        raw_parts = relative_key.split("/")
+        if any(p in ("", ".", "..") for p in raw_parts) or not parts:
+            problem = "has an empty, '.' or '..' component"
+        elif any(len(p.encode("utf-8")) > MAX_NAME_BYTES for p in raw_parts):
+            problem = f"has a component longer than {MAX_NAME_BYTES} bytes"
+    if problem is None:
+        root = target.resolve()
+        dest = (root / relative_key).resolve()
+        if dest == root or not dest.is_relative_to(root):
+            problem = "resolves outside the download folder"
+        else:
+            return dest
+    raise DownloadError(
+        f"refusing to download key {relative_key[:120]!r}: it {problem}",
+        hint="The key was skipped so nothing is written outside the target folder.",
+    )
+
+
+def job_download_folder(
+    out_dir: str | os.PathLike[str],
+    invocation_id: str,
+    record: JobRecord | None,
+    submit_time: datetime | None = None,
+) -> Path:
+    """The folder a job's files go to under ``out_dir`` (one rule for every command).
+
+    A job that already has files under ``out_dir`` keeps their folder, and so does an
+    old ``<out_dir>/<invocation-id>/`` folder: rows written before the naming rule
+    keep working and nothing is fetched twice. Otherwise the name comes from
+    :func:`novareel.naming.job_folder_name`.
+    """
+    root = Path(out_dir).resolve()
+    if record is not None:
+        for path in record.local_files:
+            file = Path(path)
+            if file.is_relative_to(root) and file.parent != root:
+                first = root / file.relative_to(root).parts[0]
+                if first.is_dir():
+                    return first
+    legacy = root / invocation_id
+    if legacy.is_dir():
+        return legacy
+    label = (
+        job_label(name=record.name, batch_item=record.batch_item, request=record.request)
+        if record is not None
+        else ""
+    )
+    when = (record.submit_time if record is not None else None) or submit_time
+    return root / job_folder_name(invocation_id, label=label, when=when)
+
+
+def check_output_video(path: Path, shape: VideoShape) -> list[str]:
+    """Mismatches between the downloaded video and what was asked (as notices)."""
+    if not path.is_file() or not shape.seconds:
+        return []
+    try:
+        from novareel.video import check_video
+        from novareel.video_probe import probe_video
+    except ImportError:  # pragma: no cover - media module missing
+        return []
+    try:
+        # Metadata, packets and keyframes only: a full decode cost ~300 ms per job.
+        info = probe_video(path)
+    except Exception as exc:  # a broken file is worth a notice, not a crash
+        return [f"{path.name} could not be read as a video: {exc}"]
+    found = check_video(
+        info,
+        expected_duration=shape.seconds,
+        width=shape.width,
+        height=shape.height,
+        fps=shape.fps,
+    )
+    return [f"{path.name}: {m}" for m in found]
+
+
+class Fetching(Tracking):
+    """:meth:`download`."""
+
+    # -- download --
+
+    def download(
+        self,
+        ref: str,
+        out_dir: str | os.PathLike[str] | None = None,
+        *,
+        on_progress: Callable[[DownloadProgress], None] | None = None,
+        check_video: bool = True,
+    ) -> JobResult:
+        """Fetch every file of the job's folder into ``<out_dir>/<date>-<slug>-<id>/``
+        (see :mod:`novareel.naming`).
+
+        ``out_dir=None`` means the folder recorded when the job was submitted (its
+        ``--out``), else the current folder. Files already present with the right
+        size are not fetched again; keys that would land outside the folder are
+        refused. A Failed job yields its status file and manifest (there is no video
+        to fetch).
+        """
+        _, record = self.resolve(ref)
+        if out_dir is None:
+            out_dir = (record.out_dir if record is not None else None) or "."
+        result = self.status(ref)
+        if result.status == "InProgress":
+            raise DownloadError(
+                f"job {result.invocation_id} is still InProgress; nothing to download yet",
+                hint=f"Run `novareel wait {result.ledger_id or result.invocation_arn}` first.",
+            )
+        if not result.output_uri or not result.invocation_id:
+            raise DownloadError("the service returned no output location for this job")
+        folder = parse_s3_uri(result.output_uri).as_folder()
+        target = job_download_folder(out_dir, result.invocation_id, record, result.submit_time)
+        target.mkdir(parents=True, exist_ok=True)
+        objects = self.client.list_objects(folder)
+        plan: list[tuple[S3Object, Path]] = []
+        skipped: list[str] = []
+        for obj in objects:
+            relative = obj.key[len(folder.key) :]
+            try:
+                dest = safe_local_path(target, relative)
+            except DownloadError as exc:
+                log.warning("%s", exc.message)
+                skipped.append(relative)
+                continue
+            plan.append((obj, dest))
+        todo = [
+            (obj, dest)
+            for obj, dest in plan
+            if not (dest.is_file() and dest.stat().st_size == obj.size)
+        ]
+        total = sum(obj.size for obj, _ in todo)
+        done = [0]
+
+        def on_bytes(n: int) -> None:
+            done[0] += n
+            if on_progress:
+                on_progress(DownloadProgress(done[0], total, len(todo)))
+
+        for _, dest in todo:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+        if todo:
+            self.client.download_objects(
+                [(S3Uri(folder.bucket, obj.key), dest) for obj, dest in todo], on_bytes=on_bytes
+            )
+        for obj, dest in plan:
+            size = dest.stat().st_size if dest.exists() else -1
+            if size != obj.size:
+                raise DownloadError(
+                    f"{dest} has {size} bytes, expected {obj.size}",
+                    hint="Run the download again; complete files are kept.",
+                )
+        files = sorted(str(dest) for _, dest in plan)
+        notices = list(result.notices)
+        if skipped:
+            notices.append(f"skipped {len(skipped)} unsafe key(s): {', '.join(skipped[:3])}")
+        # A job of unknown length (adopted by `jobs sync`) is not checked, as before:
+        # a guessed length would flag a correct video.
+        if check_video and result.status == "Completed" and result.duration_seconds:
+            model = find_model(result.model_id)
+            name = model.family.video_name if model is not None else "output.mp4"
+            shape = shape_of(result.model_id, result.request, result.duration_seconds)
+            notices.extend(check_output_video(target / name, shape))
+        kill_point("after-download")
+        if self.ledger is not None and result.ledger_id is not None:
+            self.ledger.record_files(result.ledger_id, files)
+        return result.with_(local_dir=str(target), local_files=tuple(files), notices=tuple(notices))

@@ -1,0 +1,248 @@
+"""What every part of :class:`~novareel.jobs.NovaReel` shares: the client, the ledger
+(opened on first use), the time scale, learned expectations, and turning what the
+service or the ledger says into a :class:`~novareel.results.JobResult`.
+
+The use cases sit on top of it, one module each: :mod:`.submitting`,
+:mod:`.tracking`, :mod:`.fetching`; :mod:`.api` puts them together.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Literal, Self
+
+from novareel.client import (
+    InvocationStatus,
+    NovaReelClient,
+    job_folder,
+)
+from novareel.errors import (
+    LedgerError,
+)
+from novareel.models import (
+    VideoShape,
+    find_model,
+    shape_of,
+)
+from novareel.results import Failure, JobResult, advice_for
+from novareel.s3uri import parse_s3_uri
+
+if TYPE_CHECKING:
+    from novareel.expectations import Expectation
+    from novareel.ledger import JobRecord, Ledger
+
+log = logging.getLogger("novareel")
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Session:
+    """The state of one :class:`~novareel.jobs.NovaReel` (see its docstring)."""
+
+    def __init__(
+        self,
+        client: NovaReelClient | None = None,
+        *,
+        ledger: Ledger | Literal[False] | None = None,
+        time_scale: float = 1.0,
+        max_cost_usd: float | None = None,
+        **client_options: Any,
+    ) -> None:
+        from novareel.budget import CostCap
+
+        self.client = client if client is not None else NovaReelClient(**client_options)
+        self._ledger_arg = ledger
+        self._ledger: Ledger | None = None
+        self.time_scale = time_scale
+        self.cost_cap: CostCap | None = None if max_cost_usd is None else CostCap(max_cost_usd)
+        #: True when the endpoint is an emulator that lives only inside this process
+        #: (``--local`` with none running): its jobs die with it, so the ledger says so.
+        self.emulator_owned = False
+        #: :meth:`expectation`'s answers by (model, length, width, height).
+        self._expectations: dict[tuple[str | None, int, int, int], Expectation] = {}
+
+    # -- ledger --
+
+    @property
+    def ledger(self) -> Ledger | None:
+        """The ledger in use, opened on first use (None when disabled)."""
+        if self._ledger_arg is False:
+            return None
+        if self._ledger is None:
+            if self._ledger_arg is None:
+                from novareel.ledger import Ledger
+
+                self._ledger = Ledger.open_default()
+            else:
+                self._ledger = self._ledger_arg
+        return self._ledger
+
+    def close(self) -> None:
+        if self._ledger is not None and self._ledger_arg is None:
+            self._ledger.close()
+        self._ledger = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @classmethod
+    @contextlib.contextmanager
+    def local(
+        cls,
+        *,
+        url: str | None = None,
+        region: str | None = None,
+        start: bool = True,
+        ledger: Ledger | Literal[False] | None = None,
+        on_notice: Callable[[str], None] | None = None,
+    ) -> Iterator[Self]:
+        """A NovaReel on the local emulator for a ``with`` block: no AWS account, no cost.
+
+        The Python twin of the command line's ``--local``: the emulator at ``url``
+        (else ``NOVAREEL_EMULATOR_URL``, else http://127.0.0.1:5899) is used, or one is
+        started in this process (``start``) and stopped when the block ends. The client
+        gets dummy credentials of its own (``os.environ`` is not touched), each model's
+        region unless ``region`` pins one, and the emulator's speed as ``time_scale``.
+        Output buckets are created in the emulator as needed; ``on_notice`` (default:
+        a ``notice:`` line on stderr) hears of each.
+        """
+        from novareel.local import local_client, notice_to_stderr
+
+        notify = on_notice or notice_to_stderr
+        with (
+            local_client(url, region=region, start=start, on_notice=notify) as (client, speed),
+            cls(client, ledger=ledger, time_scale=speed) as reel,
+        ):
+            yield reel
+
+    @property
+    def _local_endpoint(self) -> bool:
+        from novareel.ledger.models import is_loopback_url
+
+        return is_loopback_url(self.client.runtime_endpoint)
+
+    def _region_for(self, model_id: str) -> str | None:
+        """The model's own region when no region was chosen and the client's is not one
+        of the model's (a retried Luma Ray 2 job from a client opened for Nova Reel).
+        A region the user chose is always kept: the service then says what it says."""
+        model = find_model(model_id)
+        if (
+            model is None
+            or self.client.region_source != "default"
+            or self.client.region in model.info.regions
+        ):
+            return None
+        return model.info.default_region
+
+    # -- look up --
+
+    def resolve(self, ref: str) -> tuple[str, JobRecord | None]:
+        """An invocation ARN (and its ledger row) from an ARN, ledger id, id or token."""
+        if ref.startswith("arn:"):
+            record = self.ledger.find(ref) if self.ledger is not None else None
+            return ref, record
+        if self.ledger is None:
+            raise LedgerError(
+                f"{ref!r} is not an invocation ARN, and no ledger is in use to look it up"
+            )
+        record = self.ledger.get(ref)
+        if not record.invocation_arn:
+            raise LedgerError(
+                f"job {record.id} was recorded but never accepted by the service "
+                f"(status {record.status})",
+                hint="Resubmit it with `novareel jobs retry` or run its batch again.",
+            )
+        return record.invocation_arn, record
+
+    def _result(
+        self, status: InvocationStatus, record: JobRecord | None, failure: Failure | None
+    ) -> JobResult:
+        folder = job_folder(status)
+        return JobResult(
+            status=status.status,
+            task_type=record.task_type if record else "UNKNOWN",
+            model_id=(record.model_id if record else None) or status.model_id or "unknown",
+            duration_seconds=record.duration_seconds if record else None,
+            seed=record.seed if record else None,
+            estimated_cost_usd=record.estimated_cost_usd if record else None,
+            invocation_arn=status.invocation_arn,
+            output_uri=str(folder).rstrip("/") if folder else None,
+            client_token=status.client_token or (record.client_token if record else None),
+            submit_time=status.submit_time,
+            end_time=status.end_time,
+            last_modified_time=status.last_modified_time,
+            local_files=tuple(record.local_files) if record else (),
+            failure=failure,
+            ledger_id=record.id if record else None,
+            request=record.request if record else None,
+            ran_locally=record.ran_locally if record else self._local_endpoint,
+        )
+
+    def _result_from_record(self, record: JobRecord, *, notices: list[str]) -> JobResult:
+        failure = None
+        if record.failure_type or record.failure_message:
+            failure = Failure(
+                record.failure_type,
+                record.failure_message,
+                record.failure_shot,
+                advice_for(record.failure_type, record.failure_message),
+            )
+        output_uri = record.output_uri
+        if record.invocation_id and output_uri:
+            output_uri = str(parse_s3_uri(output_uri).child(record.invocation_id))
+        return JobResult(
+            status=record.status,
+            task_type=record.task_type,
+            model_id=record.model_id,
+            duration_seconds=record.duration_seconds,
+            seed=record.seed,
+            estimated_cost_usd=record.estimated_cost_usd,
+            invocation_arn=record.invocation_arn,
+            output_uri=output_uri,
+            client_token=record.client_token,
+            submit_time=record.submit_time,
+            end_time=record.end_time,
+            local_files=tuple(record.local_files),
+            failure=failure,
+            ledger_id=record.id,
+            notices=tuple(notices),
+            request=record.request,
+            ran_locally=record.ran_locally,
+        )
+
+    # -- wait --
+
+    def expectation(self, model_id: str | None, shape: VideoShape) -> Expectation:
+        """How long a new job of this model and shape should take on the real service:
+        what the latest jobs of that kind took on this endpoint, once a few exist,
+        else the model's prior (:mod:`novareel.expectations`). Asked once per kind
+        until this object records another finished job (a batch asks every tick)."""
+        from novareel.expectations import expect, video_length
+
+        key = (model_id, video_length(shape), shape.width, shape.height)
+        known = self._expectations.get(key)
+        if known is None:
+            endpoint = self.client.runtime_endpoint
+            known = expect(self.ledger, model_id, shape, endpoint=endpoint)
+            self._expectations[key] = known
+        return known
+
+    def expectation_for(self, record: JobRecord | None) -> Expectation:
+        """:meth:`expectation` for a recorded job (the slowest prior for none)."""
+        if record is None:
+            return self.expectation(None, shape_of(None, None, None))
+        shape = shape_of(record.model_id, record.request, record.duration_seconds)
+        return self.expectation(record.model_id, shape)
+
+    def expected_seconds(self, record: JobRecord | None) -> float:
+        """How long a recorded job should take on the real service (see
+        :meth:`expectation`)."""
+        return self.expectation_for(record).seconds

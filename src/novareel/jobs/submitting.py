@@ -1,0 +1,403 @@
+"""Sending a job: check, record, send once (the token), refuse before paying."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from novareel.client import (
+    start_async_invoke_params,
+)
+from novareel.errors import (
+    AccessDeniedError,
+    AwsError,
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    Problem,
+    QuotaExceededError,
+    ServiceValidationError,
+)
+from novareel.jobs.notices import request_notices
+from novareel.jobs.session import Session, _utcnow
+from novareel.models import (
+    VideoRequest,
+    submit_option_problems,
+)
+from novareel.results import JobResult
+from novareel.s3uri import OutputLocation, output_location
+
+if TYPE_CHECKING:
+    from novareel.ledger import JobRecord
+
+log = logging.getLogger("novareel")
+
+#: Errors after which a submit is known not to have created a job (ResourceNotFound is
+#: how Bedrock refuses a model past its end of life, or Legacy and unused).
+_REJECTING = (ServiceValidationError, AccessDeniedError, ConflictError, NotFoundError)
+#: Error codes botocore raises while signing, before any byte is sent: a submit that
+#: failed with one of these certainly created no job (and cost nothing).
+_UNSENT_CODES = frozenset({"NoCredentials", "SSOTokenError"})
+
+NoticeCallback = Callable[[str], None]
+
+#: How long an earlier identical job (same request, see :func:`request_fingerprint`)
+#: stands for a new one: a second identical ``generate`` within this window attaches
+#: to it (or resends its token) instead of paying again; ``again=True`` / ``--again``
+#: pays for a new job on purpose. 24 h: well past any job's run time, and short enough
+#: that yesterday's video is not handed back for today's run by surprise.
+IDENTICAL_JOB_WINDOW = timedelta(hours=24)
+
+
+def new_client_token() -> str:
+    """A fresh idempotency token (printable ASCII, well under the 256-character limit)."""
+    return f"novareel-{uuid.uuid4()}"
+
+
+def request_fingerprint(
+    *,
+    model_id: str,
+    model_input: dict[str, Any],
+    output: OutputLocation,
+    tags: dict[str, str] | None,
+    endpoint: str | None,
+    region: str | None,
+) -> str:
+    """What makes two submits "identical": a sha256 of the complete StartAsyncInvoke
+    request (from the one builder that also sends it) minus its client token, plus
+    the endpoint and region it goes to (the same request to AWS and to an emulator
+    are two jobs). Tags are sorted, so their order does not matter; images count by
+    their bytes."""
+    params = start_async_invoke_params(
+        model_id=model_id,
+        model_input=model_input,
+        output=output,
+        client_token="",
+        tags=dict(sorted((tags or {}).items())),
+    )
+    params.pop("clientRequestToken", None)
+    canonical = json.dumps(
+        {"request": params, "endpoint": endpoint, "region": region},
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def kill_point(name: str) -> None:
+    """Test-only: SIGKILL this process at a named point when ``NOVAREEL_TEST_KILL_AT``
+    names it (``after-intent``: the ledger row is written, nothing sent yet;
+    ``after-submit``: the service accepted the job, the ledger does not know yet;
+    ``after-download``: the files are on disk, the ledger does not list them yet).
+
+    The kill tests (tests/reliability/test_kill_generate.py) use it to hit the two
+    moments a random delay rarely lands on. Unset, it does nothing.
+    """
+    if os.environ.get("NOVAREEL_TEST_KILL_AT") == name:  # pragma: no cover - kills
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def identical_job_notice(record: JobRecord) -> str:
+    """What to say when a command attaches to an earlier identical job."""
+    doing = (
+        "waiting for it instead of paying again"
+        if record.status == "InProgress"
+        else "using it instead of paying again"
+    )
+    state = "already running" if record.status == "InProgress" else f"already {record.status}"
+    return (
+        f"an identical job {record.id} is {state}; {doing} — pass --again "
+        "(again=True) to pay for a new one"
+    )
+
+
+class Submitting(Session):
+    """:meth:`submit` and what it needs: fingerprints, budgets, quota waits, refusals."""
+
+    # -- submit --
+
+    def submit(
+        self,
+        request: VideoRequest,
+        output: OutputLocation | str,
+        *,
+        client_token: str | None = None,
+        tags: dict[str, str] | None = None,
+        wait_for_slot: float = 0.0,
+        batch_id: int | None = None,
+        batch_item: str | None = None,
+        attempt: int = 1,
+        retry_of: int | None = None,
+        name: str | None = None,
+        out_dir: str | os.PathLike[str] | None = None,
+        on_notice: NoticeCallback | None = None,
+        again: bool = False,
+    ) -> JobResult:
+        """Validate, record, and send one job. Returns as soon as the service accepts it.
+
+        One request pays once: without a ``client_token``, an identical request
+        (:func:`request_fingerprint`) recorded within :data:`IDENTICAL_JOB_WINDOW`
+        stands for this one. If that job is still Submitting (or was never sent), its
+        own token is sent again, so the service answers with the job it may already
+        have started; if it is InProgress or Completed, it is returned as it is,
+        nothing is sent, and a notice says so. Failed and rejected jobs do not count.
+        ``again=True`` skips the lookup and pays for a new job on purpose.
+
+        ``wait_for_slot`` is how many seconds to keep retrying (with the same token)
+        while the account's concurrency quota is full, instead of failing at once.
+        ``name`` names the job's download folder; ``out_dir`` is remembered so a later
+        :meth:`download` without one puts the files there. Every notice (a fixed
+        output URI, the model's lifecycle, prompt advice) goes to ``on_notice`` as soon
+        as it is known, before anything is sent, and is also in the result's
+        ``notices``.
+        """
+        notices: list[str] = []
+        if isinstance(output, str):
+            output = output_location(output, notices=notices)
+        model_input = request.to_model_input()  # validates; raises before any I/O
+        bad_options = submit_option_problems(client_token, tags)
+        if bad_options:
+            raise InvalidRequestError(bad_options)
+        fingerprint = self._fingerprint(request, model_input, output, tags)
+        identical = None
+        if client_token is None and not again and self.ledger is not None:
+            identical = self.ledger.find_identical(
+                fingerprint, since=_utcnow() - IDENTICAL_JOB_WINDOW
+            )
+        if identical is not None and identical.invocation_arn:
+            # Accepted already (InProgress or Completed): attach, send nothing, pay nothing.
+            notices.append(identical_job_notice(identical))
+            notices.extend(n for n in request_notices(request) if n not in notices)
+            if on_notice is not None:
+                for notice in notices:
+                    on_notice(notice)
+            return self._result_from_record(identical, notices=notices)
+        if identical is not None:
+            # Recorded but never confirmed (killed mid-submit) or not sent: its own
+            # token, so the service starts it at most once.
+            notices.append(
+                f"an identical job {identical.id} was recorded but never confirmed as sent;"
+                " sending it again with its own token so the service cannot start it twice"
+            )
+        token = client_token or (
+            identical.client_token if identical is not None else new_client_token()
+        )
+        self._check_budget(request, token)
+        described = request.describe()
+        notices.extend(n for n in request_notices(request) if n not in notices)
+        if on_notice is not None:
+            for notice in notices:
+                on_notice(notice)
+
+        record = None
+        if self.ledger is not None:
+            record = self.ledger.add_intent(
+                client_token=token,
+                model_id=request.model_id,
+                task_type=str(request.task_type),
+                request=described,
+                output_uri=str(output.uri),
+                duration_seconds=request.duration_seconds,
+                seed=request.seed,
+                estimated_cost_usd=request.estimated_cost_usd,
+                tags=tags,
+                batch_id=batch_id,
+                batch_item=batch_item,
+                attempt=attempt,
+                retry_of=retry_of,
+                output_bucket_owner=output.bucket_owner,
+                output_kms_key_id=output.kms_key_id,
+                endpoint=self.client.runtime_endpoint,
+                name=name,
+                out_dir=str(Path(out_dir).resolve()) if out_dir is not None else None,
+                emulator_owned=self.emulator_owned,
+                fingerprint=fingerprint,
+            )
+            kill_point("after-intent")
+            if record.request != described or record.model_id != request.model_id:
+                raise InvalidRequestError(
+                    Problem(
+                        "client_token",
+                        f"token {token!r} was already used for a different request "
+                        f"(job {record.id})",
+                        value=token,
+                        limit="one token per request",
+                    ),
+                    hint="Omit the token to submit a new job, or use the same request.",
+                )
+            if record.invocation_arn:
+                # This token already produced a job: never send it again.
+                log.info("token %s already submitted as %s", token, record.invocation_arn)
+                return self._result_from_record(record, notices=notices)
+
+        arn = self._start_with_quota_wait(request, model_input, output, token, tags, wait_for_slot)
+        kill_point("after-submit")
+        submit_time = _utcnow()
+        if self.cost_cap is not None:
+            self.cost_cap.add(request.estimated_cost_usd)
+        ledger_id = None
+        if self.ledger is not None and record is not None:
+            record = self.ledger.mark_submitted(
+                record.id,
+                invocation_arn=arn,
+                submit_time=submit_time,
+                estimated_cost_usd=request.estimated_cost_usd,
+            )
+            ledger_id = record.id
+        return JobResult(
+            status="InProgress",
+            task_type=str(request.task_type),
+            model_id=request.model_id,
+            duration_seconds=request.duration_seconds,
+            seed=request.seed,
+            estimated_cost_usd=request.estimated_cost_usd,
+            invocation_arn=arn,
+            output_uri=str(output.uri.child(arn.rsplit("/", 1)[-1])),
+            client_token=token,
+            submit_time=submit_time,
+            ledger_id=ledger_id,
+            notices=tuple(notices),
+            request=described,
+            ran_locally=record.ran_locally if record is not None else self._local_endpoint,
+        )
+
+    def _fingerprint(
+        self,
+        request: VideoRequest,
+        model_input: dict[str, Any],
+        output: OutputLocation,
+        tags: dict[str, str] | None,
+    ) -> str:
+        return request_fingerprint(
+            model_id=request.model_id,
+            model_input=model_input,
+            output=output,
+            tags=tags,
+            endpoint=self.client.runtime_endpoint,
+            region=self._region_for(request.model_id) or self.client.region,
+        )
+
+    def identical_job(
+        self,
+        request: VideoRequest,
+        output: OutputLocation | str,
+        tags: dict[str, str] | None = None,
+    ) -> JobRecord | None:
+        """The earlier identical job a :meth:`submit` without a token would reuse
+        (Submitting/NotSent: resend its token; InProgress/Completed: attach), or None.
+
+        Lets a command skip its up-front budget check for a job that costs nothing
+        more; nothing is written or sent.
+        """
+        if self.ledger is None:
+            return None
+        if isinstance(output, str):
+            output = output_location(output, notices=[])
+        fingerprint = self._fingerprint(request, request.to_model_input(), output, tags)
+        return self.ledger.find_identical(fingerprint, since=_utcnow() - IDENTICAL_JOB_WINDOW)
+
+    def _check_budget(self, request: VideoRequest, token: str) -> None:
+        """Refuse a job over ``max_cost_usd`` or the standing budget, before anything
+        is written or sent. A token that already produced a job sends nothing, so it
+        is never refused (resuming a paid job must stay possible)."""
+        from novareel.budget import check_standing_budget
+
+        if self.ledger is not None and self.ledger.token_accepted(token):
+            return
+        estimate = request.estimated_cost_usd
+        if self.cost_cap is not None:
+            self.cost_cap.check(estimate)
+        check_standing_budget(self.ledger, estimate, endpoint=self.client.runtime_endpoint)
+
+    def _start_with_quota_wait(
+        self,
+        request: VideoRequest,
+        model_input: dict[str, Any],
+        output: OutputLocation,
+        token: str,
+        tags: dict[str, str] | None,
+        wait_for_slot: float,
+    ) -> str:
+        deadline = time.monotonic() + wait_for_slot
+        delay = 2.0 / max(self.time_scale, 1e-6)
+        region = self._region_for(request.model_id)
+        while True:
+            try:
+                return self.client.start_async_invoke(
+                    model_id=request.model_id,
+                    model_input=model_input,
+                    output=output,
+                    client_token=token,
+                    tags=tags,
+                    region=region,
+                )
+            except QuotaExceededError:
+                if time.monotonic() + delay > deadline:
+                    raise
+                log.info("concurrency quota full; retrying in %.1f s with the same token", delay)
+                time.sleep(delay)
+                delay = min(delay * 1.5, 30.0)
+            except _REJECTING as exc:
+                self._mark_rejected(token, exc)
+                self._explain_refusal(request.model_id, exc)
+                raise
+            except InvalidRequestError as exc:
+                # botocore's own parameter check, a missing profile: nothing was sent.
+                self._mark_rejected(token, exc, not_sent=True)
+                raise
+            except AwsError as exc:
+                if exc.code in _UNSENT_CODES:
+                    self._mark_rejected(token, exc, not_sent=True)
+                    raise
+                # Unknown outcome: the service may have started the job. The ledger keeps
+                # the token, and only that token can resubmit without paying twice.
+                resume = (
+                    f"The submit is recorded with token {token}; resubmit with "
+                    f"`--token {token}` (or the same client_token) so that a job the "
+                    "service did start is not started again."
+                )
+                exc.hint = f"{exc.hint} {resume}" if exc.hint else resume
+                raise
+
+    def _explain_refusal(self, model_id: str, exc: AwsError) -> None:
+        """Say why a model was refused (lifecycle, access, region) and what to do.
+
+        The model's lifecycle comes from GetFoundationModel when the account lets us
+        ask, else from the registry; the hint names the active alternative and its
+        price and points to ``novareel doctor``. The model is never switched here.
+        """
+        from novareel.preflight import explain_refusal
+
+        details: dict[str, Any] | None = None
+        if isinstance(exc, (NotFoundError, AccessDeniedError)):
+            try:
+                details = self.client.get_foundation_model(model_id)
+            except AwsError:
+                details = None
+        hint = explain_refusal(
+            model_id, exc.code or "", exc.message, details, region=self.client.region
+        )
+        if hint:
+            exc.hint = hint
+
+    def _mark_rejected(
+        self, token: str, exc: AwsError | InvalidRequestError, *, not_sent: bool = False
+    ) -> None:
+        """Record a refusal; ``not_sent`` when it happened before anything was sent
+        (Rejected, failure_type NotSent, cost 0: the row must not look paid)."""
+        if self.ledger is None:
+            return
+        record = self.ledger.find(token)
+        if record is not None and record.status == "Submitting":
+            self.ledger.mark_rejected(record.id, message=exc.message, not_sent=not_sent)
