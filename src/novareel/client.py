@@ -309,12 +309,7 @@ class NovaReelClient:
         """Where bedrock-runtime calls go, as boto3 resolves it: the argument, else
         ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME`` / ``AWS_ENDPOINT_URL``; None means AWS's
         own endpoint. The ledger records it so that spend can leave local jobs out."""
-        return (
-            self.endpoint_url
-            or os.environ.get("AWS_ENDPOINT_URL_BEDROCK_RUNTIME")
-            or os.environ.get("AWS_ENDPOINT_URL")
-            or None
-        )
+        return runtime_endpoint_for(self.endpoint_url)
 
     def _service(self, name: str, region: str | None = None) -> Any:
         """The boto3 client for ``name`` in ``region`` (this client's own by default)."""
@@ -619,6 +614,17 @@ class NovaReelClient:
         self._call("DeleteObject", self.s3.delete_object, Bucket=bucket, Key=key)
 
 
+def runtime_endpoint_for(endpoint_url: str | None) -> str | None:
+    """Where a client made with ``endpoint_url`` sends bedrock-runtime calls (see
+    :attr:`NovaReelClient.runtime_endpoint`), known without making one (a dry run)."""
+    return (
+        endpoint_url
+        or os.environ.get("AWS_ENDPOINT_URL_BEDROCK_RUNTIME")
+        or os.environ.get("AWS_ENDPOINT_URL")
+        or None
+    )
+
+
 def start_async_invoke_params(
     *,
     model_id: str,
@@ -660,5 +666,6 @@ __all__ = [
     "S3Object",
     "aws_boundary",
     "job_folder",
+    "runtime_endpoint_for",
     "start_async_invoke_params",
 ]

@@ -189,9 +189,15 @@ def local_client(
         emulator.close()
 
 
+def emulator_url(url: str | None = None) -> str:
+    """The emulator ``--local`` uses: ``url``, else ``NOVAREEL_EMULATOR_URL``, else
+    http://127.0.0.1:5899 (no trailing slash)."""
+    return (url or os.environ.get(EMULATOR_URL_ENV) or DEFAULT_EMULATOR_URL).rstrip("/")
+
+
 def connect_local(url: str | None = None, *, start: bool = True) -> LocalEmulator:
     """Find a running emulator or (with ``start``) start one in this process."""
-    url = (url or os.environ.get(EMULATOR_URL_ENV) or DEFAULT_EMULATOR_URL).rstrip("/")
+    url = emulator_url(url)
     health = probe(url)
     if health is not None:
         return LocalEmulator(url=url, speed=float(health.get("speed", 1.0)))
@@ -231,6 +237,7 @@ __all__ = [
     "LocalClient",
     "LocalEmulator",
     "connect_local",
+    "emulator_url",
     "local_client",
     "notice_to_stderr",
     "probe",

@@ -21,7 +21,8 @@ are brought up to date.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
@@ -34,10 +35,11 @@ from novareel.s3uri import output_location
 
 if TYPE_CHECKING:
     from novareel.client import InvocationStatus
-    from novareel.jobs import NovaReel
+    from novareel.jobs import DownloadProgress, NovaReel
     from novareel.ledger import JobRecord
+    from novareel.waiting import WaitProgress
 
-__all__ = ["SYNC_BATCH", "SyncReport", "rebuild_request", "retry_job", "sync_jobs"]
+__all__ = ["SYNC_BATCH", "SyncReport", "rebuild_request", "retry", "retry_job", "sync_jobs"]
 
 #: ``jobs sync`` writes this many jobs per ledger transaction.
 SYNC_BATCH = 200
@@ -230,6 +232,38 @@ class SyncReport:
             "adopted_ids": list(self.adopted),
             "updated_ids": list(self.updated),
         }
+
+
+def retry(
+    api: NovaReel,
+    ref: str | int,
+    *,
+    wait: bool = True,
+    out_dir: str | os.PathLike[str] | None = None,
+    download: bool = True,
+    timeout: float = 30 * 60,
+    on_submitted: Callable[[JobResult], None] | None = None,
+    on_progress: Callable[[WaitProgress], None] | None = None,
+    on_download: Callable[[DownloadProgress], None] | None = None,
+) -> JobResult:
+    """``novareel jobs retry`` in one call: :func:`retry_job`, then (``wait``) the
+    same :meth:`~novareel.jobs.NovaReel.finish` as ``generate`` (``out_dir`` None:
+    the failed job's own folder, else here). ``on_submitted`` hears the new job
+    before the wait."""
+    submitted = retry_job(api, ref, wait_for_slot=timeout if wait else 0.0)
+    if on_submitted is not None:
+        on_submitted(submitted)
+    if not wait:
+        return submitted
+    assert submitted.ledger_id is not None  # a retry needs the ledger
+    return api.finish(
+        str(submitted.ledger_id),
+        out_dir,
+        download=download,
+        timeout=timeout,
+        on_progress=on_progress,
+        on_download=on_download,
+    )
 
 
 def _snapshot(record: JobRecord | None) -> tuple[Any, ...] | None:

@@ -244,29 +244,54 @@ def _emulator_speed(endpoint_url: str | None) -> float:
     return float(health.get("speed", 1.0)) if health else 1.0
 
 
-@contextlib.contextmanager
-def wait_progress(enabled: bool, label: str) -> Iterator[Callable[[Any], None] | None]:
-    """A Rich progress bar fed by :class:`~novareel.waiting.WaitProgress` callbacks.
+class JobProgress:
+    """The bars of one job, fed by the library's hooks (``on_progress``,
+    ``on_download``), each started when its phase begins: the wait bar (kept on the
+    screen when done) and then the download bar (gone when done).
 
-    The bar runs from submit to the *expected* end; past it, the bar stays full and
-    the text says how far over the estimate the job is.
+    One object serves every command that follows a job (``generate``, ``wait``,
+    ``download``, ``jobs retry``), so they show a job alike and each makes one
+    library call. Disabled (``--json``), its hooks are None and nothing is drawn.
     """
-    if not enabled:
-        yield None
-        return
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.fields[timing]}"),
-        console=err_console.real,
-        transient=False,
-    )
-    task = progress.add_task(label, total=1.0, timing="")
+    def __init__(self, enabled: bool, label: str = "job") -> None:
+        self.enabled = enabled
+        self.label = label
+        self._wait: Any = None
+        self._wait_task: Any = None
+        self._download: Any = None
+        self._download_task: Any = None
 
-    def update(p: Any) -> None:
+    def __enter__(self) -> JobProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def on_progress(self) -> Callable[[Any], None] | None:
+        return self._waited if self.enabled else None
+
+    @property
+    def on_download(self) -> Callable[[Any], None] | None:
+        return self._downloaded if self.enabled else None
+
+    def _waited(self, p: Any) -> None:
+        """A :class:`~novareel.waiting.WaitProgress`: the bar runs from submit to the
+        *expected* end; past it, it stays full and says how far over the job is."""
+        if self._wait is None:
+            from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
+
+            self._wait = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.fields[timing]}"),
+                console=err_console.real,
+                transient=False,
+            )
+            self._wait_task = self._wait.add_task(self.label, total=1.0, timing="")
+            self._wait.start()
         expected = max(p.expected, 1e-9)
         over = p.elapsed - p.expected
         timing = f"{p.elapsed:,.0f}s / ~{p.expected:,.0f}s expected"
@@ -275,39 +300,41 @@ def wait_progress(enabled: bool, label: str) -> Iterator[Callable[[Any], None] |
         timing += f", {p.polls} checks"
         if over > 0 and p.status == "InProgress":
             timing += f" ({over:,.0f}s over)"
-        progress.update(
-            task,
+        self._wait.update(
+            self._wait_task,
             completed=min(p.elapsed / expected, 1.0) if p.status == "InProgress" else 1.0,
-            description=f"{label} [{p.status}]",
+            description=f"{self.label} [{p.status}]",
             timing=timing,
         )
 
-    with progress:
-        yield update
+    def _downloaded(self, p: Any) -> None:
+        """A :class:`~novareel.jobs.DownloadProgress`: bytes so far of the total."""
+        if self._download is None:
+            self._stop_wait()
+            from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
 
+            self._download = Progress(
+                "download",
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                console=err_console.real,
+                transient=True,
+            )
+            self._download_task = self._download.add_task("download", total=None)
+            self._download.start()
+        self._download.update(self._download_task, completed=p.done_bytes, total=p.total_bytes)
 
-@contextlib.contextmanager
-def download_progress(enabled: bool) -> Iterator[Callable[[Any], None] | None]:
-    """A Rich bar for bytes downloaded."""
-    if not enabled:
-        yield None
-        return
-    from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
+    def _stop_wait(self) -> None:
+        if self._wait is not None:
+            self._wait.stop()
+            self._wait = None
 
-    progress = Progress(
-        "download",
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        console=err_console.real,
-        transient=True,
-    )
-    task = progress.add_task("download", total=None)
-
-    def update(p: Any) -> None:
-        progress.update(task, completed=p.done_bytes, total=p.total_bytes)
-
-    with progress:
-        yield update
+    def close(self) -> None:
+        """Stop whatever bar is drawn (also on Ctrl-C and errors)."""
+        self._stop_wait()
+        if self._download is not None:
+            self._download.stop()
+            self._download = None
 
 
 def print_result(result: Any, as_json: bool) -> None:

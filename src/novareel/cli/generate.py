@@ -14,11 +14,10 @@ from novareel.cli.common import (
     CONNECTION,
     GENERATE_FLAGS,
     Connection,
+    JobProgress,
     ProblemCollector,
-    download_progress,
     open_api,
     print_result,
-    wait_progress,
     with_connection,
 )
 from novareel.errors import InvalidRequestError, Problem
@@ -309,9 +308,8 @@ def generate(
         # wrong: the user sees everything that is wrong and everything that would be sent.
         error = found.error() if found else None
         _print_dry_run(
-            requests, location, output_uri, token, tags, notices, cost, json_output, error,
-            expectations=_dry_run_expectations(conn, requests),
-        )  # fmt: skip
+            conn, requests, location or output_uri, token, tags, notices, json_output, error
+        )
         if error is not None:
             raise typer.Exit(error.exit_code)
         return
@@ -329,18 +327,8 @@ def generate(
         cost_cap.check_command(
             api, cost, cap, what=what, token=token or (same.client_token if same else None)
         )
-        client = api.client
-        if not conn.local and client.region_source == "default":
-            notices.append(
-                f"no AWS region configured: using {client.region}, where {model.info.name} runs"
-            )
-        if client.region not in model.info.regions:
-            notices.append(
-                f"{model.info.name} is offered in {', '.join(model.info.regions)}, not "
-                f"{client.region}: the service will likely refuse it (pass --region "
-                f"{model.info.default_region}, or check with `novareel doctor`)"
-            )
-        if no_wait and emulator is not None and emulator.owned:
+        owned = emulator is not None and emulator.owned
+        if no_wait and owned:
             notices.append(
                 "the emulator was started inside this command and stops with it, so this "
                 "job cannot be waited for later; run `novareel emulator` in another terminal "
@@ -361,10 +349,10 @@ def generate(
             from novareel.ledger.models import is_loopback_url
 
             price = f"~${cost:.2f} on AWS"
-            if is_loopback_url(client.runtime_endpoint):
+            if is_loopback_url(api.client.runtime_endpoint):
                 price = f"$0 here (≈ ${cost:.2f} on AWS)"
             err_console.print(
-                f"submitting {what} to {model.model_id} in {client.region}: {price}",
+                f"submitting {what} to {model.model_id} in {api.client.region}: {price}",
                 highlight=False,
             )
         shown = () if not json_output else tuple(notices)
@@ -374,73 +362,79 @@ def generate(
                 no_download, json_output, shown, job_name,
             )  # fmt: skip
             return
-        submitted = api.submit(
-            requests[0],
-            location,
-            client_token=token,
-            tags=tags or None,
-            wait_for_slot=0 if no_wait else timeout,
-            name=job_name,
-            out_dir=None if no_download else out,
-            on_notice=notify,
-            again=again,
-        )
-        # Printed already (text) or carried once in the result (--json).
-        submitted = submitted.with_(
-            notices=tuple(n for n in dict.fromkeys(shown + submitted.notices) if n not in printed)
-        )
-        from novareel.cli.track import resume_command
         from novareel.results import format_cost
 
-        resume = resume_command(
-            "wait", str(submitted.ledger_id or submitted.invocation_arn),
-            out=None if no_download else out, conn=conn,
-        )  # fmt: skip
-        ref = str(submitted.ledger_id or submitted.invocation_arn)
-        try:  # from here on, Ctrl-C says how to resume the job that was sent
-            if not json_output:
-                cost_text = format_cost(submitted.estimated_cost_usd, local=submitted.ran_locally)
-                attached = (
-                    same is not None and same.invocation_arn and same.id == submitted.ledger_id
-                )
-                err_console.print(
-                    f"{'attached to' if attached else 'submitted'} job {submitted.ledger_id}: "
-                    f"{submitted.invocation_arn} "
-                    f"({cost_text})",
-                    highlight=False,
-                )
-            if no_wait:
-                # No next command for a job whose emulator dies with this command (the
-                # notice above says so): it would only fail.
-                owned = emulator is not None and emulator.owned
-                if json_output:
-                    emit_json({**submitted.to_dict(), "next_command": None if owned else resume})
-                else:
-                    print_result(submitted, json_output)
-                    if not owned:
-                        err_console.print(f"next: {resume}", highlight=False)
+        sent: list[Any] = []  # the accepted job, once the library says so
+
+        def on_submitted(submitted: Any) -> None:
+            """The job is accepted: say so, and from here on Ctrl-C says how to resume."""
+            sent.append(submitted)
+            progress.label = f"job {submitted.invocation_id}"
+            if json_output:
                 return
-            with wait_progress(not json_output, f"job {submitted.invocation_id}") as on_progress:
-                finished = api.wait(
-                    ref, timeout=timeout, poll_interval=poll_interval, on_progress=on_progress
+            cost_text = format_cost(submitted.estimated_cost_usd, local=submitted.ran_locally)
+            attached = same is not None and same.invocation_arn and same.id == submitted.ledger_id
+            err_console.print(
+                f"{'attached to' if attached else 'submitted'} job {submitted.ledger_id}: "
+                f"{submitted.invocation_arn} ({cost_text})",
+                highlight=False,
+            )
+
+        with JobProgress(not json_output) as progress:
+            try:
+                result = api.generate(
+                    requests[0],
+                    location,
+                    out_dir=None if no_download else out,
+                    wait=not no_wait,
+                    timeout=timeout,
+                    poll_interval=poll_interval,
+                    client_token=token,
+                    tags=tags or None,
+                    on_progress=progress.on_progress,
+                    on_download=progress.on_download,
+                    raise_on_failure=False,
+                    name=job_name,
+                    on_notice=notify,
+                    again=again,
+                    on_submitted=on_submitted,
+                    wait_for_slot=0 if no_wait else timeout,
                 )
-            finished = finished.with_(notices=submitted.notices + finished.notices)
-            if not no_download:
-                with download_progress(not json_output) as on_bytes:
-                    downloaded = api.download(ref, out, on_progress=on_bytes)
-                finished = finished.with_(
-                    local_dir=downloaded.local_dir,
-                    local_files=downloaded.local_files,
-                    notices=finished.notices + downloaded.notices,
-                )
-        except KeyboardInterrupt:
-            _interrupted(api, ref, emulator, resume)
-            raise typer.Exit(130) from None
-        if finished.status == "Failed":
+            except KeyboardInterrupt:
+                if not sent:
+                    raise
+                progress.close()
+                ref = str(sent[0].ledger_id or sent[0].invocation_arn)
+                _interrupted(api, ref, emulator, _resume(sent[0], no_download, out, conn))
+                raise typer.Exit(130) from None
+        # Printed already (text) or carried once in the result (--json).
+        result = result.with_(
+            notices=tuple(n for n in dict.fromkeys(shown + result.notices) if n not in printed)
+        )
+        if no_wait:
+            # No next command for a job whose emulator dies with this command (the
+            # notice above says so): it would only fail.
+            resume = _resume(result, no_download, out, conn)
+            if json_output:
+                emit_json({**result.to_dict(), "next_command": None if owned else resume})
+            else:
+                print_result(result, json_output)
+                if not owned:
+                    err_console.print(f"next: {resume}", highlight=False)
+            return
+        if result.status == "Failed":
             from novareel.jobs import job_failed_error
 
-            raise job_failed_error(finished)
-        print_result(finished, json_output)
+            raise job_failed_error(result)
+        print_result(result, json_output)
+
+
+def _resume(job: Any, no_download: bool, out: Path, conn: Connection) -> str:
+    """The command that picks ``job`` up again, with this command's --out and connection."""
+    from novareel.cli.track import resume_command
+
+    ref = str(job.ledger_id or job.invocation_arn)
+    return resume_command("wait", ref, out=None if no_download else out, conn=conn)
 
 
 def _interrupted(api: Any, ref: str, emulator: Any, resume: str) -> None:
@@ -460,154 +454,82 @@ def _interrupted(api: Any, ref: str, emulator: Any, resume: str) -> None:
     )
 
 
-#: What ``--dry-run`` shows as the clientRequestToken when ``--token`` fixes none.
-TOKEN_PLACEHOLDER = "<generated at submit>"
-
-
 def _print_dry_run(
+    conn: Connection,
     requests: list[Any],
-    location: Any,
-    output_uri: str | None,
+    output: Any,
     token: str | None,
     tags: dict[str, str],
     notices: list[str],
-    cost: float,
     json_output: bool,
     error: InvalidRequestError | None = None,
-    *,
-    expectations: list[Any] | None = None,
 ) -> None:
-    """What ``--dry-run`` prints: each complete StartAsyncInvoke request (images
-    elided), its cost, and (``error``) what is still wrong around it (then the command
-    exits 2).
+    """What ``--dry-run`` prints: the library's plan (:func:`novareel.jobs.dry_run`):
+    each complete StartAsyncInvoke request (images elided), its cost and expected
+    time, and (``error``) what is still wrong around it (the command then exits 2).
 
-    The request comes from the client's own builder, the one a submit uses, so the
-    dry run cannot drift from what is sent. A location that failed its checks is shown
-    as typed (``s3Uri`` only); a storyboard run as one job per shot derives each
-    shot's token at submit, so it is shown as the placeholder.
+    No network call: the endpoint is the one the command would use, and the ledger
+    that times are learned from is read only if it exists (a dry run creates none).
     """
     import json
 
-    from novareel.client import start_async_invoke_params
-    from novareel.results import JobResult
-    from novareel.s3uri import OutputLocation, S3Uri
+    from novareel.client import runtime_endpoint_for
+    from novareel.jobs.dry_run import dry_run, existing_ledger
 
+    if conn.local:
+        from novareel.local import emulator_url
+
+        endpoint: str | None = emulator_url(conn.endpoint_url)
+    else:
+        endpoint = runtime_endpoint_for(conn.endpoint_url)
+    with existing_ledger() as ledger:
+        plan = dry_run(
+            requests,
+            output,
+            client_token=token,
+            tags=tags,
+            notices=notices,
+            ledger=ledger,
+            endpoint=endpoint,
+        )
     problems = [p.to_dict() for p in error.problems] if error is not None else []
     if error is not None and not json_output:
         for problem in error.problems:
             typer.secho(f"error: {problem}", fg="red", err=True)
         if error.hint:
             typer.secho(f"hint: {error.hint}", fg="yellow", err=True)
-    shown_uri = str(location.uri) if location is not None else output_uri
-    if location is None:
-        # Shown as typed: the bucket/key split is only for the output config's shape.
-        bucket, _, key = (output_uri or "").removeprefix("s3://").partition("/")
-        location = OutputLocation(S3Uri(bucket or "<no --output-uri>", key))
-    shown_token = token if token is not None and len(requests) == 1 else TOKEN_PLACEHOLDER
-    full = [
-        start_async_invoke_params(
-            model_id=r.model_id,
-            model_input=r.describe(),
-            output=location,
-            client_token=shown_token,
-            tags=tags or None,
-        )
-        for r in requests
-    ]
-    results = [
-        JobResult(
-            status="DryRun",
-            task_type=str(r.task_type),
-            model_id=r.model_id,
-            duration_seconds=r.duration_seconds,
-            seed=r.seed,
-            estimated_cost_usd=r.estimated_cost_usd,
-            output_uri=shown_uri,
-            client_token=token,
-            notices=tuple(notices),
-            request=r.describe(),
-        )
-        for r in requests
-    ]
-    expected = [e.to_dict() for e in expectations] if expectations else [{} for _ in requests]
-    if len(results) == 1:
+    wrong = {"problems": problems} if problems else {}
+    if len(plan.results) == 1:
         if json_output:
-            emit_json(
-                {
-                    **results[0].to_dict(),
-                    **expected[0],
-                    "start_async_invoke": full[0],
-                    **({"problems": problems} if problems else {}),
-                }
-            )
-        else:
-            print_result(results[0], False)
-            if expectations:
-                _say_expected(expectations[0])
-            err_console.print(
-                "nothing was sent (--dry-run); the StartAsyncInvoke request would be:"
-            )
-            typer.echo(json.dumps(full[0], indent=2))
+            emit_json({**plan.job_dicts()[0], **wrong})
+            return
+        print_result(plan.results[0], False)
+        _say_expected(plan.expectations[0])
+        err_console.print("nothing was sent (--dry-run); the StartAsyncInvoke request would be:")
+        typer.echo(json.dumps(plan.start_async_invoke[0], indent=2))
         return
     if json_output:
         emit_json(
             {
                 "status": "DryRun",
                 "model_id": requests[0].model_id,
-                "jobs": [
-                    {**r.to_dict(), **e, "start_async_invoke": f}
-                    for r, e, f in zip(results, expected, full, strict=True)
-                ],
-                "shots": len(results),
-                "duration_seconds": sum(r.duration_seconds for r in requests),
-                "estimated_cost_usd": cost,
-                "notices": notices,
-                **({"problems": problems} if problems else {}),
+                "jobs": plan.job_dicts(),
+                "shots": len(plan.results),
+                "duration_seconds": plan.duration_seconds,
+                "estimated_cost_usd": plan.estimated_cost_usd,
+                "notices": list(plan.notices),
+                **wrong,
             }
         )
         return
-    for notice in notices:
+    for notice in plan.notices:
         typer.secho(f"notice: {notice}", fg="yellow", err=True)
     typer.echo(
-        f"{len(results)} shots, one {requests[0].model_id} job each, "
-        f"{sum(r.duration_seconds for r in requests)} s in all, ~${cost:.2f}"
+        f"{len(plan.results)} shots, one {requests[0].model_id} job each, "
+        f"{plan.duration_seconds} s in all, ~${plan.estimated_cost_usd:.2f}"
     )
     err_console.print("nothing was sent (--dry-run); the StartAsyncInvoke requests would be:")
-    typer.echo(json.dumps(full, indent=2))
-
-
-def _dry_run_expectations(conn: Connection, requests: list[Any]) -> list[Any]:
-    """How long each request would take (:mod:`novareel.expectations`), without a
-    network call: the endpoint is the one the command would use, and the ledger is
-    read only if one exists (a dry run creates none)."""
-    from novareel.errors import LedgerError
-    from novareel.expectations import expect
-    from novareel.ledger import Ledger
-    from novareel.ledger.db import default_path
-
-    if conn.local:
-        from novareel.local import DEFAULT_EMULATOR_URL, EMULATOR_URL_ENV
-
-        url = conn.endpoint_url or os.environ.get(EMULATOR_URL_ENV) or DEFAULT_EMULATOR_URL
-        endpoint: str | None = url.rstrip("/")
-    else:  # as NovaReelClient.runtime_endpoint resolves it
-        endpoint = (
-            conn.endpoint_url
-            or os.environ.get("AWS_ENDPOINT_URL_BEDROCK_RUNTIME")
-            or os.environ.get("AWS_ENDPOINT_URL")
-            or None
-        )
-    ledger = None
-    try:
-        if default_path().is_file():
-            ledger = Ledger(default_path())
-    except LedgerError:
-        ledger = None
-    try:
-        return [expect(ledger, r.model_id, r.shape, endpoint=endpoint) for r in requests]
-    finally:
-        if ledger is not None:
-            ledger.close()
+    typer.echo(json.dumps(list(plan.start_async_invoke), indent=2))
 
 
 def _say_expected(expected: Any) -> None:

@@ -18,10 +18,9 @@ from novareel.cli.app import JSON_HELP, app, console, emit_json, err_console, ha
 from novareel.cli.common import (
     CONNECTION,
     Connection,
-    download_progress,
+    JobProgress,
     open_api,
     print_result,
-    wait_progress,
     with_connection,
 )
 from novareel.cli.track import MAX_ALIAS
@@ -509,26 +508,32 @@ def jobs_retry(
 ) -> None:
     """Submit a Failed or Rejected job again as a new job linked to it (attempt + 1)."""
     from novareel.jobs import job_failed_error
-    from novareel.replay import retry_job
+    from novareel.replay import retry
 
     cap = cost_cap.parse(max_cost)
-    with open_api(conn, waits=wait) as (api, _):
+    with open_api(conn, waits=wait) as (api, _), JobProgress(not json_output) as bars:
         cost_cap.arm(api, cap)  # the retry's estimate is judged before anything is sent
-        submitted = retry_job(api, job, wait_for_slot=timeout if wait else 0.0)
-        if not json_output:
-            err_console.print(
-                f"submitted job {submitted.ledger_id} (retry of {job}): {submitted.invocation_arn}",
-                highlight=False,
-            )
-        if not wait:
-            print_result(submitted, json_output)
-            return
-        ref = str(submitted.ledger_id)
-        with wait_progress(not json_output, f"job {submitted.invocation_id}") as on_progress:
-            result = api.wait(ref, timeout=timeout, on_progress=on_progress)
-        if result.status == "Completed" and not no_download:
-            with download_progress(not json_output) as on_bytes:
-                result = api.download(ref, out, on_progress=on_bytes)
-        if result.status == "Failed":
-            raise job_failed_error(result)
-        print_result(result, json_output)
+
+        def on_submitted(submitted: Any) -> None:
+            bars.label = f"job {submitted.invocation_id}"
+            if not json_output:
+                err_console.print(
+                    f"submitted job {submitted.ledger_id} (retry of {job}): "
+                    f"{submitted.invocation_arn}",
+                    highlight=False,
+                )
+
+        result = retry(
+            api,
+            job,
+            wait=wait,
+            out_dir=out,  # None: the failed job's own --out, else here
+            download=not no_download,
+            timeout=timeout,
+            on_submitted=on_submitted,
+            on_progress=bars.on_progress,
+            on_download=bars.on_download,
+        )
+    if result.status == "Failed":
+        raise job_failed_error(result)
+    print_result(result, json_output)

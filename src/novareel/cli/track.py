@@ -15,10 +15,9 @@ from novareel.cli.app import JSON_HELP, app, emit_json, err_console, handle_erro
 from novareel.cli.common import (
     CONNECTION,
     Connection,
-    download_progress,
+    JobProgress,
     open_api,
     print_result,
-    wait_progress,
     with_connection,
 )
 from novareel.errors import InvalidRequestError, Problem
@@ -106,29 +105,28 @@ def wait(
     """Wait for a job to finish, with progress; exit 1 if it failed or time ran out."""
     from novareel.jobs import job_failed_error
 
-    with open_api(conn, waits=True) as (api, _):
-        _, record = api.resolve(job)
-        remembered = record.out_dir if record is not None else None
+    with open_api(conn, waits=True) as (api, _), JobProgress(not json_output, f"job {job}") as bars:
         try:
-            with wait_progress(not json_output, f"job {job}") as on_progress:
-                result = api.wait(
-                    job, timeout=timeout, poll_interval=poll_interval, on_progress=on_progress
-                )
+            result = api.finish(
+                job,
+                out,  # None: the --out it was submitted with, if any
+                download=False if no_download else None,
+                timeout=timeout,
+                poll_interval=poll_interval,
+                on_progress=bars.on_progress,
+                on_download=bars.on_download,
+            )
         except KeyboardInterrupt:
+            bars.close()
             again = resume_command("wait", job, out=out, conn=conn)
             err_console.print(
                 f"interrupted: job {job} keeps running. Resume with:\n  {again}",
                 highlight=False,
             )
             raise typer.Exit(130) from None
-        if out is None and remembered and not no_download:
-            out = Path(remembered)
-        if out is not None and not no_download and result.status == "Completed":
-            with download_progress(not json_output) as on_bytes:
-                result = api.download(job, out, on_progress=on_bytes)
-        if result.status == "Failed":
-            raise job_failed_error(result)
-        print_result(result, json_output)
+    if result.status == "Failed":
+        raise job_failed_error(result)
+    print_result(result, json_output)
 
 
 @app.command()
@@ -146,8 +144,8 @@ def download(
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Download every file of a finished job (complete files are not fetched again)."""
-    with open_api(conn) as (api, _), download_progress(not json_output) as on_bytes:
-        result = api.download(job, out, on_progress=on_bytes)  # None: the remembered --out
+    with open_api(conn) as (api, _), JobProgress(not json_output) as bars:
+        result = api.download(job, out, on_progress=bars.on_download)  # None: remembered
     print_result(result, json_output)
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
 
+from novareel.jobs.dry_run import DryRun, dry_run
 from novareel.jobs.fetching import DownloadProgress, Fetching
 from novareel.jobs.submitting import NoticeCallback, Submitting
 from novareel.jobs.tracking import job_failed_error
@@ -16,9 +16,6 @@ from novareel.models import (
 from novareel.results import JobResult
 from novareel.s3uri import OutputLocation
 from novareel.waiting import WaitProgress
-
-if TYPE_CHECKING:
-    pass
 
 log = logging.getLogger("novareel")
 
@@ -57,6 +54,8 @@ class NovaReel(Submitting, Fetching):
         name: str | None = None,
         on_notice: NoticeCallback | None = None,
         again: bool = False,
+        on_submitted: Callable[[JobResult], None] | None = None,
+        wait_for_slot: float | None = None,
     ) -> JobResult:
         """Submit, wait, and download: the whole job in one call.
 
@@ -67,29 +66,79 @@ class NovaReel(Submitting, Fetching):
         With ``wait=False`` it returns right after the submit. With ``out_dir=None``
         it waits but leaves the files in S3. A Failed job raises
         :class:`JobFailedError` (whose ``result`` explains it) unless
-        ``raise_on_failure`` is false. ``on_notice`` hears every notice before the
-        submit (and the download's, after it); ``name`` names the download folder.
+        ``raise_on_failure`` is false.
+
+        The hooks are what a front end needs to show the job as it goes, so that it
+        calls this one method and only prints (the command line, the MCP server):
+        ``on_notice`` hears every notice before the submit (and the download's, after
+        it); ``on_submitted`` the accepted job, before the wait (a place to say how
+        to resume it); ``on_progress`` each check of the wait; ``on_download`` the
+        bytes as they arrive. ``name`` names the download folder. ``wait_for_slot``
+        is how long a full concurrency quota is waited for (default: ``timeout``).
         """
         submitted = self.submit(
             request,
             output,
             client_token=client_token,
             tags=tags,
-            wait_for_slot=timeout or 0,
+            wait_for_slot=(timeout or 0) if wait_for_slot is None else wait_for_slot,
             name=name,
             out_dir=out_dir,
             on_notice=on_notice,
             again=again,
         )
+        if on_submitted is not None:
+            on_submitted(submitted)
         if not wait:
             return submitted
         ref = str(submitted.ledger_id) if submitted.ledger_id else submitted.invocation_arn
         assert ref is not None
+        finished = self.finish(
+            ref,
+            out_dir,
+            download=out_dir is not None,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            on_progress=on_progress,
+            on_download=on_download,
+            on_notice=on_notice,
+        )
+        finished = finished.with_(notices=submitted.notices + finished.notices)
+        if finished.status == "Failed" and raise_on_failure:
+            raise job_failed_error(finished)
+        return finished
+
+    def finish(
+        self,
+        ref: str,
+        out_dir: str | os.PathLike[str] | None = None,
+        *,
+        download: bool | None = None,
+        timeout: float | None = 30 * 60,
+        poll_interval: float | None = None,
+        on_progress: Callable[[WaitProgress], None] | None = None,
+        on_download: Callable[[DownloadProgress], None] | None = None,
+        on_notice: NoticeCallback | None = None,
+        raise_on_failure: bool = False,
+    ) -> JobResult:
+        """Wait for a submitted job, then fetch its files: what :meth:`generate` does
+        after the submit, and all that ``novareel wait`` and ``jobs retry`` do.
+
+        ``download=True`` fetches into ``out_dir`` (None: the folder remembered when
+        the job was submitted, else the current one); ``False`` never fetches;
+        ``None`` fetches only when there is a folder: ``out_dir`` or the remembered
+        one. A Failed job's files (its status file, no video) are fetched too. A wait
+        that runs out raises :class:`WaitTimeoutError` (the job keeps running).
+        """
         finished = self.wait(
             ref, timeout=timeout, poll_interval=poll_interval, on_progress=on_progress
         )
-        finished = finished.with_(notices=submitted.notices + finished.notices)
-        if out_dir is not None:
+        if download is None:
+            if out_dir is None:
+                _, record = self.resolve(ref)
+                out_dir = record.out_dir if record is not None else None
+            download = out_dir is not None
+        if download:
             downloaded = self.download(ref, out_dir, on_progress=on_download)
             if on_notice is not None:
                 for notice in downloaded.notices:
@@ -102,3 +151,26 @@ class NovaReel(Submitting, Fetching):
         if finished.status == "Failed" and raise_on_failure:
             raise job_failed_error(finished)
         return finished
+
+    def dry_run(
+        self,
+        requests: VideoRequest | Sequence[VideoRequest],
+        output: OutputLocation | str,
+        *,
+        client_token: str | None = None,
+        tags: dict[str, str] | None = None,
+        notices: Sequence[str] = (),
+    ) -> DryRun:
+        """What :meth:`submit` would send for these requests, what it would cost and
+        how long it should take here; nothing is written and no network call is made
+        (:func:`novareel.jobs.dry_run.dry_run`)."""
+        many = list(requests) if isinstance(requests, Sequence) else [requests]
+        return dry_run(
+            many,
+            output,
+            client_token=client_token,
+            tags=tags,
+            notices=notices,
+            ledger=self.ledger,
+            endpoint=self.client.runtime_endpoint,
+        )

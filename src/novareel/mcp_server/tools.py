@@ -548,17 +548,6 @@ class AgentTools:
         reservation: Reservation,
     ) -> JobResult:
         """Send the one job, counting its price as spent unless it surely was not created."""
-        client = api.client
-        info = plan.model.info
-        if not self.settings.local and client.region_source == "default":
-            notices.append(
-                f"no AWS region configured: using {client.region}, where {info.name} runs"
-            )
-        if client.region not in info.regions:
-            notices.append(
-                f"{info.name} is offered in {', '.join(info.regions)}, not {client.region}: "
-                "the service will likely refuse it"
-            )
         token = spec.client_token
         resumed = bool(token and api.ledger is not None and api.ledger.token_accepted(token))
         try:
@@ -676,8 +665,12 @@ class AgentTools:
                     message += f" ({over:,.0f}s over)"
                 progress(min(p.elapsed, expected), expected, message)
 
+        if out_dir is not None:
+            self._check_target(out_dir, job)
         try:
-            finished = api.wait(ref, timeout=timeout, on_progress=on_progress)
+            finished = api.finish(
+                ref, out_dir, download=out_dir is not None, timeout=timeout, on_progress=on_progress
+            )
         except WaitTimeoutError as exc:
             return self._job_payload(
                 exc.result.with_(notices=job.notices + exc.result.notices),
@@ -685,14 +678,6 @@ class AgentTools:
                 next_step=f"the job keeps running: call wait_job with job={ref} again",
             )
         finished = finished.with_(notices=job.notices + finished.notices)
-        if out_dir is not None and finished.status == "Completed":
-            self._check_target(out_dir, finished)
-            downloaded = api.download(ref, out_dir)
-            finished = finished.with_(
-                local_dir=downloaded.local_dir,
-                local_files=downloaded.local_files,
-                notices=finished.notices + downloaded.notices,
-            )
         return self._job_payload(finished)
 
     def _check_target(self, out_dir: Path, job: JobResult) -> None:
