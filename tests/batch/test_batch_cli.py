@@ -36,6 +36,13 @@ def test_dry_run_prints_the_total_and_sends_nothing(tmp_path: Path) -> None:
     data = json.loads(result.stdout)
     assert data["dry_run"] is True and data["total"] == 2
     assert data["estimated_cost_usd"] == pytest.approx(1.44)
+    # the library's dry run: each item's complete request, as generate --dry-run shows it
+    first, second = data["items"]
+    assert first["start_async_invoke"]["modelInput"]["textToVideoParams"]["text"] == "one"
+    assert second["start_async_invoke"]["modelInput"]["taskType"] == "MULTI_SHOT_AUTOMATED"
+    uri = first["start_async_invoke"]["outputDataConfig"]["s3OutputDataConfig"]["s3Uri"]
+    assert uri == "s3://some-bucket/v/"
+    assert first["expected_seconds"] > 0
     human = run("batch", str(path), "--output-uri", "s3://some-bucket/v/", "--dry-run")
     assert "$1.44 in total" in human.stdout and "nothing was sent" in human.stdout
 

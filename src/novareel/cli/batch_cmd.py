@@ -277,10 +277,17 @@ def _live(view: _View | _SummaryView, real_console: Any) -> Iterator[None]:
 
 def _dry_run(batch: Any, as_json: bool) -> None:
     from novareel.batch import ledger_view
+    from novareel.jobs.dry_run import dry_run
     from novareel.ledger import Ledger
 
     with Ledger.open_default() as ledger:
         known = ledger_view(ledger, batch)
+        # The library's dry run, as generate --dry-run shows it: each item's complete
+        # StartAsyncInvoke request (its token is derived at submit) and expected time.
+        plans = [
+            dry_run([i.request], i.output, tags=i.tags, notices=i.notices, ledger=ledger)
+            for i in batch.items
+        ]
     to_spend = round(
         sum(i.estimated_cost_usd for i in batch.items if known.get(i.key) != "Completed"), 2
     )
@@ -289,7 +296,15 @@ def _dry_run(batch: Any, as_json: bool) -> None:
             {
                 "dry_run": True,
                 "file": str(batch.path),
-                "items": [{**i.to_dict(), "ledger_status": known.get(i.key)} for i in batch.items],
+                "items": [
+                    {
+                        **i.to_dict(),
+                        "ledger_status": known.get(i.key),
+                        "expected_seconds": p.expectations[0].seconds,
+                        "start_async_invoke": p.start_async_invoke[0],
+                    }
+                    for i, p in zip(batch.items, plans, strict=True)
+                ],
                 "total": len(batch.items),
                 "estimated_cost_usd": batch.estimated_cost_usd,
                 "remaining_cost_usd": to_spend,
