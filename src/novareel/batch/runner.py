@@ -36,7 +36,11 @@ why (``budget_stop``). A rerun after the limit is raised (or the day rolls over)
 continues exactly once. With a ``max_cost_usd``, a run whose remaining items would
 cost more than the cap as a whole is refused before anything is sent.
 
-This module is longer than the package's others (about 700 lines) on purpose:
+Time is injected (``clock``, ``sleep`` and ``now``, as in :mod:`novareel.waiting`), so
+the runner's timing (the run's ``timeout``, back-offs, the poll gap) is tested with a
+fake clock and no real waiting (``tests/batch/test_batch_clock.py``).
+
+This module is longer than the package's others (about 800 lines) on purpose:
 :class:`BatchRunner` is ONE state machine, and every transition stays in one class
 beside the loop that makes it, where a reader can follow an item from pending to done.
 """
@@ -180,6 +184,11 @@ def _retryable(failure: Failure | None, model_id: str) -> bool:
     return failure is not None and failure.type in retryable
 
 
+def _utc_now() -> datetime:
+    """The wall clock job ages are measured with (submit times are UTC)."""
+    return datetime.now(timezone.utc)
+
+
 def _downloaded(record: JobRecord) -> bool:
     videos = [f for f in record.local_files if f.endswith("output.mp4")]
     return bool(videos) and all(Path(f).is_file() for f in record.local_files)
@@ -197,6 +206,13 @@ class BatchRunner:
     run's wall time; jobs still running then keep running and a rerun picks them up.
     ``check_video=False`` skips decoding each downloaded video to compare it with the
     request (worth it for large batches on a slow machine).
+
+    Time is injected, as in :mod:`novareel.waiting`, so tests drive the runner with a
+    fake clock and never sleep: ``clock`` (monotonic seconds) times the run's
+    ``timeout``, back-offs and the poll gap; ``sleep(seconds)`` is the pause between
+    two steps of the loop (by default a wait on the runner's wake-up event, which a
+    finished download sets to end the pause early); ``now`` is the wall clock that
+    job ages are measured with against their submit times.
     """
 
     def __init__(
@@ -213,6 +229,9 @@ class BatchRunner:
         download_workers: int = 2,
         check_video: bool = True,
         on_event: Callable[[BatchEvent], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], object] | None = None,
+        now: Callable[[], datetime] = _utc_now,
     ) -> None:
         if api.ledger is None:
             raise LedgerError(
@@ -250,6 +269,9 @@ class BatchRunner:
         self._on_event = on_event
         self._event_lock = threading.Lock()
         self._wake = threading.Event()
+        self._clock = clock
+        self._sleep = sleep if sleep is not None else self._wake.wait
+        self._now = now
         self._download_workers = max(1, download_workers)
         self._downloads: dict[int, Future[JobResult]] = {}
         self._queue: deque[_ItemState] = deque()
@@ -274,7 +296,7 @@ class BatchRunner:
         """
         self._resume()
         self._check_cap()
-        started = time.monotonic()
+        started = self._clock()
         timed_out = False
         executor = ThreadPoolExecutor(self._download_workers, thread_name_prefix="novareel-dl")
         clean = False
@@ -286,10 +308,10 @@ class BatchRunner:
                 self._submit_some()
                 if self._unsettled() == 0:
                     break
-                if self.timeout is not None and time.monotonic() - started > self.timeout:
+                if self.timeout is not None and self._clock() - started > self.timeout:
                     timed_out = True
                     break
-                self._wake.wait(self._sleep_time())
+                self._sleep(self._sleep_time())
                 self._wake.clear()
             clean = True
         finally:
@@ -491,7 +513,7 @@ class BatchRunner:
         """
         if self._fixed_poll:
             return self.poll_interval
-        now = datetime.now(timezone.utc)
+        now = self._now()
         delays = [self.poll_interval]
         for state in self._phases[ItemPhase.IN_FLIGHT].values():
             if state.submitted_at is None:
@@ -505,7 +527,7 @@ class BatchRunner:
         return min(delays)
 
     def _sleep_time(self) -> float:
-        now = time.monotonic()
+        now = self._clock()
         waits = [self.poll_interval]
         if self._phases[ItemPhase.IN_FLIGHT]:
             waits.append(max(self._next_poll - now, 0.0))
@@ -552,7 +574,7 @@ class BatchRunner:
 
     def _submit_some(self) -> None:
         while self._queue and self.budget_stop is None and self._in_flight() < self.limit.limit:
-            if time.monotonic() < self._slot_free_at:
+            if self._clock() < self._slot_free_at:
                 return
             state = self._queue.popleft()
             if not self._submit(state):
@@ -563,7 +585,7 @@ class BatchRunner:
         if shrink:
             self.limit.on_pushback()
         self._set_phase(state, ItemPhase.PENDING)
-        self._slot_free_at = time.monotonic() + self._backoff
+        self._slot_free_at = self._clock() + self._backoff
         self._backoff = min(self._backoff * 1.5, 60.0 / max(self.api.time_scale, 1e-6))
         self._emit(state, f"{why}; waiting for a slot (limit now {self.limit.limit})")
 
@@ -608,7 +630,7 @@ class BatchRunner:
                 self._emit(state, "the service kept failing; run again later to send it")
                 return True
             self._set_phase(state, ItemPhase.PENDING)
-            self._slot_free_at = time.monotonic() + self._backoff
+            self._slot_free_at = self._clock() + self._backoff
             self._emit(state, f"service error ({exc.code or 'network'}); will send again")
             return False
         except ServiceValidationError as exc:
@@ -634,14 +656,14 @@ class BatchRunner:
 
     def _poll(self) -> None:
         flying = list(self._phases[ItemPhase.IN_FLIGHT].values())
-        now = time.monotonic()
+        now = self._clock()
         if not flying or now < self._next_poll:
             return
         self._next_poll = now + self._next_tick()
         running: set[str] | None
         try:
             times = [s.submitted_at for s in flying if s.submitted_at is not None]
-            since = (min(times) if times else datetime.now(timezone.utc)) - timedelta(hours=1)
+            since = (min(times) if times else self._now()) - timedelta(hours=1)
             running = {
                 j.invocation_arn
                 for j in self.api.client.list_async_invokes(
@@ -686,7 +708,7 @@ class BatchRunner:
 
     def _start_downloads(self, executor: ThreadPoolExecutor) -> None:
         assert self.out_dir is not None or not self._phases[ItemPhase.DOWNLOADING]
-        now = time.monotonic()
+        now = self._clock()
         for index, state in list(self._to_download.items()):
             if state.not_before > now:
                 continue  # a failed download waits for its back-off
@@ -725,7 +747,7 @@ class BatchRunner:
                     )
                     self._emit(state, "download failed")
                 else:
-                    state.not_before = time.monotonic() + self._backoff_base
+                    state.not_before = self._clock() + self._backoff_base
                     self._to_download[index] = state  # tried again after the back-off
                     self._emit(state, f"download failed ({exc.message}); trying again")
                 continue
