@@ -52,6 +52,19 @@ ALLOWED: dict[str, set[str]] = {
     # learned expectations: below jobs and batch, which ask it
     "expectations": {"errors", "ledger", "models"},
     "budget": {"errors", "paths", "ledger", "models"},
+    # above jobs (it drives NovaReel); never imports shotboard, which drives it
+    "batch": {
+        "errors",
+        "models",
+        "images",
+        "storyboard",
+        "textfiles",
+        "s3uri",
+        "results",
+        "waiting",
+        "ledger",
+        "jobs",
+    },
     # --local and NovaReel.local(): below jobs (which imports it lazily), never above.
     "local": {"errors", "s3uri", "client", "emulator"},
 }

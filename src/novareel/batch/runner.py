@@ -1,9 +1,6 @@
-"""Batches: many jobs from one file, kept within the account's quota, resumable.
+"""The batch runner: every item of a checked batch file sent, waited for, downloaded.
 
-A batch file (YAML or JSONL, see ``docs/batch.md``) lists one request per item with
-the same keys as ``novareel generate``'s options. :func:`load_batch` checks *every*
-item before anything is sent and reports all problems at once with item numbers;
-:class:`BatchRunner` then drives each item through a small state machine::
+:class:`BatchRunner` drives each item through a small state machine::
 
     pending -> submitting -> in flight -> downloading -> done
                    |             |
@@ -11,22 +8,13 @@ item before anything is sent and reports all problems at once with item numbers;
                    +-> (quota / throttled) -> pending, same token
                    +-> rejected by the service -> failed
 
-Why it can be killed at any moment and run again:
-
-* **Identity comes from the file, not the run.** The batch is the sha256 of the file's
-  absolute path; an item is its ``id`` (or its 1-based position). The client token of
-  (batch, item, attempt) is *derived* from those and from a hash of what is sent
-  (:func:`client_token_for`), and written to the ledger before the submit. A process
-  killed between the ledger write and the service's answer sends the same token again
-  when restarted, and the service returns the job it already started: no item is ever
-  paid for twice.
-* **The ledger is the only state.** On start, each item's latest attempt in the ledger
-  decides what to do: nothing (done and downloaded), download it, wait for it, send it
-  (again with its recorded token), or retry it as a new linked attempt.
-* **An item edited since it was sent is reported, not resubmitted** (its content hash
-  no longer matches the recorded request): silently paying for a different video under
-  the same name would be worse than asking. ``resubmit_changed=True`` (``--resubmit-
-  changed``) sends it as a new linked attempt instead.
+**The ledger is the only state.** On start, each item's latest attempt in the ledger
+decides what to do: nothing (done and downloaded), download it, wait for it, send it
+(again with its recorded token), or retry it as a new linked attempt. **An item edited
+since it was sent is reported, not resubmitted** (its content hash no longer matches
+the recorded request): silently paying for a different video under the same name would
+be worse than asking. ``resubmit_changed=True`` (``--resubmit-changed``) sends it as a
+new linked attempt instead.
 
 Concurrency follows AIMD: the limit starts at ``max_concurrent``, halves (never below
 1) when the service answers ServiceQuotaExceeded or still throttles after botocore's
@@ -47,26 +35,33 @@ and downloaded as usual, the rest stay pending in the ledger, and the summary sa
 why (``budget_stop``). A rerun after the limit is raised (or the day rolls over)
 continues exactly once. With a ``max_cost_usd``, a run whose remaining items would
 cost more than the cap as a whole is refused before anything is sent.
+
+Time is injected (``clock``, ``sleep`` and ``now``, as in :mod:`novareel.waiting`), so
+the runner's timing (the run's ``timeout``, back-offs, the poll gap) is tested with a
+fake clock and no real waiting (``tests/batch/test_batch_clock.py``).
+
+This module is longer than the package's others (about 800 lines) on purpose:
+:class:`BatchRunner` is ONE state machine, and every transition stays in one class
+beside the loop that makes it, where a reader can follow an item from pending to done.
 """
 
 from __future__ import annotations
 
 import contextlib
-import difflib
-import hashlib
-import json
 import logging
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from novareel.batch.file import BatchFile, BatchItem, load_batch
+from novareel.batch.identity import client_token_for, content_hash
+from novareel.batch.outcomes import BatchEvent, BatchSummary, ItemOutcome, ItemPhase
 from novareel.errors import (
     AwsError,
     BudgetExceededError,
@@ -81,20 +76,8 @@ from novareel.errors import (
     ServiceValidationError,
     ThrottledError,
 )
-from novareel.models import (
-    FrameRules,
-    GenerateOptions,
-    Shot,
-    StartingFrame,
-    VideoRequest,
-    build_request,
-    build_shot_requests,
-    find_model,
-    get_model,
-)
+from novareel.models import find_model, get_model
 from novareel.results import Failure, JobResult, advice_for
-from novareel.s3uri import OutputLocation, output_location
-from novareel.textfiles import parse_json_or_yaml, read_input_text
 from novareel.waiting import PollSchedule
 
 if TYPE_CHECKING:
@@ -104,21 +87,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("novareel")
 
 __all__ = [
-    "ITEM_KEYS",
+    "MAX_DOWNLOAD_ERRORS",
+    "MAX_SUBMIT_ERRORS",
     "RETRYABLE_FAILURES",
-    "BatchEvent",
-    "BatchFile",
-    "BatchItem",
     "BatchRunner",
-    "BatchSummary",
     "ConcurrencyLimit",
-    "ItemOutcome",
-    "ItemPhase",
-    "batch_identity",
-    "client_token_for",
-    "content_hash",
     "ledger_view",
-    "load_batch",
     "run_batch",
 ]
 
@@ -126,569 +100,10 @@ __all__ = [
 #: not the request): Nova Reel's INTERNAL_SERVER_EXCEPTION and RATE_LIMIT_EXCEEDED.
 RETRYABLE_FAILURES: frozenset[str] = get_model(None).family.retryable_failures
 
-#: Keys an item (and the ``defaults`` section) may use; they mirror ``generate``.
-ITEM_KEYS: tuple[str, ...] = (
-    "id",
-    "prompt",
-    "task",
-    "duration",
-    "image",
-    "fit",
-    "bucket_owner",
-    "shots",
-    "storyboard",
-    "seed",
-    "model_id",
-    "output_uri",
-    "tags",
-    "aspect_ratio",
-    "resolution",
-    "loop",
-    "end_image",
-)
-_DEFAULT_KEYS = tuple(k for k in ITEM_KEYS if k != "id")
-_SHOT_KEYS = ("text", "image", "fit", "bucket_owner")
-_FIT_MODES = ("crop", "pad", "stretch")
-_MAX_ID = 128
-
 #: Transient submit errors (5xx, network) tolerated per item before it is given up.
 MAX_SUBMIT_ERRORS = 10
 #: Download attempts per item before it is reported failed (a rerun fetches it again).
 MAX_DOWNLOAD_ERRORS = 3
-
-
-# ---------------------------------------------------------------------------- identity
-
-
-def batch_identity(path: str | Path) -> str:
-    """sha256 of the batch file's absolute path: the same file resumes the same batch."""
-    absolute = str(Path(path).expanduser().resolve())
-    return hashlib.sha256(absolute.encode("utf-8")).hexdigest()
-
-
-def _strip_paths(value: Any) -> Any:
-    """The described request without local image paths (their sha256 identifies them),
-    so moving a frame file does not make an item look changed."""
-    if isinstance(value, dict):
-        return {k: _strip_paths(v) for k, v in value.items() if k != "path"}
-    if isinstance(value, list):
-        return [_strip_paths(v) for v in value]
-    return value
-
-
-def content_hash(
-    described_request: Mapping[str, Any], output_uri: str, tags: Mapping[str, str] | None
-) -> str:
-    """A hash of everything an item sends: request (images by sha256), output, tags.
-
-    Computed from :meth:`VideoRequest.describe` output, which is also what the ledger
-    stores, so the hash of a recorded job can be recomputed and compared with the file.
-    """
-    canonical = json.dumps(
-        {
-            "request": _strip_paths(dict(described_request)),
-            "output_uri": output_uri,
-            "tags": dict(sorted((tags or {}).items())),
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-    )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-def client_token_for(identity: str, item_key: str, attempt: int, item_hash: str) -> str:
-    """The deterministic clientRequestToken of one attempt of one item.
-
-    Deterministic so that a run killed after recording the token but before storing
-    the answer sends the very same token when restarted (the service then returns the
-    job it already started). 43 printable ASCII characters, far under the 256 limit.
-    """
-    material = f"{identity}\n{item_key}\n{attempt}\n{item_hash}".encode()
-    return "nr-" + hashlib.sha256(material).hexdigest()[:40]
-
-
-# ---------------------------------------------------------------------------- the file
-
-
-@dataclass(frozen=True)
-class BatchItem:
-    """One checked item: its key, the request to send, where, and its content hash."""
-
-    number: int
-    key: str
-    request: VideoRequest
-    output: OutputLocation
-    tags: dict[str, str]
-    content_hash: str
-    notices: tuple[str, ...] = ()
-    #: for one shot of a storyboard run as one job per shot (a model without
-    #: multi-shot): the storyboard item's key and this shot's number (1-based)
-    group: str | None = None
-    shot: int | None = None
-
-    @property
-    def output_uri(self) -> str:
-        return str(self.output.uri)
-
-    @property
-    def estimated_cost_usd(self) -> float:
-        return self.request.estimated_cost_usd
-
-    @property
-    def label(self) -> str:
-        """``3`` or ``3 (intro)``: how messages name the item."""
-        return str(self.number) if self.key == str(self.number) else f"{self.number} ({self.key})"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "number": self.number,
-            "key": self.key,
-            "task_type": str(self.request.task_type),
-            "model_id": self.request.model_id,
-            "duration_seconds": self.request.duration_seconds,
-            "seed": self.request.seed,
-            "estimated_cost_usd": self.estimated_cost_usd,
-            "output_uri": self.output_uri,
-            "tags": dict(self.tags),
-            "request": self.request.describe(),
-            "notices": list(self.notices),
-        }
-
-
-@dataclass(frozen=True)
-class BatchFile:
-    """A fully checked batch file: nothing in it can be refused locally."""
-
-    path: Path
-    identity: str
-    defaults: dict[str, Any]
-    items: tuple[BatchItem, ...]
-
-    @property
-    def estimated_cost_usd(self) -> float:
-        return round(sum(i.estimated_cost_usd for i in self.items), 2)
-
-    def item(self, key: str) -> BatchItem:
-        for item in self.items:
-            if item.key == key:
-                return item
-        raise KeyError(key)
-
-    @property
-    def groups(self) -> dict[str, list[BatchItem]]:
-        """Storyboards run as one job per shot: group key -> its shot items in order."""
-        found: dict[str, list[BatchItem]] = {}
-        for item in self.items:
-            if item.group is not None:
-                found.setdefault(item.group, []).append(item)
-        return found
-
-
-def _read_entries(path: Path) -> tuple[dict[str, Any], list[Any], list[Problem]]:
-    """Raw defaults and items from YAML / JSON / JSONL, with syntax problems."""
-    text = read_input_text(path, "batch")
-
-    problems: list[Problem] = []
-    if path.suffix.lower() in (".jsonl", ".ndjson"):
-        entries: list[Any] = []
-        defaults: dict[str, Any] = {}
-        for lineno, line in enumerate(text.splitlines(), start=1):
-            stripped = line.strip()
-            if not stripped or stripped.startswith("#"):
-                continue
-            try:
-                value = json.loads(stripped)
-            except json.JSONDecodeError as exc:
-                problems.append(
-                    Problem(f"line {lineno}", f"invalid JSON at column {exc.colno}: {exc.msg}")
-                )
-                entries.append(None)
-                continue
-            if isinstance(value, dict) and set(value) == {"defaults"} and not entries:
-                defaults = value["defaults"] if isinstance(value["defaults"], dict) else {}
-                if not isinstance(value["defaults"], dict):
-                    problems.append(Problem("defaults", "must be a mapping of item keys"))
-                continue
-            entries.append(value)
-        return defaults, entries, problems
-
-    data = parse_json_or_yaml(text, path, "batch")
-    if isinstance(data, list):
-        return {}, data, problems
-    if isinstance(data, dict):
-        unknown = sorted(set(data) - {"defaults", "items"})
-        for key in unknown:
-            problems.append(
-                Problem(str(key), "unknown top-level key", value=key, limit="defaults | items")
-            )
-        defaults = data.get("defaults") or {}
-        if not isinstance(defaults, dict):
-            problems.append(Problem("defaults", "must be a mapping of item keys"))
-            defaults = {}
-        items = data.get("items")
-        if not isinstance(items, list):
-            problems.append(Problem("items", "must be a list of items", value=type(items).__name__))
-            items = []
-        return defaults, items, problems
-    raise InvalidRequestError(
-        Problem(
-            "batch",
-            "must be a list of items, or a mapping with 'items' (and optional 'defaults')",
-            value=type(data).__name__,
-        )
-    )
-
-
-def _unknown_key_problems(
-    where: str, mapping: Mapping[str, Any], allowed: Sequence[str]
-) -> list[Problem]:
-    found = []
-    for key in mapping:
-        if key not in allowed:
-            close = difflib.get_close_matches(str(key), allowed, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            found.append(
-                Problem(f"{where}.{key}", f"unknown key{hint}", value=key, limit=", ".join(allowed))
-            )
-    return found
-
-
-def _resolve_path(base: Path, value: str) -> str:
-    if value.startswith("s3://"):
-        return value
-    candidate = Path(value).expanduser()
-    return str(candidate if candidate.is_absolute() else (base / candidate))
-
-
-#: The request's field names that a batch file spells differently (its own keys).
-_FILE_KEYS = {"duration_seconds": "duration", "task_type": "task"}
-
-
-def _prefix(where: str, problems: Sequence[Problem]) -> list[Problem]:
-    """Problems named by where they are in the file (``items[2].duration``), in the
-    file's own keys rather than the request's field names."""
-    out = []
-    for p in problems:
-        field = _FILE_KEYS.get(p.field, p.field)
-        name = field if field.startswith(where) else f"{where}.{field}"
-        out.append(Problem(name, p.message, value=p.value, limit=p.limit))
-    return out
-
-
-def _frame(
-    source: Any,
-    fit: Any,
-    bucket_owner: Any,
-    base: Path,
-    field_name: str,
-    rules: FrameRules | None = None,
-    notes: list[str] | None = None,
-) -> tuple[StartingFrame | None, list[Problem]]:
-    if not isinstance(source, str) or not source:
-        return None, [Problem(field_name, "must be a path or an s3:// URI", value=source)]
-    if fit is not None and fit not in _FIT_MODES:
-        return None, [
-            Problem(f"{field_name}.fit", f"unknown fit mode {fit!r}", limit=" | ".join(_FIT_MODES))
-        ]
-    from novareel.images import prepare_starting_frame
-
-    try:
-        prepared = prepare_starting_frame(
-            _resolve_path(base, source),
-            fit=fit,
-            bucket_owner=bucket_owner,
-            field=field_name,
-            rules=rules,
-        )
-    except InvalidRequestError as exc:
-        return None, list(exc.problems)
-    frame = prepared.frame
-    if notes is not None:  # what was done to the image, said before the run
-        notes.extend(f"{field_name.split('.', 1)[-1]}: {note}" for note in prepared.notes)
-    if fit and frame.data is not None:
-        # Recorded so that a retry rebuilds exactly these bytes (see novareel.replay).
-        frame = replace(frame, fit=fit)
-    return frame, []
-
-
-def _names_shots(raw: Mapping[str, Any], defaults: Mapping[str, Any]) -> bool:
-    """Whether an item (or the defaults it inherits) names shots or a storyboard."""
-    return any(raw.get(k, defaults.get(k)) is not None for k in ("shots", "storyboard"))
-
-
-def _build_item(
-    number: int,
-    raw: Any,
-    defaults: Mapping[str, Any],
-    base: Path,
-    notes: list[str] | None = None,
-) -> tuple[str | None, list[VideoRequest] | None, str | None, dict[str, str], list[Problem]]:
-    """(key, requests, output uri, tags, problems) of one raw item.
-
-    ``requests`` holds one request, or one per shot for a storyboard on a model that
-    has no multi-shot job (Luma Ray 2).
-    """
-    where = f"items[{number}]"
-    if not isinstance(raw, dict):
-        return (
-            None,
-            None,
-            None,
-            {},
-            [Problem(where, "must be a mapping of keys (prompt, task, ...)", value=raw)],
-        )
-    problems = _unknown_key_problems(where, raw, ITEM_KEYS)
-    spec: dict[str, Any] = {**{k: v for k, v in defaults.items() if k in _DEFAULT_KEYS}, **raw}
-
-    key: str | None = str(number)
-    if "id" in raw:
-        ident = raw["id"]
-        if isinstance(ident, bool) or not isinstance(ident, str | int):
-            problems.append(Problem(f"{where}.id", "must be a string or a number", value=ident))
-            key = None
-        else:
-            key = str(ident).strip()
-            if not key or len(key) > _MAX_ID or not key.isprintable():
-                problems.append(
-                    Problem(
-                        f"{where}.id",
-                        "must be 1-128 printable characters",
-                        value=ident,
-                        limit="1-128 printable characters",
-                    )
-                )
-                key = None
-
-    tags: dict[str, str] = {}
-    raw_tags = spec.get("tags")
-    if raw_tags is not None:
-        if not isinstance(raw_tags, dict):
-            problems.append(Problem(f"{where}.tags", "must be a mapping of key: value"))
-        else:
-            tags = {str(k): "" if v is None else str(v) for k, v in raw_tags.items()}
-
-    for name in ("duration", "seed"):
-        value = spec.get(name)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            problems.append(Problem(f"{where}.{name}", "must be an integer", value=value))
-            spec[name] = None
-    for name in ("prompt", "task", "model_id", "output_uri", "aspect_ratio", "resolution"):
-        value = spec.get(name)
-        if value is not None and not isinstance(value, str):
-            problems.append(Problem(f"{where}.{name}", "must be a string", value=value))
-            spec[name] = None
-    if spec.get("loop") is not None and not isinstance(spec["loop"], bool):
-        problems.append(Problem(f"{where}.loop", "must be true or false", value=spec["loop"]))
-        spec["loop"] = None
-
-    try:
-        model = get_model(spec.get("model_id"))
-    except InvalidRequestError as exc:
-        problems.extend(_prefix(where, exc.problems))
-        return key, None, spec.get("output_uri"), tags, problems
-    rules = model.family.frame_rules_for(
-        GenerateOptions(aspect_ratio=spec.get("aspect_ratio"), resolution=spec.get("resolution"))
-    )
-
-    frame = None
-    if spec.get("image") is not None:
-        frame, found = _frame(
-            spec["image"],
-            spec.get("fit"),
-            spec.get("bucket_owner"),
-            base,
-            f"{where}.image",
-            rules,
-            notes,
-        )
-        problems.extend(found)
-    end_frame = None
-    if spec.get("end_image") is not None:
-        end_frame, found = _frame(
-            spec["end_image"], spec.get("fit"), None, base, f"{where}.end_image", rules, notes
-        )
-        problems.extend(found)
-
-    shots: list[Shot] | None = None
-    if raw.get("shots") is not None and raw.get("storyboard") is not None:
-        problems.append(Problem(f"{where}.shots", "give shots or storyboard, not both"))
-    elif spec.get("shots") is not None:
-        raw_shots = spec["shots"]
-        if not isinstance(raw_shots, list):
-            problems.append(Problem(f"{where}.shots", "must be a list of shots"))
-        else:
-            shots = []
-            for index, shot in enumerate(raw_shots, start=1):
-                shot_where = f"{where}.shots[{index}]"
-                if isinstance(shot, str):
-                    shots.append(Shot(shot))
-                    continue
-                if not isinstance(shot, dict):
-                    problems.append(Problem(shot_where, "must be a text or a mapping with text"))
-                    continue
-                problems.extend(_unknown_key_problems(shot_where, shot, _SHOT_KEYS))
-                shot_frame = None
-                if shot.get("image") is not None:
-                    shot_frame, found = _frame(
-                        shot["image"],
-                        shot.get("fit", spec.get("fit")),
-                        shot.get("bucket_owner"),
-                        base,
-                        f"{shot_where}.image",
-                        rules,
-                        notes,
-                    )
-                    problems.extend(found)
-                text = shot.get("text")
-                shots.append(Shot(text if isinstance(text, str) else "", shot_frame))
-    elif spec.get("storyboard") is not None:
-        board_path = spec["storyboard"]
-        if not isinstance(board_path, str):
-            problems.append(Problem(f"{where}.storyboard", "must be a path", value=board_path))
-        else:
-            from novareel.storyboard import load_storyboard
-
-            try:
-                board = load_storyboard(_resolve_path(base, board_path))
-                prepared = board.prepare(
-                    seed=spec.get("seed"), model_id=spec.get("model_id"), rules=rules
-                )
-                shots = list(prepared.shots)
-                if notes is not None:
-                    notes.extend(prepared.notes)
-                if spec.get("seed") is None:
-                    spec["seed"] = prepared.seed
-                if spec.get("model_id") is None:
-                    spec["model_id"] = prepared.model_id
-            except InvalidRequestError as exc:
-                problems.extend(_prefix(f"{where}.storyboard", exc.problems))
-
-    requests: list[VideoRequest] | None = None
-    if not problems:
-        options = GenerateOptions(
-            prompt=spec.get("prompt"),
-            model_id=spec.get("model_id"),
-            task=spec.get("task"),
-            duration=spec.get("duration"),
-            image=frame,
-            end_image=end_frame,
-            shots=shots,
-            seed=spec.get("seed"),
-            aspect_ratio=spec.get("aspect_ratio"),
-            resolution=spec.get("resolution"),
-            loop=spec.get("loop"),
-        )
-        chosen = find_model(spec.get("model_id")) or model
-        try:
-            if shots and not chosen.family.multi_shot:
-                requests = build_shot_requests(options)
-            else:
-                requests = [build_request(options)]
-        except InvalidRequestError as exc:
-            problems.extend(_prefix(where, exc.problems))
-
-    output_uri = spec.get("output_uri")
-    if output_uri is None:
-        problems.append(
-            Problem(
-                f"{where}.output_uri",
-                "an output location is required (in the item, the defaults or --output-uri)",
-                limit="s3://bucket/folder/",
-            )
-        )
-    return key, requests, output_uri, tags, problems
-
-
-def load_batch(
-    path: str | Path,
-    *,
-    defaults: Mapping[str, Any] | None = None,
-    fallback: Mapping[str, Any] | None = None,
-) -> BatchFile:
-    """Read and check a batch file; raise :class:`InvalidRequestError` with every
-    problem of every item (field names such as ``items[3].prompt``), nothing sent.
-
-    ``defaults`` (the command line's ``--output-uri`` and friends) apply to every item
-    and win over the file's own ``defaults`` section; an item's own keys win over both.
-    ``fallback`` applies only where neither gives a value (``$NOVAREEL_OUTPUT_URI``, the
-    ``--local`` bucket).
-    Relative image and storyboard paths are resolved from the batch file's folder.
-    """
-    file_path = Path(path).expanduser().resolve()
-    file_defaults, entries, problems = _read_entries(file_path)
-    problems.extend(_unknown_key_problems("defaults", file_defaults, _DEFAULT_KEYS))
-    merged = {
-        **{k: v for k, v in (fallback or {}).items() if v is not None},
-        **file_defaults,
-        **{k: v for k, v in (defaults or {}).items() if v is not None},
-    }
-    if not entries and not problems:
-        problems.append(Problem("items", "the batch file has no items"))
-
-    from novareel.jobs import request_notices
-
-    items: list[BatchItem] = []
-    seen: dict[str, int] = {}
-    base = file_path.parent
-    for number, raw in enumerate(entries, start=1):
-        if raw is None:  # a JSONL line that did not parse; already reported
-            continue
-        notices: list[str] = []
-        key, requests, uri, tags, found = _build_item(number, raw, merged, base, notices)
-        location = None
-        if uri is not None:
-            try:
-                location = output_location(uri, notices=notices)
-            except InvalidRequestError as exc:
-                found.extend(_prefix(f"items[{number}]", exc.problems))
-        for request in requests or ():
-            # Prompt advice now, with the other notices, not after the run.
-            advice = request_notices(request, lifecycle=False)  # lifecycle: once per model
-            notices.extend(n for n in advice if n not in notices)
-        if key is not None:
-            if key in seen:
-                found.append(
-                    Problem(
-                        f"items[{number}].id",
-                        f"key {key!r} is also item {seen[key]}'s; every item needs its own id",
-                        value=key,
-                    )
-                )
-            else:
-                seen[key] = number
-        problems.extend(found)
-        if found or requests is None or location is None or key is None:
-            continue
-        # A storyboard on a model without multi-shot is one item per shot, keyed
-        # "<key>#shot-<n>" so that each shot has its own deterministic token.
-        split = not get_model(requests[0].model_id).family.multi_shot and _names_shots(raw, merged)
-        for shot_number, request in enumerate(requests, start=1):
-            described = request.describe()
-            items.append(
-                BatchItem(
-                    number=number,
-                    key=f"{key}#shot-{shot_number}" if split else key,
-                    request=request,
-                    output=location,
-                    tags=tags,
-                    content_hash=content_hash(described, str(location.uri), tags),
-                    notices=tuple(notices),
-                    group=key if split else None,
-                    shot=shot_number if split else None,
-                )
-            )
-    if problems:
-        raise InvalidRequestError(
-            problems,
-            hint=f"Fix every item listed, then run `novareel batch {path} --dry-run` again; "
-            "nothing was sent.",
-        )
-    return BatchFile(
-        path=file_path,
-        identity=batch_identity(file_path),
-        defaults=merged,
-        items=tuple(items),
-    )
 
 
 # ---------------------------------------------------------------------------- concurrency
@@ -726,25 +141,6 @@ class ConcurrencyLimit:
 # ---------------------------------------------------------------------------- states
 
 
-class ItemPhase(str, Enum):
-    """Where an item is in its life; ``DONE``, ``FAILED`` and ``CHANGED`` are final."""
-
-    PENDING = "pending"
-    SUBMITTING = "submitting"
-    IN_FLIGHT = "in flight"
-    DOWNLOADING = "downloading"
-    DONE = "done"
-    FAILED = "failed"
-    CHANGED = "changed"
-
-    def __str__(self) -> str:
-        return self.value
-
-    @property
-    def final(self) -> bool:
-        return self in (ItemPhase.DONE, ItemPhase.FAILED, ItemPhase.CHANGED)
-
-
 @dataclass
 class _ItemState:
     item: BatchItem
@@ -770,118 +166,6 @@ class _ItemState:
         return self.invocation_arn.rsplit("/", 1)[-1] if self.invocation_arn else None
 
 
-@dataclass(frozen=True)
-class BatchEvent:
-    """One change of one item, for progress displays (``on_event``)."""
-
-    number: int
-    key: str
-    phase: ItemPhase
-    attempt: int
-    job_id: int | None
-    invocation_id: str | None
-    message: str = ""
-
-
-@dataclass(frozen=True)
-class ItemOutcome:
-    """How one item ended (or where it stands, if the run stopped before the end)."""
-
-    number: int
-    key: str
-    phase: ItemPhase
-    attempts: int
-    job_id: int | None
-    invocation_id: str | None
-    task_type: str
-    estimated_cost_usd: float
-    local_dir: str | None = None
-    local_files: tuple[str, ...] = ()
-    failure: Failure | None = None
-    message: str = ""
-
-    @property
-    def video_path(self) -> str | None:
-        for path in self.local_files:
-            if path.endswith("output.mp4"):
-                return path
-        return None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "number": self.number,
-            "key": self.key,
-            "status": self.phase.value,
-            "attempts": self.attempts,
-            "job_id": self.job_id,
-            "invocation_id": self.invocation_id,
-            "task_type": self.task_type,
-            "estimated_cost_usd": self.estimated_cost_usd,
-            "local_dir": self.local_dir,
-            "video_path": self.video_path,
-            "failure": self.failure.to_dict() if self.failure else None,
-            "message": self.message,
-        }
-
-
-@dataclass(frozen=True)
-class BatchSummary:
-    """The end of a run: every item's outcome, and what was spent."""
-
-    batch_id: int
-    file: str
-    items: tuple[ItemOutcome, ...]
-    cost_usd: float
-    submitted_cost_usd: float
-    concurrency_limit: int
-    timed_out: bool = False
-    notices: tuple[str, ...] = field(default=())
-    #: why the run stopped submitting before the end (a budget's refusal, as a dict)
-    budget_stop: dict[str, Any] | None = None
-
-    def _count(self, phase: ItemPhase) -> int:
-        return sum(1 for i in self.items if i.phase is phase)
-
-    @property
-    def done(self) -> int:
-        return self._count(ItemPhase.DONE)
-
-    @property
-    def failed(self) -> int:
-        return self._count(ItemPhase.FAILED)
-
-    @property
-    def changed(self) -> int:
-        return self._count(ItemPhase.CHANGED)
-
-    @property
-    def unfinished(self) -> int:
-        return sum(1 for i in self.items if not i.phase.final)
-
-    @property
-    def ok(self) -> bool:
-        """True when every item is done (the CLI exits 0)."""
-        return all(i.phase is ItemPhase.DONE for i in self.items)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "batch_id": self.batch_id,
-            "file": self.file,
-            "total": len(self.items),
-            "done": self.done,
-            "failed": self.failed,
-            "changed": self.changed,
-            "unfinished": self.unfinished,
-            "cost_usd": self.cost_usd,
-            "submitted_cost_usd": self.submitted_cost_usd,
-            "concurrency_limit": self.concurrency_limit,
-            "timed_out": self.timed_out,
-            "budget_stop": self.budget_stop,
-            "notices": list(self.notices),
-            "items": [i.to_dict() for i in self.items],
-        }
-
-
 def _failure_of(record: JobRecord) -> Failure | None:
     if not (record.failure_type or record.failure_message):
         return None
@@ -898,6 +182,11 @@ def _retryable(failure: Failure | None, model_id: str) -> bool:
     model = find_model(model_id)
     retryable = model.family.retryable_failures if model is not None else RETRYABLE_FAILURES
     return failure is not None and failure.type in retryable
+
+
+def _utc_now() -> datetime:
+    """The wall clock job ages are measured with (submit times are UTC)."""
+    return datetime.now(timezone.utc)
 
 
 def _downloaded(record: JobRecord) -> bool:
@@ -917,6 +206,13 @@ class BatchRunner:
     run's wall time; jobs still running then keep running and a rerun picks them up.
     ``check_video=False`` skips decoding each downloaded video to compare it with the
     request (worth it for large batches on a slow machine).
+
+    Time is injected, as in :mod:`novareel.waiting`, so tests drive the runner with a
+    fake clock and never sleep: ``clock`` (monotonic seconds) times the run's
+    ``timeout``, back-offs and the poll gap; ``sleep(seconds)`` is the pause between
+    two steps of the loop (by default a wait on the runner's wake-up event, which a
+    finished download sets to end the pause early); ``now`` is the wall clock that
+    job ages are measured with against their submit times.
     """
 
     def __init__(
@@ -933,6 +229,9 @@ class BatchRunner:
         download_workers: int = 2,
         check_video: bool = True,
         on_event: Callable[[BatchEvent], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], object] | None = None,
+        now: Callable[[], datetime] = _utc_now,
     ) -> None:
         if api.ledger is None:
             raise LedgerError(
@@ -970,6 +269,9 @@ class BatchRunner:
         self._on_event = on_event
         self._event_lock = threading.Lock()
         self._wake = threading.Event()
+        self._clock = clock
+        self._sleep = sleep if sleep is not None else self._wake.wait
+        self._now = now
         self._download_workers = max(1, download_workers)
         self._downloads: dict[int, Future[JobResult]] = {}
         self._queue: deque[_ItemState] = deque()
@@ -994,7 +296,7 @@ class BatchRunner:
         """
         self._resume()
         self._check_cap()
-        started = time.monotonic()
+        started = self._clock()
         timed_out = False
         executor = ThreadPoolExecutor(self._download_workers, thread_name_prefix="novareel-dl")
         clean = False
@@ -1006,10 +308,10 @@ class BatchRunner:
                 self._submit_some()
                 if self._unsettled() == 0:
                     break
-                if self.timeout is not None and time.monotonic() - started > self.timeout:
+                if self.timeout is not None and self._clock() - started > self.timeout:
                     timed_out = True
                     break
-                self._wake.wait(self._sleep_time())
+                self._sleep(self._sleep_time())
                 self._wake.clear()
             clean = True
         finally:
@@ -1211,7 +513,7 @@ class BatchRunner:
         """
         if self._fixed_poll:
             return self.poll_interval
-        now = datetime.now(timezone.utc)
+        now = self._now()
         delays = [self.poll_interval]
         for state in self._phases[ItemPhase.IN_FLIGHT].values():
             if state.submitted_at is None:
@@ -1225,7 +527,7 @@ class BatchRunner:
         return min(delays)
 
     def _sleep_time(self) -> float:
-        now = time.monotonic()
+        now = self._clock()
         waits = [self.poll_interval]
         if self._phases[ItemPhase.IN_FLIGHT]:
             waits.append(max(self._next_poll - now, 0.0))
@@ -1272,7 +574,7 @@ class BatchRunner:
 
     def _submit_some(self) -> None:
         while self._queue and self.budget_stop is None and self._in_flight() < self.limit.limit:
-            if time.monotonic() < self._slot_free_at:
+            if self._clock() < self._slot_free_at:
                 return
             state = self._queue.popleft()
             if not self._submit(state):
@@ -1283,7 +585,7 @@ class BatchRunner:
         if shrink:
             self.limit.on_pushback()
         self._set_phase(state, ItemPhase.PENDING)
-        self._slot_free_at = time.monotonic() + self._backoff
+        self._slot_free_at = self._clock() + self._backoff
         self._backoff = min(self._backoff * 1.5, 60.0 / max(self.api.time_scale, 1e-6))
         self._emit(state, f"{why}; waiting for a slot (limit now {self.limit.limit})")
 
@@ -1328,7 +630,7 @@ class BatchRunner:
                 self._emit(state, "the service kept failing; run again later to send it")
                 return True
             self._set_phase(state, ItemPhase.PENDING)
-            self._slot_free_at = time.monotonic() + self._backoff
+            self._slot_free_at = self._clock() + self._backoff
             self._emit(state, f"service error ({exc.code or 'network'}); will send again")
             return False
         except ServiceValidationError as exc:
@@ -1354,14 +656,14 @@ class BatchRunner:
 
     def _poll(self) -> None:
         flying = list(self._phases[ItemPhase.IN_FLIGHT].values())
-        now = time.monotonic()
+        now = self._clock()
         if not flying or now < self._next_poll:
             return
         self._next_poll = now + self._next_tick()
         running: set[str] | None
         try:
             times = [s.submitted_at for s in flying if s.submitted_at is not None]
-            since = (min(times) if times else datetime.now(timezone.utc)) - timedelta(hours=1)
+            since = (min(times) if times else self._now()) - timedelta(hours=1)
             running = {
                 j.invocation_arn
                 for j in self.api.client.list_async_invokes(
@@ -1406,7 +708,7 @@ class BatchRunner:
 
     def _start_downloads(self, executor: ThreadPoolExecutor) -> None:
         assert self.out_dir is not None or not self._phases[ItemPhase.DOWNLOADING]
-        now = time.monotonic()
+        now = self._clock()
         for index, state in list(self._to_download.items()):
             if state.not_before > now:
                 continue  # a failed download waits for its back-off
@@ -1445,7 +747,7 @@ class BatchRunner:
                     )
                     self._emit(state, "download failed")
                 else:
-                    state.not_before = time.monotonic() + self._backoff_base
+                    state.not_before = self._clock() + self._backoff_base
                     self._to_download[index] = state  # tried again after the back-off
                     self._emit(state, f"download failed ({exc.message}); trying again")
                 continue
