@@ -6,17 +6,41 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from novareel.errors import LedgerError
 from novareel.ledger.core import CHUNK, LedgerCore, check_status, locked
 from novareel.ledger.db import from_iso, to_iso
 from novareel.ledger.models import ACTIVE_STATUSES, NOT_SENT, JobRecord, StatusEvent
 
+if TYPE_CHECKING:
+    # Only for the checker: ``typing.Unpack`` is 3.11+, and annotations are not
+    # evaluated at run time (``from __future__ import annotations``).
+    from typing import Unpack
+
 _INVOCATION_ID = re.compile(r"^[a-z0-9]{12}$")
 #: When a job counts as listed: its submit time, else its creation time (the same
 #: expression as the ``jobs_listing_order`` index, so SQLite uses that index).
 _LISTED_AT = "COALESCE(submit_time, created_at)"
+
+
+class JobFilters(TypedDict, total=False):
+    """Which jobs :meth:`JobQueries.list_jobs` and :meth:`JobQueries.iter_jobs` list
+    (keyword arguments of both, every one optional and ``None`` meaning "any").
+
+    Why a type: the two listings take the same filters and must keep taking the same
+    ones; spelled once here, a new filter reaches both.
+    """
+
+    #: one status or several
+    status: str | Sequence[str] | None
+    #: submit time (else creation time) at or after this, inclusive
+    since: datetime | None
+    #: ... and before this, exclusive
+    until: datetime | None
+    batch_id: int | None
+    #: at most this many jobs (newest first)
+    limit: int | None
 
 
 class JobQueries(LedgerCore):
@@ -81,22 +105,14 @@ class JobQueries(LedgerCore):
         return ids
 
     @locked
-    def list_jobs(
-        self,
-        *,
-        status: str | Sequence[str] | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        batch_id: int | None = None,
-        limit: int | None = None,
-    ) -> list[JobRecord]:
-        """Jobs newest first, by submit time (creation time if never submitted).
-
-        ``status`` is one status or several; ``since`` is inclusive, ``until``
-        exclusive. Everything is read in one query (a consistent snapshot); for long
-        listings use :meth:`iter_jobs`, whose memory does not grow with the rows.
+    def list_jobs(self, **filters: Unpack[JobFilters]) -> list[JobRecord]:
+        """Jobs newest first, by submit time (creation time if never submitted),
+        filtered by :class:`JobFilters`. Everything is read in one query (a consistent
+        snapshot); for long listings use :meth:`iter_jobs`, whose memory does not grow
+        with the rows.
         """
-        where, params = _job_filters(status, since, until, batch_id)
+        where, params = _job_filters(filters)
+        limit = filters.get("limit")
         sql = f"SELECT * FROM jobs{where} ORDER BY {_LISTED_AT} DESC, id DESC"
         if limit is not None:
             sql += " LIMIT ?"
@@ -104,14 +120,7 @@ class JobQueries(LedgerCore):
         return self._hydrate(self.conn.execute(sql, params).fetchall())
 
     def iter_jobs(
-        self,
-        *,
-        status: str | Sequence[str] | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        batch_id: int | None = None,
-        limit: int | None = None,
-        chunk: int = CHUNK,
+        self, *, chunk: int = CHUNK, **filters: Unpack[JobFilters]
     ) -> Iterator[JobRecord]:
         """The jobs of :meth:`list_jobs`, in its order, read ``chunk`` rows at a time.
 
@@ -125,7 +134,8 @@ class JobQueries(LedgerCore):
         """
         if chunk < 1:
             raise LedgerError(f"chunk must be 1 or more, got {chunk}")
-        where, params = _job_filters(status, since, until, batch_id)
+        where, params = _job_filters(filters)
+        limit = filters.get("limit")
         remaining = None if limit is None else max(limit, 0)
         after: tuple[str, int] | None = None
         while remaining is None or remaining > 0:
@@ -209,16 +219,17 @@ class JobQueries(LedgerCore):
         return [int(r["id"]) for r in rows]
 
 
-def _job_filters(
-    status: str | Sequence[str] | None,
-    since: datetime | None,
-    until: datetime | None,
-    batch_id: int | None,
-) -> tuple[str, list[Any]]:
+def _job_filters(filters: JobFilters) -> tuple[str, list[Any]]:
     """The ``WHERE`` clause (with its leading space, or empty) and parameters shared
     by :meth:`Ledger.list_jobs` and :meth:`Ledger.iter_jobs`."""
+    unknown = sorted(set(filters) - JobFilters.__optional_keys__)
+    if unknown:
+        # What a spelled-out keyword parameter would say (a typo must not list all jobs).
+        raise TypeError(f"unexpected keyword argument {unknown[0]!r}")
     where: list[str] = []
     params: list[Any] = []
+    status, since = filters.get("status"), filters.get("since")
+    until, batch_id = filters.get("until"), filters.get("batch_id")
     if status is not None:
         statuses = [status] if isinstance(status, str) else list(status)
         for s in statuses:
