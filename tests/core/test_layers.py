@@ -74,7 +74,7 @@ def novareel_imports(path: Path) -> set[str]:
 
 def module_files(name: str) -> list[Path]:
     package = SRC / name
-    return sorted(package.glob("*.py")) if package.is_dir() else [SRC / f"{name}.py"]
+    return sorted(package.rglob("*.py")) if package.is_dir() else [SRC / f"{name}.py"]
 
 
 @pytest.mark.parametrize("module", sorted(ALLOWED))
