@@ -4,15 +4,15 @@ answers (:class:`~novareel.models.base.ModelFamily`), from :mod:`.contract` and
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from novareel.errors import InvalidRequestError, Problem
 from novareel.models.base import (
+    FrameLoader,
     FrameRules,
     GenerateOptions,
+    RecordedRequest,
     Shot,
-    StartingFrame,
     VideoShape,
     unsupported_option_problems,
 )
@@ -79,18 +79,11 @@ class NovaReelFamily:
             raise InvalidRequestError(found)
         return request
 
-    def rebuild(
-        self,
-        model_id: str,
-        task_type: str,
-        body: dict[str, Any],
-        *,
-        load_frame: Callable[[Any, str, FrameRules], StartingFrame],
-        duration: int | None,
-        seed: int | None,
-    ) -> NovaRequest:
+    def rebuild(self, recorded: RecordedRequest, *, load_frame: FrameLoader) -> NovaRequest:
         """The request a ledger row describes (``describe()`` form), images reloaded."""
-        task = body.get("taskType") or task_type
+        model_id, body, duration = recorded.model_id, recorded.body, recorded.duration
+        seed = recorded.seed
+        task = body.get("taskType") or recorded.task_type
         config = body.get("videoGenerationConfig") or {}
         seed = config.get("seed", seed if seed is not None else DEFAULT_SEED)
         request: NovaRequest
