@@ -1,14 +1,5 @@
 """Amazon Nova Reel (v1:0, v1:1): every rule of the contract, checked locally, no I/O.
 
-A request is built from plain values (and :class:`StartingFrame` objects that
-:mod:`novareel.images` has already read and checked), validated here at the exact
-boundaries of the service contract, and turned into the ``modelInput`` JSON. Nothing
-in this module touches the network or the disk, so every rule can be tested at its
-boundary quickly and a bad request never costs a call.
-
-Validation collects *every* problem of a request (field, value, limit) instead of
-stopping at the first, so a user fixes a storyboard in one pass rather than twenty.
-
 Both versions reached end of life on 2026-09-30 (Legacy since 2026-03-30): the facts
 are here so that novareel says so before a call, and ``novareel doctor`` /
 ``novareel models`` confirm them with the account's control plane.
