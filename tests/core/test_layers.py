@@ -97,7 +97,7 @@ def test_only_the_mcp_command_imports_the_mcp_server() -> None:
 
 
 #: The only modules that may import boto3, botocore or s3transfer (the emulator aside).
-BOTO3_MODULES = {"client/aws.py"}
+BOTO3_MODULES = {"client/aws.py", "client/boundary.py"}
 
 
 def test_only_client_imports_boto3() -> None:
