@@ -29,7 +29,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from novareel.errors import ImageError, InvalidRequestError, LedgerError, Problem
-from novareel.models import FrameRules, StartingFrame, VideoRequest, get_model
+from novareel.models import FrameRules, RecordedRequest, StartingFrame, VideoRequest, get_model
 from novareel.results import JobResult
 from novareel.s3uri import output_location
 
@@ -114,13 +114,11 @@ def rebuild_request(record: JobRecord) -> VideoRequest:
             hint="Submit it again with `novareel generate` and the original options.",
         )
     model = get_model(record.model_id)
+    recorded = RecordedRequest(
+        record.model_id, record.task_type, body, record.duration_seconds, record.seed
+    )
     return model.family.rebuild(
-        record.model_id,
-        record.task_type,
-        body,
-        load_frame=lambda info, name, rules: _frame(info, name, record.id, rules),
-        duration=record.duration_seconds,
-        seed=record.seed,
+        recorded, load_frame=lambda info, name, rules: _frame(info, name, record.id, rules)
     )
 
 

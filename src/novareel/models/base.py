@@ -320,6 +320,24 @@ OPTION_FLAGS: dict[str, str] = {
 }
 
 
+#: Reads back an image a ledger row recorded (its ``describe()`` form): (the recorded
+#: image, the field it belongs to for messages, the rules it must meet).
+FrameLoader = Callable[[Any, str, FrameRules], StartingFrame]
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """What the ledger kept of a job's request, for its family to rebuild it
+    (``jobs retry``): one value, so every family's ``rebuild`` takes the same."""
+
+    model_id: str
+    task_type: str
+    #: the request in its ``describe()`` form (images as path + sha256)
+    body: dict[str, Any]
+    duration: int | None
+    seed: int | None
+
+
 class ModelFamily(Protocol):
     """What the rest of novareel asks a family. One module implements it per family."""
 
@@ -351,16 +369,7 @@ class ModelFamily(Protocol):
         """A storyboard as the jobs it takes: one multi-shot job, or one job per shot."""
         ...
 
-    def rebuild(
-        self,
-        model_id: str,
-        task_type: str,
-        body: dict[str, Any],
-        *,
-        load_frame: Callable[[Any, str, FrameRules], StartingFrame],
-        duration: int | None,
-        seed: int | None,
-    ) -> VideoRequest:
+    def rebuild(self, recorded: RecordedRequest, *, load_frame: FrameLoader) -> VideoRequest:
         """The request a ledger row recorded (its ``describe()`` form), images reloaded."""
         ...
 
@@ -508,6 +517,7 @@ def submit_option_problems(client_token: str | None, tags: dict[str, str] | None
 __all__ = [
     "MAX_IMAGE_BYTES",
     "OPTION_FLAGS",
+    "FrameLoader",
     "FrameRules",
     "GenerateOptions",
     "ImageFormat",
@@ -515,6 +525,7 @@ __all__ = [
     "LifecycleStatus",
     "ModelFamily",
     "ModelInfo",
+    "RecordedRequest",
     "RequestBase",
     "Shot",
     "StartingFrame",

@@ -25,17 +25,18 @@ Choices where the public record is uncertain (docs/models.md says the same):
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from novareel.errors import InvalidRequestError, Problem
 from novareel.models.base import (
+    FrameLoader,
     FrameRules,
     GenerateOptions,
     Lifecycle,
     ModelInfo,
+    RecordedRequest,
     RequestBase,
     StartingFrame,
     VideoRequest,
@@ -353,16 +354,9 @@ class LumaRayFamily:
             raise InvalidRequestError(found)
         return requests
 
-    def rebuild(
-        self,
-        model_id: str,
-        task_type: str,
-        body: dict[str, Any],
-        *,
-        load_frame: Callable[[Any, str, FrameRules], StartingFrame],
-        duration: int | None,
-        seed: int | None,
-    ) -> RayVideo:
+    def rebuild(self, recorded: RecordedRequest, *, load_frame: FrameLoader) -> RayVideo:
+        """The request a ledger row describes (``describe()`` form), keyframes reloaded."""
+        model_id, body, duration = recorded.model_id, recorded.body, recorded.duration
         keyframes = body.get("keyframes") or {}
         rules = self.frame_rules_for(
             GenerateOptions(

@@ -1,42 +1,26 @@
-"""The only module that talks to AWS: Bedrock async invoke and S3, through boto3.
+"""The calls to AWS: :class:`NovaReelClient` holds boto3's ``bedrock-runtime``,
+``bedrock``, ``sts`` and ``s3`` clients with novareel's defaults, made on first use,
+and makes every call through :func:`~novareel.client.boundary.aws_boundary`.
 
-Credentials, profiles, SSO, regions and endpoints (``AWS_ENDPOINT_URL`` included)
-resolve exactly as boto3 resolves them; the explicit keys of the Python API are
-passed to ``boto3.Session`` and never logged. Throttling and 5xx answers are retried
-by botocore in adaptive mode. StartAsyncInvoke is retried safely because the caller
-always supplies the ``clientRequestToken``: a retry of the same call carries the same
-token, so the service returns the job it already started instead of a second one.
-
-Every botocore and network exception is translated here, in :func:`aws_boundary`,
-into :mod:`novareel.errors`; nothing botocore-typed leaves this module.
+Credentials, profiles, SSO, regions and endpoints resolve exactly as boto3 resolves
+them (see :mod:`novareel.client`); the explicit keys of the Python API are passed to
+``boto3.Session`` and never logged.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from novareel.errors import (
-    AccessDeniedError,
-    AwsError,
-    ConflictError,
-    EndpointError,
-    InvalidRequestError,
-    NotFoundError,
-    Problem,
-    QuotaExceededError,
-    ServiceUnavailableError,
-    ServiceValidationError,
-    ThrottledError,
-)
-from novareel.s3uri import OutputLocation, S3Uri, parse_s3_uri
+from novareel.client.boundary import LOCAL_HINT_API, aws_boundary
+from novareel.client.records import InvocationStatus, S3Object, start_async_invoke_params
+from novareel.errors import AwsError, EndpointError, InvalidRequestError, Problem
+from novareel.s3uri import OutputLocation, S3Uri
 
 if TYPE_CHECKING:
     import boto3
@@ -45,185 +29,6 @@ log = logging.getLogger("novareel")
 
 #: Nova Reel v1:1 exists only in us-east-1; it is the region used when boto3 finds none.
 DEFAULT_REGION = "us-east-1"
-
-_ERROR_TYPES: dict[str, type[AwsError]] = {
-    "AccessDeniedException": AccessDeniedError,
-    "AccessDenied": AccessDeniedError,
-    "UnrecognizedClientException": AccessDeniedError,
-    "InvalidAccessKeyId": AccessDeniedError,
-    "SignatureDoesNotMatch": AccessDeniedError,
-    "ExpiredTokenException": AccessDeniedError,
-    "ValidationException": ServiceValidationError,
-    "ResourceNotFoundException": NotFoundError,
-    "NoSuchKey": NotFoundError,
-    "NoSuchBucket": NotFoundError,
-    "404": NotFoundError,
-    "NotFound": NotFoundError,
-    "ConflictException": ConflictError,
-    "ServiceQuotaExceededException": QuotaExceededError,
-    "ThrottlingException": ThrottledError,
-    "TooManyRequestsException": ThrottledError,
-    "SlowDown": ThrottledError,
-    "InternalServerException": ServiceUnavailableError,
-    "ServiceUnavailableException": ServiceUnavailableError,
-    "InternalError": ServiceUnavailableError,
-    "ServiceUnavailable": ServiceUnavailableError,
-    "ModelNotReadyException": ServiceUnavailableError,
-    "ModelTimeoutException": ServiceUnavailableError,
-}
-
-_ACCESS_HINT = (
-    "Request access to Amazon Nova Reel in the Bedrock console (Model access, region "
-    "us-east-1 for v1:1), and check that IAM allows bedrock:InvokeModel, "
-    "bedrock:GetAsyncInvoke, bedrock:ListAsyncInvokes and s3:PutObject on the output "
-    "bucket. Nova Reel v1:0/v1:1 are Legacy models: accounts that never used them may "
-    "not be granted access."
-)
-
-
-#: How to reach the local emulator, in the caller's words: the Python API's by default;
-#: the command line passes ``LOCAL_HINT_CLI`` to its clients (``local_hint``).
-LOCAL_HINT_API = "use `with NovaReel.local() as reel:` to run against the local emulator"
-LOCAL_HINT_CLI = "use --local to run against the local emulator"
-
-
-def _hint_for(
-    code: str, message: str, operation: str, local_hint: str = LOCAL_HINT_API
-) -> str | None:
-    text = message.lower()
-    if code in ("AccessDeniedException", "AccessDenied"):
-        return _ACCESS_HINT
-    if code in ("UnrecognizedClientException", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
-        return f"The credentials were refused; check AWS_PROFILE / your keys (or {local_hint})."
-    if code == "ExpiredTokenException":
-        return "The session token expired; refresh your credentials (e.g. `aws sso login`)."
-    if "content filter" in text:
-        return "Rephrase the prompt (or change the image) and submit again; nothing was charged."
-    if "does not point to a bucket or a directory" in text:
-        return "End the output URI with '/' (s3://bucket/folder/)."
-    if code == "ServiceQuotaExceededException":
-        return (
-            "Too many Nova Reel jobs are running for this account. Wait for one to finish, "
-            "or use `novareel batch`, which queues jobs within the quota."
-        )
-    if code in ("ThrottlingException", "TooManyRequestsException", "SlowDown"):
-        return "Requests were throttled even after retries; try again in a minute."
-    if code in ("ResourceNotFoundException", "NoSuchKey", "404", "NotFound"):
-        return "Check the invocation ARN/id and the region it was submitted in."
-    if code == "NoSuchBucket":
-        return "Create the bucket first, or fix the output URI."
-    if operation == "GetAsyncInvoke" and code == "ValidationException":
-        return "Check the invocation ARN and the region it was submitted in."
-    return None
-
-
-@contextlib.contextmanager
-def aws_boundary(operation: str, local_hint: str = LOCAL_HINT_API) -> Iterator[None]:
-    """Translate botocore/network exceptions raised inside into novareel's own.
-
-    The one place where botocore types are caught, so the mapping stays consistent
-    and the original exception is kept as ``__cause__`` for debugging. ``local_hint``
-    says how to reach the local emulator where a hint suggests it (missing or refused
-    credentials): ``NovaReel.local()`` for Python callers, ``--local`` for the CLI.
-    """
-    from botocore import exceptions as bex
-
-    try:
-        yield
-    except bex.ClientError as exc:
-        error = exc.response.get("Error", {})
-        meta = exc.response.get("ResponseMetadata", {})
-        code = str(error.get("Code") or "Unknown")
-        message = str(error.get("Message") or exc)
-        status = meta.get("HTTPStatusCode")
-        cls = _ERROR_TYPES.get(code)
-        if cls is None:
-            cls = ServiceUnavailableError if isinstance(status, int) and status >= 500 else AwsError
-        raise cls(
-            f"{operation} failed: {code}: {message}",
-            code=code,
-            operation=operation,
-            status_code=status,
-            request_id=meta.get("RequestId"),
-            hint=_hint_for(code, message, operation, local_hint),
-        ) from exc
-    except (bex.EndpointConnectionError, bex.ConnectTimeoutError, bex.ReadTimeoutError) as exc:
-        raise EndpointError(
-            f"{operation} failed: could not reach the endpoint ({exc})",
-            operation=operation,
-            hint="Check the network, the region and --endpoint-url (or start the emulator).",
-        ) from exc
-    except (bex.ConnectionClosedError, bex.ResponseStreamingError) as exc:
-        raise EndpointError(
-            f"{operation} failed: the connection was closed ({exc})", operation=operation
-        ) from exc
-    except (bex.NoCredentialsError, bex.PartialCredentialsError) as exc:
-        raise AwsError(
-            f"{operation} failed: no AWS credentials found",
-            code="NoCredentials",
-            operation=operation,
-            hint=f"Set AWS_PROFILE or run `aws configure` (or `aws sso login`); {local_hint}.",
-        ) from exc
-    except (bex.SSOError, bex.SSOTokenLoadError, bex.TokenRetrievalError) as exc:
-        raise AwsError(
-            f"{operation} failed: the SSO session is missing or expired",
-            code="SSOTokenError",
-            operation=operation,
-            hint="Run `aws sso login` for this profile.",
-        ) from exc
-    except bex.ProfileNotFound as exc:
-        raise InvalidRequestError(
-            Problem("profile", f"{exc}", limit="a profile in ~/.aws/config or credentials")
-        ) from exc
-    except bex.ParamValidationError as exc:
-        raise InvalidRequestError(Problem(operation, str(exc))) from exc
-    except bex.BotoCoreError as exc:
-        raise AwsError(f"{operation} failed: {exc}", operation=operation) from exc
-
-
-@dataclass(frozen=True)
-class InvocationStatus:
-    """One async invocation as the service reports it (GetAsyncInvoke or a list item)."""
-
-    invocation_arn: str
-    status: str
-    model_arn: str | None = None
-    submit_time: datetime | None = None
-    last_modified_time: datetime | None = None
-    end_time: datetime | None = None
-    output_uri: str | None = None
-    client_token: str | None = None
-    failure_message: str | None = None
-
-    @property
-    def model_id(self) -> str | None:
-        """``amazon.nova-reel-v1:1`` from ``arn:aws:bedrock:...:foundation-model/...``."""
-        if not self.model_arn:
-            return None
-        return self.model_arn.split("/", 1)[-1] if "/" in self.model_arn else self.model_arn
-
-    @classmethod
-    def from_response(cls, data: dict[str, Any]) -> InvocationStatus:
-        output = (data.get("outputDataConfig") or {}).get("s3OutputDataConfig") or {}
-        return cls(
-            invocation_arn=data["invocationArn"],
-            status=data["status"],
-            model_arn=data.get("modelArn"),
-            submit_time=data.get("submitTime"),
-            last_modified_time=data.get("lastModifiedTime"),
-            end_time=data.get("endTime"),
-            output_uri=output.get("s3Uri"),
-            client_token=data.get("clientRequestToken"),
-            failure_message=data.get("failureMessage"),
-        )
-
-
-@dataclass(frozen=True)
-class S3Object:
-    """An object of a job's output folder."""
-
-    key: str
-    size: int
 
 
 class NovaReelClient:
@@ -510,7 +315,7 @@ class NovaReelClient:
                     future.result()
             except RetriesExceededError as exc:
                 # s3transfer's own type (not botocore's): every re-read of a cut stream
-                # failed. Translate it here so nothing transfer-typed leaves this module.
+                # failed. Translate it here so nothing transfer-typed leaves the client.
                 raise EndpointError(
                     f"GetObject failed: the download was cut off "
                     f"{config.num_download_attempts} times ({exc.last_exception})",
@@ -623,49 +428,3 @@ def runtime_endpoint_for(endpoint_url: str | None) -> str | None:
         or os.environ.get("AWS_ENDPOINT_URL")
         or None
     )
-
-
-def start_async_invoke_params(
-    *,
-    model_id: str,
-    model_input: dict[str, Any],
-    output: OutputLocation,
-    client_token: str,
-    tags: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    """The exact parameters of StartAsyncInvoke, as sent to boto3.
-
-    One builder for the real call and for ``generate --dry-run``, so what a dry run
-    shows is what a submit sends (the dry run passes the described ``modelInput``,
-    images elided, and a placeholder token when none is fixed yet).
-    """
-    params: dict[str, Any] = {
-        "modelId": model_id,
-        "modelInput": model_input,
-        "outputDataConfig": output.to_output_data_config(),
-        "clientRequestToken": client_token,
-    }
-    if tags:
-        params["tags"] = [{"key": k, "value": v} for k, v in tags.items()]
-    return params
-
-
-def job_folder(status: InvocationStatus) -> S3Uri | None:
-    """The S3 folder that holds a job's files, from the URI the service returned."""
-    if not status.output_uri:
-        return None
-    return parse_s3_uri(status.output_uri, field="outputDataConfig.s3Uri").as_folder()
-
-
-__all__ = [
-    "DEFAULT_REGION",
-    "LOCAL_HINT_API",
-    "LOCAL_HINT_CLI",
-    "InvocationStatus",
-    "NovaReelClient",
-    "S3Object",
-    "aws_boundary",
-    "job_folder",
-    "runtime_endpoint_for",
-    "start_async_invoke_params",
-]

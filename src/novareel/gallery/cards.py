@@ -1,0 +1,193 @@
+"""One card per job: escaped HTML built from strings.
+
+Every piece of user or ledger text goes through :func:`escape` (``html.escape`` with
+quotes; ``_e`` for short), so a prompt such as ``"><img src=x onerror=...>`` shows up
+as those characters and never as markup.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+
+from novareel.gallery.media import MediaLinks
+from novareel.gallery.request import _Described, describe_request
+from novareel.ledger import BatchRecord, JobRecord
+from novareel.models import find_model
+from novareel.results import advice_for
+
+
+def escape(value: object) -> str:
+    """Escape any text for HTML content and attribute values (quotes included)."""
+    return html.escape(str(value), quote=True)
+
+
+_e = escape  # short: it stands in nearly every f-string below
+
+
+def _when(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    utc = value.astimezone(timezone.utc)
+    return (
+        f'<time datetime="{_e(utc.isoformat())}">{_e(utc.strftime("%Y-%m-%d %H:%M:%S"))} UTC</time>'
+    )
+
+
+def _span(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.1f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _money(value: float) -> str:
+    return f"${value:,.2f}"
+
+
+def _cost(record: JobRecord) -> str:
+    """The cost line: what this job cost here, and what it would cost on AWS."""
+    estimate = record.estimated_cost_usd
+    if record.status == "Rejected":
+        return "$0 (refused at submit, nothing charged)"
+    if record.ran_locally:
+        if estimate is None:
+            return "$0 here (local emulator)"
+        return f"$0 here (≈ {_money(estimate)} on AWS)"
+    if estimate is None:
+        return "unknown"
+    return f"≈ {_money(estimate)} (estimate)"
+
+
+class CardBuilder:
+    """Writes the cards of one page; :class:`MediaLinks` decides each card's media."""
+
+    def __init__(self, media: MediaLinks, *, now: datetime) -> None:
+        self.media = media
+        self.now = now
+
+    def failure_html(self, record: JobRecord) -> str:
+        if record.status not in ("Failed", "Rejected"):
+            return ""
+        where = f" at shot {record.failure_shot}" if record.failure_shot else ""
+        kind = f" ({record.failure_type})" if record.failure_type else ""
+        title = "Refused at submit" if record.status == "Rejected" else f"Failed{where}{kind}"
+        message = record.failure_message or "no message was recorded"
+        if record.status == "Rejected":
+            advice = "Nothing was charged. Fix the request and submit a new job."
+        else:
+            advice = advice_for(record.failure_type, record.failure_message)
+        return (
+            '<div class="failure" role="note">'
+            f'<p class="failure-title">{_e(title)}</p>'
+            f'<p class="failure-message">{_e(message)}</p>'
+            f'<p class="failure-advice">{_e(advice)}</p>'
+            "</div>"
+        )
+
+    def card(self, record: JobRecord, batches: dict[int, BatchRecord]) -> tuple[str, bool]:
+        media = self.media.media_for(record)
+        described = describe_request(record.request)
+        model = find_model(record.model_id)
+        model_name = model.info.name if model is not None else record.model_id
+        status_class = re.sub(r"[^a-z]", "", record.status.lower()) or "unknown"
+
+        parts: list[str] = [
+            f'<article class="card status-{status_class}" id="job-{record.id}"'
+            f' data-status="{_e(record.status)}" data-model="{_e(record.model_id)}"'
+            f' data-batch="{_e(record.batch_id if record.batch_id is not None else "")}">'
+        ]
+        if media.video_src is not None:
+            poster = f' poster="{_e(media.poster)}"' if media.poster else ""
+            parts.append(
+                f'<video class="player" controls playsinline preload="metadata"{poster}'
+                f' src="{_e(media.video_src)}"'
+                f' aria-label="video of job {record.id}"></video>'
+            )
+        else:
+            parts.append(f'<div class="no-player"><p>{_e(media.video_note)}</p></div>')
+
+        parts.append('<div class="body">')
+        parts.append(
+            '<header class="card-head">'
+            f'<span class="badge">{_e(record.status)}</span>'
+            f"<h2>Job {record.id}</h2>"
+            f'<span class="model" title="{_e(record.model_id)}">{_e(model_name)}</span>'
+            "</header>"
+        )
+        parts.append(self.failure_html(record))
+        parts.append(self._text_html(described))
+
+        rows: list[tuple[str, str]] = [
+            ("model", _e(record.model_id)),
+            ("task", _e(record.task_type)),
+        ]
+        if record.duration_seconds is not None:
+            rows.append(("duration", _e(f"{record.duration_seconds} s")))
+        if record.seed is not None:
+            rows.append(("seed", _e(record.seed)))
+        rows.extend((_e(name), _e(value)) for name, value in described.settings)
+        rows.extend((_e(where), _e(source)) for where, source in described.images)
+        rows.append(("cost", _e(_cost(record))))
+        rows.extend(self._time_rows(record))
+        if record.batch_id is not None:
+            batch = batches.get(record.batch_id)
+            label = f"{record.batch_id}"
+            if batch is not None:
+                label += f" ({Path(batch.file_path).name})"
+            if record.batch_item:
+                label += f", item {record.batch_item}"
+            rows.append(("batch", _e(label)))
+        if record.attempt > 1:
+            rows.append(("attempt", _e(f"{record.attempt} (retry of job {record.retry_of})")))
+        for key, value in sorted(record.tags.items()):
+            rows.append((f"tag {_e(key)}", _e(value)))
+        if record.invocation_arn:
+            rows.append(("invocation", _e(record.invocation_arn)))
+        if media.video_src is not None:
+            rows.append(("video", _e(media.video_note)))
+        parts.append(
+            '<dl class="facts">'
+            + "".join(f"<dt>{name}</dt><dd>{value}</dd>" for name, value in rows)
+            + "</dl>"
+        )
+        if media.sheet is not None:
+            parts.append(
+                '<details class="sheet"><summary>Contact sheet</summary>'
+                f'<a href="{_e(media.sheet)}"><img src="{_e(media.sheet)}" loading="lazy"'
+                f' alt="contact sheet of job {record.id}"></a></details>'
+            )
+        parts.append("</div></article>")
+        return "".join(parts), media.video_src is not None
+
+    @staticmethod
+    def _text_html(described: _Described) -> str:
+        if described.shots:
+            items = []
+            for text, image in described.shots:
+                frame = f'<span class="frame">starting frame: {_e(image)}</span>' if image else ""
+                items.append(f'<li><p class="prompt">{_e(text)}</p>{frame}</li>')
+            return f'<ol class="shots" aria-label="shots">{"".join(items)}</ol>'
+        if described.prompts:
+            return "".join(f'<p class="prompt">{_e(p)}</p>' for p in described.prompts)
+        return '<p class="prompt empty">(no prompt recorded)</p>'
+
+    def _time_rows(self, record: JobRecord) -> list[tuple[str, str]]:
+        rows = [("recorded", _when(record.created_at))]
+        if record.submit_time is not None:
+            rows.append(("submitted", _when(record.submit_time)))
+        if record.end_time is not None:
+            rows.append(("ended", _when(record.end_time)))
+            if record.submit_time is not None:
+                took = (record.end_time - record.submit_time).total_seconds()
+                if took >= 0:
+                    rows.append(("took", _e(_span(took))))
+        elif record.status in ("InProgress", "Submitting"):
+            start = record.submit_time or record.created_at
+            running = (self.now - start).total_seconds()
+            if running >= 0:
+                rows.append(("running", _e(f"{_span(running)} when this page was written")))
+        return rows

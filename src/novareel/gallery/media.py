@@ -1,0 +1,270 @@
+"""A job's media on its card: the local video linked into the gallery's folder with a
+poster and a contact sheet, else a presigned link to the video in S3, else why there
+is no player. Everything written under ``media/`` is named ``job-<id>...`` (the page
+prunes the ones no card uses)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import pathname2url
+
+from novareel.errors import NovaReelError
+from novareel.ledger import JobRecord
+from novareel.models import find_model
+from novareel.s3uri import S3Uri, parse_s3_uri
+
+log = logging.getLogger("novareel")
+
+#: A presigner makes a time-limited link to a job's video in S3: (job, object, region).
+#: It raises a NovaReelError (no credentials, say) that the card then shows.
+Presigner = Callable[[JobRecord, S3Uri, "str | None"], str]
+
+_VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".webm")
+_SHEET_PATTERN = re.compile(r"(contact|sheet)", re.IGNORECASE)
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+_CSP_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+
+
+def _region_of(arn: str | None) -> str | None:
+    """The region an invocation ARN names (arn:aws:bedrock:REGION:account:...)."""
+    parts = (arn or "").split(":")
+    return parts[3] if len(parts) > 4 and parts[3] else None
+
+
+def _video_name(model_id: str) -> str:
+    model = find_model(model_id)
+    return model.family.video_name if model is not None else "output.mp4"
+
+
+def _local_video(record: JobRecord) -> Path | None:
+    """The job's downloaded video, if it is still on disk (the family's name first)."""
+    files = [Path(f) for f in record.local_files]
+    wanted = _video_name(record.model_id)
+    ordered = [f for f in files if f.name == wanted] + [
+        f for f in files if f.name != wanted and f.suffix.lower() in _VIDEO_SUFFIXES
+    ]
+    for path in ordered:
+        if path.is_file():
+            return path
+    return None
+
+
+def _s3_video(record: JobRecord) -> S3Uri | None:
+    """Where the job's video is in S3 (its folder is <output_uri>/<invocation id>/)."""
+    if not record.output_uri or not record.invocation_id:
+        return None
+    try:
+        base = parse_s3_uri(record.output_uri)
+    except NovaReelError:
+        return None
+    folder = base.child(record.invocation_id).as_folder()
+    return folder.child(_video_name(record.model_id))
+
+
+def _link(target: Path, link: Path) -> bool:
+    """Make ``link`` show ``target``: a symlink, else a hard link. False if neither.
+
+    Linking (not copying) keeps a gallery of hundreds of videos small; linking into
+    the gallery's own folder lets ``--serve`` reach the file and keeps the page's
+    links relative.
+    """
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    try:
+        os.symlink(target.resolve(), link)
+        return True
+    except (OSError, NotImplementedError):
+        pass
+    try:
+        os.link(target, link)
+        return True
+    except OSError:
+        return False
+
+
+def _fresh(product: Path, source: Path) -> bool:
+    """True when ``product`` exists and is newer than ``source`` (no need to redo it)."""
+    try:
+        return product.stat().st_mtime >= source.stat().st_mtime
+    except OSError:
+        return False
+
+
+def _poster(video: Path, out: Path, duration: int | None) -> bool:
+    """Write a JPEG poster (a frame about 1 s in, at most 640 px wide); False on failure."""
+    if _fresh(out, video):
+        return True
+    from novareel.video import preview_frame
+
+    at = min(1.0, duration / 2) if duration else 0.0
+    try:
+        image = preview_frame(video, at=at)
+    except (NovaReelError, OSError, ValueError) as exc:
+        log.warning("no poster for %s: %s", video, exc)
+        return False
+    image.thumbnail((640, 640))
+    partial = out.with_name(out.name + ".part")
+    image.save(partial, format="JPEG", quality=82)
+    os.replace(partial, out)
+    return True
+
+
+def _existing_sheet(video: Path) -> Path | None:
+    """A contact sheet someone already made beside the video (``*contact*``/``*sheet*``)."""
+    try:
+        siblings = sorted(video.parent.iterdir())
+    except OSError:
+        return None
+    for path in siblings:
+        if (
+            path.suffix.lower() in _IMAGE_SUFFIXES
+            and _SHEET_PATTERN.search(path.stem)
+            and path.is_file()
+        ):
+            return path
+    return None
+
+
+def _make_sheet(video: Path, out: Path) -> bool:
+    """A contact sheet: one tile per detected shot, or four frames for a single shot."""
+    if _fresh(out, video):
+        return True
+    from novareel.video import make_contact_sheet
+
+    try:
+        sheet = make_contact_sheet(video, out)
+        if len(sheet.timestamps) == 1:
+            info_seconds = max(sheet.timestamps[0] * 2, 0.4)
+            make_contact_sheet(video, out, every=info_seconds / 4)
+    except (NovaReelError, OSError, ValueError) as exc:
+        log.warning("no contact sheet for %s: %s", video, exc)
+        return False
+    return True
+
+
+@dataclass
+class _Media:
+    """What a card shows in its top half, decided once per job."""
+
+    video_src: str | None = None
+    video_note: str = ""
+    poster: str | None = None
+    sheet: str | None = None
+    origin: str | None = None
+
+
+class MediaLinks:
+    """Decides each job's :class:`_Media` and keeps what the page needs afterwards:
+    the media files written (the rest are pruned), the S3 origins the page's
+    Content-Security-Policy must allow, and notes for the user."""
+
+    def __init__(
+        self,
+        out_dir: Path,
+        *,
+        presigner: Presigner | None,
+        presign_note: str | None,
+        contact_sheets: bool,
+    ) -> None:
+        self.out_dir = out_dir
+        self.media_dir = out_dir / "media"
+        self.presigner = presigner
+        self.presign_note = presign_note
+        self.contact_sheets = contact_sheets
+        self.written: set[str] = set()
+        self.origins: set[str] = set()
+        self.notes: list[str] = []
+
+    def _rel(self, path: Path) -> str:
+        """A relative URL from the page to a file in the gallery's folder."""
+        return pathname2url(os.path.relpath(path, self.out_dir))
+
+    def media_for(self, record: JobRecord) -> _Media:
+        media = _Media()
+        video = _local_video(record)
+        if video is not None:
+            suffix = video.suffix.lower() if video.suffix.lower() in _VIDEO_SUFFIXES else ".mp4"
+            link = self.media_dir / f"job-{record.id}{suffix}"
+            if _link(video, link):
+                self.written.add(link.name)
+                media.video_src = self._rel(link)
+            else:
+                # No links on this file system: a relative path works when the page is
+                # opened as a file (not through --serve, which serves only this folder).
+                media.video_src = pathname2url(os.path.relpath(video.resolve(), self.out_dir))
+                self.notes.append(
+                    f"job {record.id}: could not link {video} into the gallery; "
+                    "its player works when index.html is opened as a file, not with --serve"
+                )
+            media.video_note = f"local file {video}"
+            poster = self.media_dir / f"job-{record.id}-poster.jpg"
+            if _poster(video, poster, record.duration_seconds):
+                self.written.add(poster.name)
+                media.poster = self._rel(poster)
+            sheet = _existing_sheet(video)
+            if sheet is not None:
+                target = self.media_dir / f"job-{record.id}-sheet{sheet.suffix.lower()}"
+                if _link(sheet, target):
+                    self.written.add(target.name)
+                    media.sheet = self._rel(target)
+            elif self.contact_sheets:
+                target = self.media_dir / f"job-{record.id}-sheet.png"
+                if _make_sheet(video, target):
+                    self.written.add(target.name)
+                    media.sheet = self._rel(target)
+            return media
+        if record.status != "Completed":
+            media.video_note = self._why_no_video(record)
+            return media
+        uri = _s3_video(record)
+        if uri is None:
+            media.video_note = "No player: the ledger has no output location for this job."
+            return media
+        if self.presigner is None:
+            media.video_note = (
+                f"No player: the video is only in S3 ({uri}) and "
+                f"{self.presign_note or 'no link was made for it'}. "
+                f"Fetch it with `novareel download {record.id}`."
+            )
+            return media
+        try:
+            url = self.presigner(record, uri, _region_of(record.invocation_arn))
+        except NovaReelError as exc:
+            media.video_note = (
+                f"No player: the video is only in S3 ({uri}) and no link could be made "
+                f"for it ({exc.message}). Fetch it with `novareel download {record.id}`."
+            )
+            return media
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if not _CSP_ORIGIN.match(origin):
+            media.video_note = f"No player: the link for {uri} has an unexpected address."
+            return media
+        self.origins.add(origin)
+        media.origin = origin
+        media.video_src = url
+        media.video_note = f"streamed from S3 ({uri}) through a time-limited link"
+        if record.ran_locally:
+            media.video_note += f" (the local emulator at {record.endpoint} must be running)"
+        return media
+
+    def _why_no_video(self, record: JobRecord) -> str:
+        if record.status == "InProgress":
+            return (
+                "No player yet: the job is still rendering. "
+                f"`novareel wait {record.id}` then `novareel download {record.id}`."
+            )
+        if record.status == "Submitting":
+            return (
+                "No player: the job was recorded but the service never confirmed the "
+                "submit. `novareel jobs sync` finds out whether it exists."
+            )
+        if record.status == "Rejected":
+            return "No player: the service refused the request, so no video was made."
+        return "No player: the job failed, so there is no video."

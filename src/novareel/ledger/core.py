@@ -1,0 +1,214 @@
+"""What every part of :class:`~novareel.ledger.Ledger` stands on: the connection and
+its lock, the write transaction, and the few steps every write shares (load a row,
+move a status forward, log the move, turn rows into records).
+
+Why a separate module: the ledger's public methods are split by what they are for
+(:mod:`.writes`, :mod:`.sync`, :mod:`.queries`, :mod:`.batches`, :mod:`.spend`), each a
+mixin on :class:`LedgerCore`; :mod:`.store` joins them into the one ``Ledger`` class.
+The status rule lives here, once: a job only ever moves to a higher rank.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+from novareel.errors import LedgerError
+from novareel.ledger.db import connect, default_path, from_iso, to_iso, transaction, utc_now
+from novareel.ledger.migrations import JOB_STATUSES, migrate
+from novareel.ledger.models import BatchRecord, JobRecord
+
+# How far along a status is; a job only ever moves to a higher rank.
+RANK = {"Submitting": 0, "Rejected": 1, "InProgress": 2, "Completed": 3, "Failed": 3}
+SERVICE_STATUSES = ("InProgress", "Completed", "Failed")
+CHUNK = 500  # SQLite's limit on bound parameters is 999 on old builds.
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def locked(method: _F) -> _F:
+    """Serialise a public method on the instance's lock (one connection, many threads)."""
+
+    @functools.wraps(method)
+    def wrapper(self: LedgerCore, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return cast(_F, wrapper)
+
+
+def invocation_id_from_arn(arn: str) -> str | None:
+    """The short id at the end of ``arn:aws:bedrock:<region>:<acct>:async-invoke/<id>``."""
+    if "/" not in arn:
+        return None
+    tail = arn.rsplit("/", 1)[1]
+    return tail or None
+
+
+def check_status(status: str) -> None:
+    if status not in JOB_STATUSES:
+        raise LedgerError(
+            f"unknown job status {status!r}; expected one of {', '.join(JOB_STATUSES)}"
+        )
+
+
+def opt_iso(value: datetime | None) -> str | None:
+    return None if value is None else to_iso(value)
+
+
+def opt_dt(value: str | None) -> datetime | None:
+    return None if value is None else from_iso(value)
+
+
+class LedgerCore:
+    """The connection, its lock and the shared steps of :class:`~novareel.ledger.Ledger`.
+
+    One instance holds one SQLite connection, guarded by a lock so threads may share
+    it.
+    Several processes may open the same file at once (WAL, busy timeout). The schema
+    is migrated to the current version when the file is opened.
+    """
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path: Path = default_path() if path is None else Path(path)
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = connect(self.path)
+        try:
+            migrate(self._conn)
+        except BaseException:
+            self._conn.close()
+            self._conn = None
+            raise
+
+    @locked
+    def close(self) -> None:
+        """Close the connection; further calls raise :class:`LedgerError`."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __repr__(self) -> str:
+        return f"Ledger({str(self.path)!r})"
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """The open connection (for migrations tooling and tests)."""
+        if self._conn is None:
+            raise LedgerError(f"the ledger at {self.path} is closed")
+        return self._conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction whose SQLite errors surface as :class:`LedgerError`
+        (a locked, full or read-only file is a ledger problem, not a crash)."""
+        try:
+            with transaction(self.conn) as db:
+                yield db
+        except sqlite3.DatabaseError as exc:
+            raise LedgerError(f"the ledger at {self.path} could not be written: {exc}") from exc
+
+    def _row(self, job_id: int) -> sqlite3.Row:
+        row = self.conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if row is None:
+            raise LedgerError(f"no job {job_id} in the ledger")
+        return row  # type: ignore[no-any-return]
+
+    def _load(self, job_id: int) -> JobRecord:
+        return self._hydrate([self._row(job_id)])[0]
+
+    def _event(self, job_id: int, status: str, at: str, detail: str | None) -> None:
+        self.conn.execute(
+            "INSERT INTO status_events (job_id, status, at, detail) VALUES (?, ?, ?, ?)",
+            (job_id, status, at, detail),
+        )
+
+    def _move(self, row: sqlite3.Row, status: str, *, at: str, detail: str | None) -> bool:
+        """Move the job to ``status`` if that is a step forward; report whether it moved."""
+        current = str(row["status"])
+        if status == current or RANK[status] <= RANK[current]:
+            return False
+        self.conn.execute(
+            "UPDATE jobs SET status = ?, updated_at = ? WHERE id = ?",
+            (status, to_iso(utc_now()), row["id"]),
+        )
+        self._event(int(row["id"]), status, at, detail)
+        return True
+
+    def _hydrate(self, rows: Sequence[sqlite3.Row]) -> list[JobRecord]:
+        ids = [int(r["id"]) for r in rows]
+        tags: dict[int, dict[str, str]] = {i: {} for i in ids}
+        files: dict[int, list[str]] = {i: [] for i in ids}
+        for chunk in chunks(ids):
+            marks = ", ".join("?" for _ in chunk)
+            for t in self.conn.execute(
+                f"SELECT job_id, key, value FROM job_tags WHERE job_id IN ({marks})"
+                " ORDER BY job_id, key",
+                chunk,
+            ):
+                tags[int(t["job_id"])][str(t["key"])] = str(t["value"])
+            for f in self.conn.execute(
+                f"SELECT job_id, path FROM job_files WHERE job_id IN ({marks}) ORDER BY rowid",
+                chunk,
+            ):
+                files[int(f["job_id"])].append(str(f["path"]))
+        return [job_record(r, tags[int(r["id"])], files[int(r["id"])]) for r in rows]
+
+
+def chunks(ids: list[int]) -> Iterator[list[int]]:
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start : start + CHUNK]
+
+
+def job_record(row: sqlite3.Row, tags: dict[str, str], files: Iterable[str]) -> JobRecord:
+    return JobRecord(
+        id=int(row["id"]),
+        client_token=str(row["client_token"]),
+        invocation_arn=row["invocation_arn"],
+        invocation_id=row["invocation_id"],
+        model_id=str(row["model_id"]),
+        task_type=str(row["task_type"]),
+        request=json.loads(row["request_json"] or "{}"),
+        output_uri=row["output_uri"],
+        status=str(row["status"]),
+        duration_seconds=row["duration_seconds"],
+        seed=row["seed"],
+        estimated_cost_usd=row["estimated_cost_usd"],
+        tags=tags,
+        failure_type=row["failure_type"],
+        failure_message=row["failure_message"],
+        failure_shot=row["failure_shot"],
+        local_files=list(files),
+        batch_id=row["batch_id"],
+        batch_item=row["batch_item"],
+        attempt=int(row["attempt"]),
+        retry_of=row["retry_of"],
+        created_at=from_iso(row["created_at"]),
+        submit_time=opt_dt(row["submit_time"]),
+        end_time=opt_dt(row["end_time"]),
+        updated_at=from_iso(row["updated_at"]),
+        output_bucket_owner=row["output_bucket_owner"],
+        output_kms_key_id=row["output_kms_key_id"],
+        endpoint=row["endpoint"],
+        name=row["name"],
+        out_dir=row["out_dir"],
+        emulator_owned=bool(row["emulator_owned"]),
+        generation_seconds=row["generation_seconds"],
+        time_scale=row["time_scale"],
+    )
+
+
+def batch_record(row: sqlite3.Row) -> BatchRecord:
+    return BatchRecord(
+        id=int(row["id"]),
+        identity=str(row["identity"]),
+        file_path=str(row["file_path"]),
+        created_at=from_iso(row["created_at"]),
+        defaults=json.loads(row["defaults_json"] or "{}"),
+    )

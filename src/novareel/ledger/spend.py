@@ -1,0 +1,105 @@
+"""What jobs cost and how long they took, summed or read in SQL without loading jobs
+(``novareel spend``, the budget guard, learned expectations)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from novareel.errors import LedgerError
+from novareel.ledger.core import SERVICE_STATUSES, LedgerCore, locked
+from novareel.ledger.db import to_iso
+from novareel.ledger.models import SpendRow
+
+_LISTED_AT = "COALESCE(submit_time, created_at)"
+#: What ``Ledger.spend`` may group by, and the SQL of each (day: the UTC date of the
+#: submit time, else of the row's creation; stored times are fixed-width UTC ISO).
+_SPEND_GROUPS = {
+    "day": "substr(COALESCE(submit_time, created_at), 1, 10)",
+    "model": "model_id",
+    "batch": "batch_id",
+}
+_SPEND_FIELDS = {"day": "day", "model": "model_id", "batch": "batch_id"}
+
+
+class JobSpend(LedgerCore):
+    """Spend and generation times of recorded jobs (reads only)."""
+
+    @locked
+    def spend(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        group_by: Sequence[str] = (),
+    ) -> list[SpendRow]:
+        """The estimated price of the jobs the service accepted, summed in SQL.
+
+        Counted: rows with an invocation ARN in InProgress, Completed or Failed (a job
+        the service started is paid for, whatever its end); not Submitting (no answer
+        yet) nor Rejected (no job exists). Timed by submit time, else creation time;
+        ``since`` inclusive, ``until`` exclusive. Rows are grouped by ``group_by``
+        (any of ``day``, ``model``, ``batch``) and always by endpoint, so callers tell
+        local emulator jobs from AWS ones (:attr:`SpendRow.ran_locally`) without
+        loading a single job.
+        """
+        unknown = [g for g in group_by if g not in _SPEND_GROUPS]
+        if unknown:
+            raise LedgerError(
+                f"cannot group spend by {unknown[0]!r}; expected {', '.join(_SPEND_GROUPS)}"
+            )
+        keys = list(dict.fromkeys(group_by))
+        columns = [f"{_SPEND_GROUPS[k]} AS {_SPEND_FIELDS[k]}" for k in keys]
+        marks = ", ".join("?" for _ in SERVICE_STATUSES)
+        where = [f"invocation_arn IS NOT NULL AND status IN ({marks})"]
+        params: list[Any] = list(SERVICE_STATUSES)
+        if since is not None:
+            where.append("COALESCE(submit_time, created_at) >= ?")
+            params.append(to_iso(since))
+        if until is not None:
+            where.append("COALESCE(submit_time, created_at) < ?")
+            params.append(to_iso(until))
+        grouping = [_SPEND_FIELDS[k] for k in keys] + ["endpoint"]
+        sql = (
+            f"SELECT {', '.join([*columns, 'endpoint'])}, COUNT(*) AS jobs,"
+            " COALESCE(SUM(estimated_cost_usd), 0.0) AS usd,"
+            " SUM(estimated_cost_usd IS NULL) AS unpriced"
+            f" FROM jobs WHERE {' AND '.join(where)}"
+            f" GROUP BY {', '.join(grouping)} ORDER BY {', '.join(grouping)}"
+        )
+        rows = self.conn.execute(sql, params).fetchall()
+        return [
+            SpendRow(
+                endpoint=r["endpoint"],
+                jobs=int(r["jobs"]),
+                usd=float(r["usd"]),
+                unpriced=int(r["unpriced"] or 0),
+                day=r["day"] if "day" in keys else None,
+                model_id=r["model_id"] if "model" in keys else None,
+                batch_id=r["batch_id"] if "batch" in keys else None,
+            )
+            for r in rows
+        ]
+
+    @locked
+    def generation_times(
+        self, model_id: str, duration_seconds: int | None, endpoint: str | None, *, limit: int
+    ) -> list[float]:
+        """The ``generation_seconds`` of the latest ``limit`` timed jobs of this model,
+        video length and endpoint (None: AWS's own), newest first.
+
+        Served by the partial index ``jobs_generation_times`` (model, length,
+        endpoint, end time): reads ``limit`` index entries, however big the ledger.
+        """
+        try:
+            rows = self.conn.execute(
+                "SELECT generation_seconds FROM jobs"
+                " WHERE model_id = ? AND duration_seconds IS ? AND endpoint IS ?"
+                " AND generation_seconds IS NOT NULL ORDER BY end_time DESC LIMIT ?",
+                (model_id, duration_seconds, endpoint, max(limit, 0)),
+            ).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise LedgerError(f"the ledger at {self.path} could not be read: {exc}") from exc
+        return [float(r[0]) for r in rows]

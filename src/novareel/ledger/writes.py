@@ -1,0 +1,296 @@
+"""Writing jobs: record the intent before a submit, then the service's answers.
+
+The write-before-submit protocol these methods keep is described in
+:mod:`novareel.ledger.store`; statuses only move forward (:meth:`LedgerCore._move`).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime
+from typing import Any
+
+from novareel.errors import LedgerError
+from novareel.ledger.core import (
+    LedgerCore,
+    check_status,
+    invocation_id_from_arn,
+    locked,
+    opt_dt,
+    opt_iso,
+)
+from novareel.ledger.db import to_iso, utc_now
+from novareel.ledger.models import NOT_SENT, JobRecord, check_storable
+
+
+class JobWrites(LedgerCore):
+    """Recording a job and what happened to it (one transaction per call)."""
+
+    @locked
+    def add_intent(
+        self,
+        *,
+        client_token: str,
+        model_id: str,
+        task_type: str,
+        request: dict[str, Any],
+        output_uri: str | None,
+        duration_seconds: int | None,
+        seed: int | None,
+        estimated_cost_usd: float | None,
+        tags: dict[str, str] | None = None,
+        batch_id: int | None = None,
+        batch_item: str | None = None,
+        attempt: int = 1,
+        retry_of: int | None = None,
+        output_bucket_owner: str | None = None,
+        output_kms_key_id: str | None = None,
+        endpoint: str | None = None,
+        name: str | None = None,
+        out_dir: str | None = None,
+        emulator_owned: bool = False,
+        fingerprint: str | None = None,
+    ) -> JobRecord:
+        """Record a job about to be submitted (status ``Submitting``); call it BEFORE
+        StartAsyncInvoke. ``fingerprint`` identifies the request without its token
+        (:meth:`find_identical` looks it up, so an identical command pays once).
+
+        Idempotent on ``client_token``: if the token is already recorded, the existing
+        row is returned unchanged, so a resumed run reuses it instead of creating a
+        second job. A different token for a (batch, item, attempt) that already exists
+        raises :class:`LedgerError`: that item was already submitted.
+        """
+        if not client_token:
+            raise LedgerError("a job needs a client token before it is recorded")
+        check_storable(request)
+        tag_map = dict(tags or {})
+        check_storable(tag_map, what="tags")
+        if attempt < 1:
+            raise LedgerError(f"attempt must be 1 or more, got {attempt}")
+        if batch_item is not None and batch_id is None:
+            raise LedgerError("batch_item given without batch_id")
+        now = to_iso(utc_now())
+        with self._write() as db:
+            existing = db.execute(
+                "SELECT id FROM jobs WHERE client_token = ?", (client_token,)
+            ).fetchone()
+            if existing is not None:
+                return self._load(int(existing["id"]))
+            if batch_id is not None:
+                clash = db.execute(
+                    "SELECT id, client_token FROM jobs"
+                    " WHERE batch_id = ? AND batch_item IS ? AND attempt = ?",
+                    (batch_id, batch_item, attempt),
+                ).fetchone()
+                if clash is not None:
+                    raise LedgerError(
+                        f"batch {batch_id} item {batch_item!r} attempt {attempt} is already"
+                        f" recorded as job {clash['id']}",
+                        hint="a retry is a new attempt: pass attempt + 1 and retry_of",
+                    )
+            try:
+                cursor = db.execute(
+                    """
+                    INSERT INTO jobs (
+                        client_token, model_id, task_type, request_json, output_uri,
+                        status, duration_seconds, seed, estimated_cost_usd,
+                        batch_id, batch_item, attempt, retry_of, created_at, updated_at,
+                        output_bucket_owner, output_kms_key_id, endpoint,
+                        name, out_dir, emulator_owned, fingerprint
+                    ) VALUES (?, ?, ?, ?, ?, 'Submitting', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+                        ?, ?, ?, ?)
+                    """,
+                    (
+                        client_token,
+                        model_id,
+                        task_type,
+                        json.dumps(request, sort_keys=True),
+                        output_uri,
+                        duration_seconds,
+                        seed,
+                        estimated_cost_usd,
+                        batch_id,
+                        batch_item,
+                        attempt,
+                        retry_of,
+                        now,
+                        now,
+                        output_bucket_owner,
+                        output_kms_key_id,
+                        endpoint,
+                        name,
+                        out_dir,
+                        int(emulator_owned),
+                        fingerprint,
+                    ),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise LedgerError(
+                    f"cannot record the job: {exc}",
+                    hint="batch_id and retry_of must name existing rows",
+                ) from exc
+            job_id = int(cursor.lastrowid or 0)
+            db.executemany(
+                "INSERT INTO job_tags (job_id, key, value) VALUES (?, ?, ?)",
+                [(job_id, str(k), str(v)) for k, v in tag_map.items()],
+            )
+            self._event(job_id, "Submitting", now, "recorded before submit")
+            return self._load(job_id)
+
+    @locked
+    def mark_submitted(
+        self,
+        job_id: int,
+        *,
+        invocation_arn: str,
+        submit_time: datetime | None,
+        estimated_cost_usd: float | None = None,
+    ) -> JobRecord:
+        """Store the ARN the service returned; the job becomes ``InProgress``.
+
+        Calling it again with the same ARN (a healed crash) changes nothing. A job that
+        a sync already moved further keeps its status; only missing facts are filled.
+        A row recorded as not sent (``NotSent``, cost 0) and now sent with its token
+        loses that verdict and gets ``estimated_cost_usd`` back.
+        """
+        at = to_iso(submit_time) if submit_time is not None else to_iso(utc_now())
+        with self._write() as db:
+            row = self._row(job_id)
+            if row["invocation_arn"] is not None and row["invocation_arn"] != invocation_arn:
+                raise LedgerError(
+                    f"job {job_id} already has invocation {row['invocation_arn']};"
+                    f" refusing to replace it by {invocation_arn}",
+                    hint="a different ARN for the same client token means a different job",
+                )
+            other = db.execute(
+                "SELECT id FROM jobs WHERE invocation_arn = ? AND id != ?",
+                (invocation_arn, job_id),
+            ).fetchone()
+            if other is not None:
+                raise LedgerError(
+                    f"invocation {invocation_arn} is already recorded as job {other['id']}"
+                )
+            db.execute(
+                "UPDATE jobs SET invocation_arn = ?, invocation_id = ?,"
+                " submit_time = COALESCE(submit_time, ?), updated_at = ? WHERE id = ?",
+                (
+                    invocation_arn,
+                    invocation_id_from_arn(invocation_arn),
+                    at,
+                    to_iso(utc_now()),
+                    job_id,
+                ),
+            )
+            if row["status"] == "Rejected" and row["failure_type"] == NOT_SENT:
+                db.execute(
+                    "UPDATE jobs SET failure_type = NULL, failure_message = NULL,"
+                    " end_time = NULL, estimated_cost_usd = COALESCE(?, estimated_cost_usd)"
+                    " WHERE id = ?",
+                    (estimated_cost_usd, job_id),
+                )
+            self._move(row, "InProgress", at=at, detail="submitted")
+            return self._load(job_id)
+
+    @locked
+    def mark_rejected(
+        self,
+        job_id: int,
+        *,
+        message: str,
+        failure_type: str | None = None,
+        not_sent: bool = False,
+    ) -> JobRecord:
+        """The service definitively refused the submit (e.g. ValidationException).
+
+        No job exists on the service's side, so nothing was paid; the row keeps the
+        reason so that ``novareel jobs`` can show it. ``not_sent`` says the request
+        never left this machine (no credentials, a local check): the row is recorded
+        with failure_type ``NotSent`` and a cost of 0, and sending the same token later
+        is still allowed (:meth:`mark_submitted` clears the verdict).
+        """
+        if not_sent:
+            failure_type = NOT_SENT
+        now = to_iso(utc_now())
+        with self._write():
+            row = self._row(job_id)
+            if row["status"] != "Submitting":
+                raise LedgerError(
+                    f"job {job_id} is {row['status']}, not Submitting; it cannot be rejected",
+                )
+            self.conn.execute(
+                "UPDATE jobs SET failure_type = ?, failure_message = ?,"
+                " end_time = COALESCE(end_time, ?), updated_at = ?,"
+                " estimated_cost_usd = CASE WHEN ? THEN 0 ELSE estimated_cost_usd END"
+                " WHERE id = ?",
+                (failure_type, message, now, now, int(not_sent), job_id),
+            )
+            self._move(row, "Rejected", at=now, detail=message)
+            return self._load(job_id)
+
+    @locked
+    def record_status(
+        self,
+        job_id: int,
+        status: str,
+        *,
+        at: datetime | None = None,
+        end_time: datetime | None = None,
+        failure_type: str | None = None,
+        failure_message: str | None = None,
+        failure_shot: int | None = None,
+        submit_time: datetime | None = None,
+        time_scale: float = 1.0,
+    ) -> JobRecord:
+        """Record what a poll saw. A history event is added only when the status
+        changes; a status older than the recorded one (say InProgress after Completed)
+        is ignored, because answers can arrive out of order but jobs never un-finish.
+        Failure details and end time are filled in whenever given for the current
+        status.
+
+        A Completed job whose ``end_time`` is given (the service's) also gets its
+        ``generation_seconds``, once: end minus the service's ``submit_time`` (else the
+        recorded one), times ``time_scale`` (the emulator's speed), so that
+        :mod:`novareel.expectations` learns in real-service seconds. Without the
+        service's end time (a poll's own clock) nothing is learned.
+        """
+        check_status(status)
+        seen = to_iso(at) if at is not None else to_iso(utc_now())
+        with self._write() as db:
+            row = self._row(job_id)
+            moved = self._move(row, status, at=seen, detail=failure_message)
+            if not moved and row["status"] != status:
+                return self._load(job_id)
+            end = opt_iso(end_time)
+            if end is None and status in ("Completed", "Failed"):
+                end = seen
+            db.execute(
+                "UPDATE jobs SET end_time = COALESCE(end_time, ?),"
+                " failure_type = COALESCE(?, failure_type),"
+                " failure_message = COALESCE(?, failure_message),"
+                " failure_shot = COALESCE(?, failure_shot), updated_at = ? WHERE id = ?",
+                (end, failure_type, failure_message, failure_shot, to_iso(utc_now()), job_id),
+            )
+            started = submit_time or opt_dt(row["submit_time"])
+            if status == "Completed" and end_time is not None and started is not None:
+                taken = (end_time - started).total_seconds() * max(time_scale, 1e-6)
+                if taken > 0:
+                    db.execute(
+                        "UPDATE jobs SET generation_seconds = ?, time_scale = ?"
+                        " WHERE id = ? AND generation_seconds IS NULL",
+                        (taken, time_scale, job_id),
+                    )
+            return self._load(job_id)
+
+    @locked
+    def record_files(self, job_id: int, files: list[str]) -> JobRecord:
+        """Add downloaded local files to the job (kept in order, duplicates ignored)."""
+        now = to_iso(utc_now())
+        with self._write() as db:
+            self._row(job_id)
+            db.executemany(
+                "INSERT OR IGNORE INTO job_files (job_id, path, added_at) VALUES (?, ?, ?)",
+                [(job_id, str(f), now) for f in files],
+            )
+            db.execute("UPDATE jobs SET updated_at = ? WHERE id = ?", (now, job_id))
+            return self._load(job_id)

@@ -1,0 +1,132 @@
+"""``novareel models``: every registered model joined with what the account says."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from novareel.errors import AwsError, NotFoundError
+from novareel.models import Model, all_models, describe_model
+from novareel.preflight.lifecycle import (
+    LifecycleFacts,
+    access_from_availability,
+    control_plane_lifecycle,
+    eol_lifecycle,
+    is_credential_error,
+    iso_date,
+    registry_lifecycle,
+    service_words,
+    today,
+)
+
+if TYPE_CHECKING:
+    from novareel.client import NovaReelClient
+
+
+def survey_models(
+    client_for: Callable[[str], NovaReelClient] | None,
+    *,
+    region: str | None = None,
+    day: date | None = None,
+) -> list[dict[str, Any]]:
+    """Every registered model, joined with what the account's control plane says.
+
+    ``client_for(region)`` gives a client for a region (None: offline, the registry
+    alone, no call at all). Each model is asked about in ``region`` when given, else in
+    its own (first) registry region. Per model, the dict holds :func:`describe_model`'s
+    keys plus ``region`` (the region asked), ``access`` (one of :data:`ACCESS_VALUES`),
+    ``source`` (``registry`` or ``control-plane``: where the lifecycle came from) and
+    ``note`` (why a value is unknown, or what the service said; None when nothing to
+    say). Missing or refused credentials raise (see :func:`is_credential_error`); any
+    other failure leaves that one model with registry facts, access ``unknown`` and a
+    note.
+    """
+    listings: dict[str, list[dict[str, Any]] | AwsError] = {}
+    rows = []
+    for model in all_models():
+        asked = region or model.info.default_region
+        facts = registry_lifecycle(model, day)
+        row = describe_model(model, today(day))
+        row.update(region=asked, access="unknown", source="registry", note=None)
+        if client_for is None:
+            row["note"] = "offline: the registry's facts as of today; the account was not asked"
+        elif asked not in model.info.regions:
+            row["access"] = "not-in-region"
+            row["note"] = (
+                f"{model.info.name} is offered in {', '.join(model.info.regions)}, not {asked}"
+            )
+        else:
+            facts, row["access"], row["note"] = _ask_control_plane(
+                client_for(asked), model, asked, listings, facts
+            )
+            row["source"] = facts.source
+            if facts.source == "control-plane":
+                row["lifecycle_source"] = f"the account's Bedrock control plane in {asked}"
+        row.update(
+            lifecycle_status=facts.status,
+            launched=iso_date(facts.launched),
+            legacy_since=iso_date(facts.legacy_since),
+            end_of_life=iso_date(facts.end_of_life),
+        )
+        rows.append(row)
+    return rows
+
+
+def _ask_control_plane(
+    client: NovaReelClient,
+    model: Model,
+    region: str,
+    listings: dict[str, list[dict[str, Any]] | AwsError],
+    fallback: LifecycleFacts,
+) -> tuple[LifecycleFacts, str, str | None]:
+    """(lifecycle, access, note) for one model in one region."""
+    notes: list[str] = []
+    if region not in listings:
+        try:
+            listings[region] = client.list_foundation_models()
+        except AwsError as exc:
+            if is_credential_error(exc):
+                raise
+            listings[region] = exc
+    listing = listings[region]
+    facts: LifecycleFacts | None = None
+    if isinstance(listing, list):
+        summary = next((s for s in listing if s.get("modelId") == model.model_id), None)
+        if summary is not None:
+            facts = control_plane_lifecycle(summary, model)
+    if facts is None:
+        try:
+            details = client.get_foundation_model(model.model_id)
+        except NotFoundError as exc:
+            facts = eol_lifecycle(model)
+            notes.append(f"not found in {region}: {service_words(exc)}")
+        except AwsError as exc:
+            if is_credential_error(exc):
+                raise
+            notes.append(
+                "lifecycle from the registry: the control plane did not answer "
+                f"({exc.code or exc.message})"
+            )
+        else:
+            facts = control_plane_lifecycle(details, model)
+            if facts is None:
+                notes.append("the control plane gave no lifecycle; the registry's is shown")
+    if facts is None:
+        facts = fallback
+    if facts.status == "EOL" and facts.source == "control-plane":
+        return facts, "unknown", "; ".join(notes) or None
+    try:
+        availability = client.get_foundation_model_availability(model.model_id)
+    except AwsError as exc:
+        if is_credential_error(exc):
+            raise
+        notes.append(
+            f"access unknown: GetFoundationModelAvailability failed ({exc.code or exc.message})"
+        )
+        return facts, "unknown", "; ".join(notes)
+    access = access_from_availability(availability, marketplace=model.info.marketplace)
+    agreement = availability.get("agreementAvailability") or {}
+    if access == "no-agreement" and agreement.get("errorMessage"):
+        notes.append(str(agreement["errorMessage"]))
+    return facts, access, "; ".join(notes) or None
