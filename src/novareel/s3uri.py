@@ -146,6 +146,11 @@ def bucket_problems(bucket: str, field: str) -> list[Problem]:
     return []
 
 
+def is_account_id(value: str) -> bool:
+    """True for a 12-digit AWS account id (a bucket owner, for output or input images)."""
+    return bool(_OWNER_RE.match(value))
+
+
 def parse_s3_uri(uri: str, *, field: str = "output_uri") -> S3Uri:
     """Parse ``s3://bucket[/key]``; raise :class:`InvalidRequestError` naming ``field``."""
     if not isinstance(uri, str) or not uri.startswith("s3://"):
@@ -200,7 +205,7 @@ def output_location(
     """
     parsed = parse_s3_uri(uri, field="output_uri")
     problems: list[Problem] = []
-    if bucket_owner is not None and not _OWNER_RE.match(bucket_owner):
+    if bucket_owner is not None and not is_account_id(bucket_owner):
         problems.append(
             Problem(
                 "bucket_owner",
@@ -248,6 +253,7 @@ __all__ = [
     "OutputLocation",
     "S3Uri",
     "bucket_problems",
+    "is_account_id",
     "output_location",
     "parse_s3_uri",
     "resolve_output_uri",
