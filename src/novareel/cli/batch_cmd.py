@@ -26,6 +26,7 @@ from novareel.cli.common import (
     with_connection,
 )
 from novareel.s3uri import OUTPUT_URI_ENV, resolve_output_uri
+from novareel.status import JobStatus
 
 _PHASE_STYLE = {
     "pending": "dim",
@@ -281,7 +282,7 @@ def _dry_run(batch: Any, as_json: bool) -> None:
     with Ledger.open_default() as ledger:
         known = ledger_view(ledger, batch)
     to_spend = round(
-        sum(i.estimated_cost_usd for i in batch.items if known.get(i.key) != "Completed"), 2
+        sum(i.estimated_cost_usd for i in batch.items if known.get(i.key) != JobStatus.COMPLETED), 2
     )
     if as_json:
         emit_json(
