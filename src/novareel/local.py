@@ -34,14 +34,14 @@ from typing import Any
 
 from novareel.client import NovaReelClient
 from novareel.errors import EmulatorError, NotFoundError
-from novareel.s3uri import OutputLocation
+from novareel.s3uri import LOCAL_BUCKET, LOCAL_OUTPUT_URI, OutputLocation
 
 log = logging.getLogger("novareel")
 
 EMULATOR_URL_ENV = "NOVAREEL_EMULATOR_URL"
 DEFAULT_EMULATOR_URL = "http://127.0.0.1:5899"
-LOCAL_BUCKET = "novareel-local"
-LOCAL_OUTPUT_URI = f"s3://{LOCAL_BUCKET}/videos/"
+# LOCAL_BUCKET and LOCAL_OUTPUT_URI are s3uri's (where resolve_output_uri picks the
+# latter), re-exported here where local mode's callers have always found them.
 #: Dummy credentials for the emulator: it checks signatures' shape, not secrets.
 LOCAL_ACCESS_KEY = "novareel-local"
 LOCAL_SECRET_KEY = "novareel-local-secret"

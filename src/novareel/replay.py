@@ -32,6 +32,7 @@ from novareel.errors import ImageError, InvalidRequestError, LedgerError, Proble
 from novareel.models import FrameRules, RecordedRequest, StartingFrame, VideoRequest, get_model
 from novareel.results import JobResult
 from novareel.s3uri import output_location
+from novareel.status import JobStatus
 
 if TYPE_CHECKING:
     from novareel.client import InvocationStatus
@@ -45,7 +46,7 @@ __all__ = ["SYNC_BATCH", "SyncReport", "rebuild_request", "retry", "retry_job", 
 SYNC_BATCH = 200
 
 #: Statuses a retry makes sense for: the job ended without a video.
-RETRYABLE_STATUSES = ("Failed", "Rejected")
+RETRYABLE_STATUSES = (JobStatus.FAILED, JobStatus.REJECTED)
 
 
 def _frame(info: Any, field_name: str, job_id: int | None, rules: FrameRules) -> StartingFrame:
@@ -142,16 +143,17 @@ def retry_job(
     if ledger is None:
         raise LedgerError("retrying a job needs the job ledger")
     record = ledger.get(ref)
-    if record.status in ("Completed", "InProgress"):
+    if record.status in (JobStatus.COMPLETED, JobStatus.IN_PROGRESS):
+        only = " or ".join(RETRYABLE_STATUSES)
         raise InvalidRequestError(
             Problem(
                 "job",
-                f"job {record.id} is {record.status}; only Failed or Rejected jobs are retried",
+                f"job {record.id} is {record.status}; only {only} jobs are retried",
                 value=record.id,
             ),
             hint=(
                 f"Download it with `novareel download {record.id}`."
-                if record.status == "Completed"
+                if record.status == JobStatus.COMPLETED
                 else f"Wait for it with `novareel wait {record.id}`."
             ),
         )
@@ -165,7 +167,7 @@ def retry_job(
         bucket_owner=record.output_bucket_owner,
         kms_key_id=record.output_kms_key_id,
     )
-    if record.status == "Submitting" or record.not_sent:
+    if record.status == JobStatus.SUBMITTING or record.not_sent:
         # Never sent, or maybe sent without an answer: its own token, so never twice.
         return api.submit(
             request,

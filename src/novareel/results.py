@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from novareel.status import FINISHED_STATUSES
+
 #: What to do about each failureType Nova Reel writes into its status file.
 FAILURE_ADVICE: dict[str, str] = {
     "RAI_VIOLATION_OUTPUT_VIDEO_DEFLECTION": (
@@ -87,9 +89,9 @@ def _iso(value: datetime | None) -> str | None:
 class JobResult:
     """Everything known about one job, on every path (submit, status, wait, download).
 
-    ``status`` is the service's (``InProgress``, ``Completed``, ``Failed``) or one of
-    novareel's own: ``DryRun`` (nothing sent), ``Submitting`` (recorded, no answer
-    yet), ``Rejected`` (the service refused the submit).
+    ``status`` is a :class:`~novareel.status.JobStatus` (the service's ``InProgress``,
+    ``Completed``, ``Failed``, or novareel's ``Submitting`` and ``Rejected``), or
+    ``DryRun`` for a request that was only checked (nothing sent).
     """
 
     status: str
@@ -130,7 +132,8 @@ class JobResult:
 
     @property
     def done(self) -> bool:
-        return self.status in ("Completed", "Failed")
+        """True once the service has finished the job (Completed or Failed)."""
+        return self.status in FINISHED_STATUSES
 
     def with_(self, **changes: Any) -> JobResult:
         """A copy with some fields changed (results are immutable)."""

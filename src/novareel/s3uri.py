@@ -10,7 +10,9 @@ discover it after a round trip.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +20,31 @@ from novareel.errors import InvalidRequestError, Problem
 
 #: The environment variable that gives commands a default output location.
 OUTPUT_URI_ENV = "NOVAREEL_OUTPUT_URI"
+#: The bucket the local emulator always has (``novareel.local`` makes sure of it), and
+#: the folder local mode writes to when no output location is given. Defined here, not
+#: in ``local``, so that choosing an output location never imports the emulator's side.
+LOCAL_BUCKET = "novareel-local"
+LOCAL_OUTPUT_URI = f"s3://{LOCAL_BUCKET}/videos/"
+
+
+def resolve_output_uri(
+    given: str | None, *, local: bool, environ: Mapping[str, str] | None = None
+) -> str | None:
+    """The output location a job goes to: the one ``given`` (``--output-uri``, a tool's
+    ``output_uri``), else ``$NOVAREEL_OUTPUT_URI``, else in local mode the emulator's
+    own folder; None when there is none (the caller says how to give one).
+
+    The one place this order is decided, so the CLI, batch files, ``doctor`` and the
+    MCP server cannot drift apart. The value is returned unchecked:
+    :func:`output_location` parses it, with the caller's bucket owner and KMS key.
+    """
+    if given is not None:
+        return given
+    from_env = (os.environ if environ is None else environ).get(OUTPUT_URI_ENV)
+    if from_env is not None:
+        return from_env
+    return LOCAL_OUTPUT_URI if local else None
+
 
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
 _OWNER_RE = re.compile(r"^[0-9]{12}$")
@@ -119,6 +146,11 @@ def bucket_problems(bucket: str, field: str) -> list[Problem]:
     return []
 
 
+def is_account_id(value: str) -> bool:
+    """True for a 12-digit AWS account id (a bucket owner, for output or input images)."""
+    return bool(_OWNER_RE.match(value))
+
+
 def parse_s3_uri(uri: str, *, field: str = "output_uri") -> S3Uri:
     """Parse ``s3://bucket[/key]``; raise :class:`InvalidRequestError` naming ``field``."""
     if not isinstance(uri, str) or not uri.startswith("s3://"):
@@ -173,7 +205,7 @@ def output_location(
     """
     parsed = parse_s3_uri(uri, field="output_uri")
     problems: list[Problem] = []
-    if bucket_owner is not None and not _OWNER_RE.match(bucket_owner):
+    if bucket_owner is not None and not is_account_id(bucket_owner):
         problems.append(
             Problem(
                 "bucket_owner",
@@ -214,4 +246,15 @@ def output_location(
     return OutputLocation(parsed, bucket_owner=bucket_owner, kms_key_id=kms_key_id)
 
 
-__all__ = ["OutputLocation", "S3Uri", "bucket_problems", "output_location", "parse_s3_uri"]
+__all__ = [
+    "LOCAL_BUCKET",
+    "LOCAL_OUTPUT_URI",
+    "OUTPUT_URI_ENV",
+    "OutputLocation",
+    "S3Uri",
+    "bucket_problems",
+    "is_account_id",
+    "output_location",
+    "parse_s3_uri",
+    "resolve_output_uri",
+]

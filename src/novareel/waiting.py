@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from novareel.status import FINISHED_STATUSES
+
 
 @dataclass(frozen=True)
 class PollSchedule:
@@ -116,7 +118,7 @@ def poll_until(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     elapsed_offset: float = 0.0,
-    done: frozenset[str] = frozenset({"Completed", "Failed"}),
+    done: frozenset[str] = FINISHED_STATUSES,
 ) -> tuple[str, int, bool]:
     """Call ``check`` (returns a status) until it is in ``done`` or the deadline passes.
 

@@ -84,3 +84,32 @@ def test_bad_owner_and_kms_both_reported() -> None:
 def test_uri_length_limit() -> None:
     with pytest.raises(InvalidRequestError, match="limit is 1024"):
         parse_s3_uri("s3://bucket/" + "k" * 1020)
+
+
+def test_output_uri_fallback_order() -> None:
+    """Given, else $NOVAREEL_OUTPUT_URI, else (local mode only) the emulator's folder."""
+    from novareel.s3uri import LOCAL_OUTPUT_URI, OUTPUT_URI_ENV, resolve_output_uri
+
+    env = {OUTPUT_URI_ENV: "s3://from-env/videos/"}
+    given = "s3://given/out/"
+    assert resolve_output_uri(given, local=True, environ=env) == given
+    assert resolve_output_uri(given, local=False, environ={}) == given
+    assert resolve_output_uri(None, local=True, environ=env) == "s3://from-env/videos/"
+    assert resolve_output_uri(None, local=False, environ=env) == "s3://from-env/videos/"
+    assert resolve_output_uri(None, local=True, environ={}) == LOCAL_OUTPUT_URI
+    assert resolve_output_uri(None, local=False, environ={}) is None
+    assert LOCAL_OUTPUT_URI == "s3://novareel-local/videos/"
+
+
+def test_output_uri_fallback_reads_the_process_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from novareel import local
+    from novareel.s3uri import LOCAL_OUTPUT_URI, OUTPUT_URI_ENV, resolve_output_uri
+
+    monkeypatch.setenv(OUTPUT_URI_ENV, "s3://env-bucket/x/")
+    assert resolve_output_uri(None, local=True) == "s3://env-bucket/x/"
+    monkeypatch.delenv(OUTPUT_URI_ENV)
+    assert resolve_output_uri(None, local=True) == LOCAL_OUTPUT_URI
+    # local mode's callers still find the constant where they always did
+    assert local.LOCAL_OUTPUT_URI is LOCAL_OUTPUT_URI

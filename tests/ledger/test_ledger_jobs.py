@@ -349,3 +349,34 @@ def test_name_out_dir_and_emulator_ownership_are_kept(add: AddJob, ledger: Ledge
     )
     plain = ledger.get(add("tok-2").id)
     assert (plain.name, plain.out_dir, plain.emulator_owned) == (None, None, False)
+
+
+def test_a_rows_failure_is_rebuilt_with_advice(add: AddJob, ledger: Ledger) -> None:
+    """JobRecord.failure is the one place a row becomes a results.Failure."""
+    from novareel.results import Failure, advice_for
+
+    job = add("tok-1")
+    assert job.failure is None
+    ledger.mark_submitted(job.id, invocation_arn=ARN, submit_time=T0)
+    failed = ledger.record_status(
+        job.id,
+        "Failed",
+        at=T0 + timedelta(seconds=90),
+        failure_type="INTERNAL_SERVER_EXCEPTION",
+        failure_message="Something went wrong on the server side.",
+        failure_shot=3,
+    )
+    assert failed.failure == Failure(
+        "INTERNAL_SERVER_EXCEPTION",
+        "Something went wrong on the server side.",
+        3,
+        advice_for("INTERNAL_SERVER_EXCEPTION", None),
+    )
+    # a message alone (no type) is still a failure, advised from its words
+    refused = ledger.mark_rejected(
+        add("tok-2").id, message="This request has been blocked by our content filters."
+    )
+    assert refused.failure is not None
+    assert refused.failure.type is None
+    assert refused.failure.shot is None
+    assert refused.failure.advice == advice_for("RAI_VIOLATION_OUTPUT_VIDEO_DEFLECTION", None)

@@ -393,3 +393,46 @@ def test_fit_image_always_gives_1280x720_rgb(width: int, height: int, mode: str,
     out.save(buffer, "PNG")
     assert check_image_bytes(buffer.getvalue(), field="image") == "png"
     assert ((width, height) == (1280, 720)) == (not any(fit[:4] in n for n in notes))
+
+
+# ----------------------------------------------------------------- one home per fact
+
+
+def test_the_limit_and_signatures_are_the_registrys() -> None:
+    """images applies models.base's size limit and file signatures; it keeps no copy."""
+    from novareel.images import reading
+    from novareel.models import base
+
+    assert MAX_IMAGE_BYTES is base.MAX_IMAGE_BYTES
+    assert base.FrameRules("any", None).max_bytes == MAX_IMAGE_BYTES
+    for fmt, magic in base.MAGIC.items():
+        assert sniff_format(magic + b"\x00" * 16) == fmt
+    assert not any(
+        name.endswith("SIGNATURE") or name == "MAX_IMAGE_BYTES" for name in vars(reading)
+    )
+
+
+def test_a_familys_own_size_limit_is_applied_before_reading(tmp_path: Path) -> None:
+    """The limit comes from the family's FrameRules, in the message and the check."""
+    from novareel.models.base import FrameRules
+
+    path = save(gradient((64, 36)), tmp_path / "small.png", "PNG")
+    size = path.stat().st_size
+    rules = FrameRules("Tiny", size=None, max_bytes=size - 1)
+    with pytest.raises(ImageError) as info:
+        prepare_starting_frame(path, rules=rules)
+    assert f"<= {size - 1} bytes" == info.value.problems[0].limit
+    assert f"Tiny accepts images up to {(size - 1) / 1_000_000:g} MB" in info.value.message
+    assert prepare_starting_frame(path, rules=FrameRules("Roomy", size=None)).frame.data
+
+
+def test_s3_images_are_parsed_by_s3uri() -> None:
+    """An S3 image's bucket is held to S3's naming rules (s3uri's), all problems at once."""
+    with pytest.raises(ImageError) as info:
+        load_starting_frame("s3://My_Bucket/frame.webp", bucket_owner="12345")
+    messages = [p.message for p in info.value.problems]
+    assert "upper-case letters" in messages[0]
+    assert "does not end in .png" in messages[1]
+    assert info.value.problems[2].field == "image.bucket_owner"
+    with pytest.raises(ImageError, match="not an s3://bucket/key URI of an object"):
+        load_starting_frame("s3://my-bucket/")

@@ -78,6 +78,7 @@ from novareel.errors import (
 )
 from novareel.models import find_model, get_model
 from novareel.results import Failure, JobResult, advice_for
+from novareel.status import JobStatus
 from novareel.waiting import PollSchedule
 
 if TYPE_CHECKING:
@@ -322,7 +323,7 @@ class BatchRunner:
         """Where every item stands, with costs from the ledger."""
         keys = {s.item.key for s in self.states}
         jobs = [j for j in self.ledger.batch_jobs(self.batch_id) if j.batch_item in keys]
-        cost = sum(j.estimated_cost_usd or 0.0 for j in jobs if j.status == "Completed")
+        cost = sum(j.estimated_cost_usd or 0.0 for j in jobs if j.status == JobStatus.COMPLETED)
         submitted = sum(j.estimated_cost_usd or 0.0 for j in jobs if j.invocation_arn)
         outcomes = tuple(
             ItemOutcome(
@@ -441,15 +442,15 @@ class BatchRunner:
                 )
             return state
         self._adopt_record(state, latest)
-        if latest.status == "Submitting" or latest.not_sent:
+        if latest.status == JobStatus.SUBMITTING or latest.not_sent:
             # Sent (maybe) without an answer, or refused before sending (no
             # credentials): send again with the SAME token.
             self._set_phase(state, ItemPhase.PENDING)
             state.token = latest.client_token
             state.retry_of = latest.retry_of
-        elif latest.status == "InProgress":
+        elif latest.status == JobStatus.IN_PROGRESS:
             self._set_phase(state, ItemPhase.IN_FLIGHT)
-        elif latest.status == "Completed":
+        elif latest.status == JobStatus.COMPLETED:
             if self.out_dir is None or _downloaded(latest):
                 self._set_phase(state, ItemPhase.DONE)
                 state.local_files = tuple(latest.local_files)
@@ -458,7 +459,7 @@ class BatchRunner:
                 )
             else:
                 self._set_phase(state, ItemPhase.DOWNLOADING)
-        elif latest.status == "Failed":
+        elif latest.status == JobStatus.FAILED:
             self._after_failure(state, latest, _failure_of(latest))
         else:  # Rejected: the service refused the request itself
             self._set_phase(state, ItemPhase.FAILED)
@@ -647,7 +648,7 @@ class BatchRunner:
         state.job_id = result.ledger_id
         state.invocation_arn = result.invocation_arn
         state.submitted_at = result.submit_time
-        if result.status == "InProgress" or not result.done:
+        if result.status == JobStatus.IN_PROGRESS or not result.done:
             self._set_phase(state, ItemPhase.IN_FLIGHT)
             self._emit(state, f"submitted (~${item.estimated_cost_usd:.2f})")
         else:  # the token had already produced a finished job
@@ -667,7 +668,7 @@ class BatchRunner:
             running = {
                 j.invocation_arn
                 for j in self.api.client.list_async_invokes(
-                    status="InProgress", submitted_after=since, sort_order="Ascending"
+                    status=JobStatus.IN_PROGRESS, submitted_after=since, sort_order="Ascending"
                 )
             }
         except AwsError as exc:
@@ -690,7 +691,7 @@ class BatchRunner:
     def _finished(self, state: _ItemState, result: JobResult) -> None:
         # A slot freed up: a waiting submit may go now.
         self._slot_free_at = 0.0
-        if result.status == "Completed":
+        if result.status == JobStatus.COMPLETED:
             self._set_phase(
                 state, ItemPhase.DOWNLOADING if self.out_dir is not None else ItemPhase.DONE
             )

@@ -8,7 +8,6 @@ Running the same command again continues an interrupted run; see ``docs/batch.md
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 import time
 from collections import Counter, deque
@@ -26,7 +25,8 @@ from novareel.cli.common import (
     open_api,
     with_connection,
 )
-from novareel.s3uri import OUTPUT_URI_ENV
+from novareel.s3uri import OUTPUT_URI_ENV, resolve_output_uri
+from novareel.status import JobStatus
 
 _PHASE_STYLE = {
     "pending": "dim",
@@ -289,7 +289,7 @@ def _dry_run(batch: Any, as_json: bool) -> None:
             for i in batch.items
         ]
     to_spend = round(
-        sum(i.estimated_cost_usd for i in batch.items if known.get(i.key) != "Completed"), 2
+        sum(i.estimated_cost_usd for i in batch.items if known.get(i.key) != JobStatus.COMPLETED), 2
     )
     if as_json:
         emit_json(
@@ -459,11 +459,8 @@ def batch(
     from novareel.batch import BatchRunner, load_batch
 
     cap = cost_cap.parse(max_cost)
-    fallback: dict[str, Any] = {"output_uri": os.environ.get(OUTPUT_URI_ENV)}
-    if conn.local and fallback["output_uri"] is None:
-        from novareel.local import LOCAL_OUTPUT_URI
-
-        fallback["output_uri"] = LOCAL_OUTPUT_URI
+    # the flag is the file's default; the environment and --local only fill the gap
+    fallback: dict[str, Any] = {"output_uri": resolve_output_uri(None, local=conn.local)}
     batch_file = load_batch(file, defaults={"output_uri": output_uri}, fallback=fallback)
     if dry_run:
         _dry_run(batch_file, json_output)

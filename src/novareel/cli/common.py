@@ -18,6 +18,7 @@ import typer
 
 from novareel.cli.app import emit_json, err_console, with_flags
 from novareel.errors import ImageError, InvalidRequestError, Problem
+from novareel.status import JobStatus
 
 PROFILE = typer.Option(None, "--profile", help="AWS profile (as AWS_PROFILE).")
 REGION = typer.Option(None, "--region", help="AWS region (default: boto3's, else us-east-1).")
@@ -298,11 +299,11 @@ class JobProgress:
         if getattr(p, "source", None):
             timing += f", {p.source}"  # learned from N jobs, or the built-in prior
         timing += f", {p.polls} checks"
-        if over > 0 and p.status == "InProgress":
+        if over > 0 and p.status == JobStatus.IN_PROGRESS:
             timing += f" ({over:,.0f}s over)"
         self._wait.update(
             self._wait_task,
-            completed=min(p.elapsed / expected, 1.0) if p.status == "InProgress" else 1.0,
+            completed=min(p.elapsed / expected, 1.0) if p.status == JobStatus.IN_PROGRESS else 1.0,
             description=f"{self.label} [{p.status}]",
             timing=timing,
         )
@@ -337,6 +338,17 @@ class JobProgress:
             self._download = None
 
 
+#: How each status is coloured wherever a job is shown (click and Rich both know
+#: these names): green done, red failed or refused, cyan running, yellow unconfirmed.
+STATUS_COLOURS: dict[str, str] = {
+    JobStatus.COMPLETED: "green",
+    JobStatus.FAILED: "red",
+    JobStatus.REJECTED: "red",
+    JobStatus.IN_PROGRESS: "cyan",
+    JobStatus.SUBMITTING: "yellow",
+}
+
+
 def print_result(result: Any, as_json: bool) -> None:
     """One job, as JSON or as a short human summary.
 
@@ -348,7 +360,7 @@ def print_result(result: Any, as_json: bool) -> None:
         return
     for notice in result.notices:
         typer.secho(f"notice: {notice}", fg="yellow", err=True)
-    colour = {"Completed": "green", "Failed": "red", "InProgress": "cyan"}.get(result.status)
+    colour = STATUS_COLOURS.get(result.status)
     rows: list[tuple[str, str]] = [
         ("status", typer.style(result.status, fg=colour, bold=True) if colour else result.status),
         ("job", f"{result.ledger_id or '-'}  {result.invocation_arn or ''}"),

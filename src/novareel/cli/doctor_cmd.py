@@ -8,8 +8,6 @@ a check fails, 2 for bad input (nothing is sent), 3 when AWS cannot be set up at
 
 from __future__ import annotations
 
-import os
-
 import typer
 
 from novareel.cli.app import JSON_HELP, app, console, emit_json, handle_errors
@@ -48,16 +46,13 @@ def doctor(
     object under the output folder and deletes it. Never switches model: when the
     model cannot run, the fix names the alternatives with their price.
     """
-    from novareel.local import LOCAL_OUTPUT_URI, LocalClient
+    from novareel.local import LocalClient
     from novareel.models import get_model
     from novareel.preflight import run_checks
-    from novareel.s3uri import output_location
+    from novareel.s3uri import LOCAL_OUTPUT_URI, output_location, resolve_output_uri
 
     model = get_model(model_id)
-    if output_uri is None:
-        output_uri = os.environ.get(OUTPUT_URI_ENV)
-    if output_uri is None and conn.local:
-        output_uri = LOCAL_OUTPUT_URI
+    output_uri = resolve_output_uri(output_uri, local=conn.local)
     if output_uri is not None:
         location = output_location(output_uri, kms_key_id=kms_key_id)
     else:

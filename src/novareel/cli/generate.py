@@ -22,6 +22,7 @@ from novareel.cli.common import (
 )
 from novareel.errors import InvalidRequestError, Problem
 from novareel.s3uri import OUTPUT_URI_ENV
+from novareel.status import JobStatus
 
 if TYPE_CHECKING:
     from novareel.images import FitMode
@@ -422,7 +423,7 @@ def generate(
                 if not owned:
                     err_console.print(f"next: {resume}", highlight=False)
             return
-        if result.status == "Failed":
+        if result.status == JobStatus.FAILED:
             from novareel.jobs import job_failed_error
 
             raise job_failed_error(result)
@@ -578,7 +579,7 @@ def _run_per_shot(
     )
     summary = runner.run()
     result: dict[str, Any] = {
-        "status": "Completed" if summary.ok else "Failed",
+        "status": JobStatus.COMPLETED if summary.ok else JobStatus.FAILED,
         "model_id": requests[0].model_id,
         "shots": [o.to_dict() for o in summary.items],
         "estimated_cost_usd": round(sum(r.estimated_cost_usd for r in requests), 2),

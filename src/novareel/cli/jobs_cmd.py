@@ -17,6 +17,7 @@ from novareel.cli import max_cost as cost_cap
 from novareel.cli.app import JSON_HELP, app, console, emit_json, err_console, handle_errors
 from novareel.cli.common import (
     CONNECTION,
+    STATUS_COLOURS,
     Connection,
     JobProgress,
     open_api,
@@ -25,6 +26,7 @@ from novareel.cli.common import (
 )
 from novareel.cli.track import MAX_ALIAS
 from novareel.errors import InvalidRequestError, Problem
+from novareel.status import JobStatus
 from novareel.when import parse_when
 
 jobs_app = typer.Typer(
@@ -35,7 +37,7 @@ jobs_app = typer.Typer(
 )
 app.add_typer(jobs_app, name="jobs")
 
-_STATUSES = ("Submitting", "InProgress", "Completed", "Failed", "Rejected")
+_STATUSES: tuple[str, ...] = tuple(JobStatus)
 
 
 def _parse_statuses(value: str | None) -> list[str] | None:
@@ -84,14 +86,6 @@ _TASK_SHORT = {
     "TEXT_VIDEO": "text",
     "MULTI_SHOT_AUTOMATED": "auto",
     "MULTI_SHOT_MANUAL": "manual",
-}
-
-_COLOURS = {
-    "Completed": "green",
-    "Failed": "red",
-    "Rejected": "red",
-    "InProgress": "cyan",
-    "Submitting": "yellow",
 }
 
 
@@ -202,7 +196,7 @@ def _cells(record: Any, wide: bool) -> tuple[list[str], str, str]:
     from novareel.naming import prompt_of, shots_of
 
     r = record
-    colour = "dim" if r.not_sent else _COLOURS.get(r.status, "")
+    colour = "dim" if r.not_sent else STATUS_COLOURS.get(r.status, "")
     secs = f" {r.duration_seconds}s" if r.duration_seconds else ""
     cost = _cost_text(r)
     if not wide:
@@ -399,9 +393,8 @@ def jobs_show(
     from rich.table import Table
 
     from novareel.naming import prompt_of, shots_of
-    from novareel.results import advice_for
 
-    colour = _COLOURS.get(record.status, "")
+    colour = STATUS_COLOURS.get(record.status, "")
     status_text = _status_text(record)
     cost = _cost_text(record)
     rows: list[tuple[str, str]] = [
@@ -442,12 +435,11 @@ def jobs_show(
         rows.append(("retried as", ", ".join(str(r) for r in retries)))
     if record.tags:
         rows.append(("tags", ", ".join(f"{k}={v}" for k, v in record.tags.items())))
-    if record.failure_type or record.failure_message:
-        shot = f" at shot {record.failure_shot}" if record.failure_shot else ""
-        rows.append(
-            ("failure", f"{record.failure_type or ''}{shot}: {record.failure_message or ''}")
-        )
-        rows.append(("what to do", advice_for(record.failure_type, record.failure_message)))
+    failure = record.failure
+    if failure is not None:
+        shot = f" at shot {failure.shot}" if failure.shot else ""
+        rows.append(("failure", f"{failure.type or ''}{shot}: {failure.message or ''}"))
+        rows.append(("what to do", failure.advice))
     for path in record.local_files:
         rows.append(("file", escape(path)))
     table = Table(show_header=False, box=None, pad_edge=False)
@@ -534,6 +526,6 @@ def jobs_retry(
             on_progress=bars.on_progress,
             on_download=bars.on_download,
         )
-    if result.status == "Failed":
+    if result.status == JobStatus.FAILED:
         raise job_failed_error(result)
     print_result(result, json_output)

@@ -21,6 +21,7 @@ from novareel.cli.common import (
     with_connection,
 )
 from novareel.errors import InvalidRequestError, Problem
+from novareel.status import SERVICE_STATUSES, JobStatus
 from novareel.when import parse_when
 
 JOB_REF = typer.Argument(..., help="Ledger id, invocation id, or invocation ARN.")
@@ -124,7 +125,7 @@ def wait(
                 highlight=False,
             )
             raise typer.Exit(130) from None
-    if result.status == "Failed":
+    if result.status == JobStatus.FAILED:
         raise job_failed_error(result)
     print_result(result, json_output)
 
@@ -154,7 +155,7 @@ def download(
 @with_connection
 def list_jobs(
     status_filter: str | None = typer.Option(
-        None, "--status", help="InProgress | Completed | Failed."
+        None, "--status", help=" | ".join(SERVICE_STATUSES) + "."
     ),
     since: str | None = typer.Option(
         None, "--since", help="Submitted at/after: ISO date/time or an age (12h, 7d)."
@@ -169,13 +170,13 @@ def list_jobs(
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """List the account's jobs as the service knows them (ListAsyncInvokes)."""
-    if status_filter is not None and status_filter not in ("InProgress", "Completed", "Failed"):
+    if status_filter is not None and status_filter not in SERVICE_STATUSES:
         raise InvalidRequestError(
             Problem(
                 "status",
                 f"unknown status {status_filter!r}",
                 value=status_filter,
-                limit="InProgress | Completed | Failed",
+                limit=" | ".join(SERVICE_STATUSES),
             )
         )
     count = pick_limit(limit, max_items)

@@ -17,6 +17,7 @@ from novareel.gallery.request import _Described, describe_request
 from novareel.ledger import BatchRecord, JobRecord
 from novareel.models import find_model
 from novareel.results import advice_for
+from novareel.status import JobStatus
 
 
 def escape(value: object) -> str:
@@ -51,7 +52,7 @@ def _money(value: float) -> str:
 def _cost(record: JobRecord) -> str:
     """The cost line: what this job cost here, and what it would cost on AWS."""
     estimate = record.estimated_cost_usd
-    if record.status == "Rejected":
+    if record.status == JobStatus.REJECTED:
         return "$0 (refused at submit, nothing charged)"
     if record.ran_locally:
         if estimate is None:
@@ -70,13 +71,15 @@ class CardBuilder:
         self.now = now
 
     def failure_html(self, record: JobRecord) -> str:
-        if record.status not in ("Failed", "Rejected"):
+        if record.status not in (JobStatus.FAILED, JobStatus.REJECTED):
             return ""
         where = f" at shot {record.failure_shot}" if record.failure_shot else ""
         kind = f" ({record.failure_type})" if record.failure_type else ""
-        title = "Refused at submit" if record.status == "Rejected" else f"Failed{where}{kind}"
+        title = (
+            "Refused at submit" if record.status == JobStatus.REJECTED else f"Failed{where}{kind}"
+        )
         message = record.failure_message or "no message was recorded"
-        if record.status == "Rejected":
+        if record.status == JobStatus.REJECTED:
             advice = "Nothing was charged. Fix the request and submit a new job."
         else:
             advice = advice_for(record.failure_type, record.failure_message)
@@ -185,7 +188,7 @@ class CardBuilder:
                 took = (record.end_time - record.submit_time).total_seconds()
                 if took >= 0:
                     rows.append(("took", _e(_span(took))))
-        elif record.status in ("InProgress", "Submitting"):
+        elif record.status in (JobStatus.IN_PROGRESS, JobStatus.SUBMITTING):
             start = record.submit_time or record.created_at
             running = (self.now - start).total_seconds()
             if running >= 0:

@@ -18,6 +18,7 @@ from novareel.errors import NovaReelError
 from novareel.ledger import JobRecord
 from novareel.models import find_model
 from novareel.s3uri import S3Uri, parse_s3_uri
+from novareel.status import JobStatus
 
 log = logging.getLogger("novareel")
 
@@ -219,7 +220,7 @@ class MediaLinks:
                     self.written.add(target.name)
                     media.sheet = self._rel(target)
             return media
-        if record.status != "Completed":
+        if record.status != JobStatus.COMPLETED:
             media.video_note = self._why_no_video(record)
             return media
         uri = _s3_video(record)
@@ -255,16 +256,16 @@ class MediaLinks:
         return media
 
     def _why_no_video(self, record: JobRecord) -> str:
-        if record.status == "InProgress":
+        if record.status == JobStatus.IN_PROGRESS:
             return (
                 "No player yet: the job is still rendering. "
                 f"`novareel wait {record.id}` then `novareel download {record.id}`."
             )
-        if record.status == "Submitting":
+        if record.status == JobStatus.SUBMITTING:
             return (
                 "No player: the job was recorded but the service never confirmed the "
                 "submit. `novareel jobs sync` finds out whether it exists."
             )
-        if record.status == "Rejected":
+        if record.status == JobStatus.REJECTED:
             return "No player: the service refused the request, so no video was made."
         return "No player: the job failed, so there is no video."

@@ -15,6 +15,7 @@ from novareel.models import (
 )
 from novareel.results import JobResult
 from novareel.s3uri import OutputLocation
+from novareel.status import JobStatus
 from novareel.waiting import WaitProgress
 
 log = logging.getLogger("novareel")
@@ -104,7 +105,7 @@ class NovaReel(Submitting, Fetching):
             on_notice=on_notice,
         )
         finished = finished.with_(notices=submitted.notices + finished.notices)
-        if finished.status == "Failed" and raise_on_failure:
+        if finished.status == JobStatus.FAILED and raise_on_failure:
             raise job_failed_error(finished)
         return finished
 
@@ -148,7 +149,7 @@ class NovaReel(Submitting, Fetching):
                 local_files=downloaded.local_files,
                 notices=finished.notices + downloaded.notices,
             )
-        if finished.status == "Failed" and raise_on_failure:
+        if finished.status == JobStatus.FAILED and raise_on_failure:
             raise job_failed_error(finished)
         return finished
 

@@ -26,6 +26,7 @@ from novareel.models import (
 from novareel.naming import job_folder_name, job_label
 from novareel.results import JobResult
 from novareel.s3uri import S3Uri, parse_s3_uri
+from novareel.status import JobStatus
 
 if TYPE_CHECKING:
     from novareel.ledger import JobRecord
@@ -161,7 +162,7 @@ class Fetching(Tracking):
         if out_dir is None:
             out_dir = (record.out_dir if record is not None else None) or "."
         result = self.status(ref)
-        if result.status == "InProgress":
+        if result.status == JobStatus.IN_PROGRESS:
             raise DownloadError(
                 f"job {result.invocation_id} is still InProgress; nothing to download yet",
                 hint=f"Run `novareel wait {result.ledger_id or result.invocation_arn}` first.",
@@ -215,7 +216,7 @@ class Fetching(Tracking):
             notices.append(f"skipped {len(skipped)} unsafe key(s): {', '.join(skipped[:3])}")
         # A job of unknown length (adopted by `jobs sync`) is not checked, as before:
         # a guessed length would flag a correct video.
-        if check_video and result.status == "Completed" and result.duration_seconds:
+        if check_video and result.status == JobStatus.COMPLETED and result.duration_seconds:
             model = find_model(result.model_id)
             name = model.family.video_name if model is not None else "output.mp4"
             shape = shape_of(result.model_id, result.request, result.duration_seconds)

@@ -35,6 +35,7 @@ from novareel.models import (
 )
 from novareel.results import JobResult
 from novareel.s3uri import OutputLocation, output_location
+from novareel.status import JobStatus
 
 if TYPE_CHECKING:
     from novareel.ledger import JobRecord
@@ -113,10 +114,12 @@ def identical_job_notice(record: JobRecord) -> str:
     """What to say when a command attaches to an earlier identical job."""
     doing = (
         "waiting for it instead of paying again"
-        if record.status == "InProgress"
+        if record.status == JobStatus.IN_PROGRESS
         else "using it instead of paying again"
     )
-    state = "already running" if record.status == "InProgress" else f"already {record.status}"
+    state = (
+        "already running" if record.status == JobStatus.IN_PROGRESS else f"already {record.status}"
+    )
     return (
         f"an identical job {record.id} is {state}; {doing} — pass --again "
         "(again=True) to pay for a new one"
@@ -258,7 +261,7 @@ class Submitting(Session):
             )
             ledger_id = record.id
         return JobResult(
-            status="InProgress",
+            status=JobStatus.IN_PROGRESS,
             task_type=str(request.task_type),
             model_id=request.model_id,
             duration_seconds=request.duration_seconds,
@@ -420,5 +423,5 @@ class Submitting(Session):
         if self.ledger is None:
             return
         record = self.ledger.find(token)
-        if record is not None and record.status == "Submitting":
+        if record is not None and record.status == JobStatus.SUBMITTING:
             self.ledger.mark_rejected(record.id, message=exc.message, not_sent=not_sent)

@@ -25,6 +25,7 @@ from novareel.models import (
     find_model,
 )
 from novareel.results import Failure, JobResult, advice_for
+from novareel.status import JobStatus
 from novareel.waiting import PollSchedule, WaitProgress, poll_until
 
 if TYPE_CHECKING:
@@ -114,7 +115,7 @@ class Tracking(Session):
         if self.ledger is not None:
             record = self.ledger.record_status(
                 record.id,
-                "Failed",
+                JobStatus.FAILED,
                 failure_type=LOCAL_EMULATOR_GONE,
                 failure_message=message,
             )
@@ -125,7 +126,7 @@ class Tracking(Session):
 
     def _observe(self, status: InvocationStatus, record: JobRecord | None) -> JobResult:
         failure = None
-        if status.status == "Failed":
+        if status.status == JobStatus.FAILED:
             failure = self._explain_failure(status)
         if record is not None and self.ledger is not None:
             record = self.ledger.record_status(
@@ -219,7 +220,7 @@ class Tracking(Session):
                 result=result,
                 hint=f"Resume with `novareel wait {ident}` (then `novareel download {ident}`).",
             )
-        if raise_on_failure and result.status == "Failed":
+        if raise_on_failure and result.status == JobStatus.FAILED:
             raise job_failed_error(result)
         return result
 

@@ -24,10 +24,16 @@ from novareel.errors import LedgerError
 from novareel.ledger.db import connect, default_path, from_iso, to_iso, transaction, utc_now
 from novareel.ledger.migrations import JOB_STATUSES, migrate
 from novareel.ledger.models import BatchRecord, JobRecord
+from novareel.status import JobStatus
 
 # How far along a status is; a job only ever moves to a higher rank.
-RANK = {"Submitting": 0, "Rejected": 1, "InProgress": 2, "Completed": 3, "Failed": 3}
-SERVICE_STATUSES = ("InProgress", "Completed", "Failed")
+RANK: dict[str, int] = {
+    JobStatus.SUBMITTING: 0,
+    JobStatus.REJECTED: 1,
+    JobStatus.IN_PROGRESS: 2,
+    JobStatus.COMPLETED: 3,
+    JobStatus.FAILED: 3,
+}
 CHUNK = 500  # SQLite's limit on bound parameters is 999 on old builds.
 
 _F = TypeVar("_F", bound=Callable[..., Any])

@@ -23,8 +23,10 @@ from novareel.ledger.db import to_iso, transaction, utc_now
 
 __all__ = ["JOB_STATUSES", "MIGRATIONS", "Migration", "applied_migrations", "migrate", "migration"]
 
-#: Every status a job row may hold. Submitting and Rejected are local states: the
-#: service itself only reports InProgress, Completed and Failed.
+#: Every status a job row may hold, as m001's CHECK constraint spells them. This is
+#: schema history, so it stays a literal: :class:`novareel.status.JobStatus` is where
+#: the names live, and a test keeps the two equal. A new status needs a new migration
+#: that widens the CHECK; editing this tuple would not change any existing ledger.
 JOB_STATUSES = ("Submitting", "InProgress", "Completed", "Failed", "Rejected")
 
 MigrationFunc = Callable[[sqlite3.Connection], None]

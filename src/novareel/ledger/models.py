@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 from novareel.errors import LedgerError
 from novareel.ledger.db import to_iso
+from novareel.results import Failure, advice_for
+from novareel.status import ACTIVE_STATUSES, TERMINAL_STATUSES, JobStatus
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -28,15 +30,12 @@ __all__ = [
     "check_storable",
 ]
 
-#: A job in one of these will not change any more (Rejected: the service refused the
-#: submit, so no job exists on its side).
-TERMINAL_STATUSES: frozenset[str] = frozenset({"Completed", "Failed", "Rejected"})
 #: failure_type of a Rejected row whose submit never left this machine (cost 0).
 NOT_SENT = "NotSent"
 #: failure_type of a job whose emulator (started inside the submitting command) is gone.
 LOCAL_EMULATOR_GONE = "LocalEmulatorGone"
-#: A job in one of these may still need attention: resubmit (Submitting) or poll.
-ACTIVE_STATUSES: frozenset[str] = frozenset({"Submitting", "InProgress"})
+# ACTIVE_STATUSES and TERMINAL_STATUSES are novareel.status's, re-exported for callers
+# that have always found them here.
 
 # Key names (compared without case, "_" or "-") that smell of secrets.
 _CREDENTIAL_KEYS = frozenset(
@@ -208,12 +207,26 @@ class JobRecord:
     def not_sent(self) -> bool:
         """True when the submit was refused before anything reached the service (no
         credentials, a local check): no job exists anywhere and nothing was paid."""
-        return self.status == "Rejected" and self.failure_type == NOT_SENT
+        return self.status == JobStatus.REJECTED and self.failure_type == NOT_SENT
 
     @property
     def is_terminal(self) -> bool:
         """True once the job can no longer change (Completed, Failed, Rejected)."""
         return self.status in TERMINAL_STATUSES
+
+    @property
+    def failure(self) -> Failure | None:
+        """Why the job failed, rebuilt from the recorded failure columns (with advice),
+        or None when nothing was recorded: the one way a ledger row becomes the
+        :class:`~novareel.results.Failure` every result path returns."""
+        if not (self.failure_type or self.failure_message):
+            return None
+        return Failure(
+            self.failure_type,
+            self.failure_message,
+            self.failure_shot,
+            advice_for(self.failure_type, self.failure_message),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict with snake_case keys and ISO-8601 UTC times."""

@@ -6,7 +6,6 @@ from datetime import datetime
 
 from novareel.errors import LedgerError
 from novareel.ledger.core import (
-    SERVICE_STATUSES,
     LedgerCore,
     invocation_id_from_arn,
     locked,
@@ -14,6 +13,7 @@ from novareel.ledger.core import (
 )
 from novareel.ledger.db import to_iso, utc_now
 from novareel.ledger.models import JobRecord
+from novareel.status import FINISHED_STATUSES, SERVICE_STATUSES, JobStatus
 
 
 class JobSync(LedgerCore):
@@ -74,8 +74,10 @@ class JobSync(LedgerCore):
                     ),
                 )
                 # Keep the history honest: a job was accepted before it finished.
-                self._move(self._row(job_id), "InProgress", at=submitted, detail="found by sync")
-                if status in ("Completed", "Failed"):
+                self._move(
+                    self._row(job_id), JobStatus.IN_PROGRESS, at=submitted, detail="found by sync"
+                )
+                if status in FINISHED_STATUSES:
                     finished = opt_iso(end_time) or now
                     self._move(self._row(job_id), status, at=finished, detail="found by sync")
                 if self._row(job_id)["status"] == status:
@@ -113,10 +115,12 @@ class JobSync(LedgerCore):
                 ),
             )
             job_id = int(cursor.lastrowid or 0)
-            if status != "InProgress" and first_submit is not None:
-                self._event(job_id, "InProgress", first_submit, "adopted from the service")
+            if status != JobStatus.IN_PROGRESS and first_submit is not None:
+                self._event(job_id, JobStatus.IN_PROGRESS, first_submit, "adopted from the service")
             first_at = (
-                (opt_iso(end_time) or now) if status != "InProgress" else (first_submit or now)
+                (opt_iso(end_time) or now)
+                if status != JobStatus.IN_PROGRESS
+                else (first_submit or now)
             )
             self._event(job_id, status, first_at, "adopted from the service")
             return self._load(job_id), True

@@ -22,6 +22,7 @@ from novareel.ledger.core import (
 )
 from novareel.ledger.db import to_iso, utc_now
 from novareel.ledger.models import NOT_SENT, JobRecord, check_storable
+from novareel.status import FINISHED_STATUSES, JobStatus
 
 
 class JobWrites(LedgerCore):
@@ -135,7 +136,7 @@ class JobWrites(LedgerCore):
                 "INSERT INTO job_tags (job_id, key, value) VALUES (?, ?, ?)",
                 [(job_id, str(k), str(v)) for k, v in tag_map.items()],
             )
-            self._event(job_id, "Submitting", now, "recorded before submit")
+            self._event(job_id, JobStatus.SUBMITTING, now, "recorded before submit")
             return self._load(job_id)
 
     @locked
@@ -182,14 +183,14 @@ class JobWrites(LedgerCore):
                     job_id,
                 ),
             )
-            if row["status"] == "Rejected" and row["failure_type"] == NOT_SENT:
+            if row["status"] == JobStatus.REJECTED and row["failure_type"] == NOT_SENT:
                 db.execute(
                     "UPDATE jobs SET failure_type = NULL, failure_message = NULL,"
                     " end_time = NULL, estimated_cost_usd = COALESCE(?, estimated_cost_usd)"
                     " WHERE id = ?",
                     (estimated_cost_usd, job_id),
                 )
-            self._move(row, "InProgress", at=at, detail="submitted")
+            self._move(row, JobStatus.IN_PROGRESS, at=at, detail="submitted")
             return self._load(job_id)
 
     @locked
@@ -214,7 +215,7 @@ class JobWrites(LedgerCore):
         now = to_iso(utc_now())
         with self._write():
             row = self._row(job_id)
-            if row["status"] != "Submitting":
+            if row["status"] != JobStatus.SUBMITTING:
                 raise LedgerError(
                     f"job {job_id} is {row['status']}, not Submitting; it cannot be rejected",
                 )
@@ -225,7 +226,7 @@ class JobWrites(LedgerCore):
                 " WHERE id = ?",
                 (failure_type, message, now, now, int(not_sent), job_id),
             )
-            self._move(row, "Rejected", at=now, detail=message)
+            self._move(row, JobStatus.REJECTED, at=now, detail=message)
             return self._load(job_id)
 
     @locked
@@ -262,7 +263,7 @@ class JobWrites(LedgerCore):
             if not moved and row["status"] != status:
                 return self._load(job_id)
             end = opt_iso(end_time)
-            if end is None and status in ("Completed", "Failed"):
+            if end is None and status in FINISHED_STATUSES:
                 end = seen
             db.execute(
                 "UPDATE jobs SET end_time = COALESCE(end_time, ?),"
@@ -272,7 +273,7 @@ class JobWrites(LedgerCore):
                 (end, failure_type, failure_message, failure_shot, to_iso(utc_now()), job_id),
             )
             started = submit_time or opt_dt(row["submit_time"])
-            if status == "Completed" and end_time is not None and started is not None:
+            if status == JobStatus.COMPLETED and end_time is not None and started is not None:
                 taken = (end_time - started).total_seconds() * max(time_scale, 1e-6)
                 if taken > 0:
                     db.execute(

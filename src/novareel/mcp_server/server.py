@@ -68,6 +68,9 @@ class ShotInput(BaseModel):
 
 
 Fit = Literal["crop", "pad", "stretch"]
+#: novareel.status.JobStatus's values, spelled out because the SDK needs a Literal to
+#: write the tool's JSON schema (tests/core/test_status.py keeps the two equal).
+StatusName = Literal["Submitting", "InProgress", "Completed", "Failed", "Rejected"]
 
 # The generate options, described once for generate_video and estimate_cost.
 Prompt = Annotated[
@@ -374,7 +377,7 @@ def build_server(tools: AgentTools) -> MCPServer[Any]:
     @server.tool(annotations=read_only)
     async def list_jobs(
         status: Annotated[
-            list[Literal["Submitting", "InProgress", "Completed", "Failed", "Rejected"]] | None,
+            list[StatusName] | None,
             Field(description="Only jobs in these statuses."),
         ] = None,
         since: Annotated[

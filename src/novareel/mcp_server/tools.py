@@ -33,6 +33,7 @@ from novareel.errors import (
 )
 from novareel.mcp_server.caps import Reservation, SpendGuard
 from novareel.mcp_server.confine import Root, is_s3_uri
+from novareel.status import JobStatus
 
 if TYPE_CHECKING:
     from novareel.images import FitMode
@@ -392,13 +393,10 @@ class AgentTools:
         return shots
 
     def _location(self, spec: VideoSpec, notices: list[str]) -> OutputLocation:
-        from novareel.s3uri import OUTPUT_URI_ENV, output_location
+        from novareel.s3uri import OUTPUT_URI_ENV, output_location, resolve_output_uri
 
-        uri = spec.output_uri or self.settings.output_uri or os.environ.get(OUTPUT_URI_ENV)
-        if uri is None and self.settings.local:
-            from novareel.local import LOCAL_OUTPUT_URI
-
-            uri = LOCAL_OUTPUT_URI
+        given = spec.output_uri or self.settings.output_uri or None
+        uri = resolve_output_uri(given, local=self.settings.local)
         if uri is None:
             raise InvalidRequestError(
                 Problem(
@@ -623,9 +621,9 @@ class AgentTools:
             raise
         self.guard.commit(reservation, summary.submitted_cost_usd)
         result: dict[str, Any] = {
-            "status": "Completed"
+            "status": JobStatus.COMPLETED
             if summary.ok
-            else ("InProgress" if summary.timed_out else "Failed"),
+            else (JobStatus.IN_PROGRESS if summary.timed_out else JobStatus.FAILED),
             "model_id": plan.model.model_id,
             "shots": [o.to_dict() for o in summary.items],
             "estimated_cost_usd": plan.cost_usd,
@@ -661,7 +659,7 @@ class AgentTools:
                 expected = max(p.expected, 1e-9)
                 over = p.elapsed - p.expected
                 message = f"{label} {p.status}: {p.elapsed:,.0f}s of ~{p.expected:,.0f}s expected"
-                if over > 0 and p.status == "InProgress":
+                if over > 0 and p.status == JobStatus.IN_PROGRESS:
                     message += f" ({over:,.0f}s over)"
                 progress(min(p.elapsed, expected), expected, message)
 
