@@ -167,17 +167,6 @@ class _ItemState:
         return self.invocation_arn.rsplit("/", 1)[-1] if self.invocation_arn else None
 
 
-def _failure_of(record: JobRecord) -> Failure | None:
-    if not (record.failure_type or record.failure_message):
-        return None
-    return Failure(
-        record.failure_type,
-        record.failure_message,
-        record.failure_shot,
-        advice_for(record.failure_type, record.failure_message),
-    )
-
-
 def _retryable(failure: Failure | None, model_id: str) -> bool:
     """Whether a failure is worth sending unchanged again, by the model family's rules."""
     model = find_model(model_id)
@@ -460,10 +449,10 @@ class BatchRunner:
             else:
                 self._set_phase(state, ItemPhase.DOWNLOADING)
         elif latest.status == JobStatus.FAILED:
-            self._after_failure(state, latest, _failure_of(latest))
+            self._after_failure(state, latest, latest.failure)
         else:  # Rejected: the service refused the request itself
             self._set_phase(state, ItemPhase.FAILED)
-            state.failure = _failure_of(latest)
+            state.failure = latest.failure
             state.message = "rejected by the service"
         return state
 
@@ -698,7 +687,7 @@ class BatchRunner:
             self._emit(state, "completed")
             return
         record = self.ledger.get(state.job_id) if state.job_id is not None else None
-        failure = result.failure or (_failure_of(record) if record else None)
+        failure = result.failure or (record.failure if record else None)
         if record is None:
             self._set_phase(state, ItemPhase.FAILED)
             state.failure = failure

@@ -81,8 +81,8 @@ class CardBuilder:
         message = record.failure_message or "no message was recorded"
         if record.status == JobStatus.REJECTED:
             advice = "Nothing was charged. Fix the request and submit a new job."
-        else:
-            advice = advice_for(record.failure_type, record.failure_message)
+        else:  # the one failure-from-a-row rule (JobRecord.failure), with its advice
+            advice = record.failure.advice if record.failure else advice_for(None, None)
         return (
             '<div class="failure" role="note">'
             f'<p class="failure-title">{_e(title)}</p>'

@@ -27,7 +27,7 @@ from novareel.models import (
     find_model,
     shape_of,
 )
-from novareel.results import Failure, JobResult, advice_for
+from novareel.results import Failure, JobResult
 from novareel.s3uri import parse_s3_uri
 
 if TYPE_CHECKING:
@@ -187,14 +187,7 @@ class Session:
         )
 
     def _result_from_record(self, record: JobRecord, *, notices: list[str]) -> JobResult:
-        failure = None
-        if record.failure_type or record.failure_message:
-            failure = Failure(
-                record.failure_type,
-                record.failure_message,
-                record.failure_shot,
-                advice_for(record.failure_type, record.failure_message),
-            )
+        failure = record.failure
         output_uri = record.output_uri
         if record.invocation_id and output_uri:
             output_uri = str(parse_s3_uri(output_uri).child(record.invocation_id))

@@ -11,6 +11,7 @@ contract's limits, task types, cost, the generation-time prior), :mod:`.requests
 registry asks). Every name is re-exported here, as when this was one module.
 """
 
+from novareel.models.base import MAX_IMAGE_BYTES  # one limit for every family
 from novareel.models.nova_reel.contract import (
     AUTOMATED_LENGTHS,
     AUTOMATED_LIMIT,
@@ -23,7 +24,6 @@ from novareel.models.nova_reel.contract import (
     HEIGHT,
     KNOWN_MODELS,
     MAX_AUTOMATED_SECONDS,
-    MAX_IMAGE_BYTES,
     MAX_LONG_TEXT,
     MAX_SEED,
     MAX_SHORT_TEXT,

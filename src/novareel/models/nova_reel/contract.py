@@ -84,7 +84,6 @@ FPS = 24
 WIDTH = 1280
 HEIGHT = 720
 DIMENSION = f"{WIDTH}x{HEIGHT}"
-MAX_IMAGE_BYTES = 25_000_000
 
 #: Starting frames: exactly 1280x720, PNG or JPEG, by bytes or by S3 reference.
 FRAME_RULES = FrameRules(model_name="Nova Reel", size=(WIDTH, HEIGHT), s3_sources=True)
