@@ -11,9 +11,12 @@ Where each part lives:
   deterministic client tokens.
 * :mod:`~novareel.batch.outcomes`: :class:`ItemPhase`, :class:`BatchEvent`,
   :class:`ItemOutcome`, :class:`BatchSummary`: what a run reports.
+* :mod:`~novareel.batch.state`: where each item stands (the runner's per-item state,
+  the learned concurrency limit, which failures to send again) and
+  :func:`ledger_view` (what the ledger knows of a file, for ``--dry-run``).
 * :mod:`~novareel.batch.runner`: :class:`BatchRunner`, the one state machine that
   sends, waits for and downloads every item (AIMD concurrency, polling, budgets),
-  :func:`run_batch` and :func:`ledger_view`.
+  and :func:`run_batch`.
 
 Why a batch can be killed at any moment and run again:
 
@@ -34,13 +37,8 @@ from novareel.batch.file import BatchFile, BatchItem, load_batch
 from novareel.batch.identity import batch_identity, client_token_for, content_hash
 from novareel.batch.keys import ITEM_KEYS
 from novareel.batch.outcomes import BatchEvent, BatchSummary, ItemOutcome, ItemPhase
-from novareel.batch.runner import (
-    RETRYABLE_FAILURES,
-    BatchRunner,
-    ConcurrencyLimit,
-    ledger_view,
-    run_batch,
-)
+from novareel.batch.runner import BatchRunner, run_batch
+from novareel.batch.state import RETRYABLE_FAILURES, ConcurrencyLimit, ledger_view
 
 __all__ = [
     "ITEM_KEYS",

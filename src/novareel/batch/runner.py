@@ -40,21 +40,19 @@ Time is injected (``clock``, ``sleep`` and ``now``, as in :mod:`novareel.waiting
 the runner's timing (the run's ``timeout``, back-offs, the poll gap) is tested with a
 fake clock and no real waiting (``tests/batch/test_batch_clock.py``).
 
-This module is longer than the package's others (about 800 lines) on purpose:
+This module is longer than the package's others (about 650 lines) on purpose:
 :class:`BatchRunner` is ONE state machine, and every transition stays in one class
 beside the loop that makes it, where a reader can follow an item from pending to done.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -62,6 +60,14 @@ from typing import TYPE_CHECKING, Any
 from novareel.batch.file import BatchFile, BatchItem, load_batch
 from novareel.batch.identity import client_token_for, content_hash
 from novareel.batch.outcomes import BatchEvent, BatchSummary, ItemOutcome, ItemPhase
+from novareel.batch.state import (
+    MAX_DOWNLOAD_ERRORS,
+    MAX_SUBMIT_ERRORS,
+    ConcurrencyLimit,
+    ItemState,
+    downloaded,
+    retryable,
+)
 from novareel.errors import (
     AwsError,
     BudgetExceededError,
@@ -69,14 +75,12 @@ from novareel.errors import (
     EndpointError,
     InvalidRequestError,
     LedgerError,
-    NovaReelError,
     Problem,
     QuotaExceededError,
     ServiceUnavailableError,
     ServiceValidationError,
     ThrottledError,
 )
-from novareel.models import find_model, get_model
 from novareel.results import Failure, JobResult, advice_for
 from novareel.status import JobStatus
 from novareel.waiting import PollSchedule
@@ -88,100 +92,14 @@ if TYPE_CHECKING:
 log = logging.getLogger("novareel")
 
 __all__ = [
-    "MAX_DOWNLOAD_ERRORS",
-    "MAX_SUBMIT_ERRORS",
-    "RETRYABLE_FAILURES",
     "BatchRunner",
-    "ConcurrencyLimit",
-    "ledger_view",
     "run_batch",
 ]
-
-#: failureTypes worth sending again unchanged, per model family (the service failed,
-#: not the request): Nova Reel's INTERNAL_SERVER_EXCEPTION and RATE_LIMIT_EXCEEDED.
-RETRYABLE_FAILURES: frozenset[str] = get_model(None).family.retryable_failures
-
-#: Transient submit errors (5xx, network) tolerated per item before it is given up.
-MAX_SUBMIT_ERRORS = 10
-#: Download attempts per item before it is reported failed (a rerun fetches it again).
-MAX_DOWNLOAD_ERRORS = 3
-
-
-# ---------------------------------------------------------------------------- concurrency
-
-
-class ConcurrencyLimit:
-    """How many jobs to keep in flight: additive increase, multiplicative decrease.
-
-    The account's real quota is not published reliably (3 or 10, per model), and other
-    processes may use part of it; so the limit is *learned*: halved (never below 1) on
-    every quota or throttling answer, and raised by one after ``limit`` successful
-    submits in a row, never above ``maximum``.
-    """
-
-    def __init__(self, maximum: int) -> None:
-        if maximum < 1:
-            raise ValueError("the concurrency limit must be at least 1")
-        self.maximum = maximum
-        self.limit = maximum
-        self._successes = 0
-        self.decreases = 0
-
-    def on_success(self) -> None:
-        self._successes += 1
-        if self._successes >= self.limit and self.limit < self.maximum:
-            self.limit += 1
-            self._successes = 0
-
-    def on_pushback(self) -> None:
-        self.limit = max(1, self.limit // 2)
-        self._successes = 0
-        self.decreases += 1
-
-
-# ---------------------------------------------------------------------------- states
-
-
-@dataclass
-class _ItemState:
-    item: BatchItem
-    phase: ItemPhase = ItemPhase.PENDING
-    attempt: int = 1
-    token: str | None = None
-    retry_of: int | None = None
-    job_id: int | None = None
-    invocation_arn: str | None = None
-    submitted_at: datetime | None = None
-    failure: Failure | None = None
-    message: str = ""
-    local_dir: str | None = None
-    local_files: tuple[str, ...] = ()
-    submit_errors: int = 0
-    download_errors: int = 0
-    not_before: float = 0.0
-    #: position in ``BatchRunner.states``; -1 while the runner decides where it starts
-    index: int = -1
-
-    @property
-    def invocation_id(self) -> str | None:
-        return self.invocation_arn.rsplit("/", 1)[-1] if self.invocation_arn else None
-
-
-def _retryable(failure: Failure | None, model_id: str) -> bool:
-    """Whether a failure is worth sending unchanged again, by the model family's rules."""
-    model = find_model(model_id)
-    retryable = model.family.retryable_failures if model is not None else RETRYABLE_FAILURES
-    return failure is not None and failure.type in retryable
 
 
 def _utc_now() -> datetime:
     """The wall clock job ages are measured with (submit times are UTC)."""
     return datetime.now(timezone.utc)
-
-
-def _downloaded(record: JobRecord) -> bool:
-    videos = [f for f in record.local_files if f.endswith("output.mp4")]
-    return bool(videos) and all(Path(f).is_file() for f in record.local_files)
 
 
 # ---------------------------------------------------------------------------- runner
@@ -264,14 +182,14 @@ class BatchRunner:
         self._now = now
         self._download_workers = max(1, download_workers)
         self._downloads: dict[int, Future[JobResult]] = {}
-        self._queue: deque[_ItemState] = deque()
+        self._queue: deque[ItemState] = deque()
         # The bookkeeping that keeps every step O(1) in the number of items: the
         # states in each phase (index -> state, in the order they entered it) and the
         # downloads due but not started. Only _set_phase moves a state between phases.
-        self._phases: dict[ItemPhase, dict[int, _ItemState]] = {p: {} for p in ItemPhase}
-        self._to_download: dict[int, _ItemState] = {}
+        self._phases: dict[ItemPhase, dict[int, ItemState]] = {p: {} for p in ItemPhase}
+        self._to_download: dict[int, ItemState] = {}
         self.batch_id = 0
-        self.states: list[_ItemState] = []
+        self.states: list[ItemState] = []
         self.notices: list[str] = []
         #: set when a budget refused a submit: nothing more is sent in this run
         self.budget_stop: BudgetExceededError | None = None
@@ -373,7 +291,7 @@ class BatchRunner:
         for state in self.states:
             self._emit(state)
 
-    def _track(self, states: Sequence[_ItemState]) -> None:
+    def _track(self, states: Sequence[ItemState]) -> None:
         """Start the per-phase bookkeeping from the phases the ledger decided."""
         self._phases = {p: {} for p in ItemPhase}
         self._to_download = {}
@@ -386,7 +304,7 @@ class BatchRunner:
             elif state.phase is ItemPhase.DOWNLOADING:
                 self._to_download[index] = state
 
-    def _set_phase(self, state: _ItemState, phase: ItemPhase) -> None:
+    def _set_phase(self, state: ItemState, phase: ItemPhase) -> None:
         """The one place an item changes phase: the per-phase sets, the queue of items
         to send and the downloads to start follow in O(1), so no step of the loop has
         to scan every item (a scan per submit made a 10,000-item batch quadratic).
@@ -411,8 +329,8 @@ class BatchRunner:
         """How many items are in each phase now (O(1) per phase)."""
         return {phase: len(states) for phase, states in self._phases.items()}
 
-    def _state_for(self, item: BatchItem) -> _ItemState:
-        state = _ItemState(item=item)
+    def _state_for(self, item: BatchItem) -> ItemState:
+        state = ItemState(item=item)
         latest = self.ledger.latest_attempt(self.batch_id, item.key)
         if latest is None:
             state.token = client_token_for(self.batch.identity, item.key, 1, item.content_hash)
@@ -440,7 +358,7 @@ class BatchRunner:
         elif latest.status == JobStatus.IN_PROGRESS:
             self._set_phase(state, ItemPhase.IN_FLIGHT)
         elif latest.status == JobStatus.COMPLETED:
-            if self.out_dir is None or _downloaded(latest):
+            if self.out_dir is None or downloaded(latest):
                 self._set_phase(state, ItemPhase.DONE)
                 state.local_files = tuple(latest.local_files)
                 state.local_dir = (
@@ -456,14 +374,14 @@ class BatchRunner:
             state.message = "rejected by the service"
         return state
 
-    def _adopt_record(self, state: _ItemState, record: JobRecord) -> None:
+    def _adopt_record(self, state: ItemState, record: JobRecord) -> None:
         state.attempt = record.attempt
         state.job_id = record.id
         state.invocation_arn = record.invocation_arn
         state.submitted_at = record.submit_time
         state.token = record.client_token
 
-    def _next_attempt(self, state: _ItemState, previous: JobRecord, message: str) -> None:
+    def _next_attempt(self, state: ItemState, previous: JobRecord, message: str) -> None:
         self._set_phase(state, ItemPhase.PENDING)
         state.attempt = previous.attempt + 1
         state.retry_of = previous.id
@@ -475,9 +393,9 @@ class BatchRunner:
         )
         state.message = message
 
-    def _after_failure(self, state: _ItemState, record: JobRecord, failure: Failure | None) -> None:
+    def _after_failure(self, state: ItemState, record: JobRecord, failure: Failure | None) -> None:
         """A Failed job: retry it as a new linked attempt, or give the item up."""
-        if _retryable(failure, record.model_id) and record.attempt - 1 < self.max_retries:
+        if retryable(failure, record.model_id) and record.attempt - 1 < self.max_retries:
             assert failure is not None
             self._next_attempt(
                 state, record, f"attempt {record.attempt} failed ({failure.type}); retrying"
@@ -485,7 +403,7 @@ class BatchRunner:
             return
         self._set_phase(state, ItemPhase.FAILED)
         state.failure = failure
-        if _retryable(failure, record.model_id):
+        if retryable(failure, record.model_id):
             state.message = f"failed after {record.attempt} attempts"
         else:
             state.message = "not retried" if failure and failure.type else "failed"
@@ -525,7 +443,7 @@ class BatchRunner:
             waits.append(self._slot_free_at - now)
         return max(0.005, min(waits))
 
-    def _emit(self, state: _ItemState, message: str | None = None) -> None:
+    def _emit(self, state: ItemState, message: str | None = None) -> None:
         if message is not None:
             state.message = message
         if self._on_event is None:
@@ -570,7 +488,7 @@ class BatchRunner:
             if not self._submit(state):
                 return
 
-    def _pushback(self, state: _ItemState, why: str, *, shrink: bool = True) -> None:
+    def _pushback(self, state: ItemState, why: str, *, shrink: bool = True) -> None:
         """No slot now: same token back to the front of the queue; wait, learn."""
         if shrink:
             self.limit.on_pushback()
@@ -579,7 +497,7 @@ class BatchRunner:
         self._backoff = min(self._backoff * 1.5, 60.0 / max(self.api.time_scale, 1e-6))
         self._emit(state, f"{why}; waiting for a slot (limit now {self.limit.limit})")
 
-    def _submit(self, state: _ItemState) -> bool:
+    def _submit(self, state: ItemState) -> bool:
         """Send one item; False when the service pushed back (stop submitting now)."""
         item = state.item
         self._set_phase(state, ItemPhase.SUBMITTING)
@@ -677,7 +595,7 @@ class BatchRunner:
             if result.done:
                 self._finished(state, result)
 
-    def _finished(self, state: _ItemState, result: JobResult) -> None:
+    def _finished(self, state: ItemState, result: JobResult) -> None:
         # A slot freed up: a waiting submit may go now.
         self._slot_free_at = 0.0
         if result.status == JobStatus.COMPLETED:
@@ -707,7 +625,7 @@ class BatchRunner:
             future.add_done_callback(lambda _f: self._wake.set())
             self._downloads[index] = future
 
-    def _download(self, state: _ItemState) -> JobResult:
+    def _download(self, state: ItemState) -> JobResult:
         assert self.out_dir is not None and state.job_id is not None
         return self.api.download(str(state.job_id), self.out_dir, check_video=self.check_video)
 
@@ -765,22 +683,3 @@ def run_batch(
     """
     batch = load_batch(path, defaults=defaults)
     return BatchRunner(api, batch, **options).run()
-
-
-def ledger_view(ledger: Ledger, batch: BatchFile) -> dict[str, str]:
-    """What the ledger already knows of each item (``--dry-run``): key -> status.
-
-    Read-only: a batch never run is not created here.
-    """
-    found: dict[str, str] = {}
-    with contextlib.suppress(NovaReelError):
-        for record in ledger.list_batches():
-            if record.identity != batch.identity:
-                continue
-            for item in batch.items:
-                latest = ledger.latest_attempt(record.id, item.key)
-                if latest is None:
-                    continue
-                recorded = content_hash(latest.request, latest.output_uri or "", latest.tags)
-                found[item.key] = "changed" if recorded != item.content_hash else latest.status
-    return found
