@@ -65,6 +65,7 @@ ALLOWED: dict[str, set[str]] = {
         "textfiles",
         "s3uri",
         "results",
+        "status",
         "waiting",
         "ledger",
         "jobs",
