@@ -7,6 +7,7 @@ prints exactly ``JobResult.to_dict()``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -85,6 +86,11 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+def video_among(files: Sequence[str]) -> str | None:
+    """The video among a job's downloaded files (``output.mp4``), if any."""
+    return next((path for path in files if path.endswith("output.mp4")), None)
+
+
 @dataclass(frozen=True)
 class JobResult:
     """Everything known about one job, on every path (submit, status, wait, download).
@@ -125,10 +131,7 @@ class JobResult:
     @property
     def video_path(self) -> str | None:
         """The downloaded ``output.mp4``, if it is here."""
-        for path in self.local_files:
-            if path.endswith("output.mp4"):
-                return path
-        return None
+        return video_among(self.local_files)
 
     @property
     def done(self) -> bool:
@@ -166,4 +169,4 @@ class JobResult:
         return data
 
 
-__all__ = ["FAILURE_ADVICE", "Failure", "JobResult", "advice_for", "format_cost"]
+__all__ = ["FAILURE_ADVICE", "Failure", "JobResult", "advice_for", "format_cost", "video_among"]

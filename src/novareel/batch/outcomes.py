@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from novareel.results import Failure
+from novareel.results import Failure, video_among
 
 __all__ = ["BatchEvent", "BatchSummary", "ItemOutcome", "ItemPhase"]
 
@@ -68,10 +68,7 @@ class ItemOutcome:
 
     @property
     def video_path(self) -> str | None:
-        for path in self.local_files:
-            if path.endswith("output.mp4"):
-                return path
-        return None
+        return video_among(self.local_files)
 
     def to_dict(self) -> dict[str, Any]:
         return {

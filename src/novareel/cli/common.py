@@ -198,8 +198,8 @@ def open_api(
             on_notice=cli_notice,
             local_hint=LOCAL_HINT_CLI,
         )
-        api = NovaReel(local_client, time_scale=local.speed)
-        api.emulator_owned = local.owned  # its jobs die with this command
+        # emulator_owned: its jobs die with this command
+        api = NovaReel(local_client, time_scale=local.speed, emulator_owned=local.owned)
     else:
         from novareel.client import NovaReelClient
 

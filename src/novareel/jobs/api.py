@@ -27,7 +27,9 @@ class NovaReel(Submitting, Fetching):
     ``ledger=None`` opens the default ledger (``NOVAREEL_HOME``); ``ledger=False``
     records nothing (the caller then owns the client tokens). ``time_scale`` tells the
     waiter how much faster than the real service the endpoint runs (the emulator's
-    speed), so its schedule stays proportionate.
+    speed), so its schedule stays proportionate. ``emulator_owned`` says the endpoint is
+    an emulator that lives only inside this process (``--local`` with none running):
+    its jobs die with it, and the ledger records them so.
 
     Budgets (``docs/budgets.md``): every submit is refused with
     :class:`~novareel.errors.BudgetExceededError`, before the ledger row and before

@@ -51,6 +51,7 @@ class Session:
         ledger: Ledger | Literal[False] | None = None,
         time_scale: float = 1.0,
         max_cost_usd: float | None = None,
+        emulator_owned: bool = False,
         **client_options: Any,
     ) -> None:
         from novareel.budget import CostCap
@@ -62,7 +63,7 @@ class Session:
         self.cost_cap: CostCap | None = None if max_cost_usd is None else CostCap(max_cost_usd)
         #: True when the endpoint is an emulator that lives only inside this process
         #: (``--local`` with none running): its jobs die with it, so the ledger says so.
-        self.emulator_owned = False
+        self.emulator_owned = emulator_owned
         #: :meth:`expectation`'s answers by (model, length, width, height).
         self._expectations: dict[tuple[str | None, int, int, int], Expectation] = {}
 

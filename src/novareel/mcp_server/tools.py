@@ -196,8 +196,10 @@ class AgentTools:
             self.start()
             assert self._local is not None
             local_client = self._local.client(region=self.settings.region, default_region=region)
-            api = NovaReel(local_client, time_scale=self._local.speed)
-            api.emulator_owned = self._local.owned  # its jobs die with this server
+            # emulator_owned: its jobs die with this server
+            api = NovaReel(
+                local_client, time_scale=self._local.speed, emulator_owned=self._local.owned
+            )
         else:
             from novareel.client import NovaReelClient
 
