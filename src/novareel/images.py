@@ -63,6 +63,7 @@ __all__ = [
     "PreparedFrame",
     "check_image_bytes",
     "fit_image",
+    "fit_problem",
     "inspect_image_bytes",
     "load_starting_frame",
     "prepare_starting_frame",
@@ -71,6 +72,20 @@ __all__ = [
 
 FitMode = Literal["crop", "pad", "stretch"]
 FIT_MODES: tuple[str, ...] = get_args(FitMode)
+
+
+def fit_problem(value: object, field: str = "fit") -> Problem | None:
+    """The one check of a fit mode (every caller asks this): None when ``value`` is
+    None or one of :data:`FIT_MODES`, else the problem to report under ``field``."""
+    if value is None or value in FIT_MODES:
+        return None
+    return Problem(
+        field,
+        f"unknown fit mode {value!r}; use {', '.join(FIT_MODES[:-1])} or {FIT_MODES[-1]}",
+        value=value,
+        limit=" | ".join(FIT_MODES),
+    )
+
 
 WIDTH = 1280
 HEIGHT = 720
@@ -574,15 +589,9 @@ def fit_image(
     """
     from PIL import Image, ImageOps
 
-    if mode not in FIT_MODES:
-        raise InvalidRequestError(
-            Problem(
-                "fit",
-                f"unknown fit mode {mode!r}; use {', '.join(FIT_MODES)}",
-                value=mode,
-                limit=" | ".join(FIT_MODES),
-            )
-        )
+    bad_fit = fit_problem(mode)
+    if bad_fit is not None:
+        raise InvalidRequestError(bad_fit)
     notes: list[str] = []
     orientation = _orientation(image)
     if orientation != 1:
@@ -758,15 +767,9 @@ def prepare_starting_frame(
                 value=bucket_owner,
             )
         )
-    if fit is not None and fit not in FIT_MODES:
-        raise InvalidRequestError(
-            Problem(
-                "fit",
-                f"unknown fit mode {fit!r}; use {', '.join(FIT_MODES)}",
-                value=fit,
-                limit=" | ".join(FIT_MODES),
-            )
-        )
+    bad_fit = fit_problem(fit)
+    if bad_fit is not None:
+        raise InvalidRequestError(bad_fit)
     path = Path(text).expanduser()
     try:
         size = path.stat().st_size
