@@ -280,7 +280,7 @@ def compose_requests(
         except InvalidRequestError as exc:
             found.add(exc)
             return _stand_in(path)
-        notices.extend(f"{field}: {note}" for note in prepared.notes)
+        notices.extend(prepared.frame.notes)  # "image: cropped ...", as submit says it
         if record_fit and fit and prepared.frame.data is not None:
             # Recorded so that a retry rebuilds exactly these bytes (novareel.replay).
             return replace(prepared.frame, fit=fit)
@@ -352,7 +352,8 @@ def _board_shots(
         except InvalidRequestError as exc:
             found.add(exc, board=True)
         else:
-            notices.extend(prepared.notes)
+            # Each frame's own notes ("shots[2].image: ..."), the words a submit repeats.
+            notices.extend(n for shot in prepared.shots if shot.image for n in shot.image.notes)
             return list(prepared.shots), prepared.seed
     shots = [Shot(s.text, _stand_in(s.image) if s.image else None) for s in board.shots]
     return shots, spec.seed if spec.seed is not None else board.file.seed
@@ -384,7 +385,8 @@ def _composed(
 def request_notices(request: VideoRequest, *, lifecycle: bool = True) -> list[str]:
     """What to tell a person about a request before it is sent: the model's lifecycle
     (Legacy, past end of life; left out with ``lifecycle=False``, as a batch says it
-    once per model) and advice on the prompt and shots (negations, camera words).
+    once per model), what was done to its images (each frame's notes) and advice on
+    the prompt and shots (negations, camera words).
 
     Never blocks; the same text is said once however many prompts repeat it.
     """
@@ -394,6 +396,8 @@ def request_notices(request: VideoRequest, *, lifecycle: bool = True) -> list[st
         said = lifecycle_notice(model)
         if said:
             notices.append(said)
+    for frame in request.frames:  # what was done to each image (images.py says it)
+        notices.extend(frame.notes)
     texts = [getattr(request, "prompt", None)]
     texts += [getattr(shot, "text", None) for shot in getattr(request, "shots", None) or ()]
     for text in texts:

@@ -41,7 +41,7 @@ import os
 import re
 import struct
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, get_args
 
@@ -742,7 +742,24 @@ def prepare_starting_frame(
     messages (``shots[2].image`` in a storyboard). ``rules`` are the model's (Nova
     Reel's exact 1280x720 by default; Luma Ray 2 takes any size, and ``fit`` fits it to
     the video's own size).
+
+    The frame carries the notes too, each named by ``field`` (``image: cropped ...``),
+    so they travel with the request to whoever sends it.
     """
+    prepared = _prepare(source, fit, bucket_owner, field, background, rules)
+    said = tuple(f"{field}: {note}" for note in prepared.notes)
+    return replace(prepared, frame=replace(prepared.frame, notes=said))
+
+
+def _prepare(
+    source: str | os.PathLike[str],
+    fit: FitMode | None,
+    bucket_owner: str | None,
+    field: str,
+    background: tuple[int, int, int],
+    rules: FrameRules | None,
+) -> PreparedFrame:
+    """:func:`prepare_starting_frame` without the notes on the frame."""
     rules = rules or NOVA_FRAME_RULES
     text = os.fspath(source)
     if text.startswith("s3://"):

@@ -476,7 +476,8 @@ class AgentTools:
             self.guard.release(reservation)
         else:
             self.guard.commit(reservation)
-        return submitted.with_(notices=tuple(notices) + submitted.notices)
+        # The submit repeats the request's own notices (prompt advice, image notes): once.
+        return submitted.with_(notices=tuple(dict.fromkeys(tuple(notices) + submitted.notices)))
 
     def _check_standing_budget(
         self, api: NovaReel, usd: float, what: str, token: str | None = None
