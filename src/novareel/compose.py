@@ -298,9 +298,9 @@ def compose_requests(
         for number, item in enumerate(spec.shots, start=1):
             shot = ShotSpec(item) if isinstance(item, str) else item
             named = f"shots[{number}]"
+            shot_fit = fit if shot.fit is None else _fit(shot.fit, f"{named}.fit", found)
             shot_frame = None
             if shot.image is not None:
-                shot_fit = fit if shot.fit is None else _fit(shot.fit, f"{named}.fit", found)
                 shot_frame = frame(shot.image, f"{named}.image", shot_fit, shot.bucket_owner)
             shots.append(Shot(shot.text, shot_frame))
 
