@@ -384,7 +384,10 @@ def _build_item(
     """(key, requests, output uri, tags, problems) of one raw item.
 
     ``requests`` holds one request, or one per shot for a storyboard on a model that
-    has no multi-shot job (Luma Ray 2).
+    has no multi-shot job (Luma Ray 2). The file's own rules (keys, types) are checked
+    here; the request itself comes from :func:`novareel.compose.compose_requests`, the
+    builder ``generate`` uses, and its notices (image notes, prompt advice) go to
+    ``notes``.
     """
     where = f"items[{number}]"
     if not isinstance(raw, dict):
