@@ -9,6 +9,14 @@ The public API is what this module exports (pinned by a test)::
                                "s3://my-bucket/videos/", out_dir="videos")
     print(result.video_path, result.estimated_cost_usd)
 
+To build requests from what a person typed (image paths, a fit mode, shots, a
+storyboard file), with every problem and every notice at once (what the command line
+uses)::
+
+    built = compose_requests(RequestSpec(prompt="...", image="frame.jpg", fit="crop"))
+    built.raise_if_problems()
+    result = reel.generate(built.requests[0], "s3://my-bucket/videos/")
+
 ``with NovaReel.local() as reel:`` runs the same code against the local emulator (found
 or started for the block, dummy credentials, missing buckets created): no account, no
 cost.
@@ -40,6 +48,10 @@ _EXPORTS: dict[str, str] = {
     "GenerateOptions": "novareel.models.base",
     "get_model": "novareel.models",
     "all_models": "novareel.models",
+    # a person's request in their own terms (paths, fit, shots, storyboard) -> requests
+    "RequestSpec": "novareel.compose",
+    "ShotSpec": "novareel.compose",
+    "compose_requests": "novareel.compose",
     # output location
     "OutputLocation": "novareel.s3uri",
     "output_location": "novareel.s3uri",
@@ -116,9 +128,11 @@ __all__ = [
     "OutputLocation",
     "QuotaExceededError",
     "RayVideo",
+    "RequestSpec",
     "ServiceUnavailableError",
     "ServiceValidationError",
     "Shot",
+    "ShotSpec",
     "StartingFrame",
     "TaskType",
     "TextVideo",
@@ -129,6 +143,7 @@ __all__ = [
     "__version__",
     "all_models",
     "build_request",
+    "compose_requests",
     "estimate_cost_usd",
     "get_model",
     "inspect_video",
@@ -145,6 +160,7 @@ __all__ = [
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from novareel.batch import BatchRunner, BatchSummary, load_batch, run_batch
     from novareel.client import NovaReelClient
+    from novareel.compose import RequestSpec, ShotSpec, compose_requests
     from novareel.errors import (
         AccessDeniedError,
         AwsError,

@@ -26,6 +26,9 @@ ALLOWED: dict[str, set[str]] = {
     "video": {"errors", "images"},
     "video_probe": {"video"},
     "storyboard": {"errors", "models", "images", "textfiles"},
+    # a person's request in their own terms -> checked requests and notices: above
+    # images and storyboard, below jobs (which re-exports its notices)
+    "compose": {"errors", "models", "images", "storyboard", "prompting"},
     "textfiles": {"errors"},
     "client": {"errors", "s3uri"},
     "preflight": {"errors", "models", "s3uri", "client"},
@@ -39,6 +42,7 @@ ALLOWED: dict[str, set[str]] = {
         "models",
         "images",
         "storyboard",
+        "compose",
         "textfiles",
         "s3uri",
         "client",
@@ -58,6 +62,7 @@ ALLOWED: dict[str, set[str]] = {
     "budget": {"errors", "paths", "ledger", "models"},
     # above jobs (it drives NovaReel); never imports shotboard, which drives it
     "batch": {
+        "compose",
         "errors",
         "models",
         "images",

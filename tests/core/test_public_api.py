@@ -19,7 +19,7 @@ EXPECTED = {
     "load_starting_frame", "output_location", "BatchRunner", "BatchSummary", "load_batch",
     "run_batch", "retry_job", "sync_jobs", "prepare_starting_frame", "load_storyboard",
     "inspect_video", "RayVideo", "GenerateOptions", "get_model", "all_models",
-    "BudgetExceededError",
+    "BudgetExceededError", "RequestSpec", "ShotSpec", "compose_requests",
 }  # fmt: skip
 
 

@@ -182,8 +182,6 @@ def load_batch(
     if not entries and not problems:
         problems.append(Problem("items", "the batch file has no items"))
 
-    from novareel.jobs import request_notices
-
     items: list[BatchItem] = []
     seen: dict[str, int] = {}
     base = file_path.parent
@@ -198,10 +196,6 @@ def load_batch(
                 location = output_location(uri, notices=notices)
             except InvalidRequestError as exc:
                 found.extend(_prefix(f"items[{number}]", exc.problems))
-        for request in requests or ():
-            # Prompt advice now, with the other notices, not after the run.
-            advice = request_notices(request, lifecycle=False)  # lifecycle: once per model
-            notices.extend(n for n in advice if n not in notices)
         if key is not None:
             if key in seen:
                 found.append(

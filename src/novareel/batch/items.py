@@ -1,39 +1,28 @@
 """One raw item of a batch file, checked and turned into the requests it sends.
 
-:func:`_build_item` reads one item's keys (over the defaults it inherits), prepares its
-frames and storyboard, builds its request(s) and names every problem by where it is in
-the file (``items[3].image``); :func:`novareel.batch.file.load_batch` calls it for
-each item. These functions are kept together, and only here, on purpose: the one
-place to change how an item becomes a request.
+:func:`_build_item` reads one item's keys (over the defaults it inherits), checks the
+file's own rules (keys, types), hands the request to the library's one builder
+(:func:`novareel.compose.compose_requests`, which ``generate`` and the MCP server use
+too) and names every problem by where it is in the file (``items[3].image``);
+:func:`novareel.batch.file.load_batch` calls it for each item.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from novareel.batch.keys import (
     _DEFAULT_KEYS,
-    _FIT_MODES,
     _MAX_ID,
     _SHOT_KEYS,
     ITEM_KEYS,
     _unknown_key_problems,
 )
-from novareel.errors import InvalidRequestError, Problem
-from novareel.models import (
-    FrameRules,
-    GenerateOptions,
-    Shot,
-    StartingFrame,
-    VideoRequest,
-    build_request,
-    build_shot_requests,
-    find_model,
-    get_model,
-)
+from novareel.compose import RequestSpec, ShotSpec, compose_requests
+from novareel.errors import Problem
+from novareel.models import VideoRequest
 
 
 def _resolve_path(base: Path, value: str) -> str:
@@ -58,42 +47,6 @@ def _prefix(where: str, problems: Sequence[Problem]) -> list[Problem]:
     return out
 
 
-def _frame(
-    source: Any,
-    fit: Any,
-    bucket_owner: Any,
-    base: Path,
-    field_name: str,
-    rules: FrameRules | None = None,
-    notes: list[str] | None = None,
-) -> tuple[StartingFrame | None, list[Problem]]:
-    if not isinstance(source, str) or not source:
-        return None, [Problem(field_name, "must be a path or an s3:// URI", value=source)]
-    if fit is not None and fit not in _FIT_MODES:
-        return None, [
-            Problem(f"{field_name}.fit", f"unknown fit mode {fit!r}", limit=" | ".join(_FIT_MODES))
-        ]
-    from novareel.images import prepare_starting_frame
-
-    try:
-        prepared = prepare_starting_frame(
-            _resolve_path(base, source),
-            fit=fit,
-            bucket_owner=bucket_owner,
-            field=field_name,
-            rules=rules,
-        )
-    except InvalidRequestError as exc:
-        return None, list(exc.problems)
-    frame = prepared.frame
-    if notes is not None:  # what was done to the image, said before the run
-        notes.extend(f"{field_name.split('.', 1)[-1]}: {note}" for note in prepared.notes)
-    if fit and frame.data is not None:
-        # Recorded so that a retry rebuilds exactly these bytes (see novareel.replay).
-        frame = replace(frame, fit=fit)
-    return frame, []
-
-
 def _names_shots(raw: Mapping[str, Any], defaults: Mapping[str, Any]) -> bool:
     """Whether an item (or the defaults it inherits) names shots or a storyboard."""
     return any(raw.get(k, defaults.get(k)) is not None for k in ("shots", "storyboard"))
@@ -109,7 +62,10 @@ def _build_item(
     """(key, requests, output uri, tags, problems) of one raw item.
 
     ``requests`` holds one request, or one per shot for a storyboard on a model that
-    has no multi-shot job (Luma Ray 2).
+    has no multi-shot job (Luma Ray 2). The file's own rules (keys, types) are checked
+    here; the request itself comes from :func:`novareel.compose.compose_requests`, the
+    builder ``generate`` uses, and its notices (image notes, prompt advice) go to
+    ``notes``.
     """
     where = f"items[{number}]"
     if not isinstance(raw, dict):
@@ -163,39 +119,24 @@ def _build_item(
     if spec.get("loop") is not None and not isinstance(spec["loop"], bool):
         problems.append(Problem(f"{where}.loop", "must be true or false", value=spec["loop"]))
         spec["loop"] = None
-
-    try:
-        model = get_model(spec.get("model_id"))
-    except InvalidRequestError as exc:
-        problems.extend(_prefix(where, exc.problems))
-        return key, None, spec.get("output_uri"), tags, problems
-    rules = model.family.frame_rules_for(
-        GenerateOptions(aspect_ratio=spec.get("aspect_ratio"), resolution=spec.get("resolution"))
-    )
-
-    frame = None
-    if spec.get("image") is not None:
-        frame, found = _frame(
-            spec["image"],
-            spec.get("fit"),
-            spec.get("bucket_owner"),
-            base,
-            f"{where}.image",
-            rules,
-            notes,
+    for name in ("image", "end_image", "storyboard"):
+        value = spec.get(name)
+        if value is not None and (not isinstance(value, str) or not value):
+            what = "must be a path" if name == "storyboard" else "must be a path or an s3:// URI"
+            problems.append(Problem(f"{where}.{name}", what, value=value))
+            spec[name] = None
+    if spec.get("bucket_owner") is not None and not isinstance(spec["bucket_owner"], str):
+        problems.append(
+            Problem(f"{where}.bucket_owner", "must be a string", value=spec["bucket_owner"])
         )
-        problems.extend(found)
-    end_frame = None
-    if spec.get("end_image") is not None:
-        end_frame, found = _frame(
-            spec["end_image"], spec.get("fit"), None, base, f"{where}.end_image", rules, notes
-        )
-        problems.extend(found)
+        spec["bucket_owner"] = None
 
-    shots: list[Shot] | None = None
+    shots: list[ShotSpec | str] | None = None
     if raw.get("shots") is not None and raw.get("storyboard") is not None:
         problems.append(Problem(f"{where}.shots", "give shots or storyboard, not both"))
+        spec["storyboard"] = None
     elif spec.get("shots") is not None:
+        spec["storyboard"] = None  # the defaults' storyboard does not apply to shots
         raw_shots = spec["shots"]
         if not isinstance(raw_shots, list):
             problems.append(Problem(f"{where}.shots", "must be a list of shots"))
@@ -204,71 +145,59 @@ def _build_item(
             for index, shot in enumerate(raw_shots, start=1):
                 shot_where = f"{where}.shots[{index}]"
                 if isinstance(shot, str):
-                    shots.append(Shot(shot))
+                    shots.append(shot)
                     continue
                 if not isinstance(shot, dict):
                     problems.append(Problem(shot_where, "must be a text or a mapping with text"))
                     continue
                 problems.extend(_unknown_key_problems(shot_where, shot, _SHOT_KEYS))
-                shot_frame = None
-                if shot.get("image") is not None:
-                    shot_frame, found = _frame(
-                        shot["image"],
-                        shot.get("fit", spec.get("fit")),
-                        shot.get("bucket_owner"),
-                        base,
-                        f"{shot_where}.image",
-                        rules,
-                        notes,
+                image = shot.get("image")
+                if image is not None and (not isinstance(image, str) or not image):
+                    problems.append(
+                        Problem(
+                            f"{shot_where}.image", "must be a path or an s3:// URI", value=image
+                        )
                     )
-                    problems.extend(found)
+                    image = None
+                owner = shot.get("bucket_owner")
                 text = shot.get("text")
-                shots.append(Shot(text if isinstance(text, str) else "", shot_frame))
-    elif spec.get("storyboard") is not None:
-        board_path = spec["storyboard"]
-        if not isinstance(board_path, str):
-            problems.append(Problem(f"{where}.storyboard", "must be a path", value=board_path))
-        else:
-            from novareel.storyboard import load_storyboard
-
-            try:
-                board = load_storyboard(_resolve_path(base, board_path))
-                prepared = board.prepare(
-                    seed=spec.get("seed"), model_id=spec.get("model_id"), rules=rules
+                shots.append(
+                    ShotSpec(
+                        text if isinstance(text, str) else "",
+                        image=image,
+                        fit=shot.get("fit"),
+                        bucket_owner=owner if isinstance(owner, str) else None,
+                    )
                 )
-                shots = list(prepared.shots)
-                if notes is not None:
-                    notes.extend(prepared.notes)
-                if spec.get("seed") is None:
-                    spec["seed"] = prepared.seed
-                if spec.get("model_id") is None:
-                    spec["model_id"] = prepared.model_id
-            except InvalidRequestError as exc:
-                problems.extend(_prefix(f"{where}.storyboard", exc.problems))
 
-    requests: list[VideoRequest] | None = None
-    if not problems:
-        options = GenerateOptions(
+    # The request itself: the library's one builder (the CLI and the MCP server use
+    # it too); its problems are named in the file's own terms (items[3].image).
+    built = compose_requests(
+        RequestSpec(
             prompt=spec.get("prompt"),
-            model_id=spec.get("model_id"),
             task=spec.get("task"),
             duration=spec.get("duration"),
-            image=frame,
-            end_image=end_frame,
+            image=spec.get("image"),
+            end_image=spec.get("end_image"),
+            fit=spec.get("fit"),
+            bucket_owner=spec.get("bucket_owner"),
             shots=shots,
+            storyboard=spec.get("storyboard"),
             seed=spec.get("seed"),
+            model_id=spec.get("model_id"),
             aspect_ratio=spec.get("aspect_ratio"),
             resolution=spec.get("resolution"),
             loop=spec.get("loop"),
-        )
-        chosen = find_model(spec.get("model_id")) or model
-        try:
-            if shots and not chosen.family.multi_shot:
-                requests = build_shot_requests(options)
-            else:
-                requests = [build_request(options)]
-        except InvalidRequestError as exc:
-            problems.extend(_prefix(where, exc.problems))
+        ),
+        base=base,
+        lifecycle=False,  # said once per model for the whole batch
+        record_fit=True,  # part of every item's content hash since the first release
+        storyboard_field="storyboard",
+    )
+    problems.extend(_prefix(where, built.problems))
+    if notes is not None:  # what was done to the images, and prompt advice: before the run
+        notes.extend(built.notices)
+    requests = list(built.requests) if not problems and built.ok else None
 
     output_uri = spec.get("output_uri")
     if output_uri is None:

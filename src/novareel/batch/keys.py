@@ -37,7 +37,6 @@ ITEM_KEYS: tuple[str, ...] = (
 )
 _DEFAULT_KEYS = tuple(k for k in ITEM_KEYS if k != "id")
 _SHOT_KEYS = ("text", "image", "fit", "bucket_owner")
-_FIT_MODES = ("crop", "pad", "stretch")
 _MAX_ID = 128
 
 

@@ -65,6 +65,9 @@ class ItemOutcome:
     local_files: tuple[str, ...] = ()
     failure: Failure | None = None
     message: str = ""
+    #: what a person should read about the item before paying (a converted image,
+    #: prompt advice, a fixed output URI), as its BatchItem said it
+    notices: tuple[str, ...] = ()
 
     @property
     def video_path(self) -> str | None:
@@ -84,6 +87,7 @@ class ItemOutcome:
             "video_path": self.video_path,
             "failure": self.failure.to_dict() if self.failure else None,
             "message": self.message,
+            "notices": list(self.notices),
         }
 
 

@@ -246,6 +246,7 @@ class BatchRunner:
                 local_files=s.local_files,
                 failure=s.failure,
                 message=s.message,
+                notices=s.item.notices,
             )
             for s in self.states
         )

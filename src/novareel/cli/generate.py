@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 import typer
 
@@ -24,9 +23,6 @@ from novareel.errors import InvalidRequestError, Problem
 from novareel.s3uri import OUTPUT_URI_ENV
 from novareel.status import JobStatus
 
-if TYPE_CHECKING:
-    from novareel.images import FitMode
-
 
 def _parse_tags(values: list[str]) -> dict[str, str]:
     tags: dict[str, str] = {}
@@ -40,15 +36,6 @@ def _parse_tags(values: list[str]) -> dict[str, str]:
     if bad:
         raise InvalidRequestError(bad)
     return tags
-
-
-def _stand_in(source: str) -> Any:
-    """A placeholder for an image that failed to load (its problems are already
-    collected), so the request's other rules are still checked in the same run: an
-    image on a task that takes none, a duration, a seed."""
-    from novareel.models.base import MAGIC, StartingFrame
-
-    return StartingFrame(format="png", data=MAGIC["png"], source=source)
 
 
 #: The end of ``generate --help``: real command lines to start from (each one runs).
@@ -161,15 +148,9 @@ def generate(
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Generate a video: check everything, submit, wait with progress, download."""
-    from novareel.models import (
-        GenerateOptions,
-        Shot,
-        build_request,
-        build_shot_requests,
-        get_model,
-        submit_option_problems,
-    )
-    from novareel.s3uri import output_location
+    from novareel.compose import RequestSpec, compose_requests
+    from novareel.models import submit_option_problems
+    from novareel.s3uri import output_location, resolve_output_uri
 
     # Every check runs, whatever failed before it, so one run lists every problem of
     # the command line (each named by the flag the user typed).
@@ -178,16 +159,6 @@ def generate(
     cap = None
     with found.check():
         cap = cost_cap.parse(max_cost)
-    if fit is not None and fit not in ("crop", "pad", "stretch"):
-        found.add(
-            Problem(
-                "fit",
-                f"unknown fit mode {fit!r}; use crop, pad or stretch",
-                value=fit,
-                limit="crop | pad | stretch",
-            )
-        )
-        fit = None
     notices: list[str] = []
     tags: dict[str, str] = {}
     with found.check():
@@ -195,12 +166,7 @@ def generate(
     for problem in submit_option_problems(token, tags):
         found.add(problem)
 
-    if output_uri is None:
-        output_uri = os.environ.get(OUTPUT_URI_ENV)
-    if output_uri is None and conn.local:
-        from novareel.local import LOCAL_OUTPUT_URI
-
-        output_uri = LOCAL_OUTPUT_URI
+    output_uri = resolve_output_uri(output_uri, local=conn.local)
     location = None
     if output_uri is None:
         found.add(
@@ -218,81 +184,37 @@ def generate(
                 output_uri, bucket_owner=bucket_owner, kms_key_id=kms_key_id, notices=notices
             )
 
-    fit_mode = cast("FitMode | None", fit)
-    board = None
-    if storyboard is not None:
-        if shot:
-            found.add(Problem("shot", "give --shot or --storyboard, not both", value=len(shot)))
-        from novareel.storyboard import load_storyboard
-
-        with found.check():
-            board = load_storyboard(storyboard)
-    model = None
-    with found.check():
-        model = get_model(model_id or (board.file.model_id if board else None))
-    if model is None or (storyboard is not None and board is None):
+    # The request itself: the library's one builder (the batch runner and the MCP
+    # server use it too), every problem collected, every notice said before paying.
+    built = compose_requests(
+        RequestSpec(
+            prompt=prompt,
+            task=task,
+            duration=duration,
+            image=image,
+            end_image=end_image,
+            fit=fit,
+            bucket_owner=bucket_owner,
+            shots=shot or None,
+            storyboard=storyboard,
+            seed=seed,
+            model_id=model_id,
+            aspect_ratio=aspect_ratio,
+            resolution=resolution,
+            loop=loop or None,
+        )
+    )
+    built_error = built.error()
+    if built_error is not None:
+        found.add(built_error)
+    model = built.model
+    if model is None:
         # Without the model, or the shots of a storyboard that cannot be read, the
         # request itself cannot be checked: report what was found so far.
         raise found.error()
-    looks = GenerateOptions(aspect_ratio=aspect_ratio, resolution=resolution)
-    rules = model.family.frame_rules_for(looks)
-    frames = {}
-    for name, source in (("image", image), ("end_image", end_image)):
-        if source:
-            from novareel.images import prepare_starting_frame
-
-            try:
-                prepared = prepare_starting_frame(
-                    source,
-                    fit=fit_mode,
-                    bucket_owner=bucket_owner if name == "image" else None,
-                    field=name,
-                    rules=rules,
-                )
-            except InvalidRequestError as exc:
-                found.add(exc)
-                frames[name] = _stand_in(source)
-                continue
-            frames[name] = prepared.frame
-            notices.extend(prepared.notes)
-    shots: list[Shot] | None
-    if board is not None:
-        try:
-            prepared_board = board.prepare(
-                seed=seed, model_id=model.model_id, fit=fit_mode, rules=rules
-            )
-        except InvalidRequestError as exc:
-            found.add(exc)
-            shots = [Shot(s.text, _stand_in(s.image) if s.image else None) for s in board.shots]
-            seed = seed if seed is not None else board.file.seed
-        else:
-            notices.extend(prepared_board.notes)
-            shots = prepared_board.shots
-            seed = prepared_board.seed
-    else:
-        shots = [Shot(text) for text in shot] or None
-    options = GenerateOptions(
-        prompt=prompt,
-        model_id=model.model_id,
-        task=task,
-        duration=duration,
-        image=frames.get("image"),
-        end_image=frames.get("end_image"),
-        shots=shots,
-        seed=seed,
-        aspect_ratio=aspect_ratio,
-        resolution=resolution,
-        loop=loop or None,
-    )
-    # One resolver per model for every combination, so contradictions (a prompt with a
-    # storyboard, TEXT_VIDEO with 12 s, --seed on Luma Ray 2) read the same.
-    per_shot = bool(shots) and not model.family.multi_shot
-    requests: list[Any] = []
-    with found.check():
-        requests = build_shot_requests(options) if per_shot else [build_request(options)]
-    from novareel.jobs import model_notices
-
-    notices.extend(model_notices(model, requests))
+    notices.extend(built.notices)
+    requests: list[Any] = list(built.requests)
+    per_shot = built.per_shot
 
     if per_shot and (token or no_wait):
         flag = "--token" if token else "--no-wait"

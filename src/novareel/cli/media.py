@@ -170,18 +170,12 @@ def image_check_command(
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Check a starting frame against every Nova Reel rule (exit 2 if refused)."""
-    from novareel.errors import InvalidRequestError, Problem
-    from novareel.images import FIT_MODES, prepare_starting_frame
+    from novareel.errors import InvalidRequestError
+    from novareel.images import fit_problem, prepare_starting_frame
 
-    if fit is not None and fit not in FIT_MODES:
-        raise InvalidRequestError(
-            Problem(
-                "fit",
-                f"unknown fit mode {fit!r}; use crop, pad or stretch",
-                value=fit,
-                limit="crop | pad | stretch",
-            )
-        )
+    bad_fit = fit_problem(fit)
+    if bad_fit is not None:
+        raise InvalidRequestError(bad_fit)
     prepared = prepare_starting_frame(image, fit=fit)  # type: ignore[arg-type]
     frame = prepared.frame
     written = None

@@ -44,7 +44,13 @@ cheap.
 from __future__ import annotations
 
 from novareel.images.checking import check_image_bytes
-from novareel.images.fitting import FIT_MODES, MAX_FIT_SOURCE_BYTES, FitMode, fit_image
+from novareel.images.fitting import (
+    FIT_MODES,
+    MAX_FIT_SOURCE_BYTES,
+    FitMode,
+    fit_image,
+    fit_problem,
+)
 from novareel.images.frames import PreparedFrame, load_starting_frame, prepare_starting_frame
 from novareel.images.reading import HEIGHT, WIDTH, ImageFacts, inspect_image_bytes, sniff_format
 from novareel.models.base import MAX_IMAGE_BYTES
@@ -60,6 +66,7 @@ __all__ = [
     "PreparedFrame",
     "check_image_bytes",
     "fit_image",
+    "fit_problem",
     "inspect_image_bytes",
     "load_starting_frame",
     "prepare_starting_frame",

@@ -17,10 +17,31 @@ from novareel.images.reading import _ORIENTATION_WORDS, HEIGHT, WIDTH, _orientat
 if TYPE_CHECKING:
     from PIL import Image
 
-__all__ = ["FIT_MODES", "MAX_FIT_SOURCE_BYTES", "MAX_FIT_SOURCE_PIXELS", "FitMode", "fit_image"]
+__all__ = [
+    "FIT_MODES",
+    "MAX_FIT_SOURCE_BYTES",
+    "MAX_FIT_SOURCE_PIXELS",
+    "FitMode",
+    "fit_image",
+    "fit_problem",
+]
 
 FitMode = Literal["crop", "pad", "stretch"]
 FIT_MODES: tuple[str, ...] = get_args(FitMode)
+
+
+def fit_problem(value: object, field: str = "fit") -> Problem | None:
+    """The one check of a fit mode (every caller asks this): None when ``value`` is
+    None or one of :data:`FIT_MODES`, else the problem to report under ``field``."""
+    if value is None or value in FIT_MODES:
+        return None
+    return Problem(
+        field,
+        f"unknown fit mode {value!r}; use {', '.join(FIT_MODES[:-1])} or {FIT_MODES[-1]}",
+        value=value,
+        limit=" | ".join(FIT_MODES),
+    )
+
 
 #: With ``fit`` the source is re-encoded, so it may be bigger than the service limit
 #: (a camera TIFF, a 50 MP phone PNG); this cap only keeps memory use sane.
@@ -96,15 +117,9 @@ def fit_image(
     """
     from PIL import Image, ImageOps
 
-    if mode not in FIT_MODES:
-        raise InvalidRequestError(
-            Problem(
-                "fit",
-                f"unknown fit mode {mode!r}; use {', '.join(FIT_MODES)}",
-                value=mode,
-                limit=" | ".join(FIT_MODES),
-            )
-        )
+    bad_fit = fit_problem(mode)
+    if bad_fit is not None:
+        raise InvalidRequestError(bad_fit)
     notes: list[str] = []
     orientation = _orientation(image)
     if orientation != 1:

@@ -10,18 +10,18 @@ from __future__ import annotations
 import hashlib
 import os
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from novareel.errors import ImageError, InvalidRequestError, Problem
 from novareel.images.checking import _problems, _raise, _size_problem
 from novareel.images.fitting import (
-    FIT_MODES,
     MAX_FIT_SOURCE_BYTES,
     MAX_FIT_SOURCE_PIXELS,
     FitMode,
     _encode_png,
     fit_image,
+    fit_problem,
 )
 from novareel.images.reading import (
     _ORIENTATION_WORDS,
@@ -77,7 +77,24 @@ def prepare_starting_frame(
     messages (``shots[2].image`` in a storyboard). ``rules`` are the model's (Nova
     Reel's exact 1280x720 by default; Luma Ray 2 takes any size, and ``fit`` fits it to
     the video's own size).
+
+    The frame carries the notes too, each named by ``field`` (``image: cropped ...``),
+    so they travel with the request to whoever sends it.
     """
+    prepared = _prepare(source, fit, bucket_owner, field, background, rules)
+    said = tuple(f"{field}: {note}" for note in prepared.notes)
+    return replace(prepared, frame=replace(prepared.frame, notes=said))
+
+
+def _prepare(
+    source: str | os.PathLike[str],
+    fit: FitMode | None,
+    bucket_owner: str | None,
+    field: str,
+    background: tuple[int, int, int],
+    rules: FrameRules | None,
+) -> PreparedFrame:
+    """:func:`prepare_starting_frame` without the notes on the frame."""
     rules = rules or NOVA_FRAME_RULES
     text = os.fspath(source)
     if text.startswith("s3://"):
@@ -103,15 +120,9 @@ def prepare_starting_frame(
                 value=bucket_owner,
             )
         )
-    if fit is not None and fit not in FIT_MODES:
-        raise InvalidRequestError(
-            Problem(
-                "fit",
-                f"unknown fit mode {fit!r}; use {', '.join(FIT_MODES)}",
-                value=fit,
-                limit=" | ".join(FIT_MODES),
-            )
-        )
+    bad_fit = fit_problem(fit)
+    if bad_fit is not None:
+        raise InvalidRequestError(bad_fit)
     path = Path(text).expanduser()
     try:
         size = path.stat().st_size

@@ -16,12 +16,13 @@ second of video costs money:
 The package, one use case a module (each class adds one step to the one before):
 :mod:`.session` (the client, the ledger, results from either), :mod:`.submitting`
 (check, record, send once), :mod:`.tracking` (status, wait, failures explained),
-:mod:`.fetching` (download), :mod:`.notices` (what to say before a submit) and
+:mod:`.fetching` (download), :mod:`.dry_run` (what would be sent) and
 :mod:`.api` (:class:`NovaReel`: ``generate`` and ``finish`` put the steps together,
 with hooks, so that the command line, the batch runner and the MCP server call one
 path and only print).
 """
 
+from novareel.compose import model_notices, request_notices
 from novareel.jobs.api import NovaReel
 from novareel.jobs.fetching import (
     DownloadProgress,
@@ -29,7 +30,6 @@ from novareel.jobs.fetching import (
     job_download_folder,
     safe_local_path,
 )
-from novareel.jobs.notices import model_notices, request_notices
 from novareel.jobs.submitting import (
     IDENTICAL_JOB_WINDOW,
     identical_job_notice,

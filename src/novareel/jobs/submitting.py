@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from novareel.client import (
     start_async_invoke_params,
 )
+from novareel.compose import request_notices
 from novareel.errors import (
     AccessDeniedError,
     AwsError,
@@ -26,7 +27,6 @@ from novareel.errors import (
     QuotaExceededError,
     ServiceValidationError,
 )
-from novareel.jobs.notices import request_notices
 from novareel.jobs.session import Session, _utcnow
 from novareel.models import (
     VideoRequest,

@@ -1,10 +1,9 @@
 """What each MCP tool does, without the MCP SDK: plain methods that return dicts.
 
 :class:`AgentTools` holds the server's settings (connection, root, caps) and has one
-method per tool. Each builds requests with the same library calls as ``novareel
-generate`` (:func:`~novareel.models.build_request`, ``build_shot_requests``,
-:meth:`~novareel.storyboard.Storyboard.prepare`,
-:func:`~novareel.images.prepare_starting_frame`) and sends them through
+method per tool. Each builds requests with the library's one builder, the one
+``novareel generate`` and batch files use (:func:`~novareel.compose.compose_requests`,
+every local path confined to the root before it is read), and sends them through
 :class:`~novareel.jobs.NovaReel`, so the rules, the messages and the ledger are the
 CLI's. Bad input raises :class:`~novareel.errors.InvalidRequestError` (with
 ``problems``); :mod:`novareel.mcp_server.server` turns every novareel error into a
@@ -19,8 +18,9 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
+from novareel.compose import ShotSpec
 from novareel.errors import (
     AccessDeniedError,
     BudgetExceededError,
@@ -36,13 +36,11 @@ from novareel.mcp_server.confine import Root, is_s3_uri
 from novareel.status import JobStatus
 
 if TYPE_CHECKING:
-    from novareel.images import FitMode
     from novareel.jobs import NovaReel
     from novareel.local import LocalEmulator
-    from novareel.models import Model, Shot, VideoRequest
+    from novareel.models import Model, VideoRequest
     from novareel.results import JobResult
     from novareel.s3uri import OutputLocation
-    from novareel.storyboard import Storyboard
 
 __all__ = ["AgentTools", "Progress", "ServerSettings", "ShotSpec", "VideoSpec"]
 
@@ -77,16 +75,6 @@ class ServerSettings:
     endpoint_url: str | None = None
     credentials_file: str | None = None
     output_uri: str | None = None
-
-
-@dataclass(frozen=True)
-class ShotSpec:
-    """One inline storyboard shot an agent passes: its text and optional frame."""
-
-    text: str
-    image: str | None = None
-    fit: str | None = None
-    bucket_owner: str | None = None
 
 
 @dataclass(frozen=True)
@@ -232,23 +220,6 @@ class AgentTools:
 
     # -- paths --
 
-    def _local_path(self, value: str, field: str) -> str:
-        """An image reference: an s3:// URI as given, a local path confined to the root."""
-        return value if is_s3_uri(value) else str(self.root.confine(value, field))
-
-    def _confine_board(self, board: Storyboard) -> None:
-        """Every image a storyboard names must lie inside the root as well."""
-        problems: list[Problem] = []
-        for shot in board.shots:
-            if shot.image is None or is_s3_uri(shot.image):
-                continue
-            try:
-                self.root.confine(shot.image, f"shots[{shot.number}].image")
-            except InvalidRequestError as exc:
-                problems.extend(exc.problems)
-        if problems:
-            raise InvalidRequestError(problems, hint=_root_hint())
-
     def _confine_board_file(self, path: Path) -> None:
         """The images a storyboard file names, checked before any is read.
 
@@ -287,112 +258,38 @@ class AgentTools:
     def plan(self, spec: VideoSpec) -> Plan:
         """Check a video request completely and price it; raises with every problem.
 
-        The same steps as ``novareel generate``: the storyboard, the model, the
-        frames (to the model's rules), the shots, then the model's own resolver.
+        The library's one builder (:func:`novareel.compose.compose_requests`), the one
+        ``novareel generate`` and batch files use, with every local path (images, the
+        storyboard, the storyboard's images) confined to the root before it is read.
         """
-        from novareel.images import prepare_starting_frame
-        from novareel.jobs import model_notices
-        from novareel.models import (
-            GenerateOptions,
-            build_request,
-            build_shot_requests,
-            get_model,
+        from novareel.compose import RequestSpec, compose_requests
+
+        def locate(value: str, field: str) -> str:
+            return str(self.root.confine(value, field))
+
+        built = compose_requests(
+            RequestSpec(
+                prompt=spec.prompt,
+                task=spec.task,
+                duration=spec.duration,
+                image=spec.image,
+                end_image=spec.end_image,
+                fit=spec.fit,
+                bucket_owner=spec.bucket_owner,
+                shots=spec.shots,
+                storyboard=spec.storyboard,
+                seed=spec.seed,
+                model_id=spec.model_id,
+                aspect_ratio=spec.aspect_ratio,
+                resolution=spec.resolution,
+                loop=spec.loop,
+            ),
+            locate=locate,
         )
-
-        notices: list[str] = []
-        fit_mode = cast("FitMode | None", spec.fit)
-        board = None
-        source = "generate"
-        if spec.storyboard is not None:
-            if spec.shots:
-                raise InvalidRequestError(
-                    Problem("shots", "give shots or storyboard, not both", value=len(spec.shots))
-                )
-            from novareel.storyboard import load_storyboard
-
-            path = self.root.confine(spec.storyboard, "storyboard")
-            board = load_storyboard(path)
-            self._confine_board(board)
-            source = str(path)
-        model = get_model(spec.model_id or (board.file.model_id if board else None))
-        looks = GenerateOptions(aspect_ratio=spec.aspect_ratio, resolution=spec.resolution)
-        rules = model.family.frame_rules_for(looks)
-        frames = {}
-        for name, value in (("image", spec.image), ("end_image", spec.end_image)):
-            if value:
-                prepared = prepare_starting_frame(
-                    self._local_path(value, name),
-                    fit=fit_mode,
-                    bucket_owner=spec.bucket_owner if name == "image" else None,
-                    field=name,
-                    rules=rules,
-                )
-                frames[name] = prepared.frame
-                notices.extend(prepared.notes)
-        seed = spec.seed
-        shots: list[Shot] | None = None
-        if board is not None:
-            prepared_board = board.prepare(
-                seed=seed, model_id=model.model_id, fit=fit_mode, rules=rules
-            )
-            notices.extend(prepared_board.notes)
-            shots = prepared_board.shots
-            seed = prepared_board.seed
-        elif spec.shots:
-            shots = self._inline_shots(spec.shots, fit_mode, rules, notices)
-        options = GenerateOptions(
-            prompt=spec.prompt,
-            model_id=model.model_id,
-            task=spec.task,
-            duration=spec.duration,
-            image=frames.get("image"),
-            end_image=frames.get("end_image"),
-            shots=shots,
-            seed=seed,
-            aspect_ratio=spec.aspect_ratio,
-            resolution=spec.resolution,
-            loop=spec.loop or None,
-        )
-        per_shot = bool(shots) and not model.family.multi_shot
-        requests = build_shot_requests(options) if per_shot else [build_request(options)]
-        notices.extend(model_notices(model, requests))
-        return Plan(model, requests, per_shot, notices, source)
-
-    def _inline_shots(
-        self,
-        specs: Sequence[ShotSpec | str],
-        fit: FitMode | None,
-        rules: Any,
-        notices: list[str],
-    ) -> list[Shot]:
-        """Shots given inline, each frame read like a batch file's (every problem at once)."""
-        from novareel.images import prepare_starting_frame
-        from novareel.models import Shot
-
-        shots: list[Shot] = []
-        problems: list[Problem] = []
-        for number, item in enumerate(specs, start=1):
-            spec = ShotSpec(item) if isinstance(item, str) else item
-            frame = None
-            if spec.image is not None:
-                where = f"shots[{number}].image"
-                try:
-                    prepared = prepare_starting_frame(
-                        self._local_path(spec.image, where),
-                        fit=cast("FitMode | None", spec.fit) or fit,
-                        bucket_owner=spec.bucket_owner,
-                        field=where,
-                        rules=rules,
-                    )
-                except InvalidRequestError as exc:
-                    problems.extend(exc.problems)
-                    continue
-                frame = prepared.frame
-                notices.extend(f"shot {number}: {note}" for note in prepared.notes)
-            shots.append(Shot(spec.text, frame))
-        if problems:
-            raise InvalidRequestError(problems)
-        return shots
+        built.raise_if_problems()
+        assert built.model is not None  # no problem means a model
+        source = str(built.storyboard) if built.storyboard is not None else "generate"
+        return Plan(built.model, list(built.requests), built.per_shot, list(built.notices), source)
 
     def _location(self, spec: VideoSpec, notices: list[str]) -> OutputLocation:
         from novareel.s3uri import OUTPUT_URI_ENV, output_location, resolve_output_uri
@@ -568,7 +465,8 @@ class AgentTools:
             self.guard.release(reservation)
         else:
             self.guard.commit(reservation)
-        return submitted.with_(notices=tuple(notices) + submitted.notices)
+        # The submit repeats the request's own notices (prompt advice, image notes): once.
+        return submitted.with_(notices=tuple(dict.fromkeys(tuple(notices) + submitted.notices)))
 
     def _check_standing_budget(
         self, api: NovaReel, usd: float, what: str, token: str | None = None

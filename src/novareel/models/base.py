@@ -151,6 +151,11 @@ class StartingFrame:
     bytes, so the ledger can record the image without storing it; ``fit`` is the
     conversion applied (crop/pad/stretch), so a retry can rebuild the same bytes.
     The family decides how the image is spelled in its ``modelInput``.
+
+    ``notes`` say what was done to get the image (a renamed file's real format, how it
+    was cropped), each named by the image's field (``image: cropped ...``), so they
+    reach whoever sends the request (``NovaReel.submit``'s notices, a batch, an API
+    caller) without being sent, recorded or compared.
     """
 
     format: ImageFormat
@@ -160,6 +165,7 @@ class StartingFrame:
     source: str = ""
     sha256: str | None = None
     fit: str | None = None
+    notes: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     @property
     def base64(self) -> str:

@@ -1,0 +1,425 @@
+"""A person's request, in their own terms, turned into checked video requests: once.
+
+``novareel generate``, a batch file's item and the MCP server's ``generate_video`` all
+take the same things: a prompt, a task, a duration, images as paths or ``s3://`` URIs
+with a fit mode, shots (texts, or text + image), a storyboard file, a seed, a model,
+looks (aspect ratio, resolution, loop). :class:`RequestSpec` holds them as typed
+(paths, not bytes) and :func:`compose_requests` does every step to checked
+:class:`~novareel.models.VideoRequest` objects, so the steps and their messages exist
+once:
+
+1. the fit mode (:func:`novareel.images.fit_problem`, the one check of it);
+2. the storyboard file, read (relative paths against ``base``);
+3. the model (the spec's, else the storyboard's, else the default) and its frame rules
+   for the chosen looks;
+4. each image, read and checked (or fitted) to those rules; a failed image is replaced
+   by a stand-in so the request's other rules are still checked in the same run;
+5. the request: one per shot for shots on a model without multi-shot, else one;
+6. the notices a person should read before paying: what was done to each image, the
+   model's lifecycle, the family's note on its image input, prompt advice.
+
+Nothing stops at the first problem: every one is collected in
+:attr:`Composed.problems`, named by the spec's fields (``image``, ``shots[2].image``,
+``fit``, ``duration``...), so the command line can name its flags and a batch file can
+prefix ``items[3].``. Nothing is sent and nothing is printed here.
+
+:func:`request_notices` and :func:`model_notices` live here (below ``jobs``, which
+re-exports them), so the builder's notices and the submit's are the same words.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+from novareel.errors import ImageError, InvalidRequestError, Problem
+from novareel.images import fit_problem, prepare_starting_frame
+from novareel.models import (
+    FrameRules,
+    GenerateOptions,
+    Model,
+    Shot,
+    StartingFrame,
+    VideoRequest,
+    build_request,
+    build_shot_requests,
+    find_model,
+    get_model,
+    lifecycle_notice,
+)
+from novareel.models.base import MAGIC
+from novareel.prompting import prompt_warnings
+
+if TYPE_CHECKING:
+    from novareel.images import FitMode
+    from novareel.storyboard import Storyboard
+
+__all__ = [
+    "Composed",
+    "Locate",
+    "RequestSpec",
+    "ShotSpec",
+    "compose_requests",
+    "model_notices",
+    "request_notices",
+]
+
+#: ``locate(value, field) -> path``: how a caller confines or rewrites a local path
+#: (the MCP server keeps every file inside its root); raises InvalidRequestError.
+Locate = Callable[[str, str], str]
+
+
+@dataclass(frozen=True)
+class ShotSpec:
+    """One shot given inline: its text and, optionally, its first frame (a path or an
+    ``s3://`` URI), with a fit mode and bucket owner of its own."""
+
+    text: str
+    image: str | None = None
+    fit: str | None = None
+    bucket_owner: str | None = None
+
+
+@dataclass(frozen=True)
+class RequestSpec:
+    """What a person asks for, as typed: every option of ``novareel generate`` that
+    shapes the video (not where it goes or how it is sent).
+
+    ``fit`` applies to every image without a fit of its own; ``bucket_owner`` to an
+    ``s3://`` starting ``image``. ``shots`` and ``storyboard`` exclude each other.
+    """
+
+    prompt: str | None = None
+    task: str | None = None
+    duration: int | None = None
+    image: str | None = None
+    end_image: str | None = None
+    fit: str | None = None
+    bucket_owner: str | None = None
+    shots: Sequence[ShotSpec | str] | None = None
+    storyboard: str | os.PathLike[str] | None = None
+    seed: int | None = None
+    model_id: str | None = None
+    aspect_ratio: str | None = None
+    resolution: str | None = None
+    loop: bool | None = None
+
+
+@dataclass(frozen=True)
+class Composed:
+    """The checked requests of one :class:`RequestSpec`, or every reason they are not.
+
+    ``model`` is None only when the model (or the storyboard) could not be read, and
+    then ``requests`` is empty. ``requests`` may be non-empty while ``problems`` is
+    not (built on stand-ins for images that failed): a dry run shows them, nothing
+    may send them. ``per_shot`` is True for shots on a model without multi-shot (one
+    job per shot). ``image_only`` says every problem is an image's (the CLI reports an
+    :class:`~novareel.errors.ImageError` then).
+    """
+
+    model: Model | None
+    requests: tuple[VideoRequest, ...]
+    notices: tuple[str, ...]
+    problems: tuple[Problem, ...]
+    hints: tuple[str, ...] = ()
+    per_shot: bool = False
+    image_only: bool = False
+    #: the storyboard file that was read, when the spec names one
+    storyboard: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and self.model is not None
+
+    def error(self) -> InvalidRequestError | None:
+        """One error with every problem and hint (None when there is none)."""
+        if not self.problems:
+            return None
+        kind = ImageError if self.image_only else InvalidRequestError
+        return kind(list(self.problems), hint=" ".join(self.hints) or None)
+
+    def raise_if_problems(self) -> None:
+        error = self.error()
+        if error is not None:
+            raise error
+
+
+class _Found:
+    """Problems and hints gathered in order, each (field, message) once."""
+
+    def __init__(self, storyboard_field: str | None) -> None:
+        self.problems: list[Problem] = []
+        self.hints: list[str] = []
+        self.image_only = True
+        self.board_field = storyboard_field
+
+    def add(self, error: InvalidRequestError | Problem, *, board: bool = False) -> None:
+        if isinstance(error, Problem):
+            problems, hint = [error], None
+            self.image_only = False
+        else:
+            problems, hint = list(error.problems), error.hint
+            self.image_only = self.image_only and isinstance(error, ImageError)
+        if board and self.board_field:
+            problems = [_under(self.board_field, p) for p in problems]
+        seen = {(p.field, p.message) for p in self.problems}
+        self.problems.extend(p for p in problems if (p.field, p.message) not in seen)
+        if hint and hint not in self.hints:
+            self.hints.append(hint)
+
+
+def _under(prefix: str, problem: Problem) -> Problem:
+    return Problem(
+        f"{prefix}.{problem.field}", problem.message, value=problem.value, limit=problem.limit
+    )
+
+
+def _resolve(value: str, base: Path | None) -> str:
+    """A path as typed, or joined to ``base`` when relative; ``s3://`` URIs as given."""
+    if base is None or value.startswith("s3://"):
+        return value
+    candidate = Path(value).expanduser()
+    return str(candidate if candidate.is_absolute() else base / candidate)
+
+
+def _stand_in(source: str) -> StartingFrame:
+    """A placeholder for an image that failed (its problems are collected already), so
+    the request's other rules are still checked in the same run: an image on a task
+    that takes none, a duration, a seed."""
+    return StartingFrame(format="png", data=MAGIC["png"], source=source)
+
+
+def _fit(value: str | None, field: str, found: _Found) -> FitMode | None:
+    """The fit mode to use, or None after reporting an unknown one."""
+    problem = fit_problem(value, field)
+    if problem is not None:
+        found.add(problem)
+        return None
+    return cast("FitMode | None", value)
+
+
+def compose_requests(
+    spec: RequestSpec,
+    *,
+    base: str | os.PathLike[str] | None = None,
+    locate: Locate | None = None,
+    lifecycle: bool = True,
+    record_fit: bool = False,
+    storyboard_field: str | None = None,
+) -> Composed:
+    """Every checked request of ``spec``, with its notices and all its problems.
+
+    ``base`` is the folder relative paths (images, the storyboard) are read from (a
+    batch file's folder); None reads them as typed (from the current folder).
+    ``locate`` sees each local path after that (the MCP server confines them to its
+    root) and may refuse one. ``lifecycle=False`` leaves the model's lifecycle notice
+    out (a batch says it once per model, not once per item). ``record_fit`` records
+    the fit mode on every local frame read with one, even one that needed no
+    conversion (a batch's content hashes have always included it).
+    ``storyboard_field`` prefixes the storyboard's own problems (``storyboard`` in a
+    batch file: ``items[3].storyboard.shots[2].image``); None keeps them as the
+    storyboard names them (``shots[2].image``).
+    """
+    folder = Path(base) if base is not None else None
+    found = _Found(storyboard_field)
+    notices: list[str] = []
+
+    def where(value: str, field: str) -> str | None:
+        path = _resolve(value, folder)
+        if locate is None or path.startswith("s3://"):
+            return path
+        try:
+            return locate(path, field)
+        except InvalidRequestError as exc:
+            found.add(exc)
+            return None
+
+    fit = _fit(spec.fit, "fit", found)
+
+    board: Storyboard | None = None
+    board_path: Path | None = None
+    if spec.storyboard is not None:
+        if spec.shots:
+            found.add(
+                Problem("shots", "give shots or a storyboard, not both", value=len(spec.shots))
+            )
+        from novareel.storyboard import load_storyboard
+
+        located = where(os.fspath(spec.storyboard), "storyboard")
+        if located is not None:
+            board_path = Path(located)
+            try:
+                board = load_storyboard(board_path)
+            except InvalidRequestError as exc:
+                found.add(exc, board=True)
+    model = None
+    try:
+        model = get_model(spec.model_id or (board.file.model_id if board else None))
+    except InvalidRequestError as exc:
+        found.add(exc)
+    if model is None or (spec.storyboard is not None and board is None):
+        # Without the model, or the shots of a storyboard that cannot be read, the
+        # request itself cannot be checked: what was found so far is the answer.
+        return _composed(model, [], notices, found, False, board_path)
+    rules = model.family.frame_rules_for(
+        GenerateOptions(aspect_ratio=spec.aspect_ratio, resolution=spec.resolution)
+    )
+
+    def frame(value: str, field: str, fit: FitMode | None, owner: str | None) -> StartingFrame:
+        """One image read to the model's rules; its notes named by its field."""
+        path = where(value, field)
+        if path is None:
+            return _stand_in(value)
+        try:
+            prepared = prepare_starting_frame(
+                path, fit=fit, bucket_owner=owner, field=field, rules=rules
+            )
+        except InvalidRequestError as exc:
+            found.add(exc)
+            return _stand_in(path)
+        notices.extend(prepared.frame.notes)  # "image: cropped ...", as submit says it
+        if record_fit and fit and prepared.frame.data is not None:
+            # Recorded so that a retry rebuilds exactly these bytes (novareel.replay).
+            return replace(prepared.frame, fit=fit)
+        return prepared.frame
+
+    image = frame(spec.image, "image", fit, spec.bucket_owner) if spec.image else None
+    end_image = frame(spec.end_image, "end_image", fit, None) if spec.end_image else None
+
+    seed = spec.seed
+    shots: list[Shot] | None = None
+    if board is not None:
+        shots, seed = _board_shots(board, spec, model, fit, rules, where, found, notices)
+    elif spec.shots:
+        shots = []
+        for number, item in enumerate(spec.shots, start=1):
+            shot = ShotSpec(item) if isinstance(item, str) else item
+            named = f"shots[{number}]"
+            shot_fit = fit if shot.fit is None else _fit(shot.fit, f"{named}.fit", found)
+            shot_frame = None
+            if shot.image is not None:
+                shot_frame = frame(shot.image, f"{named}.image", shot_fit, shot.bucket_owner)
+            shots.append(Shot(shot.text, shot_frame))
+
+    options = GenerateOptions(
+        prompt=spec.prompt,
+        model_id=model.model_id,
+        task=spec.task,
+        duration=spec.duration,
+        image=image,
+        end_image=end_image,
+        shots=shots,
+        seed=seed,
+        aspect_ratio=spec.aspect_ratio,
+        resolution=spec.resolution,
+        loop=spec.loop or None,
+    )
+    # One resolver per model for every combination, so contradictions (a prompt with a
+    # storyboard, TEXT_VIDEO with 12 s, a seed on Luma Ray 2) read the same everywhere.
+    per_shot = bool(shots) and not model.family.multi_shot
+    requests: list[VideoRequest] = []
+    try:
+        requests = build_shot_requests(options) if per_shot else [build_request(options)]
+    except InvalidRequestError as exc:
+        found.add(exc)
+    notices.extend(model_notices(model, requests, lifecycle=lifecycle))
+    return _composed(model, requests, notices, found, per_shot, board_path)
+
+
+def _board_shots(
+    board: Storyboard,
+    spec: RequestSpec,
+    model: Model,
+    fit: FitMode | None,
+    rules: FrameRules,
+    where: Callable[[str, str], str | None],
+    found: _Found,
+    notices: list[str],
+) -> tuple[list[Shot], int | None]:
+    """A storyboard's shots with their images read (stand-ins where one failed), and
+    the seed (the spec's, else the file's)."""
+    refused = False
+    for shot in board.shots:
+        if shot.image is not None and not shot.image.startswith("s3://"):
+            # Asked before any image is read: a caller's confinement comes first.
+            refused = where(shot.image, f"shots[{shot.number}].image") is None or refused
+    if not refused:
+        try:
+            prepared = board.prepare(seed=spec.seed, model_id=model.model_id, fit=fit, rules=rules)
+        except InvalidRequestError as exc:
+            found.add(exc, board=True)
+        else:
+            # Each frame's own notes ("shots[2].image: ..."), the words a submit repeats.
+            notices.extend(n for shot in prepared.shots if shot.image for n in shot.image.notes)
+            return list(prepared.shots), prepared.seed
+    shots = [Shot(s.text, _stand_in(s.image) if s.image else None) for s in board.shots]
+    return shots, spec.seed if spec.seed is not None else board.file.seed
+
+
+def _composed(
+    model: Model | None,
+    requests: list[VideoRequest],
+    notices: list[str],
+    found: _Found,
+    per_shot: bool,
+    board_path: Path | None,
+) -> Composed:
+    return Composed(
+        model=model,
+        requests=tuple(requests),
+        notices=tuple(dict.fromkeys(notices)),
+        problems=tuple(found.problems),
+        hints=tuple(found.hints),
+        per_shot=per_shot,
+        image_only=bool(found.problems) and found.image_only,
+        storyboard=board_path,
+    )
+
+
+# ---------------------------------------------------------------------------- notices
+
+
+def request_notices(request: VideoRequest, *, lifecycle: bool = True) -> list[str]:
+    """What to tell a person about a request before it is sent: the model's lifecycle
+    (Legacy, past end of life; left out with ``lifecycle=False``, as a batch says it
+    once per model), what was done to its images (each frame's notes) and advice on
+    the prompt and shots (negations, camera words).
+
+    Never blocks; the same text is said once however many prompts repeat it.
+    """
+    notices: list[str] = []
+    model = find_model(request.model_id)
+    if model is not None and lifecycle:
+        said = lifecycle_notice(model)
+        if said:
+            notices.append(said)
+    for frame in request.frames:  # what was done to each image (images.py says it)
+        notices.extend(frame.notes)
+    texts = [getattr(request, "prompt", None)]
+    texts += [getattr(shot, "text", None) for shot in getattr(request, "shots", None) or ()]
+    for text in texts:
+        if isinstance(text, str) and text:
+            notices.extend(prompt_warnings(text))
+    return list(dict.fromkeys(notices))
+
+
+def model_notices(
+    model: Model, requests: Sequence[VideoRequest], *, lifecycle: bool = True
+) -> list[str]:
+    """What to say about a command's jobs on one model before any money or time is
+    spent: the model's lifecycle once (unless ``lifecycle=False``), the undocumented
+    image input of a family that has one, and each request's prompt advice
+    (:func:`request_notices`)."""
+    notices: list[str] = []
+    said = lifecycle_notice(model) if lifecycle else None
+    if said:
+        notices.append(said)
+    image_notice = getattr(model.family, "image_notice", None)
+    if image_notice and any(getattr(r, "frames", None) for r in requests):
+        notices.append(image_notice)
+    for request in requests:
+        notices.extend(request_notices(request, lifecycle=False))
+    return list(dict.fromkeys(notices))
