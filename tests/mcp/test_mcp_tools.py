@@ -75,6 +75,10 @@ def test_a_checked_estimate_prices_every_job_and_tells_the_caps(tools: AgentTool
     )
     assert quote["checked"] and quote["estimated_cost_usd"] == 13.5
     assert quote["jobs"][0]["request"]["loop"] is True
+    # the library's dry run: the complete request that generate_video would send
+    sent = quote["jobs"][0]["start_async_invoke"]
+    assert sent["modelId"] == "luma.ray-v2:0" and sent["modelInput"]["loop"] is True
+    assert quote["jobs"][0]["expected_generation_seconds"] > 0
     assert quote["caps"]["within_caps"] is False
     assert quote["caps"]["refusal"]["asked_usd"] == 13.5
     manual = tools.estimate_cost(VideoSpec(shots=[ShotSpec("one"), "two", "three"]))

@@ -28,7 +28,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from novareel import __version__
 from novareel.errors import BudgetExceededError, InvalidRequestError, NovaReelError
-from novareel.mcp_server.tools import DEFAULT_WAIT_SECONDS, AgentTools, ShotSpec, VideoSpec
+from novareel.mcp_server.specs import DEFAULT_WAIT_SECONDS, VideoSpec
+from novareel.mcp_server.tools import AgentTools, ShotSpec
 
 __all__ = ["build_server", "error_result", "ok_result"]
 

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,19 +32,23 @@ from novareel.errors import (
 )
 from novareel.mcp_server.caps import Reservation, SpendGuard
 from novareel.mcp_server.confine import Root, is_s3_uri
+from novareel.mcp_server.specs import (
+    DEFAULT_WAIT_SECONDS,
+    Plan,
+    Progress,
+    ServerSettings,
+    VideoSpec,
+)
 from novareel.status import JobStatus
 
 if TYPE_CHECKING:
     from novareel.jobs import NovaReel
+    from novareel.jobs.dry_run import DryRun
     from novareel.local import LocalEmulator
-    from novareel.models import Model, VideoRequest
     from novareel.results import JobResult
     from novareel.s3uri import OutputLocation
 
 __all__ = ["AgentTools", "Progress", "ServerSettings", "ShotSpec", "VideoSpec"]
-
-#: ``progress(done, total, message)``: how a long tool call reports how far it is.
-Progress = Callable[[float, "float | None", str], None]
 
 #: Errors after which the service is known not to have created a job (as in jobs.py).
 _NOT_CREATED = (
@@ -56,87 +59,6 @@ _NOT_CREATED = (
     ConflictError,
     NotFoundError,
 )
-
-#: How long a tool call waits by default: MCP clients often give up on a call long
-#: before a video is ready, so waits are bounded and resumable with ``wait_job``.
-DEFAULT_WAIT_SECONDS = 600.0
-
-
-@dataclass(frozen=True)
-class ServerSettings:
-    """How ``novareel mcp`` was started (only a person sets these)."""
-
-    root: Path
-    max_cost_usd: float | str | None = None
-    session_max_cost_usd: float | str | None = None
-    local: bool = False
-    profile: str | None = None
-    region: str | None = None
-    endpoint_url: str | None = None
-    credentials_file: str | None = None
-    output_uri: str | None = None
-
-
-@dataclass(frozen=True)
-class VideoSpec:
-    """Everything ``generate_video`` and ``estimate_cost`` take (the CLI's options)."""
-
-    prompt: str | None = None
-    model_id: str | None = None
-    task: str | None = None
-    duration: int | None = None
-    image: str | None = None
-    end_image: str | None = None
-    fit: str | None = None
-    shots: Sequence[ShotSpec | str] | None = None
-    storyboard: str | None = None
-    seed: int | None = None
-    aspect_ratio: str | None = None
-    resolution: str | None = None
-    loop: bool | None = None
-    output_uri: str | None = None
-    bucket_owner: str | None = None
-    kms_key_id: str | None = None
-    tags: dict[str, str] | None = None
-    client_token: str | None = None
-
-    def names_video(self) -> bool:
-        """Whether anything to generate was given (else estimate_cost quotes a price)."""
-        return any(v is not None for v in (self.prompt, self.shots, self.storyboard, self.image))
-
-
-@dataclass
-class Plan:
-    """Checked requests for one call, with their model, price and notices."""
-
-    model: Model
-    requests: list[VideoRequest]
-    per_shot: bool
-    notices: list[str] = field(default_factory=list)
-    source: str = "generate"
-
-    @property
-    def cost_usd(self) -> float:
-        return round(sum(r.estimated_cost_usd for r in self.requests), 2)
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "model_id": self.model.model_id,
-            "per_shot": self.per_shot,
-            "jobs": [
-                {
-                    "task_type": str(r.task_type),
-                    "duration_seconds": r.duration_seconds,
-                    "seed": r.seed,
-                    "estimated_cost_usd": r.estimated_cost_usd,
-                    "request": r.describe(),
-                }
-                for r in self.requests
-            ],
-            "duration_seconds": sum(r.duration_seconds for r in self.requests),
-            "estimated_cost_usd": self.cost_usd,
-            "notices": self.notices,
-        }
 
 
 class AgentTools:
@@ -347,7 +269,39 @@ class AgentTools:
                 "caps": self._caps_verdict(price or 0.0),
             }
         plan = self.plan(spec)
-        return {**plan.describe(), "checked": True, "caps": self._caps_verdict(plan.cost_usd)}
+        return {
+            **plan.describe(self._dry_run(plan, spec)),
+            "checked": True,
+            "caps": self._caps_verdict(plan.cost_usd),
+        }
+
+    def _dry_run(self, plan: Plan, spec: VideoSpec) -> DryRun:
+        """The library's dry run of a plan (what ``generate --dry-run`` shows): the
+        complete request each job would send and how long it should take here. No
+        network call; an output location that cannot be resolved is shown as given."""
+        from novareel.client import runtime_endpoint_for
+        from novareel.jobs.dry_run import dry_run, existing_ledger
+
+        output: OutputLocation | str | None
+        try:
+            output = self._location(spec, [])
+        except InvalidRequestError:
+            output = spec.output_uri or self.settings.output_uri
+        endpoint = (
+            self.emulator_url or _local_url()
+            if self.settings.local
+            else runtime_endpoint_for(self.settings.endpoint_url)
+        )
+        with existing_ledger() as ledger:
+            return dry_run(
+                plan.requests,
+                output,
+                client_token=spec.client_token,
+                tags=spec.tags or None,
+                notices=plan.notices,
+                ledger=ledger,
+                endpoint=endpoint,
+            )
 
     def _caps_verdict(self, usd: float) -> dict[str, Any]:
         """The server's caps and the standing budget now, and whether a call of ``usd``
@@ -653,6 +607,13 @@ class AgentTools:
             row.pop("request", None)
             jobs.append(row)
         return {"jobs": jobs, "count": len(jobs)}
+
+
+def _local_url() -> str:
+    """The emulator --local would use, before the server has started one."""
+    from novareel.local import emulator_url
+
+    return emulator_url()
 
 
 def _root_hint() -> str:

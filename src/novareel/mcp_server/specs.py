@@ -1,0 +1,113 @@
+"""What the MCP tools take and plan: the server's settings (set by a person), a
+video as an agent asks for it, and the checked plan for one call.
+
+Plain values, apart from :mod:`.tools` (which acts on them) so that each room holds
+one thing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from novareel.compose import ShotSpec
+
+if TYPE_CHECKING:
+    from novareel.jobs.dry_run import DryRun
+    from novareel.models import Model, VideoRequest
+
+__all__ = ["DEFAULT_WAIT_SECONDS", "Plan", "Progress", "ServerSettings", "VideoSpec"]
+
+#: ``progress(done, total, message)``: how a long tool call reports how far it is.
+Progress = Callable[[float, "float | None", str], None]
+
+#: How long a tool call waits by default: MCP clients often give up on a call long
+#: before a video is ready, so waits are bounded and resumable with ``wait_job``.
+DEFAULT_WAIT_SECONDS = 600.0
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """How ``novareel mcp`` was started (only a person sets these)."""
+
+    root: Path
+    max_cost_usd: float | str | None = None
+    session_max_cost_usd: float | str | None = None
+    local: bool = False
+    profile: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+    credentials_file: str | None = None
+    output_uri: str | None = None
+
+
+@dataclass(frozen=True)
+class VideoSpec:
+    """Everything ``generate_video`` and ``estimate_cost`` take (the CLI's options)."""
+
+    prompt: str | None = None
+    model_id: str | None = None
+    task: str | None = None
+    duration: int | None = None
+    image: str | None = None
+    end_image: str | None = None
+    fit: str | None = None
+    shots: Sequence[ShotSpec | str] | None = None
+    storyboard: str | None = None
+    seed: int | None = None
+    aspect_ratio: str | None = None
+    resolution: str | None = None
+    loop: bool | None = None
+    output_uri: str | None = None
+    bucket_owner: str | None = None
+    kms_key_id: str | None = None
+    tags: dict[str, str] | None = None
+    client_token: str | None = None
+
+    def names_video(self) -> bool:
+        """Whether anything to generate was given (else estimate_cost quotes a price)."""
+        return any(v is not None for v in (self.prompt, self.shots, self.storyboard, self.image))
+
+
+@dataclass
+class Plan:
+    """Checked requests for one call, with their model, price and notices."""
+
+    model: Model
+    requests: list[VideoRequest]
+    per_shot: bool
+    notices: list[str] = field(default_factory=list)
+    source: str = "generate"
+
+    @property
+    def cost_usd(self) -> float:
+        return round(sum(r.estimated_cost_usd for r in self.requests), 2)
+
+    def describe(self, preview: DryRun) -> dict[str, Any]:
+        """The plan as ``estimate_cost`` answers it: each job as the library's dry run
+        shows it (the complete StartAsyncInvoke request, the expected time), the
+        total and the notices."""
+        jobs = preview.job_dicts()
+        for job in jobs:  # the same fields as a submitted job's, minus the run's
+            for key in (
+                "ledger_id",
+                "invocation_arn",
+                "invocation_id",
+                "submit_time",
+                "end_time",
+                "local_dir",
+                "local_files",
+                "failure",
+                "notices",
+            ):
+                job.pop(key, None)
+        return {
+            "model_id": self.model.model_id,
+            "per_shot": self.per_shot,
+            "jobs": jobs,
+            "duration_seconds": preview.duration_seconds,
+            "estimated_cost_usd": preview.estimated_cost_usd,
+            "notices": self.notices,
+        }
