@@ -30,6 +30,7 @@ from novareel.errors import (
     ThrottledError,
 )
 from novareel.results import Failure, JobResult
+from tests.batch.fakes import FakeLedger
 from tests.helpers import OUTPUT
 
 V11 = "amazon.nova-reel-v1:1"
@@ -40,28 +41,6 @@ def jsonl_batch(path: Path, count: int) -> Path:
     lines += [json.dumps({"id": f"c{i}", "prompt": f"boat {i}, static shot"}) for i in range(count)]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
-
-
-class FakeLedger:
-    """Just what the runner reads: a fresh batch, no earlier attempts."""
-
-    def __init__(self) -> None:
-        self.records: dict[int, Any] = {}
-
-    def get_or_create_batch(self, **_: Any) -> Any:
-        return SimpleNamespace(id=1)
-
-    def latest_attempt(self, batch_id: int, key: str) -> None:
-        return None
-
-    def batch_jobs(self, batch_id: int) -> list[Any]:
-        return []
-
-    def find(self, token: str) -> None:
-        return None
-
-    def get(self, job_id: int) -> Any:
-        return self.records[job_id]
 
 
 @dataclass

@@ -23,6 +23,7 @@ import pytest
 from novareel.batch import BatchEvent, BatchRunner, ItemPhase, load_batch
 from novareel.errors import DownloadError, QuotaExceededError, ThrottledError
 from novareel.results import JobResult
+from tests.batch.fakes import FakeLedger
 from tests.helpers import OUTPUT
 
 V11 = "amazon.nova-reel-v1:1"
@@ -51,22 +52,6 @@ class FakeClock:
             self.before_sleep()
         self.sleeps.append(seconds)
         self.t += seconds
-
-
-class FakeLedger:
-    """Just what the runner reads: a fresh batch, no earlier attempts."""
-
-    def get_or_create_batch(self, **_: Any) -> Any:
-        return SimpleNamespace(id=1)
-
-    def latest_attempt(self, batch_id: int, key: str) -> None:
-        return None
-
-    def batch_jobs(self, batch_id: int) -> list[Any]:
-        return []
-
-    def find(self, token: str) -> None:
-        return None
 
 
 @dataclass
