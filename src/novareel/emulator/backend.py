@@ -30,7 +30,6 @@ import logging
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
 
@@ -46,6 +45,7 @@ from novareel.emulator.faults import (
 from novareel.emulator.latency import scaled
 from novareel.emulator.models import MODELS
 from novareel.emulator.models.base import BLOCKED_OUTPUT_MESSAGE, Files, JobPlan
+from novareel.emulator.pool import RenderPool
 from novareel.emulator.s3 import S3Storage
 from novareel.emulator.state import Clock, Job, JobStore, new_invocation_id
 from novareel.emulator.validation import ValidRequest, validate_start_request
@@ -118,7 +118,7 @@ class EmulatorBackend:
         self.latency = self.config.latency_model()
         self._submit_lock = threading.Lock()
         self._pool_lock = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool: RenderPool | None = None
         self._generation = 0
         self._wakeups: dict[str, threading.Event] = {}
 
@@ -127,12 +127,10 @@ class EmulatorBackend:
     def clock(self) -> Clock:
         return self.jobs.clock
 
-    def _executor(self) -> ThreadPoolExecutor:
+    def _executor(self) -> RenderPool:
         with self._pool_lock:
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(
-                    max_workers=self.config.render_workers, thread_name_prefix="novareel-render"
-                )
+                self._pool = RenderPool(self.config.render_workers)
             return self._pool
 
     def shutdown(self) -> None:
@@ -140,14 +138,14 @@ class EmulatorBackend:
         with self._pool_lock:
             pool, self._pool = self._pool, None
         if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+            pool.shutdown()
 
     def close(self) -> None:
         """The emulator stops: wake every finaliser still waiting for its due time, as
         :meth:`reset` does, then stop the pool. A pool thread sleeping until a job is
         due would otherwise hold the process open at exit (Python joins executor
         threads) for as long as the job's latency, after the command that owned the
-        emulator has ended."""
+        emulator has ended (the pool's threads are daemons for the same reason)."""
         with self._submit_lock:
             self._generation += 1
             with self._pool_lock:
