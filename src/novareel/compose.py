@@ -396,7 +396,7 @@ def request_notices(request: VideoRequest, *, lifecycle: bool = True) -> list[st
         said = lifecycle_notice(model)
         if said:
             notices.append(said)
-    for frame in request.frames:  # what was done to each image (images.py says it)
+    for frame in request.frames:  # what was done to each image (novareel.images says it)
         notices.extend(frame.notes)
     texts = [getattr(request, "prompt", None)]
     texts += [getattr(shot, "text", None) for shot in getattr(request, "shots", None) or ()]
