@@ -13,9 +13,7 @@ in a worker thread and turns ``progress`` calls into MCP progress notifications.
 
 from __future__ import annotations
 
-import contextlib
-import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +30,7 @@ from novareel.errors import (
 )
 from novareel.mcp_server.caps import Reservation, SpendGuard
 from novareel.mcp_server.confine import Root, is_s3_uri
+from novareel.mcp_server.session import ServerSession
 from novareel.mcp_server.specs import (
     DEFAULT_WAIT_SECONDS,
     Plan,
@@ -44,7 +43,6 @@ from novareel.status import JobStatus
 if TYPE_CHECKING:
     from novareel.jobs import NovaReel
     from novareel.jobs.dry_run import DryRun
-    from novareel.local import LocalEmulator
     from novareel.results import JobResult
     from novareel.s3uri import OutputLocation
 
@@ -61,84 +59,14 @@ _NOT_CREATED = (
 )
 
 
-class AgentTools:
-    """The MCP tools as plain methods, sharing one root, one spend guard, one emulator."""
+class AgentTools(ServerSession):
+    """The MCP tools as plain methods, sharing one root, one spend guard, one emulator
+    (the connection is :class:`~novareel.mcp_server.session.ServerSession`'s)."""
 
     def __init__(self, settings: ServerSettings) -> None:
-        self.settings = settings
+        super().__init__(settings)
         self.root = Root(settings.root)
         self.guard = SpendGuard(settings.max_cost_usd, settings.session_max_cost_usd)
-        self._local: LocalEmulator | None = None
-        self._speed: float | None = None
-
-    # -- lifetime --
-
-    def start(self) -> None:
-        """Find (or start) the emulator for ``--local`` once, for the server's lifetime.
-
-        An emulator started here lives as long as the server, so a job submitted
-        without waiting can be waited for by a later call.
-        """
-        if self.settings.local and self._local is None:
-            from novareel.local import connect_local
-
-            self._local = connect_local(self.settings.endpoint_url)
-
-    def close(self) -> None:
-        if self._local is not None:
-            self._local.close()
-            self._local = None
-
-    @property
-    def emulator_url(self) -> str | None:
-        return self._local.url if self._local is not None else None
-
-    @contextlib.contextmanager
-    def api(self, region: str | None = None) -> Iterator[NovaReel]:
-        """A NovaReel for one call (its own ledger connection, closed after).
-
-        ``region`` is the model's own, used when no ``--region`` or boto3 setting
-        names one (always with ``--local``), exactly as ``cli.common.open_api`` does.
-        """
-        from novareel.jobs import NovaReel
-
-        if self.settings.local:
-            self.start()
-            assert self._local is not None
-            local_client = self._local.client(region=self.settings.region, default_region=region)
-            # emulator_owned: its jobs die with this server
-            api = NovaReel(
-                local_client, time_scale=self._local.speed, emulator_owned=self._local.owned
-            )
-        else:
-            from novareel.client import NovaReelClient
-
-            client = NovaReelClient(
-                profile=self.settings.profile,
-                region=self.settings.region,
-                endpoint_url=self.settings.endpoint_url,
-                credentials_file=self.settings.credentials_file,
-                default_region=region,
-            )
-            api = NovaReel(client, time_scale=self._endpoint_speed())
-        try:
-            yield api
-        finally:
-            api.close()
-
-    def _endpoint_speed(self) -> float:
-        """An emulator's speed at a loopback ``--endpoint-url`` (1.0 for AWS), asked once."""
-        if self._speed is None:
-            from urllib.parse import urlparse
-
-            from novareel.local import probe
-
-            url = self.settings.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
-            health = None
-            if url and urlparse(url).hostname in ("127.0.0.1", "localhost", "::1"):
-                health = probe(url)
-            self._speed = float(health.get("speed", 1.0)) if health else 1.0
-        return self._speed
 
     # -- paths --
 
