@@ -19,24 +19,6 @@ _register()
 runner = CliRunner()
 
 
-@pytest.fixture
-def cli_env(emulator: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any]:
-    """Dummy credentials and the output bucket; returns the connection args."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_REGION", "us-east-1")
-    # `wait` downloads into the folder a job was submitted from: keep it in tmp_path.
-    monkeypatch.chdir(tmp_path)
-    from tests.helpers import make_client
-
-    make_client(emulator.url).ensure_bucket("cli-bucket")
-    return {
-        "args": ["--endpoint-url", emulator.url, "--output-uri", "s3://cli-bucket/v/"],
-        "conn": ["--endpoint-url", emulator.url],
-        "out": tmp_path / "videos",
-    }
-
-
 def run(*args: str) -> Any:
     return runner.invoke(app, list(args), catch_exceptions=False)
 

@@ -31,21 +31,6 @@ _register()
 runner = CliRunner()
 
 
-@pytest.fixture
-def cli_env(emulator: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any]:
-    """Dummy credentials, the output bucket, and the user's folder as the cwd."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_REGION", "us-east-1")
-    monkeypatch.chdir(tmp_path)
-    make_client(emulator.url).ensure_bucket("cli-bucket")
-    return {
-        "args": ["--endpoint-url", emulator.url, "--output-uri", "s3://cli-bucket/v/"],
-        "conn": ["--endpoint-url", emulator.url],
-        "url": emulator.url,
-    }
-
-
 def run(*args: str) -> Any:
     return runner.invoke(app, list(args), catch_exceptions=False)
 
