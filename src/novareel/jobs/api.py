@@ -136,21 +136,16 @@ class NovaReel(Submitting, Fetching):
         finished = self.wait(
             ref, timeout=timeout, poll_interval=poll_interval, on_progress=on_progress
         )
-        if download is None:
-            if out_dir is None:
-                _, record = self.resolve(ref)
-                out_dir = record.out_dir if record is not None else None
-            download = out_dir is not None
+        _, record = self.resolve(ref)
+        if download is None:  # only when there is a folder: given, or remembered
+            download = out_dir is not None or (record is not None and record.out_dir is not None)
         if download:
-            downloaded = self.download(ref, out_dir, on_progress=on_download)
+            # The wait's last answer is the job's status: fetched without asking again.
+            fetched = self._fetch(finished, record, out_dir, on_progress=on_download)
             if on_notice is not None:
-                for notice in downloaded.notices:
+                for notice in fetched.notices[len(finished.notices) :]:
                     on_notice(notice)
-            finished = finished.with_(
-                local_dir=downloaded.local_dir,
-                local_files=downloaded.local_files,
-                notices=finished.notices + downloaded.notices,
-            )
+            finished = fetched
         if finished.status == JobStatus.FAILED and raise_on_failure:
             raise job_failed_error(finished)
         return finished

@@ -159,9 +159,24 @@ class Fetching(Tracking):
         to fetch).
         """
         _, record = self.resolve(ref)
+        return self._fetch(
+            self.status(ref), record, out_dir, on_progress=on_progress, check_video=check_video
+        )
+
+    def _fetch(
+        self,
+        result: JobResult,
+        record: JobRecord | None,
+        out_dir: str | os.PathLike[str] | None,
+        *,
+        on_progress: Callable[[DownloadProgress], None] | None = None,
+        check_video: bool = True,
+    ) -> JobResult:
+        """:meth:`download` for a job whose status is known already (``result``, just
+        asked of the service: :meth:`NovaReel.finish <novareel.jobs.NovaReel.finish>`
+        has it from the wait, so it does not ask again)."""
         if out_dir is None:
             out_dir = (record.out_dir if record is not None else None) or "."
-        result = self.status(ref)
         if result.status == JobStatus.IN_PROGRESS:
             raise DownloadError(
                 f"job {result.invocation_id} is still InProgress; nothing to download yet",
