@@ -24,14 +24,6 @@ from novareel.compose import RequestSpec, ShotSpec, compose_requests
 from novareel.errors import Problem
 from novareel.models import VideoRequest
 
-
-def _resolve_path(base: Path, value: str) -> str:
-    if value.startswith("s3://"):
-        return value
-    candidate = Path(value).expanduser()
-    return str(candidate if candidate.is_absolute() else (base / candidate))
-
-
 #: The request's field names that a batch file spells differently (its own keys).
 _FILE_KEYS = {"duration_seconds": "duration", "task_type": "task"}
 
