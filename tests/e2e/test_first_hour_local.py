@@ -196,6 +196,16 @@ def test_novareel_local_runs_the_issue_example_without_touching_the_environment(
     assert bucket_exists(s3_client, "my-bucket")
 
 
+def test_local_mode_says_nothing_about_an_aws_region(local_env: Any, tmp_path: Path) -> None:
+    """The emulator's client ignores the machine's AWS configuration, so "no AWS region
+    configured" would be noise there (it stays for a real or --endpoint-url client)."""
+    done = novareel("generate", "A kite over a beach", "--local", "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    notices = json.loads(done.stdout)["notices"]
+    assert not any("region" in n for n in notices), notices
+    assert "no AWS region configured" not in done.stderr
+
+
 def test_local_mode_ignores_the_machines_aws_profile_and_region(
     local_env: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

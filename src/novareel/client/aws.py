@@ -96,6 +96,8 @@ class NovaReelClient:
         )
         self.region: str = region or boto3_session.region_name or default_region or DEFAULT_REGION
         self.endpoint_url = endpoint_url
+        #: the local emulator's client: no AWS configuration applies to it
+        self.isolated = isolated
         self.local_hint = local_hint or LOCAL_HINT_API
         self._config = Config(
             region_name=self.region,

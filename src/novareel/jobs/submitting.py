@@ -321,7 +321,7 @@ class Submitting(Session):
             return []
         region = self._region_for(model_id) or self.client.region
         said: list[str] = []
-        if self.client.region_source == "default":  # local mode always names one
+        if self.client.region_source == "default" and not self.client.isolated:
             said.append(f"no AWS region configured: using {region}, where {model.info.name} runs")
         if region not in model.info.regions:
             said.append(
