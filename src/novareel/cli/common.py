@@ -262,6 +262,12 @@ class JobProgress:
         self._wait_task: Any = None
         self._download: Any = None
         self._download_task: Any = None
+        if enabled:
+            # Imported now, before anything is sent or polled, not at the first check
+            # (when people press Ctrl-C): a KeyboardInterrupt raised inside an exec'd
+            # string (rich builds its dataclasses so) makes CPython 3.11 end
+            # `python -m novareel` by SIGINT, even though the command handled it.
+            import rich.progress  # noqa: F401
 
     def __enter__(self) -> JobProgress:
         return self
