@@ -19,17 +19,17 @@ expectation itself; in the prior case each column also says end / expectation). 
 schedules compared:
 
 * **novareel**: ``PollSchedule.for_job(expected)``, exactly as ``NovaReel.wait`` builds
-  it (a call at the submit, looks at 20 %, 60 %, 90 % of the expected time, every 1.5 %
-  of it up to 125 %, then an interval growing with the overrun, capped at 30 s);
+  it (a call at the submit, looks at 20 % and 50 % of the expected time ``E``, then from
+  0.7 ``E`` every 1.9 % of the time already waited, capped at 30 s);
+* **novareel before**: the schedule of the client up to December 2026, kept here to show
+  the change (looks at 20 %, 60 %, 90 % of ``E``, every 1.5 % of ``E`` up to 125 %, then
+  an interval growing with the overrun, capped at 30 s);
 * **fixed 30 s**: ``Invoke-AmazonVideoModel``'s default;
 * **cheapest 2 %**: the schedule with the fewest calls that notices every end between
   0.7x and 2x the client's expectation ``E`` within 2 % of the job's duration: calls at
   ``0.7 E x 1.02^k`` (k = 1, 2, ...); a job ending at e in that range is seen by call
   ``ceil(ln(e / 0.7 E) / ln 1.02)``, and no schedule can do with fewer, since a call at
   t only covers ends in [t / 1.02, t]. It knows the same ``E`` as novareel, not the end;
-* **proportional (not in the client)**: a sketch of a schedule that meets the delay
-  goal: looks at 20 % and 50 % of ``E``, then from 0.7 ``E`` every 1.95 % of the time
-  elapsed.
 
 The goal (issue 11): noticing the end within 2 % of the job's duration for every end
 between 0.7x and 2x the expectation, with at most 1.5x the calls of the cheapest 2 %
@@ -80,15 +80,17 @@ def misses(values: list[tuple[float, float, int, int]]) -> str:
 
 
 @dataclass(frozen=True)
-class ProportionalSchedule(PollSchedule):
-    """Sketch: looks at 20 % and 50 % of E, then every ``dense_fraction x elapsed`` from 0.7 E."""
+class BeforeSchedule(PollSchedule):
+    """The client's schedule before December 2026 (for comparison only)."""
 
     def next_delay(self, elapsed: float) -> float:
         e = max(self.expected, 0.0)
-        for fraction in (self.early_fraction, self.middle_fraction, self.near_fraction):
+        dense = max(self.min_interval, 0.015 * e)
+        for fraction in (0.2, 0.6, 0.9):
             if elapsed < fraction * e:
                 return max(fraction * e - elapsed, self.min_interval)
-        return min(max(self.dense_fraction * elapsed, self.min_interval), self.max_interval)
+        delay = dense if elapsed < 1.25 * e else dense + 0.1 * (elapsed - 1.25 * e)
+        return min(max(delay, self.min_interval), max(self.max_interval, dense))
 
 
 def simulate(schedule: PollSchedule, end: float) -> tuple[int, float]:
@@ -118,12 +120,8 @@ def schedules(expected: float) -> dict[str, PollSchedule]:
     return {
         "novareel": PollSchedule.for_job(expected),
         "fixed 30 s": PollSchedule(expected=expected, fixed_interval=30.0),
-        "proportional (not in client)": ProportionalSchedule(
-            expected=expected,
-            min_interval=min(1.0, max(expected * 0.01, 0.05)),
-            middle_fraction=0.5,
-            near_fraction=GOAL_LOW,
-            dense_fraction=0.0195,
+        "novareel before": BeforeSchedule(
+            expected=expected, min_interval=min(1.0, max(expected * 0.01, 0.05))
         ),
     }
 
@@ -134,7 +132,7 @@ def run(name: str, expected: float, end: float) -> tuple[int, float]:
     return simulate(schedules(expected)[name], end)
 
 
-NAMES = ("novareel", "fixed 30 s", "cheapest 2 %", "proportional (not in client)")
+NAMES = ("novareel", "novareel before", "fixed 30 s", "cheapest 2 %")
 
 
 def cases() -> list[tuple[int, str, float, float]]:
@@ -182,7 +180,7 @@ def main() -> None:
         fine = [
             GOAL_LOW + i * FINE_STEP for i in range(round((GOAL_HIGH - GOAL_LOW) / FINE_STEP) + 1)
         ]
-        for name in ("novareel", "fixed 30 s", "proportional (not in client)"):
+        for name in ("novareel", "novareel before", "fixed 30 s"):
             v = []
             for ratio in fine:
                 calls, delay = run(name, expected, ratio * expected)
