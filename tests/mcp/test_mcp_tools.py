@@ -251,3 +251,27 @@ def test_the_command_refuses_a_missing_root_or_a_bad_cap_before_serving(tmp_path
         result = CliRunner().invoke(app, ["mcp", *args, "--json"])
         assert result.exit_code == 2, result.output
         assert json.loads(result.stdout)["error"]["problems"][0]["field"] == field
+
+
+@pytest.mark.parametrize("missing", ["mcp", "anyio"])
+@pytest.mark.parametrize("as_json", [False, True])
+def test_without_the_extra_the_command_exits_2_with_the_install_hint(
+    tmp_path: Path, missing: str, as_json: bool
+) -> None:
+    """Without the 'mcp' extra (or with one of its dependencies missing, as anyio was on
+    a fresh install), ``novareel mcp`` says how to install it and exits 2: no traceback."""
+    argv = ["novareel", "mcp", "--root", str(tmp_path), *(["--json"] if as_json else [])]
+    program = (
+        "import sys\n"
+        f"sys.modules[{missing!r}] = None  # 'import {missing}' now raises ImportError\n"
+        f"sys.argv = {argv!r}\n"
+        "from novareel.cli import main\n"
+        "main()\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 2, run.stderr
+    assert "Traceback" not in run.stderr
+    shown = json.loads(run.stdout)["error"]["hint"] if as_json else run.stderr
+    assert "pip install 'novareel[mcp]'" in shown

@@ -33,7 +33,12 @@ def _register() -> None:
 def main() -> None:
     """Console-script entry point."""
     _register()
-    app()
+    try:
+        app()
+    except BrokenPipeError:  # a plain write (echo, --json) to a reader that went away
+        from novareel.cli.app import reader_went_away
+
+        reader_went_away()
 
 
 __all__ = ["app", "main"]

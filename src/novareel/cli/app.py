@@ -96,6 +96,8 @@ app = typer.Typer(
     help="Generate videos with Amazon Nova Reel: validated requests, safe retries, "
     "a job ledger, and a local emulator.",
     no_args_is_help=True,
+    # -h as well as --help, on every command (click hands the names down to subcommands)
+    context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
     add_completion=False,
 )
@@ -115,7 +117,11 @@ class LazyConsole:
         if self._console is None:
             from rich.console import Console
 
-            self._console = Console(stderr=True, soft_wrap=True) if self._stderr else Console()
+            console = Console(stderr=True, soft_wrap=True) if self._stderr else Console()
+            # Rich exits 1 when the reader of a pipe goes away (``novareel jobs | head``);
+            # 1 means "a job failed" here, and nothing did: the reader had enough.
+            console.on_broken_pipe = reader_went_away  # type: ignore[method-assign]
+            self._console = console
         return self._console
 
     def __getattr__(self, name: str) -> Any:
@@ -130,6 +136,19 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 JSON_HELP = "Print one JSON object (or array) with snake_case keys instead of text."
+
+
+def reader_went_away() -> None:
+    """End quietly with exit 0 once the reader of stdout has closed its end.
+
+    ``novareel jobs | head`` closes the pipe after ten lines; the rest of the output
+    has nowhere to go, and that is the reader's choice, not an error (exit 1 would
+    say a job failed). Further writes, including the interpreter's own flush at exit,
+    go to /dev/null so no "Exception ignored ... BrokenPipeError" follows.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    raise SystemExit(0)
 
 
 def package_version() -> str:
@@ -157,6 +176,9 @@ def _root(
         "--verbose",
         "-v",
         count=True,
+        # a count takes no value: no "<int>" and no "[default: 0]" in the help
+        metavar="",
+        show_default=False,
         help="More logging (-v info, -vv debug); also accepted after the command.",
     ),
     version: bool = typer.Option(

@@ -53,7 +53,9 @@ def mcp_command(
     try:
         from novareel.mcp_server.server import build_server
     except ImportError as exc:
-        if exc.name is None or not exc.name.startswith("mcp"):
+        # Any third-party module missing here is the extra's (the SDK imports anyio,
+        # pydantic-settings, starlette...): only novareel's own must surface as a bug.
+        if exc.name is None or exc.name.split(".")[0] == "novareel":
             raise
         message = f"the MCP server needs the optional 'mcp' package ({exc.name} is missing)"
         if json_output:
