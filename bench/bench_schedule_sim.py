@@ -83,7 +83,7 @@ def misses(values: list[tuple[float, float, int, int]]) -> str:
 class BeforeSchedule(PollSchedule):
     """The client's schedule before December 2026 (for comparison only)."""
 
-    def next_delay(self, elapsed: float) -> float:
+    def next_delay(self, elapsed: float, call_seconds: float = 0.0) -> float:
         e = max(self.expected, 0.0)
         dense = max(self.min_interval, 0.015 * e)
         for fraction in (0.2, 0.6, 0.9):

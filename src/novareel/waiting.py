@@ -90,17 +90,26 @@ class PollSchedule:
             source=source,
         )
 
-    def next_delay(self, elapsed: float) -> float:
-        """Seconds to sleep after a status call made ``elapsed`` seconds into the wait."""
+    def next_delay(self, elapsed: float, call_seconds: float = 0.0) -> float:
+        """Seconds to sleep after a status call that returned ``elapsed`` seconds into
+        the wait and took ``call_seconds`` itself.
+
+        In the dense phase the gap that matters is from one call's start to the next
+        one's (a job that ended just after a call started is seen only by the next
+        call), so the call's own latency is taken off the sleep: on a slow network or a
+        loaded machine the calls keep their rhythm instead of drifting late.
+        """
         if self.fixed_interval is not None:
             return max(self.fixed_interval, 0.0)
         e = max(self.expected, 0.0)
         for fraction in (self.early_fraction, self.middle_fraction, self.near_fraction):
             if elapsed < fraction * e:
                 return max(fraction * e - elapsed, self.min_interval)
-        delay = self.dense_fraction * elapsed
-        return min(max(delay, self.min_interval), max(self.max_interval, self.min_interval))
-
+        gap = min(
+            max(self.dense_fraction * elapsed, self.min_interval),
+            max(self.max_interval, self.min_interval),
+        )
+        return max(gap - max(call_seconds, 0.0), 0.0)
 
 @dataclass(frozen=True)
 class WaitProgress:
@@ -138,6 +147,7 @@ def poll_until(
     deadline = None if timeout is None else start + timeout
     polls = 0
     while True:
+        asked = clock()
         status = check()
         polls += 1
         now = clock()
@@ -167,7 +177,7 @@ def poll_until(
                     )
                 )
             return status, polls, True
-        delay = schedule.next_delay(now - start + elapsed_offset)
+        delay = schedule.next_delay(now - start + elapsed_offset, now - asked)
         if deadline is not None:
             delay = min(delay, max(deadline - now, 0.0))
         if on_progress:
