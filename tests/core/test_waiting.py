@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from novareel.models.nova_reel import expected_seconds_for as expected_generation_seconds
@@ -162,7 +164,7 @@ def test_a_slow_status_call_does_not_make_the_wait_late() -> None:
     assert calls[-1] - end <= 0.02 * end
     # from start to start, each gap is 1.9 % of the time waited (floored at 1 s): the
     # 0.4 s of the call itself is inside it, not added to it
-    dense = [(a, b) for a, b in zip(calls, calls[1:]) if a >= 0.7 * 76]
+    dense = [(a, b) for a, b in itertools.pairwise(calls) if a >= 0.7 * 76]
     assert len(dense) > 10
     for a, b in dense:
         assert b - a == pytest.approx(max(0.019 * (a + 0.4), 1.0))
