@@ -111,6 +111,7 @@ class PollSchedule:
         )
         return max(gap - max(call_seconds, 0.0), 0.0)
 
+
 @dataclass(frozen=True)
 class WaitProgress:
     """What a progress callback is told after every status call."""

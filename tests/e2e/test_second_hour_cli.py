@@ -3,6 +3,7 @@ a pipe whose reader stops early (``novareel jobs | head``)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -70,3 +71,54 @@ def test_a_reader_that_stops_early_is_not_an_error(args: list[str], tmp_path: Pa
             code = proc.wait(timeout=60)
         assert code == 0, err
         assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+def _novareel(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "novareel", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_a_finished_job_keeps_its_status_after_the_emulator_restarts(
+    emulator: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``status 1 --local`` on a job that completed and was downloaded, after the
+    emulator restarted: the ledger's answer (Completed, the file), exit 0 — not "job 1
+    is gone ... jobs retry". ``wait`` says the same and fetches nothing."""
+    monkeypatch.setenv("NOVAREEL_EMULATOR_URL", emulator.url)
+    made = _novareel("generate", "A lighthouse at dawn", "--output-uri", "s3://mybucket/v/",
+                     "--local", "--out", "out", "--json", cwd=tmp_path)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    first = json.loads(made.stdout)
+    video = next(Path(f) for f in first["local_files"] if f.endswith("output.mp4"))
+    assert video.is_file()
+    emulator.reset()  # a restarted emulator: it knows no job and no bucket
+    for command in ("status", "wait"):
+        proc = _novareel(command, str(first["ledger_id"]), "--local", "--json", cwd=tmp_path)
+        assert proc.returncode == 0, (command, proc.stderr, proc.stdout)
+        answer = json.loads(proc.stdout)
+        assert answer["status"] == "Completed"
+        assert answer["local_files"] == first["local_files"]
+        assert any("no longer knows job" in n for n in answer["notices"])
+        text = _novareel(command, str(first["ledger_id"]), "--local", cwd=tmp_path)
+        assert text.returncode == 0, text.stderr
+        assert "Completed" in text.stdout and str(video) in text.stdout
+        assert "retry" not in text.stdout + text.stderr
+
+
+def test_an_unfinished_job_is_still_reported_lost_with_its_emulator(
+    emulator: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("NOVAREEL_EMULATOR_URL", emulator.url)
+    made = _novareel("generate", "A lighthouse at dusk", "--output-uri", "s3://mybucket/v/",
+                     "--local", "--no-wait", "--json", cwd=tmp_path)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    job = str(json.loads(made.stdout)["ledger_id"])
+    emulator.reset()
+    proc = _novareel("status", job, "--local", cwd=tmp_path)
+    assert proc.returncode != 0
+    assert f"novareel jobs retry {job} --local" in proc.stderr

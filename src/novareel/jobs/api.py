@@ -139,6 +139,8 @@ class NovaReel(Submitting, Fetching):
         _, record = self.resolve(ref)
         if download is None:  # only when there is a folder: given, or remembered
             download = out_dir is not None or (record is not None and record.out_dir is not None)
+        if record is not None and record.id in self._answered_from_ledger:
+            download = False  # its emulator restarted: its files are where they were put
         if download:
             # The wait's last answer is the job's status: fetched without asking again.
             fetched = self._fetch(finished, record, out_dir, on_progress=on_download)

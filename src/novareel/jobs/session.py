@@ -66,6 +66,9 @@ class Session:
         self.emulator_owned = emulator_owned
         #: :meth:`expectation`'s answers by (model, length, width, height).
         self._expectations: dict[tuple[str | None, int, int, int], Expectation] = {}
+        #: Ledger ids of finished local jobs answered from the ledger because their
+        #: (restarted) emulator no longer knows them: nothing left there to download.
+        self._answered_from_ledger: set[int] = set()
 
     # -- ledger --
 

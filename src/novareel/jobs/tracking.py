@@ -25,7 +25,7 @@ from novareel.models import (
     find_model,
 )
 from novareel.results import Failure, JobResult, advice_for
-from novareel.status import JobStatus
+from novareel.status import FINISHED_STATUSES, JobStatus
 from novareel.waiting import PollSchedule, WaitProgress, poll_until
 
 if TYPE_CHECKING:
@@ -60,14 +60,37 @@ def job_failed_error(result: JobResult) -> JobFailedError:
     return JobFailedError(failure.summary(), result=result, hint=failure.advice or None)
 
 
+class _ForgottenButFinished(Exception):
+    """A local job the emulator no longer knows, whose end the ledger recorded."""
+
+    def __init__(self, record: JobRecord) -> None:
+        super().__init__(record.id)
+        self.record = record
+
+
 class Tracking(Session):
     """:meth:`status`, :meth:`wait`, :meth:`list`, and a failure explained."""
 
     def status(self, ref: str) -> JobResult:
         """Ask the service once; update the ledger; explain a failure."""
         arn, record = self.resolve(ref)
-        status = self._get(arn, record)
+        try:
+            status = self._get(arn, record)
+        except _ForgottenButFinished as forgotten:
+            return self._as_recorded(forgotten.record)
         return self._observe(status, record)
+
+    def _as_recorded(self, record: JobRecord) -> JobResult:
+        """A finished local job, answered from the ledger: an emulator keeps its jobs in
+        memory, so once restarted it no longer knows one that completed (and was
+        downloaded) an hour ago. How that job ended is not lost with it; only an
+        unfinished job is."""
+        self._answered_from_ledger.add(record.id)
+        notice = (
+            f"the emulator at {record.endpoint} no longer knows job {record.id} (it keeps "
+            f"jobs in memory and has restarted); this is how the ledger recorded its end"
+        )
+        return self._result_from_record(record, notices=[notice])
 
     def _get(self, arn: str, record: JobRecord | None) -> InvocationStatus:
         """GetAsyncInvoke, turning "not found" for a job that ran on a local emulator
@@ -80,6 +103,8 @@ class Tracking(Session):
             # that held it (in memory) is gone.
             if record is None or not record.ran_locally:
                 raise
+            if record.status in FINISHED_STATUSES:
+                raise _ForgottenButFinished(record) from exc
             if record.emulator_owned:
                 raise self._lost(record) from exc
             # A standalone emulator may be reachable again later (another URL, a
@@ -204,13 +229,19 @@ class Tracking(Session):
             del latest[:-1]
             return latest[-1].status
 
-        _, _, timed_out = poll_until(
-            check,
-            schedule=schedule,
-            timeout=timeout,
-            on_progress=on_progress,
-            elapsed_offset=offset,
-        )
+        try:
+            _, _, timed_out = poll_until(
+                check,
+                schedule=schedule,
+                timeout=timeout,
+                on_progress=on_progress,
+                elapsed_offset=offset,
+            )
+        except _ForgottenButFinished as forgotten:
+            result = self._as_recorded(forgotten.record)
+            if raise_on_failure and result.status == JobStatus.FAILED:
+                raise job_failed_error(result) from None
+            return result
         result = self._observe(latest[-1], record)
         if timed_out:
             ident = result.ledger_id or result.invocation_arn
