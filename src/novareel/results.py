@@ -72,13 +72,32 @@ class Failure:
         return f"job failed{where}{kind}: {self.message or 'no message'}"
 
 
-def format_cost(cost_usd: float | None, *, local: bool = False) -> str:
-    """A job's price for people: ``~$0.48``, or for a job on a local emulator
-    ``$0 here (≈ $0.48 on AWS)`` (it cost nothing, but the same job on AWS would)."""
+def format_cost(
+    cost_usd: float | None,
+    *,
+    local: bool = False,
+    refused: bool = False,
+    never_sent: bool = False,
+    compact: bool = False,
+) -> str:
+    """A job's price for people, the one wording every door uses (generate, status,
+    ``jobs``, ``jobs show``, the gallery).
+
+    ``~$0.48`` on AWS; for a job on a local emulator ``$0 here (≈ $0.48 on AWS)``: it
+    cost nothing, but the same job on AWS would. A submit the service refused
+    (``refused``) cost nothing anywhere, whatever the estimate: ``$0 (refused at
+    submit, nothing charged)``; one that never left this machine (``never_sent``),
+    ``$0 (never sent)``. ``compact`` is the form for a table cell at 80 columns
+    (``$0 (AWS ~$0.48)``, ``$0 (refused)``), which never needs more than one line.
+    """
+    if never_sent:
+        return "$0 (never sent)" if not compact else "$0 (not sent)"
+    if refused:
+        return "$0 (refused)" if compact else "$0 (refused at submit, nothing charged)"
     if cost_usd is None:
         return "$0 here" if local else ""
     if local:
-        return f"$0 here (≈ ${cost_usd:.2f} on AWS)"
+        return f"$0 (AWS ~${cost_usd:.2f})" if compact else f"$0 here (≈ ${cost_usd:.2f} on AWS)"
     return f"~${cost_usd:.2f}"
 
 

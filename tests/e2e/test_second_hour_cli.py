@@ -122,3 +122,79 @@ def test_an_unfinished_job_is_still_reported_lost_with_its_emulator(
     proc = _novareel("status", job, "--local", cwd=tmp_path)
     assert proc.returncode != 0
     assert f"novareel jobs retry {job} --local" in proc.stderr
+
+
+def run_in_terminal(
+    args: list[str], *, cwd: Path, columns: int = 80, env: dict[str, str] | None = None
+) -> str:
+    """The command as a person sees it: in a pseudo-terminal ``columns`` wide (Rich
+    lays out for the terminal it finds). Returns the screen's text, CRs removed."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+    environ = {k: v for k, v in (env or os.environ).items() if k not in ("COLUMNS", "LINES")}
+    environ["TERM"] = "xterm-256color"
+    with subprocess.Popen(
+        [sys.executable, "-m", "novareel", *args],
+        cwd=cwd,
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env=environ,
+        close_fds=True,
+    ) as proc:
+        os.close(follower)
+        chunks: list[bytes] = []
+        while True:
+            ready, _, _ = select.select([leader], [], [], 60)
+            if not ready:
+                proc.kill()
+                raise AssertionError(f"no output for 60 s from {args}")
+            try:
+                data = os.read(leader, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not data:
+                break
+            chunks.append(data)
+        proc.wait(timeout=60)
+    os.close(leader)
+    import re
+
+    text = b"".join(chunks).decode("utf-8", "replace").replace("\r", "")
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)  # colours and cursor moves
+
+
+def test_jobs_at_80_columns_one_line_per_job_and_a_refusal_costs_nothing(
+    emulator: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A refused Ray 2 job (no Marketplace agreement) and a local job in a terminal 80
+    columns wide: each job on one line within 80 columns; the refusal is "$0
+    (refused)", not "$0 here (≈ $7.50 on AWS)" (nothing is charged for a refusal);
+    ``jobs show`` prints no "seed None" and no empty failure type."""
+    monkeypatch.setenv("NOVAREEL_EMULATOR_URL", emulator.url)
+    emulator.set_model_state("luma.ray-v2:0", "no-agreement")
+    refused = _novareel("generate", "A red kite over a windy beach", "--model-id", "luma-ray2",
+                        "--local", "--json", cwd=tmp_path)  # fmt: skip
+    assert refused.returncode != 0
+    done = _novareel("generate", "A lighthouse on a cliff at dawn, waves breaking below it",
+                     "--local", "--no-wait", "--json", cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    screen = run_in_terminal(["jobs"], cwd=tmp_path)
+    lines = [line for line in screen.splitlines() if line.strip()]
+    assert all(len(line) <= 80 for line in lines), screen
+    rows = [line for line in lines if line.lstrip()[:1].isdigit()]
+    assert len(rows) == 2, screen  # one line per job: no cell wraps
+    kite = next(row for row in rows if "kite" in row)
+    assert "$0 (refused)" in kite and "7.50" not in kite
+    lighthouse = next(row for row in rows if "lighthouse" in row)
+    assert "$0 (AWS ~$0.48)" in lighthouse
+    show = run_in_terminal(["jobs", "show", "1"], cwd=tmp_path)
+    assert "seed None" not in show
+    assert "$0 (refused at submit, nothing charged)" in show
+    assert "failure      :" not in show and "failure  :" not in show

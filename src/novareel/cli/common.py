@@ -375,7 +375,11 @@ def print_result(result: Any, as_json: bool) -> None:
     if result.duration_seconds:
         from novareel.results import format_cost
 
-        cost = format_cost(result.estimated_cost_usd, local=result.ran_locally)
+        cost = format_cost(
+            result.estimated_cost_usd,
+            local=result.ran_locally,
+            refused=result.status == JobStatus.REJECTED,
+        )
         rows.append(
             (
                 "video",

@@ -99,18 +99,18 @@ def _status_text(record: Any) -> str:
     return "not sent" if record.not_sent else str(record.status)
 
 
-def _cost_text(record: Any, *, narrow: bool = False) -> str:
-    """``$0.48``; a local job's ``$0 here (≈ $0.48 on AWS)`` (on two lines when narrow);
-    ``$0`` for a submit that was never sent."""
+def _cost_text(record: Any, *, compact: bool = False) -> str:
+    """The job's price in :func:`novareel.results.format_cost`'s words (a refused or
+    never-sent submit cost $0, whatever its estimate)."""
     from novareel.results import format_cost
 
-    if record.not_sent:
-        return "$0"
-    cost = record.estimated_cost_usd
-    if not record.ran_locally:
-        return f"${cost:.2f}" if cost is not None else ""
-    text = format_cost(cost, local=True)
-    return text.replace(" (", "\n(", 1) if narrow else text
+    return format_cost(
+        record.estimated_cost_usd,
+        local=record.ran_locally,
+        refused=record.status == JobStatus.REJECTED,
+        never_sent=record.not_sent,
+        compact=compact,
+    )
 
 
 #: Up to this many rows, ``jobs`` prints today's Rich table (sized to its rows); past
@@ -198,9 +198,7 @@ def _cells(record: Any, wide: bool) -> tuple[list[str], str, str]:
     r = record
     colour = "dim" if r.not_sent else STATUS_COLOURS.get(r.status, "")
     secs = f" {r.duration_seconds}s" if r.duration_seconds else ""
-    cost = _cost_text(r)
-    if not wide:
-        cost = cost.replace(" (≈ ", "\n(≈ ", 1).replace(" on AWS)", "\non AWS)", 1)
+    cost = _cost_text(r, compact=True)
     cells = [
         str(r.id),
         _status_text(r),
@@ -239,7 +237,7 @@ def _stream_table(sample: list[Any], records: Iterable[Any], width: int) -> None
 
     wide = width >= 120
     headers = _headers(wide)
-    floors = {"status": 10, "where": 5, "video": 10, "cost": 24 if wide else 8}
+    floors = {"status": 10, "where": 5, "video": 10, "cost": 16}
     floors |= {"submitted": 11, "invocation": 12, "try": 3}
     widths = [max(len(h), floors.get(h, 0)) for h in headers]
     for record in sample:
@@ -294,9 +292,10 @@ def _stream_table(sample: list[Any], records: Iterable[Any], width: int) -> None
 def _jobs_table(records: list[Any], width: int) -> Any:
     """The ``jobs`` table, laid out for ``width`` columns (80 is enough).
 
-    Below 120 columns the batch, attempt and invocation columns give way and a local
-    job's cost takes three short lines; the prompt always comes last and is cut (with
-    an ellipsis) to what the other columns leave, so no column is ever squeezed.
+    Below 120 columns the batch, attempt and invocation columns give way; every cell
+    holds one line (a local job's cost in its compact form, ``$0 (AWS ~$0.48)``); the
+    prompt always comes last and is cut (with an ellipsis) to what the other columns
+    leave, so no column is ever squeezed.
     """
     from rich import box
     from rich.table import Table
@@ -403,7 +402,8 @@ def jobs_show(
         ("task", f"{record.task_type}  {record.model_id}"),
         (
             "video",
-            f"{record.duration_seconds or '?'} s, seed {record.seed}"
+            f"{record.duration_seconds or '?'} s"
+            + (f", seed {record.seed}" if record.seed is not None else "")
             + (f", {escape(cost)}" if cost else ""),
         ),
         (
@@ -438,7 +438,9 @@ def jobs_show(
     failure = record.failure
     if failure is not None:
         shot = f" at shot {failure.shot}" if failure.shot else ""
-        rows.append(("failure", f"{failure.type or ''}{shot}: {failure.message or ''}"))
+        kind = f"{failure.type or ''}{shot}"
+        text = f"{kind}: {failure.message or ''}" if kind else failure.message or ""
+        rows.append(("failure", escape(text)))
         rows.append(("what to do", failure.advice))
     for path in record.local_files:
         rows.append(("file", escape(path)))

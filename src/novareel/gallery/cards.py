@@ -16,7 +16,7 @@ from novareel.gallery.media import MediaLinks
 from novareel.gallery.request import _Described, describe_request
 from novareel.ledger import BatchRecord, JobRecord
 from novareel.models import find_model
-from novareel.results import advice_for
+from novareel.results import advice_for, format_cost
 from novareel.status import JobStatus
 
 
@@ -45,22 +45,14 @@ def _span(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def _money(value: float) -> str:
-    return f"${value:,.2f}"
-
-
 def _cost(record: JobRecord) -> str:
-    """The cost line: what this job cost here, and what it would cost on AWS."""
-    estimate = record.estimated_cost_usd
-    if record.status == JobStatus.REJECTED:
-        return "$0 (refused at submit, nothing charged)"
-    if record.ran_locally:
-        if estimate is None:
-            return "$0 here (local emulator)"
-        return f"$0 here (≈ {_money(estimate)} on AWS)"
-    if estimate is None:
-        return "unknown"
-    return f"≈ {_money(estimate)} (estimate)"
+    """The cost line, in the words of every other door (``format_cost``)."""
+    return format_cost(
+        record.estimated_cost_usd,
+        local=record.ran_locally,
+        refused=record.status == JobStatus.REJECTED,
+        never_sent=record.not_sent,
+    )
 
 
 class CardBuilder:
