@@ -282,9 +282,41 @@ def _camera_warnings(text: str) -> list[str]:
     return warnings
 
 
+#: A prompt whose letters are at least this share outside the Latin script gets the
+#: language notice (a few foreign names in an English prompt do not).
+_NON_LATIN_SHARE = 0.3
+
+
+def _language_warnings(text: str) -> list[str]:
+    """A notice for a prompt that is mostly not in English letters, or carries emoji.
+
+    AWS's prompting guides for Nova Reel (and Luma's for Ray 2) are written for
+    English prompts, and the storyboard schema asks for English; how the models read
+    Chinese, Cyrillic or emoji is not documented. The prompt is sent as typed: only the
+    user can say whether the translation is theirs to make.
+    """
+    import unicodedata
+
+    letters = [c for c in text if c.isalpha()]
+    foreign = [c for c in letters if not unicodedata.name(c, "").startswith("LATIN")]
+    emoji = [c for c in text if ord(c) >= 0x2600 and unicodedata.category(c) == "So"]
+    if not emoji and (not letters or len(foreign) / len(letters) < _NON_LATIN_SHARE):
+        return []
+    mostly_foreign = bool(letters) and len(foreign) / len(letters) >= _NON_LATIN_SHARE
+    what = "text mostly not in English letters" if mostly_foreign else "emoji"
+    shown = text if len(text) <= 24 else text[:23] + "…"
+    return [
+        f'the prompt ("{shown}") has {what}: the video models are documented for '
+        "English prompts (AWS's prompting guides are written for English), so results "
+        "in other languages or with emoji are unpredictable; an English prompt is the "
+        "safer bet. Sent as typed."
+    ]
+
+
 def prompt_warnings(text: str) -> list[str]:
-    """Advice about a prompt (negations, camera wording mid-prompt); never blocks.
+    """Advice about a prompt (negations, camera wording mid-prompt, language); never
+    blocks.
 
     An empty list means nothing to say.
     """
-    return [*_negation_warnings(text), *_camera_warnings(text)]
+    return [*_negation_warnings(text), *_camera_warnings(text), *_language_warnings(text)]

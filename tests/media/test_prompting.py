@@ -87,3 +87,38 @@ def test_each_example_and_keyword_is_recognised_as_its_own_move(move: CameraMove
 def test_counterclockwise_is_not_clockwise() -> None:
     found = [m.name for m, _s, _e in find_camera_moves("Counter-clockwise rotation.")]
     assert found == ["counterclockwise rotation"]
+
+
+@pytest.mark.parametrize(
+    "prompt,said",
+    [
+        ("金色的夕阳照在平静的海浪上", "not in English letters"),
+        ("Тихий океан на закате", "not in English letters"),
+        ("A sunset 🌅 over calm waves", "emoji"),
+    ],
+)
+def test_a_prompt_not_in_english_gets_a_notice_through_the_cli(prompt: str, said: str) -> None:
+    """A Chinese, Russian or emoji prompt is sent as typed, with the notice that the
+    models are documented for English (issue 22); ``--dry-run --json`` carries it."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from novareel.cli import _register, app
+
+    _register()
+    run = CliRunner().invoke(
+        app, ["generate", prompt, "--dry-run", "--json", "--output-uri", "s3://my-bucket/v/"]
+    )
+    assert run.exit_code == 0, run.output
+    plan = json.loads(run.stdout)
+    notices = " ".join(plan.get("notices", []))
+    assert said in notices and "English" in notices
+    assert json.dumps(plan, ensure_ascii=False).count(prompt) >= 1  # sent as typed
+
+
+@pytest.mark.parametrize(
+    "prompt", ["Café in Zürich at dawn, camera pans left", "A dragon named 龙 flies over Kyoto"]
+)
+def test_accents_and_a_foreign_name_in_an_english_prompt_say_nothing(prompt: str) -> None:
+    assert not [w for w in prompt_warnings(prompt) if "English" in w]
