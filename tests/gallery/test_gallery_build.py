@@ -162,7 +162,7 @@ def test_every_kind_of_card_is_written_and_user_text_is_escaped(
     assert f'src="media/job-{done.id}.mp4"' in page
     poster = result.out_dir / "media" / f"job-{done.id}-poster.jpg"
     assert poster.is_file() and poster.read_bytes()[:2] == b"\xff\xd8"
-    assert (result.out_dir / "media" / f"job-{done.id}.mp4").resolve() == small_video.resolve()
+    assert (result.out_dir / "media" / f"job-{done.id}.mp4").samefile(small_video)
     assert "$0 here (≈ $0.48 on AWS)" in page
     # the failure is explained with the shared advice, and the others say why no player
     assert "Failed at shot 2 (RAI_VIOLATION_OUTPUT_VIDEO_DEFLECTION)" in page
@@ -235,7 +235,32 @@ def test_contact_sheets_existing_or_made(tmp_path: Path, small_video: Path) -> N
     Image.new("RGB", (40, 20), (1, 2, 3)).save(small_video.parent / "contact-sheet.png")
     page = _html(build_gallery(records, site))
     assert f'src="media/job-{job.id}-sheet.png"' in page
-    assert made.resolve() == (small_video.parent / "contact-sheet.png").resolve()
+    assert made.samefile(small_video.parent / "contact-sheet.png")  # linked, not redrawn
+
+
+def test_the_page_survives_being_copied_and_shows_no_absolute_path(
+    tmp_path: Path, small_video: Path
+) -> None:
+    """Copied as ``cp -r`` copies (symlinks kept as links) or tarred, then the downloads
+    removed: every player still has its file, and the page names no local path (it is
+    shared)."""
+    import shutil
+
+    original = small_video.read_bytes()
+    with Ledger.open_default() as ledger:
+        job = _record(ledger, "copy", _nova_text("x"), files=[str(small_video)])
+        records = ledger.list_jobs()
+    site = tmp_path / "site"
+    page = _html(build_gallery(records, site))
+    assert str(tmp_path) not in page and str(small_video) not in page
+    assert "abc123/output.mp4" in page  # where it was downloaded, relatively
+    media = sorted((site / "media").iterdir())
+    assert media and not [p for p in media if p.is_symlink()]
+    elsewhere = tmp_path / "shared" / "site"
+    shutil.copytree(site, elsewhere, symlinks=True)
+    shutil.rmtree(small_video.parent)
+    assert (elsewhere / "media" / f"job-{job.id}.mp4").read_bytes() == original
+    assert f'src="media/job-{job.id}.mp4"' in (elsewhere / "index.html").read_text()
 
 
 def test_refuses_a_folder_it_did_not_write_and_prunes_its_own_media(

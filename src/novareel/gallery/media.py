@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,21 +70,25 @@ def _s3_video(record: JobRecord) -> S3Uri | None:
 
 
 def _link(target: Path, link: Path) -> bool:
-    """Make ``link`` show ``target``: a symlink, else a hard link. False if neither.
+    """Put ``target``'s content at ``link``: a hard link, else a copy. False if neither.
 
-    Linking (not copying) keeps a gallery of hundreds of videos small; linking into
-    the gallery's own folder lets ``--serve`` reach the file and keeps the page's
-    links relative.
+    A hard link costs no space and is a real file of the gallery's folder, so the page
+    keeps working when the folder is copied, zipped or served (``--serve`` serves only
+    this folder). A symlink would not: an absolute one breaks every player once the
+    folder moves, and a relative one as soon as it is zipped or copied elsewhere. Across
+    file systems (no hard link) the file is copied, once: an unchanged copy is kept.
     """
-    if link.is_symlink() or link.exists():
+    if link.is_symlink() or (link.exists() and not _fresh(link, target)):
         link.unlink()
-    try:
-        os.symlink(target.resolve(), link)
-        return True
-    except (OSError, NotImplementedError):
-        pass
+    elif link.exists():
+        return True  # the same file (a hard link) or an up-to-date copy
     try:
         os.link(target, link)
+        return True
+    except OSError:
+        pass
+    try:
+        shutil.copy2(target, link)
         return True
     except OSError:
         return False
@@ -203,7 +208,8 @@ class MediaLinks:
                     f"job {record.id}: could not link {video} into the gallery; "
                     "its player works when index.html is opened as a file, not with --serve"
                 )
-            media.video_note = f"local file {video}"
+            # where it was downloaded, without the absolute path (the page is shared)
+            media.video_note = f"downloaded as {video.parent.name}/{video.name}"
             poster = self.media_dir / f"job-{record.id}-poster.jpg"
             if _poster(video, poster, record.duration_seconds):
                 self.written.add(poster.name)
