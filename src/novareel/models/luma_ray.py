@@ -36,6 +36,7 @@ from novareel.models.base import (
     GenerateOptions,
     Lifecycle,
     ModelInfo,
+    Option,
     RecordedRequest,
     RequestBase,
     StartingFrame,
@@ -114,6 +115,29 @@ IMAGE_NOTICE = (
     "keyframes ({frame0|frame1: {type: image, source: base64}}) as public tools do; "
     "the service may refuse or ignore it"
 )
+
+#: Luma Ray 2's own options (the shared ones, prompt to storyboard, are ``models.base``'s):
+#: each door (flags, MCP schema, batch keys, ``RequestSpec``) is derived from these.
+DURATION_OPTION = Option(
+    "duration", "integer", "Luma Ray 2 5 or 9 (per shot).", fields=("duration_seconds",)
+)
+END_IMAGE = Option("end_image", "image", "Luma Ray 2: the last frame (PNG/JPEG path).")
+ASPECT_RATIO = Option(
+    "aspect_ratio",
+    "choice",
+    "Luma Ray 2: 16:9 (default) | 9:16 | 1:1 | 4:3 | 3:4 | 21:9 | 9:21.",
+    choices=ASPECT_RATIOS,
+    default=DEFAULT_ASPECT_RATIO,
+)
+RESOLUTION = Option(
+    "resolution",
+    "choice",
+    "Luma Ray 2: 540p | 720p (default).",
+    choices=RESOLUTIONS,
+    default=DEFAULT_RESOLUTION,
+)
+LOOP = Option("loop", "flag", "Luma Ray 2: the end blends into the start.", default=False)
+OPTIONS: tuple[Option, ...] = (DURATION_OPTION, END_IMAGE, ASPECT_RATIO, RESOLUTION, LOOP)
 
 _MEDIA_TYPES = {"png": "image/png", "jpeg": "image/jpeg"}
 
@@ -259,9 +283,8 @@ class LumaRayFamily:
 
     name = "Luma Ray"
     models = MODELS
-    accepts = frozenset(
-        {"duration", "image", "end_image", "shots", "aspect_ratio", "resolution", "loop"}
-    )
+    options = OPTIONS
+    accepts = frozenset({"image", "shots", *(o.name for o in OPTIONS)})
     video_name = "output.mp4"
     status_files: tuple[str, ...] = ()
     #: Luma's failure types are undocumented: no failure is retried unchanged.
