@@ -384,9 +384,10 @@ def option_flag(name: str, families: Sequence[Any] = ()) -> str:
         if option.name == name:
             return option.cli_flag
     for family in families:
-        for option in getattr(family, "options", ()):
-            if option.name == name:
-                return option.cli_flag
+        own: tuple[Option, ...] = getattr(family, "options", ())
+        for declared in own:
+            if declared.name == name:
+                return declared.cli_flag
     return "--" + name.replace("_", "-")
 
 
