@@ -33,7 +33,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Self, cast
 
 from novareel.errors import ImageError, InvalidRequestError, Problem
 from novareel.images import fit_problem, prepare_starting_frame
@@ -183,6 +183,20 @@ class RequestSpec:
         if name in _SHARED_FIELDS:
             return getattr(self, name)
         return self.options.get(name)
+
+    @classmethod
+    def from_keys(cls, values: Mapping[str, Any], **more: Any) -> Self:
+        """A spec from options keyed as batch files and the MCP server spell them (each
+        declaration's ``file_key``); ``more`` are the subclass's own fields."""
+        by_key = {o.file_key: o for o in request_options()}
+        shared: dict[str, Any] = {}
+        family: dict[str, Any] = {}
+        for key, value in values.items():
+            option = by_key.get(key)
+            if option is None:
+                raise TypeError(f"{key!r} is not a declared option")
+            (shared if option.name in _SHARED_FIELDS else family)[option.name] = value
+        return cls(**shared, **more, options=family)
 
     def replace(self, **changes: Any) -> RequestSpec:
         """A copy with some options changed (a family option set to None is unset)."""
