@@ -119,11 +119,11 @@ def _build_item(
         if problem is not None:
             problems.append(problem)
             spec[name] = None
-    for name in ("output_uri",):
-        value = spec.get(name)
-        if value is not None and not isinstance(value, str):
-            problems.append(Problem(f"{where}.{name}", "must be a string", value=value))
-            spec[name] = None
+    if spec.get("output_uri") is not None and not isinstance(spec["output_uri"], str):
+        problems.append(
+            Problem(f"{where}.output_uri", "must be a string", value=spec["output_uri"])
+        )
+        spec["output_uri"] = None
 
     shots: list[ShotSpec | str] | None = None
     if raw.get("shots") is not None and raw.get("storyboard") is not None:
@@ -146,12 +146,9 @@ def _build_item(
                     continue
                 problems.extend(_unknown_key_problems(shot_where, shot, _SHOT_KEYS))
                 image = shot.get("image")
-                if image is not None and (not isinstance(image, str) or not image):
-                    problems.append(
-                        Problem(
-                            f"{shot_where}.image", "must be a path or an s3:// URI", value=image
-                        )
-                    )
+                wrong = declared["image"].type_problem(f"{shot_where}.image", image)
+                if wrong is not None:
+                    problems.append(wrong)
                     image = None
                 owner = shot.get("bucket_owner")
                 text = shot.get("text")
@@ -166,17 +163,9 @@ def _build_item(
 
     # The request itself: the library's one builder (the CLI and the MCP server use
     # it too); its problems are named in the file's own terms (items[3].image).
-    shared = ("prompt", "model_id", "image", "fit", "bucket_owner", "storyboard")
+    values = {key: spec.get(key) for key, option in declared.items() if option.kind != "shots"}
     built = compose_requests(
-        RequestSpec(
-            shots=shots,
-            **{o.name: spec.get(k) for k, o in declared.items() if o.name in shared},
-            options={
-                o.name: spec.get(k)
-                for k, o in declared.items()
-                if o.name not in shared and o.kind != "shots"
-            },
-        ),
+        RequestSpec.from_keys({**values, "shots": shots}),
         base=base,
         lifecycle=False,  # said once per model for the whole batch
         record_fit=True,  # part of every item's content hash since the first release
