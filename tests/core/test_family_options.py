@@ -159,3 +159,24 @@ def test_the_new_option_is_a_python_keyword(styled: None) -> None:
 def test_an_undeclared_option_is_refused_by_name() -> None:
     with pytest.raises(TypeError, match="'style'"):
         RequestSpec("a fox", style="noir")  # no family declares it unless registered
+
+
+def test_built_in_fields_keep_their_flags_and_keys() -> None:
+    """The derived tables name every field a request's problems use as before: by the
+    flag on the command line, by the key in a batch file."""
+    from novareel.batch.items import _file_keys
+    from novareel.cli.common import GENERATE_FLAGS
+
+    assert {
+        field: GENERATE_FLAGS[field]
+        for field in (
+            "prompt", "task_type", "duration_seconds", "image.bucket_owner", "end_image",
+            "shots", "aspect_ratio", "loop", "model_id", "client_token", "tags",
+        )
+    } == {
+        "prompt": "PROMPT", "task_type": "--task", "duration_seconds": "--duration",
+        "image.bucket_owner": "--bucket-owner", "end_image": "--end-image", "shots": "--shot",
+        "aspect_ratio": "--aspect-ratio", "loop": "--loop", "model_id": "--model-id",
+        "client_token": "--token", "tags": "--tag",
+    }  # fmt: skip
+    assert _file_keys() == {"duration_seconds": "duration", "task_type": "task"}

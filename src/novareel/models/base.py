@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -316,18 +316,10 @@ class GenerateOptions:
         return names
 
 
-#: The option fields of :class:`GenerateOptions` (not the prompt, model or shots,
-#: which every family takes or refuses in its own words).
-_OPTION_FIELDS = (
-    "task",
-    "duration",
-    "image",
-    "end_image",
-    "seed",
-    "aspect_ratio",
-    "resolution",
-    "loop",
-)
+#: The option fields of :class:`GenerateOptions`: every field but the prompt, the model
+#: and the shots (which every family takes or refuses in its own words) and ``extra``.
+_NOT_OPTIONS = ("prompt", "model_id", "shots", "extra")
+_OPTION_FIELDS = tuple(f.name for f in fields(GenerateOptions) if f.name not in _NOT_OPTIONS)
 
 #: The options every family shares, declared here once (a family's own options are
 #: declared in its module; :func:`novareel.models.request_options` joins them).
