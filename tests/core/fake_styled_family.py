@@ -98,7 +98,6 @@ class StyledFamily:
     name = "Styled Fake"
     models = (INFO,)
     options = (STYLE, DURATION)
-    accepts = frozenset({"style", "duration"})
     video_name = "output.mp4"
     status_files: tuple[str, ...] = ()
     retryable_failures: frozenset[str] = frozenset()

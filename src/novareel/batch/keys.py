@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping, Sequence
+from dataclasses import fields
 from typing import Any
 
+from novareel.compose import ShotSpec
 from novareel.errors import Problem
 from novareel.models import Option, request_options
 
@@ -47,7 +49,9 @@ def __getattr__(name: str) -> tuple[str, ...]:
     raise AttributeError(name)
 
 
-_SHOT_KEYS = ("text", "image", "fit", "bucket_owner")
+#: Keys a shot given inline may use: the library's ShotSpec fields (text, image, fit,
+#: bucket_owner), the same the MCP server's shots take.
+_SHOT_KEYS = tuple(f.name for f in fields(ShotSpec))
 _MAX_ID = 128
 
 

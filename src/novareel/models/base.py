@@ -406,10 +406,9 @@ class ModelFamily(Protocol):
 
     name: str
     models: tuple[ModelInfo, ...]
-    #: option names of :class:`GenerateOptions` the family takes
-    accepts: frozenset[str]
-    #: the family's own options, declared once (the shared ones are
-    #: :data:`SHARED_OPTIONS`); every door derives its flags, keys and schema from them
+    #: the options the family takes, each declared once: its own, and those of
+    #: :data:`SHARED_OPTIONS` it takes (``IMAGE``, ``SHOTS``); every door derives its
+    #: flags, keys and schema from them, and any other option given is refused
     options: tuple[Option, ...]
     #: the video file of a finished job, relative to the job's folder
     video_name: str
@@ -448,16 +447,23 @@ class ModelFamily(Protocol):
         ...
 
 
+def accepted_options(family: ModelFamily) -> list[str]:
+    """The option names a family takes, in its declared order: its ``options`` (its own
+    and the shared ones it takes), else (a family written before declarations) its
+    ``accepts``."""
+    own: tuple[Option, ...] = getattr(family, "options", ())
+    if own:
+        return [o.name for o in own]
+    return sorted(getattr(family, "accepts", ()))
+
+
 def unsupported_option_problems(
     family: ModelFamily, info: ModelInfo, options: GenerateOptions
 ) -> list[Problem]:
     """One problem per option the family does not take, naming what it does take
     (each by its declared flag)."""
-    declared = [o.name for o in getattr(family, "options", ())] + [o.name for o in SHARED_OPTIONS]
-    order = [*dict.fromkeys([*declared, *sorted(family.accepts)])]
-    accepted = ", ".join(
-        option_flag(o, [family]) for o in order if o in family.accepts and o != "prompt"
-    )
+    takes = accepted_options(family)
+    accepted = ", ".join(option_flag(o, [family]) for o in takes if o != "prompt")
     return [
         Problem(
             name,
@@ -467,7 +473,7 @@ def unsupported_option_problems(
             limit=f"{info.name} accepts: {accepted}",
         )
         for name in options.given()
-        if name not in family.accepts
+        if name not in takes
     ]
 
 
@@ -604,6 +610,7 @@ __all__ = [
     "StartingFrame",
     "VideoRequest",
     "VideoShape",
+    "accepted_options",
     "model_id_problems",
     "option_flag",
     "submit_option_problems",

@@ -31,6 +31,8 @@ from typing import Any
 
 from novareel.errors import InvalidRequestError, Problem
 from novareel.models.base import (
+    IMAGE,
+    SHOTS,
     FrameLoader,
     FrameRules,
     GenerateOptions,
@@ -116,8 +118,9 @@ IMAGE_NOTICE = (
     "the service may refuse or ignore it"
 )
 
-#: Luma Ray 2's own options (the shared ones, prompt to storyboard, are ``models.base``'s):
-#: each door (flags, MCP schema, batch keys, ``RequestSpec``) is derived from these.
+#: The options Luma Ray 2 takes (its own, and the shared ``IMAGE`` and ``SHOTS`` of
+#: ``models.base``): each door (flags, MCP schema, batch keys, ``RequestSpec``) is
+#: derived from these, and any other option given is refused.
 DURATION_OPTION = Option(
     "duration", "integer", "Luma Ray 2 5 or 9 (per shot).", fields=("duration_seconds",)
 )
@@ -137,7 +140,15 @@ RESOLUTION = Option(
     default=DEFAULT_RESOLUTION,
 )
 LOOP = Option("loop", "flag", "Luma Ray 2: the end blends into the start.", default=False)
-OPTIONS: tuple[Option, ...] = (DURATION_OPTION, END_IMAGE, ASPECT_RATIO, RESOLUTION, LOOP)
+OPTIONS: tuple[Option, ...] = (
+    DURATION_OPTION,
+    IMAGE,
+    END_IMAGE,
+    SHOTS,
+    ASPECT_RATIO,
+    RESOLUTION,
+    LOOP,
+)
 
 _MEDIA_TYPES = {"png": "image/png", "jpeg": "image/jpeg"}
 
@@ -284,7 +295,6 @@ class LumaRayFamily:
     name = "Luma Ray"
     models = MODELS
     options = OPTIONS
-    accepts = frozenset({"image", "shots", *(o.name for o in OPTIONS)})
     video_name = "output.mp4"
     status_files: tuple[str, ...] = ()
     #: Luma's failure types are undocumented: no failure is retried unchanged.

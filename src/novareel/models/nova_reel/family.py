@@ -8,6 +8,8 @@ from typing import Any
 
 from novareel.errors import InvalidRequestError, Problem
 from novareel.models.base import (
+    IMAGE,
+    SHOTS,
     FrameLoader,
     FrameRules,
     GenerateOptions,
@@ -42,8 +44,9 @@ from novareel.models.nova_reel.requests import (
     build_request,
 )
 
-#: Nova Reel's own options (the shared ones, prompt to storyboard, are ``models.base``'s):
-#: each door (flags, MCP schema, batch keys, ``RequestSpec``) is derived from these.
+#: The options Nova Reel takes (its own, and the shared ``IMAGE`` and ``SHOTS`` of
+#: ``models.base``): each door (flags, MCP schema, batch keys, ``RequestSpec``) is
+#: derived from these, and any other option given is refused.
 TASK = Option(
     "task",
     "choice",
@@ -58,7 +61,7 @@ DURATION = Option(
     fields=("duration_seconds",),
 )
 SEED = Option("seed", "integer", "Nova Reel: 0-2147483646 (default 42).", default=DEFAULT_SEED)
-OPTIONS: tuple[Option, ...] = (TASK, DURATION, SEED)
+OPTIONS: tuple[Option, ...] = (TASK, DURATION, IMAGE, SHOTS, SEED)
 
 
 class NovaReelFamily:
@@ -67,7 +70,6 @@ class NovaReelFamily:
     name = "Nova Reel"
     models = MODELS
     options = OPTIONS
-    accepts = frozenset({"image", "shots", *(o.name for o in OPTIONS)})
     video_name = "output.mp4"
     status_files: tuple[str, ...] = ("video-generation-status.json", "generation-status.json")
     retryable_failures = frozenset({"INTERNAL_SERVER_EXCEPTION", "RATE_LIMIT_EXCEEDED"})
