@@ -30,10 +30,10 @@ re-exports them), so the builder's notices and the submit's are the same words.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, Self, cast
 
 from novareel.errors import ImageError, InvalidRequestError, Problem
 from novareel.images import fit_problem, prepare_starting_frame
@@ -49,6 +49,7 @@ from novareel.models import (
     find_model,
     get_model,
     lifecycle_notice,
+    request_options,
 )
 from novareel.models.base import MAGIC
 from novareel.prompting import prompt_warnings
@@ -83,29 +84,133 @@ class ShotSpec:
     bucket_owner: str | None = None
 
 
-@dataclass(frozen=True)
 class RequestSpec:
     """What a person asks for, as typed: every option of ``novareel generate`` that
-    shapes the video (not where it goes or how it is sent).
+    shapes the video (not where it goes or how it is sent), the one spec type of every
+    door (the MCP server's :class:`~novareel.mcp_server.specs.VideoSpec` adds only
+    where the video goes).
+
+    The options every family shares are attributes (``prompt``, ``model_id``,
+    ``image``, ``fit``, ``bucket_owner``, ``shots``, ``storyboard``); a family's own
+    options (``duration``, ``seed``, ``aspect_ratio``, ``loop``, a new family's new
+    option...) are keywords checked against the registered families' declarations
+    (:func:`novareel.models.request_options`) and kept in :attr:`options`, readable as
+    attributes too (``spec.duration``; None when not given). So an option a family
+    declares is taken here with no edit to this class.
 
     ``fit`` applies to every image without a fit of its own; ``bucket_owner`` to an
     ``s3://`` starting ``image``. ``shots`` and ``storyboard`` exclude each other.
     """
 
-    prompt: str | None = None
-    task: str | None = None
-    duration: int | None = None
-    image: str | None = None
-    end_image: str | None = None
-    fit: str | None = None
-    bucket_owner: str | None = None
-    shots: Sequence[ShotSpec | str] | None = None
-    storyboard: str | os.PathLike[str] | None = None
-    seed: int | None = None
-    model_id: str | None = None
-    aspect_ratio: str | None = None
-    resolution: str | None = None
-    loop: bool | None = None
+    __slots__ = (
+        "bucket_owner",
+        "fit",
+        "image",
+        "model_id",
+        "options",
+        "prompt",
+        "shots",
+        "storyboard",
+    )
+
+    prompt: str | None
+    model_id: str | None
+    image: str | None
+    fit: str | None
+    bucket_owner: str | None
+    shots: Sequence[ShotSpec | str] | None
+    storyboard: str | os.PathLike[str] | None
+    #: every family option given, by its declared name (None values left out)
+    options: Mapping[str, Any]
+
+    def __init__(
+        self,
+        prompt: str | None = None,
+        *,
+        model_id: str | None = None,
+        image: str | None = None,
+        fit: str | None = None,
+        bucket_owner: str | None = None,
+        shots: Sequence[ShotSpec | str] | None = None,
+        storyboard: str | os.PathLike[str] | None = None,
+        options: Mapping[str, Any] | None = None,
+        **family_options: Any,
+    ) -> None:
+        values = {**(options or {}), **family_options}
+        declared = _family_option_names()
+        unknown = [name for name in values if name not in declared]
+        if unknown:
+            raise TypeError(
+                f"RequestSpec got no declared option {', '.join(map(repr, unknown))} "
+                f"(declared: {', '.join(sorted(declared))})"
+            )
+        setter = object.__setattr__
+        setter(self, "prompt", prompt)
+        setter(self, "model_id", model_id)
+        setter(self, "image", image)
+        setter(self, "fit", fit)
+        setter(self, "bucket_owner", bucket_owner)
+        setter(self, "shots", shots)
+        setter(self, "storyboard", storyboard)
+        setter(self, "options", {k: v for k, v in values.items() if v is not None})
+
+    def __getattr__(self, name: str) -> Any:
+        """A family option by name (``spec.duration``): its value, None when not given."""
+        if not name.startswith("_") and name in _family_option_names():
+            return self.options.get(name)
+        raise AttributeError(f"{type(self).__name__!r} has no option {name!r}")
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is frozen; use replace()")
+
+    def _fields(self) -> dict[str, Any]:
+        shared = {name: getattr(self, name) for name in _SHARED_FIELDS}
+        return {**shared, **self.options}
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        given = ", ".join(f"{k}={v!r}" for k, v in self._fields().items() if v is not None)
+        return f"{type(self).__name__}({given})"
+
+    def value(self, name: str) -> Any:
+        """Any option's value by its declared name (shared or a family's)."""
+        if name in _SHARED_FIELDS:
+            return getattr(self, name)
+        return self.options.get(name)
+
+    @classmethod
+    def from_keys(cls, values: Mapping[str, Any], **more: Any) -> Self:
+        """A spec from options keyed as batch files and the MCP server spell them (each
+        declaration's ``file_key``); ``more`` are the subclass's own fields."""
+        by_key = {o.file_key: o for o in request_options()}
+        shared: dict[str, Any] = {}
+        family: dict[str, Any] = {}
+        for key, value in values.items():
+            option = by_key.get(key)
+            if option is None:
+                raise TypeError(f"{key!r} is not a declared option")
+            (shared if option.name in _SHARED_FIELDS else family)[option.name] = value
+        return cls(**shared, **more, options=family)
+
+    def replace(self, **changes: Any) -> RequestSpec:
+        """A copy with some options changed (a family option set to None is unset)."""
+        return type(self)(**{**self._fields(), **changes})
+
+
+#: RequestSpec's attributes: the options every family shares (``models.base``).
+_SHARED_FIELDS = ("prompt", "model_id", "image", "fit", "bucket_owner", "shots", "storyboard")
+
+
+def _family_option_names() -> set[str]:
+    """The options RequestSpec takes as keywords: every registered declaration but the
+    shared ones (its attributes)."""
+    return {o.name for o in request_options()} - set(_SHARED_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -201,6 +306,10 @@ def _fit(value: str | None, field: str, found: _Found) -> FitMode | None:
     return cast("FitMode | None", value)
 
 
+#: The options :class:`GenerateOptions` has a field for (any other goes in its ``extra``).
+_GENERATE_FIELDS = frozenset(f.name for f in fields(GenerateOptions)) - {"extra"}
+
+
 def compose_requests(
     spec: RequestSpec,
     *,
@@ -264,9 +373,22 @@ def compose_requests(
         # Without the model, or the shots of a storyboard that cannot be read, the
         # request itself cannot be checked: what was found so far is the answer.
         return _composed(model, [], notices, found, False, board_path)
-    rules = model.family.frame_rules_for(
-        GenerateOptions(aspect_ratio=spec.aspect_ratio, resolution=spec.resolution)
-    )
+    # The family options as declared: images are read below (to the rules the other
+    # options give); the built-in ones fill GenerateOptions' fields, any other (a new
+    # family's own) goes in ``extra``, by name.
+    declared = {o.name: o for o in request_options()}
+    typed: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    images: dict[str, str] = {}
+    for name, value in spec.options.items():
+        option = declared[name]
+        if not option.given(value):
+            continue
+        if option.kind == "image":
+            images[name] = value
+        else:
+            (typed if name in _GENERATE_FIELDS else extra)[name] = value
+    rules = model.family.frame_rules_for(GenerateOptions(**typed, extra=extra))
 
     def frame(value: str, field: str, fit: FitMode | None, owner: str | None) -> StartingFrame:
         """One image read to the model's rules; its notes named by its field."""
@@ -287,9 +409,10 @@ def compose_requests(
         return prepared.frame
 
     image = frame(spec.image, "image", fit, spec.bucket_owner) if spec.image else None
-    end_image = frame(spec.end_image, "end_image", fit, None) if spec.end_image else None
+    for name, value in images.items():  # the family's other images (Ray 2's end frame)
+        (typed if name in _GENERATE_FIELDS else extra)[name] = frame(value, name, fit, None)
 
-    seed = spec.seed
+    seed = spec.options.get("seed")
     shots: list[Shot] | None = None
     if board is not None:
         shots, seed = _board_shots(board, spec, model, fit, rules, where, found, notices)
@@ -304,18 +427,15 @@ def compose_requests(
                 shot_frame = frame(shot.image, f"{named}.image", shot_fit, shot.bucket_owner)
             shots.append(Shot(shot.text, shot_frame))
 
+    if seed is not None:  # the spec's, else the storyboard's
+        typed["seed"] = seed
     options = GenerateOptions(
         prompt=spec.prompt,
         model_id=model.model_id,
-        task=spec.task,
-        duration=spec.duration,
         image=image,
-        end_image=end_image,
         shots=shots,
-        seed=seed,
-        aspect_ratio=spec.aspect_ratio,
-        resolution=spec.resolution,
-        loop=spec.loop or None,
+        extra=extra,
+        **typed,
     )
     # One resolver per model for every combination, so contradictions (a prompt with a
     # storyboard, TEXT_VIDEO with 12 s, a seed on Luma Ray 2) read the same everywhere.
@@ -348,7 +468,9 @@ def _board_shots(
             refused = where(shot.image, f"shots[{shot.number}].image") is None or refused
     if not refused:
         try:
-            prepared = board.prepare(seed=spec.seed, model_id=model.model_id, fit=fit, rules=rules)
+            prepared = board.prepare(
+                seed=spec.options.get("seed"), model_id=model.model_id, fit=fit, rules=rules
+            )
         except InvalidRequestError as exc:
             found.add(exc, board=True)
         else:
@@ -356,7 +478,8 @@ def _board_shots(
             notices.extend(n for shot in prepared.shots if shot.image for n in shot.image.notes)
             return list(prepared.shots), prepared.seed
     shots = [Shot(s.text, _stand_in(s.image) if s.image else None) for s in board.shots]
-    return shots, spec.seed if spec.seed is not None else board.file.seed
+    seed = spec.options.get("seed")
+    return shots, seed if seed is not None else board.file.seed
 
 
 def _composed(

@@ -5,7 +5,8 @@ Where each part lives:
 * :mod:`~novareel.batch.file`: the batch file (YAML or JSONL, ``docs/batch.md``):
   :func:`load_batch` checks *every* item before anything is sent and reports all
   problems at once; :class:`BatchFile`, :class:`BatchItem`.
-* :mod:`~novareel.batch.keys`: the keys an item may use (``ITEM_KEYS``).
+* :mod:`~novareel.batch.keys`: the keys an item may use (``item_keys()``, from the
+  families' declared options).
 * :mod:`~novareel.batch.items`: one raw item checked and turned into its request(s).
 * :mod:`~novareel.batch.identity`: the batch's identity, item content hashes and the
   deterministic client tokens.
@@ -35,7 +36,7 @@ from __future__ import annotations
 
 from novareel.batch.file import BatchFile, BatchItem, load_batch
 from novareel.batch.identity import batch_identity, client_token_for, content_hash
-from novareel.batch.keys import ITEM_KEYS
+from novareel.batch.keys import item_keys
 from novareel.batch.outcomes import BatchEvent, BatchSummary, ItemOutcome, ItemPhase
 from novareel.batch.runner import BatchRunner, run_batch
 from novareel.batch.state import RETRYABLE_FAILURES, ConcurrencyLimit, ledger_view
@@ -54,7 +55,15 @@ __all__ = [
     "batch_identity",
     "client_token_for",
     "content_hash",
+    "item_keys",
     "ledger_view",
     "load_batch",
     "run_batch",
 ]
+
+
+def __getattr__(name: str) -> tuple[str, ...]:
+    """``ITEM_KEYS``: the keys an item may use, as the registered families declare them."""
+    if name == "ITEM_KEYS":
+        return item_keys()
+    raise AttributeError(name)

@@ -18,7 +18,7 @@ from typing import Any
 
 from novareel.batch.identity import batch_identity, content_hash
 from novareel.batch.items import _build_item, _names_shots, _prefix
-from novareel.batch.keys import _DEFAULT_KEYS, _unknown_key_problems
+from novareel.batch.keys import _unknown_key_problems, default_keys
 from novareel.errors import InvalidRequestError, Problem
 from novareel.models import VideoRequest, get_model
 from novareel.s3uri import OutputLocation, output_location
@@ -173,7 +173,7 @@ def load_batch(
     """
     file_path = Path(path).expanduser().resolve()
     file_defaults, entries, problems = _read_entries(file_path)
-    problems.extend(_unknown_key_problems("defaults", file_defaults, _DEFAULT_KEYS))
+    problems.extend(_unknown_key_problems("defaults", file_defaults, default_keys()))
     merged = {
         **{k: v for k, v in (fallback or {}).items() if v is not None},
         **file_defaults,

@@ -14,26 +14,38 @@ from pathlib import Path
 from typing import Any
 
 from novareel.batch.keys import (
-    _DEFAULT_KEYS,
     _MAX_ID,
     _SHOT_KEYS,
-    ITEM_KEYS,
     _unknown_key_problems,
+    default_keys,
+    item_keys,
+    request_keys,
 )
 from novareel.compose import RequestSpec, ShotSpec, compose_requests
 from novareel.errors import Problem
 from novareel.models import VideoRequest
 
-#: The request's field names that a batch file spells differently (its own keys).
-_FILE_KEYS = {"duration_seconds": "duration", "task_type": "task"}
+
+def _file_keys() -> dict[str, str]:
+    """The request's field names that a batch file spells differently (its own keys):
+    each declared option's other field names (``duration_seconds``) and its key."""
+    names: dict[str, str] = {}
+    for key, option in request_keys().items():
+        if key != option.name:
+            names[option.name] = key
+        for other in option.fields:
+            if "." not in other:
+                names[other] = key
+    return names
 
 
 def _prefix(where: str, problems: Sequence[Problem]) -> list[Problem]:
     """Problems named by where they are in the file (``items[2].duration``), in the
     file's own keys rather than the request's field names."""
     out = []
+    file_keys = _file_keys()
     for p in problems:
-        field = _FILE_KEYS.get(p.field, p.field)
+        field = file_keys.get(p.field, p.field)
         name = field if field.startswith(where) else f"{where}.{field}"
         out.append(Problem(name, p.message, value=p.value, limit=p.limit))
     return out
@@ -68,8 +80,9 @@ def _build_item(
             {},
             [Problem(where, "must be a mapping of keys (prompt, task, ...)", value=raw)],
         )
-    problems = _unknown_key_problems(where, raw, ITEM_KEYS)
-    spec: dict[str, Any] = {**{k: v for k, v in defaults.items() if k in _DEFAULT_KEYS}, **raw}
+    problems = _unknown_key_problems(where, raw, item_keys())
+    inherited = default_keys()
+    spec: dict[str, Any] = {**{k: v for k, v in defaults.items() if k in inherited}, **raw}
 
     key: str | None = str(number)
     if "id" in raw:
@@ -98,30 +111,19 @@ def _build_item(
         else:
             tags = {str(k): "" if v is None else str(v) for k, v in raw_tags.items()}
 
-    for name in ("duration", "seed"):
-        value = spec.get(name)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            problems.append(Problem(f"{where}.{name}", "must be an integer", value=value))
+    # Each request key's kind, as its family declared it: a value of the wrong kind is
+    # named here and left out, so the request's own rules are still checked.
+    declared = request_keys()
+    for name, option in declared.items():
+        problem = option.type_problem(f"{where}.{name}", spec.get(name))
+        if problem is not None:
+            problems.append(problem)
             spec[name] = None
-    for name in ("prompt", "task", "model_id", "output_uri", "aspect_ratio", "resolution"):
-        value = spec.get(name)
-        if value is not None and not isinstance(value, str):
-            problems.append(Problem(f"{where}.{name}", "must be a string", value=value))
-            spec[name] = None
-    if spec.get("loop") is not None and not isinstance(spec["loop"], bool):
-        problems.append(Problem(f"{where}.loop", "must be true or false", value=spec["loop"]))
-        spec["loop"] = None
-    for name in ("image", "end_image", "storyboard"):
-        value = spec.get(name)
-        if value is not None and (not isinstance(value, str) or not value):
-            what = "must be a path" if name == "storyboard" else "must be a path or an s3:// URI"
-            problems.append(Problem(f"{where}.{name}", what, value=value))
-            spec[name] = None
-    if spec.get("bucket_owner") is not None and not isinstance(spec["bucket_owner"], str):
+    if spec.get("output_uri") is not None and not isinstance(spec["output_uri"], str):
         problems.append(
-            Problem(f"{where}.bucket_owner", "must be a string", value=spec["bucket_owner"])
+            Problem(f"{where}.output_uri", "must be a string", value=spec["output_uri"])
         )
-        spec["bucket_owner"] = None
+        spec["output_uri"] = None
 
     shots: list[ShotSpec | str] | None = None
     if raw.get("shots") is not None and raw.get("storyboard") is not None:
@@ -144,12 +146,9 @@ def _build_item(
                     continue
                 problems.extend(_unknown_key_problems(shot_where, shot, _SHOT_KEYS))
                 image = shot.get("image")
-                if image is not None and (not isinstance(image, str) or not image):
-                    problems.append(
-                        Problem(
-                            f"{shot_where}.image", "must be a path or an s3:// URI", value=image
-                        )
-                    )
+                wrong = declared["image"].type_problem(f"{shot_where}.image", image)
+                if wrong is not None:
+                    problems.append(wrong)
                     image = None
                 owner = shot.get("bucket_owner")
                 text = shot.get("text")
@@ -164,23 +163,9 @@ def _build_item(
 
     # The request itself: the library's one builder (the CLI and the MCP server use
     # it too); its problems are named in the file's own terms (items[3].image).
+    values = {key: spec.get(key) for key, option in declared.items() if option.kind != "shots"}
     built = compose_requests(
-        RequestSpec(
-            prompt=spec.get("prompt"),
-            task=spec.get("task"),
-            duration=spec.get("duration"),
-            image=spec.get("image"),
-            end_image=spec.get("end_image"),
-            fit=spec.get("fit"),
-            bucket_owner=spec.get("bucket_owner"),
-            shots=shots,
-            storyboard=spec.get("storyboard"),
-            seed=spec.get("seed"),
-            model_id=spec.get("model_id"),
-            aspect_ratio=spec.get("aspect_ratio"),
-            resolution=spec.get("resolution"),
-            loop=spec.get("loop"),
-        ),
+        RequestSpec.from_keys({**values, "shots": shots}),
         base=base,
         lifecycle=False,  # said once per model for the whole batch
         record_fit=True,  # part of every item's content hash since the first release

@@ -9,34 +9,49 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping, Sequence
+from dataclasses import fields
 from typing import Any
 
+from novareel.compose import ShotSpec
 from novareel.errors import Problem
+from novareel.models import Option, request_options
 
-__all__ = ["ITEM_KEYS"]
+__all__ = ["default_keys", "item_keys", "request_keys"]
 
-#: Keys an item (and the ``defaults`` section) may use; they mirror ``generate``.
-ITEM_KEYS: tuple[str, ...] = (
-    "id",
-    "prompt",
-    "task",
-    "duration",
-    "image",
-    "fit",
-    "bucket_owner",
-    "shots",
-    "storyboard",
-    "seed",
-    "model_id",
-    "output_uri",
-    "tags",
-    "aspect_ratio",
-    "resolution",
-    "loop",
-    "end_image",
-)
-_DEFAULT_KEYS = tuple(k for k in ITEM_KEYS if k != "id")
-_SHOT_KEYS = ("text", "image", "fit", "bucket_owner")
+#: The keys of an item that are not the request's: its id, where it goes, its tags.
+_OWN_KEYS = ("id", "output_uri", "tags")
+
+
+def request_keys() -> dict[str, Option]:
+    """The request's keys, by batch-file key: each registered option's declaration
+    (``generate``'s options, the MCP schema's and ``RequestSpec``'s, from one list)."""
+    return {o.file_key: o for o in request_options()}
+
+
+def item_keys() -> tuple[str, ...]:
+    """Keys an item may use: its id, every declared request option (they mirror
+    ``generate``), its output location and tags. Derived when asked, so a family
+    registered later brings its options' keys."""
+    return ("id", *request_keys(), *_OWN_KEYS[1:])
+
+
+def default_keys() -> tuple[str, ...]:
+    """Keys the ``defaults`` section may use (every item key but ``id``)."""
+    return tuple(k for k in item_keys() if k != "id")
+
+
+def __getattr__(name: str) -> tuple[str, ...]:
+    """``ITEM_KEYS`` / ``_DEFAULT_KEYS`` as the registry declares them now."""
+    if name == "ITEM_KEYS":
+        return item_keys()
+    if name == "_DEFAULT_KEYS":
+        return default_keys()
+    raise AttributeError(name)
+
+
+#: Keys a shot given inline may use: the library's ShotSpec fields (text, image, fit,
+#: bucket_owner), the same the MCP server's shots take.
+_SHOT_KEYS = tuple(f.name for f in fields(ShotSpec))
 _MAX_ID = 128
 
 

@@ -10,15 +10,19 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import typer
 
 from novareel.cli.app import emit_json, err_console, with_flags
 from novareel.errors import ImageError, InvalidRequestError, Problem
 from novareel.status import JobStatus
+
+if TYPE_CHECKING:
+    from novareel.models import Option
 
 PROFILE = typer.Option(None, "--profile", help="AWS profile (as AWS_PROFILE).")
 REGION = typer.Option(None, "--region", help="AWS region (default: boto3's, else us-east-1).")
@@ -36,27 +40,10 @@ LOCAL = typer.Option(
 JSON = typer.Option(False, "--json", help="Print one JSON document with snake_case keys.")
 
 
-#: How ``generate`` spells each library field on its command line (see
-#: :func:`novareel.cli.app.flag_for`); ``shots[]`` is set per run (--shot or --storyboard).
-GENERATE_FLAGS: dict[str, str] = {
-    "prompt": "PROMPT",
-    "task": "--task",
-    "task_type": "--task",
-    "duration": "--duration",
-    "duration_seconds": "--duration",
-    "image": "--image",
-    "image.bucket_owner": "--bucket-owner",
-    "end_image": "--end-image",
-    "fit": "--fit",
-    "shots": "--shot",
-    "storyboard": "--storyboard",
-    "seed": "--seed",
-    "model_id": "--model-id",
-    "aspect_ratio": "--aspect-ratio",
-    "resolution": "--resolution",
-    "loop": "--loop",
+#: How ``generate`` spells the fields that are not the request's (where the video goes,
+#: how it is sent); the request's come from the declared options (:func:`generate_flags`).
+_SEND_FLAGS: dict[str, str] = {
     "output_uri": "--output-uri",
-    "bucket_owner": "--bucket-owner",
     "kms_key_id": "--kms-key-id",
     "client_token": "--token",
     "token": "--token",
@@ -64,6 +51,111 @@ GENERATE_FLAGS: dict[str, str] = {
     "tag": "--tag",
     "tags": "--tag",
 }
+
+
+def generate_flags() -> dict[str, str]:
+    """How ``generate`` spells each library field on its command line (see
+    :func:`novareel.cli.app.flag_for`): every declared option by its flag (and by the
+    other names requests use for it, ``duration_seconds``), then the sending options.
+    ``shots[]`` is set per run (--shot or --storyboard)."""
+    from novareel.models import request_options
+
+    flags: dict[str, str] = {}
+    for option in request_options():
+        flags[option.name] = option.cli_flag
+        for other in option.fields:
+            flags.setdefault(other, option.cli_flag)
+    return {**flags, **_SEND_FLAGS}
+
+
+class _LiveFlags(Mapping[str, str]):
+    """:func:`generate_flags` read when used, so a family registered after import
+    (a test's fake one) has its flags named too."""
+
+    def __getitem__(self, field: str) -> str:
+        return generate_flags()[field]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(generate_flags())
+
+    def __len__(self) -> int:
+        return len(generate_flags())
+
+
+#: ``generate``'s field -> flag table (live: derived from the declared options).
+GENERATE_FLAGS: Mapping[str, str] = _LiveFlags()
+
+
+def _cli_param(option: Option) -> tuple[Any, Any]:
+    """(Typer parameter, Python type) of one declared option on the command line."""
+    if option.argument:
+        return typer.Argument(None, help=option.help), option.value_type | None
+    if option.kind == "shots":
+        return typer.Option([], option.cli_flag, help=option.help), list[str]
+    if option.kind == "flag":
+        return typer.Option(False, option.cli_flag, help=option.help), bool
+    kind = Path if option.kind == "file" else option.value_type
+    return typer.Option(None, option.cli_flag, help=option.help), kind | None
+
+
+class with_request_options:
+    """Give ``generate`` every declared request option as a flag, gathered into ``spec``.
+
+    The command declares ``spec: RequestSpec = REQUEST``; Typer sees, in its place, one
+    parameter per option of :func:`novareel.models.request_options` (the prompt
+    argument, ``--duration``, ``--aspect-ratio``...; each family's own help text),
+    built from the declarations every time Typer asks (``__signature__`` is computed),
+    so an option a family declares, even one registered after import, is a flag with
+    no edit here. Its value reaches the family's request through ``RequestSpec``.
+    """
+
+    def __init__(self, func: Callable[..., Any]) -> None:
+        functools.update_wrapper(self, func)
+        self.__dict__.pop("__signature__", None)  # the computed one below wins
+        self._func = func
+
+    @property
+    def __signature__(self) -> inspect.Signature:
+        from novareel.models import request_options
+
+        inner = inspect.signature(self._func)
+        own = [p for p in inner.parameters.values() if p.name != "spec"]
+        taken = {p.name for p in own}
+        added = []
+        for option in request_options():
+            if option.name in taken:
+                raise TypeError(f"option {option.name!r} is also one of the command's own")
+            param, hint = _cli_param(option)
+            added.append(
+                inspect.Parameter(
+                    option.name,
+                    inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                    default=param,
+                    annotation=hint,
+                )
+            )
+        keyword = [p for p in own if p.kind == inspect.Parameter.KEYWORD_ONLY]
+        positional = [p for p in own if p.kind != inspect.Parameter.KEYWORD_ONLY]
+        return inner.replace(parameters=[*added, *positional, *keyword])
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        from novareel.compose import RequestSpec
+        from novareel.models import request_options
+
+        shared: dict[str, Any] = {}
+        family: dict[str, Any] = {}
+        for option in request_options():
+            if option.name not in kwargs:
+                continue
+            value = kwargs.pop(option.name)
+            if option.kind == "shots":
+                value = list(value) or None
+            elif option.kind == "flag":
+                value = value or None  # an unset flag is "not given"
+            target = shared if option.name in RequestSpec.__slots__ else family
+            target[option.name] = value
+        spec = RequestSpec(**shared, options=family)
+        return self._func(*args, spec=spec, **kwargs)
 
 
 class ProblemCollector:
@@ -75,7 +167,7 @@ class ProblemCollector:
     one error naming the flags the user typed.
     """
 
-    def __init__(self, flags: dict[str, str]) -> None:
+    def __init__(self, flags: Mapping[str, str]) -> None:
         self.flags = dict(flags)
         self.problems: list[Problem] = []
         self.hints: list[str] = []
@@ -133,6 +225,10 @@ class Connection:
 #: Placeholder default of a command's ``conn`` parameter; :func:`with_connection`
 #: always passes the real one.
 CONNECTION = Connection()
+
+#: Placeholder default of ``generate``'s ``spec`` parameter; :class:`with_request_options`
+#: always passes the real one.
+REQUEST: Any = None
 
 # Real types, not strings: Typer reads them to tell a flag from a valued option.
 _CONNECTION_PARAMS: tuple[tuple[str, Any, Any], ...] = (

@@ -1,4 +1,11 @@
-"""``novareel generate``: every parameter of pwshBedrock's Invoke-AmazonVideoModel."""
+"""``novareel generate``: every parameter of pwshBedrock's Invoke-AmazonVideoModel.
+
+The options that shape the video (the prompt, ``--duration``, ``--aspect-ratio``...)
+are not listed here: each is declared once by its model family and
+:func:`~novareel.cli.common.with_request_options` makes them flags, handing the
+command one :class:`~novareel.compose.RequestSpec`. Only where the video goes and how
+it is sent and waited for are this command's own options.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +19,16 @@ from novareel.cli.app import JSON_HELP, app, emit_json, err_console, handle_erro
 from novareel.cli.common import (
     CONNECTION,
     GENERATE_FLAGS,
+    REQUEST,
     Connection,
     JobProgress,
     ProblemCollector,
     open_api,
     print_result,
     with_connection,
+    with_request_options,
 )
+from novareel.compose import RequestSpec
 from novareel.errors import InvalidRequestError, Problem
 from novareel.s3uri import OUTPUT_URI_ENV
 from novareel.status import JobStatus
@@ -62,58 +72,15 @@ Luma Ray 2, portrait:
 
 
 @app.command(epilog=EXAMPLES)
+@with_request_options
 @handle_errors(flags=GENERATE_FLAGS)
 @with_connection
 def generate(
-    prompt: str | None = typer.Argument(None, help="What the video shows (TEXT_VIDEO / auto)."),
-    task: str | None = typer.Option(
-        None, "--task", help="Nova Reel: text | auto | manual (default: from the other options)."
-    ),
-    duration: int | None = typer.Option(
-        None,
-        "--duration",
-        help="Seconds: Nova Reel 6 (text) or a multiple of 6 in 12-120 (auto); "
-        "Luma Ray 2 5 or 9 (per shot).",
-    ),
-    image: str | None = typer.Option(
-        None, "--image", help="Starting frame: a PNG/JPEG path (or s3:// URI on Nova Reel)."
-    ),
-    end_image: str | None = typer.Option(
-        None, "--end-image", help="Luma Ray 2: the last frame (PNG/JPEG path)."
-    ),
-    fit: str | None = typer.Option(
-        None,
-        "--fit",
-        help="Convert images to the model's size: crop | pad | stretch (default: refuse).",
-    ),
-    shot: list[str] = typer.Option(
-        [], "--shot", help="A storyboard shot's text (repeat for each shot)."
-    ),
-    storyboard: Path | None = typer.Option(
-        None, "--storyboard", help="YAML/JSON storyboard of shots (text + optional image)."
-    ),
-    seed: int | None = typer.Option(None, "--seed", help="Nova Reel: 0-2147483646 (default 42)."),
-    model_id: str | None = typer.Option(
-        None,
-        "--model-id",
-        help="Model id or alias: nova-reel (v1:1, default), nova-reel-v1:0, luma-ray2.",
-    ),
-    aspect_ratio: str | None = typer.Option(
-        None,
-        "--aspect-ratio",
-        help="Luma Ray 2: 16:9 (default) | 9:16 | 1:1 | 4:3 | 3:4 | 21:9 | 9:21.",
-    ),
-    resolution: str | None = typer.Option(
-        None, "--resolution", help="Luma Ray 2: 540p | 720p (default)."
-    ),
-    loop: bool = typer.Option(False, "--loop", help="Luma Ray 2: the end blends into the start."),
+    spec: RequestSpec = REQUEST,
     output_uri: str | None = typer.Option(
         None,
         "--output-uri",
         help=f"s3://bucket/folder/ for the job's files (or ${OUTPUT_URI_ENV}).",
-    ),
-    bucket_owner: str | None = typer.Option(
-        None, "--bucket-owner", help="Account id owning the output bucket (and S3 images)."
     ),
     kms_key_id: str | None = typer.Option(None, "--kms-key-id", help="KMS key ARN for output."),
     out: Path = typer.Option(
@@ -148,13 +115,14 @@ def generate(
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Generate a video: check everything, submit, wait with progress, download."""
-    from novareel.compose import RequestSpec, compose_requests
+    from novareel.compose import compose_requests
     from novareel.models import submit_option_problems
     from novareel.s3uri import output_location, resolve_output_uri
 
     # Every check runs, whatever failed before it, so one run lists every problem of
     # the command line (each named by the flag the user typed).
     found = ProblemCollector(GENERATE_FLAGS)
+    storyboard = Path(spec.storyboard) if spec.storyboard is not None else None
     found.flags["shots[]"] = "--storyboard" if storyboard is not None else "--shot"
     cap = None
     with found.check():
@@ -181,29 +149,12 @@ def generate(
     else:
         with found.check():
             location = output_location(
-                output_uri, bucket_owner=bucket_owner, kms_key_id=kms_key_id, notices=notices
+                output_uri, bucket_owner=spec.bucket_owner, kms_key_id=kms_key_id, notices=notices
             )
 
     # The request itself: the library's one builder (the batch runner and the MCP
     # server use it too), every problem collected, every notice said before paying.
-    built = compose_requests(
-        RequestSpec(
-            prompt=prompt,
-            task=task,
-            duration=duration,
-            image=image,
-            end_image=end_image,
-            fit=fit,
-            bucket_owner=bucket_owner,
-            shots=shot or None,
-            storyboard=storyboard,
-            seed=seed,
-            model_id=model_id,
-            aspect_ratio=aspect_ratio,
-            resolution=resolution,
-            loop=loop or None,
-        )
-    )
+    built = compose_requests(spec)
     built_error = built.error()
     if built_error is not None:
         found.add(built_error)

@@ -15,6 +15,7 @@ at registration, so they must be real objects.
 
 import asyncio
 import functools
+import inspect
 import json
 import logging
 import threading
@@ -28,10 +29,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from novareel import __version__
 from novareel.errors import BudgetExceededError, InvalidRequestError, NovaReelError
-from novareel.mcp_server.specs import DEFAULT_WAIT_SECONDS, VideoSpec
+from novareel.mcp_server.specs import DEFAULT_WAIT_SECONDS, SENDING_FIELDS, VideoSpec
 from novareel.mcp_server.tools import AgentTools, ShotSpec
+from novareel.models import Option, request_options
 
-__all__ = ["build_server", "error_result", "ok_result"]
+__all__ = ["build_server", "error_result", "ok_result", "request_parameters"]
 
 log = logging.getLogger("novareel")
 
@@ -73,66 +75,48 @@ Fit = Literal["crop", "pad", "stretch"]
 #: write the tool's JSON schema (tests/core/test_status.py keeps the two equal).
 StatusName = Literal["Submitting", "InProgress", "Completed", "Failed", "Rejected"]
 
-# The generate options, described once for generate_video and estimate_cost.
-Prompt = Annotated[
-    str | None,
-    Field(description="What the video shows (Nova Reel TEXT_VIDEO / MULTI_SHOT_AUTOMATED, "
-          "Luma Ray 2)."),
-]  # fmt: skip
-ModelId = Annotated[
-    str | None,
-    Field(description="Model id or alias: nova-reel (amazon.nova-reel-v1:1, default), "
-          "nova-reel-v1:0, luma-ray2. list_models shows them all."),
-]  # fmt: skip
-Task = Annotated[
-    str | None,
-    Field(description="Nova Reel task: text | auto | manual (default: from the other "
-          "arguments: shots or storyboard -> manual, duration over 6 -> auto)."),
-]  # fmt: skip
-Duration = Annotated[
-    int | None,
-    Field(description="Seconds: Nova Reel 6 (text) or a multiple of 6 in 12-120 (auto); "
-          "Luma Ray 2 5 or 9."),
-]  # fmt: skip
-Image = Annotated[
-    str | None,
-    Field(description="Starting frame: a PNG/JPEG path inside the server's root (or "
-          "s3:// on Nova Reel)."),
-]  # fmt: skip
-EndImage = Annotated[
-    str | None, Field(description="Luma Ray 2: the last frame (PNG/JPEG path inside the root).")
-]
-FitArg = Annotated[
-    Fit | None,
-    Field(description="Convert images to the model's size: crop | pad | stretch "
-          "(default: refuse an image of the wrong size)."),
-]  # fmt: skip
-Shots = Annotated[
-    list[ShotInput | str] | None,
-    Field(description="A storyboard given inline: one entry per shot, a text or "
-          "{text, image, fit}. Nova Reel runs it as one MULTI_SHOT_MANUAL job; Luma Ray 2 "
-          "as one job per shot, joined (needs wait=true)."),
-]  # fmt: skip
-Storyboard = Annotated[
-    str | None,
-    Field(description="A storyboard file (YAML/JSON) inside the root; its images too. "
-          "Check it first with check_storyboard."),
-]  # fmt: skip
-Seed = Annotated[int | None, Field(description="Nova Reel: 0-2147483646 (default 42).")]
-AspectRatio = Annotated[
-    str | None,
-    Field(description="Luma Ray 2: 16:9 (default) | 9:16 | 1:1 | 4:3 | 3:4 | 21:9 | 9:21."),
-]
-Resolution = Annotated[str | None, Field(description="Luma Ray 2: 540p | 720p (default).")]
-Loop = Annotated[bool | None, Field(description="Luma Ray 2: the end blends back into the start.")]
+#: What the schema adds to a declared option's help, by kind (the server's own terms).
+_SCHEMA_NOTES = {
+    "image": " Local paths must lie inside the server's root.",
+    "file": " Inside the server's root; check it first with check_storyboard.",
+    "shots": " Each entry is a text or {text, image, fit, bucket_owner}; a model without "
+    "multi-shot jobs (Luma Ray 2) runs one job per shot, joined (needs wait=true).",
+}
+
+
+def _schema_type(option: Option) -> Any:
+    """The JSON-schema type of one declared option (None: not given)."""
+    if option.kind == "shots":
+        return list[ShotInput | str] | None
+    if option.enum_in_schema and option.choices:
+        return Literal[option.choices] | None
+    return option.value_type | None
+
+
+def request_parameters() -> list[inspect.Parameter]:
+    """One tool parameter per declared option (:func:`novareel.models.request_options`),
+    keyed as batch files spell it, typed by its kind and described by its family's help:
+    ``generate_video``'s and ``estimate_cost``'s request arguments, derived when the
+    server is built, so a registered family's option is in the schema with no edit."""
+    return [
+        inspect.Parameter(
+            option.file_key,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=None,
+            annotation=Annotated[
+                _schema_type(option),
+                Field(description=option.help + _SCHEMA_NOTES.get(option.kind, "")),
+            ],
+        )
+        for option in request_options()
+    ]
+
+
 OutputUri = Annotated[
     str | None,
     Field(description="s3://bucket/folder/ for the job's files (default: the server's "
           "--output-uri, NOVAREEL_OUTPUT_URI, or the emulator's bucket with --local)."),
 ]  # fmt: skip
-BucketOwner = Annotated[
-    str | None, Field(description="Account id owning the output bucket (and S3 images).")
-]
 KmsKeyId = Annotated[str | None, Field(description="KMS key ARN for the output.")]
 Tags = Annotated[dict[str, str] | None, Field(description="Tags for the job (key: value).")]
 ClientToken = Annotated[
@@ -234,13 +218,35 @@ async def _run(
     return ok_result(payload)
 
 
-def _spec(**values: Any) -> VideoSpec:
-    shots = values.pop("shots", None)
+def _spec(values: dict[str, Any], **sending: Any) -> VideoSpec:
+    """The one spec type from a tool's arguments (shots as the library's ShotSpec)."""
+    shots = values.get("shots")
     if shots is not None:
-        shots = [
-            s if isinstance(s, str) else ShotSpec(**s.model_dump(exclude_none=True)) for s in shots
-        ]
-    return VideoSpec(shots=shots, **values)
+        values = {
+            **values,
+            "shots": [
+                s if isinstance(s, str) else ShotSpec(**s.model_dump(exclude_none=True))
+                for s in shots
+            ],
+        }
+    return VideoSpec.from_keys(values, **sending)
+
+
+def _with_parameters(
+    func: Callable[..., Any], before: list[inspect.Parameter], after: list[inspect.Parameter]
+) -> Callable[..., Any]:
+    """``func`` (taking ``**values``) with the signature the SDK reads to build the
+    tool's schema: ``before``, every declared request option, then ``after``."""
+    func.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [*before, *request_parameters(), *after], return_annotation=CallToolResult
+    )
+    return func
+
+
+def _keyword(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation
+    )
 
 
 def build_server(tools: AgentTools) -> MCPServer[Any]:
@@ -256,32 +262,14 @@ def build_server(tools: AgentTools) -> MCPServer[Any]:
         price per second (by resolution), lifecycle status and notes."""
         return await _run(tools.list_models)
 
-    @server.tool(annotations=read_only)
-    async def estimate_cost(
-        prompt: Prompt = None,
-        model_id: ModelId = None,
-        task: Task = None,
-        duration: Duration = None,
-        image: Image = None,
-        end_image: EndImage = None,
-        fit: FitArg = None,
-        shots: Shots = None,
-        storyboard: Storyboard = None,
-        seed: Seed = None,
-        aspect_ratio: AspectRatio = None,
-        resolution: Resolution = None,
-        loop: Loop = None,
-    ) -> CallToolResult:
+    async def estimate_cost(**values: Any) -> CallToolResult:
         """Check a request exactly as generate_video would and price it; sends nothing.
         Returns each job's estimated AWS price, the notices, and whether the server's
         caps allow it. With only model_id and duration (and resolution) it quotes the
         price of that much video."""
-        spec = _spec(
-            prompt=prompt, model_id=model_id, task=task, duration=duration, image=image,
-            end_image=end_image, fit=fit, shots=shots, storyboard=storyboard, seed=seed,
-            aspect_ratio=aspect_ratio, resolution=resolution, loop=loop,
-        )  # fmt: skip
-        return await _run(tools.estimate_cost, spec)
+        return await _run(tools.estimate_cost, _spec(values))
+
+    server.tool(annotations=read_only)(_with_parameters(estimate_cost, [], []))
 
     @server.tool(annotations=read_only)
     async def check_storyboard(
@@ -291,40 +279,7 @@ def build_server(tools: AgentTools) -> MCPServer[Any]:
         the request rules), with shot numbers, plus its duration and estimated cost."""
         return await _run(tools.check_storyboard, path)
 
-    @server.tool(annotations=ToolAnnotations(destructive_hint=False, open_world_hint=True))
-    async def generate_video(
-        ctx: Context,
-        prompt: Prompt = None,
-        model_id: ModelId = None,
-        task: Task = None,
-        duration: Duration = None,
-        image: Image = None,
-        end_image: EndImage = None,
-        fit: FitArg = None,
-        shots: Shots = None,
-        storyboard: Storyboard = None,
-        seed: Seed = None,
-        aspect_ratio: AspectRatio = None,
-        resolution: Resolution = None,
-        loop: Loop = None,
-        output_uri: OutputUri = None,
-        bucket_owner: BucketOwner = None,
-        kms_key_id: KmsKeyId = None,
-        tags: Tags = None,
-        client_token: ClientToken = None,
-        wait: Annotated[
-            bool,
-            Field(
-                description="Wait for the video (with progress) and download it under the "
-                "root. Default false: return the job id at once, then call wait_job."
-            ),
-        ] = False,
-        download: Annotated[
-            bool, Field(description="With wait: download the files (default true).")
-        ] = True,
-        out: Out = None,
-        timeout: Timeout = DEFAULT_WAIT_SECONDS,
-    ) -> CallToolResult:
+    async def generate_video(ctx: Context, **values: Any) -> CallToolResult:
         """Generate a video (this costs money on AWS): checks everything, refuses what
         is over the server's caps, submits, and records the job in the ledger. Every
         model and task: Nova Reel TEXT_VIDEO (prompt, 6 s, optional image),
@@ -332,22 +287,36 @@ def build_server(tools: AgentTools) -> MCPServer[Any]:
         storyboard); Luma Ray 2 (prompt, duration 5|9, aspect_ratio, resolution, loop,
         image/end_image keyframes). Returns ledger_id, invocation_arn, status, estimated
         cost, files (with wait), notices, and the session's spend."""
-        spec = _spec(
-            prompt=prompt, model_id=model_id, task=task, duration=duration, image=image,
-            end_image=end_image, fit=fit, shots=shots, storyboard=storyboard, seed=seed,
-            aspect_ratio=aspect_ratio, resolution=resolution, loop=loop,
-            output_uri=output_uri, bucket_owner=bucket_owner, kms_key_id=kms_key_id,
-            tags=tags, client_token=client_token,
-        )  # fmt: skip
-        return await _run(
-            tools.generate_video,
-            spec,
-            wait=wait,
-            download=download,
-            out=out,
-            timeout=timeout,
-            ctx=ctx,
+        sending = {name: values.pop(name) for name in SENDING_FIELDS}
+        run = {name: values.pop(name) for name in ("wait", "download", "out", "timeout")}
+        spec = _spec(values, **sending)
+        return await _run(tools.generate_video, spec, **run, ctx=ctx)
+
+    context = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Context)
+    wait = Annotated[
+        bool,
+        Field(
+            description="Wait for the video (with progress) and download it under the "
+            "root. Default false: return the job id at once, then call wait_job."
+        ),
+    ]
+    download = Annotated[bool, Field(description="With wait: download the files (default true).")]
+    server.tool(annotations=ToolAnnotations(destructive_hint=False, open_world_hint=True))(
+        _with_parameters(
+            generate_video,
+            [context],
+            [
+                _keyword("output_uri", OutputUri, None),
+                _keyword("kms_key_id", KmsKeyId, None),
+                _keyword("tags", Tags, None),
+                _keyword("client_token", ClientToken, None),
+                _keyword("wait", wait, False),
+                _keyword("download", download, True),
+                _keyword("out", Out, None),
+                _keyword("timeout", Timeout, DEFAULT_WAIT_SECONDS),
+            ],
         )
+    )
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True))
     async def get_job(job: JobRef) -> CallToolResult:

@@ -7,18 +7,25 @@ one thing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from novareel.compose import ShotSpec
+from novareel.compose import RequestSpec
 
 if TYPE_CHECKING:
     from novareel.jobs.dry_run import DryRun
     from novareel.models import Model, VideoRequest
 
-__all__ = ["DEFAULT_WAIT_SECONDS", "Plan", "Progress", "ServerSettings", "VideoSpec"]
+__all__ = [
+    "DEFAULT_WAIT_SECONDS",
+    "SENDING_FIELDS",
+    "Plan",
+    "Progress",
+    "ServerSettings",
+    "VideoSpec",
+]
 
 #: ``progress(done, total, message)``: how a long tool call reports how far it is.
 Progress = Callable[[float, "float | None", str], None]
@@ -43,32 +50,47 @@ class ServerSettings:
     output_uri: str | None = None
 
 
-@dataclass(frozen=True)
-class VideoSpec:
-    """Everything ``generate_video`` and ``estimate_cost`` take (the CLI's options)."""
+class VideoSpec(RequestSpec):
+    """Everything ``generate_video`` and ``estimate_cost`` take: the library's one
+    :class:`~novareel.compose.RequestSpec` (every declared option, so the tools' schema
+    and this type follow the families' declarations), plus where the video goes and
+    how it is sent, which only the server's tools take."""
 
-    prompt: str | None = None
-    model_id: str | None = None
-    task: str | None = None
-    duration: int | None = None
-    image: str | None = None
-    end_image: str | None = None
-    fit: str | None = None
-    shots: Sequence[ShotSpec | str] | None = None
-    storyboard: str | None = None
-    seed: int | None = None
-    aspect_ratio: str | None = None
-    resolution: str | None = None
-    loop: bool | None = None
-    output_uri: str | None = None
-    bucket_owner: str | None = None
-    kms_key_id: str | None = None
-    tags: dict[str, str] | None = None
-    client_token: str | None = None
+    __slots__ = ("client_token", "kms_key_id", "output_uri", "tags")
+
+    output_uri: str | None
+    kms_key_id: str | None
+    tags: dict[str, str] | None
+    client_token: str | None
+
+    def __init__(
+        self,
+        prompt: str | None = None,
+        *,
+        output_uri: str | None = None,
+        kms_key_id: str | None = None,
+        tags: dict[str, str] | None = None,
+        client_token: str | None = None,
+        **request: Any,
+    ) -> None:
+        super().__init__(prompt, **request)
+        setter = object.__setattr__
+        setter(self, "output_uri", output_uri)
+        setter(self, "kms_key_id", kms_key_id)
+        setter(self, "tags", tags)
+        setter(self, "client_token", client_token)
+
+    def _fields(self) -> dict[str, Any]:
+        sending = {name: getattr(self, name) for name in SENDING_FIELDS}
+        return {**super()._fields(), **sending}
 
     def names_video(self) -> bool:
         """Whether anything to generate was given (else estimate_cost quotes a price)."""
         return any(v is not None for v in (self.prompt, self.shots, self.storyboard, self.image))
+
+
+#: VideoSpec's own fields (where the video goes, how it is sent), beside the request's.
+SENDING_FIELDS = ("output_uri", "kms_key_id", "tags", "client_token")
 
 
 @dataclass

@@ -112,30 +112,12 @@ class AgentTools(ServerSession):
         ``novareel generate`` and batch files use, with every local path (images, the
         storyboard, the storyboard's images) confined to the root before it is read.
         """
-        from novareel.compose import RequestSpec, compose_requests
+        from novareel.compose import compose_requests
 
         def locate(value: str, field: str) -> str:
             return str(self.root.confine(value, field))
 
-        built = compose_requests(
-            RequestSpec(
-                prompt=spec.prompt,
-                task=spec.task,
-                duration=spec.duration,
-                image=spec.image,
-                end_image=spec.end_image,
-                fit=spec.fit,
-                bucket_owner=spec.bucket_owner,
-                shots=spec.shots,
-                storyboard=spec.storyboard,
-                seed=spec.seed,
-                model_id=spec.model_id,
-                aspect_ratio=spec.aspect_ratio,
-                resolution=spec.resolution,
-                loop=spec.loop,
-            ),
-            locate=locate,
-        )
+        built = compose_requests(spec, locate=locate)
         built.raise_if_problems()
         assert built.model is not None  # no problem means a model
         source = str(built.storyboard) if built.storyboard is not None else "generate"

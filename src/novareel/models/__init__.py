@@ -20,11 +20,13 @@ from typing import Any
 from novareel.errors import InvalidRequestError, Problem
 from novareel.models import luma_ray, nova_reel
 from novareel.models.base import (
+    SHARED_OPTIONS,
     FrameRules,
     GenerateOptions,
     Lifecycle,
     ModelFamily,
     ModelInfo,
+    Option,
     RecordedRequest,
     Shot,
     StartingFrame,
@@ -32,6 +34,7 @@ from novareel.models.base import (
     VideoShape,
     submit_option_problems,
 )
+from novareel.models.options import merge_options
 
 #: The model used when none is named. Nova Reel v1:1 stays the default so that a
 #: command written for novareel 0.1 sends what it sent then; ``doctor`` and the
@@ -86,6 +89,17 @@ def unregister(family: ModelFamily) -> None:
 
 for _family in (nova_reel.FAMILY, luma_ray.FAMILY):
     register(_family)
+
+
+def request_options() -> list[Option]:
+    """Every option a request may carry: the shared ones, then each registered
+    family's own (one per name), as declared. The command line's flags, the MCP
+    schema, the batch keys and ``RequestSpec`` are derived from this list, so a family
+    registered later (a test's fake one) brings its options to every door."""
+    declared = [*SHARED_OPTIONS]
+    for family in _FAMILIES:
+        declared.extend(getattr(family, "options", ()))
+    return merge_options(declared)
 
 
 def all_models() -> list[Model]:
@@ -254,6 +268,7 @@ __all__ = [
     "Model",
     "ModelFamily",
     "ModelInfo",
+    "Option",
     "RecordedRequest",
     "Shot",
     "StartingFrame",
@@ -272,6 +287,7 @@ __all__ = [
     "lifecycle_notice",
     "model_for_request",
     "register",
+    "request_options",
     "resolve_model_id",
     "shape_of",
     "submit_option_problems",

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from novareel.errors import InvalidRequestError, Problem
+from novareel.models.options import Option, OptionKind
 
 ImageFormat = Literal["png", "jpeg"]
 
@@ -277,6 +278,10 @@ class GenerateOptions:
     ``None`` means "not given": each family applies its own defaults and refuses the
     options it does not take (naming the model and what it accepts), so ``--seed`` on
     Luma Ray 2 is an error, never silently dropped.
+
+    The fields are the options the built-in families declare; ``extra`` holds, by
+    name, the value of any other declared option (a new family's own option reaches
+    its ``build`` there, with no field added here). :meth:`value` reads either.
     """
 
     prompt: str | None = None
@@ -290,40 +295,92 @@ class GenerateOptions:
     aspect_ratio: str | None = None
     resolution: str | None = None
     loop: bool | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def value(self, name: str) -> Any:
+        """An option's value by its declared name (a field, else ``extra``)."""
+        if name in _OPTION_FIELDS:
+            return getattr(self, name)
+        return self.extra.get(name)
 
     def given(self) -> list[str]:
         """The option names the user set (for per-family acceptance checks)."""
         names = []
-        for name in (
-            "task",
-            "duration",
-            "image",
-            "end_image",
-            "seed",
-            "aspect_ratio",
-            "resolution",
-            "loop",
-        ):
+        for name in _OPTION_FIELDS:
             value = getattr(self, name)
             if value is not None and value is not False:
                 names.append(name)
         if self.shots:
             names.append("shots")
+        names.extend(k for k, v in self.extra.items() if v is not None and v is not False)
         return names
 
 
-#: How an option is spelled on the command line, for messages about what a model takes.
-OPTION_FLAGS: dict[str, str] = {
-    "task": "--task",
-    "duration": "--duration",
-    "image": "--image",
-    "end_image": "--end-image",
-    "shots": "--shot/--storyboard",
-    "seed": "--seed",
-    "aspect_ratio": "--aspect-ratio",
-    "resolution": "--resolution",
-    "loop": "--loop",
-}
+#: The option fields of :class:`GenerateOptions`: every field but the prompt, the model
+#: and the shots (which every family takes or refuses in its own words) and ``extra``.
+_NOT_OPTIONS = ("prompt", "model_id", "shots", "extra")
+_OPTION_FIELDS = tuple(f.name for f in fields(GenerateOptions) if f.name not in _NOT_OPTIONS)
+
+#: The options every family shares, declared here once (a family's own options are
+#: declared in its module; :func:`novareel.models.request_options` joins them).
+PROMPT = Option(
+    "prompt",
+    "text",
+    "What the video shows (TEXT_VIDEO / auto).",
+    argument=True,
+    metavar="PROMPT",
+)
+MODEL_ID = Option(
+    "model_id",
+    "model",
+    "Model id or alias: nova-reel (v1:1, default), nova-reel-v1:0, luma-ray2.",
+)
+IMAGE = Option("image", "image", "Starting frame: a PNG/JPEG path (or s3:// URI on Nova Reel).")
+FIT = Option(
+    "fit",
+    "choice",
+    "Convert images to the model's size: crop | pad | stretch (default: refuse).",
+    choices=("crop", "pad", "stretch"),
+    enum_in_schema=True,
+)
+SHOTS = Option(
+    "shots",
+    "shots",
+    "A storyboard shot's text (repeat for each shot).",
+    flag="--shot",
+)
+STORYBOARD = Option("storyboard", "file", "YAML/JSON storyboard of shots (text + optional image).")
+BUCKET_OWNER = Option(
+    "bucket_owner",
+    "text",
+    "Account id owning the output bucket (and S3 images).",
+    fields=("image.bucket_owner",),
+)
+SHARED_OPTIONS: tuple[Option, ...] = (
+    PROMPT,
+    MODEL_ID,
+    IMAGE,
+    FIT,
+    SHOTS,
+    STORYBOARD,
+    BUCKET_OWNER,
+)
+
+
+def option_flag(name: str, families: Sequence[Any] = ()) -> str:
+    """How the command line spells an option, for messages about what a model takes
+    (its declaration's flag; ``--shot/--storyboard`` for shots)."""
+    if name == "shots":
+        return "--shot/--storyboard"
+    for option in SHARED_OPTIONS:
+        if option.name == name:
+            return option.cli_flag
+    for family in families:
+        own: tuple[Option, ...] = getattr(family, "options", ())
+        for declared in own:
+            if declared.name == name:
+                return declared.cli_flag
+    return "--" + name.replace("_", "-")
 
 
 #: Reads back an image a ledger row recorded (its ``describe()`` form): (the recorded
@@ -349,8 +406,10 @@ class ModelFamily(Protocol):
 
     name: str
     models: tuple[ModelInfo, ...]
-    #: option names of :class:`GenerateOptions` the family takes
-    accepts: frozenset[str]
+    #: the options the family takes, each declared once: its own, and those of
+    #: :data:`SHARED_OPTIONS` it takes (``IMAGE``, ``SHOTS``); every door derives its
+    #: flags, keys and schema from them, and any other option given is refused
+    options: tuple[Option, ...]
     #: the video file of a finished job, relative to the job's folder
     video_name: str
     #: status files written beside the video (read to explain a failure); may be empty
@@ -388,21 +447,33 @@ class ModelFamily(Protocol):
         ...
 
 
+def accepted_options(family: ModelFamily) -> list[str]:
+    """The option names a family takes, in its declared order: its ``options`` (its own
+    and the shared ones it takes), else (a family written before declarations) its
+    ``accepts``."""
+    own: tuple[Option, ...] = getattr(family, "options", ())
+    if own:
+        return [o.name for o in own]
+    return sorted(getattr(family, "accepts", ()))
+
+
 def unsupported_option_problems(
     family: ModelFamily, info: ModelInfo, options: GenerateOptions
 ) -> list[Problem]:
-    """One problem per option the family does not take, naming what it does take."""
-    accepted = ", ".join(OPTION_FLAGS[o] for o in OPTION_FLAGS if o in family.accepts)
+    """One problem per option the family does not take, naming what it does take
+    (each by its declared flag)."""
+    takes = accepted_options(family)
+    accepted = ", ".join(option_flag(o, [family]) for o in takes if o != "prompt")
     return [
         Problem(
             name,
-            f"{info.name} ({info.model_id}) takes no {OPTION_FLAGS.get(name, name)}; "
+            f"{info.name} ({info.model_id}) takes no {option_flag(name, [family])}; "
             f"it accepts {accepted}",
-            value=getattr(options, name) if name != "shots" else len(options.shots or ()),
+            value=options.value(name) if name != "shots" else len(options.shots or ()),
             limit=f"{info.name} accepts: {accepted}",
         )
         for name in options.given()
-        if name not in family.accepts
+        if name not in takes
     ]
 
 
@@ -522,7 +593,7 @@ def submit_option_problems(client_token: str | None, tags: dict[str, str] | None
 
 __all__ = [
     "MAX_IMAGE_BYTES",
-    "OPTION_FLAGS",
+    "SHARED_OPTIONS",
     "FrameLoader",
     "FrameRules",
     "GenerateOptions",
@@ -531,13 +602,17 @@ __all__ = [
     "LifecycleStatus",
     "ModelFamily",
     "ModelInfo",
+    "Option",
+    "OptionKind",
     "RecordedRequest",
     "RequestBase",
     "Shot",
     "StartingFrame",
     "VideoRequest",
     "VideoShape",
+    "accepted_options",
     "model_id_problems",
+    "option_flag",
     "submit_option_problems",
     "text_problems",
     "unsupported_option_problems",

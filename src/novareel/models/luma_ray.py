@@ -31,11 +31,14 @@ from typing import Any
 
 from novareel.errors import InvalidRequestError, Problem
 from novareel.models.base import (
+    IMAGE,
+    SHOTS,
     FrameLoader,
     FrameRules,
     GenerateOptions,
     Lifecycle,
     ModelInfo,
+    Option,
     RecordedRequest,
     RequestBase,
     StartingFrame,
@@ -113,6 +116,38 @@ IMAGE_NOTICE = (
     "AWS does not document image input for Luma Ray 2: the image is sent as Luma's "
     "keyframes ({frame0|frame1: {type: image, source: base64}}) as public tools do; "
     "the service may refuse or ignore it"
+)
+
+#: The options Luma Ray 2 takes (its own, and the shared ``IMAGE`` and ``SHOTS`` of
+#: ``models.base``): each door (flags, MCP schema, batch keys, ``RequestSpec``) is
+#: derived from these, and any other option given is refused.
+DURATION_OPTION = Option(
+    "duration", "integer", "Luma Ray 2 5 or 9 (per shot).", fields=("duration_seconds",)
+)
+END_IMAGE = Option("end_image", "image", "Luma Ray 2: the last frame (PNG/JPEG path).")
+ASPECT_RATIO = Option(
+    "aspect_ratio",
+    "choice",
+    "Luma Ray 2: 16:9 (default) | 9:16 | 1:1 | 4:3 | 3:4 | 21:9 | 9:21.",
+    choices=ASPECT_RATIOS,
+    default=DEFAULT_ASPECT_RATIO,
+)
+RESOLUTION = Option(
+    "resolution",
+    "choice",
+    "Luma Ray 2: 540p | 720p (default).",
+    choices=RESOLUTIONS,
+    default=DEFAULT_RESOLUTION,
+)
+LOOP = Option("loop", "flag", "Luma Ray 2: the end blends into the start.", default=False)
+OPTIONS: tuple[Option, ...] = (
+    DURATION_OPTION,
+    IMAGE,
+    END_IMAGE,
+    SHOTS,
+    ASPECT_RATIO,
+    RESOLUTION,
+    LOOP,
 )
 
 _MEDIA_TYPES = {"png": "image/png", "jpeg": "image/jpeg"}
@@ -259,9 +294,7 @@ class LumaRayFamily:
 
     name = "Luma Ray"
     models = MODELS
-    accepts = frozenset(
-        {"duration", "image", "end_image", "shots", "aspect_ratio", "resolution", "loop"}
-    )
+    options = OPTIONS
     video_name = "output.mp4"
     status_files: tuple[str, ...] = ()
     #: Luma's failure types are undocumented: no failure is retried unchanged.

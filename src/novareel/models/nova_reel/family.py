@@ -8,9 +8,12 @@ from typing import Any
 
 from novareel.errors import InvalidRequestError, Problem
 from novareel.models.base import (
+    IMAGE,
+    SHOTS,
     FrameLoader,
     FrameRules,
     GenerateOptions,
+    Option,
     RecordedRequest,
     Shot,
     VideoShape,
@@ -41,13 +44,32 @@ from novareel.models.nova_reel.requests import (
     build_request,
 )
 
+#: The options Nova Reel takes (its own, and the shared ``IMAGE`` and ``SHOTS`` of
+#: ``models.base``): each door (flags, MCP schema, batch keys, ``RequestSpec``) is
+#: derived from these, and any other option given is refused.
+TASK = Option(
+    "task",
+    "choice",
+    "Nova Reel: text | auto | manual (default: from the other options).",
+    choices=("text", "auto", "manual"),
+    fields=("task_type",),
+)
+DURATION = Option(
+    "duration",
+    "integer",
+    "Seconds: Nova Reel 6 (text) or a multiple of 6 in 12-120 (auto)",
+    fields=("duration_seconds",),
+)
+SEED = Option("seed", "integer", "Nova Reel: 0-2147483646 (default 42).", default=DEFAULT_SEED)
+OPTIONS: tuple[Option, ...] = (TASK, DURATION, IMAGE, SHOTS, SEED)
+
 
 class NovaReelFamily:
     """The Nova Reel family as the rest of novareel sees it (see ``models.base``)."""
 
     name = "Nova Reel"
     models = MODELS
-    accepts = frozenset({"task", "duration", "image", "shots", "seed"})
+    options = OPTIONS
     video_name = "output.mp4"
     status_files: tuple[str, ...] = ("video-generation-status.json", "generation-status.json")
     retryable_failures = frozenset({"INTERNAL_SERVER_EXCEPTION", "RATE_LIMIT_EXCEEDED"})
