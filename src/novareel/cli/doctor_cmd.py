@@ -11,7 +11,7 @@ from __future__ import annotations
 import typer
 
 from novareel.cli.app import JSON_HELP, app, console, emit_json, handle_errors
-from novareel.cli.common import CONNECTION, Connection, with_connection
+from novareel.cli.common import CONNECTION, Connection, open_endpoint, with_connection
 from novareel.s3uri import OUTPUT_URI_ENV
 
 _MARKS = {
@@ -60,24 +60,23 @@ def doctor(
         if kms_key_id is not None:  # still refuse a malformed ARN before any call
             output_location("s3://kms-key-check/", kms_key_id=kms_key_id)
 
-    from novareel.cli.models_cmd import control_clients
-
-    with control_clients(conn) as make:
-        client = make(conn.region, model.info.default_region)
+    with open_endpoint(conn) as endpoint:
+        client = endpoint.control_client(conn.region, model.info.default_region)
         if conn.local and location is not None and isinstance(client, LocalClient):
             # The emulator is a sandbox: the output bucket is made as `generate --local`
             # makes it (with a notice, unless it is --local's own bucket).
             client.ensure_output_bucket(location.uri.bucket, notify=output_uri != LOCAL_OUTPUT_URI)
-        report = run_checks(client, model, output=location)
+        report = run_checks(client, model, output=location, endpoint=endpoint.kind)
 
     if json_output:
         emit_json(report.to_dict())
     else:
         from rich.markup import escape
 
+        where = _WHERE[report.endpoint]
         console.print(
             f"[bold]novareel doctor[/]: {escape(model.info.name)} "
-            f"({escape(model.model_id)}) in {escape(report.region)}",
+            f"({escape(model.model_id)}) in {escape(report.region)}{where}",
             highlight=False,
         )
         from rich.table import Table
@@ -91,16 +90,14 @@ def doctor(
             if check.fix and check.status in ("warn", "fail"):
                 grid.add_row("", "", f"[bold]fix:[/] {escape(check.fix)}")
         console.print(grid)
-        warnings = sum(c.status == "warn" for c in report.checks)
-        failures = sum(c.status == "fail" for c in report.checks)
-        if report.ok:
-            extra = f" ({warnings} warning{'s' if warnings != 1 else ''})" if warnings else ""
-            console.print(f"[green]ready:[/] a real run can work{extra}", highlight=False)
-        else:
-            console.print(
-                f"[bold red]not ready:[/] {failures} check{'s' if failures != 1 else ''} "
-                "failed; see the fixes above",
-                highlight=False,
-            )
+        verdict = report.verdict
+        head = "ready" if report.ok else "not ready"
+        rest = verdict.removeprefix(head) + ("" if report.ok else "; see the fixes above")
+        colour = "green" if report.ok else "bold red"
+        console.print(f"[{colour}]{head}[/]{escape(rest)}", highlight=False)
     if not report.ok:
         raise typer.Exit(1)
+
+
+#: What the header says of the endpoint, so an emulator's answers are not read as AWS's.
+_WHERE = {"emulator": ", on the local emulator", "endpoint": ", at the endpoint given", "aws": ""}
