@@ -1,9 +1,11 @@
 """``novareel doctor``: every check that makes a first real run fail, with its fix.
 
-The checks live in :mod:`novareel.preflight` (``run_checks``); this module resolves the
-options, picks the client's region (the model's own when none is configured) and
-prints one line per check. Exit 0 when a real run can work (warnings allowed), 1 when
-a check fails, 2 for bad input (nothing is sent), 3 when AWS cannot be set up at all.
+The checks live in :mod:`novareel.preflight` (``run_checks``) and the client comes from
+the library's connection factory (:mod:`novareel.connection`, the model's own region
+when none is configured); this module resolves the options and prints one line per
+check and the report's verdict. Exit 0 when a run on this endpoint can work (warnings
+allowed), 1 when a check fails, 2 for bad input (nothing is sent), 3 when AWS cannot be
+set up at all.
 """
 
 from __future__ import annotations
@@ -44,7 +46,9 @@ def doctor(
 
     Nothing is generated and nothing is charged: the bucket check writes one tiny
     object under the output folder and deletes it. Never switches model: when the
-    model cannot run, the fix names the alternatives with their price.
+    model cannot run, the fix names the alternatives with their price. The lifecycle
+    the endpoint answers (an emulator's, as configured) is shown beside the one AWS
+    published; against an emulator, "ready" means ready on that emulator.
     """
     from novareel.local import LocalClient
     from novareel.models import get_model

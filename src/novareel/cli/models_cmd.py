@@ -1,9 +1,12 @@
 """``novareel models``: the video models novareel knows, and what the account says.
 
 The registry (ids, aliases, regions, prices, task types, published lifecycle) joined
-with the account's Bedrock control plane (lifecycle, access), one region per model:
-the model's own unless ``--region`` is given. ``--offline`` shows the registry alone
-and makes no call. ``--json`` prints a JSON array, one object per model.
+with the endpoint's Bedrock control plane (lifecycle, access), one region per model:
+the model's own unless ``--region`` is given. The two lifecycles are printed side by
+side (:func:`novareel.preflight.survey_models` keeps them apart); the clients come from
+the library's connection factory (:mod:`novareel.connection`). ``--offline`` shows
+the registry alone and makes no call. ``--json`` prints a JSON array, one object per
+model.
 """
 
 from __future__ import annotations
@@ -61,10 +64,11 @@ def models(
 
     Each model is asked about in its own region (the first listed) unless --region is
     given; a model not offered in the asked region shows access `not-in-region`. The
-    account's control plane wins over novareel's registry when it answers. --json
+    lifecycle the endpoint answers (the emulator's as configured, or the account's) is
+    shown beside the one AWS published (novareel's registry), never merged. --json
     prints an array of objects (model_id, name, provider, aliases, regions, region,
-    lifecycle_status, launched, legacy_since, end_of_life, access, price_usd_per_second,
-    task_types, marketplace, source, note, ...).
+    endpoint, endpoint_lifecycle, published_lifecycle, lifecycle_status, access,
+    price_usd_per_second, task_types, marketplace, source, note, ...).
     """
     from novareel.preflight import is_credential_error, survey_models
 
