@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -83,23 +84,27 @@ class Endpoint:
         self._health: dict[str, Any] | None = None
         self._probed = False
         self._control: dict[tuple[str | None, str | None], NovaReelClient] = {}
+        #: the MCP server's tool calls run in threads: one emulator, one probe
+        self._lock = threading.Lock()
 
     # -- lifetime --
 
     def start(self) -> LocalEmulator | None:
         """Find (or start) the emulator for ``local``, once; None otherwise."""
-        if self.conn.local and self._emulator is None:
-            from novareel.local import connect_local
+        with self._lock:
+            if self.conn.local and self._emulator is None:
+                from novareel.local import connect_local
 
-            self._emulator = connect_local(self.conn.endpoint_url)
-        return self._emulator
+                self._emulator = connect_local(self.conn.endpoint_url)
+            return self._emulator
 
     def close(self) -> None:
         """Stop an emulator this process started (one found running is left alone)."""
-        if self._emulator is not None:
-            self._emulator.close()
-            self._emulator = None
-        self._control.clear()
+        with self._lock:
+            if self._emulator is not None:
+                self._emulator.close()
+                self._emulator = None
+            self._control.clear()
 
     def __enter__(self) -> Endpoint:
         return self
@@ -116,8 +121,9 @@ class Endpoint:
 
     @property
     def url(self) -> str | None:
-        """Where the calls go: the emulator's URL, the endpoint given (or
-        ``AWS_ENDPOINT_URL``), or None for AWS's own endpoints."""
+        """Where the calls go: the emulator's URL (found or started now, for
+        ``local``), the endpoint given (or ``AWS_ENDPOINT_URL``), or None for AWS's
+        own endpoints."""
         if self.conn.local:
             emulator = self.start()
             return emulator.url if emulator is not None else None
@@ -129,16 +135,17 @@ class Endpoint:
         Only loopback endpoints are asked (one local GET), so a real AWS endpoint never
         sees the probe.
         """
-        if not self._probed:
-            from urllib.parse import urlparse
+        url = self.url
+        with self._lock:
+            if not self._probed:
+                from urllib.parse import urlparse
 
-            url = self.url
-            if url and urlparse(url).hostname in _LOOPBACK:
-                from novareel.local import probe
+                if url and urlparse(url).hostname in _LOOPBACK:
+                    from novareel.local import probe
 
-                self._health = probe(url)
-            self._probed = True
-        return self._health
+                    self._health = probe(url)
+                self._probed = True
+            return self._health
 
     @property
     def kind(self) -> EndpointKind:
