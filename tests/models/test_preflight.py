@@ -400,6 +400,19 @@ def test_an_account_still_active_past_the_published_end_of_life_only_warns() -> 
     assert data["published_lifecycle"]["status"] == "EOL"
 
 
+def test_an_unread_account_lifecycle_past_the_published_end_of_life_is_not_ready() -> None:
+    from novareel.errors import AccessDeniedError
+
+    client = _ready()
+    client.errors["GetFoundationModel"] = AccessDeniedError(
+        "GetFoundationModel failed: AccessDeniedException: no", code="AccessDeniedException"
+    )
+    report = run_checks(client, NOVA, day=AFTER_EOL)
+    assert report.endpoint_lifecycle is None
+    assert report.verdict.startswith("not known to be ready (1 warning): AWS published: ")
+    assert "ready:" not in report.verdict and "still runs it" not in report.verdict
+
+
 def test_an_emulator_legacy_model_is_ready_there_with_aws_said() -> None:
     client = _ready()
     report = run_checks(client, NOVA, day=date(2026, 6, 1), endpoint="emulator")

@@ -94,11 +94,10 @@ def doctor(
             if check.fix and check.status in ("warn", "fail"):
                 grid.add_row("", "", f"[bold]fix:[/] {escape(check.fix)}")
         console.print(grid)
-        verdict = report.verdict
-        head = "ready" if report.ok else "not ready"
-        rest = verdict.removeprefix(head) + ("" if report.ok else "; see the fixes above")
-        colour = "green" if report.ok else "bold red"
-        console.print(f"[{colour}]{head}[/]{escape(rest)}", highlight=False)
+        warned = any(c.status == "warn" for c in report.checks)
+        colour = "bold red" if not report.ok else "yellow" if warned else "green"
+        verdict = report.verdict + ("" if report.ok else "; see the fixes above")
+        console.print(f"[{colour}]{escape(verdict)}[/]", highlight=False)
     if not report.ok:
         raise typer.Exit(1)
 

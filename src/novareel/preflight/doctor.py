@@ -95,9 +95,11 @@ class DoctorReport:
         if published is not None and published.status == "EOL":
             when = f" on {published.end_of_life.isoformat()}" if published.end_of_life else ""
             aws = f"{name} reached its end of life{when}"
-            if self.endpoint == "aws":
-                return f"ready in this account, which still runs it{extra}; AWS published: {aws}"
-            return f"ready {_READY_ON[self.endpoint]}{extra}; on AWS: {aws}"
+            if self.endpoint != "aws":
+                return f"ready {_READY_ON[self.endpoint]}{extra}; on AWS: {aws}"
+            if self.endpoint_lifecycle is None:  # the account's lifecycle was not read
+                return f"not known to be ready{extra}: AWS published: {aws}"
+            return f"ready in this account, which still runs it{extra}; AWS published: {aws}"
         if self.endpoint == "aws":
             return f"ready: a real run can work{extra}"
         text = f"ready {_READY_ON[self.endpoint]}{extra}"
