@@ -185,24 +185,20 @@ class Endpoint:
         the emulator's ``novareel-local`` bucket.
         """
         region = region or self.conn.region
+        retries: dict[str, Any] = {} if max_attempts is None else {"max_attempts": max_attempts}
         if self.conn.local:
             emulator = self.start()
             assert emulator is not None
-            options: dict[str, Any] = {"local_bucket": not control_only}
-            if max_attempts is not None:
-                options["max_attempts"] = max_attempts
             return emulator.client(
                 region=region,
                 default_region=default_region,
                 on_notice=self.on_notice,
                 local_hint=self.local_hint,
-                **options,
+                local_bucket=not control_only,
+                **retries,
             )
         from novareel.client import NovaReelClient
 
-        extra: dict[str, Any] = {}
-        if max_attempts is not None:
-            extra["max_attempts"] = max_attempts
         return NovaReelClient(
             profile=self.conn.profile,
             region=region,
@@ -210,7 +206,7 @@ class Endpoint:
             credentials_file=self.conn.credentials_file,
             default_region=default_region,
             local_hint=self.local_hint,
-            **extra,
+            **retries,
         )
 
     def control_client(
