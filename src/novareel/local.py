@@ -135,6 +135,8 @@ class LocalEmulator:
         default_region: str | None = None,
         on_notice: Callable[[str], None] | None = None,
         local_hint: str | None = None,
+        max_attempts: int = 6,
+        local_bucket: bool = True,
     ) -> LocalClient:
         """A client for this emulator, with dummy credentials and the local bucket.
 
@@ -144,7 +146,8 @@ class LocalEmulator:
         (the emulator hosts each model where AWS does). The caller's AWS settings
         (keys, region, ``AWS_PROFILE``, shared config files) are not used, and
         ``os.environ`` is not changed. ``on_notice`` hears of output buckets created
-        for a submit.
+        for a submit. ``local_bucket`` makes sure ``novareel-local`` exists (clients
+        that only ask the control plane skip that call).
         """
         client = LocalClient(
             on_notice=on_notice,
@@ -152,7 +155,7 @@ class LocalEmulator:
             endpoint_url=self.url,
             access_key=LOCAL_ACCESS_KEY,
             secret_key=LOCAL_SECRET_KEY,
-            max_attempts=6,
+            max_attempts=max_attempts,
             local_hint=local_hint,
             isolated=True,
         )
@@ -160,7 +163,8 @@ class LocalEmulator:
             # Passed explicitly so the caller's AWS_REGION is not read, yet still a
             # default: NovaReel then sends each request to its own model's region.
             client.region_source = "default"
-        client.ensure_output_bucket(LOCAL_BUCKET, notify=False)  # documented, so no notice
+        if local_bucket:  # documented, so no notice
+            client.ensure_output_bucket(LOCAL_BUCKET, notify=False)
         return client
 
     def close(self) -> None:

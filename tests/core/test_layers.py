@@ -52,6 +52,7 @@ ALLOWED: dict[str, set[str]] = {
         "jobs",
         "batch",
         "shotboard",
+        "connection",
         "local",
         "budget",
         "when",
@@ -77,6 +78,9 @@ ALLOWED: dict[str, set[str]] = {
     },
     # --local and NovaReel.local(): below jobs (which imports it lazily), never above.
     "local": {"errors", "s3uri", "client", "emulator"},
+    # the one connection factory (options -> clients, NovaReel, the emulator's
+    # lifetime): above jobs, below the doors (cli, mcp_server), which only print
+    "connection": {"client", "local", "jobs", "preflight"},
 }
 
 

@@ -159,7 +159,11 @@ def test_doctor_active_default_model(env: Any) -> None:
     assert report["ok"] is True
     assert (report["model_id"], report["region"]) == (NOVA, "us-east-1")
     by_name = checks(report)
-    assert {c["status"] for c in by_name.values()} == {"ok"}
+    # Every check passes on the emulator; the lifecycle warns because AWS published
+    # Nova Reel's end of life (2026-09-30), which the emulator's ACTIVE does not undo.
+    assert {n: c["status"] for n, c in by_name.items() if c["status"] != "ok"} == {
+        "lifecycle": "warn"
+    }
     assert "no region configured" in by_name["region"]["detail"]
     assert by_name["credentials"]["detail"].startswith("account ")
     # The write probe cleaned up after itself.
@@ -174,7 +178,7 @@ def test_doctor_text_output(env: Any) -> None:
     assert result.exit_code == 0, result.output
     assert "✓ credentials" in result.stdout
     assert "! lifecycle" in result.stdout
-    assert "fix:" in result.stdout and "ready:" in result.stdout
+    assert "fix:" in result.stdout and "ready on this emulator" in result.stdout
 
 
 def test_doctor_legacy_warns_and_exits_0(env: Any) -> None:
@@ -300,3 +304,134 @@ def test_doctor_without_credentials_fails_the_first_check(
     assert "--local" in by_name["credentials"]["fix"]
     assert by_name["lifecycle"]["status"] == "skip"
     assert "credentials" in by_name["lifecycle"]["detail"]
+
+
+# -- two sources of lifecycle: the endpoint's answer beside what AWS published ---------
+# (issue 19: `doctor --local` called Nova Reel 1.1 "ACTIVE … ready: a real run can work"
+# while AWS had published its end of life; `models` on the emulator listed Nova Reel
+# 1.0 as ACTIVE while `models --offline` said EOL 2026-09-30.)
+
+BOTH_NOVA = "emulator: ACTIVE (as configured) · AWS: end of life since 2026-09-30"
+
+
+def run_80(monkeypatch: pytest.MonkeyPatch, *args: str) -> Any:
+    """A command in an 80-column terminal (a fresh console: the module's is made once,
+    at the width of the first command that printed)."""
+    from novareel.cli.app import console
+
+    monkeypatch.setattr(console, "_console", None)
+    return runner.invoke(app, list(args), env={"COLUMNS": "80"}, catch_exceptions=False)
+
+
+def _lines_fit(text: str, width: int = 80) -> None:
+    too_wide = [line for line in text.splitlines() if len(line.rstrip()) > width]
+    assert not too_wide, too_wide
+
+
+def _flat(text: str) -> str:
+    """The text with its wrapping undone (Rich wraps at the terminal's width)."""
+    return " ".join(text.split())
+
+
+def test_doctor_local_json_keeps_the_emulator_and_aws_apart(
+    env: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NOVAREEL_EMULATOR_URL", env.url)
+    code, report = run_json("doctor", "--local")
+    assert code == 0, report  # a run on this emulator can work
+    assert report["endpoint"] == "emulator"
+    assert report["endpoint_lifecycle"]["status"] == "ACTIVE"
+    published = report["published_lifecycle"]
+    assert (published["status"], published["end_of_life"]) == ("EOL", "2026-09-30")
+    life = checks(report)["lifecycle"]
+    assert life["status"] == "warn"
+    assert life["detail"] == BOTH_NOVA
+    assert "a real run will be refused" in life["fix"] and "--model-id luma-ray2" in life["fix"]
+    verdict = report["verdict"]
+    assert verdict.startswith("ready on this emulator (1 warning)")
+    assert "on AWS: Nova Reel 1.1 reached its end of life on 2026-09-30" in verdict
+    assert "a real run can work" not in verdict
+
+
+def test_doctor_local_text_never_calls_an_eol_model_ready_on_aws(
+    env: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NOVAREEL_EMULATOR_URL", env.url)
+    result = run_80(monkeypatch, "doctor", "--local")
+    assert result.exit_code == 0, result.output
+    _lines_fit(result.stdout)
+    text = _flat(result.stdout)
+    assert "on the local emulator" in text
+    assert "! lifecycle " + BOTH_NOVA in text
+    assert "a real run can work" not in text
+    assert (
+        "ready on this emulator (1 warning); on AWS: Nova Reel 1.1 reached its end of life "
+        "on 2026-09-30" in text
+    )
+
+
+def test_doctor_a_model_active_on_both_sides_is_ready_on_the_emulator(env: Any) -> None:
+    code, report = doctor(env, "--model-id", "luma-ray2")
+    assert code == 0, report
+    assert report["endpoint"] == "emulator"  # --endpoint-url at an emulator: probed
+    life = checks(report)["lifecycle"]
+    assert life["status"] == "ok"
+    assert life["detail"].startswith("emulator: ACTIVE (as configured) · AWS: ACTIVE")
+    assert report["verdict"] == "ready on this emulator"
+
+
+def test_doctor_eol_on_the_emulator_shows_both_sides(env: Any) -> None:
+    states(env, **{NOVA: "eol"})
+    code, report = doctor(env)
+    assert code == 1
+    assert report["endpoint_lifecycle"]["status"] == "EOL"
+    assert report["published_lifecycle"]["status"] == "EOL"
+    detail = checks(report)["lifecycle"]["detail"]
+    assert "emulator: EOL (as configured) · AWS: end of life since 2026-09-30" in detail
+    assert "the emulator says:" in detail
+    assert report["verdict"].startswith("not ready: 1 check failed")
+
+
+def test_models_local_json_has_the_emulator_and_aws_lifecycles(
+    env: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NOVAREEL_EMULATOR_URL", env.url)
+    code, rows = run_json("models", "--local")
+    assert code == 0, rows
+    by_id = {r["model_id"]: r for r in rows}
+    for model_id in (NOVA, NOVA0):
+        row = by_id[model_id]
+        assert row["endpoint"] == "emulator"
+        assert row["endpoint_lifecycle"]["status"] == "ACTIVE"
+        assert row["published_lifecycle"]["status"] == "EOL"
+        assert row["published_lifecycle"]["end_of_life"] == "2026-09-30"
+        assert row["lifecycle_text"] == BOTH_NOVA
+        assert "as configured, not AWS's" in row["lifecycle_source"]
+    ray = by_id[RAY]
+    assert ray["lifecycle_text"] == "emulator: ACTIVE (as configured) · AWS: ACTIVE"
+
+
+def test_models_offline_json_has_only_what_aws_published() -> None:
+    code, rows = run_json("models", "--offline")
+    assert code == 0
+    nova0 = next(r for r in rows if r["model_id"] == NOVA0)
+    assert nova0["endpoint"] is None and nova0["endpoint_lifecycle"] is None
+    assert nova0["published_lifecycle"]["status"] == "EOL"
+    assert nova0["lifecycle_text"] == "AWS: end of life since 2026-09-30"
+
+
+def test_models_local_text_shows_both_lifecycles_in_80_columns(
+    env: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NOVAREEL_EMULATOR_URL", env.url)
+    states(env, **{NOVA: "legacy"})
+    result = run_80(monkeypatch, "models", "--local")
+    assert result.exit_code == 0, result.output
+    _lines_fit(result.stdout)
+    nova0 = next(line for line in result.stdout.splitlines() if NOVA0 in line)
+    assert "emulator: ACTIVE" in nova0  # what the emulator answers for Nova Reel 1.0 ...
+    lines = result.stdout.splitlines()
+    below = lines[lines.index(nova0) + 1 : lines.index(nova0) + 3]
+    assert "AWS: EOL" in below[0] and "ended 2026-09-30" in below[1]  # ... beside AWS's
+    assert "emulator: LEGACY" in result.stdout  # as configured for Nova Reel 1.1
+    assert "the state the emulator was configured with" in result.stdout

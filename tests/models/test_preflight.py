@@ -23,6 +23,7 @@ NOVA0 = "amazon.nova-reel-v1:0"
 RAY = "luma.ray-v2:0"
 BEFORE_LEGACY = date(2026, 1, 15)
 AFTER_EOL = date(2026, 11, 27)
+BEFORE_LEGACY = date(2026, 1, 15)
 
 EOL_MESSAGE = (
     "This model version has reached the end of its life. "
@@ -160,7 +161,7 @@ def _statuses(report: Any) -> dict[str, str]:
 
 def test_all_green_with_the_default_model() -> None:
     client = _ready()
-    report = run_checks(client, None, output="s3://out-bucket/videos/", day=AFTER_EOL)
+    report = run_checks(client, None, output="s3://out-bucket/videos/", day=BEFORE_LEGACY)
     assert report.ok
     assert report.model_id == DEFAULT_MODEL
     assert set(_statuses(report).values()) == {"ok"}
@@ -171,6 +172,8 @@ def test_all_green_with_the_default_model() -> None:
         "fix": None,
     }
     assert "PutObject" in client.calls
+    assert report.verdict == "ready: a real run can work"
+    assert report.to_dict()["endpoint"] == "aws"
 
 
 def test_region_from_the_model_is_said() -> None:
@@ -377,3 +380,66 @@ def test_other_refusals_get_no_hint() -> None:
     assert explain_refusal(NOVA, "ValidationException", "The prompt was blocked") is None
     assert explain_refusal(NOVA, "ThrottlingException", "slow down") is None
     assert explain_refusal(NOVA, "ResourceNotFoundException", "no such invocation") is None
+
+
+# -- the endpoint's lifecycle beside what AWS published -----------------------------------
+
+
+def test_an_account_still_active_past_the_published_end_of_life_only_warns() -> None:
+    client = _ready()  # the account's control plane answers ACTIVE
+    report = run_checks(client, NOVA, output="s3://out-bucket/videos/", day=AFTER_EOL)
+    assert report.ok
+    check = report.check("lifecycle")
+    assert check is not None and check.status == "warn"
+    assert check.detail == "account: ACTIVE · AWS published: end of life since 2026-09-30"
+    assert check.fix is not None and "may stop at any time" in check.fix
+    assert not report.verdict.startswith("ready: a real run can work")
+    assert "AWS published: Nova Reel 1.1 reached its end of life on 2026-09-30" in report.verdict
+    data = report.to_dict()
+    assert data["endpoint_lifecycle"]["status"] == "ACTIVE"
+    assert data["published_lifecycle"]["status"] == "EOL"
+
+
+def test_an_unread_account_lifecycle_past_the_published_end_of_life_is_not_ready() -> None:
+    from novareel.errors import AccessDeniedError
+
+    client = _ready()
+    client.errors["GetFoundationModel"] = AccessDeniedError(
+        "GetFoundationModel failed: AccessDeniedException: no", code="AccessDeniedException"
+    )
+    report = run_checks(client, NOVA, day=AFTER_EOL)
+    assert report.endpoint_lifecycle is None
+    assert report.verdict.startswith("not known to be ready (1 warning): AWS published: ")
+    assert "ready:" not in report.verdict and "still runs it" not in report.verdict
+
+
+def test_an_emulator_legacy_model_is_ready_there_with_aws_said() -> None:
+    client = _ready()
+    report = run_checks(client, NOVA, day=date(2026, 6, 1), endpoint="emulator")
+    check = report.check("lifecycle")
+    assert check is not None and check.status == "warn"  # AWS: LEGACY since 2026-03-30
+    assert check.detail == (
+        "emulator: ACTIVE (as configured) · AWS: LEGACY since 2026-03-30, end of life 2026-09-30"
+    )
+    assert report.verdict == (
+        "ready on this emulator (1 warning); on AWS: Nova Reel 1.1 is LEGACY since "
+        "2026-03-30, end of life 2026-09-30"
+    )
+
+
+def test_survey_keeps_the_account_and_the_published_lifecycle_apart() -> None:
+    east = FakeClient("us-east-1")
+    east.models = {NOVA: {"modelLifecycle": lifecycle("ACTIVE")}}
+    west = FakeClient("us-west-2")
+    west.models = {RAY: {"modelLifecycle": lifecycle("ACTIVE")}}
+    rows = {
+        r["model_id"]: r
+        for r in survey_models(lambda r: east if r == "us-east-1" else west, day=AFTER_EOL)
+    }
+    nova = rows[NOVA]
+    assert nova["endpoint"] == "aws"
+    assert nova["endpoint_lifecycle"]["status"] == "ACTIVE"
+    assert nova["published_lifecycle"]["status"] == "EOL"
+    assert nova["lifecycle_text"] == "account: ACTIVE · AWS published: end of life since 2026-09-30"
+    # Nova Reel 1.0 is not in the listing and not found: the account answers EOL.
+    assert rows[NOVA0]["endpoint_lifecycle"]["status"] == "EOL"

@@ -11,17 +11,18 @@ import contextlib
 import functools
 import inspect
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import typer
 
 from novareel.cli.app import emit_json, err_console, with_flags
+from novareel.connection import Connection as Connection  # the options, re-exported
 from novareel.errors import ImageError, InvalidRequestError, Problem
 from novareel.status import JobStatus
 
 if TYPE_CHECKING:
+    from novareel.connection import Endpoint
     from novareel.models import Option
 
 PROFILE = typer.Option(None, "--profile", help="AWS profile (as AWS_PROFILE).")
@@ -211,17 +212,6 @@ class ProblemCollector:
             raise self.error()
 
 
-@dataclass
-class Connection:
-    """The connection options of one command, as given."""
-
-    profile: str | None = None
-    region: str | None = None
-    endpoint_url: str | None = None
-    credentials_file: str | None = None
-    local: bool = False
-
-
 #: Placeholder default of a command's ``conn`` parameter; :func:`with_connection`
 #: always passes the real one.
 CONNECTION = Connection()
@@ -267,6 +257,18 @@ def with_connection(func: F) -> F:
 
 
 @contextlib.contextmanager
+def open_endpoint(conn: Connection) -> Iterator[Endpoint]:
+    """The library's connection (:func:`novareel.connection.connect`) as commands open
+    it: the local sandbox's notices on stderr, hints naming ``--local``. An emulator
+    started here is stopped when the block ends."""
+    from novareel.client import LOCAL_HINT_CLI
+    from novareel.connection import connect
+
+    with connect(conn, on_notice=cli_notice, local_hint=LOCAL_HINT_CLI) as endpoint:
+        yield endpoint
+
+
+@contextlib.contextmanager
 def open_api(
     conn: Connection, *, waits: bool = False, region: str | None = None
 ) -> Iterator[tuple[Any, Any]]:
@@ -279,66 +281,15 @@ def open_api(
     neither ``--region`` nor boto3's configuration names one (always with ``--local``,
     whose emulator hosts each model where AWS does). With ``--local`` an output bucket
     missing from the emulator is created at the submit, with a notice on stderr.
+    Everything but the printing is :class:`novareel.connection.Endpoint`'s.
     """
-    from novareel.client import LOCAL_HINT_CLI
-    from novareel.jobs import NovaReel
-
-    local = None
-    if conn.local:
-        from novareel.local import connect_local
-
-        local = connect_local(conn.endpoint_url)
-        local_client = local.client(
-            region=conn.region,
-            default_region=region,
-            on_notice=cli_notice,
-            local_hint=LOCAL_HINT_CLI,
-        )
-        # emulator_owned: its jobs die with this command
-        api = NovaReel(local_client, time_scale=local.speed, emulator_owned=local.owned)
-    else:
-        from novareel.client import NovaReelClient
-
-        client = NovaReelClient(
-            profile=conn.profile,
-            region=conn.region,
-            endpoint_url=conn.endpoint_url,
-            credentials_file=conn.credentials_file,
-            default_region=region,
-            local_hint=LOCAL_HINT_CLI,
-        )
-        speed = _emulator_speed(conn.endpoint_url) if waits else 1.0
-        api = NovaReel(client, time_scale=speed)
-    try:
-        yield api, local
-    finally:
-        api.close()
-        if local is not None:
-            local.close()
+    with open_endpoint(conn) as endpoint, endpoint.api(region=region, waits=waits) as api:
+        yield api, endpoint.emulator
 
 
 def cli_notice(text: str) -> None:
     """A notice on stderr, as the commands print theirs (results stay on stdout)."""
     typer.secho(f"notice: {text}", fg="yellow", err=True)
-
-
-def _emulator_speed(endpoint_url: str | None) -> float:
-    """How much faster than AWS a loopback endpoint runs, if it is a novareel emulator.
-
-    The wait schedule follows the expected generation time; against an emulator at
-    25x that time is 25x shorter. Only loopback endpoints are asked (one local GET),
-    so a real AWS endpoint never sees the probe.
-    """
-    import os
-    from urllib.parse import urlparse
-
-    url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
-    if not url or urlparse(url).hostname not in ("127.0.0.1", "localhost", "::1"):
-        return 1.0
-    from novareel.local import probe
-
-    health = probe(url)
-    return float(health.get("speed", 1.0)) if health else 1.0
 
 
 class JobProgress:

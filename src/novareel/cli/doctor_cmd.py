@@ -1,9 +1,11 @@
 """``novareel doctor``: every check that makes a first real run fail, with its fix.
 
-The checks live in :mod:`novareel.preflight` (``run_checks``); this module resolves the
-options, picks the client's region (the model's own when none is configured) and
-prints one line per check. Exit 0 when a real run can work (warnings allowed), 1 when
-a check fails, 2 for bad input (nothing is sent), 3 when AWS cannot be set up at all.
+The checks live in :mod:`novareel.preflight` (``run_checks``) and the client comes from
+the library's connection factory (:mod:`novareel.connection`, the model's own region
+when none is configured); this module resolves the options and prints one line per
+check and the report's verdict. Exit 0 when a run on this endpoint can work (warnings
+allowed), 1 when a check fails, 2 for bad input (nothing is sent), 3 when AWS cannot be
+set up at all.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import typer
 
 from novareel.cli.app import JSON_HELP, app, console, emit_json, handle_errors
-from novareel.cli.common import CONNECTION, Connection, with_connection
+from novareel.cli.common import CONNECTION, Connection, open_endpoint, with_connection
 from novareel.s3uri import OUTPUT_URI_ENV
 
 _MARKS = {
@@ -44,7 +46,9 @@ def doctor(
 
     Nothing is generated and nothing is charged: the bucket check writes one tiny
     object under the output folder and deletes it. Never switches model: when the
-    model cannot run, the fix names the alternatives with their price.
+    model cannot run, the fix names the alternatives with their price. The lifecycle
+    the endpoint answers (an emulator's, as configured) is shown beside the one AWS
+    published; against an emulator, "ready" means ready on that emulator.
     """
     from novareel.local import LocalClient
     from novareel.models import get_model
@@ -60,24 +64,23 @@ def doctor(
         if kms_key_id is not None:  # still refuse a malformed ARN before any call
             output_location("s3://kms-key-check/", kms_key_id=kms_key_id)
 
-    from novareel.cli.models_cmd import control_clients
-
-    with control_clients(conn) as make:
-        client = make(conn.region, model.info.default_region)
+    with open_endpoint(conn) as endpoint:
+        client = endpoint.control_client(conn.region, model.info.default_region)
         if conn.local and location is not None and isinstance(client, LocalClient):
             # The emulator is a sandbox: the output bucket is made as `generate --local`
             # makes it (with a notice, unless it is --local's own bucket).
             client.ensure_output_bucket(location.uri.bucket, notify=output_uri != LOCAL_OUTPUT_URI)
-        report = run_checks(client, model, output=location)
+        report = run_checks(client, model, output=location, endpoint=endpoint.kind)
 
     if json_output:
         emit_json(report.to_dict())
     else:
         from rich.markup import escape
 
+        where = _WHERE[report.endpoint]
         console.print(
             f"[bold]novareel doctor[/]: {escape(model.info.name)} "
-            f"({escape(model.model_id)}) in {escape(report.region)}",
+            f"({escape(model.model_id)}) in {escape(report.region)}{where}",
             highlight=False,
         )
         from rich.table import Table
@@ -91,16 +94,13 @@ def doctor(
             if check.fix and check.status in ("warn", "fail"):
                 grid.add_row("", "", f"[bold]fix:[/] {escape(check.fix)}")
         console.print(grid)
-        warnings = sum(c.status == "warn" for c in report.checks)
-        failures = sum(c.status == "fail" for c in report.checks)
-        if report.ok:
-            extra = f" ({warnings} warning{'s' if warnings != 1 else ''})" if warnings else ""
-            console.print(f"[green]ready:[/] a real run can work{extra}", highlight=False)
-        else:
-            console.print(
-                f"[bold red]not ready:[/] {failures} check{'s' if failures != 1 else ''} "
-                "failed; see the fixes above",
-                highlight=False,
-            )
+        warned = any(c.status == "warn" for c in report.checks)
+        colour = "bold red" if not report.ok else "yellow" if warned else "green"
+        verdict = report.verdict + ("" if report.ok else "; see the fixes above")
+        console.print(f"[{colour}]{escape(verdict)}[/]", highlight=False)
     if not report.ok:
         raise typer.Exit(1)
+
+
+#: What the header says of the endpoint, so an emulator's answers are not read as AWS's.
+_WHERE = {"emulator": ", on the local emulator", "endpoint": ", at the endpoint given", "aws": ""}

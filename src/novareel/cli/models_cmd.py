@@ -1,82 +1,23 @@
 """``novareel models``: the video models novareel knows, and what the account says.
 
 The registry (ids, aliases, regions, prices, task types, published lifecycle) joined
-with the account's Bedrock control plane (lifecycle, access), one region per model:
-the model's own unless ``--region`` is given. ``--offline`` shows the registry alone
-and makes no call. ``--json`` prints a JSON array, one object per model.
+with the endpoint's Bedrock control plane (lifecycle, access), one region per model:
+the model's own unless ``--region`` is given. The two lifecycles are printed side by
+side (:func:`novareel.preflight.survey_models` keeps them apart); the clients come from
+the library's connection factory (:mod:`novareel.connection`). ``--offline`` shows
+the registry alone and makes no call. ``--json`` prints a JSON array, one object per
+model.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import typer
 
 from novareel.cli.app import JSON_HELP, app, console, emit_json, handle_errors
-from novareel.cli.common import CONNECTION, Connection, with_connection
+from novareel.cli.common import CONNECTION, Connection, open_endpoint, with_connection
 from novareel.errors import AwsError
-
-#: Attempts per control-plane call: these commands answer quickly or say why not.
-MAX_ATTEMPTS = 3
-
-ClientFactory = Callable[..., Any]
-
-
-@contextlib.contextmanager
-def control_clients(conn: Connection) -> Iterator[ClientFactory]:
-    """``make(region, default_region=None)``: a client per region for these options.
-
-    With ``--local`` the emulator is found (or started for this command) and every
-    client gets its dummy credentials; otherwise boto3's usual resolution applies.
-    Clients are made once per (region, default region) and the emulator started here
-    is stopped when the block ends.
-    """
-    from novareel.client import LOCAL_HINT_CLI, NovaReelClient
-
-    local = None
-    cache: dict[tuple[str | None, str | None], NovaReelClient] = {}
-    if conn.local:
-        from novareel.local import connect_local
-
-        local = connect_local(conn.endpoint_url)
-
-    def make(region: str | None, default_region: str | None = None) -> NovaReelClient:
-        key = (region, default_region)
-        if key not in cache:
-            if local is not None:
-                from novareel.cli.common import cli_notice
-                from novareel.local import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY, LocalClient
-
-                cache[key] = LocalClient(
-                    on_notice=cli_notice,
-                    region=region,
-                    default_region=default_region,
-                    endpoint_url=local.url,
-                    access_key=LOCAL_ACCESS_KEY,
-                    secret_key=LOCAL_SECRET_KEY,
-                    max_attempts=MAX_ATTEMPTS,
-                    local_hint=LOCAL_HINT_CLI,
-                    isolated=True,
-                )
-            else:
-                cache[key] = NovaReelClient(
-                    region=region,
-                    default_region=default_region,
-                    profile=conn.profile,
-                    endpoint_url=conn.endpoint_url,
-                    credentials_file=conn.credentials_file,
-                    max_attempts=MAX_ATTEMPTS,
-                    local_hint=LOCAL_HINT_CLI,
-                )
-        return cache[key]
-
-    try:
-        yield make
-    finally:
-        if local is not None:
-            local.close()
 
 
 def credentials_hint(exc: AwsError, extra: str) -> AwsError:
@@ -123,19 +64,22 @@ def models(
 
     Each model is asked about in its own region (the first listed) unless --region is
     given; a model not offered in the asked region shows access `not-in-region`. The
-    account's control plane wins over novareel's registry when it answers. --json
+    lifecycle the endpoint answers (the emulator's as configured, or the account's) is
+    shown beside the one AWS published (novareel's registry), never merged. --json
     prints an array of objects (model_id, name, provider, aliases, regions, region,
-    lifecycle_status, launched, legacy_since, end_of_life, access, price_usd_per_second,
-    task_types, marketplace, source, note, ...).
+    endpoint, endpoint_lifecycle, published_lifecycle, lifecycle_status, access,
+    price_usd_per_second, task_types, marketplace, source, note, ...).
     """
     from novareel.preflight import is_credential_error, survey_models
 
     if offline:
         rows = survey_models(None, region=conn.region)
     else:
-        with control_clients(conn) as make:
+        with open_endpoint(conn) as endpoint:
             try:
-                rows = survey_models(lambda region: make(region), region=conn.region)
+                rows = survey_models(
+                    endpoint.control_client, region=conn.region, endpoint=endpoint.kind
+                )
             except AwsError as exc:
                 if is_credential_error(exc):
                     raise credentials_hint(
@@ -150,38 +94,68 @@ def models(
     _print_table(rows, offline)
 
 
+#: The table's caption: what each side of the lifecycle column is.
+_SOURCES = {
+    "emulator": "emulator: the state the emulator was configured with (--model-state)",
+    "endpoint": "endpoint: what the endpoint answered",
+    "aws": "account: what your account's Bedrock control plane answered",
+}
+
+
+def _life(status: str | None, end_of_life: str | None) -> str:
+    """``[green]ACTIVE[/]``, or ``[red]EOL[/]`` and ``ended 2026-09-30`` below it."""
+    if status is None:
+        return "[dim]?[/]"
+    text = f"[{_LIFECYCLE_STYLE.get(status, 'white')}]{status}[/]"
+    if end_of_life and status in ("LEGACY", "EOL"):
+        text += f"\n{'ended' if status == 'EOL' else 'ends'} {end_of_life}"
+    return text
+
+
 def _print_table(rows: list[dict[str, Any]], offline: bool) -> None:
+    """One row per model, in 80 columns: the model (id, name, regions, tasks), the
+    lifecycle as the endpoint answered it beside what AWS published, access, price."""
     from rich import box
     from rich.markup import escape
     from rich.table import Column, Table
 
     table = Table(
-        Column("model", no_wrap=True),
-        "regions",
-        "lifecycle",
+        Column("model", max_width=24),
+        Column("lifecycle", no_wrap=True),
         Column("access", no_wrap=True),
-        "price",
-        "tasks",
+        Column("price", no_wrap=True),
         title="video models" + (" (registry only: --offline)" if offline else ""),
         box=box.SIMPLE_HEAD,
     )
+    kinds: set[str] = set()
     for row in rows:
-        status = row["lifecycle_status"]
-        life = f"[{_LIFECYCLE_STYLE.get(status, 'white')}]{status}[/]"
-        if row.get("end_of_life"):
-            life += f"\n{'ended' if status == 'EOL' else 'ends'} {row['end_of_life']}"
+        published = row["published_lifecycle"]
+        answered = row.get("endpoint_lifecycle")
+        kind = row.get("endpoint")
+        lines = []
+        if answered is not None and kind is not None:
+            kinds.add(kind)
+            label = {"aws": "account"}.get(kind, kind)
+            lines.append(f"{label}: {_life(answered['status'], answered['end_of_life'])}")
+        elif not offline:
+            lines.append("[dim]not asked[/]" if row["access"] == "not-in-region" else "[dim]?[/]")
+        lines.append(f"AWS: {_life(published['status'], published['end_of_life'])}")
+        tasks = ", ".join(_TASK_SHORT.get(t, t) for t in row["task_types"])
+        model = (
+            f"[bold]{escape(row['model_id'])}[/]\n{escape(row['name'])} ({escape(row['provider'])})"
+            f"\n[dim]{escape(', '.join(row['regions']))}[/]\n[dim]{escape(tasks)}[/]"
+        )
         access = row["access"]
-        name = f"{row['name']} ({row['provider']})"
-        tasks = [_TASK_SHORT.get(t, t) for t in row["task_types"]]
         table.add_row(
-            f"[bold]{escape(row['model_id'])}[/]\n{escape(name)}",
-            escape("\n".join(row["regions"])),
-            life,
+            model,
+            "\n".join(lines),
             f"[{_ACCESS_STYLE.get(access, 'red')}]{escape(access)}[/]",
             escape(_price(row["price_usd_per_second"])),
-            escape(", ".join(tasks)),
         )
     console.print(table)
+    for kind in sorted(kinds):
+        console.print(f"[dim]{_SOURCES[kind]}[/]")
+    console.print("[dim]AWS: the lifecycle AWS published (novareel's registry, as of today)[/]")
     for row in rows:
         if row.get("note") and not offline:
             console.print(f"[dim]{escape(row['model_id'])}:[/] {escape(row['note'])}")

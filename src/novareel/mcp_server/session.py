@@ -1,16 +1,16 @@
-"""The server's connection for its whole life: the emulator found or started once for
-``--local`` (so a job submitted without waiting can be waited for by a later call),
-and a :class:`~novareel.jobs.NovaReel` for each call, opened as ``cli.common.open_api``
-opens one for a command.
+"""The server's connection for its whole life: one :class:`~novareel.connection.Endpoint`
+(the library's connection factory, the same the command line opens), so the emulator
+is found or started once for ``--local`` (a job submitted without waiting can be
+waited for by a later call), and a :class:`~novareel.jobs.NovaReel` for each call.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from novareel.connection import Connection, Endpoint
 from novareel.mcp_server.specs import ServerSettings
 
 if TYPE_CHECKING:
@@ -25,8 +25,15 @@ class ServerSession:
 
     def __init__(self, settings: ServerSettings) -> None:
         self.settings = settings
-        self._local: LocalEmulator | None = None
-        self._speed: float | None = None
+        self.endpoint = Endpoint(
+            Connection(
+                profile=settings.profile,
+                region=settings.region,
+                endpoint_url=settings.endpoint_url,
+                credentials_file=settings.credentials_file,
+                local=settings.local,
+            )
+        )
 
     # -- lifetime --
 
@@ -36,63 +43,28 @@ class ServerSession:
         An emulator started here lives as long as the server, so a job submitted
         without waiting can be waited for by a later call.
         """
-        if self.settings.local and self._local is None:
-            from novareel.local import connect_local
-
-            self._local = connect_local(self.settings.endpoint_url)
+        self.endpoint.start()
 
     def close(self) -> None:
-        if self._local is not None:
-            self._local.close()
-            self._local = None
+        self.endpoint.close()
+
+    @property
+    def _local(self) -> LocalEmulator | None:
+        """The emulator in use (``--local``, once started)."""
+        return self.endpoint.emulator
 
     @property
     def emulator_url(self) -> str | None:
-        return self._local.url if self._local is not None else None
+        emulator = self.endpoint.emulator
+        return emulator.url if emulator is not None else None
 
     @contextlib.contextmanager
     def api(self, region: str | None = None) -> Iterator[NovaReel]:
         """A NovaReel for one call (its own ledger connection, closed after).
 
         ``region`` is the model's own, used when no ``--region`` or boto3 setting
-        names one (always with ``--local``), exactly as ``cli.common.open_api`` does.
+        names one (always with ``--local``), as the command line's ``open_api`` does:
+        both are :meth:`novareel.connection.Endpoint.api`.
         """
-        from novareel.jobs import NovaReel
-
-        if self.settings.local:
-            self.start()
-            assert self._local is not None
-            local_client = self._local.client(region=self.settings.region, default_region=region)
-            # emulator_owned: its jobs die with this server
-            api = NovaReel(
-                local_client, time_scale=self._local.speed, emulator_owned=self._local.owned
-            )
-        else:
-            from novareel.client import NovaReelClient
-
-            client = NovaReelClient(
-                profile=self.settings.profile,
-                region=self.settings.region,
-                endpoint_url=self.settings.endpoint_url,
-                credentials_file=self.settings.credentials_file,
-                default_region=region,
-            )
-            api = NovaReel(client, time_scale=self._endpoint_speed())
-        try:
+        with self.endpoint.api(region=region, waits=True) as api:
             yield api
-        finally:
-            api.close()
-
-    def _endpoint_speed(self) -> float:
-        """An emulator's speed at a loopback ``--endpoint-url`` (1.0 for AWS), asked once."""
-        if self._speed is None:
-            from urllib.parse import urlparse
-
-            from novareel.local import probe
-
-            url = self.settings.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
-            health = None
-            if url and urlparse(url).hostname in ("127.0.0.1", "localhost", "::1"):
-                health = probe(url)
-            self._speed = float(health.get("speed", 1.0)) if health else 1.0
-        return self._speed

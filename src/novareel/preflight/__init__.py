@@ -25,12 +25,16 @@ from novareel.preflight.doctor import Check, CheckStatus, DoctorReport, run_chec
 from novareel.preflight.lifecycle import (
     ACCESS_VALUES,
     CREDENTIAL_CODES,
+    ENDPOINT_LABELS,
+    EndpointKind,
     LifecycleFacts,
     access_from_availability,
     alternatives_text,
     control_plane_lifecycle,
+    endpoint_kind_of,
     is_credential_error,
     registry_lifecycle,
+    side_by_side,
 )
 from novareel.preflight.lifecycle import (
     eol_lifecycle as eol_lifecycle,  # public before the split, not in __all__
@@ -41,16 +45,20 @@ from novareel.preflight.survey import survey_models
 __all__ = [
     "ACCESS_VALUES",
     "CREDENTIAL_CODES",
+    "ENDPOINT_LABELS",
     "Check",
     "CheckStatus",
     "DoctorReport",
+    "EndpointKind",
     "LifecycleFacts",
     "access_from_availability",
     "alternatives_text",
     "control_plane_lifecycle",
+    "endpoint_kind_of",
     "explain_refusal",
     "is_credential_error",
     "registry_lifecycle",
     "run_checks",
+    "side_by_side",
     "survey_models",
 ]

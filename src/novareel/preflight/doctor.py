@@ -12,13 +12,17 @@ from typing import TYPE_CHECKING, Any, Literal
 from novareel.errors import AccessDeniedError, AwsError, NotFoundError
 from novareel.models import Model, get_model
 from novareel.preflight.lifecycle import (
+    ENDPOINT_LABELS,
+    EndpointKind,
     LifecycleFacts,
     alternatives_text,
     control_plane_lifecycle,
+    endpoint_kind_of,
     eol_lifecycle,
     is_credential_error,
     registry_lifecycle,
     service_words,
+    side_by_side,
     today,
 )
 from novareel.s3uri import OutputLocation, output_location
@@ -42,14 +46,28 @@ class Check:
         return {"name": self.name, "status": self.status, "detail": self.detail, "fix": self.fix}
 
 
+#: Where a run that passed every check can work, by kind of endpoint.
+_READY_ON = {"emulator": "on this emulator", "endpoint": "on this endpoint", "aws": ""}
+
+
 @dataclass
 class DoctorReport:
-    """Every check for one model in one region; ``ok`` when a real run can work."""
+    """Every check for one model in one region; ``ok`` when a run on this endpoint can
+    work (which, on an emulator, says nothing of AWS: see :attr:`verdict`).
+
+    The lifecycle comes from two sources, kept apart: ``endpoint_lifecycle`` is what
+    the endpoint answered (an emulator answers as configured; None when it did not
+    say), ``published_lifecycle`` what AWS published (the registry's dates).
+    """
 
     model_id: str
     region: str
     checks: list[Check] = field(default_factory=list)
     identity: dict[str, Any] | None = None
+    endpoint: EndpointKind = "aws"
+    model_name: str = ""
+    endpoint_lifecycle: LifecycleFacts | None = None
+    published_lifecycle: LifecycleFacts | None = None
 
     @property
     def ok(self) -> bool:
@@ -58,11 +76,48 @@ class DoctorReport:
     def check(self, name: str) -> Check | None:
         return next((c for c in self.checks if c.name == name), None)
 
+    @property
+    def verdict(self) -> str:
+        """One line: where a run can work, and never ``ready`` on AWS's behalf for a
+        model AWS has published as past its end of life.
+
+        ``ready on this emulator (1 warning); on AWS: Nova Reel 1.1 reached its end of
+        life on 2026-09-30``, ``ready: a real run can work``, or ``not ready: 2 checks
+        failed``.
+        """
+        failures = sum(c.status == "fail" for c in self.checks)
+        if failures:
+            return f"not ready: {failures} check{'s' if failures != 1 else ''} failed"
+        warnings = sum(c.status == "warn" for c in self.checks)
+        extra = f" ({warnings} warning{'s' if warnings != 1 else ''})" if warnings else ""
+        published = self.published_lifecycle
+        name = self.model_name or self.model_id
+        if published is not None and published.status == "EOL":
+            when = f" on {published.end_of_life.isoformat()}" if published.end_of_life else ""
+            aws = f"{name} reached its end of life{when}"
+            if self.endpoint != "aws":
+                return f"ready {_READY_ON[self.endpoint]}{extra}; on AWS: {aws}"
+            if self.endpoint_lifecycle is None:  # the account's lifecycle was not read
+                return f"not known to be ready{extra}: AWS published: {aws}"
+            return f"ready in this account, which still runs it{extra}; AWS published: {aws}"
+        if self.endpoint == "aws":
+            return f"ready: a real run can work{extra}"
+        text = f"ready {_READY_ON[self.endpoint]}{extra}"
+        if published is not None and published.status == "LEGACY":
+            text += f"; on AWS: {name} is {published.published_text()}"
+        return text
+
     def to_dict(self) -> dict[str, Any]:
+        endpoint_life = self.endpoint_lifecycle
+        published = self.published_lifecycle
         return {
             "ok": self.ok,
+            "verdict": self.verdict,
             "model_id": self.model_id,
             "region": self.region,
+            "endpoint": self.endpoint,
+            "endpoint_lifecycle": endpoint_life.to_dict() if endpoint_life else None,
+            "published_lifecycle": published.to_dict() if published else None,
             "checks": [c.to_dict() for c in self.checks],
         }
 
@@ -74,6 +129,7 @@ def run_checks(
     output: OutputLocation | str | None = None,
     kms_key_id: str | None = None,
     day: date | None = None,
+    endpoint: EndpointKind | None = None,
 ) -> DoctorReport:
     """Every check that makes a first real run of ``model`` fail, with the fix for each.
 
@@ -84,6 +140,11 @@ def run_checks(
     prefix with ``kms_key_id``); without it the bucket checks are skipped. A check that
     cannot run because an earlier one failed is ``skip`` with the reason. Never raises
     for what the service answers: every answer becomes a check.
+
+    ``endpoint`` says who answers (``emulator``, ``endpoint`` or ``aws``; guessed from
+    the client when None): the lifecycle check shows its answer beside what AWS
+    published, and a model AWS published as past its end of life is never ``ready``
+    on AWS's behalf (a warning at least, and said in :attr:`DoctorReport.verdict`).
     """
     resolved = model if isinstance(model, Model) else get_model(model)
     location: OutputLocation | None
@@ -97,12 +158,18 @@ def run_checks(
         location = output_location(output, kms_key_id=kms_key_id)
     else:
         location = None
-    return _Doctor(client, resolved, location, today(day)).run()
+    kind = endpoint or endpoint_kind_of(client)
+    return _Doctor(client, resolved, location, today(day), kind).run()
 
 
 class _Doctor:
     def __init__(
-        self, client: NovaReelClient, model: Model, output: OutputLocation | None, day: date
+        self,
+        client: NovaReelClient,
+        model: Model,
+        output: OutputLocation | None,
+        day: date,
+        endpoint: EndpointKind,
     ) -> None:
         self.client = client
         self.model = model
@@ -110,9 +177,18 @@ class _Doctor:
         self.output = output
         self.day = day
         self.region = client.region
-        self.report = DoctorReport(model_id=model.model_id, region=client.region)
+        self.endpoint = endpoint
+        #: what AWS published (the registry's dates on ``day``)
+        self.published = registry_lifecycle(model, day)
+        self.report = DoctorReport(
+            model_id=model.model_id,
+            region=client.region,
+            endpoint=endpoint,
+            model_name=model.info.name,
+            published_lifecycle=self.published,
+        )
         #: the lifecycle the checks settled on (control plane first, registry otherwise)
-        self.facts: LifecycleFacts = registry_lifecycle(model, day)
+        self.facts: LifecycleFacts = self.published
 
     def add(self, name: str, status: CheckStatus, detail: str, fix: str | None = None) -> Check:
         check = Check(name, status, detail, fix)
@@ -182,7 +258,7 @@ class _Doctor:
     def lifecycle(self, blocked: str | None) -> Check:
         if blocked:
             return self.add("lifecycle", "skip", f"skipped: {blocked}")
-        registry = registry_lifecycle(self.model, self.day)
+        registry = self.published
         try:
             details = self.client.get_foundation_model(self.model.model_id)
         except NotFoundError as exc:
@@ -202,17 +278,22 @@ class _Doctor:
             if registry.status != "ACTIVE":
                 fix += ". " + alternatives_text(self.model.model_id, self.day)
             return self.add("lifecycle", "warn", detail, fix + ("" if fix.endswith(".") else "."))
-        facts = control_plane_lifecycle(details, self.model) or registry
+        answered = control_plane_lifecycle(details, self.model)
+        self.report.endpoint_lifecycle = answered
+        facts = answered or registry
         self.facts = facts
+        sources = side_by_side(answered, registry, self.endpoint)
         if facts.status == "ACTIVE":
+            if registry.status != "ACTIVE":
+                return self.published_differs(sources)
             since = f", launched {facts.launched.isoformat()}" if facts.launched else ""
-            return self.add("lifecycle", "ok", f"ACTIVE{since}")
+            return self.add("lifecycle", "ok", f"{sources}{since}")
         if facts.status == "LEGACY":
             dates = facts.dates_text() or "no dates given"
             detail = (
-                f"{self.info.name} is LEGACY ({dates}): it still runs, but accounts that "
-                "have not used it in the last 15 days may lose access, and it stops at "
-                "its end of life"
+                f"{sources}: {self.info.name} is LEGACY ({dates}): it still runs, but "
+                "accounts that have not used it in the last 15 days may lose access, and "
+                "it stops at its end of life"
             )
             if facts.end_of_life and facts.end_of_life <= self.day:
                 detail += f" (the announced date {facts.end_of_life.isoformat()} has passed)"
@@ -229,12 +310,39 @@ class _Doctor:
             return self.add("lifecycle", "warn", detail, fix)
         return self.eol(facts, None)
 
+    def published_differs(self, sources: str) -> Check:
+        """The endpoint runs the model, but AWS published it as Legacy or retired: a
+        warning, so that an emulator's (or a stale account's) ACTIVE is never taken
+        for AWS's."""
+        name = self.info.name
+        published = self.published
+        if published.status == "EOL":
+            when = f" on {published.end_of_life.isoformat()}" if published.end_of_life else ""
+            on_aws = f"{name} reached its end of life{when}"
+        else:
+            on_aws = f"{name} is {published.published_text()}"
+        if self.endpoint == "aws":
+            fix = f"AWS published that {on_aws}, yet this account still runs it: it may stop "
+            fix += "at any time. "
+        else:
+            where = ENDPOINT_LABELS[self.endpoint]
+            fix = f"This {where} runs {name} as it is set up to; on AWS {on_aws}"
+            fix += ", so a real run will be refused. " if published.status == "EOL" else ". "
+        fix += alternatives_text(self.model.model_id, self.day)
+        return self.add("lifecycle", "warn", sources, fix)
+
     def eol(self, facts: LifecycleFacts, said: str | None) -> Check:
         self.facts = facts
+        self.report.endpoint_lifecycle = facts
         when = f" on {facts.end_of_life.isoformat()}" if facts.end_of_life else ""
-        detail = f"{self.info.name} ({self.model.model_id}) reached its end of life{when}"
+        where = ENDPOINT_LABELS[self.endpoint]
+        detail = (
+            f"{self.info.name} ({self.model.model_id}) reached its end of life{when} "
+            f"({side_by_side(facts, self.published, self.endpoint)})"
+        )
         if said:
-            detail += f"; the service says: {said}"
+            who = "service" if self.endpoint == "aws" else where
+            detail += f"; the {who} says: {said}"
         fix = f"{self.info.name} can no longer run: choose another model. " + alternatives_text(
             self.model.model_id, self.day
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from typing import Any
+from typing import Any, Literal
 
 from novareel.errors import AwsError
 from novareel.models import Model, active_alternatives, find_model
@@ -30,6 +30,24 @@ CREDENTIAL_CODES = frozenset(
         "ExpiredToken",
     }
 )
+
+
+#: Who answered the control plane: the novareel emulator (``--local``, or an
+#: ``--endpoint-url`` that is one), another endpoint, or AWS itself.
+EndpointKind = Literal["emulator", "endpoint", "aws"]
+
+#: How each kind of endpoint is named beside AWS's published lifecycle.
+ENDPOINT_LABELS: dict[str, str] = {"emulator": "emulator", "endpoint": "endpoint", "aws": "account"}
+
+
+def endpoint_kind_of(client: Any) -> EndpointKind:
+    """The kind of endpoint a client talks to, when the caller did not say.
+
+    Without a probe novareel cannot tell its emulator from another endpoint, so a
+    client with an endpoint URL is an ``endpoint`` and one without is ``aws``; the
+    connection factory (:mod:`novareel.connection`), which probes, passes ``emulator``.
+    """
+    return "endpoint" if getattr(client, "runtime_endpoint", None) else "aws"
 
 
 def is_credential_error(exc: AwsError) -> bool:
@@ -73,6 +91,34 @@ class LifecycleFacts:
     legacy_since: date | None = None
     end_of_life: date | None = None
     source: str = "registry"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: ``status``, the three dates (ISO) and ``source``."""
+        return {
+            "status": self.status,
+            "launched": iso_date(self.launched),
+            "legacy_since": iso_date(self.legacy_since),
+            "end_of_life": iso_date(self.end_of_life),
+            "source": self.source,
+        }
+
+    def published_text(self) -> str:
+        """The state in words, with its dates: ``end of life since 2026-09-30``,
+        ``LEGACY since 2026-03-30, end of life 2026-09-30`` or ``ACTIVE``."""
+        if self.status == "EOL":
+            return (
+                f"end of life since {self.end_of_life.isoformat()}"
+                if self.end_of_life
+                else "end of life"
+            )
+        if self.status == "LEGACY":
+            text = "LEGACY"
+            if self.legacy_since:
+                text += f" since {self.legacy_since.isoformat()}"
+            if self.end_of_life:
+                text += f", end of life {self.end_of_life.isoformat()}"
+            return text
+        return self.status
 
     def dates_text(self) -> str:
         """``legacy since 2026-03-30, end of life 2026-09-30`` (the known parts)."""
@@ -118,6 +164,29 @@ def control_plane_lifecycle(
         end_of_life=as_date(block.get("endOfLifeTime")),
         source="control-plane",
     )
+
+
+def side_by_side(
+    endpoint: LifecycleFacts | None, published: LifecycleFacts, kind: EndpointKind
+) -> str:
+    """The endpoint's answer beside AWS's published lifecycle, never merged into one.
+
+    ``emulator: ACTIVE (as configured) · AWS: end of life since 2026-09-30``. An
+    emulator answers what it was configured to (``--model-state``), another endpoint
+    what it answers, the account what AWS says for it (then the second half reads
+    ``AWS published``); the second half is the registry's copy of what AWS
+    published, the same for everyone. ``endpoint`` None
+    means it gave no lifecycle (it did not answer, or has none).
+    """
+    label = ENDPOINT_LABELS[kind]
+    if endpoint is None:
+        said = "not known"
+    elif kind == "emulator":
+        said = f"{endpoint.status} (as configured)"
+    else:
+        said = endpoint.published_text()
+    aws = "AWS published" if kind == "aws" else "AWS"
+    return f"{label}: {said} · {aws}: {published.published_text()}"
 
 
 def eol_lifecycle(model: Model) -> LifecycleFacts:

@@ -9,19 +9,29 @@ from typing import TYPE_CHECKING, Any
 from novareel.errors import AwsError, NotFoundError
 from novareel.models import Model, all_models, describe_model
 from novareel.preflight.lifecycle import (
+    EndpointKind,
     LifecycleFacts,
     access_from_availability,
     control_plane_lifecycle,
+    endpoint_kind_of,
     eol_lifecycle,
     is_credential_error,
     iso_date,
     registry_lifecycle,
     service_words,
+    side_by_side,
     today,
 )
 
 if TYPE_CHECKING:
     from novareel.client import NovaReelClient
+
+#: Where a lifecycle the endpoint answered came from, by kind of endpoint.
+_LIFECYCLE_SOURCES = {
+    "emulator": "the emulator's control plane in {region} (as configured, not AWS's)",
+    "endpoint": "the control plane at the endpoint given, in {region}",
+    "aws": "the account's Bedrock control plane in {region}",
+}
 
 
 def survey_models(
@@ -29,6 +39,7 @@ def survey_models(
     *,
     region: str | None = None,
     day: date | None = None,
+    endpoint: EndpointKind | None = None,
 ) -> list[dict[str, Any]]:
     """Every registered model, joined with what the account's control plane says.
 
@@ -38,15 +49,24 @@ def survey_models(
     keys plus ``region`` (the region asked), ``access`` (one of :data:`ACCESS_VALUES`),
     ``source`` (``registry`` or ``control-plane``: where the lifecycle came from) and
     ``note`` (why a value is unknown, or what the service said; None when nothing to
-    say). Missing or refused credentials raise (see :func:`is_credential_error`); any
-    other failure leaves that one model with registry facts, access ``unknown`` and a
-    note.
+    say).
+
+    Two lifecycles, never merged: ``published_lifecycle`` is what AWS published (the
+    registry's dates, as of ``day``) and ``endpoint_lifecycle`` what the endpoint
+    answered (None offline or when it gave none), with ``endpoint`` naming who
+    answered (``emulator``, ``endpoint`` or ``aws``: ``endpoint`` when given, else
+    guessed from the client) and ``lifecycle_text`` both side by side. The flat
+    ``lifecycle_status`` and dates are the endpoint's answer when there is one, else
+    the registry's. Missing or refused credentials raise (see
+    :func:`is_credential_error`); any other failure leaves that one model with registry
+    facts, access ``unknown`` and a note.
     """
     listings: dict[str, list[dict[str, Any]] | AwsError] = {}
     rows = []
     for model in all_models():
         asked = region or model.info.default_region
-        facts = registry_lifecycle(model, day)
+        published = facts = registry_lifecycle(model, day)
+        kind: EndpointKind | None = endpoint if client_for is not None else None
         row = describe_model(model, today(day))
         row.update(region=asked, access="unknown", source="registry", note=None)
         if client_for is None:
@@ -57,17 +77,30 @@ def survey_models(
                 f"{model.info.name} is offered in {', '.join(model.info.regions)}, not {asked}"
             )
         else:
+            client = client_for(asked)
+            kind = kind or endpoint_kind_of(client)
             facts, row["access"], row["note"] = _ask_control_plane(
-                client_for(asked), model, asked, listings, facts
+                client, model, asked, listings, facts
             )
             row["source"] = facts.source
             if facts.source == "control-plane":
-                row["lifecycle_source"] = f"the account's Bedrock control plane in {asked}"
+                row["lifecycle_source"] = _LIFECYCLE_SOURCES[kind].format(region=asked)
         row.update(
             lifecycle_status=facts.status,
             launched=iso_date(facts.launched),
             legacy_since=iso_date(facts.legacy_since),
             end_of_life=iso_date(facts.end_of_life),
+        )
+        answered = facts if facts.source == "control-plane" else None
+        row.update(
+            endpoint=kind,
+            endpoint_lifecycle=answered.to_dict() if answered else None,
+            published_lifecycle=published.to_dict(),
+            lifecycle_text=(
+                side_by_side(answered, published, kind)
+                if kind is not None and answered is not None
+                else f"AWS: {published.published_text()}"
+            ),
         )
         rows.append(row)
     return rows
