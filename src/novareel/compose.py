@@ -353,7 +353,8 @@ def _board_shots(
             found.add(exc, board=True)
         else:
             # Each frame's own notes ("shots[2].image: ..."), the words a submit repeats.
-            notices.extend(n for shot in prepared.shots if shot.image for n in shot.image.notes)
+            read = [s.image for s in prepared.shots if isinstance(s.image, StartingFrame)]
+            notices.extend(n for image in read for n in image.notes)
             return list(prepared.shots), prepared.seed
     shots = [Shot(s.text, _stand_in(s.image) if s.image else None) for s in board.shots]
     return shots, spec.seed if spec.seed is not None else board.file.seed
