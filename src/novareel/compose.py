@@ -386,8 +386,9 @@ def _composed(
 def request_notices(request: VideoRequest, *, lifecycle: bool = True) -> list[str]:
     """What to tell a person about a request before it is sent: the model's lifecycle
     (Legacy, past end of life; left out with ``lifecycle=False``, as a batch says it
-    once per model), what was done to its images (each frame's notes) and advice on
-    the prompt and shots (negations, camera words).
+    once per model), the family's note on an undocumented image input, what was done
+    to its images (each frame's notes) and advice on the prompt and shots (negations,
+    camera words).
 
     Never blocks; the same text is said once however many prompts repeat it.
     """
@@ -397,6 +398,9 @@ def request_notices(request: VideoRequest, *, lifecycle: bool = True) -> list[st
         said = lifecycle_notice(model)
         if said:
             notices.append(said)
+    image_notice = getattr(model.family, "image_notice", None) if model else None
+    if image_notice and request.frames:  # a family whose image input is undocumented
+        notices.append(image_notice)
     for frame in request.frames:  # what was done to each image (novareel.images says it)
         notices.extend(frame.notes)
     texts = [getattr(request, "prompt", None)]
