@@ -9,6 +9,11 @@ The public API is what this module exports (pinned by a test)::
                                "s3://my-bucket/videos/", out_dir="videos")
     print(result.video_path, result.estimated_cost_usd)
 
+A request is checked when it is built: ``TextVideo("A man walks", duration=12)``
+raises :class:`InvalidRequestError` whose ``problems`` name every field that is wrong,
+so nothing is priced or sent that the service would refuse. Images may be paths (or
+``s3://`` URIs), read and checked as the command line's ``--image`` is.
+
 To build requests from what a person typed (image paths, a fit mode, shots, a
 storyboard file), with every problem and every notice at once (what the command line
 uses)::
@@ -28,9 +33,26 @@ fast: boto3, Pillow and PyAV load only when the piece that needs them is used.
 from __future__ import annotations
 
 import importlib
+import os
 from typing import TYPE_CHECKING, Any
 
+from novareel import frame_reader as _frame_reader
+
 __version__ = "0.1.0"
+
+
+def _read_frame(value: str | os.PathLike[str], field: str, rules: Any) -> Any:
+    """How a request class reads an image path: as ``--image`` is read
+    (:func:`novareel.images.load_starting_frame`, to the model's rules)."""
+    from novareel.images import load_starting_frame
+
+    return load_starting_frame(value, field=field, rules=rules)
+
+
+# The request classes (models/, a leaf without I/O) read image paths through this slot;
+# filled here, above every layer, so that no layer imports one above it and
+# ``import novareel`` still loads neither novareel.models nor Pillow.
+_frame_reader.install(_read_frame)
 
 _EXPORTS: dict[str, str] = {
     # requests
@@ -42,7 +64,7 @@ _EXPORTS: dict[str, str] = {
     "TaskType": "novareel.models.nova_reel",
     "VideoRequest": "novareel.models.base",
     "build_request": "novareel.models.nova_reel",
-    "estimate_cost_usd": "novareel.models.nova_reel",
+    "estimate_cost_usd": "novareel.models",
     "DEFAULT_MODEL": "novareel.models.nova_reel",
     "RayVideo": "novareel.models.luma_ray",
     "GenerateOptions": "novareel.models.base",
@@ -183,7 +205,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from novareel.images import load_starting_frame, prepare_starting_frame
     from novareel.jobs import DownloadProgress, NovaReel
     from novareel.ledger import JobRecord, Ledger
-    from novareel.models import all_models, get_model
+    from novareel.models import all_models, estimate_cost_usd, get_model
     from novareel.models.base import GenerateOptions, Shot, StartingFrame, VideoRequest
     from novareel.models.luma_ray import RayVideo
     from novareel.models.nova_reel import (
@@ -193,7 +215,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         TaskType,
         TextVideo,
         build_request,
-        estimate_cost_usd,
     )
     from novareel.replay import retry_job, sync_jobs
     from novareel.results import Failure, JobResult

@@ -475,7 +475,8 @@ def _board_shots(
             found.add(exc, board=True)
         else:
             # Each frame's own notes ("shots[2].image: ..."), the words a submit repeats.
-            notices.extend(n for shot in prepared.shots if shot.image for n in shot.image.notes)
+            read = [s.image for s in prepared.shots if isinstance(s.image, StartingFrame)]
+            notices.extend(n for image in read for n in image.notes)
             return list(prepared.shots), prepared.seed
     shots = [Shot(s.text, _stand_in(s.image) if s.image else None) for s in board.shots]
     seed = spec.options.get("seed")
@@ -508,8 +509,9 @@ def _composed(
 def request_notices(request: VideoRequest, *, lifecycle: bool = True) -> list[str]:
     """What to tell a person about a request before it is sent: the model's lifecycle
     (Legacy, past end of life; left out with ``lifecycle=False``, as a batch says it
-    once per model), what was done to its images (each frame's notes) and advice on
-    the prompt and shots (negations, camera words).
+    once per model), the family's note on an undocumented image input, what was done
+    to its images (each frame's notes) and advice on the prompt and shots (negations,
+    camera words).
 
     Never blocks; the same text is said once however many prompts repeat it.
     """
@@ -519,6 +521,9 @@ def request_notices(request: VideoRequest, *, lifecycle: bool = True) -> list[st
         said = lifecycle_notice(model)
         if said:
             notices.append(said)
+    image_notice = getattr(model.family, "image_notice", None) if model else None
+    if image_notice and request.frames:  # a family whose image input is undocumented
+        notices.append(image_notice)
     for frame in request.frames:  # what was done to each image (novareel.images says it)
         notices.extend(frame.notes)
     texts = [getattr(request, "prompt", None)]

@@ -220,10 +220,12 @@ class Storyboard:
         found = find_model(chosen)
         request = None
         if found is None or found.family.multi_shot:
-            request = MultiShotManual(
-                shots=shots, seed=_first(seed, self.file.seed, DEFAULT_SEED), model_id=chosen
-            )
-            problems.extend(request.problems())
+            try:  # checked when built
+                request = MultiShotManual(
+                    shots=shots, seed=_first(seed, self.file.seed, DEFAULT_SEED), model_id=chosen
+                )
+            except InvalidRequestError as exc:
+                problems.extend(exc.problems)
         if problems:
             hints.append(f"Run: novareel storyboard check {self.path}")
             raise InvalidRequestError(_dedupe(problems), hint=" ".join(hints))
@@ -528,12 +530,14 @@ def check_storyboard(path: str | os.PathLike[str]) -> StoryboardReport:
         board = Storyboard(path=source, file=model, shots=shots)
         frames, image_problems, notes, hints = _load_images(shots, fit=None, file_fit=model.fit)
         problems.extend(image_problems)
-        request = MultiShotManual(
-            shots=[Shot(text=s.text, image=frames.get(s.number)) for s in shots],
-            seed=_first(model.seed, DEFAULT_SEED),
-            model_id=_first(model.model_id, DEFAULT_MODEL),
-        )
-        problems.extend(request.problems())
+        try:  # checked when built: its problems are the report's
+            MultiShotManual(
+                shots=[Shot(text=s.text, image=frames.get(s.number)) for s in shots],
+                seed=_first(model.seed, DEFAULT_SEED),
+                model_id=_first(model.model_id, DEFAULT_MODEL),
+            )
+        except InvalidRequestError as exc:
+            problems.extend(exc.problems)
         return _report(source, problems, notes, hints, board.shots, model)
     # The document is not valid as a whole: still check each image that can be read.
     file_fit = data.get("fit") if isinstance(data, dict) else None

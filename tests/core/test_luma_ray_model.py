@@ -308,3 +308,62 @@ def test_lifecycle_notice_follows_the_dates() -> None:
     assert "Luma Ray 2 (--model-id luma-ray2, $0.75/s at 540p" in ended
     assert "novareel doctor" in ended
     assert lifecycle_notice(get_model("luma-ray2"), date(2026, 10, 1)) is None
+
+
+# --- checked when built, one price function (issue 19) ---------------------------------
+
+
+def test_ray_request_is_refused_when_built() -> None:
+    """Before: ``RayVideo(duration=6)`` was built and a dry run quoted $9.00 for it."""
+    with pytest.raises(InvalidRequestError) as info:
+        RayVideo("A kite", duration=6, resolution="1080p")
+    assert fields(info) == ["resolution", "duration"]
+
+
+def test_ray_keyframes_may_be_paths_read_as_the_cli_reads_them(tmp_path: Any) -> None:
+    from PIL import Image
+
+    from novareel.errors import ImageError
+    from novareel.images import load_starting_frame
+    from novareel.models.luma_ray import frame_rules
+
+    start, end = tmp_path / "start.png", tmp_path / "end.jpg"
+    Image.new("RGB", (960, 540), (1, 2, 3)).save(start)
+    Image.new("RGB", (960, 540), (4, 5, 6)).save(end, format="JPEG")
+    request = RayVideo("A kite", resolution="540p", start_frame=str(start), end_frame=end)
+    rules = frame_rules("16:9", "540p")
+    assert request.frames == [
+        load_starting_frame(start, rules=rules),
+        load_starting_frame(end, field="end_image", rules=rules),
+    ]
+    keyframes = request.to_model_input()["keyframes"]
+    assert keyframes["frame1"]["source"]["media_type"] == "image/jpeg"
+    with pytest.raises(ImageError) as info:  # the CLI's words for --image s3://...
+        RayVideo("A kite", start_frame="s3://bucket/start.png")
+    assert fields(info) == ["image"] and "documented form" in str(info.value)
+
+
+def test_the_public_price_is_the_registrys() -> None:
+    """Before: ``novareel.estimate_cost_usd("luma.ray-v2:0", 5)`` returned 0.40, Nova
+    Reel's price; now it is the registry's, by resolution (720p, Ray 2's default and
+    dearest, when not given)."""
+    import novareel
+
+    assert novareel.estimate_cost_usd is estimate_cost_usd
+    assert novareel.estimate_cost_usd("luma.ray-v2:0", 5) == 7.5
+    assert novareel.estimate_cost_usd("luma-ray2", 5, "540p") == 3.75
+    assert novareel.estimate_cost_usd("nova-reel", 6) == 0.48
+    with pytest.raises(InvalidRequestError) as info:
+        novareel.estimate_cost_usd("luma.ray-v2:0", -5, "1080p")
+    assert fields(info) == ["duration_seconds", "resolution"]
+
+
+@pytest.mark.parametrize("resolution", ["540p", "720p"])
+@pytest.mark.parametrize("duration", [5, 9])
+def test_a_requests_price_is_the_public_price(resolution: str, duration: int) -> None:
+    from novareel.models.nova_reel import MultiShotAutomated, TextVideo
+
+    request = RayVideo("x", resolution=resolution, duration=duration)
+    assert request.estimated_cost_usd == estimate_cost_usd(request.model_id, duration, resolution)
+    for nova in (TextVideo("x"), MultiShotAutomated("x", duration=duration * 12 + 12)):
+        assert nova.estimated_cost_usd == estimate_cost_usd(nova.model_id, nova.duration_seconds)

@@ -120,10 +120,11 @@ def test_automated_durations_refused(duration: int) -> None:
     assert "multiple of 6 from 12 to 120" in (exc.value.problems[0].limit or "")
 
 
-@pytest.mark.parametrize("length,ok", [(4000, True), (4001, False)])
-def test_automated_prompt_limit(length: int, ok: bool) -> None:
-    request = MultiShotAutomated("a" * length, duration=12)
-    assert (request.problems() == []) is ok
+def test_automated_prompt_limit() -> None:
+    assert MultiShotAutomated("a" * 4000, duration=12).problems() == []
+    with pytest.raises(InvalidRequestError) as exc:  # refused when built
+        MultiShotAutomated("a" * 4001, duration=12)
+    assert fields(exc) == ["prompt"]
 
 
 @pytest.mark.parametrize("count", [2, 20])
@@ -270,3 +271,68 @@ def test_declared_format_must_match_the_bytes() -> None:
         TextVideo("x", image=jpeg_bytes).validate()
     assert fields(exc) == ["image.format"]
     assert "bytes are jpeg" in str(exc.value)
+
+
+# --- checked when built, images as paths (issue 19) ------------------------------------
+
+
+def test_an_invalid_request_is_refused_when_built_with_every_problem() -> None:
+    """Before: ``TextVideo("A man walks", duration=12)`` was built, and a dry run quoted
+    $0.96 for it; now building it raises, naming every problem by field."""
+    with pytest.raises(InvalidRequestError) as exc:
+        TextVideo("A man walks", duration=12, seed=-1)
+    assert fields(exc) == ["duration_seconds", "seed"]
+    with pytest.raises(InvalidRequestError) as exc:
+        MultiShotAutomated("A man walks", duration=25)
+    assert fields(exc) == ["duration_seconds"]
+    with pytest.raises(InvalidRequestError) as exc:
+        MultiShotManual([Shot("only one", image=42)], model_id=MODEL_V1_0)  # type: ignore[arg-type]
+    assert fields(exc) == ["shots[1].image", "shots", "model_id"]
+
+
+def write_frame(path: object, fmt: str = "PNG", size: tuple[int, int] = (1280, 720)) -> None:
+    from PIL import Image
+
+    Image.new("RGB", size, (40, 90, 160)).save(path, format=fmt)  # type: ignore[arg-type]
+
+
+def test_an_image_path_is_read_as_the_cli_reads_it(tmp_path: object) -> None:
+    """Before: ``TextVideo(prompt, image="seashell.png")`` kept the string, and generate
+    failed with AttributeError; now a str or Path is read by images' loader (the one
+    ``--image`` uses), notes and all."""
+    from pathlib import Path
+
+    from novareel.images import load_starting_frame
+
+    path = Path(str(tmp_path)) / "seashell.png"
+    write_frame(path, "JPEG")  # JPEG bytes behind a .png name: accepted with a note
+    expected = load_starting_frame(path)
+    for given in (str(path), path):
+        request = TextVideo("A seashell", image=given)
+        assert isinstance(request.image, StartingFrame)
+        assert request.image == expected and request.image.format == "jpeg"
+        assert request.image.notes == expected.notes and request.image.notes
+        assert request.to_model_input()["textToVideoParams"]["images"][0]["format"] == "jpeg"
+    by_uri = TextVideo("A seashell", image="s3://bucket/frames/seashell.png")
+    assert by_uri.frames[0].s3_uri == "s3://bucket/frames/seashell.png"
+    shots = MultiShotManual([Shot("one", image=str(path)), Shot("two")])
+    assert shots.frames == [expected]
+
+
+def test_a_bad_image_path_is_an_image_error_among_the_other_problems(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from novareel.errors import ImageError
+
+    small = Path(str(tmp_path)) / "small.png"
+    write_frame(small, size=(640, 360))
+    with pytest.raises(ImageError) as only_image:
+        TextVideo("x", image=small)
+    assert fields(only_image) == ["image"] and "1280x720" in str(only_image.value)
+    with pytest.raises(InvalidRequestError) as mixed:
+        TextVideo("x", image=str(tmp_path) + "/missing.png", duration=12)
+    assert not isinstance(mixed.value, ImageError)
+    assert fields(mixed) == ["image", "duration_seconds"]
+    with pytest.raises(ImageError) as shot:
+        MultiShotManual([Shot("one"), Shot("two", image=small)])
+    assert fields(shot) == ["shots[2].image"]

@@ -8,10 +8,10 @@ from typing import Any
 
 from PIL import Image
 
-from novareel import NovaReel, TextVideo
+from novareel import NovaReel, NovaReelClient, TextVideo
 from novareel.compose import RequestSpec, compose_requests
 from novareel.images import load_starting_frame
-from tests.helpers import OUTPUT
+from tests.helpers import BUCKET, OUTPUT
 
 
 def tall_jpeg_as_png(path: Path) -> Path:
@@ -57,3 +57,49 @@ def test_submit_says_the_builders_notices_once(reel: NovaReel, tmp_path: Path) -
     # everything the builder told the person is in the API's result, each once
     assert set(built.notices) <= set(submitted.notices)
     assert len(submitted.notices) == len(set(submitted.notices))
+
+
+def test_a_ray_keyframe_path_brings_the_cli_notices_to_python(
+    emulator: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Before: Luma Ray 2's note on its undocumented image input reached CLI users
+    (the builder's model notices) but not a Python caller's submit or dry run. Now the
+    notices of the same input are the command line's, in the plan, the hook and the
+    submit's result."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from novareel import RayVideo
+    from novareel.cli import _register, app
+    from novareel.models.luma_ray import IMAGE_NOTICE
+
+    start = tmp_path / "start.png"
+    Image.new("RGB", (960, 540), (200, 120, 40)).save(start)
+    request = RayVideo("A kite over a beach, no people", resolution="540p", start_frame=start)
+    heard: list[str] = []
+    client = NovaReelClient(
+        region="us-west-2", endpoint_url=emulator.url, access_key="t", secret_key="t"
+    )
+    client.ensure_bucket(BUCKET)
+    with NovaReel(client, ledger=False) as reel:  # in Ray 2's region
+        plan = reel.dry_run(request, OUTPUT, on_notice=heard.append)
+        assert IMAGE_NOTICE in plan.notices and heard == list(plan.notices)
+        submitted = reel.submit(request, OUTPUT, on_notice=heard.append)
+    assert IMAGE_NOTICE in submitted.notices and set(plan.notices) == set(submitted.notices)
+    assert heard == list(plan.notices) * 2  # the hook heard the submit's, before sending
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NOVAREEL_HOME", str(tmp_path / "home"))
+    _register()
+    said = CliRunner().invoke(
+        app,
+        ["generate", "A kite over a beach, no people", "--model-id", "luma-ray2",
+         "--resolution", "540p", "--image", str(start), "--dry-run", "--json",
+         "--output-uri", OUTPUT],
+    )  # fmt: skip
+    assert said.exit_code == 0, said.output
+    cli = set(json.loads(said.stdout)["notices"])
+    # every notice the command line gives about the request, the Python caller hears
+    # (the Python result adds where the job goes: the region notices of its client)
+    assert cli <= set(plan.notices)

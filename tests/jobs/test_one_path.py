@@ -138,13 +138,129 @@ def test_dry_run_of_several_requests_shows_the_token_placeholder(reel: NovaReel)
     assert plan.estimated_cost_usd == pytest.approx(0.96)
 
 
-def test_dry_run_shows_a_bad_output_uri_as_typed_with_its_problem(reel: NovaReel) -> None:
-    plan = reel.dry_run(TextVideo("x"), "s3://Bad_Bucket/videos/")
+def test_the_plan_function_shows_a_bad_output_uri_as_typed_with_its_problem() -> None:
+    """The doors that print (``generate --dry-run``, the MCP estimate) show the plan
+    and its problems, then refuse (exit 2); the Python door refuses (below)."""
+    from novareel.jobs.dry_run import dry_run
+
+    plan = dry_run([TextVideo("x")], "s3://Bad_Bucket/videos/")
     assert plan.problems and plan.problems[0].field.startswith("output")
     assert plan.results[0].output_uri == "s3://Bad_Bucket/videos/"
     assert plan.start_async_invoke[0]["outputDataConfig"]["s3OutputDataConfig"]["s3Uri"].startswith(
         "s3://Bad_Bucket"
     )
+
+
+# --- the Python door answers as submit and the command line do (issue 19) ---------------
+
+
+@pytest.mark.parametrize(
+    "output,token,tags,named",
+    [
+        ("s3://Bad_Bucket/videos/", None, None, ["output_uri"]),
+        (OUTPUT, "has spaces", None, ["client_token"]),
+        ("s3://ab/", "tok", {"bad key!": "x"}, ["output_uri", "tags[bad key!]"]),
+    ],
+)
+def test_dry_run_refuses_what_submit_refuses(
+    reel: NovaReel,
+    emulator: Any,
+    output: str,
+    token: str | None,
+    tags: dict[str, str] | None,
+    named: list[str],
+) -> None:
+    """Before: the Python dry run priced a job whose output location (or token, tags)
+    submit refuses; now it raises, naming every problem (submit stops at its first
+    failing check), and nothing is sent either way."""
+    from novareel.errors import InvalidRequestError
+
+    request = TextVideo("a lighthouse at dawn")
+    with pytest.raises(InvalidRequestError) as planned:
+        reel.dry_run(request, output, client_token=token, tags=tags)
+    with pytest.raises(InvalidRequestError) as submitted:
+        reel.submit(request, output, client_token=token, tags=tags)
+    assert [p.field for p in planned.value.problems] == named
+    assert {p.field for p in submitted.value.problems} <= set(named)
+    assert emulator.jobs() == []
+
+
+def test_dry_run_says_what_submit_says_and_tells_the_hook(reel: NovaReel, tmp_path: Path) -> None:
+    """Before: ``plan.notices == ()`` for any request (no lifecycle, prompt or image
+    notice reached a Python caller's dry run); now they are the notices the submit of
+    the same request says, also through ``on_notice``."""
+    from PIL import Image
+
+    from novareel.models import get_model, lifecycle_notice
+
+    frame = tmp_path / "frame.png"
+    Image.new("RGB", (1280, 720), (10, 20, 30)).save(frame, format="JPEG")
+    request = TextVideo("A quiet street, no cars", image=str(frame))
+    heard: list[str] = []
+    plan = reel.dry_run(request, f"{OUTPUT}plan", on_notice=heard.append)
+    said = " | ".join(plan.notices)
+    assert 'negation ("no")' in said and "image: frame.png is named .png but holds JPEG" in said
+    eol = lifecycle_notice(get_model(request.model_id))
+    assert eol is None or eol in plan.notices  # Nova Reel's end of life, from its dates
+    assert heard == list(plan.notices)
+    assert f"output URI {OUTPUT}plan does not end in '/'" in said  # as submit says it
+    submitted = reel.submit(request, f"{OUTPUT}plan")
+    assert set(plan.notices) == set(submitted.notices)
+
+
+def test_generate_reads_an_image_path(reel: NovaReel, tmp_path: Path) -> None:
+    """Before: ``TextVideo(prompt, image="seashell.png")`` was accepted and generate
+    raised ``AttributeError: 'str' object has no attribute 'problems'``."""
+    from PIL import Image
+
+    Image.new("RGB", (1280, 720), (230, 200, 170)).save(tmp_path / "seashell.png")
+    request = TextVideo("Closeup of a seashell", image=str(tmp_path / "seashell.png"))
+    result = reel.generate(request, OUTPUT, out_dir=tmp_path / "out")
+    assert result.status == "Completed" and result.video_path
+    assert result.request["textToVideoParams"]["images"][0]["path"].endswith("seashell.png")
+
+
+@pytest.mark.parametrize(
+    "python_request,cli_args",
+    [
+        (
+            lambda: TextVideo("A man walks", duration=12, seed=-1, image="nope.png"),
+            ["A man walks", "--task", "text", "--duration", "12", "--seed", "-1", "--image",
+             "nope.png"],
+        ),
+        (
+            lambda: __import__("novareel").RayVideo("A man walks", duration=6, resolution="1k"),
+            ["A man walks", "--model-id", "luma-ray2", "--duration", "6", "--resolution", "1k"],
+        ),
+        (
+            lambda: __import__("novareel").MultiShotAutomated("A man walks", duration=25),
+            ["A man walks", "--duration", "25"],
+        ),
+    ],
+)  # fmt: skip
+def test_python_refuses_with_the_problems_the_cli_reports(
+    python_request: Any, cli_args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same input, the same verdict: the problems a request class raises when built
+    are the command line's (``generate --dry-run --json``), field by field."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from novareel.cli import _register, app
+    from novareel.errors import InvalidRequestError
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NOVAREEL_HOME", str(tmp_path / "home"))
+    _register()
+    said = CliRunner().invoke(
+        app, ["generate", *cli_args, "--dry-run", "--json", "--output-uri", OUTPUT]
+    )
+    assert said.exit_code == 2, said.output
+    cli = [(p["field"], p["message"]) for p in json.loads(said.stdout)["error"]["problems"]]
+    with pytest.raises(InvalidRequestError) as refused:
+        python_request()
+    assert [(p.field, p.message) for p in refused.value.problems] == cli
 
 
 def plan_output(uri: str) -> Any:

@@ -6,15 +6,18 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 
+from novareel.compose import request_notices
+from novareel.errors import InvalidRequestError, Problem
 from novareel.jobs.dry_run import DryRun, dry_run
 from novareel.jobs.fetching import DownloadProgress, Fetching
 from novareel.jobs.submitting import NoticeCallback, Submitting
 from novareel.jobs.tracking import job_failed_error
 from novareel.models import (
     VideoRequest,
+    submit_option_problems,
 )
 from novareel.results import JobResult
-from novareel.s3uri import OutputLocation
+from novareel.s3uri import OutputLocation, output_location
 from novareel.status import JobStatus
 from novareel.waiting import WaitProgress
 
@@ -160,17 +163,47 @@ class NovaReel(Submitting, Fetching):
         client_token: str | None = None,
         tags: dict[str, str] | None = None,
         notices: Sequence[str] = (),
+        on_notice: NoticeCallback | None = None,
     ) -> DryRun:
         """What :meth:`submit` would send for these requests, what it would cost and
         how long it should take here; nothing is written and no network call is made
-        (:func:`novareel.jobs.dry_run.dry_run`)."""
+        (:func:`novareel.jobs.dry_run.dry_run`).
+
+        It checks what :meth:`submit` checks, and raises what it would raise (an
+        :class:`~novareel.errors.InvalidRequestError` with every problem: the output
+        location, the client token and tags, each request's rules), so a price is
+        never quoted for a job a submit would refuse. Its ``notices`` are the ones a
+        submit says before sending (the output location, the region, the model's
+        lifecycle, the images, the prompt), each once, after ``notices``; each also
+        goes to ``on_notice``.
+        """
         many = list(requests) if isinstance(requests, Sequence) else [requests]
+        said: list[str] = list(notices)
+        found: list[Problem] = []
+        location = output
+        if isinstance(output, str):
+            try:
+                location = output_location(output, notices=said)
+            except InvalidRequestError as exc:
+                found.extend(exc.problems)
+        found.extend(submit_option_problems(client_token, tags))
+        for request in many:
+            # Checked when built; asked again for a request of a family that is not.
+            found.extend(request.problems())
+            said.extend(self._region_notices(request.model_id))
+            said.extend(request_notices(request))
+        if found:
+            raise InvalidRequestError(found)
+        said = list(dict.fromkeys(said))
+        if on_notice is not None:
+            for notice in said:
+                on_notice(notice)
         return dry_run(
             many,
-            output,
+            location,
             client_token=client_token,
             tags=tags,
-            notices=notices,
+            notices=said,
             ledger=self.ledger,
             endpoint=self.client.runtime_endpoint,
         )

@@ -171,14 +171,57 @@ def _with_id(options: GenerateOptions, model: Model) -> GenerateOptions:
 def estimate_cost_usd(
     model_id: str, duration_seconds: int, resolution: str | None = None
 ) -> float | None:
-    """The price of ``duration_seconds`` of video on a model; None for an unknown model.
+    """The price of ``duration_seconds`` of video on a model (an id or an alias), in
+    US dollars; None for a model the registry does not know (never a guess from another
+    model's price).
 
-    Never a guess from another model's price: an unknown model has no estimate.
+    This is ``novareel.estimate_cost_usd``, and the one price function: every request's
+    ``estimated_cost_usd`` computes with the same :meth:`ModelInfo.cost_usd`, so a dry
+    run, ``storyboard check``, the MCP server and a budget quote the same dollars.
+
+    ``resolution`` matters only for a model priced by resolution (Luma Ray 2: ``540p``
+    or ``720p``). Left out, the model's highest per-second price is used, so a quote
+    never falls short: for Ray 2 that is 720p, which is also its default. A resolution
+    the model is not priced at raises :class:`InvalidRequestError`. The length is not
+    checked against the model's allowed lengths here (build the request for that:
+    ``RayVideo(prompt, duration=9).estimated_cost_usd``).
     """
     model = find_model(model_id)
     if model is None:
         return None
-    return round(model.info.price_for(resolution) * duration_seconds, 2)
+    found: list[Problem] = []
+    if isinstance(duration_seconds, bool) or not isinstance(duration_seconds, int):
+        found.append(
+            Problem(
+                "duration_seconds",
+                f"{duration_seconds!r} is not a whole number of seconds",
+                value=duration_seconds,
+                limit="seconds >= 0",
+            )
+        )
+    elif duration_seconds < 0:
+        found.append(
+            Problem(
+                "duration_seconds",
+                f"{duration_seconds} is negative",
+                value=duration_seconds,
+                limit="seconds >= 0",
+            )
+        )
+    prices = model.info.price_usd_per_second
+    if resolution is not None and "*" not in prices and resolution not in prices:
+        allowed = " | ".join(prices)
+        found.append(
+            Problem(
+                "resolution",
+                f"{model.info.name} is not priced at {resolution!r}; allowed: {allowed}",
+                value=resolution,
+                limit=allowed,
+            )
+        )
+    if found:
+        raise InvalidRequestError(found)
+    return model.info.cost_usd(duration_seconds, resolution)
 
 
 def expected_generation_seconds(model_id: str | None, shape: VideoShape) -> float:

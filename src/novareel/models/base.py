@@ -16,13 +16,15 @@ control plane says at run time (which wins when reachable).
 from __future__ import annotations
 
 import base64
+import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from novareel.errors import InvalidRequestError, Problem
+from novareel.errors import ImageError, InvalidRequestError, Problem
+from novareel.frame_reader import installed as _installed_reader
 from novareel.models.options import Option, OptionKind
 
 ImageFormat = Literal["png", "jpeg"]
@@ -135,6 +137,12 @@ class ModelInfo:
             return self.price_usd_per_second["*"]
         return max(self.price_usd_per_second.values())
 
+    def cost_usd(self, seconds: int, resolution: str | None = None) -> float:
+        """The price of ``seconds`` of video at ``resolution`` (see :meth:`price_for`),
+        in dollars and cents: the one price computation every request, the registry's
+        :func:`~novareel.models.estimate_cost_usd` and the budget use."""
+        return round(self.price_for(resolution) * seconds, 2)
+
     def price_text(self) -> str:
         prices = self.price_usd_per_second
         if list(prices) == ["*"]:
@@ -224,12 +232,81 @@ class StartingFrame:
         return found
 
 
+#: An image as a request class takes it: a checked :class:`StartingFrame`, or a path
+#: or ``s3://`` URI that the request reads and checks when it is built, as the command
+#: line's ``--image`` is read (see :func:`read_image`).
+ImageInput = StartingFrame | str | os.PathLike[str]
+
+
 @dataclass(frozen=True)
 class Shot:
-    """One shot of a storyboard: its prompt and an optional starting frame."""
+    """One shot of a storyboard: its prompt and an optional starting frame (a
+    :class:`StartingFrame`, or a path or ``s3://`` URI read when the request is built)."""
 
     text: str
-    image: StartingFrame | None = None
+    image: ImageInput | None = None
+
+
+def image_label(value: object) -> object:
+    """An image as messages show it: the path or URI it came from."""
+    if isinstance(value, StartingFrame):
+        return value.source or value.s3_uri
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    return value
+
+
+def read_image(
+    value: ImageInput | None,
+    field_name: str,
+    rules: FrameRules,
+    errors: list[InvalidRequestError],
+) -> StartingFrame | None:
+    """An image given to a request class, as the :class:`StartingFrame` it stands for.
+
+    A frame (or None) is returned as given. A path or ``s3://`` URI is read and checked
+    against the model's ``rules`` by the reader :mod:`novareel.images` lends this leaf
+    package (:mod:`novareel.frame_reader`), exactly as ``--image`` is read; what is wrong
+    with it goes to ``errors`` (and None is returned), so the request's other rules are
+    still checked and every problem is reported at once.
+    """
+    if value is None or isinstance(value, StartingFrame):
+        return value
+    if not isinstance(value, (str, os.PathLike)):
+        errors.append(
+            InvalidRequestError(
+                Problem(
+                    field_name,
+                    f"{type(value).__name__} is not an image; give a path, an s3:// URI "
+                    "or a StartingFrame",
+                    value=repr(value)[:80],
+                    limit="a PNG or JPEG path | s3://bucket/key | StartingFrame",
+                )
+            )
+        )
+        return None
+    reader = _installed_reader()
+    if reader is None:  # pragma: no cover - the package root always installs one
+        errors.append(
+            InvalidRequestError(
+                Problem(field_name, "no image reader is installed", value=image_label(value))
+            )
+        )
+        return None
+    try:
+        frame = reader(value, field_name, rules)
+    except InvalidRequestError as exc:
+        errors.append(exc)
+        return None
+    assert isinstance(frame, StartingFrame)
+    return frame
+
+
+def frame_of(value: ImageInput | None) -> StartingFrame | None:
+    """The frame a built request holds in an image field (it read any path when built)."""
+    if value is None or isinstance(value, StartingFrame):
+        return value
+    raise TypeError(f"image {value!r} was not read: requests read their images when built")
 
 
 @runtime_checkable
@@ -514,12 +591,35 @@ def model_id_problems(model_id: object) -> list[Problem]:
 
 
 class RequestBase:
-    """Behaviour every family's request shares: validate, cost, describe."""
+    """Behaviour every family's request shares: checked when built, validate, cost,
+    describe.
+
+    A request that exists is one its model would accept: each family's request class
+    reads its images (:func:`read_image`) and calls :meth:`_check` from
+    ``__post_init__``, which raises :class:`InvalidRequestError` with every problem
+    (the same problems, named by the same fields, that the command line reports by
+    flag). So nothing can price, describe or send a request that a submit would refuse.
+    """
 
     model_id: str
 
     def problems(self) -> list[Problem]:  # pragma: no cover - overridden
         raise NotImplementedError
+
+    def _check(self, image_errors: Sequence[InvalidRequestError] = ()) -> None:
+        """Raise every problem at once: the images' (read when built) first, as the
+        command line lists them, then the request's own rules. An
+        :class:`~novareel.errors.ImageError` when every problem is an image file's, as
+        the command line reports it (with the image checker's hints)."""
+        found = [p for error in image_errors for p in error.problems]
+        rules = self.problems()
+        found.extend(rules)
+        if not found:
+            return
+        hints = [e.hint for e in image_errors if e.hint]
+        image_only = not rules and all(isinstance(e, ImageError) for e in image_errors)
+        kind = ImageError if image_only else InvalidRequestError
+        raise kind(found, hint=" ".join(dict.fromkeys(hints)) or None)
 
     def _body(self, describe: bool) -> dict[str, Any]:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -598,6 +698,7 @@ __all__ = [
     "FrameRules",
     "GenerateOptions",
     "ImageFormat",
+    "ImageInput",
     "Lifecycle",
     "LifecycleStatus",
     "ModelFamily",
@@ -611,8 +712,11 @@ __all__ = [
     "VideoRequest",
     "VideoShape",
     "accepted_options",
+    "frame_of",
+    "image_label",
     "model_id_problems",
     "option_flag",
+    "read_image",
     "submit_option_problems",
     "text_problems",
     "unsupported_option_problems",

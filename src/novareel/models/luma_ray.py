@@ -36,6 +36,7 @@ from novareel.models.base import (
     FrameLoader,
     FrameRules,
     GenerateOptions,
+    ImageInput,
     Lifecycle,
     ModelInfo,
     Option,
@@ -44,7 +45,9 @@ from novareel.models.base import (
     StartingFrame,
     VideoRequest,
     VideoShape,
+    frame_of,
     model_id_problems,
+    read_image,
     text_problems,
     unsupported_option_problems,
 )
@@ -171,18 +174,42 @@ def _keyframe(frame: StartingFrame, describe: bool) -> dict[str, Any]:
     }
 
 
+def frame_rules(aspect_ratio: str | None, resolution: str | None) -> FrameRules:
+    """What Ray 2 takes as a keyframe: any size (none is documented), bytes only (an
+    S3 reference has no documented form); ``--fit`` fits to the video's own size."""
+    width_height = PIXELS.get(
+        (aspect_ratio or DEFAULT_ASPECT_RATIO, resolution or DEFAULT_RESOLUTION)
+    )
+    return FrameRules(model_name="Luma Ray 2", size=None, s3_sources=False, fit_size=width_height)
+
+
 @dataclass(frozen=True)
 class RayVideo(RequestBase):
-    """One Luma Ray 2 job: a prompt, its shape, and optional start/end keyframes."""
+    """One Luma Ray 2 job: a prompt, its shape, and optional start/end keyframes.
+
+    ``start_frame`` and ``end_frame`` (``--image`` and ``--end-image``, named ``image``
+    and ``end_image`` in messages) are :class:`StartingFrame` objects, or paths read
+    and checked when the request is built, as the command line reads them. An invalid
+    request is never built: :class:`~novareel.errors.InvalidRequestError` names every
+    problem.
+    """
 
     prompt: str
     aspect_ratio: str = DEFAULT_ASPECT_RATIO
     resolution: str = DEFAULT_RESOLUTION
     duration: int = DEFAULT_DURATION
     loop: bool = False
-    start_frame: StartingFrame | None = None
-    end_frame: StartingFrame | None = None
+    start_frame: ImageInput | None = None
+    end_frame: ImageInput | None = None
     model_id: str = MODEL_RAY_V2
+
+    def __post_init__(self) -> None:
+        errors: list[InvalidRequestError] = []
+        rules = frame_rules(self.aspect_ratio, self.resolution)
+        for attribute, name in (("start_frame", "image"), ("end_frame", "end_image")):
+            read = read_image(getattr(self, attribute), name, rules, errors)
+            object.__setattr__(self, attribute, read)
+        self._check(errors)
 
     @property
     def task_type(self) -> str:
@@ -198,7 +225,7 @@ class RayVideo(RequestBase):
 
     @property
     def frames(self) -> list[StartingFrame]:
-        return [f for f in (self.start_frame, self.end_frame) if f is not None]
+        return [f for f in map(frame_of, (self.start_frame, self.end_frame)) if f is not None]
 
     @property
     def shape(self) -> VideoShape:
@@ -209,7 +236,8 @@ class RayVideo(RequestBase):
 
     @property
     def estimated_cost_usd(self) -> float:
-        return round(INFO.price_for(self.resolution) * self.duration, 2)
+        """The registry's price (:meth:`ModelInfo.cost_usd`): by resolution and length."""
+        return INFO.cost_usd(self.duration, self.resolution)
 
     def problems(self) -> list[Problem]:
         found = text_problems("prompt", self.prompt, MAX_PROMPT)
@@ -233,7 +261,10 @@ class RayVideo(RequestBase):
             )
         if not isinstance(self.loop, bool):
             found.append(Problem("loop", "must be true or false", value=self.loop))
-        for name, frame in (("image", self.start_frame), ("end_image", self.end_frame)):
+        for name, frame in (
+            ("image", frame_of(self.start_frame)),
+            ("end_image", frame_of(self.end_frame)),
+        ):
             if frame is None:
                 continue
             found.extend(frame.problems(name))
@@ -268,10 +299,11 @@ class RayVideo(RequestBase):
             "loop": self.loop,
         }
         keyframes = {}
-        if self.start_frame is not None:
-            keyframes["frame0"] = _keyframe(self.start_frame, describe)
-        if self.end_frame is not None:
-            keyframes["frame1"] = _keyframe(self.end_frame, describe)
+        start, end = frame_of(self.start_frame), frame_of(self.end_frame)
+        if start is not None:
+            keyframes["frame0"] = _keyframe(start, describe)
+        if end is not None:
+            keyframes["frame1"] = _keyframe(end, describe)
         if keyframes:
             body["keyframes"] = keyframes
         return body
@@ -304,15 +336,7 @@ class LumaRayFamily:
     image_notice = IMAGE_NOTICE
 
     def frame_rules_for(self, options: GenerateOptions) -> FrameRules:
-        width_height = PIXELS.get(
-            (
-                options.aspect_ratio or DEFAULT_ASPECT_RATIO,
-                options.resolution or DEFAULT_RESOLUTION,
-            )
-        )
-        return FrameRules(
-            model_name="Luma Ray 2", size=None, s3_sources=False, fit_size=width_height
-        )
+        return frame_rules(options.aspect_ratio, options.resolution)
 
     def _request(self, options: GenerateOptions, prompt: str | None, start: Any) -> RayVideo:
         return RayVideo(
@@ -337,8 +361,12 @@ class LumaRayFamily:
                     value=len(options.shots),
                 )
             )
-        request = self._request(options, options.prompt, options.image)
-        found.extend(request.problems())
+        try:
+            request = self._request(options, options.prompt, options.image)  # checked
+        except InvalidRequestError as exc:
+            if not found:
+                raise
+            raise InvalidRequestError(found + list(exc.problems), hint=exc.hint) from None
         if found:
             raise InvalidRequestError(found)
         return request
@@ -372,9 +400,12 @@ class LumaRayFamily:
             found.append(Problem("shots", "a storyboard needs at least one shot", value=0))
         requests: list[VideoRequest] = []
         for number, shot in enumerate(shots, start=1):
-            request = self._request(options, shot.text, shot.image)
-            requests.append(request)
-            for problem in request.problems():
+            try:
+                requests.append(self._request(options, shot.text, shot.image))  # checked
+                continue
+            except InvalidRequestError as exc:
+                shot_problems = exc.problems
+            for problem in shot_problems:
                 name = problem.field
                 if name in ("prompt", "image"):
                     name = f"shots[{number}].{'text' if name == 'prompt' else 'image'}"
@@ -446,4 +477,5 @@ __all__ = [
     "PIXELS",
     "RESOLUTIONS",
     "RayVideo",
+    "frame_rules",
 ]

@@ -154,10 +154,13 @@ def parse_task_type(value: str | TaskType) -> TaskType:
 
 
 def estimate_cost_usd(model_id: str, duration_seconds: int) -> float:
-    """Estimated price of a Nova Reel job: seconds of video times the per-second price.
+    """Nova Reel's price of a job: seconds of video times the per-second price.
 
-    An id that is not a Nova Reel model (refused by validation anyway) is priced as
-    v1:1, the family's only price.
+    The family's own, for its requests: an id that is not a Nova Reel model (refused
+    by validation anyway) is priced as v1:1, the family's only price. The public
+    ``novareel.estimate_cost_usd`` is the registry's
+    (:func:`novareel.models.estimate_cost_usd`), right for every model; both compute
+    with :meth:`ModelInfo.cost_usd`.
     """
     info = BY_ID.get(model_id, BY_ID[DEFAULT_MODEL])
-    return round(info.price_for() * duration_seconds, 2)
+    return info.cost_usd(duration_seconds)

@@ -1,13 +1,19 @@
 """The three Nova Reel request types and :func:`build_request`: every rule, no I/O.
 
-A request is built from plain values (and :class:`StartingFrame` objects that
-:mod:`novareel.images` has already read and checked), validated here at the exact
+A request is built from plain values and images, validated here at the exact
 boundaries of the service contract, and turned into the ``modelInput`` JSON. Nothing
 in this module touches the network or the disk, so every rule can be tested at its
 boundary quickly and a bad request never costs a call.
 
-Validation collects *every* problem of a request (field, value, limit) instead of
-stopping at the first, so a user fixes a storyboard in one pass rather than twenty.
+**Checked when built.** Constructing a request checks it: ``TextVideo("...",
+duration=12)`` raises :class:`~novareel.errors.InvalidRequestError` listing *every*
+problem (field, value, limit) instead of stopping at the first, so a user fixes a
+storyboard in one pass rather than twenty, and no dry run, price or ledger row can be
+made of a request the service would refuse.
+
+**Images** are :class:`StartingFrame` objects, or paths / ``s3://`` URIs that the
+request reads when built through :func:`~novareel.models.base.read_image` (the reader
+:mod:`novareel.images` lends this package: the same as ``--image``).
 """
 
 from __future__ import annotations
@@ -18,11 +24,15 @@ from typing import Any, TypeAlias
 
 from novareel.errors import InvalidRequestError, Problem
 from novareel.models.base import (
+    ImageInput,
     RequestBase,
     Shot,
     StartingFrame,
     VideoShape,
+    frame_of,
+    image_label,
     model_id_problems,
+    read_image,
     text_problems,
 )
 from novareel.models.nova_reel.contract import (
@@ -32,6 +42,7 @@ from novareel.models.nova_reel.contract import (
     DEFAULT_SEED,
     DIMENSION,
     FPS,
+    FRAME_RULES,
     HEIGHT,
     KNOWN_MODELS,
     MAX_AUTOMATED_SECONDS,
@@ -151,15 +162,25 @@ class _Request(RequestBase):
 
 @dataclass(frozen=True)
 class TextVideo(_Request):
-    """A 6-second clip from a prompt, with an optional starting frame (v1:0 and v1:1)."""
+    """A 6-second clip from a prompt, with an optional starting frame (v1:0 and v1:1).
+
+    ``image`` is a :class:`StartingFrame`, or a path or ``s3://`` URI read and checked
+    when the request is built, as ``--image`` is. An invalid request is never built:
+    :class:`~novareel.errors.InvalidRequestError` names every problem.
+    """
 
     prompt: str
-    image: StartingFrame | None = None
+    image: ImageInput | None = None
     seed: int = DEFAULT_SEED
     model_id: str = DEFAULT_MODEL
     duration: int = TEXT_VIDEO_SECONDS
 
     task_type = TaskType.TEXT_VIDEO
+
+    def __post_init__(self) -> None:
+        errors: list[InvalidRequestError] = []
+        object.__setattr__(self, "image", read_image(self.image, "image", FRAME_RULES, errors))
+        self._check(errors)
 
     @property
     def duration_seconds(self) -> int:
@@ -167,11 +188,22 @@ class TextVideo(_Request):
 
     @property
     def frames(self) -> list[StartingFrame]:
-        return [self.image] if self.image else []
+        frame = frame_of(self.image)
+        return [frame] if frame else []
 
     def problems(self) -> list[Problem]:
         found = text_problems("prompt", self.prompt, MAX_SHORT_TEXT)
-        if self.duration != TEXT_VIDEO_SECONDS:
+        if isinstance(self.duration, bool) or not isinstance(self.duration, int):
+            found.append(
+                Problem(
+                    "duration_seconds",
+                    f"{self.duration!r} is not a whole number of seconds; TEXT_VIDEO is "
+                    f"always {TEXT_VIDEO_SECONDS} seconds",
+                    value=self.duration,
+                    limit=str(TEXT_VIDEO_SECONDS),
+                )
+            )
+        elif self.duration != TEXT_VIDEO_SECONDS:
             found.append(
                 Problem(
                     "duration_seconds",
@@ -181,16 +213,16 @@ class TextVideo(_Request):
                     limit=str(TEXT_VIDEO_SECONDS),
                 )
             )
-        if self.image is not None:
-            found.extend(self.image.problems("image"))
+        for frame in self.frames:
+            found.extend(frame.problems("image"))
         found.extend(_seed_problems(self.seed))
         found.extend(_model_problems(self.model_id, self.task_type))
         return found
 
     def _body(self, describe: bool) -> dict[str, Any]:
         params: dict[str, Any] = {"text": self.prompt}
-        if self.image is not None:
-            params["images"] = [_image(self.image, describe)]
+        if self.frames:
+            params["images"] = [_image(self.frames[0], describe)]
         return {
             "taskType": self.task_type.value,
             "textToVideoParams": params,
@@ -208,6 +240,9 @@ class MultiShotAutomated(_Request):
     model_id: str = DEFAULT_MODEL
 
     task_type = TaskType.MULTI_SHOT_AUTOMATED
+
+    def __post_init__(self) -> None:
+        self._check()
 
     @property
     def duration_seconds(self) -> int:
@@ -256,7 +291,8 @@ class MultiShotManual(_Request):
     """A storyboard of 2-20 shots, 6 s each, each with an optional image (v1:1 only).
 
     The duration is derived (6 x shots) and never sent: the service computes it too,
-    and the cost shown is computed from it.
+    and the cost shown is computed from it. A shot's image may be a path or ``s3://``
+    URI, read and checked when the request is built (``shots[2].image`` in messages).
     """
 
     shots: Sequence[Shot]
@@ -266,7 +302,26 @@ class MultiShotManual(_Request):
     task_type = TaskType.MULTI_SHOT_MANUAL
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "shots", tuple(self.shots))
+        errors: list[InvalidRequestError] = []
+        shots: list[Shot] = []
+        for number, shot in enumerate(self.shots, start=1):
+            if not isinstance(shot, Shot):
+                errors.append(
+                    InvalidRequestError(
+                        Problem(
+                            f"shots[{number}]",
+                            f"{type(shot).__name__} is not a Shot; give Shot(text, image=...)",
+                            value=repr(shot)[:80],
+                            limit="Shot(text, image=None)",
+                        )
+                    )
+                )
+                continue
+            name = f"shots[{number}].image"
+            image = read_image(shot.image, name, FRAME_RULES, errors)
+            shots.append(shot if image is shot.image else Shot(shot.text, image))
+        object.__setattr__(self, "shots", tuple(shots))
+        self._check(errors)
 
     @property
     def duration_seconds(self) -> int:
@@ -274,7 +329,7 @@ class MultiShotManual(_Request):
 
     @property
     def frames(self) -> list[StartingFrame]:
-        return [s.image for s in self.shots if s.image is not None]
+        return [f for f in (frame_of(s.image) for s in self.shots) if f is not None]
 
     def problems(self) -> list[Problem]:
         found: list[Problem] = []
@@ -292,8 +347,9 @@ class MultiShotManual(_Request):
             )
         for i, shot in enumerate(self.shots, start=1):
             found.extend(text_problems(f"shots[{i}].text", shot.text, MAX_SHORT_TEXT))
-            if shot.image is not None:
-                found.extend(shot.image.problems(f"shots[{i}].image"))
+            frame = frame_of(shot.image)
+            if frame is not None:
+                found.extend(frame.problems(f"shots[{i}].image"))
         found.extend(_seed_problems(self.seed))
         found.extend(_model_problems(self.model_id, self.task_type))
         return found
@@ -302,8 +358,9 @@ class MultiShotManual(_Request):
         shots: list[dict[str, Any]] = []
         for shot in self.shots:
             item: dict[str, Any] = {"text": shot.text}
-            if shot.image is not None:
-                item["image"] = _image(shot.image, describe)
+            frame = frame_of(shot.image)
+            if frame is not None:
+                item["image"] = _image(frame, describe)
             shots.append(item)
         return {
             "taskType": self.task_type.value,
@@ -322,7 +379,7 @@ def build_request(
     *,
     task: str | TaskType | None = None,
     duration: int | None = None,
-    image: StartingFrame | None = None,
+    image: ImageInput | None = None,
     shots: Sequence[Shot] | None = None,
     seed: int = DEFAULT_SEED,
     model_id: str = DEFAULT_MODEL,
@@ -347,7 +404,6 @@ def build_request(
         kind = TaskType.TEXT_VIDEO
 
     found: list[Problem] = []
-    request: VideoRequest
     if kind is TaskType.TEXT_VIDEO:
         if shots:
             found.append(
@@ -355,13 +411,14 @@ def build_request(
                     "shots", "shots are for MULTI_SHOT_MANUAL, not TEXT_VIDEO", value=len(shots)
                 )
             )
-        request = TextVideo(
-            prompt=prompt or "",
-            image=image,
-            seed=seed,
-            model_id=model_id,
-            duration=TEXT_VIDEO_SECONDS if duration is None else duration,
-        )
+        fields: dict[str, Any] = {
+            "prompt": prompt or "",
+            "image": image,
+            "seed": seed,
+            "model_id": model_id,
+            "duration": TEXT_VIDEO_SECONDS if duration is None else duration,
+        }
+        kind_of: type[NovaRequest] = TextVideo
     elif kind is TaskType.MULTI_SHOT_AUTOMATED:
         if image is not None:
             found.append(
@@ -369,7 +426,7 @@ def build_request(
                     "image",
                     "MULTI_SHOT_AUTOMATED takes no starting frame; use TEXT_VIDEO, or "
                     "MULTI_SHOT_MANUAL with an image on a shot",
-                    value=image.source or image.s3_uri,
+                    value=image_label(image),
                 )
             )
         if shots:
@@ -388,12 +445,13 @@ def build_request(
                     limit=AUTOMATED_LIMIT,
                 )
             )
-        request = MultiShotAutomated(
-            prompt=prompt or "",
-            duration=MIN_AUTOMATED_SECONDS if duration is None else duration,
-            seed=seed,
-            model_id=model_id,
-        )
+        fields = {
+            "prompt": prompt or "",
+            "duration": MIN_AUTOMATED_SECONDS if duration is None else duration,
+            "seed": seed,
+            "model_id": model_id,
+        }
+        kind_of = MultiShotAutomated
     else:
         if prompt:
             found.append(
@@ -410,7 +468,7 @@ def build_request(
                     "image",
                     "MULTI_SHOT_MANUAL puts images on shots (storyboard 'image'), "
                     "not on the whole job",
-                    value=image.source or image.s3_uri,
+                    value=image_label(image),
                 )
             )
         shot_list = list(shots or [])
@@ -424,9 +482,15 @@ def build_request(
                     limit=f"{SHOT_SECONDS} x shots",
                 )
             )
-        request = MultiShotManual(shots=shot_list, seed=seed, model_id=model_id)
+        fields = {"shots": shot_list, "seed": seed, "model_id": model_id}
+        kind_of = MultiShotManual
 
-    found.extend(request.problems())
+    try:
+        request = kind_of(**fields)  # checked when built: its own problems, every one
+    except InvalidRequestError as exc:
+        if not found:
+            raise
+        raise InvalidRequestError(found + list(exc.problems), hint=exc.hint) from None
     if found:
         raise InvalidRequestError(found)
     return request
