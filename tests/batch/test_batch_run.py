@@ -110,19 +110,24 @@ def test_throttling_storm_and_5xx_bursts(emulator: Any, tmp_path: Path) -> None:
     assert any(e.message.startswith("throttled") for e in events)
 
 
-def test_learns_the_quota_instead_of_failing(reel: NovaReel, emulator: Any, tmp_path: Path) -> None:
-    emulator.configure(quotas={V11: 2})
+@pytest.mark.parametrize("quota_error", ["ThrottlingException", "ServiceQuotaExceededException"])
+def test_learns_the_quota_instead_of_failing(
+    reel: NovaReel, emulator: Any, tmp_path: Path, quota_error: str
+) -> None:
+    """The full quota answered as AWS users see it (ThrottlingException, the emulator's
+    default) or as ServiceQuotaExceededException: the runner learns the limit either way."""
+    emulator.configure(quotas={V11: 2}, quota_error=quota_error)
     path = text_batch(tmp_path / "quota.yaml", 6)
     pushed_back: list[str] = []
 
     def on_event(event: BatchEvent) -> None:
-        if "quota" in event.message:
+        if "waiting for a slot" in event.message:
             pushed_back.append(event.key)
 
     summary = run_batch(reel, path, out_dir=tmp_path / "out", max_concurrent=6, on_event=on_event)
     assert_all_downloaded(summary)
     assert accepted(emulator) == 6
-    assert emulator.stats()["rejections"].get("ServiceQuotaExceededException", 0) >= 1
+    assert emulator.stats()["rejections"].get(quota_error, 0) >= 1
     assert pushed_back  # the runner saw the quota and waited instead of failing
     assert summary.concurrency_limit < 6
 

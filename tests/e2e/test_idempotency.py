@@ -66,14 +66,34 @@ def test_validation_refusal_is_recorded_as_rejected(reel: NovaReel, emulator: An
     assert emulator.stats()["acceptedSubmissions"] == 0
 
 
-def test_quota_full_waits_for_a_slot_with_the_same_token(reel: NovaReel, emulator: Any) -> None:
-    emulator.configure(quotas={"amazon.nova-reel-v1:1": 1}, speed=100.0)
+@pytest.mark.parametrize("quota_error", ["ThrottlingException", "ServiceQuotaExceededException"])
+def test_quota_full_waits_for_a_slot_with_the_same_token(
+    reel: NovaReel, emulator: Any, quota_error: str
+) -> None:
+    """A full quota, answered ThrottlingException (what AWS users see, the emulator's
+    default) or ServiceQuotaExceededException: the submit waits for the slot and
+    sends the same token again, and one job is accepted for it."""
+    emulator.configure(quotas={"amazon.nova-reel-v1:1": 1}, speed=100.0, quota_error=quota_error)
     first = reel.submit(TextVideo("fills the only slot"), OUTPUT)
     second = reel.submit(TextVideo("waits for it"), OUTPUT, wait_for_slot=30)
     assert second.invocation_arn != first.invocation_arn
     stats = emulator.stats()
     assert stats["acceptedSubmissions"] == 2
-    assert stats["rejections"].get("ServiceQuotaExceededException", 0) >= 1
+    assert stats["rejections"].get(quota_error, 0) >= 1
+    assert set(stats["rejections"]) == {quota_error}
+    tokens = [reel.ledger.get(second.ledger_id).client_token]
+    assert [j["clientRequestToken"] for j in emulator.jobs()][1:] == tokens
+
+
+def test_throttled_submit_without_waiting_says_why(reel: NovaReel, emulator: Any) -> None:
+    from novareel.errors import ThrottledError
+
+    emulator.configure(quotas={"amazon.nova-reel-v1:1": 1}, speed=1.0)
+    reel.submit(TextVideo("fills the only slot"), OUTPUT)
+    with pytest.raises(ThrottledError) as exc:
+        reel.submit(TextVideo("no slot"), OUTPUT)
+    assert exc.value.code == "ThrottlingException"
+    assert "quota" in (exc.value.hint or "") and "novareel batch" in (exc.value.hint or "")
 
 
 @pytest.mark.parametrize(

@@ -57,12 +57,18 @@ def test_concurrency_quota(
         start(bedrock_client, emulator_bucket, text_video())
     with pytest.raises(ClientError) as exc:
         start(bedrock_client, emulator_bucket, text_video())
+    # What AWS users see by default; ServiceQuotaExceededException stays selectable.
+    assert _error(exc) == ("ThrottlingException", 429)
+    assert "3 concurrent async invocations" in exc.value.response["Error"]["Message"]
+    emulator.configure(quota_error="service-quota-exceeded")
+    with pytest.raises(ClientError) as exc:
+        start(bedrock_client, emulator_bucket, text_video())
     assert _error(exc) == ("ServiceQuotaExceededException", 400)
     # v1:0 has its own quota (10)
     start(bedrock_client, emulator_bucket, text_video(), modelId=V0)
     stats = emulator.stats()
     assert stats["acceptedSubmissions"] == 4
-    assert stats["rejections"] == {"ServiceQuotaExceededException": 1}
+    assert stats["rejections"] == {"ThrottlingException": 1, "ServiceQuotaExceededException": 1}
     # finishing one job frees a slot
     first = emulator.jobs()[0]["invocationArn"]
     emulator.finish(first)

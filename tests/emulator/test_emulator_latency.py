@@ -71,7 +71,7 @@ def test_default_is_the_guide_with_spread() -> None:
         1.0,
     )
     assert DEFAULT_SPREAD > 0
-    assert config.quota_error == "ServiceQuotaExceededException"
+    assert config.quota_error == "ThrottlingException"
 
 
 def test_speed_compresses_the_drawn_time() -> None:
@@ -188,16 +188,21 @@ def test_quota_error_is_selectable(
     with pytest.raises(ClientError) as exc:
         start(bedrock_client, emulator_bucket, text_video())
     error = exc.value.response
-    assert error["Error"]["Code"] == "ServiceQuotaExceededException"
-    assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
+    # The default: what AWS users see (rest-json's ThrottlingException is a 429).
+    assert error["Error"]["Code"] == "ThrottlingException"
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 429
+    assert "exceeding the account quotas" in error["Error"]["Message"]
+    assert "3 concurrent async invocations of amazon.nova-reel-v1:1" in error["Error"]["Message"]
 
-    emulator.configure(quota_error="ThrottlingException")
+    emulator.configure(quota_error="ServiceQuotaExceededException")
     with pytest.raises(ClientError) as exc:
         start(bedrock_client, emulator_bucket, text_video())
     error = exc.value.response
-    assert error["Error"]["Code"] == "ThrottlingException"
-    assert error["ResponseMetadata"]["HTTPStatusCode"] == 429
+    assert error["Error"]["Code"] == "ServiceQuotaExceededException"
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
     assert "limit of 3 concurrent jobs" in error["Error"]["Message"]
+    emulator.configure(quota_error="throttling")  # the short spellings work too
+    assert emulator.config()["quota_error"] == "ThrottlingException"
     assert emulator.stats()["rejections"] == {
         "ServiceQuotaExceededException": 1,
         "ThrottlingException": 1,
@@ -217,7 +222,10 @@ def _first_json(proc: subprocess.Popen[str]) -> dict[str, Any]:
 
 FLAGS = [
     "--latency", "lab-2025", "--latency-scale", "1.8", "--latency-spread", "0.4",
-    "--latency-seed", "5", "--quota-error", "ThrottlingException",
+    "--latency-seed", "5", "--quota-error", "service-quota-exceeded",
+    # the aliases novareel users type, in the emulator's own table
+    "--model-state", "nova-reel=eol", "--model-state", "luma-ray2=no-agreement",
+    "--model-state", "nova-reel-v1:0=legacy",
 ]  # fmt: skip
 
 
@@ -253,7 +261,15 @@ def _check_served(proc: subprocess.Popen[str], *, json_first: bool) -> None:
             1.8,
             0.4,
         )
-        assert (config["latency_seed"], config["quota_error"]) == (5, "ThrottlingException")
+        assert (config["latency_seed"], config["quota_error"]) == (
+            5,
+            "ServiceQuotaExceededException",
+        )
+        assert config["model_states"] == {
+            "amazon.nova-reel-v1:1": "eol",
+            "luma.ray-v2:0": "no-agreement",
+            "amazon.nova-reel-v1:0": "legacy",
+        }
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=10)

@@ -212,7 +212,7 @@ def test_ray_quota_is_its_own(emulator: Any, west: tuple[Any, Any, str]) -> None
     with pytest.raises(ClientError) as exc:
         start_ray(client, bucket, ray_input())
     code, status, message = error_of(exc.value)
-    assert (code, status) == ("ServiceQuotaExceededException", 400)
+    assert (code, status) == ("ThrottlingException", 429)
     assert RAY in message
     # Nova (another region, another model) is not affected
     nova = aws_client("bedrock-runtime", emulator.url, "us-east-1")

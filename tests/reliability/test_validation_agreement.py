@@ -471,6 +471,10 @@ def test_wire_path_agrees_and_refusals_cost_no_request(
         pytest.fail(f"novareel refused but the emulator accepted over HTTP: {case}")
     assert submitted.invocation_arn
     assert emulator.stats()["totalRequests"] == before + 1
+    # The request received is the request asked for: the emulator's record of the
+    # modelInput equals the raw JSON of what the case asks (images as the files' bytes).
+    received = emulator.job(submitted.invocation_arn)["modelInput"]
+    assert received == raw_payload(case, frames)["modelInput"], case
     HTTP_SEEN["accepted"] += 1
 
 

@@ -26,8 +26,9 @@ def emulator(
         [],
         "--model-state",
         metavar="MODEL=STATE",
-        help="Start a model in a lifecycle/access state (repeatable): active, legacy, "
-        "legacy-unused, eol, no-access, no-agreement.",
+        help="Start a model (full id or alias: nova-reel, nova-reel-v1:0, luma-ray2) in a "
+        "lifecycle/access state (repeatable): active, legacy, legacy-unused, eol, no-access, "
+        "no-agreement.",
     ),
     read_only_bucket: list[str] = typer.Option(
         [],
@@ -68,11 +69,12 @@ def emulator(
         0, "--latency-seed", metavar="N", help="Seed of the per-job latency draws."
     ),
     quota_error: str = typer.Option(
-        "ServiceQuotaExceededException",
+        "ThrottlingException",
         "--quota-error",
         metavar="CODE",
-        help="Error a submit beyond the concurrent-job quota gets: "
-        "ServiceQuotaExceededException or ThrottlingException (the real one is uncertain).",
+        help="Error a submit beyond the concurrent-job quota gets: ThrottlingException "
+        "(what AWS users see; also 'throttling') or ServiceQuotaExceededException "
+        "('service-quota-exceeded').",
     ),
     json_output: bool = typer.Option(
         False,

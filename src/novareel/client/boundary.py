@@ -83,6 +83,15 @@ def _hint_for(
             "Too many Nova Reel jobs are running for this account. Wait for one to finish, "
             "or use `novareel batch`, which queues jobs within the quota."
         )
+    if code == "ThrottlingException" and operation == "StartAsyncInvoke":
+        # Bedrock answers a full concurrency quota with ThrottlingException as well as
+        # too many submits per second: say both, and what queues within the quota.
+        return (
+            "The submit was throttled even after retries: too many submits per second, or "
+            "the account's concurrent-job quota for this model and region is full. Wait for "
+            "a job to finish and try again, or use `novareel batch`, which queues jobs "
+            "within the quota."
+        )
     if code in ("ThrottlingException", "TooManyRequestsException", "SlowDown"):
         return "Requests were throttled even after retries; try again in a minute."
     if code in ("ResourceNotFoundException", "NoSuchKey", "404", "NotFound"):

@@ -11,6 +11,7 @@ from novareel.emulator.config import (
     DEFAULT_QUOTA_ERROR,
     DEFAULT_S3_KEY_BUFFER_SIZE,
     DEFAULT_SPEED,
+    QUOTA_ERROR_ALIASES,
     QUOTA_ERRORS,
     RENDER_MODES,
     EmulatorConfig,
@@ -43,7 +44,8 @@ def main(argv: list[str] | None = None) -> None:
         action="append",
         default=[],
         metavar="MODEL=STATE",
-        help=f"a model's lifecycle/access state, repeatable ({', '.join(MODEL_STATES)})",
+        help="a model's (full id or alias) lifecycle/access state, repeatable "
+        f"({', '.join(MODEL_STATES)})",
     )
     parser.add_argument(
         "--read-only-bucket",
@@ -94,9 +96,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--quota-error",
-        choices=QUOTA_ERRORS,
         default=DEFAULT_QUOTA_ERROR,
-        help=f"error for a submit beyond the concurrent-job quota (default {DEFAULT_QUOTA_ERROR})",
+        metavar="CODE",
+        help="error for a submit beyond the concurrent-job quota: "
+        f"{', '.join([*QUOTA_ERRORS, *QUOTA_ERROR_ALIASES])} (default {DEFAULT_QUOTA_ERROR})",
     )
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)

@@ -8,13 +8,18 @@ Choices where the real service is uncertain (see ``docs/emulator.md``):
 
 * A reused ``clientRequestToken`` with an identical request returns the first job's ARN
   (no new job); with a different request it raises ConflictException.
-* A well-formed but unknown invocation ARN on Get raises ValidationException.
-* Too many concurrent jobs raises ServiceQuotaExceededException (400) or, with
-  ``quota_error``, ThrottlingException (429); a model missing from ``quotas`` gets its
-  family's default quota.
+* Jobs live in the region that accepted them (each region is its own service, as on
+  AWS): a region lists and gets only its own jobs, and its clientRequestTokens, submit
+  rate and concurrency quotas are its own.
+* A well-formed but unknown invocation ARN on Get raises ValidationException; so does an
+  ARN of another region (its region is read from the ARN itself, not looked up).
+* Too many submits per second (a token bucket per region) and too many concurrent jobs
+  of a model in a region raise ThrottlingException, what users see on AWS; with
+  ``quota_error`` the full quota raises ServiceQuotaExceededException instead. A model
+  missing from ``quotas`` gets its family's default quota.
 * ListAsyncInvokes' ``nextToken`` names the page's last job by (submitTime, id) and is
-  bound to the request's filters and sort order: reused with others it raises
-  ValidationException.
+  bound to the region, filters and sort order that issued it: reused with others it
+  raises ValidationException.
 
 What a job renders and writes to S3 is the model family's business (its
 :class:`~novareel.emulator.models.base.JobPlan`); the backend only schedules it.
@@ -53,6 +58,8 @@ from novareel.emulator.validation import ValidRequest, validate_start_request
 log = logging.getLogger("novareel.emulator")
 
 STATUSES = ("InProgress", "Completed", "Failed")
+#: What a submit beyond the region's StartAsyncInvoke rate gets (ThrottlingException).
+RATE_MESSAGE = "Too many requests, please wait before trying again."
 _ARN_PREFIX = "arn:aws"
 
 
@@ -90,6 +97,22 @@ def parse_arn(arn: str) -> str:
     return job_id
 
 
+def quota_message(code: str, quota: int, req: ValidRequest) -> str:
+    """The message of a submit refused because ``quota`` jobs of the model are running."""
+    if code == "ThrottlingException":
+        # AWS's text for ThrottlingException names the account quotas; the emulator
+        # adds which one, so a user can tell it from a rate limit.
+        return (
+            "Your request was denied due to exceeding the account quotas for Amazon "
+            f"Bedrock: {quota} concurrent async invocations of {req.model_id} are in "
+            "progress in this region. Wait for a job to finish and try again."
+        )
+    return (
+        f"You have reached the limit of {quota} concurrent jobs for {req.model_id}. "
+        "Wait for a job to finish and try again."
+    )
+
+
 def _fingerprint(body: dict[str, Any]) -> str:
     """What makes two requests "the same" for idempotency (token excluded)."""
     relevant = {k: body.get(k) for k in ("modelId", "modelInput", "outputDataConfig", "tags")}
@@ -113,7 +136,9 @@ class EmulatorBackend:
         self.stats = Stats()
         self.storage = storage or S3Storage()
         self.storage.configure(self.config.s3_key_buffer_size)
-        self.rate = TokenBucket(self.config.submit_rate, self.config.submit_burst)
+        #: StartAsyncInvoke token buckets, one per region (made on a region's first submit)
+        self._rates: dict[str, TokenBucket] = {}
+        self._rates_lock = threading.Lock()
         #: Draws each accepted job's real-service duration (seeded; see latency.py).
         self.latency = self.config.latency_model()
         self._submit_lock = threading.Lock()
@@ -178,18 +203,27 @@ class EmulatorBackend:
             # A new latency setting (or a reset) starts the seeded sequence over, so
             # the n-th job after it always gets the same duration.
             self.latency = new.latency_model()
-        self.rate.configure(new.submit_rate, new.submit_burst)
+        with self._rates_lock:
+            for bucket in self._rates.values():
+                bucket.configure(new.submit_rate, new.submit_burst)
         self.storage.configure(new.s3_key_buffer_size)
         if new.render_workers != old_workers:
             self.shutdown()  # the next job starts a pool of the new size
         return new
 
     # -- StartAsyncInvoke ----------------------------------------------------------
+    def rate(self, region: str) -> TokenBucket:
+        """The StartAsyncInvoke token bucket of ``region`` (the one account's)."""
+        with self._rates_lock:
+            bucket = self._rates.get(region)
+            if bucket is None:
+                bucket = TokenBucket(self.config.submit_rate, self.config.submit_burst)
+                self._rates[region] = bucket
+            return bucket
+
     def start_async_invoke(self, body: Any, region: str) -> str:
-        if not self.rate.take():
-            raise ApiError(
-                "ThrottlingException", "Too many requests, please wait before trying again."
-            )
+        if not self.rate(region).take():
+            raise ApiError("ThrottlingException", RATE_MESSAGE)
         config = self.config
         req = validate_start_request(
             body,
@@ -202,7 +236,7 @@ class EmulatorBackend:
         token = req.client_request_token or str(uuid.uuid4())
         fingerprint = _fingerprint(body)
         with self._submit_lock:
-            existing = self.jobs.by_token(token)
+            existing = self.jobs.by_token(token, region)
             if existing is not None:
                 if existing.fingerprint != fingerprint:
                     raise ApiError(
@@ -212,12 +246,8 @@ class EmulatorBackend:
                 self.stats.replay()
                 return existing.arn
             quota = config.quotas.get(req.model_id, MODELS[req.model_id].default_quota)
-            if self.jobs.in_progress(req.model_id) >= quota:
-                raise ApiError(
-                    config.quota_error,
-                    f"You have reached the limit of {quota} concurrent jobs for {req.model_id}. "
-                    "Wait for a job to finish and try again.",
-                )
+            if self.jobs.in_progress(req.model_id, region) >= quota:
+                raise ApiError(config.quota_error, quota_message(config.quota_error, quota, req))
             job = self._new_job(req, region, token, fingerprint)
             self.jobs.add(job)
             self.stats.accept()
@@ -249,6 +279,7 @@ class EmulatorBackend:
             fingerprint=fingerprint,
             video_seconds=req.video_seconds,
             tags=req.tags,
+            model_input=req.model_input,
         )
 
     def _plan_failure(self, plan: JobPlan) -> PlannedFailure | None:
@@ -369,13 +400,22 @@ class EmulatorBackend:
                 out["failureMessage"] = job.failure_message
         return out
 
-    def get_async_invoke(self, arn: str) -> dict[str, Any]:
-        job = self.jobs.get(parse_arn(arn))
+    def get_async_invoke(self, arn: str, region: str) -> dict[str, Any]:
+        job_id = parse_arn(arn)
+        arn_region = arn.split(":")[3]
+        if arn_region != region:
+            # Read from the ARN, not from the store: nothing about other regions' jobs
+            # is revealed, as a regional service knows none of them.
+            raise validation(
+                f"invocationArn {arn!r} is in region {arn_region or '(none)'}, not {region}: "
+                f"ask the bedrock-runtime endpoint of {arn_region or 'its region'}"
+            )
+        job = self.jobs.get(job_id)
         if job is None or job.arn != arn:
             raise validation(f"invocationArn {arn!r}: no async invocation with that ARN exists")
         return self.describe(job, self.clock())
 
-    def list_async_invokes(self, params: dict[str, str]) -> dict[str, Any]:
+    def list_async_invokes(self, params: dict[str, str], region: str) -> dict[str, Any]:
         after = (
             parse_iso(params["submitTimeAfter"], "submitTimeAfter")
             if "submitTimeAfter" in params
@@ -401,7 +441,9 @@ class EmulatorBackend:
         if order not in ("Ascending", "Descending"):
             raise validation("sortOrder must be Ascending or Descending")
         scope = _token_scope(after, before, status, order)
-        anchor = _decode_token(params["nextToken"], scope) if "nextToken" in params else None
+        anchor = (
+            _decode_token(params["nextToken"], scope, region) if "nextToken" in params else None
+        )
 
         page = self.jobs.page(
             after=after,
@@ -410,11 +452,12 @@ class EmulatorBackend:
             descending=order == "Descending",
             anchor=anchor,
             limit=max_results,
+            region=region,
         )
         now = self.clock()
         out: dict[str, Any] = {"asyncInvokeSummaries": [self.describe(j, now) for j in page.jobs]}
         if page.next_anchor is not None:
-            out["nextToken"] = _encode_token(page.next_anchor, scope)
+            out["nextToken"] = _encode_token(page.next_anchor, scope, region)
         return out
 
     # -- control -------------------------------------------------------------------
@@ -429,8 +472,25 @@ class EmulatorBackend:
         return self.describe(job, self.clock())
 
     def jobs_summary(self) -> list[dict[str, Any]]:
+        """Every job of every region, as Get describes it (the control endpoint)."""
         now = self.clock()
         return [self.describe(j, now) for j in self.jobs.all()]
+
+    def job_detail(self, job_id: str) -> dict[str, Any]:
+        """One job as Get describes it, plus what the emulator received: its model id,
+        region and ``modelInput`` exactly as sent (the control endpoint; tests compare
+        it with what the user asked for)."""
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise ApiError("ResourceNotFoundException", f"no job {job_id!r}")
+        detail = self.describe(job, self.clock())
+        detail.update(
+            modelId=job.model_id,
+            region=job.region,
+            taskType=job.task_type,
+            modelInput=job.model_input,
+        )
+        return detail
 
 
 def _token_scope(after: float | None, before: float | None, status: str | None, order: str) -> str:
@@ -439,28 +499,37 @@ def _token_scope(after: float | None, before: float | None, status: str | None, 
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _encode_token(anchor: tuple[float, str], scope: str) -> str:
-    """Opaque: the last job's (submitTime, id) of the page and the request's scope."""
-    text = json.dumps({"v": 1, "t": anchor[0], "id": anchor[1], "s": scope})
+def _encode_token(anchor: tuple[float, str], scope: str, region: str) -> str:
+    """Opaque: the last job's (submitTime, id) of the page, the region that issued it
+    and the request's scope."""
+    text = json.dumps({"v": 1, "t": anchor[0], "id": anchor[1], "s": scope, "r": region})
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-def _decode_token(token: str, scope: str) -> tuple[float, str]:
-    """The anchor of a token issued for the same filters and order; else ValidationException."""
+def _decode_token(token: str, scope: str, region: str) -> tuple[float, str]:
+    """The anchor of a token this region issued for the same filters and order; else
+    ValidationException."""
     try:
         padded = token + "=" * (-len(token) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
         anchor_time, anchor_id, token_scope = data["t"], data["id"], data["s"]
+        token_region = data["r"]
         if (
             data.get("v") != 1
             or isinstance(anchor_time, bool)
             or not isinstance(anchor_time, (int, float))
             or not isinstance(anchor_id, str)
             or not isinstance(token_scope, str)
+            or not isinstance(token_region, str)
         ):
             raise ValueError(token)
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
         raise validation("nextToken is not valid") from exc
+    if token_region != region:
+        raise validation(
+            f"nextToken was issued by region {token_region}, not {region}: a listing's "
+            "pages must all be asked of the region that issued its first page"
+        )
     if token_scope != scope:
         raise validation(
             "nextToken was issued for a request with other filters or sort order; "

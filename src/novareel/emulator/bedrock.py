@@ -47,11 +47,13 @@ def start_async_invoke(backend: EmulatorBackend, request: Request) -> Response:
 
 
 def get_async_invoke(backend: EmulatorBackend, request: Request, arn: str) -> Response:
-    return ok(backend.get_async_invoke(unquote(arn)))
+    region = signing_scope(request)[0] or DEFAULT_REGION
+    return ok(backend.get_async_invoke(unquote(arn), region))
 
 
 def list_async_invokes(backend: EmulatorBackend, request: Request) -> Response:
-    return ok(backend.list_async_invokes(request.params()))
+    region = signing_scope(request)[0] or DEFAULT_REGION
+    return ok(backend.list_async_invokes(request.params(), region))
 
 
 def invoke_model(backend: EmulatorBackend, request: Request, model: str) -> Response:

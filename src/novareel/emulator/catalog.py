@@ -60,30 +60,56 @@ INFERENCE_TYPES = ("ON_DEMAND", "PROVISIONED")
 CUSTOMIZATION_TYPES = ("FINE_TUNING", "CONTINUED_PRE_TRAINING", "DISTILLATION")
 
 
+#: Every short name a model is known by in the emulator's settings -> its full id
+#: (lower case; the models' own ``aliases``, see ``models/base.py``).
+ALIASES: dict[str, str] = {
+    alias.lower(): info.model_id for info in MODELS.values() for alias in info.aliases
+}
+
+
+def model_names() -> list[str]:
+    """Every full model id and alias, for messages that say what is allowed."""
+    return [name for info in MODELS.values() for name in (info.model_id, *info.aliases)]
+
+
+def resolve_model_id(name: Any) -> str:
+    """A full model id or one of its aliases (any case) -> the full id; ValueError
+    naming every allowed name otherwise."""
+    if isinstance(name, str):
+        text = name.strip()
+        if text in MODELS:
+            return text
+        model_id = ALIASES.get(text.lower())
+        if model_id is not None:
+            return model_id
+    raise ValueError(
+        f"unknown model id {name!r} in model_states (known: {', '.join(model_names())})"
+    )
+
+
 def check_states(states: Any) -> dict[str, str]:
-    """Validate a ``{model_id: state}`` mapping; ``ValueError`` naming what is wrong."""
+    """Validate a ``{model id or alias: state}`` mapping; return it keyed by full model
+    ids. ``ValueError`` naming what is wrong and what is allowed."""
     if not isinstance(states, dict):
         raise ValueError("model_states must map model ids to states")
-    for model_id, state in states.items():
-        if model_id not in MODELS:
-            raise ValueError(
-                f"unknown model id {model_id!r} in model_states "
-                f"(known: {', '.join(sorted(MODELS))})"
-            )
+    checked: dict[str, str] = {}
+    for name, state in states.items():
+        model_id = resolve_model_id(name)
         if state not in MODEL_STATES:
             raise ValueError(
                 f"unknown model state {state!r} for {model_id} (states: {', '.join(MODEL_STATES)})"
             )
-    return dict(states)
+        checked[model_id] = state
+    return checked
 
 
 def parse_model_state(text: str) -> tuple[str, str]:
     """``MODEL=STATE`` (the CLI's ``--model-state``) -> (model id, state); ValueError if bad."""
-    model_id, sep, state = text.partition("=")
-    if not sep or not model_id or not state:
+    name, sep, state = text.partition("=")
+    if not sep or not name or not state:
         raise ValueError(f"{text!r} is not MODEL=STATE (e.g. luma.ray-v2:0=legacy)")
-    check_states({model_id.strip(): state.strip()})
-    return model_id.strip(), state.strip()
+    ((model_id, checked),) = check_states({name.strip(): state.strip()}).items()
+    return model_id, checked
 
 
 def check_invoke(model_id: str, state: str) -> None:

@@ -6,7 +6,9 @@ Routes (all JSON; errors are ``{"message": ...}`` with status 400 or 404):
 * ``POST /_emulator/reset``   clear jobs, buckets, faults, counters; restore defaults
 * ``GET  /_emulator/config``  / ``POST /_emulator/config`` (partial update)
 * ``GET  /_emulator/faults``  / ``POST /_emulator/faults`` / ``DELETE /_emulator/faults``
-* ``GET  /_emulator/jobs``    every job as GetAsyncInvoke would describe it
+* ``GET  /_emulator/jobs``    every job (all regions) as GetAsyncInvoke would describe it
+* ``GET  /_emulator/jobs/{id}``  one job as Get describes it, plus ``modelId``, ``region``,
+  ``taskType`` and the ``modelInput`` exactly as the emulator received it
 * ``POST /_emulator/jobs/{id}/finish``  complete as soon as the render is done
 * ``GET  /_emulator/stats``   request counters, accepted submissions, replays, rejections
 """
@@ -103,6 +105,10 @@ def list_jobs(backend: EmulatorBackend, request: Request) -> Response:
     return Response.json({"jobs": backend.jobs_summary()})
 
 
+def get_job(backend: EmulatorBackend, request: Request, job_id: str) -> Response:
+    return Response.json(backend.job_detail(job_id))
+
+
 def finish_job(backend: EmulatorBackend, request: Request, job_id: str) -> Response:
     return Response.json(backend.finish(job_id))
 
@@ -135,6 +141,7 @@ ROUTES: list[Route] = [
     ("POST", re.compile(r"/_emulator/faults"), "faults", add_fault),
     ("DELETE", re.compile(r"/_emulator/faults"), "faults", clear_faults),
     ("GET", re.compile(r"/_emulator/jobs"), "jobs", list_jobs),
+    ("GET", re.compile(r"/_emulator/jobs/(?P<job_id>[a-z0-9]+)"), "job", get_job),
     ("POST", re.compile(r"/_emulator/jobs/(?P<job_id>[a-z0-9]+)/finish"), "finish", finish_job),
     ("GET", re.compile(r"/_emulator/stats"), "stats", stats),
 ]

@@ -141,6 +141,13 @@ class EmulatorControl:
         result: list[dict[str, Any]] = self._call("GET", "jobs")["jobs"]
         return result
 
+    def job(self, invocation: str) -> dict[str, Any]:
+        """One job (by id or ARN) as Get describes it, plus ``modelId``, ``region``,
+        ``taskType`` and the ``modelInput`` the emulator received."""
+        job_id = invocation.rsplit("/", 1)[-1]
+        result: dict[str, Any] = self._call("GET", f"jobs/{job_id}")
+        return result
+
     def finish(self, invocation: str) -> dict[str, Any]:
         """Finish a job (by id or ARN) as soon as its render is done."""
         job_id = invocation.rsplit("/", 1)[-1]

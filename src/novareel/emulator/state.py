@@ -47,6 +47,9 @@ class Job:
     tags: tuple[tuple[str, str], ...] = field(default=())
     kms_key_id: str | None = None
     bucket_owner: str | None = None
+    #: The ``modelInput`` exactly as received (parsed JSON), for the control endpoint:
+    #: tests compare it with what the user asked for.
+    model_input: object = None
 
     def status(self, now: float) -> str:
         end = self.end_time(now)
@@ -81,12 +84,17 @@ class Page:
 class JobStore:
     """Thread-safe registry of jobs, indexed so no request scans every stored job.
 
-    Indexes, all kept under one lock: id -> job, client request token -> id, every job
-    in submit order, the jobs of each state in submit order (``bisect``-maintained lists
-    of :data:`OrderKey`), and a count of InProgress jobs per model. A job's state only
-    changes in :meth:`mark_rendered` (status is InProgress until the render is recorded,
-    see :class:`Job`), so the indexes move exactly there. A submit then costs O(log n)
-    and a ListAsyncInvokes page O(page size + log n).
+    Indexes, all kept under one lock: id -> job, (region, client request token) -> id,
+    every job in submit order, the jobs of each state in submit order (``bisect``-
+    maintained lists of :data:`OrderKey`), the same two orders per region, and a count
+    of InProgress jobs per (model, region). A job's state only changes in
+    :meth:`mark_rendered` (status is InProgress until the render is recorded, see
+    :class:`Job`), so the indexes move exactly there. A submit then costs O(log n) and
+    a ListAsyncInvokes page O(page size + log n).
+
+    Jobs live in a region, as on AWS, where each region is a separate service: a
+    region's listing, its idempotency tokens and its quota counts see only its own
+    jobs. ``region=None`` (the control endpoint, unit tests) means every region.
 
     ``examined`` counts the jobs the store looked at to answer requests (page items and
     any scan); tests use it to pin that this stays bounded as the store grows.
@@ -96,29 +104,42 @@ class JobStore:
         self.clock = clock
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
-        self._tokens: dict[str, str] = {}
-        self._order: list[OrderKey] = []
-        self._by_state: dict[str, list[OrderKey]] = {state: [] for state in STATES}
-        self._in_progress: dict[str, int] = {}
+        self._tokens: dict[tuple[str, str], str] = {}
+        # Orders keyed by region; None holds every region's jobs.
+        self._order: dict[str | None, list[OrderKey]] = {None: []}
+        self._by_state: dict[tuple[str | None, str], list[OrderKey]] = {
+            (None, state): [] for state in STATES
+        }
+        self._in_progress: dict[tuple[str, str], int] = {}
         self.examined = 0
+
+    def _orders(self, region: str | None) -> list[OrderKey]:
+        return self._order.setdefault(region, [])
+
+    def _states(self, region: str | None, state: str) -> list[OrderKey]:
+        return self._by_state.setdefault((region, state), [])
 
     def add(self, job: Job) -> None:
         key = (job.submit_time, job.invocation_id)
+        state = job.status(0.0)
         with self._lock:
             self._jobs[job.invocation_id] = job
-            self._tokens[job.client_request_token] = job.invocation_id
-            _insert(self._order, key)
-            _insert(self._by_state[job.status(0.0)], key)
+            self._tokens[(job.region, job.client_request_token)] = job.invocation_id
+            for region in (None, job.region):
+                _insert(self._orders(region), key)
+                _insert(self._states(region, state), key)
             if job.render_done_time is None:
-                self._in_progress[job.model_id] = self._in_progress.get(job.model_id, 0) + 1
+                slot = (job.model_id, job.region)
+                self._in_progress[slot] = self._in_progress.get(slot, 0) + 1
 
     def get(self, invocation_id: str) -> Job | None:
         with self._lock:
             return self._jobs.get(invocation_id)
 
-    def by_token(self, token: str) -> Job | None:
+    def by_token(self, token: str, region: str) -> Job | None:
+        """The job ``region`` accepted with this client request token, if any."""
         with self._lock:
-            job_id = self._tokens.get(token)
+            job_id = self._tokens.get((region, token))
             return self._jobs.get(job_id) if job_id else None
 
     def __len__(self) -> int:
@@ -128,18 +149,24 @@ class JobStore:
     def all(self) -> list[Job]:
         """Every job in submit order (the control endpoint's full listing; O(n) by design)."""
         with self._lock:
-            self.examined += len(self._order)
-            return [self._jobs[job_id] for _, job_id in self._order]
+            order = self._order[None]
+            self.examined += len(order)
+            return [self._jobs[job_id] for _, job_id in order]
 
-    def in_progress(self, model_id: str) -> int:
-        """How many jobs of ``model_id`` count against its concurrency quota now (O(1))."""
+    def in_progress(self, model_id: str, region: str | None = None) -> int:
+        """How many jobs of ``model_id`` in ``region`` (None: all regions) count against
+        its concurrency quota now (O(number of regions))."""
         with self._lock:
-            return self._in_progress.get(model_id, 0)
+            return sum(
+                count
+                for (model, where), count in self._in_progress.items()
+                if model == model_id and region in (None, where)
+            )
 
-    def count(self, state: str) -> int:
-        """How many jobs are in ``state`` now (O(1))."""
+    def count(self, state: str, region: str | None = None) -> int:
+        """How many jobs are in ``state`` now, in ``region`` or all regions (O(1))."""
         with self._lock:
-            return len(self._by_state[state])
+            return len(self._by_state.get((region, state), ()))
 
     def page(
         self,
@@ -150,8 +177,10 @@ class JobStore:
         descending: bool,
         anchor: OrderKey | None,
         limit: int,
+        region: str | None = None,
     ) -> Page:
-        """Up to ``limit`` jobs submitted in [after, before] (inclusive), in ``status``.
+        """Up to ``limit`` jobs of ``region`` (None: every region) submitted in
+        [after, before] (inclusive), in ``status``.
 
         ``anchor`` is the last key of the previous page: the page starts strictly after
         it in the requested order, so jobs submitted between pages neither repeat nor
@@ -159,7 +188,11 @@ class JobStore:
         the page's own jobs are touched.
         """
         with self._lock:
-            keys = self._order if status is None else self._by_state[status]
+            keys = (
+                self._order.get(region, [])
+                if status is None
+                else self._by_state.get((region, status), [])
+            )
             lo = 0 if after is None else bisect.bisect_left(keys, (after, ""))
             hi = len(keys) if before is None else bisect.bisect_right(keys, (before, _ID_MAX))
             if descending:
@@ -187,17 +220,19 @@ class JobStore:
             key = (job.submit_time, job.invocation_id)
             old = job.status(0.0)
             if job.render_done_time is None:
-                count = self._in_progress.get(job.model_id, 0) - 1
+                slot = (job.model_id, job.region)
+                count = self._in_progress.get(slot, 0) - 1
                 if count > 0:
-                    self._in_progress[job.model_id] = count
+                    self._in_progress[slot] = count
                 else:
-                    self._in_progress.pop(job.model_id, None)
+                    self._in_progress.pop(slot, None)
             job.failure_message = failure_message
             job.render_done_time = self.clock()
             new = job.status(0.0)
             if new != old:
-                _remove(self._by_state[old], key)
-                _insert(self._by_state[new], key)
+                for region in (None, job.region):
+                    _remove(self._states(region, old), key)
+                    _insert(self._states(region, new), key)
             return True
 
     def finish_now(self, invocation_id: str) -> Job | None:
@@ -212,9 +247,8 @@ class JobStore:
         with self._lock:
             self._jobs.clear()
             self._tokens.clear()
-            self._order.clear()
-            for keys in self._by_state.values():
-                keys.clear()
+            self._order = {None: []}
+            self._by_state = {(None, state): [] for state in STATES}
             self._in_progress.clear()
 
 

@@ -57,6 +57,8 @@ class ValidRequest:
     tags: tuple[tuple[str, str], ...] = field(default=())
     kms_key_id: str | None = None
     bucket_owner: str | None = None
+    #: The ``modelInput`` as received (kept on the job for the control endpoint).
+    model_input: dict[str, Any] = field(default_factory=dict)
 
     @property
     def task_type(self) -> str:
@@ -123,6 +125,7 @@ def validate_start_request(
         bucket_owner=bucket_owner,
         client_request_token=token,
         tags=tags,
+        model_input=model_input,
     )
 
 

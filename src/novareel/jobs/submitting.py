@@ -26,6 +26,7 @@ from novareel.errors import (
     Problem,
     QuotaExceededError,
     ServiceValidationError,
+    ThrottledError,
 )
 from novareel.jobs.session import Session, _utcnow
 from novareel.models import (
@@ -366,10 +367,12 @@ class Submitting(Session):
                     tags=tags,
                     region=region,
                 )
-            except QuotaExceededError:
+            except (QuotaExceededError, ThrottledError):
+                # AWS answers a full concurrency quota with ThrottlingException too (what
+                # users see), so a throttled submit waits for a slot like a quota one.
                 if time.monotonic() + delay > deadline:
                     raise
-                log.info("concurrency quota full; retrying in %.1f s with the same token", delay)
+                log.info("quota full or throttled; retrying in %.1f s with the same token", delay)
                 time.sleep(delay)
                 delay = min(delay * 1.5, 30.0)
             except _REJECTING as exc:

@@ -63,6 +63,11 @@ class ModelInfo:
     end_of_life_time: str
     default_quota: int
     public_extended_access_time: str | None = None
+    #: Short names the emulator's own settings accept for this model (``--model-state
+    #: nova-reel=eol``): the names novareel users type, restated here because the
+    #: emulator never imports the client's registry. The wire (StartAsyncInvoke's
+    #: ``modelId``) takes full ids only, as AWS does.
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,7 @@ MODELS = (
         public_extended_access_time="2027-01-01T00:00:00.000Z",
         end_of_life_time="2027-04-01T00:00:00.000Z",
         default_quota=3,  # UNCERTAIN upstream
+        aliases=("luma-ray2", "luma-ray-v2", "ray2"),
     ),
 )
 

@@ -73,6 +73,7 @@ MODELS = (
         input_modalities=("TEXT", "IMAGE"),
         output_modalities=("VIDEO",),
         default_quota=10,  # contract section 4 (UNCERTAIN upstream)
+        aliases=("nova-reel-v1:0",),
         **_LIFECYCLE,
     ),
     ModelInfo(
@@ -83,6 +84,7 @@ MODELS = (
         input_modalities=("TEXT", "IMAGE"),
         output_modalities=("VIDEO",),
         default_quota=3,  # contract section 4 (UNCERTAIN upstream)
+        aliases=("nova-reel", "nova-reel-v1:1"),
         **_LIFECYCLE,
     ),
 )
