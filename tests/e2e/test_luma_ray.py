@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from novareel.cli import _register, app
+from novareel.errors import InvalidRequestError
 from novareel.video import inspect_video
 from tests.helpers import make_client
 
@@ -64,6 +65,63 @@ def test_ray_job_end_to_end_in_the_models_region(ray_env: dict[str, Any], emulat
     # the ledger knows it as a Ray 2 job, and `jobs show` reads it back
     result = runner.invoke(app, ["jobs", "show", str(data["ledger_id"]), "--json"])
     assert json.loads(result.stdout)["job"]["request"]["aspect_ratio"] == "9:16"
+
+
+def test_a_configured_region_without_the_model_is_not_used(
+    ray_env: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AWS_DEFAULT_REGION=us-east-1 (boto3's variable; most users have it or a profile's
+    region) is a default for every service, not a choice of where Ray 2 runs: the job
+    goes to us-west-2, and a notice says so."""
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    code, data, _ = run_json(
+        "generate", "A red fox", "--model-id", "luma-ray2", "--resolution", "540p",
+        "--duration", "5", *ray_env["args"], "--no-wait",
+    )  # fmt: skip
+    assert code == 0, data
+    assert ":us-west-2:" in data["invocation_arn"]
+    assert any(
+        "not offered in us-east-1" in n and "using us-west-2" in n for n in data["notices"]
+    ), data["notices"]
+
+
+def test_a_configured_region_that_offers_the_model_is_kept(
+    ray_env: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    code, data, _ = run_json("generate", "A red fox", *ray_env["args"], "--no-wait")
+    assert code == 0, data
+    assert ":us-east-1:" in data["invocation_arn"]
+    assert not any("region" in n for n in data["notices"]), data["notices"]
+
+
+def test_an_explicit_region_without_the_model_is_refused_before_sending(
+    ray_env: dict[str, Any], emulator: Any
+) -> None:
+    before = emulator.stats()["acceptedSubmissions"]
+    result = runner.invoke(
+        app,
+        ["generate", "A red fox", "--model-id", "luma-ray2", *ray_env["args"],
+         "--region", "us-east-1", "--no-wait", "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.stdout
+    error = json.loads(result.stdout)["error"]
+    assert error["problems"][0]["field"] == "region"
+    assert error["problems"][0]["value"] == "us-east-1"
+    assert "us-west-2" in error["problems"][0]["limit"]
+    assert "--region" in error["hint"]
+    assert emulator.stats()["acceptedSubmissions"] == before
+    # the Python door: region= is the same explicit choice
+    from novareel import NovaReel, RayVideo
+
+    with (
+        NovaReel(region="us-east-1", endpoint_url=emulator.url, ledger=False) as reel,
+        pytest.raises(InvalidRequestError) as info,
+    ):
+        reel.submit(RayVideo("A red fox"), "s3://ray-bucket/v/")
+    assert info.value.field == "region"
+    assert emulator.stats()["acceptedSubmissions"] == before
 
 
 def test_ray_storyboard_runs_one_job_per_shot_exactly_once(

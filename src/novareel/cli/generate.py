@@ -275,7 +275,8 @@ def generate(
             if is_loopback_url(api.client.runtime_endpoint):
                 price = f"$0 here (≈ ${cost:.2f} on AWS)"
             err_console.print(
-                f"submitting {what} to {model.model_id} in {api.client.region}: {price}",
+                f"submitting {what} to {model.model_id} "
+                f"in {api.region_for(model.model_id)}: {price}",
                 highlight=False,
             )
         shown = () if not json_output else tuple(notices)
