@@ -184,12 +184,47 @@ def test_ray_batch_item_and_storyboard_item(
     assert (info.width, info.height) == (540, 540)
 
 
-def test_batch_mixing_regions_is_refused(ray_env: dict[str, Any], tmp_path: Path) -> None:
+def test_a_batch_sends_each_item_to_its_own_models_region(
+    ray_env: dict[str, Any], emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch mixing Nova Reel and Ray 2 runs, each item in its model's region (like
+    `generate`), even with a configured region that offers only one of them."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    batch = tmp_path / "mixed.yaml"
+    batch.write_text(
+        "- id: nova\n  prompt: one\n"
+        "- id: ray\n  prompt: two\n  model_id: luma-ray2\n  resolution: 540p\n"
+    )
+    result = runner.invoke(
+        app,
+        ["batch", str(batch), *ray_env["args"], "--out", str(ray_env["out"]), "--json"],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.stdout
+    items = {i["key"]: i for i in json.loads(result.stdout)["items"]}
+    assert items["nova"]["status"] == items["ray"]["status"] == "done", items
+    from novareel.ledger import Ledger
+
+    with Ledger.open_default() as ledger:
+        arns = {k: ledger.get(i["job_id"]).invocation_arn for k, i in items.items()}
+    assert ":us-east-1:" in arns["nova"] and ":us-west-2:" in arns["ray"], arns
+    assert inspect_video(items["ray"]["video_path"]).height == 540
+
+
+def test_a_batch_with_an_explicit_region_missing_a_model_sends_nothing(
+    ray_env: dict[str, Any], emulator: Any, tmp_path: Path
+) -> None:
+    before = emulator.stats()["acceptedSubmissions"]
     batch = tmp_path / "mixed.yaml"
     batch.write_text("- prompt: one\n- prompt: two\n  model_id: luma-ray2\n")
-    result = runner.invoke(app, ["batch", str(batch), *ray_env["args"], "--json"])
-    assert result.exit_code == 2
-    assert "different regions" in result.stdout
+    result = runner.invoke(
+        app, ["batch", str(batch), *ray_env["args"], "--region", "us-west-2", "--json"]
+    )
+    assert result.exit_code == 2, result.stdout
+    problem = json.loads(result.stdout)["error"]["problems"][0]
+    assert (problem["field"], problem["value"]) == ("region", "us-west-2")
+    assert "us-east-1" in problem["limit"]
+    assert emulator.stats()["acceptedSubmissions"] == before
 
 
 def test_eol_refusal_is_explained(ray_env: dict[str, Any], emulator: Any) -> None:

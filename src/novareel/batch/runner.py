@@ -202,6 +202,8 @@ class BatchRunner:
         Raises only for what no item can get past (access denied, an unusable ledger,
         Ctrl-C); everything per item ends in the summary.
         """
+        # An explicit region must offer every item's model, else nothing is sent.
+        self.api.check_regions(item.request.model_id for item in self.batch.items)
         self._resume()
         self._check_cap()
         started = self._clock()
@@ -569,16 +571,28 @@ class BatchRunner:
         if not flying or now < self._next_poll:
             return
         self._next_poll = now + self._next_tick()
+        # Each job is listed where it runs (a batch may mix models of two regions):
+        # one ListAsyncInvokes per region in flight, in the region its ARN names.
+        by_region: dict[str | None, list[ItemState]] = {}
+        for state in flying:
+            region = self.api.client.region_of_job(state.invocation_arn)
+            by_region.setdefault(region, []).append(state)
         running: set[str] | None
+        listed: set[str] = set()
         try:
-            times = [s.submitted_at for s in flying if s.submitted_at is not None]
-            since = (min(times) if times else self._now()) - timedelta(hours=1)
-            running = {
-                j.invocation_arn
-                for j in self.api.client.list_async_invokes(
-                    status=JobStatus.IN_PROGRESS, submitted_after=since, sort_order="Ascending"
+            for region, states in by_region.items():
+                times = [s.submitted_at for s in states if s.submitted_at is not None]
+                since = (min(times) if times else self._now()) - timedelta(hours=1)
+                listed.update(
+                    j.invocation_arn
+                    for j in self.api.client.list_async_invokes(
+                        status=JobStatus.IN_PROGRESS,
+                        submitted_after=since,
+                        sort_order="Ascending",
+                        region=region,
+                    )
                 )
-            }
+            running = listed
         except AwsError as exc:
             if not exc.retryable:
                 raise

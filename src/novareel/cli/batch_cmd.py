@@ -457,6 +457,7 @@ def batch(
 ) -> None:
     """Run every item of a batch file, resumably: exit 0 done, 1 some failed, 2 bad file/budget."""
     from novareel.batch import BatchRunner, load_batch
+    from novareel.models import get_model
 
     cap = cost_cap.parse(max_cost)
     # the flag is the file's default; the environment and --local only fill the gap
@@ -466,7 +467,11 @@ def batch(
         _dry_run(batch_file, json_output)
         return
 
-    region = _batch_region(batch_file, conn.region)
+    # Each item runs in its own model's region (NovaReel.region_for), like `generate`;
+    # the first item's model only names the client's default region.
+    region = next(
+        (get_model(item.request.model_id).info.default_region for item in batch_file.items), None
+    )
     lifecycle = _lifecycle_notices(batch_file)
     if not json_output:
         for notice in lifecycle:
@@ -535,26 +540,3 @@ def _lifecycle_notices(batch_file: Any) -> list[str]:
     models = dict.fromkeys(item.request.model_id for item in batch_file.items)
     found = (lifecycle_notice(get_model(model_id)) for model_id in models)
     return [notice for notice in found if notice]
-
-
-def _batch_region(batch_file: Any, given: str | None) -> str | None:
-    """The region the batch's models run in (used when none is configured).
-
-    One run talks to one region; a file mixing models of different regions (Nova Reel
-    in us-east-1, Luma Ray 2 in us-west-2) is refused before anything is sent.
-    """
-    from novareel.models import get_model
-
-    regions = {get_model(item.request.model_id).info.default_region for item in batch_file.items}
-    if len(regions) > 1 and given is None:
-        from novareel.errors import InvalidRequestError, Problem
-
-        raise InvalidRequestError(
-            Problem(
-                "model_id",
-                "the items use models that run in different regions: " + ", ".join(sorted(regions)),
-                limit="one region per batch run",
-            ),
-            hint="Split the file by model (or pass --region to send every item there).",
-        )
-    return next(iter(regions), None)
