@@ -141,11 +141,17 @@ def test_ray_storyboard_runs_one_job_per_shot_exactly_once(
     # named like every download: date, the storyboard file's name, the run's short id
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}-board-[0-9a-f]{12}", folder.name), folder.name
     assert sorted(p.name for p in folder.iterdir()) == [
+        "manifest.json",
         "output.mp4",
         "shot_0001.mp4",
         "shot_0002.mp4",
         "shot_0003.mp4",
     ]
+    # one folder: the joined video, its shots and manifest; no per-shot download folders
+    assert list(ray_env["out"].iterdir()) == [folder]
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert [s["file"] for s in manifest["shots"]] == [f"shot_000{n}.mp4" for n in (1, 2, 3)]
+    assert data["shot_files"] == [str(folder / f"shot_000{n}.mp4") for n in (1, 2, 3)]
     whole = inspect_video(folder / "output.mp4")
     assert (whole.width, whole.height) == (960, 540)
     assert whole.duration_seconds == pytest.approx(15.0, abs=0.05)
@@ -155,6 +161,53 @@ def test_ray_storyboard_runs_one_job_per_shot_exactly_once(
     code, again, _ = run_json(*args, "--out", str(ray_env["out"]))
     assert code == 0 and again["video_path"] == data["video_path"]
     assert emulator.stats()["acceptedSubmissions"] == accepted == 3
+    assert list(ray_env["out"].iterdir()) == [folder]
+
+
+def test_a_refused_ray_storyboard_runs_once_the_cause_is_fixed(
+    ray_env: dict[str, Any], emulator: Any, tmp_path: Path
+) -> None:
+    """Shots refused at submit (the bucket did not exist yet) are sent again by the same
+    command once the bucket exists, as its hint says: a refusal is not a result."""
+    board = tmp_path / "board.yaml"
+    board.write_text("model_id: luma-ray2\nshots:\n  - text: A lighthouse\n  - text: A boat\n")
+    args = [
+        "generate", "--storyboard", str(board), "--resolution", "540p",
+        "--endpoint-url", emulator.url, "--output-uri", "s3://later-bucket/v/",
+        "--out", str(ray_env["out"]),
+    ]  # fmt: skip
+    code, data, _ = run_json(*args)  # one JSON document: the error, with the run
+    assert code == 1, data
+    assert data["error"]["hint"].startswith("Run the same command again")
+    assert [s["status"] for s in data["error"]["result"]["shots"]] == ["failed", "failed"]
+    assert emulator.stats()["acceptedSubmissions"] == 0
+    make_client(emulator.url).ensure_bucket("later-bucket")
+    code, data, _ = run_json(*args)
+    assert code == 0, data
+    assert data["status"] == "Completed"
+    assert inspect_video(data["video_path"]).duration_seconds == pytest.approx(10.0, abs=0.05)
+    assert emulator.stats()["acceptedSubmissions"] == 2
+
+
+def test_a_refused_batch_item_is_sent_again_on_resume(
+    ray_env: dict[str, Any], emulator: Any, tmp_path: Path
+) -> None:
+    batch = tmp_path / "batch.yaml"
+    batch.write_text(
+        "- id: here\n  prompt: A kite\n"
+        "- id: later\n  prompt: A boat\n  output_uri: s3://later-bucket/v/\n"
+    )
+    args = ["batch", str(batch), *ray_env["args"], "--out", str(ray_env["out"]), "--json"]
+    first = runner.invoke(app, args, catch_exceptions=False)
+    assert first.exit_code == 1, first.stdout
+    items = {i["key"]: i for i in json.loads(first.stdout)["items"]}
+    assert (items["here"]["status"], items["later"]["status"]) == ("done", "failed")
+    make_client(emulator.url).ensure_bucket("later-bucket")
+    again = runner.invoke(app, args, catch_exceptions=False)
+    assert again.exit_code == 0, again.stdout
+    items = {i["key"]: i for i in json.loads(again.stdout)["items"]}
+    assert items["later"]["status"] == "done" and items["later"]["attempts"] == 2
+    assert emulator.stats()["acceptedSubmissions"] == 2  # `here` was not sent again
 
 
 def test_ray_batch_item_and_storyboard_item(
@@ -178,6 +231,11 @@ def test_ray_batch_item_and_storyboard_item(
     assert keys == ["square", "story#shot-1", "story#shot-2"]
     story = data["storyboards"]["story"]
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}-story-[0-9a-f]{12}", Path(story["local_dir"]).name)
+    # the square item's download folder and the storyboard's one folder, nothing else
+    assert len(list(ray_env["out"].iterdir())) == 2
+    assert sorted(p.name for p in Path(story["local_dir"]).iterdir()) == [
+        "manifest.json", "output.mp4", "shot_0001.mp4", "shot_0002.mp4"
+    ]  # fmt: skip
     assert inspect_video(story["video_path"]).duration_seconds == pytest.approx(10.0, abs=0.05)
     square = next(i for i in data["items"] if i["key"] == "square")
     info = inspect_video(square["video_path"])

@@ -504,12 +504,16 @@ def batch(
                     "to continue (nothing is sent twice)"
                 )
                 raise typer.Exit(130) from None
-    joined = {}
-    if batch_file.groups and not no_download:
-        from novareel.shotboard import assemble_groups
+        joined: dict[str, Any] = {}
+        if batch_file.groups and not no_download:
+            # The storyboard items' shots are fetched into their one folder each and
+            # joined there (while the connection, and a --local emulator, are open).
+            from novareel.shotboard import assemble_groups
 
-        when = api.ledger.get_batch(summary.batch_id).created_at if api.ledger else None
-        joined = assemble_groups(batch_file, summary, out, when=when)
+            when = api.ledger.get_batch(summary.batch_id).created_at if api.ledger else None
+            joined = assemble_groups(
+                api, batch_file, summary, out, when=when, check_video=not no_video_check
+            )
     if json_output:
         summary_data = summary.to_dict()
         emit_json(
