@@ -283,6 +283,13 @@ def test_a_batch_with_an_explicit_region_missing_a_model_sends_nothing(
     assert (problem["field"], problem["value"]) == ("region", "us-west-2")
     assert "us-east-1" in problem["limit"]
     assert emulator.stats()["acceptedSubmissions"] == before
+    # the dry run gives the same verdict (it said "2 item(s) OK" before)
+    dry = runner.invoke(
+        app,
+        ["batch", str(batch), *ray_env["args"], "--region", "us-west-2", "--dry-run", "--json"],
+    )
+    assert dry.exit_code == 2, dry.stdout
+    assert json.loads(dry.stdout)["error"]["problems"] == [problem]
 
 
 def test_eol_refusal_is_explained(ray_env: dict[str, Any], emulator: Any) -> None:

@@ -464,6 +464,10 @@ def batch(
     fallback: dict[str, Any] = {"output_uri": resolve_output_uri(None, local=conn.local)}
     batch_file = load_batch(file, defaults={"output_uri": output_uri}, fallback=fallback)
     if dry_run:
+        if conn.region:
+            # What the run would refuse before sending: an explicit --region that
+            # does not offer an item's model (the same verdict as the run's).
+            _check_regions(batch_file, conn.region)
         _dry_run(batch_file, json_output)
         return
 
@@ -535,6 +539,22 @@ def batch(
         raise typer.Exit(2)
     if not summary.ok:
         raise typer.Exit(1)
+
+
+def _check_regions(batch_file: Any, region: str) -> None:
+    """Every item's model offered in the explicit ``region``, else one error naming
+    each model that is not (:meth:`NovaReel.check_regions`, without a client)."""
+    from novareel.errors import InvalidRequestError
+    from novareel.jobs.session import region_refusal
+
+    refusals = [
+        refusal
+        for model_id in dict.fromkeys(item.request.model_id for item in batch_file.items)
+        if (refusal := region_refusal(model_id, region)) is not None
+    ]
+    if refusals:
+        problems = [p for refusal in refusals for p in refusal.problems]
+        raise InvalidRequestError(problems, hint=refusals[0].hint)
 
 
 def _lifecycle_notices(batch_file: Any) -> list[str]:

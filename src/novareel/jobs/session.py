@@ -43,6 +43,29 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def region_refusal(model_id: str, region: str) -> InvalidRequestError | None:
+    """The error for a region chosen explicitly (``--region``, ``region=``) that the
+    registry says does not offer ``model_id``, or None (offered, or a model unknown to
+    the registry: the service then decides). Raised before anything is sent, by
+    :meth:`Session.region_for` and by a batch's ``--dry-run``."""
+    model = find_model(model_id)
+    if model is None or region in model.info.regions:
+        return None
+    return InvalidRequestError(
+        Problem(
+            "region",
+            f"{model.info.name} ({model.model_id}) is not offered in region {region!r}",
+            value=region,
+            limit=f"one of: {', '.join(model.info.regions)}",
+        ),
+        hint=(
+            f"Pass --region {model.info.default_region} (region="
+            f"{model.info.default_region!r} in Python), or leave the region out: "
+            "each model then runs in its own region."
+        ),
+    )
+
+
 class Session:
     """The state of one :class:`~novareel.jobs.NovaReel` (see its docstring)."""
 
@@ -156,19 +179,9 @@ class Session:
         if model is None or region in model.info.regions:
             return region
         if self.client.region_source == "argument":
-            raise InvalidRequestError(
-                Problem(
-                    "region",
-                    f"{model.info.name} ({model.model_id}) is not offered in region {region!r}",
-                    value=region,
-                    limit=f"one of: {', '.join(model.info.regions)}",
-                ),
-                hint=(
-                    f"Pass --region {model.info.default_region} (region="
-                    f"{model.info.default_region!r} in Python), or leave the region out: "
-                    "each model then runs in its own region."
-                ),
-            )
+            refusal = region_refusal(model_id, region)
+            assert refusal is not None
+            raise refusal
         return model.info.default_region
 
     def check_regions(self, model_ids: Iterable[str]) -> None:
