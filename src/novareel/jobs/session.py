@@ -168,7 +168,7 @@ class Session:
         and wins; when the registry says the model is not offered there, the job is
         refused here, before anything is written or sent (:class:`InvalidRequestError`
         naming ``region``, the value and the model's regions). A region from the
-        environment or a profile (``AWS_REGION``, ``region =`` in ``~/.aws/config``) is
+        environment or a profile (``AWS_DEFAULT_REGION``, ``region =`` in ~/.aws/config) is
         a default for every AWS service, not a choice of where this model runs: it is
         used where it offers the model, otherwise the model's own region is
         (:meth:`region_notices` says so). A model unknown to the registry goes to the
