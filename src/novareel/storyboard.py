@@ -40,7 +40,19 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from novareel.errors import InvalidRequestError, Problem
 from novareel.images import FitMode, prepare_starting_frame
-from novareel.models import FrameRules, Shot, StartingFrame, find_model, resolve_model_id
+from novareel.models import (
+    FrameRules,
+    GenerateOptions,
+    Model,
+    Shot,
+    StartingFrame,
+    VideoRequest,
+    build_shot_requests,
+    find_model,
+    get_model,
+    resolve_model_id,
+)
+from novareel.models import estimate_cost_usd as registry_cost
 from novareel.models.nova_reel import (
     DEFAULT_MODEL,
     DEFAULT_SEED,
@@ -51,7 +63,6 @@ from novareel.models.nova_reel import (
     MIN_SHOTS,
     SHOT_SECONDS,
     MultiShotManual,
-    estimate_cost_usd,
 )
 from novareel.textfiles import parse_json_or_yaml, read_input_text
 
@@ -456,12 +467,18 @@ class StoryboardReport:
     shots: int
     images: int
     duration_seconds: int
-    estimated_cost_usd: float
-    seed: int
+    #: what ``generate`` would pay for this file on this model (None: an unknown model)
+    estimated_cost_usd: float | None
+    #: the seed sent (None for a model that takes none, such as Luma Ray 2)
+    seed: int | None
     model_id: str
     #: False when the file could not be read or parsed: the counts and the cost are
     #: then unknown (None in JSON), not zero.
     readable: bool = True
+    #: how many jobs ``generate`` would send: 1 (a multi-shot job), or one per shot on
+    #: a model without multi-shot
+    jobs: int = 1
+    per_shot: bool = False
 
     @property
     def ok(self) -> bool:
@@ -479,6 +496,8 @@ class StoryboardReport:
             "estimated_cost_usd": self.estimated_cost_usd if known else None,
             "seed": self.seed,
             "model_id": self.model_id,
+            "jobs": self.jobs if known else None,
+            "per_shot": self.per_shot,
             "problems": [p.to_dict() for p in self.problems],
             "hints": self.hints,
             "notes": self.notes,
@@ -506,11 +525,24 @@ def _raw_shots(data: Any) -> list[dict[str, Any]]:
     return [s if isinstance(s, dict) else {} for s in shots]
 
 
-def check_storyboard(path: str | os.PathLike[str]) -> StoryboardReport:
+def check_storyboard(
+    path: str | os.PathLike[str],
+    *,
+    model_id: str | None = None,
+    duration: int | None = None,
+    resolution: str | None = None,
+    aspect_ratio: str | None = None,
+    seed: int | None = None,
+) -> StoryboardReport:
     """Check a storyboard completely, collecting every problem instead of raising.
 
     Syntax errors stop the check (nothing else can be read); otherwise schema errors,
-    every image and the request rules are all reported, each with its shot number.
+    every image (to the chosen model's rules) and the request rules are all reported,
+    each with its shot number. The model is ``model_id``, else the file's, else the
+    default, and the jobs are built by the model's own family from the same options
+    ``generate --storyboard`` takes (``duration``, ``resolution``, ``aspect_ratio``,
+    ``seed``): the report names the problems ``generate`` would name and the price
+    it would pay (one job per shot on Luma Ray 2, priced by its resolution).
     """
     source = Path(path).expanduser()
     problems: list[Problem] = []
@@ -525,20 +557,38 @@ def check_storyboard(path: str | os.PathLike[str]) -> StoryboardReport:
     model, schema_problems = _validate(data)
     problems.extend(schema_problems)
     base = source.resolve().parent
+    options = GenerateOptions(
+        duration=duration, resolution=resolution, aspect_ratio=aspect_ratio, seed=seed
+    )
     if model is not None:
         shots = _resolve(model.shots, base)
         board = Storyboard(path=source, file=model, shots=shots)
-        frames, image_problems, notes, hints = _load_images(shots, fit=None, file_fit=model.fit)
-        problems.extend(image_problems)
-        try:  # checked when built: its problems are the report's
-            MultiShotManual(
-                shots=[Shot(text=s.text, image=frames.get(s.number)) for s in shots],
-                seed=_first(model.seed, DEFAULT_SEED),
-                model_id=_first(model.model_id, DEFAULT_MODEL),
-            )
+        chosen = _first(model_id, model.model_id, DEFAULT_MODEL)
+        options = replace(options, model_id=chosen, seed=seed if seed is not None else model.seed)
+        found: Model | None = None
+        try:
+            found = get_model(chosen)
         except InvalidRequestError as exc:
             problems.extend(exc.problems)
-        return _report(source, problems, notes, hints, board.shots, model)
+        rules = found.family.frame_rules_for(options) if found is not None else None
+        frames, image_problems, notes, hints = _load_images(
+            shots, fit=None, file_fit=model.fit, rules=rules
+        )
+        problems.extend(image_problems)
+        requests: list[VideoRequest] = []
+        if found is not None:
+            # A shot whose image failed is built without it: the rest is still checked
+            # and priced (the image's problem is reported above).
+            built = [Shot(text=s.text, image=frames.get(s.number)) for s in shots]
+            try:
+                requests = build_shot_requests(replace(options, shots=built))
+            except InvalidRequestError as exc:
+                problems.extend(exc.problems)
+                requests = _priced_if_fixed(replace(options, shots=built), exc.problems)
+        return _report(
+            source, problems, notes, hints, board.shots, model, options=options,
+            model=found, requests=requests,
+        )  # fmt: skip
     # The document is not valid as a whole: still check each image that can be read.
     file_fit = data.get("fit") if isinstance(data, dict) else None
     raw = _raw_shots(data)
@@ -558,14 +608,36 @@ def check_storyboard(path: str | os.PathLike[str]) -> StoryboardReport:
                 bucket_owner=owner if isinstance(owner, str) else None,
             )
         )
-    _frames, image_problems, image_notes, hints = _load_images(candidates, fit=None, file_fit=None)
+    raw_model = data.get("model_id") if isinstance(data, dict) else None
+    named = find_model(model_id or (raw_model if isinstance(raw_model, str) else None))
+    rules = named.family.frame_rules_for(options) if named is not None else None
+    _frames, image_problems, image_notes, hints = _load_images(
+        candidates, fit=None, file_fit=None, rules=rules
+    )
     problems.extend(image_problems)
     notes.extend(image_notes)
     with_images = {c.number: c.image for c in candidates}
     counted = [
         ResolvedShot(number=i, text="", image=with_images.get(i)) for i in range(1, len(raw) + 1)
     ]
-    return _report(source, problems, notes, hints, counted, None, raw=data)
+    return _report(
+        source, problems, notes, hints, counted, None, raw=data,
+        options=replace(options, model_id=model_id),
+    )  # fmt: skip
+
+
+def _priced_if_fixed(options: GenerateOptions, problems: list[Problem]) -> list[VideoRequest]:
+    """The jobs once the refused options are left out (their defaults apply), for the
+    report's "if fixed" duration and price; none when that does not build either."""
+    named = {p.field for p in problems}
+    refused: dict[str, Any] = {
+        f: None for f in ("seed", "duration", "resolution", "aspect_ratio") if f in named
+    }
+    relaxed = replace(options, **refused)
+    try:
+        return build_shot_requests(relaxed)
+    except InvalidRequestError:
+        return []
 
 
 def _report(
@@ -574,20 +646,40 @@ def _report(
     notes: list[str],
     hints: list[str],
     shots: list[ResolvedShot],
-    model: StoryboardFile | None,
+    file: StoryboardFile | None,
     *,
     raw: Any = None,
+    options: GenerateOptions | None = None,
+    model: Model | None = None,
+    requests: list[VideoRequest] | None = None,
 ) -> StoryboardReport:
-    if model is not None:
-        seed = _first(model.seed, DEFAULT_SEED)
-        model_id = _first(model.model_id, DEFAULT_MODEL)
+    """The report: what the built ``requests`` say (jobs, seconds, price, seed) when
+    they could be built, else the registry's price for the chosen model."""
+    options = options or GenerateOptions()
+    if file is not None:
+        seed = options.seed
+        model_id = _first(options.model_id, file.model_id, DEFAULT_MODEL)
     else:
         # The file failed validation: still show its seed and model when they are sane.
         given = raw if isinstance(raw, dict) else {}
         raw_seed, raw_model = given.get("seed"), given.get("model_id")
-        seed = raw_seed if type(raw_seed) is int else DEFAULT_SEED
-        model_id = raw_model if isinstance(raw_model, str) and raw_model else DEFAULT_MODEL
-    duration = SHOT_SECONDS * len(shots)
+        seed = options.seed if options.seed is not None else raw_seed
+        seed = seed if type(seed) is int else None
+        given_model = raw_model if isinstance(raw_model, str) and raw_model else DEFAULT_MODEL
+        model_id = options.model_id or given_model
+    model = model or find_model(model_id)
+    if model is not None:
+        model_id = model.model_id
+    multi_shot = model is None or model.family.multi_shot
+    if requests:
+        duration = sum(r.duration_seconds for r in requests)
+        cost: float | None = round(sum(r.estimated_cost_usd for r in requests), 2)
+        seed = requests[0].seed
+    else:
+        duration = SHOT_SECONDS * len(shots)
+        cost = registry_cost(model_id, duration, options.resolution)
+    if multi_shot and seed is None and model is not None:
+        seed = DEFAULT_SEED
     ordered = sorted(_dedupe(problems), key=_problem_order)
     return StoryboardReport(
         path=str(source),
@@ -597,9 +689,11 @@ def _report(
         shots=len(shots),
         images=sum(1 for s in shots if s.image),
         duration_seconds=duration,
-        estimated_cost_usd=estimate_cost_usd(model_id, duration),
+        estimated_cost_usd=cost,
         seed=seed,
         model_id=model_id,
+        jobs=len(requests) if requests else (1 if multi_shot else len(shots)),
+        per_shot=not multi_shot,
     )
 
 

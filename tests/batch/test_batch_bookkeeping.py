@@ -102,6 +102,13 @@ class FakeApi:
             **kw,
         )
 
+    def check_regions(self, model_ids: Any) -> None:
+        """Every item's model runs here (NovaReel.check_regions: nothing to refuse)."""
+
+    @staticmethod
+    def region_of_job(invocation_arn: str | None) -> str | None:
+        return "us-east-1"
+
     def list_async_invokes(self, **_: Any) -> Iterator[Any]:
         # A job still running stays listed; the others are asked about one by one.
         for job_id, arn in list(self.running.items()):

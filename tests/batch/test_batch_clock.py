@@ -110,6 +110,13 @@ class ScriptedApi:
         self.jobs[job_id] = self.clock.now()
         return self._result("InProgress", job_id)
 
+    def check_regions(self, model_ids: Any) -> None:
+        """Every item's model runs here (NovaReel.check_regions: nothing to refuse)."""
+
+    @staticmethod
+    def region_of_job(invocation_arn: str | None) -> str | None:
+        return "us-east-1"
+
     def list_async_invokes(self, **_: Any) -> Iterator[Any]:
         self.lists.append(self.clock.t)
         for job_id in self.jobs:

@@ -4,6 +4,7 @@ over stdio, on the test emulator (speed 500), with a real ledger and a real root
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -213,6 +214,13 @@ def test_storyboards_by_path_and_inline_on_both_families(tmp_path: Path, emulato
         assert joined["status"] == "Completed" and len(joined["shots"]) == 2
         assert Path(joined["video_path"]).is_file()
         assert Path(joined["video_path"]).is_relative_to(root.resolve() / "foxes")
+        # the CLI's folder rule: one folder with the joined video, its shots and manifest
+        folder = Path(joined["local_dir"])
+        assert [p.resolve() for p in (root / "foxes").iterdir()] == [folder]
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}-storyboard-[0-9a-f]{12}", folder.name)
+        assert sorted(p.name for p in folder.iterdir()) == [
+            "manifest.json", "output.mp4", "shot_0001.mp4", "shot_0002.mp4"
+        ]  # fmt: skip
         assert joined["session"]["session_spent_usd"] == round(0.96 + 2 * 3.75, 2)
 
     serve(root, log, emulator.url, "--session-max-cost", "20", body=body)

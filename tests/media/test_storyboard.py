@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -236,3 +237,68 @@ def test_schema_accepts_both_forms_and_forbids_extra_keys() -> None:
     assert shot["additionalProperties"] is False
     assert shot["properties"]["text"]["maxLength"] == 512
     assert shot["required"] == ["text"]
+
+
+# --- storyboard check prices what generate would send (every model) -------------------
+
+
+def _cli_json(*args: str) -> tuple[int, dict[str, object]]:
+    from typer.testing import CliRunner
+
+    from novareel.cli import _register, app
+
+    _register()
+    result = CliRunner().invoke(app, [*args, "--json"], catch_exceptions=False)
+    return result.exit_code, json.loads(result.stdout)
+
+
+def _dry_run(board: Path, *args: str) -> dict[str, object]:
+    _code, data = _cli_json(
+        "generate", "--storyboard", str(board), "--output-uri", "s3://bucket-ok/v/",
+        "--dry-run", *args,
+    )  # fmt: skip
+    return data
+
+
+def test_check_of_a_ray_storyboard_prices_what_generate_sends(tmp_path: Path) -> None:
+    """The file's model_id: Luma Ray 2 is checked as Ray 2 (no "not a Nova Reel model"),
+    priced per shot as generate prices it ($22.50, not Nova Reel's $1.44)."""
+    board = write(
+        tmp_path / "ray.yaml",
+        {"model_id": "luma-ray2", "shots": [{"text": "A"}, {"text": "B"}, {"text": "C"}]},
+    )
+    code, report = _cli_json("storyboard", "check", str(board))
+    assert code == 0, report
+    assert report["ok"] is True and report["problems"] == []
+    assert report["model_id"] == "luma.ray-v2:0" and report["per_shot"] is True
+    assert report["jobs"] == 3 and report["duration_seconds"] == 15
+    assert report["estimated_cost_usd"] == _dry_run(board)["estimated_cost_usd"] == 22.5
+
+
+def test_check_takes_the_model_and_options_generate_takes(tmp_path: Path) -> None:
+    board = write(tmp_path / "b.yaml", [{"text": "A"}, {"text": "B"}])
+    flags = ("--model-id", "luma-ray2", "--resolution", "540p", "--duration", "9")
+    code, report = _cli_json("storyboard", "check", str(board), *flags)
+    assert code == 0, report
+    assert report["estimated_cost_usd"] == _dry_run(board, *flags)["estimated_cost_usd"] == 13.5
+    assert report["duration_seconds"] == 18 and report["seed"] is None
+    # the same problems as generate, by field
+    code, report = _cli_json("storyboard", "check", str(board), "--model-id", "luma-ray2",
+                             "--seed", "3", "--duration", "7")  # fmt: skip
+    assert code == 2
+    refused: Any = _dry_run(board, "--model-id", "luma-ray2", "--seed", "3", "--duration", "7")
+    said: Any = report["problems"]
+    fields = sorted(p["field"] for p in said)
+    assert (
+        fields
+        == sorted(p["field"] for p in refused["error"]["problems"])
+        == [
+            "duration",
+            "seed",
+        ]
+    )
+    # an image is checked to the chosen model's rules: 1920x1080 suits Ray 2, not Nova Reel
+    frame(tmp_path / "wide.png", (1920, 1080))
+    board = write(tmp_path / "img.yaml", [{"text": "A", "image": "wide.png"}, {"text": "B"}])
+    assert _cli_json("storyboard", "check", str(board))[0] == 2
+    assert _cli_json("storyboard", "check", str(board), "--model-id", "luma-ray2")[0] == 0

@@ -6,7 +6,8 @@
                    |             |
                    |             +-> failed (retryable failureType) -> pending (attempt + 1)
                    +-> (quota / throttled) -> pending, same token
-                   +-> rejected by the service -> failed
+                   +-> rejected by the service -> failed (the next run sends it again:
+                                                  nothing was accepted or charged)
 
 **The ledger is the only state.** On start, each item's latest attempt in the ledger
 decides what to do: nothing (done and downloaded), download it, wait for it, send it
@@ -202,6 +203,8 @@ class BatchRunner:
         Raises only for what no item can get past (access denied, an unusable ledger,
         Ctrl-C); everything per item ends in the summary.
         """
+        # An explicit region must offer every item's model, else nothing is sent.
+        self.api.check_regions(item.request.model_id for item in self.batch.items)
         self._resume()
         self._check_cap()
         started = self._clock()
@@ -359,7 +362,7 @@ class BatchRunner:
         elif latest.status == JobStatus.IN_PROGRESS:
             self._set_phase(state, ItemPhase.IN_FLIGHT)
         elif latest.status == JobStatus.COMPLETED:
-            if self.out_dir is None or downloaded(latest):
+            if not self._downloads_item(state) or downloaded(latest):
                 self._set_phase(state, ItemPhase.DONE)
                 state.local_files = tuple(latest.local_files)
                 state.local_dir = (
@@ -369,11 +372,23 @@ class BatchRunner:
                 self._set_phase(state, ItemPhase.DOWNLOADING)
         elif latest.status == JobStatus.FAILED:
             self._after_failure(state, latest, latest.failure)
-        else:  # Rejected: the service refused the request itself
-            self._set_phase(state, ItemPhase.FAILED)
-            state.failure = latest.failure
-            state.message = "rejected by the service"
+        else:
+            # Rejected at submit: the service accepted nothing and charged nothing, so a
+            # refusal is not a result to keep. Its cause may be fixed by now (the bucket
+            # created, access granted): this run sends it again as a new attempt, with a
+            # new token (the refused one is spent), and if the cause is still there the
+            # service says so again, for free.
+            self._next_attempt(
+                state, latest, "refused at submit last time (nothing was charged); sending again"
+            )
         return state
+
+    def _downloads_item(self, state: ItemState) -> bool:
+        """Whether the runner downloads this item once it completes: not without an
+        ``out_dir``, and not a storyboard's shot (``item.group``), which
+        :mod:`novareel.shotboard` fetches straight into the storyboard's one folder
+        (a download folder per shot would be left beside it)."""
+        return self.out_dir is not None and state.item.group is None
 
     def _adopt_record(self, state: ItemState, record: JobRecord) -> None:
         state.attempt = record.attempt
@@ -569,16 +584,28 @@ class BatchRunner:
         if not flying or now < self._next_poll:
             return
         self._next_poll = now + self._next_tick()
+        # Each job is listed where it runs (a batch may mix models of two regions):
+        # one ListAsyncInvokes per region in flight, in the region its ARN names.
+        by_region: dict[str | None, list[ItemState]] = {}
+        for state in flying:
+            region = self.api.client.region_of_job(state.invocation_arn)
+            by_region.setdefault(region, []).append(state)
         running: set[str] | None
+        listed: set[str] = set()
         try:
-            times = [s.submitted_at for s in flying if s.submitted_at is not None]
-            since = (min(times) if times else self._now()) - timedelta(hours=1)
-            running = {
-                j.invocation_arn
-                for j in self.api.client.list_async_invokes(
-                    status=JobStatus.IN_PROGRESS, submitted_after=since, sort_order="Ascending"
+            for region, states in by_region.items():
+                times = [s.submitted_at for s in states if s.submitted_at is not None]
+                since = (min(times) if times else self._now()) - timedelta(hours=1)
+                listed.update(
+                    j.invocation_arn
+                    for j in self.api.client.list_async_invokes(
+                        status=JobStatus.IN_PROGRESS,
+                        submitted_after=since,
+                        sort_order="Ascending",
+                        region=region,
+                    )
                 )
-            }
+            running = listed
         except AwsError as exc:
             if not exc.retryable:
                 raise
@@ -601,7 +628,7 @@ class BatchRunner:
         self._slot_free_at = 0.0
         if result.status == JobStatus.COMPLETED:
             self._set_phase(
-                state, ItemPhase.DOWNLOADING if self.out_dir is not None else ItemPhase.DONE
+                state, ItemPhase.DOWNLOADING if self._downloads_item(state) else ItemPhase.DONE
             )
             self._emit(state, "completed")
             return

@@ -457,16 +457,25 @@ def batch(
 ) -> None:
     """Run every item of a batch file, resumably: exit 0 done, 1 some failed, 2 bad file/budget."""
     from novareel.batch import BatchRunner, load_batch
+    from novareel.models import get_model
 
     cap = cost_cap.parse(max_cost)
     # the flag is the file's default; the environment and --local only fill the gap
     fallback: dict[str, Any] = {"output_uri": resolve_output_uri(None, local=conn.local)}
     batch_file = load_batch(file, defaults={"output_uri": output_uri}, fallback=fallback)
     if dry_run:
+        if conn.region:
+            # What the run would refuse before sending: an explicit --region that
+            # does not offer an item's model (the same verdict as the run's).
+            _check_regions(batch_file, conn.region)
         _dry_run(batch_file, json_output)
         return
 
-    region = _batch_region(batch_file, conn.region)
+    # Each item runs in its own model's region (NovaReel.region_for), like `generate`;
+    # the first item's model only names the client's default region.
+    region = next(
+        (get_model(item.request.model_id).info.default_region for item in batch_file.items), None
+    )
     lifecycle = _lifecycle_notices(batch_file)
     if not json_output:
         for notice in lifecycle:
@@ -499,12 +508,16 @@ def batch(
                     "to continue (nothing is sent twice)"
                 )
                 raise typer.Exit(130) from None
-    joined = {}
-    if batch_file.groups and not no_download:
-        from novareel.shotboard import assemble_groups
+        joined: dict[str, Any] = {}
+        if batch_file.groups and not no_download:
+            # The storyboard items' shots are fetched into their one folder each and
+            # joined there (while the connection, and a --local emulator, are open).
+            from novareel.shotboard import assemble_groups
 
-        when = api.ledger.get_batch(summary.batch_id).created_at if api.ledger else None
-        joined = assemble_groups(batch_file, summary, out, when=when)
+            when = api.ledger.get_batch(summary.batch_id).created_at if api.ledger else None
+            joined = assemble_groups(
+                api, batch_file, summary, out, when=when, check_video=not no_video_check
+            )
     if json_output:
         summary_data = summary.to_dict()
         emit_json(
@@ -528,6 +541,22 @@ def batch(
         raise typer.Exit(1)
 
 
+def _check_regions(batch_file: Any, region: str) -> None:
+    """Every item's model offered in the explicit ``region``, else one error naming
+    each model that is not (:meth:`NovaReel.check_regions`, without a client)."""
+    from novareel.errors import InvalidRequestError
+    from novareel.jobs.session import region_refusal
+
+    refusals = [
+        refusal
+        for model_id in dict.fromkeys(item.request.model_id for item in batch_file.items)
+        if (refusal := region_refusal(model_id, region)) is not None
+    ]
+    if refusals:
+        problems = [p for refusal in refusals for p in refusal.problems]
+        raise InvalidRequestError(problems, hint=refusals[0].hint)
+
+
 def _lifecycle_notices(batch_file: Any) -> list[str]:
     """One lifecycle notice per Legacy or retired model the batch uses, before the run."""
     from novareel.models import get_model, lifecycle_notice
@@ -535,26 +564,3 @@ def _lifecycle_notices(batch_file: Any) -> list[str]:
     models = dict.fromkeys(item.request.model_id for item in batch_file.items)
     found = (lifecycle_notice(get_model(model_id)) for model_id in models)
     return [notice for notice in found if notice]
-
-
-def _batch_region(batch_file: Any, given: str | None) -> str | None:
-    """The region the batch's models run in (used when none is configured).
-
-    One run talks to one region; a file mixing models of different regions (Nova Reel
-    in us-east-1, Luma Ray 2 in us-west-2) is refused before anything is sent.
-    """
-    from novareel.models import get_model
-
-    regions = {get_model(item.request.model_id).info.default_region for item in batch_file.items}
-    if len(regions) > 1 and given is None:
-        from novareel.errors import InvalidRequestError, Problem
-
-        raise InvalidRequestError(
-            Problem(
-                "model_id",
-                "the items use models that run in different regions: " + ", ".join(sorted(regions)),
-                limit="one region per batch run",
-            ),
-            hint="Split the file by model (or pass --region to send every item there).",
-        )
-    return next(iter(regions), None)

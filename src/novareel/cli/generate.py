@@ -226,7 +226,8 @@ def generate(
             if is_loopback_url(api.client.runtime_endpoint):
                 price = f"$0 here (≈ ${cost:.2f} on AWS)"
             err_console.print(
-                f"submitting {what} to {model.model_id} in {api.client.region}: {price}",
+                f"submitting {what} to {model.model_id} "
+                f"in {api.region_for(model.model_id)}: {price}",
                 highlight=False,
             )
         shown = () if not json_output else tuple(notices)
@@ -429,63 +430,38 @@ def _run_per_shot(
     notices: tuple[str, ...],
     name: str | None = None,
 ) -> None:
-    """A storyboard on a model without multi-shot: one job per shot, then joined."""
-    from novareel.batch import BatchRunner
-    from novareel.errors import JobFailedError
-    from novareel.models import get_model
-    from novareel.shotboard import assemble, shot_batch
-
-    batch = shot_batch(requests, location, tags=tags, source=str(storyboard or "generate"))
+    """A storyboard on a model without multi-shot: the library's one per-shot runner
+    (:func:`novareel.shotboard.run_storyboard`); this only prints."""
+    from novareel.shotboard import run_storyboard
 
     def on_event(event: Any) -> None:
         if not json_output and event.message:
             err_console.print(f"shot {event.number}: {event.message}", highlight=False)
 
-    runner = BatchRunner(
+    run = run_storyboard(
         api,
-        batch,
+        requests,
+        location,
+        tags=tags,
         out_dir=None if no_download else out,
-        max_concurrent=get_model(requests[0].model_id).info.concurrency,
+        label=name or (storyboard.stem if storyboard is not None else None),
+        source=str(storyboard or "generate"),
         timeout=timeout,
         poll_interval=poll_interval,
+        notices=notices,
         on_event=on_event,
     )
-    summary = runner.run()
-    result: dict[str, Any] = {
-        "status": JobStatus.COMPLETED if summary.ok else JobStatus.FAILED,
-        "model_id": requests[0].model_id,
-        "shots": [o.to_dict() for o in summary.items],
-        "estimated_cost_usd": round(sum(r.estimated_cost_usd for r in requests), 2),
-        "notices": list(notices) + list(summary.notices),
-    }
-    if summary.ok and not no_download:
-        from novareel.naming import storyboard_folder_name
-
-        label = name or (storyboard.stem if storyboard is not None else "storyboard")
-        legacy = out / f"storyboard-{batch.identity[:12]}"  # before the naming rule
-        when = api.ledger.get_batch(summary.batch_id).created_at
-        folder = (
-            legacy
-            if legacy.is_dir()
-            else out / storyboard_folder_name(label, batch.identity, when=when)
-        )
-        joined = assemble(summary.items, folder)
-        result.update(joined.to_dict())
+    error = run.error()
+    if error is not None:
+        raise error  # printed once, with the run as its result (--json: one document)
     if json_output:
-        emit_json(result)
-    else:
-        for notice in summary.notices:
+        emit_json(run.to_dict())
+        return
+    for notice in run.notices:
+        if notice not in notices:
             typer.secho(f"notice: {notice}", fg="yellow", err=True)
-        typer.echo(f"status      {result['status']}")
-        typer.echo(f"shots       {len(requests)} x {requests[0].model_id}")
-        if "video_path" in result:
-            typer.echo(f"video file  {result['video_path']}")
-            typer.echo(f"shot files  {result['local_dir']}/shot_*.mp4")
-    if not summary.ok:
-        bad = [o for o in summary.items if o.phase.value != "done"]
-        raise JobFailedError(
-            f"{len(bad)} of {len(requests)} shots did not finish: "
-            + "; ".join(f"{o.key} {o.phase.value} {o.message}".strip() for o in bad),
-            result=result,
-            hint="Run the same command again: finished shots are kept and none is paid twice.",
-        )
+    typer.echo(f"status      {run.status}")
+    typer.echo(f"shots       {len(requests)} x {run.model_id}")
+    if run.joined is not None:
+        typer.echo(f"video file  {run.joined.video_path}")
+        typer.echo(f"shot files  {run.joined.local_dir}/shot_*.mp4")

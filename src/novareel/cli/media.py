@@ -212,19 +212,47 @@ def image_check_command(
 @handle_errors()
 def storyboard_check_command(
     file: Path = typer.Argument(..., help="A storyboard file (.yaml, .yml or .json)."),
+    model_id: str | None = typer.Option(
+        None, "--model-id", help="The model `generate` would use (default: the file's)."
+    ),
+    duration: int | None = typer.Option(
+        None, "--duration", help="Seconds per shot, as `generate --duration` (Luma Ray 2)."
+    ),
+    resolution: str | None = typer.Option(
+        None, "--resolution", help="As `generate --resolution` (Luma Ray 2: 540p or 720p)."
+    ),
+    aspect_ratio: str | None = typer.Option(
+        None, "--aspect-ratio", help="As `generate --aspect-ratio` (Luma Ray 2)."
+    ),
+    seed: int | None = typer.Option(None, "--seed", help="As `generate --seed` (Nova Reel)."),
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Report every problem of a storyboard at once, with shot numbers, plus its
-    duration and estimated cost. Exit code 2 when there are problems."""
+    duration and the price `generate` would pay for it with the same options (one job
+    per shot on a model without multi-shot). Exit code 2 when there are problems."""
     from novareel.storyboard import check_storyboard, shot_label
 
-    report = check_storyboard(file)
+    report = check_storyboard(
+        file,
+        model_id=model_id,
+        duration=duration,
+        resolution=resolution,
+        aspect_ratio=aspect_ratio,
+        seed=seed,
+    )
     if json_output:
         emit_json(report.to_dict())
     else:
+        price = (
+            "no price known"
+            if report.estimated_cost_usd is None
+            else f"estimated ${report.estimated_cost_usd:.2f}"
+        )
+        jobs = f", {report.jobs} jobs (one per shot)" if report.per_shot else ""
+        seeded = f", seed {report.seed}" if report.seed is not None else ""
         summary = (
             f"{report.shots} shots, {report.images} with images, {report.duration_seconds} s, "
-            f"estimated ${report.estimated_cost_usd:.2f} ({report.model_id}, seed {report.seed})"
+            f"{price} ({report.model_id}{seeded}{jobs})"
         )
         if report.ok:
             console.print(

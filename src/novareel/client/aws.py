@@ -31,6 +31,13 @@ log = logging.getLogger("novareel")
 DEFAULT_REGION = "us-east-1"
 
 
+def arn_region(arn: str | None) -> str | None:
+    """The region an ARN names (``arn:aws:bedrock:<region>:...``), or None: a job lives
+    in the region it was submitted to."""
+    parts = (arn or "").split(":")
+    return parts[3] if len(parts) > 5 and parts[3] else None
+
+
 class NovaReelClient:
     """boto3 ``bedrock-runtime`` and ``s3`` clients with novareel's defaults.
 
@@ -187,10 +194,14 @@ class NovaReelClient:
         response = self._call("StartAsyncInvoke", bedrock.start_async_invoke, **kwargs)
         return str(response["invocationArn"])
 
+    @staticmethod
+    def region_of_job(invocation_arn: str | None) -> str | None:
+        """The region a job runs in, as its invocation ARN names it (None: unknown)."""
+        return arn_region(invocation_arn)
+
     def get_async_invoke(self, invocation_arn: str) -> InvocationStatus:
-        """GetAsyncInvoke for one ARN."""
-        parts = invocation_arn.split(":")
-        region = parts[3] if len(parts) > 5 and parts[3] else None
+        """GetAsyncInvoke for one ARN, in the region the ARN names."""
+        region = arn_region(invocation_arn)
         response = self._call(
             "GetAsyncInvoke",
             self.bedrock_in(region).get_async_invoke,
@@ -207,8 +218,10 @@ class NovaReelClient:
         sort_order: str = "Descending",
         max_items: int | None = None,
         page_size: int | None = None,
+        region: str | None = None,
     ) -> Iterator[InvocationStatus]:
-        """ListAsyncInvokes with every filter, following ``nextToken`` to the end."""
+        """ListAsyncInvokes with every filter, following ``nextToken`` to the end, in
+        ``region`` (this client's own when None: jobs are listed where they run)."""
         kwargs: dict[str, Any] = {"sortBy": "SubmissionTime", "sortOrder": sort_order}
         if status:
             kwargs["statusEquals"] = status
@@ -220,7 +233,9 @@ class NovaReelClient:
             kwargs["maxResults"] = page_size
         seen = 0
         while True:
-            response = self._call("ListAsyncInvokes", self.bedrock.list_async_invokes, **kwargs)
+            response = self._call(
+                "ListAsyncInvokes", self.bedrock_in(region).list_async_invokes, **kwargs
+            )
             for item in response.get("asyncInvokeSummaries", []):
                 yield InvocationStatus.from_response(item)
                 seen += 1

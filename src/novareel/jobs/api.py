@@ -190,7 +190,10 @@ class NovaReel(Submitting, Fetching):
         for request in many:
             # Checked when built; asked again for a request of a family that is not.
             found.extend(request.problems())
-            said.extend(self._region_notices(request.model_id))
+            try:  # an explicit region that does not offer the model: submit refuses it
+                said.extend(self.region_notices(request.model_id))
+            except InvalidRequestError as exc:
+                found.extend(exc.problems)
             said.extend(request_notices(request))
         if found:
             raise InvalidRequestError(found)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal, Self
 
@@ -20,7 +20,9 @@ from novareel.client import (
     job_folder,
 )
 from novareel.errors import (
+    InvalidRequestError,
     LedgerError,
+    Problem,
 )
 from novareel.models import (
     VideoShape,
@@ -39,6 +41,29 @@ log = logging.getLogger("novareel")
 
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def region_refusal(model_id: str, region: str) -> InvalidRequestError | None:
+    """The error for a region chosen explicitly (``--region``, ``region=``) that the
+    registry says does not offer ``model_id``, or None (offered, or a model unknown to
+    the registry: the service then decides). Raised before anything is sent, by
+    :meth:`Session.region_for` and by a batch's ``--dry-run``."""
+    model = find_model(model_id)
+    if model is None or region in model.info.regions:
+        return None
+    return InvalidRequestError(
+        Problem(
+            "region",
+            f"{model.info.name} ({model.model_id}) is not offered in region {region!r}",
+            value=region,
+            limit=f"one of: {', '.join(model.info.regions)}",
+        ),
+        hint=(
+            f"Pass --region {model.info.default_region} (region="
+            f"{model.info.default_region!r} in Python), or leave the region out: "
+            "each model then runs in its own region."
+        ),
+    )
 
 
 class Session:
@@ -134,17 +159,69 @@ class Session:
         return is_loopback_url(self.client.runtime_endpoint)
 
     def _region_for(self, model_id: str) -> str | None:
-        """The model's own region when no region was chosen and the client's is not one
-        of the model's (a retried Luma Ray 2 job from a client opened for Nova Reel).
-        A region the user chose is always kept: the service then says what it says."""
+        """The region a job of ``model_id`` goes to when it is not the client's own,
+        else None (see :meth:`region_for`)."""
+        region = self.region_for(model_id)
+        return None if region == self.client.region else region
+
+    def region_for(self, model_id: str) -> str:
+        """The region a job of ``model_id`` is sent to, by one rule for every door.
+
+        A region passed as an argument (``--region``, ``region=``) is the user's choice
+        and wins; when the registry says the model is not offered there, the job is
+        refused here, before anything is written or sent (:class:`InvalidRequestError`
+        naming ``region``, the value and the model's regions). A region from the
+        environment or a profile (``AWS_DEFAULT_REGION``, ``region =`` in ~/.aws/config) is
+        a default for every AWS service, not a choice of where this model runs: it is
+        used where it offers the model, otherwise the model's own region is
+        (:meth:`region_notices` says so). A model unknown to the registry goes to the
+        client's region.
+        """
         model = find_model(model_id)
-        if (
-            model is None
-            or self.client.region_source != "default"
-            or self.client.region in model.info.regions
-        ):
-            return None
+        region = self.client.region
+        if model is None or region in model.info.regions:
+            return region
+        if self.client.region_source == "argument":
+            refusal = region_refusal(model_id, region)
+            assert refusal is not None
+            raise refusal
         return model.info.default_region
+
+    def check_regions(self, model_ids: Iterable[str]) -> None:
+        """:meth:`region_for` for several models at once (a batch, before its first
+        submit): one :class:`InvalidRequestError` naming every model the chosen region
+        does not offer, so nothing of the batch is sent to a region that refuses part
+        of it."""
+        problems: list[Problem] = []
+        hint: str | None = None
+        for model_id in dict.fromkeys(model_ids):
+            try:
+                self.region_for(model_id)
+            except InvalidRequestError as exc:
+                problems.extend(p for p in exc.problems if p not in problems)
+                hint = exc.hint
+        if problems:
+            raise InvalidRequestError(problems, hint=hint)
+
+    def region_notices(self, model_id: str) -> list[str]:
+        """Where the job goes, said before it is sent, when novareel chose the region:
+        none was configured (the model's own), or the configured one does not offer
+        the model (then the model's own is used instead of it). The local emulator's
+        isolated client reads no AWS configuration, so nothing is said there."""
+        model = find_model(model_id)
+        if model is None or self.client.isolated:
+            return []
+        region = self.region_for(model_id)
+        name = model.info.name
+        if self.client.region_source == "default":
+            return [f"no AWS region configured: using {region}, where {name} runs"]
+        if self.client.region_source == "configuration" and region != self.client.region:
+            return [
+                f"{name} is not offered in {self.client.region} (the region configured "
+                f"for AWS, by the environment or a profile): using {region}, where it "
+                f"runs (pass --region to choose one of {', '.join(model.info.regions)})"
+            ]
+        return []
 
     # -- look up --
 

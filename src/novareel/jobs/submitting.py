@@ -31,7 +31,6 @@ from novareel.errors import (
 from novareel.jobs.session import Session, _utcnow
 from novareel.models import (
     VideoRequest,
-    find_model,
     submit_option_problems,
 )
 from novareel.results import JobResult
@@ -200,7 +199,7 @@ class Submitting(Session):
         )
         self._check_budget(request, token)
         described = request.describe()
-        notices.extend(n for n in self._region_notices(request.model_id) if n not in notices)
+        notices.extend(n for n in self.region_notices(request.model_id) if n not in notices)
         notices.extend(n for n in request_notices(request) if n not in notices)
         if on_notice is not None:
             for notice in notices:
@@ -312,25 +311,6 @@ class Submitting(Session):
             output = output_location(output, notices=[])
         fingerprint = self._fingerprint(request, request.to_model_input(), output, tags)
         return self.ledger.find_identical(fingerprint, since=_utcnow() - IDENTICAL_JOB_WINDOW)
-
-    def _region_notices(self, model_id: str) -> list[str]:
-        """Where the job goes, said before it is sent: the region novareel chose when
-        none was configured, and a region the model is not offered in (the service
-        will likely refuse it there; the user's choice is kept)."""
-        model = find_model(model_id)
-        if model is None:
-            return []
-        region = self._region_for(model_id) or self.client.region
-        said: list[str] = []
-        if self.client.region_source == "default" and not self.client.isolated:
-            said.append(f"no AWS region configured: using {region}, where {model.info.name} runs")
-        if region not in model.info.regions:
-            said.append(
-                f"{model.info.name} is offered in {', '.join(model.info.regions)}, not "
-                f"{region}: the service will likely refuse it (choose region "
-                f"{model.info.default_region}: --region, or check with `novareel doctor`)"
-            )
-        return said
 
     def _check_budget(self, request: VideoRequest, token: str) -> None:
         """Refuse a job over ``max_cost_usd`` or the standing budget, before anything

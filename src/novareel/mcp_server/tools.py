@@ -355,12 +355,11 @@ class AgentTools(ServerSession):
         progress: Progress | None,
         reservation: Reservation,
     ) -> dict[str, Any]:
-        """A storyboard on a model without multi-shot: one job per shot, then joined
-        (the CLI's ``_run_per_shot``: a small resumable batch)."""
-        from novareel.batch import BatchRunner
-        from novareel.shotboard import assemble, shot_batch
+        """A storyboard on a model without multi-shot: the library's one per-shot
+        runner (:func:`novareel.shotboard.run_storyboard`, as the CLI calls it), its
+        folder kept inside the root; this counts the spend and shapes the answer."""
+        from novareel.shotboard import run_storyboard
 
-        batch = shot_batch(plan.requests, location, tags=spec.tags or {}, source=plan.source)
         total = len(plan.requests)
         finished: set[str] = set()
 
@@ -370,36 +369,26 @@ class AgentTools(ServerSession):
             if progress is not None:
                 progress(len(finished), total, f"shot {event.number}: {event.phase.value}")
 
-        runner = BatchRunner(
-            api,
-            batch,
-            out_dir=out_dir,
-            max_concurrent=plan.model.info.concurrency,
-            timeout=timeout,
-            on_event=on_event,
-        )
         try:
-            summary = runner.run()
+            run = run_storyboard(
+                api,
+                plan.requests,
+                location,
+                tags=spec.tags or {},
+                out_dir=out_dir,
+                label=None if plan.source == "generate" else Path(plan.source).stem,
+                source=plan.source,
+                timeout=timeout,
+                notices=plan.notices,
+                on_event=on_event,
+                confine=lambda folder: self.root.confine(folder, "out"),
+            )
         except BaseException:
             self.guard.commit(reservation)  # some shots may have been sent: count them all
             raise
-        self.guard.commit(reservation, summary.submitted_cost_usd)
-        result: dict[str, Any] = {
-            "status": JobStatus.COMPLETED
-            if summary.ok
-            else (JobStatus.IN_PROGRESS if summary.timed_out else JobStatus.FAILED),
-            "model_id": plan.model.model_id,
-            "shots": [o.to_dict() for o in summary.items],
-            "estimated_cost_usd": plan.cost_usd,
-            "notices": plan.notices + list(summary.notices),
-            "session": self.guard.snapshot(),
-        }
-        if summary.ok and out_dir is not None:
-            folder = self.root.confine(out_dir / f"storyboard-{batch.identity[:12]}", "out")
-            joined = assemble(summary.items, folder)
-            result.update(joined.to_dict())
-            result["video_path"] = joined.video_path
-        elif not summary.ok:
+        self.guard.commit(reservation, run.summary.submitted_cost_usd)
+        result = {**run.to_dict(), "session": self.guard.snapshot()}
+        if not run.ok:
             result["next_step"] = (
                 "call generate_video again with the same storyboard: finished shots are "
                 "kept and none is paid twice"
