@@ -23,7 +23,7 @@ from typing import Any, TypeVar, cast
 from novareel.errors import LedgerError
 from novareel.ledger.db import connect, default_path, from_iso, to_iso, transaction, utc_now
 from novareel.ledger.migrations import JOB_STATUSES, migrate
-from novareel.ledger.models import BatchRecord, JobRecord
+from novareel.ledger.models import NOT_SENT, BatchRecord, JobRecord
 from novareel.status import JobStatus
 
 # How far along a status is; a job only ever moves to a higher rank.
@@ -118,7 +118,20 @@ class LedgerCore:
             with transaction(self.conn) as db:
                 yield db
         except sqlite3.DatabaseError as exc:
-            raise LedgerError(f"the ledger at {self.path} could not be written: {exc}") from exc
+            raise write_error(self.path, exc) from exc
+
+    def _standing_identical(self, fingerprint: str, since: datetime) -> JobRecord | None:
+        """The newest job of this fingerprint recorded since ``since`` that still
+        stands for the request (see :meth:`Ledger.find_identical`)."""
+        row = self.conn.execute(
+            "SELECT * FROM jobs WHERE fingerprint = ? AND created_at >= ?"
+            " AND COALESCE(emulator_owned, 0) = 0"
+            " AND (status IN ('Submitting', 'InProgress', 'Completed')"
+            " OR (status = 'Rejected' AND failure_type = ?))"
+            " ORDER BY id DESC LIMIT 1",
+            (fingerprint, to_iso(since), NOT_SENT),
+        ).fetchone()
+        return None if row is None else self._hydrate([row])[0]
 
     def _row(self, job_id: int) -> sqlite3.Row:
         row = self.conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
@@ -165,6 +178,18 @@ class LedgerCore:
             ):
                 files[int(f["job_id"])].append(str(f["path"]))
         return [job_record(r, tags[int(r["id"])], files[int(r["id"])]) for r in rows]
+
+
+def write_error(path: Path, exc: sqlite3.DatabaseError) -> LedgerError:
+    """A failed write said plainly: a full disk is a full disk, not a damaged file."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if "disk is full" in str(exc) or code == sqlite3.SQLITE_FULL:
+        return LedgerError(
+            f"the disk holding the ledger at {path} is full; nothing was recorded",
+            hint="free some space on that disk (or point NOVAREEL_HOME at another one)"
+            " and run the command again",
+        )
+    return LedgerError(f"the ledger at {path} could not be written: {exc}")
 
 
 def chunks(ids: list[int]) -> Iterator[list[int]]:
