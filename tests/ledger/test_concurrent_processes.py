@@ -91,9 +91,7 @@ def test_identical_generates_started_together_pay_once_per_round(
             "--no-wait",
             "--json",
         ]
-        results = _run_together(
-            [command] * IDENTICAL_PROCESSES, _env(home, shared_emulator.url)
-        )
+        results = _run_together([command] * IDENTICAL_PROCESSES, _env(home, shared_emulator.url))
         for code, _out, err in results:
             assert code == 0, err[-2000:]
         arns = {json.loads(out)["invocation_arn"] for _code, out, _err in results}

@@ -119,6 +119,7 @@ def test_every_command_keeps_secrets_out_of_output_logs_and_ledger(
     run("jobs", "sync", *conn, "--json")
     run("jobs", "retry", failed_id, *conn, "--no-wait", "--json")
     run("spend", "--by", "model", "--json")
+    run("ledger", "backup", str(tmp / "ledger-backup.db"), "--json")
     if "batch_cmd" in _COMMAND_MODULES:
         batch = tmp / "batch.yaml"
         batch.write_text("- id: one\n  prompt: A canary batch item\n")

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from novareel.errors import LedgerError
-from novareel.ledger.db import to_iso, transaction, utc_now
+from novareel.ledger.db import disk_full, full_disk_error, to_iso, transaction, utc_now
 
 __all__ = ["JOB_STATUSES", "MIGRATIONS", "Migration", "applied_migrations", "migrate", "migration"]
 
@@ -99,6 +99,8 @@ def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration] | None = N
                 )
                 done_now.append(step.name)
     except sqlite3.DatabaseError as exc:
+        if disk_full(exc):
+            raise full_disk_error("its path") from exc
         raise LedgerError(
             f"cannot migrate the ledger: {exc}",
             hint="the file may be damaged or written by an incompatible tool",
