@@ -9,7 +9,7 @@ a few rounds each (``bench/bench_concurrency.py`` runs the full 10):
 
 * N identical ``generate --no-wait``: exactly one job accepted per round; every
   process ends on that one job (attached or the one that paid).
-* N batches of distinct items under ``NOVAREEL_BUDGET_DAILY_USD=2.00`` with
+* N one-item batches (distinct prompts) under ``NOVAREEL_BUDGET_DAILY_USD=2.00`` with
   ``NOVAREEL_BUDGET_COUNT_LOCAL=1`` (local jobs count at their AWS price): the
   accepted cost never goes above the budget, and the budget is used (not refused
   wholesale).
@@ -112,10 +112,7 @@ def test_concurrent_batches_never_spend_over_the_daily_budget(
         for b in range(BATCH_PROCESSES):
             batch_file = tmp_path / f"round-{round_no}-batch-{b}.yaml"
             batch_file.write_text(
-                "".join(
-                    f"- id: item-{i}\n  prompt: Lantern {b}-{i} rising, round {round_no}\n"
-                    for i in range(2)
-                ),
+                f"- id: item-0\n  prompt: Lantern {b} rising, round {round_no}\n",
                 encoding="utf-8",
             )
             commands.append(

@@ -88,7 +88,8 @@ class JobWrites(LedgerCore):
         Because 2-4 run under the write lock, two processes submitting the same
         request, or submitting against the same budget, are serialised: the second
         one sees the first one's row. ``check`` also runs when the row found in 1 or 2
-        was never sent (``NotSent``: its estimate counted for nothing until now).
+        is ``Rejected`` (never sent, or refused): its estimate counted for nothing, and
+        sending its token again may spend.
         """
         if not client_token:
             raise LedgerError("a job needs a client token before it is recorded")
@@ -106,14 +107,14 @@ class JobWrites(LedgerCore):
             ).fetchone()
             if existing is not None:
                 found = self._load(int(existing["id"]))
-                if check is not None and found.failure_type == NOT_SENT:
-                    check()
+                if check is not None and found.status == JobStatus.REJECTED:
+                    check()  # a refused row counts for nothing: sending it again spends
                 return Reservation(found, created=False)
             if identical_since is not None and fingerprint is not None:
                 identical = self._standing_identical(fingerprint, identical_since)
                 if identical is not None:
-                    if check is not None and identical.failure_type == NOT_SENT:
-                        check()
+                    if check is not None and identical.status == JobStatus.REJECTED:
+                        check()  # never sent (NotSent): it spends when sent now
                     return Reservation(identical, created=False, identical=True)
             if batch_id is not None:
                 clash = db.execute(
