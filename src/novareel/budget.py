@@ -28,16 +28,24 @@ prints), before the ledger row is written and before any network call:
   ``NOVAREEL_BUDGET_COUNT_LOCAL=1`` (or ``count_local = true``) to rehearse a budget
   on the emulator: local jobs then count at their AWS price and are checked too.
 
+What counts is *reserved* from the moment a job's row exists: a ``Submitting`` row
+(sent or about to be, its answer not yet recorded) counts at its estimate, and the
+check and the row are one write transaction (:meth:`Ledger.reserve` with
+:func:`reservation_check`), so processes submitting at the same instant against one
+ledger are serialised and cannot both slip under the limit. A refused or unsent
+submit leaves ``Submitting`` and so releases its estimate.
+
 Limits of the guarantee, stated plainly: the estimate is novareel's, not AWS's bill;
-two processes submitting at the same instant may both pass the check before either
-is recorded; and a ``NovaReel(ledger=False)`` has no spend to read, so each of its
-jobs is checked alone against the standing budget.
+processes count each other only through a shared ledger file; and a
+``NovaReel(ledger=False)`` has no spend to read, so each of its jobs is checked alone
+against the standing budget.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -66,6 +74,7 @@ __all__ = [
     "parse_max_cost",
     "parse_usd",
     "period_bounds",
+    "reservation_check",
     "spend_totals",
 ]
 
@@ -385,7 +394,7 @@ def budget_status(
         label, start, end = period_bounds(kind, now)
         spent = 0.0
         if ledger is not None:
-            totals = spend_totals(ledger.spend(since=start, until=end))
+            totals = spend_totals(ledger.spend(since=start, until=end, reserved=True))
             spent = totals.counted_usd(count_local=budget.count_local)
         source = budget.sources.get(f"{kind}_usd", "")
         found.append(BudgetStatus(kind, label, limit, spent, end, source))
@@ -430,7 +439,7 @@ def check_standing_budget(
             f"{status.kind} budget: {what} would cost ~{_money(estimate)}, but only "
             f"{_money(status.remaining_usd)} of the {_money(status.limit_usd)} {status.kind} "
             f"budget remains {day} ({status.period} UTC; {_money(status.spent_usd)} "
-            "already spent); nothing was sent",
+            "already spent or reserved); nothing was sent",
             limit=status.kind,
             asked_usd=estimate,
             limit_usd=status.limit_usd,
@@ -495,6 +504,7 @@ class CostCap:
     limit_usd: float
     name: str = "max_cost_usd"
     spent_usd: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.limit_usd = parse_usd(self.limit_usd, field=self.name)
@@ -508,4 +518,42 @@ class CostCap:
         check_max_cost(estimate, self.limit_usd, spent=self.spent_usd, what=what, name=self.name)
 
     def add(self, amount: float) -> None:
-        self.spent_usd += amount
+        with self._lock:
+            self.spent_usd += amount
+
+    def reserve(self, estimate: float, *, what: str = "this job") -> float:
+        """Check ``estimate`` and count it as spent in one step (threads submitting
+        through one owner cannot both fit in the last dollars); :meth:`release` gives
+        it back when the submit is refused or never sent. Returns what was held."""
+        with self._lock:
+            self.check(estimate, what=what)
+            self.spent_usd += estimate
+        return estimate
+
+    def release(self, amount: float) -> None:
+        """Give back what :meth:`reserve` held for a submit that created no job."""
+        with self._lock:
+            self.spent_usd = max(self.spent_usd - amount, 0.0)
+
+
+def reservation_check(
+    ledger: Ledger | None,
+    estimate: float,
+    *,
+    endpoint: str | None,
+    cost_cap: CostCap | None,
+    held: list[float],
+    what: str = "this job",
+) -> None:
+    """The budget check :meth:`Ledger.reserve` runs inside its write transaction:
+    the owner's cap (``--max-cost``), reserved in memory and appended to ``held`` so
+    the caller can release it, then the standing budget against the ledger's spend,
+    reserved rows included. Either refusal rolls the reservation back."""
+    if cost_cap is not None:
+        held.append(cost_cap.reserve(estimate, what=what))
+    try:
+        check_standing_budget(ledger, estimate, endpoint=endpoint, what=what)
+    except BaseException:
+        if cost_cap is not None and held:
+            cost_cap.release(held.pop())
+        raise

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from novareel import NovaReel, ServiceUnavailableError, TextVideo
 from novareel.budget import DAILY_ENV
 from novareel.cli import _register, app
-from novareel.errors import BudgetExceededError
+from novareel.errors import BudgetExceededError, ServiceValidationError
 from novareel.jobs import IDENTICAL_JOB_WINDOW, request_fingerprint
 from novareel.ledger import Ledger
 from novareel.ledger.db import to_iso, utc_now
@@ -214,3 +214,54 @@ def test_cli_standing_budget_refuses_new_but_not_attach(
     assert accepted(emulator) == 1
     with Ledger.open_default() as ledger:
         assert len(ledger.list_jobs()) == 1
+
+
+# ------------------------------------------------------------ reserved from the row on
+
+
+def test_a_refused_submit_gives_its_reservation_back(emulator: Any) -> None:
+    """The cap holds a job's estimate from its reservation; a submit the service
+    refuses created no job, so the cap and the standing budget get it back."""
+    from novareel.jobs import NovaReel as Reel
+    from tests.helpers import BUCKET, make_client
+
+    client = make_client(emulator.url, max_attempts=1)
+    client.ensure_bucket(BUCKET)
+    emulator.fail_calls("StartAsyncInvoke", "ValidationException", count=1)
+    with Reel(client, time_scale=500.0, max_cost_usd=0.5) as capped:
+        assert capped.cost_cap is not None
+        with pytest.raises(ServiceValidationError):
+            capped.submit(TextVideo("a refused kite"), OUTPUT)
+        assert capped.cost_cap.spent_usd == 0.0
+        assert capped.ledger is not None
+        assert capped.ledger.list_jobs()[0].status == "Rejected"
+        day = utc_now() - timedelta(hours=1)
+        assert capped.ledger.spend(since=day, reserved=True) == []
+        capped.submit(TextVideo("a refused kite"), OUTPUT)  # the $0.48 fits again
+        assert capped.cost_cap.spent_usd == pytest.approx(0.48)
+    assert accepted(emulator) == 1
+
+
+def test_an_unanswered_row_counts_against_the_standing_budget(
+    reel: NovaReel, emulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Submitting row without an ARN (another process mid-submit, or a lost answer)
+    is reserved: a second job that would not fit beside it is refused."""
+    monkeypatch.setenv("NOVAREEL_BUDGET_COUNT_LOCAL", "1")
+    monkeypatch.setenv(DAILY_ENV, "0.60")
+    assert reel.ledger is not None
+    reel.ledger.add_intent(
+        client_token="someone-else-mid-submit",
+        model_id="amazon.nova-reel-v1:1",
+        task_type="TEXT_VIDEO",
+        request={"taskType": "TEXT_VIDEO"},
+        output_uri=str(OUTPUT),
+        duration_seconds=6,
+        seed=42,
+        estimated_cost_usd=0.48,
+        endpoint=reel.client.runtime_endpoint,
+    )
+    with pytest.raises(BudgetExceededError) as caught:
+        reel.submit(TextVideo("a second kite"), OUTPUT)
+    assert caught.value.spent_usd == pytest.approx(0.48)
+    assert accepted(emulator) == 0

@@ -16,7 +16,15 @@ Kill points are of two kinds:
   ``_kill_point``) makes the process SIGKILL itself right after the ledger row is
   written (``after-intent``), right after the service accepted the job
   (``after-submit``), or right after the files are written but before the ledger
-  lists them (``after-download``): the moments a random delay rarely hits.
+  lists them (``after-download``): the moments a random delay rarely hits;
+* **in the submit window**: ``NOVAREEL_TEST_HOLD_SUBMIT`` (``hold_point`` in
+  ``novareel.jobs.submitting``) holds the window between the ledger row and the
+  recorded ARN open for a few seconds (before StartAsyncInvoke and again after the
+  service accepted), so the test waits for the ``Submitting`` row and kills inside
+  the window every time: before the send, or after the service accepted.
+
+Every kill's phase is asserted from the ledger the killed process left behind:
+targeted and window kills where they were aimed, random ones in a known phase.
 
 The emulator lives in the test process, so the jobs it accepted survive each kill as
 they would on the real service. Chains of distinct requests run a few at a time to
@@ -56,6 +64,13 @@ BATCH_ITEMS = 5
 BATCH_RANDOM_KILLS = 4
 TARGETS = ("after-intent", "after-submit", "after-download")
 MIN_KILL_POINTS = 30
+#: Kills inside the submit window (row written, ARN not yet recorded), one per chain.
+WINDOW_KILLS = 6
+#: Seconds each hold keeps the window open (twice per submit: before the send, after
+#: the service accepted); a window kill lands HOLD * 0.25 (before the send) or
+#: HOLD * 1.3 (after the send began) after the row appeared.
+HOLD = 2.0
+PHASE_NAMES = {"start-up", "submit", "wait", "download", "after"}
 
 
 @dataclass
@@ -66,6 +81,7 @@ class Chain:
     command: list[str]
     random_kills: int = 0
     target: str | None = None
+    window_offset: float | None = None
     seed: int = SEED
     window: float = KILL_WINDOW
     kills: int = 0
@@ -95,6 +111,8 @@ def _run_chain(chain: Chain, env: dict[str, str], db: Path) -> Chain:
     if chain.target is not None:
         chain.kills += _targeted_kill(chain, env)
         _check_left_behind(db, chain)
+    if chain.window_offset is not None:
+        chain.kills += _window_kill(chain, env, db)
     rng = random.Random(chain.seed)
     window = chain.window
     landed = 0
@@ -125,6 +143,7 @@ def test_sigkill_generate_and_batch_anywhere_then_rerun_pays_once(
         "NOVAREEL_EMULATOR_URL": emulator.url,
     }
     env.pop("NOVAREEL_TEST_KILL_AT", None)
+    env.pop("NOVAREEL_TEST_HOLD_SUBMIT", None)
     base = [sys.executable, "-m", "novareel"]
 
     def generate(prompt: str) -> list[str]:
@@ -136,6 +155,10 @@ def test_sigkill_generate_and_batch_anywhere_then_rerun_pays_once(
     for i in range(RANDOM_GENERATE_CHAINS):
         prompt = f"A paper kite number {i}"
         chains.append(Chain(f"random-{i}", generate(prompt), RANDOM_KILLS_PER_CHAIN, seed=SEED + i))
+    for i in range(WINDOW_KILLS):
+        offset = HOLD * (0.25 if i % 2 == 0 else 1.3)
+        prompt = f"A brass compass number {i}, killed mid-submit"
+        chains.append(Chain(f"window-{i}", generate(prompt), 0, window_offset=offset))
     batch_file = tmp_path / "five.yaml"
     batch_file.write_text(
         "".join(
@@ -167,6 +190,11 @@ def test_sigkill_generate_and_batch_anywhere_then_rerun_pays_once(
 
     kill_points = sum(c.kills for c in finished) + sum(c.kills for c in batch_done)
     assert kill_points >= MIN_KILL_POINTS, f"only {kill_points} kills landed"
+    # Where the kills landed, from the ledger each killed process left behind.
+    assert set(PHASES) <= PHASE_NAMES, PHASES
+    assert len(WINDOW_PHASES) == WINDOW_KILLS
+    assert all(phase == "submit" for phase in WINDOW_PHASES), WINDOW_PHASES
+    assert PHASES.get("submit", 0) >= 5, PHASES  # window kills count as "submit"
 
     # Every command, run again, finished: each generate with its video on disk.
     final_arns: set[str] = set()
@@ -219,8 +247,43 @@ def _targeted_kill(chain: Chain, env: dict[str, str]) -> int:
     return 1
 
 
-#: Where the random kills of `generate` landed, as the ledger saw it (printed).
+#: Where the kills of `generate` landed, as the ledger saw it (asserted).
 PHASES: dict[str, int] = {}
+#: The phase each submit-window kill landed in (all must be "submit").
+WINDOW_PHASES: list[str] = []
+
+
+def _window_kill(chain: Chain, env: dict[str, str], db: Path) -> int:
+    """Start the command with the submit window held open, wait until its
+    ``Submitting`` row exists, kill it ``window_offset`` seconds later (inside the
+    window by construction), and assert the ledger it left: the row, no ARN."""
+    assert chain.window_offset is not None
+    process = subprocess.Popen(
+        chain.command,
+        env={**env, "NOVAREEL_TEST_HOLD_SUBMIT": str(HOLD)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while not _rows(db, chain):
+            assert process.poll() is None, (chain.name, "ended before writing its row")
+            assert time.monotonic() < deadline, (chain.name, "no row after 90 s")
+            time.sleep(0.05)
+        time.sleep(chain.window_offset)
+        assert process.poll() is None, (chain.name, "left the window before the kill")
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL, chain.name
+    phase = _phase(db, chain)
+    WINDOW_PHASES.append(phase)
+    PHASES[phase] = PHASES.get(phase, 0) + 1
+    rows = _rows(db, chain)
+    assert len(rows) == 1 and rows[0].status == "Submitting", (chain.name, rows)
+    assert rows[0].invocation_arn is None, chain.name
+    return 1
 
 
 def _rows(db: Path, chain: Chain) -> list[JobRecord]:

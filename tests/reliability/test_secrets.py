@@ -90,7 +90,8 @@ def test_every_command_keeps_secrets_out_of_output_logs_and_ledger(
     seen: set[str] = set()
 
     def run(*args: str, expect: tuple[int, ...] = (0,)) -> Any:
-        seen.add(args[0] if args[0] not in ("jobs", "storyboard", "image") else " ".join(args[:2]))
+        grouped = ("jobs", "storyboard", "image", "ledger")
+        seen.add(args[0] if args[0] not in grouped else " ".join(args[:2]))
         return _invoke(t, *args, expect=expect)
 
     # --- the job commands, against the emulator
@@ -119,6 +120,8 @@ def test_every_command_keeps_secrets_out_of_output_logs_and_ledger(
     run("jobs", "sync", *conn, "--json")
     run("jobs", "retry", failed_id, *conn, "--no-wait", "--json")
     run("spend", "--by", "model", "--json")
+    run("ledger", "backup", str(tmp / "ledger-backup.db"), "--json")
+    t.add("ledger backup", (tmp / "ledger-backup.db").read_bytes().decode("latin-1"))
     if "batch_cmd" in _COMMAND_MODULES:
         batch = tmp / "batch.yaml"
         batch.write_text("- id: one\n  prompt: A canary batch item\n")

@@ -20,6 +20,7 @@ _COMMAND_MODULES = (
     "doctor_cmd",
     "gallery_cmd",
     "mcp_cmd",
+    "ledger_cmd",
 )
 
 

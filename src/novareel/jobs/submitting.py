@@ -110,6 +110,21 @@ def kill_point(name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+def hold_point() -> None:
+    """Test-only: sleep ``NOVAREEL_TEST_HOLD_SUBMIT`` seconds inside the submit window
+    (called after the ledger row is written, before StartAsyncInvoke, and again after
+    the service accepted the job, before its ARN is recorded).
+
+    Why: the window is a few milliseconds, so a kill aimed at it by a random delay
+    almost never lands there; held open, a kill test (tests/reliability/
+    test_kill_generate.py) can wait for the ``Submitting`` row and kill inside it
+    every time, then assert where it landed. Unset, it does nothing.
+    """
+    raw = os.environ.get("NOVAREEL_TEST_HOLD_SUBMIT")
+    if raw:  # pragma: no cover - exercised by the kill tests' subprocesses
+        time.sleep(float(raw))
+
+
 def identical_job_notice(record: JobRecord) -> str:
     """What to say when a command attaches to an earlier identical job."""
     doing = (
@@ -174,63 +189,84 @@ class Submitting(Session):
         if bad_options:
             raise InvalidRequestError(bad_options)
         fingerprint = self._fingerprint(request, model_input, output, tags)
-        identical = None
-        if client_token is None and not again and self.ledger is not None:
-            identical = self.ledger.find_identical(
-                fingerprint, since=_utcnow() - IDENTICAL_JOB_WINDOW
-            )
-        if identical is not None and identical.invocation_arn:
-            # Accepted already (InProgress or Completed): attach, send nothing, pay nothing.
-            notices.append(identical_job_notice(identical))
-            notices.extend(n for n in request_notices(request) if n not in notices)
-            if on_notice is not None:
-                for notice in notices:
-                    on_notice(notice)
-            return self._result_from_record(identical, notices=notices)
-        if identical is not None:
-            # Recorded but never confirmed (killed mid-submit) or not sent: its own
-            # token, so the service starts it at most once.
-            notices.append(
-                f"an identical job {identical.id} was recorded but never confirmed as sent;"
-                " sending it again with its own token so the service cannot start it twice"
-            )
-        token = client_token or (
-            identical.client_token if identical is not None else new_client_token()
-        )
-        self._check_budget(request, token)
+        # Where it goes, decided (an explicit region that does not offer the model is
+        # refused here) before anything is written or reserved.
+        where = self.region_notices(request.model_id)
         described = request.describe()
-        notices.extend(n for n in self.region_notices(request.model_id) if n not in notices)
-        notices.extend(n for n in request_notices(request) if n not in notices)
-        if on_notice is not None:
-            for notice in notices:
-                on_notice(notice)
+        held: list[float] = []  # what the owner's cap holds for this submit
+
+        def check() -> None:
+            from novareel.budget import reservation_check
+
+            reservation_check(
+                self.ledger,
+                request.estimated_cost_usd,
+                endpoint=self.client.runtime_endpoint,
+                cost_cap=self.cost_cap,
+                held=held,
+            )
 
         record = None
-        if self.ledger is not None:
-            record = self.ledger.add_intent(
-                client_token=token,
-                model_id=request.model_id,
-                task_type=str(request.task_type),
-                request=described,
-                output_uri=str(output.uri),
-                duration_seconds=request.duration_seconds,
-                seed=request.seed,
-                estimated_cost_usd=request.estimated_cost_usd,
-                tags=tags,
-                batch_id=batch_id,
-                batch_item=batch_item,
-                attempt=attempt,
-                retry_of=retry_of,
-                output_bucket_owner=output.bucket_owner,
-                output_kms_key_id=output.kms_key_id,
-                endpoint=self.client.runtime_endpoint,
-                name=name,
-                out_dir=str(Path(out_dir).resolve()) if out_dir is not None else None,
-                emulator_owned=self.emulator_owned,
-                fingerprint=fingerprint,
-            )
-            kill_point("after-intent")
-            if record.request != described or record.model_id != request.model_id:
+        if self.ledger is None:
+            token = client_token or new_client_token()
+            check()
+        else:
+            # One write transaction: the identical-request lookup, the budget check
+            # (reserved rows of every process included) and the new row.
+            try:
+                reserved = self.ledger.reserve(
+                    client_token=client_token or new_client_token(),
+                    model_id=request.model_id,
+                    task_type=str(request.task_type),
+                    request=described,
+                    output_uri=str(output.uri),
+                    duration_seconds=request.duration_seconds,
+                    seed=request.seed,
+                    estimated_cost_usd=request.estimated_cost_usd,
+                    tags=tags,
+                    batch_id=batch_id,
+                    batch_item=batch_item,
+                    attempt=attempt,
+                    retry_of=retry_of,
+                    output_bucket_owner=output.bucket_owner,
+                    output_kms_key_id=output.kms_key_id,
+                    endpoint=self.client.runtime_endpoint,
+                    name=name,
+                    out_dir=str(Path(out_dir).resolve()) if out_dir is not None else None,
+                    emulator_owned=self.emulator_owned,
+                    fingerprint=fingerprint,
+                    identical_since=(
+                        None
+                        if client_token is not None or again
+                        else _utcnow() - IDENTICAL_JOB_WINDOW
+                    ),
+                    check=check,
+                )
+            except BaseException:
+                self._release(held)
+                raise
+            record = reserved.record
+            token = record.client_token
+            if reserved.identical and record.invocation_arn:
+                # Accepted already (InProgress or Completed): attach, send nothing,
+                # pay nothing.
+                notices.append(identical_job_notice(record))
+                notices.extend(n for n in request_notices(request) if n not in notices)
+                if on_notice is not None:
+                    for notice in notices:
+                        on_notice(notice)
+                return self._result_from_record(record, notices=notices)
+            if reserved.identical:
+                # Recorded but never confirmed (killed mid-submit) or not sent: its own
+                # token, so the service starts it at most once.
+                notices.append(
+                    f"an identical job {record.id} was recorded but never confirmed as sent;"
+                    " sending it again with its own token so the service cannot start it"
+                    " twice"
+                )
+            elif not reserved.created and (
+                record.request != described or record.model_id != request.model_id
+            ):
                 raise InvalidRequestError(
                     Problem(
                         "client_token",
@@ -241,16 +277,33 @@ class Submitting(Session):
                     ),
                     hint="Omit the token to submit a new job, or use the same request.",
                 )
+        notices.extend(n for n in where if n not in notices)
+        notices.extend(n for n in request_notices(request) if n not in notices)
+        if on_notice is not None:
+            for notice in notices:
+                on_notice(notice)
+        if record is not None:
+            kill_point("after-intent")
             if record.invocation_arn:
                 # This token already produced a job: never send it again.
                 log.info("token %s already submitted as %s", token, record.invocation_arn)
                 return self._result_from_record(record, notices=notices)
+        hold_point()
 
-        arn = self._start_with_quota_wait(request, model_input, output, token, tags, wait_for_slot)
+        try:
+            arn = self._start_with_quota_wait(
+                request, model_input, output, token, tags, wait_for_slot
+            )
+        except (*_REJECTING, InvalidRequestError):
+            self._release(held)  # refused or never sent: no job, nothing spent
+            raise
+        except AwsError as exc:
+            if exc.code in _UNSENT_CODES:
+                self._release(held)
+            raise
         kill_point("after-submit")
+        hold_point()
         submit_time = _utcnow()
-        if self.cost_cap is not None:
-            self.cost_cap.add(request.estimated_cost_usd)
         ledger_id = None
         if self.ledger is not None and record is not None:
             record = self.ledger.mark_submitted(
@@ -312,18 +365,12 @@ class Submitting(Session):
         fingerprint = self._fingerprint(request, request.to_model_input(), output, tags)
         return self.ledger.find_identical(fingerprint, since=_utcnow() - IDENTICAL_JOB_WINDOW)
 
-    def _check_budget(self, request: VideoRequest, token: str) -> None:
-        """Refuse a job over ``max_cost_usd`` or the standing budget, before anything
-        is written or sent. A token that already produced a job sends nothing, so it
-        is never refused (resuming a paid job must stay possible)."""
-        from novareel.budget import check_standing_budget
-
-        if self.ledger is not None and self.ledger.token_accepted(token):
-            return
-        estimate = request.estimated_cost_usd
+    def _release(self, held: list[float]) -> None:
+        """Give back what the owner's cap held for a submit that created no job (the
+        ledger's reservation is released by the row's own status: Rejected)."""
         if self.cost_cap is not None:
-            self.cost_cap.check(estimate)
-        check_standing_budget(self.ledger, estimate, endpoint=self.client.runtime_endpoint)
+            while held:
+                self.cost_cap.release(held.pop())
 
     def _start_with_quota_wait(
         self,

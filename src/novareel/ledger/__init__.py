@@ -17,6 +17,7 @@ from novareel.ledger.models import (
     TERMINAL_STATUSES,
     BatchRecord,
     JobRecord,
+    Reservation,
     SpendRow,
     StatusEvent,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "BatchRecord",
     "JobRecord",
     "Ledger",
+    "Reservation",
     "SpendRow",
     "StatusEvent",
     "ledger_schema_markdown",

@@ -21,9 +21,18 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from novareel.errors import LedgerError
-from novareel.ledger.db import connect, default_path, from_iso, to_iso, transaction, utc_now
+from novareel.ledger.db import (
+    connect,
+    default_path,
+    disk_full,
+    from_iso,
+    full_disk_error,
+    to_iso,
+    transaction,
+    utc_now,
+)
 from novareel.ledger.migrations import JOB_STATUSES, migrate
-from novareel.ledger.models import BatchRecord, JobRecord
+from novareel.ledger.models import NOT_SENT, BatchRecord, JobRecord
 from novareel.status import JobStatus
 
 # How far along a status is; a job only ever moves to a higher rank.
@@ -118,7 +127,70 @@ class LedgerCore:
             with transaction(self.conn) as db:
                 yield db
         except sqlite3.DatabaseError as exc:
-            raise LedgerError(f"the ledger at {self.path} could not be written: {exc}") from exc
+            raise write_error(self.path, exc) from exc
+
+    @locked
+    def backup(self, dest: Path) -> dict[str, Any]:
+        """Write a consistent copy of the ledger to ``dest`` (a new file, 0600) with
+        SQLite's online backup API, and say what it holds.
+
+        Why the backup API rather than copying the file: a copy taken while a job is
+        being recorded can catch half a transaction (or miss what is still in the
+        ``-wal`` file); the backup reads one snapshot, while other processes go on
+        writing. ``dest`` must not exist: a backup never overwrites anything.
+        """
+        from novareel.ledger.db import secure_new_file
+
+        dest = Path(dest)
+        if dest.exists():
+            raise LedgerError(
+                f"{dest} already exists; a backup never overwrites a file",
+                hint="choose a new path, or move the old file aside",
+            )
+        if dest.parent.resolve() == self.path.parent.resolve() and dest.name == self.path.name:
+            raise LedgerError(f"{dest} is the ledger itself")
+        secure_new_file(dest)
+        try:
+            target = sqlite3.connect(str(dest), isolation_level=None)
+            try:
+                self.conn.backup(target)
+                target.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
+                check = str(target.execute("PRAGMA quick_check").fetchone()[0])
+                jobs = int(target.execute("SELECT COUNT(*) FROM jobs").fetchone()[0])
+                steps = [
+                    str(r[0]) for r in target.execute("SELECT name FROM _migrations ORDER BY rowid")
+                ]
+            finally:
+                target.close()
+        except sqlite3.DatabaseError as exc:
+            dest.unlink(missing_ok=True)
+            if disk_full(exc):
+                raise full_disk_error(dest) from exc
+            raise LedgerError(f"cannot write the backup to {dest}: {exc}") from exc
+        except BaseException:
+            dest.unlink(missing_ok=True)
+            raise
+        return {
+            "source": str(self.path),
+            "path": str(dest),
+            "bytes": dest.stat().st_size,
+            "jobs": jobs,
+            "schema": steps[-1] if steps else None,
+            "integrity": check,
+        }
+
+    def _standing_identical(self, fingerprint: str, since: datetime) -> JobRecord | None:
+        """The newest job of this fingerprint recorded since ``since`` that still
+        stands for the request (see :meth:`Ledger.find_identical`)."""
+        row = self.conn.execute(
+            "SELECT * FROM jobs WHERE fingerprint = ? AND created_at >= ?"
+            " AND COALESCE(emulator_owned, 0) = 0"
+            " AND (status IN ('Submitting', 'InProgress', 'Completed')"
+            " OR (status = 'Rejected' AND failure_type = ?))"
+            " ORDER BY id DESC LIMIT 1",
+            (fingerprint, to_iso(since), NOT_SENT),
+        ).fetchone()
+        return None if row is None else self._hydrate([row])[0]
 
     def _row(self, job_id: int) -> sqlite3.Row:
         row = self.conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
@@ -165,6 +237,13 @@ class LedgerCore:
             ):
                 files[int(f["job_id"])].append(str(f["path"]))
         return [job_record(r, tags[int(r["id"])], files[int(r["id"])]) for r in rows]
+
+
+def write_error(path: Path, exc: sqlite3.DatabaseError) -> LedgerError:
+    """A failed write said plainly: a full disk is a full disk, not a damaged file."""
+    if disk_full(exc):
+        return full_disk_error(path)
+    return LedgerError(f"the ledger at {path} could not be written: {exc}")
 
 
 def chunks(ids: list[int]) -> Iterator[list[int]]:

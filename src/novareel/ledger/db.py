@@ -25,7 +25,7 @@ import os
 import sqlite3
 import stat
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -56,6 +56,17 @@ def default_path() -> Path:
     return novareel_home() / LEDGER_FILENAME
 
 
+def secure_new_file(path: Path) -> None:
+    """Create ``path`` as a new 0600 file (it must not exist), its folder if needed."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, FILE_MODE))
+    except FileExistsError as exc:
+        raise LedgerError(f"{path} already exists; refusing to overwrite it") from exc
+    except OSError as exc:
+        raise LedgerError(f"cannot create {path}: {exc.strerror or exc}") from exc
+
+
 def _secure_file(path: Path) -> None:
     """Create ``path`` as 0600 if missing; strip group/other bits if it exists."""
     try:
@@ -73,8 +84,136 @@ def _secure_file(path: Path) -> None:
         os.close(fd)
 
 
+#: The first 16 bytes of every SQLite 3 database file.
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def disk_full(exc: BaseException) -> bool:
+    """True for SQLite's "database or disk is full" (SQLITE_FULL)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return "disk is full" in str(exc) or code == sqlite3.SQLITE_FULL
+
+
+def full_disk_error(path: Path | str) -> LedgerError:
+    return LedgerError(
+        f"the disk holding the ledger at {path} is full; nothing was recorded",
+        hint="free some space on that disk (or point NOVAREEL_HOME at another one)"
+        " and run the command again",
+    )
+
+
+def _move_aside_hint(path: Path) -> str:
+    aside = path.with_name(path.name + ".broken")
+    return (
+        f"novareel never replaces a ledger by a new one on its own (its jobs and today's "
+        f"spend would be forgotten). To start a new ledger, move this file aside first "
+        f"(mv {path} {aside}); to restore one, copy a backup (`novareel ledger backup`) "
+        "to this path."
+    )
+
+
+def check_ledger_file(path: Path) -> None:
+    """Refuse an existing file that cannot be a ledger, before SQLite touches it.
+
+    Why: SQLite treats an empty file as a new database, so a ledger emptied by a bad
+    copy or a full disk would silently start over (history gone, the day's spend reset
+    to $0, an identical job paid again). Refused: a 0-byte file, a file that does not
+    start with SQLite's header, and one shorter than its header says (truncated).
+    """
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(100)
+            size = os.fstat(handle.fileno()).st_size
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise LedgerError(
+            f"cannot read the ledger at {path}: {exc.strerror or exc}",
+            hint="check the file's permissions, or point NOVAREEL_HOME elsewhere",
+        ) from exc
+    found = None
+    if size == 0:
+        found = "is empty (0 bytes)"
+    elif not header.startswith(SQLITE_MAGIC):
+        found = f"is not a SQLite database ({size} bytes; it starts with {header[:16]!r})"
+    elif len(header) == 100:
+        page_size = int.from_bytes(header[16:18], "big")
+        page_size = 65536 if page_size == 1 else page_size
+        pages = int.from_bytes(header[28:32], "big")
+        # The page count in the header is valid when "version-valid-for" equals the
+        # change counter (every SQLite since 3.7.0 writes both).
+        valid = header[92:96] == header[24:28]
+        # While a -wal file holds frames, another process's checkpoint may be
+        # writing the file (its header first): the size says nothing then, and
+        # SQLite itself judges the pages when it reads them.
+        wal = path.with_name(path.name + "-wal")
+        busy = wal.exists() and wal.stat().st_size > 0
+        if valid and not busy and pages and size < pages * page_size:
+            found = (
+                f"is truncated: {size} bytes where its header says {pages} pages of"
+                f" {page_size} bytes ({pages * page_size} bytes)"
+            )
+    else:
+        found = f"is truncated: {size} bytes, shorter than a SQLite header"
+    if found is not None:
+        raise LedgerError(
+            f"the ledger at {path} {found}; refusing to use it, nothing was sent",
+            hint=_move_aside_hint(path),
+        )
+
+
+def check_ledger_schema(conn: sqlite3.Connection, path: Path | str) -> None:
+    """Refuse a SQLite database that holds tables but is not a novareel ledger."""
+    names = {str(r[0]) for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if names and "_migrations" not in names:
+        shown = ", ".join(sorted(names)[:5])
+        raise LedgerError(
+            f"the file at {path} is a SQLite database but not a novareel ledger (its"
+            f" tables: {shown}; no _migrations table); refusing to use it, nothing was"
+            " sent",
+            hint=_move_aside_hint(Path(path)),
+        )
+
+
+def _create_new(path: Path) -> None:
+    """Create a new, empty ledger file at ``path`` atomically: never a 0-byte file
+    another process could take for an emptied ledger.
+
+    The SQLite header is written to a private temporary file in the same folder,
+    which is then hard-linked into place; if another process created the ledger
+    meanwhile, the link fails and theirs is used.
+    """
+    tmp = path.with_name(f".{path.name}.new-{os.getpid()}-{id(path)}")
+    try:
+        _secure_file(tmp)
+        conn = sqlite3.connect(str(tmp), isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")  # writes the header
+        finally:
+            conn.close()
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process created it meanwhile: use theirs
+        except OSError:
+            # No hard links here (some network or FUSE folders): fall back to an
+            # exclusive create, SQLite then writes the header on first use.
+            with suppress(FileExistsError):
+                os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, FILE_MODE))
+    except sqlite3.DatabaseError as exc:
+        if disk_full(exc):
+            raise full_disk_error(path) from exc
+        raise LedgerError(f"cannot create the ledger at {path}: {exc}") from exc
+    finally:
+        for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
+            with suppress(FileNotFoundError):
+                leftover.unlink()
+
+
 def connect(path: Path | str) -> sqlite3.Connection:
-    """Open (creating if needed) the SQLite file at ``path`` with the ledger's settings.
+    """Open the ledger's SQLite file at ``path`` (creating a new one if there is no
+    file) with the ledger's settings. An existing file that is empty, truncated or
+    not a ledger is refused (:func:`check_ledger_file`), never replaced.
 
     ``":memory:"`` is accepted for throw-away databases (schema rendering, tests).
     """
@@ -85,6 +224,9 @@ def connect(path: Path | str) -> sqlite3.Connection:
             file_path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise LedgerError(f"cannot create the folder for the ledger at {file_path}") from exc
+        if not file_path.exists():
+            _create_new(file_path)
+        check_ledger_file(file_path)
         _secure_file(file_path)
     try:
         # check_same_thread=False: the Ledger serialises use of its connection with a
@@ -103,7 +245,13 @@ def connect(path: Path | str) -> sqlite3.Connection:
             # In WAL mode NORMAL is durable across application crashes (only a power
             # loss may roll back the last transactions) and avoids an fsync per commit.
             conn.execute("PRAGMA synchronous = NORMAL")
+            check_ledger_schema(conn, target)
+    except LedgerError:
+        conn.close()
+        raise
     except sqlite3.DatabaseError as exc:
+        if disk_full(exc):
+            raise full_disk_error(target) from exc
         raise LedgerError(
             f"cannot open the ledger at {target}: {exc}",
             hint="the file may not be a novareel ledger, or may be damaged",

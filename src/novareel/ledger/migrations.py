@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from novareel.errors import LedgerError
-from novareel.ledger.db import to_iso, transaction, utc_now
+from novareel.ledger.db import disk_full, full_disk_error, to_iso, transaction, utc_now
 
 __all__ = ["JOB_STATUSES", "MIGRATIONS", "Migration", "applied_migrations", "migrate", "migration"]
 
@@ -99,6 +99,8 @@ def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration] | None = N
                 )
                 done_now.append(step.name)
     except sqlite3.DatabaseError as exc:
+        if disk_full(exc):
+            raise full_disk_error("its path") from exc
         raise LedgerError(
             f"cannot migrate the ledger: {exc}",
             hint="the file may be damaged or written by an incompatible tool",
@@ -271,3 +273,24 @@ def m009_request_fingerprint(db: sqlite3.Connection) -> None:
     instead of paying for a second one (see docs/ledger.md)."""
     db.execute("ALTER TABLE jobs ADD COLUMN fingerprint TEXT")
     db.execute("CREATE INDEX jobs_fingerprint ON jobs (fingerprint, id)")
+
+
+@migration
+def m010_live_fingerprint_unique(db: sqlite3.Connection) -> None:
+    """One live job per request: ``dedupe_key``, UNIQUE, held by the newest row of
+    each fingerprint.
+
+    An identical request attaches to the job that holds its fingerprint as
+    ``dedupe_key`` (or pays on purpose: ``--again`` moves the key to the new row); the
+    unique index makes a second holder impossible whatever the code around it does,
+    so two identical commands cannot both insert one (see :meth:`Ledger.reserve`).
+    Older rows of the same fingerprint keep it in ``fingerprint`` and hold no key
+    (NULLs never collide in a UNIQUE index), so a ledger written before this step,
+    with several rows per fingerprint, migrates: only its newest row of each gets
+    the key."""
+    db.execute("ALTER TABLE jobs ADD COLUMN dedupe_key TEXT")
+    db.execute(
+        "UPDATE jobs SET dedupe_key = fingerprint WHERE fingerprint IS NOT NULL"
+        " AND id = (SELECT MAX(j.id) FROM jobs j WHERE j.fingerprint = jobs.fingerprint)"
+    )
+    db.execute("CREATE UNIQUE INDEX jobs_dedupe_key ON jobs (dedupe_key)")

@@ -25,6 +25,7 @@ __all__ = [
     "TERMINAL_STATUSES",
     "BatchRecord",
     "JobRecord",
+    "Reservation",
     "SpendRow",
     "StatusEvent",
     "check_storable",
@@ -303,3 +304,19 @@ class SpendRow:
             "usd": self.usd,
             "unpriced": self.unpriced,
         }
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """What :meth:`Ledger.reserve` did, in its one write transaction.
+
+    ``created``: a new row was written (its estimate now counts against every budget,
+    ``Submitting`` until the service answers). ``identical``: ``record`` is an earlier
+    job with the same request fingerprint that still stands for it (attach to it if it
+    has an ARN, else resend *its* token). Neither: the client token was already
+    recorded, and ``record`` is that row (a resumed run).
+    """
+
+    record: JobRecord
+    created: bool
+    identical: bool = False

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from novareel.errors import LedgerError
 from novareel.ledger.core import CHUNK, LedgerCore, check_status, locked
 from novareel.ledger.db import from_iso, to_iso
-from novareel.ledger.models import ACTIVE_STATUSES, NOT_SENT, JobRecord, StatusEvent
+from novareel.ledger.models import ACTIVE_STATUSES, JobRecord, StatusEvent
 
 if TYPE_CHECKING:
     # Only for the checker: ``typing.Unpack`` is 3.11+, and annotations are not
@@ -178,16 +178,9 @@ class JobQueries(LedgerCore):
         skipped: they do not stop a new one. So are jobs sent to an emulator started
         inside the command that sent them (``emulator_owned``): it stopped with that
         command and took the job along, so there is nothing to attach to (and on an
-        emulator nothing is paid). An indexed lookup (m009)."""
-        row = self.conn.execute(
-            "SELECT * FROM jobs WHERE fingerprint = ? AND created_at >= ?"
-            " AND COALESCE(emulator_owned, 0) = 0"
-            " AND (status IN ('Submitting', 'InProgress', 'Completed')"
-            " OR (status = 'Rejected' AND failure_type = ?))"
-            " ORDER BY id DESC LIMIT 1",
-            (fingerprint, to_iso(since), NOT_SENT),
-        ).fetchone()
-        return None if row is None else self._hydrate([row])[0]
+        emulator nothing is paid). An indexed lookup (m009); :meth:`Ledger.reserve` makes
+        the same lookup and its insert one transaction."""
+        return self._standing_identical(fingerprint, since)
 
     @locked
     def pending_jobs(self) -> list[JobRecord]:

@@ -61,6 +61,9 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "fingerprint": "sha256 of the complete StartAsyncInvoke request minus its client"
         " token, plus endpoint and region (m009): an identical `generate` within the window"
         " resends this job's token or attaches to it instead of paying again.",
+        "dedupe_key": "The fingerprint again, on the one row that stands for that request"
+        " (m010, UNIQUE): the newest row of each fingerprint holds it, so two identical"
+        " commands cannot both record a new job; `--again` moves it to the new row.",
         "status": f"{_STATUSES}. Only moves forward.",
         "duration_seconds": "Length of the video asked for.",
         "seed": "Seed sent to the model.",

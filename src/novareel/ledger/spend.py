@@ -35,6 +35,7 @@ class JobSpend(LedgerCore):
         since: datetime | None = None,
         until: datetime | None = None,
         group_by: Sequence[str] = (),
+        reserved: bool = False,
     ) -> list[SpendRow]:
         """The estimated price of the jobs the service accepted, summed in SQL.
 
@@ -45,6 +46,12 @@ class JobSpend(LedgerCore):
         (any of ``day``, ``model``, ``batch``) and always by endpoint, so callers tell
         local emulator jobs from AWS ones (:attr:`SpendRow.ran_locally`) without
         loading a single job.
+
+        ``reserved=True`` (what budgets read) also counts every ``Submitting`` row,
+        ARN or not: a job in its submit round trip, or whose answer was lost, may be
+        paid, and it is reserved from the moment its row exists
+        (:meth:`Ledger.reserve`); a refused or unsent submit leaves ``Submitting``
+        and so releases it.
         """
         unknown = [g for g in group_by if g not in _SPEND_GROUPS]
         if unknown:
@@ -54,7 +61,8 @@ class JobSpend(LedgerCore):
         keys = list(dict.fromkeys(group_by))
         columns = [f"{_SPEND_GROUPS[k]} AS {_SPEND_FIELDS[k]}" for k in keys]
         marks = ", ".join("?" for _ in SERVICE_STATUSES)
-        where = [f"invocation_arn IS NOT NULL AND status IN ({marks})"]
+        accepted = f"invocation_arn IS NOT NULL AND status IN ({marks})"
+        where = [f"({accepted} OR status = 'Submitting')" if reserved else accepted]
         params: list[Any] = list(SERVICE_STATUSES)
         if since is not None:
             where.append("COALESCE(submit_time, created_at) >= ?")

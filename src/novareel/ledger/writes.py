@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +22,7 @@ from novareel.ledger.core import (
     opt_iso,
 )
 from novareel.ledger.db import to_iso, utc_now
-from novareel.ledger.models import NOT_SENT, JobRecord, check_storable
+from novareel.ledger.models import NOT_SENT, JobRecord, Reservation, check_storable
 from novareel.status import FINISHED_STATUSES, JobStatus
 
 
@@ -29,7 +30,21 @@ class JobWrites(LedgerCore):
     """Recording a job and what happened to it (one transaction per call)."""
 
     @locked
-    def add_intent(
+    def add_intent(self, *, client_token: str, **intent: Any) -> JobRecord:
+        """Record a job about to be submitted (status ``Submitting``); call it BEFORE
+        StartAsyncInvoke. ``fingerprint`` identifies the request without its token
+        (:meth:`find_identical` looks it up, so an identical command pays once).
+
+        Idempotent on ``client_token``: if the token is already recorded, the existing
+        row is returned unchanged, so a resumed run reuses it instead of creating a
+        second job. A different token for a (batch, item, attempt) that already exists
+        raises :class:`LedgerError`: that item was already submitted. The same as
+        :meth:`reserve` without a budget check or an identical-request lookup.
+        """
+        return self.reserve(client_token=client_token, **intent).record
+
+    @locked
+    def reserve(
         self,
         *,
         client_token: str,
@@ -52,15 +67,29 @@ class JobWrites(LedgerCore):
         out_dir: str | None = None,
         emulator_owned: bool = False,
         fingerprint: str | None = None,
-    ) -> JobRecord:
-        """Record a job about to be submitted (status ``Submitting``); call it BEFORE
-        StartAsyncInvoke. ``fingerprint`` identifies the request without its token
-        (:meth:`find_identical` looks it up, so an identical command pays once).
+        identical_since: datetime | None = None,
+        check: Callable[[], None] | None = None,
+    ) -> Reservation:
+        """THE reservation: in ONE write transaction (:meth:`_write`, ``BEGIN
+        IMMEDIATE`` on SQLite), find what already stands for this submit, run the
+        budget ``check``, and write the new ``Submitting`` row.
 
-        Idempotent on ``client_token``: if the token is already recorded, the existing
-        row is returned unchanged, so a resumed run reuses it instead of creating a
-        second job. A different token for a (batch, item, attempt) that already exists
-        raises :class:`LedgerError`: that item was already submitted.
+        1. The client token already recorded: that row (a resumed run; nothing new).
+        2. With ``identical_since``: the newest job of the same ``fingerprint``
+           recorded since then that still stands for the request
+           (:meth:`find_identical`): returned with ``identical=True``, nothing written.
+        3. Else ``check()`` (the caller's budget check: it reads spend through this
+           ledger, inside this transaction, so reserved rows of every process count)
+           may raise to refuse; nothing is written then.
+        4. The row is written holding the fingerprint as ``dedupe_key`` (m010,
+           UNIQUE), taken from the row that held it before (``--again``, or the older
+           job no longer stands).
+
+        Because 2-4 run under the write lock, two processes submitting the same
+        request, or submitting against the same budget, are serialised: the second
+        one sees the first one's row. ``check`` also runs when the row found in 1 or 2
+        is ``Rejected`` (never sent, or refused): its estimate counted for nothing, and
+        sending its token again may spend.
         """
         if not client_token:
             raise LedgerError("a job needs a client token before it is recorded")
@@ -77,7 +106,16 @@ class JobWrites(LedgerCore):
                 "SELECT id FROM jobs WHERE client_token = ?", (client_token,)
             ).fetchone()
             if existing is not None:
-                return self._load(int(existing["id"]))
+                found = self._load(int(existing["id"]))
+                if check is not None and found.status == JobStatus.REJECTED:
+                    check()  # a refused row counts for nothing: sending it again spends
+                return Reservation(found, created=False)
+            if identical_since is not None and fingerprint is not None:
+                identical = self._standing_identical(fingerprint, identical_since)
+                if identical is not None:
+                    if check is not None and identical.status == JobStatus.REJECTED:
+                        check()  # never sent (NotSent): it spends when sent now
+                    return Reservation(identical, created=False, identical=True)
             if batch_id is not None:
                 clash = db.execute(
                     "SELECT id, client_token FROM jobs"
@@ -90,6 +128,14 @@ class JobWrites(LedgerCore):
                         f" recorded as job {clash['id']}",
                         hint="a retry is a new attempt: pass attempt + 1 and retry_of",
                     )
+            if check is not None:
+                check()
+            if fingerprint is not None:
+                # The older holder no longer stands for the request (or --again): the
+                # new row takes the key. Under the write lock nobody else can insert
+                # meanwhile; without it (another backend's weaker locking) the UNIQUE
+                # index refuses the second of two concurrent inserts.
+                db.execute("UPDATE jobs SET dedupe_key = NULL WHERE dedupe_key = ?", (fingerprint,))
             try:
                 cursor = db.execute(
                     """
@@ -98,9 +144,9 @@ class JobWrites(LedgerCore):
                         status, duration_seconds, seed, estimated_cost_usd,
                         batch_id, batch_item, attempt, retry_of, created_at, updated_at,
                         output_bucket_owner, output_kms_key_id, endpoint,
-                        name, out_dir, emulator_owned, fingerprint
+                        name, out_dir, emulator_owned, fingerprint, dedupe_key
                     ) VALUES (?, ?, ?, ?, ?, 'Submitting', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-                        ?, ?, ?, ?)
+                        ?, ?, ?, ?, ?)
                     """,
                     (
                         client_token,
@@ -124,9 +170,16 @@ class JobWrites(LedgerCore):
                         out_dir,
                         int(emulator_owned),
                         fingerprint,
+                        fingerprint,
                     ),
                 )
             except sqlite3.IntegrityError as exc:
+                if "dedupe_key" in str(exc):
+                    raise LedgerError(
+                        "an identical request was recorded by another process at the same"
+                        " moment; nothing was sent",
+                        hint="run the command again: it attaches to that job",
+                    ) from exc
                 raise LedgerError(
                     f"cannot record the job: {exc}",
                     hint="batch_id and retry_of must name existing rows",
@@ -137,7 +190,7 @@ class JobWrites(LedgerCore):
                 [(job_id, str(k), str(v)) for k, v in tag_map.items()],
             )
             self._event(job_id, JobStatus.SUBMITTING, now, "recorded before submit")
-            return self._load(job_id)
+            return Reservation(self._load(job_id), created=True)
 
     @locked
     def mark_submitted(
