@@ -1,0 +1,186 @@
+"""Hostile input files get a clear refusal, bounded in time and memory, at every door.
+
+A ~350-byte YAML "billion laughs" file stood for ~387 million strings: the MCP server's
+``check_storyboard`` grew to ~24 GB and was OOM-killed, and ``storyboard check --json``
+ended in a MemoryError. These tests run each door in a subprocess under an address
+space limit (``RLIMIT_AS``) and a timeout, so a regression fails the test instead of
+taking the machine down.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+#: Address space for one child: the CLI and the MCP server need ~0.5 GB of it; the
+#: bomb needs tens of GB.
+MEMORY_LIMIT = 1536 * 1024 * 1024
+TIMEOUT = 90
+
+#: 328 bytes, 9 levels of 9 aliases each: 9**9 = 387,420,489 "lol" strings when expanded.
+BOMB = "".join(
+    f"{name}: &{name} [{','.join([f'*{prev}'] * 9) if prev else ','.join(['lol'] * 9)}]\n"
+    for prev, name in zip(["", *"abcdefgh"], "abcdefghi", strict=True)
+).replace("i: &i", "shots: &i")
+
+#: The wrapper a child runs: the limit first, then novareel's own entry point.
+_LIMITED = (
+    "import resource, sys; "
+    f"resource.setrlimit(resource.RLIMIT_AS, ({MEMORY_LIMIT}, {MEMORY_LIMIT})); "
+    "from novareel.cli import main; sys.argv[0] = 'novareel'; main()"
+)
+
+
+def _limit_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+
+def run_limited(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``novareel ARGS`` in a child with the memory limit and the timeout."""
+    return subprocess.run(
+        [sys.executable, "-m", "novareel", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        preexec_fn=_limit_memory,
+        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
+    )
+
+
+def test_the_bomb_is_the_documented_one() -> None:
+    assert len(BOMB.encode()) < 400 and BOMB.count("*") == 72
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".yml"])
+def test_storyboard_check_refuses_an_alias_bomb_naming_the_file_line_and_limit(
+    tmp_path: Path, suffix: str
+) -> None:
+    board = tmp_path / f"bomb{suffix}"
+    board.write_text(BOMB)
+    done = run_limited("storyboard", "check", str(board), "--json", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    assert report["readable"] is False and report["estimated_cost_usd"] is None
+    (problem,) = report["problems"]
+    assert problem["field"] == "storyboard"
+    assert str(board) in problem["message"] and "at line " in problem["message"]
+    assert "10000" in problem["limit"] and "alias" in problem["message"]
+
+
+def test_batch_dry_run_refuses_an_alias_bomb(tmp_path: Path) -> None:
+    batch = tmp_path / "bomb.yaml"
+    batch.write_text(BOMB.replace("shots:", "items:"))
+    done = run_limited(
+        "batch", str(batch), "--dry-run", "--json", "--output-uri", "s3://b/v/", cwd=tmp_path
+    )
+    assert done.returncode == 2, done.stderr[-2000:]
+    error = json.loads(done.stdout)["error"]
+    assert error["type"] == "InvalidRequestError"
+    assert any("alias" in p["message"] and str(batch) in p["message"] for p in error["problems"])
+
+
+def test_the_mcp_server_refuses_an_alias_bomb_and_keeps_serving(tmp_path: Path) -> None:
+    from mcp import ClientSession, StdioServerParameters, stdio_client
+
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "bomb.yaml").write_text(BOMB)
+    (root / "ok.yaml").write_text("shots:\n  - text: a fox in the snow\n  - text: a hare\n")
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-c", _LIMITED, "mcp", "--root", str(root)],
+        env=dict(os.environ),
+        cwd=str(tmp_path),
+    )
+    seen: dict[str, Any] = {}
+
+    async def main() -> None:
+        with anyio.fail_after(TIMEOUT), (tmp_path / "server.log").open("a") as errlog:
+            async with (
+                stdio_client(params, errlog=errlog) as (read, write),
+                ClientSession(read, write) as session,
+            ):
+                await session.initialize()
+                bomb = await session.call_tool("check_storyboard", {"path": "bomb.yaml"})
+                seen["bomb"] = (bomb.is_error, bomb.structured_content)
+                fine = await session.call_tool("check_storyboard", {"path": "ok.yaml"})
+                seen["ok"] = (fine.is_error, fine.structured_content)
+
+    anyio.run(main)
+    _, bomb = seen["bomb"]
+    text = json.dumps(bomb)
+    assert "alias" in text and "bomb.yaml" in text and "10000" in text
+    assert seen["ok"][1]["ok"] is True  # the same server still answers
+
+
+def test_nesting_deeper_than_the_limit_is_refused_not_a_traceback(tmp_path: Path) -> None:
+    deep_yaml = tmp_path / "deep.yaml"
+    deep_yaml.write_text("shots: " + "[" * 5000 + "]" * 5000 + "\n")
+    deep_json = tmp_path / "deep.json"
+    deep_json.write_text('{"shots": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    for board in (deep_yaml, deep_json):
+        done = run_limited("storyboard", "check", str(board), "--json", cwd=tmp_path)
+        assert done.returncode == 2, done.stderr[-2000:]
+        (problem,) = json.loads(done.stdout)["problems"]
+        assert "nest deeper than 64 levels" in problem["message"], problem
+        assert problem["limit"] == "<= 64 levels of nesting"
+    assert "line 1" in problem["message"] or str(deep_json) in problem["message"]
+
+
+def test_a_deep_jsonl_batch_line_is_one_problem_of_that_line(tmp_path: Path) -> None:
+    batch = tmp_path / "deep.jsonl"
+    batch.write_text('{"prompt": "a fox"}\n' + "[" * 100_000 + "]" * 100_000 + "\n")
+    done = run_limited(
+        "batch", str(batch), "--dry-run", "--json", "--output-uri", "s3://b/v/", cwd=tmp_path
+    )
+    assert done.returncode == 2, done.stderr[-2000:]
+    problems = json.loads(done.stdout)["error"]["problems"]
+    assert any(
+        p["field"].startswith("line 2") and "deeper than 64" in p["message"] for p in problems
+    ), problems
+
+
+def test_an_oversized_storyboard_is_refused_before_parsing(tmp_path: Path) -> None:
+    board = tmp_path / "huge.yaml"
+    board.write_text("shots:\n" + "  - text: a fox\n" * 300_000)  # ~4.8 MB
+    done = run_limited("storyboard", "check", str(board), "--json", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr[-2000:]
+    (problem,) = json.loads(done.stdout)["problems"]
+    assert str(board) in problem["message"] and "before parsing" in problem["message"]
+    assert problem["limit"] == f"<= {4 * 1024 * 1024} bytes"
+
+
+def test_a_few_anchors_and_aliases_stay_allowed(tmp_path: Path) -> None:
+    """Repeating a shot's settings with ``&``/``*`` is ordinary YAML: within the budget."""
+    from novareel.textfiles import parse_json_or_yaml
+
+    text = (
+        "common: &common {image: frames/a.png}\n"
+        "shots:\n"
+        "  - {text: one, <<: *common}\n"
+        "  - {text: two, <<: *common}\n"
+        "  - &three {text: three}\n"
+        "  - *three\n"
+    )
+    data = parse_json_or_yaml(text, tmp_path / "board.yaml", "storyboard")
+    assert data["shots"][1] == {"text": "two", "image": "frames/a.png"}
+    assert data["shots"][3] == {"text": "three"}
+
+
+def test_an_alias_inside_the_value_it_names_is_refused(tmp_path: Path) -> None:
+    from novareel.errors import InvalidRequestError
+    from novareel.textfiles import parse_json_or_yaml
+
+    with pytest.raises(InvalidRequestError) as caught:
+        parse_json_or_yaml("shots: &s [a, *s]\n", tmp_path / "loop.yaml", "storyboard")
+    assert "contains itself" in caught.value.problems[0].message
+    assert "line 1" in caught.value.problems[0].message
