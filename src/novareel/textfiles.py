@@ -176,6 +176,8 @@ def load_json(text: str, path: Path, field: str, *, line: int | None = None) -> 
         ) from exc
     except RecursionError:  # the C scanner's own guard, far below MAX_INPUT_BYTES
         deep = True
+    except ValueError as exc:  # an integer of more than 4300 digits
+        raise _unreadable_value(exc, path, field, line) from None
     else:
         deep = _json_depth_exceeds(data, MAX_DEPTH)
     if deep:
@@ -237,6 +239,23 @@ def _load_yaml(text: str, path: Path, field: str) -> Any:
             except yaml.YAMLError as slow:
                 error = slow
         raise _yaml_error(error, text, path, field) from exc
+    except ValueError as exc:  # an integer of more than 4300 digits (int() refuses it)
+        raise _unreadable_value(exc, path, field, None) from None
+
+
+def _unreadable_value(
+    exc: ValueError, path: Path, field: str, line: int | None
+) -> InvalidRequestError:
+    """A value Python itself refuses to build (a number of thousands of digits)."""
+    at = f" at line {line}" if line is not None else ""
+    return InvalidRequestError(
+        Problem(
+            field,
+            f"{path}{at} holds a value that cannot be read: {str(exc)[:120]}",
+            value=str(path),
+            limit="numbers of at most 4300 digits",
+        )
+    )
 
 
 def _yaml_error(exc: Any, text: str, path: Path, field: str) -> InvalidRequestError:

@@ -184,3 +184,15 @@ def test_an_alias_inside_the_value_it_names_is_refused(tmp_path: Path) -> None:
         parse_json_or_yaml("shots: &s [a, *s]\n", tmp_path / "loop.yaml", "storyboard")
     assert "contains itself" in caught.value.problems[0].message
     assert "line 1" in caught.value.problems[0].message
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".json"])
+def test_a_number_of_thousands_of_digits_is_refused_not_a_traceback(
+    tmp_path: Path, suffix: str
+) -> None:
+    board = tmp_path / f"digits{suffix}"
+    board.write_text('{"seed": ' + "7" * 5000 + ', "shots": [{"text": "a"}, {"text": "b"}]}')
+    done = run_limited("storyboard", "check", str(board), "--json", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr[-2000:]
+    (problem,) = json.loads(done.stdout)["problems"]
+    assert str(board) in problem["message"] and "4300 digits" in problem["limit"]
