@@ -196,3 +196,44 @@ def test_a_number_of_thousands_of_digits_is_refused_not_a_traceback(
     assert done.returncode == 2, done.stderr[-2000:]
     (problem,) = json.loads(done.stdout)["problems"]
     assert str(board) in problem["message"] and "4300 digits" in problem["limit"]
+
+
+def test_problem_values_are_cut_at_every_depth() -> None:
+    """Only top-level strings were cut: a list of lists of a million strings (what a
+    YAML file can hand a validator) was dumped whole into ``--json`` and the MCP reply."""
+    from novareel.errors import InvalidRequestError, Problem, error_payload
+
+    huge = [["lol" * 100] * 1_000_000, {"k" * 500: {"deeper": {"deepest": [1, 2, 3]}}}]
+    cycle: list[Any] = []
+    cycle.append(cycle)
+    values = {
+        "nested": huge,
+        "cycle": cycle,
+        "mapping": {f"key{i}": "v" * 1000 for i in range(10_000)},
+        "bytes": [b"\x00" * 10_000],
+        "digits": 10**5000,
+        "tuple": tuple(range(50)),
+    }
+    error = InvalidRequestError([Problem(name, "bad", value=v) for name, v in values.items()])
+    payload = error_payload(error)
+    text = json.dumps(payload)  # a cycle or a 5000-digit int would raise here
+    assert len(text) < 20_000
+    shown = {p["field"]: p["value"] for p in payload["problems"]}
+    assert shown["nested"][0][0] == ("lol" * 100)[:77] + "..."
+    assert shown["nested"][0][-1] == "... 999990 more items"
+    assert len(next(iter(shown["nested"][1]))) == 80
+    assert shown["mapping"]["..."] == "9990 more keys"
+    assert shown["bytes"] == ["<10000 bytes>"]
+    assert shown["digits"] == "<integer of about 5001 digits>"
+    assert shown["tuple"][:3] == [0, 1, 2] and shown["tuple"][-1] == "... 40 more items"
+    assert "list of" in json.dumps(shown["cycle"])
+    # The Python API keeps the value as given.
+    assert error.problems[0].value is huge
+
+
+def test_a_long_message_is_cut_in_the_json_payload() -> None:
+    from novareel.errors import Problem
+
+    shown = Problem("since", "x" * 5_000_000, limit="y" * 5000).to_dict()
+    assert len(shown["message"]) == 1000 and shown["message"].endswith("...")
+    assert len(shown["limit"]) == 1000
