@@ -239,6 +239,8 @@ def _load_yaml(text: str, path: Path, field: str) -> Any:
             except yaml.YAMLError as slow:
                 error = slow
         raise _yaml_error(error, text, path, field) from exc
+    except InvalidRequestError:  # a bound of _check_yaml_events (also a ValueError)
+        raise
     except ValueError as exc:  # an integer of more than 4300 digits (int() refuses it)
         raise _unreadable_value(exc, path, field, None) from None
 

@@ -22,7 +22,8 @@ ALLOWED: dict[str, set[str]] = {
     "naming": set(),
     "models": {"errors", "models"},
     "s3uri": {"errors"},
-    "images": {"errors", "models", "s3uri"},
+    # textfiles: the one guarded read of a local input file (regular, bounded)
+    "images": {"errors", "models", "s3uri", "textfiles"},
     "video": {"errors", "images"},
     "video_probe": {"video"},
     "storyboard": {"errors", "models", "images", "textfiles"},

@@ -80,7 +80,7 @@ def test_batch_dry_run_refuses_an_alias_bomb(tmp_path: Path) -> None:
     batch = tmp_path / "bomb.yaml"
     batch.write_text(BOMB.replace("shots:", "items:"))
     done = run_limited(
-        "batch", str(batch), "--dry-run", "--json", "--output-uri", "s3://b/v/", cwd=tmp_path
+        "batch", str(batch), "--dry-run", "--json", "--output-uri", "s3://my-bucket/v/", cwd=tmp_path
     )
     assert done.returncode == 2, done.stderr[-2000:]
     error = json.loads(done.stdout)["error"]
@@ -88,38 +88,52 @@ def test_batch_dry_run_refuses_an_alias_bomb(tmp_path: Path) -> None:
     assert any("alias" in p["message"] and str(batch) in p["message"] for p in error["problems"])
 
 
-def test_the_mcp_server_refuses_an_alias_bomb_and_keeps_serving(tmp_path: Path) -> None:
+def mcp_calls(
+    root: Path, calls: list[tuple[str, dict[str, Any]]], *, timeout: float = TIMEOUT
+) -> list[tuple[bool, dict[str, Any]]]:
+    """Each tool call's (is_error, structured content) from `novareel mcp --root ROOT`,
+    run under the memory limit; the whole session fails after ``timeout`` seconds (a
+    hung call then fails the test, and leaving the client ends the server)."""
     from mcp import ClientSession, StdioServerParameters, stdio_client
 
-    root = tmp_path / "root"
-    root.mkdir()
-    (root / "bomb.yaml").write_text(BOMB)
-    (root / "ok.yaml").write_text("shots:\n  - text: a fox in the snow\n  - text: a hare\n")
     params = StdioServerParameters(
         command=sys.executable,
         args=["-c", _LIMITED, "mcp", "--root", str(root)],
         env=dict(os.environ),
-        cwd=str(tmp_path),
+        cwd=str(root.parent),
     )
-    seen: dict[str, Any] = {}
+    answers: list[tuple[bool, dict[str, Any]]] = []
 
     async def main() -> None:
-        with anyio.fail_after(TIMEOUT), (tmp_path / "server.log").open("a") as errlog:
+        with anyio.fail_after(timeout), (root.parent / "server.log").open("a") as errlog:
             async with (
                 stdio_client(params, errlog=errlog) as (read, write),
                 ClientSession(read, write) as session,
             ):
                 await session.initialize()
-                bomb = await session.call_tool("check_storyboard", {"path": "bomb.yaml"})
-                seen["bomb"] = (bomb.is_error, bomb.structured_content)
-                fine = await session.call_tool("check_storyboard", {"path": "ok.yaml"})
-                seen["ok"] = (fine.is_error, fine.structured_content)
+                for tool, arguments in calls:
+                    result = await session.call_tool(tool, arguments)
+                    answers.append((bool(result.is_error), dict(result.structured_content or {})))
 
     anyio.run(main)
-    _, bomb = seen["bomb"]
+    return answers
+
+
+OK_BOARD = "shots:\n  - text: a fox in the snow\n  - text: a hare\n"
+
+
+def test_the_mcp_server_refuses_an_alias_bomb_and_keeps_serving(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "bomb.yaml").write_text(BOMB)
+    (root / "ok.yaml").write_text(OK_BOARD)
+    (_, bomb), (_, fine) = mcp_calls(
+        root,
+        [("check_storyboard", {"path": "bomb.yaml"}), ("check_storyboard", {"path": "ok.yaml"})],
+    )
     text = json.dumps(bomb)
     assert "alias" in text and "bomb.yaml" in text and "10000" in text
-    assert seen["ok"][1]["ok"] is True  # the same server still answers
+    assert fine["ok"] is True  # the same server still answers
 
 
 def test_nesting_deeper_than_the_limit_is_refused_not_a_traceback(tmp_path: Path) -> None:
@@ -140,7 +154,7 @@ def test_a_deep_jsonl_batch_line_is_one_problem_of_that_line(tmp_path: Path) -> 
     batch = tmp_path / "deep.jsonl"
     batch.write_text('{"prompt": "a fox"}\n' + "[" * 100_000 + "]" * 100_000 + "\n")
     done = run_limited(
-        "batch", str(batch), "--dry-run", "--json", "--output-uri", "s3://b/v/", cwd=tmp_path
+        "batch", str(batch), "--dry-run", "--json", "--output-uri", "s3://my-bucket/v/", cwd=tmp_path
     )
     assert done.returncode == 2, done.stderr[-2000:]
     problems = json.loads(done.stdout)["error"]["problems"]
@@ -237,3 +251,85 @@ def test_a_long_message_is_cut_in_the_json_payload() -> None:
     shown = Problem("since", "x" * 5_000_000, limit="y" * 5000).to_dict()
     assert len(shown["message"]) == 1000 and shown["message"].endswith("...")
     assert len(shown["limit"]) == 1000
+
+
+# --------------------------------------------------------------------------- FIFOs
+
+FIFO_TIMEOUT = 30
+
+
+def fifo(path: Path) -> Path:
+    os.mkfifo(path)
+    return path
+
+
+def _refused_as_pipe(problem: dict[str, Any], path: str) -> None:
+    assert "named pipe (FIFO)" in problem["message"] and path in problem["message"], problem
+    assert "regular" in (problem["limit"] or "")
+
+
+def test_a_fifo_storyboard_or_batch_file_is_refused_without_blocking(tmp_path: Path) -> None:
+    board = fifo(tmp_path / "board.yaml")
+    done = run_limited("storyboard", "check", str(board), "--json", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr[-2000:]
+    (problem,) = json.loads(done.stdout)["problems"]
+    _refused_as_pipe(problem, str(board))
+
+    batch = fifo(tmp_path / "batch.yaml")
+    done = run_limited(
+        "batch", str(batch), "--dry-run", "--json", "--output-uri", "s3://my-bucket/v/", cwd=tmp_path
+    )
+    assert done.returncode == 2, done.stderr[-2000:]
+    (problem,) = json.loads(done.stdout)["error"]["problems"]
+    _refused_as_pipe(problem, str(batch))
+
+
+def test_a_fifo_or_a_device_as_an_image_is_refused_without_blocking(tmp_path: Path) -> None:
+    image = fifo(tmp_path / "frame.png")
+    for source, kind in ((image, "named pipe (FIFO)"), (Path("/dev/zero"), "character device")):
+        done = run_limited(
+            "generate", "a fox", "--image", str(source), "--dry-run", "--json",
+            "--output-uri", "s3://my-bucket/v/", cwd=tmp_path,
+        )  # fmt: skip
+        assert done.returncode == 2, done.stderr[-2000:]
+        problems = json.loads(done.stdout)["problems"]  # the dry run's own report
+        assert any(
+            p["field"] == "image" and kind in p["message"] and str(source) in p["message"]
+            for p in problems
+        ), problems
+
+
+def test_a_storyboard_naming_a_fifo_image_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo(tmp_path / "frame.png")
+    board = tmp_path / "board.yaml"
+    board.write_text("shots:\n  - text: a fox\n    image: frame.png\n  - text: a hare\n")
+    done = run_limited("storyboard", "check", str(board), "--json", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr[-2000:]
+    problems = json.loads(done.stdout)["problems"]
+    assert any(p["field"] == "shots[1].image" and "named pipe" in p["message"] for p in problems), (
+        problems
+    )
+
+
+def test_the_mcp_server_refuses_fifos_and_keeps_serving(tmp_path: Path) -> None:
+    """Each call naming a FIFO hung one server thread forever; now each is refused."""
+    root = tmp_path / "root"
+    root.mkdir()
+    fifo(root / "board.yaml")
+    fifo(root / "frame.png")
+    (root / "ok.yaml").write_text(OK_BOARD)
+    answers = mcp_calls(
+        root,
+        [
+            ("check_storyboard", {"path": "board.yaml"}),
+            ("estimate_cost", {"prompt": "a fox", "image": "frame.png"}),
+            ("estimate_cost", {"storyboard": "board.yaml"}),
+            ("check_storyboard", {"path": "ok.yaml"}),
+        ],
+        timeout=FIFO_TIMEOUT,
+    )
+    (_, board), (image_error, image), (board_error, as_spec), (_, fine) = answers
+    _refused_as_pipe(board["problems"][0], "board.yaml")
+    assert image_error and "named pipe (FIFO)" in json.dumps(image)
+    assert board_error and "named pipe (FIFO)" in json.dumps(as_spec)
+    assert fine["ok"] is True
