@@ -80,7 +80,13 @@ def test_batch_dry_run_refuses_an_alias_bomb(tmp_path: Path) -> None:
     batch = tmp_path / "bomb.yaml"
     batch.write_text(BOMB.replace("shots:", "items:"))
     done = run_limited(
-        "batch", str(batch), "--dry-run", "--json", "--output-uri", "s3://my-bucket/v/", cwd=tmp_path
+        "batch",
+        str(batch),
+        "--dry-run",
+        "--json",
+        "--output-uri",
+        "s3://my-bucket/v/",
+        cwd=tmp_path,
     )
     assert done.returncode == 2, done.stderr[-2000:]
     error = json.loads(done.stdout)["error"]
@@ -154,7 +160,13 @@ def test_a_deep_jsonl_batch_line_is_one_problem_of_that_line(tmp_path: Path) -> 
     batch = tmp_path / "deep.jsonl"
     batch.write_text('{"prompt": "a fox"}\n' + "[" * 100_000 + "]" * 100_000 + "\n")
     done = run_limited(
-        "batch", str(batch), "--dry-run", "--json", "--output-uri", "s3://my-bucket/v/", cwd=tmp_path
+        "batch",
+        str(batch),
+        "--dry-run",
+        "--json",
+        "--output-uri",
+        "s3://my-bucket/v/",
+        cwd=tmp_path,
     )
     assert done.returncode == 2, done.stderr[-2000:]
     problems = json.loads(done.stdout)["error"]["problems"]
@@ -277,7 +289,13 @@ def test_a_fifo_storyboard_or_batch_file_is_refused_without_blocking(tmp_path: P
 
     batch = fifo(tmp_path / "batch.yaml")
     done = run_limited(
-        "batch", str(batch), "--dry-run", "--json", "--output-uri", "s3://my-bucket/v/", cwd=tmp_path
+        "batch",
+        str(batch),
+        "--dry-run",
+        "--json",
+        "--output-uri",
+        "s3://my-bucket/v/",
+        cwd=tmp_path,
     )
     assert done.returncode == 2, done.stderr[-2000:]
     (problem,) = json.loads(done.stdout)["error"]["problems"]
@@ -333,3 +351,57 @@ def test_the_mcp_server_refuses_fifos_and_keeps_serving(tmp_path: Path) -> None:
     assert image_error and "named pipe (FIFO)" in json.dumps(image)
     assert board_error and "named pipe (FIFO)" in json.dumps(as_spec)
     assert fine["ok"] is True
+
+
+# --------------------------------------------------------------------------- --since
+
+FAR_BACK = ["99999999d", "9" * 5000 + "w", "36501d", "0001-01-01", "9999-12-31T23:00-05:00"]
+
+
+@pytest.mark.parametrize("command", [["jobs"], ["list"], ["spend"]])
+@pytest.mark.parametrize("value", FAR_BACK)
+def test_since_beyond_the_range_is_a_clear_error_not_an_overflow(
+    command: list[str], value: str
+) -> None:
+    from typer.testing import CliRunner
+
+    from novareel.cli import _register, app
+
+    _register()
+    result = CliRunner().invoke(app, [*command, "--since", value, "--json"])
+    assert result.exit_code == 2, result.output
+    (problem,) = json.loads(result.stdout)["error"]["problems"]
+    shown = value if len(value) <= 80 else value[:77] + "..."  # a long value is cut
+    assert problem["flag"] == "--since" and problem["value"] == shown
+    assert value[:20] in problem["message"]
+    assert "36500d" in problem["limit"] and "0001-01-03 to 9999-12-29" in problem["limit"]
+
+    human = CliRunner().invoke(app, [*command, "--since", value])
+    assert human.exit_code == 2 and "Traceback" not in human.output
+    assert "--since: " in human.stderr
+
+
+def test_the_oldest_allowed_age_still_lists() -> None:
+    from typer.testing import CliRunner
+
+    from novareel.cli import _register, app
+
+    _register()
+    result = CliRunner().invoke(app, ["jobs", "--since", "36500d", "--json"])
+    assert result.exit_code == 0, result.output
+
+
+def test_mcp_list_jobs_refuses_since_beyond_the_range(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    answers = mcp_calls(
+        root,
+        [("list_jobs", {"since": "99999999d"}), ("list_jobs", {"since": "7d"})],
+        timeout=FIFO_TIMEOUT,
+    )
+    (refused_error, refused), (listed_error, listed) = answers
+    assert refused_error, refused
+    (problem,) = refused["error"]["problems"] if "error" in refused else refused["problems"]
+    assert problem["field"] == "since" and problem["value"] == "99999999d"
+    assert "36500" in problem["message"] and "36500d" in problem["limit"]
+    assert not listed_error and listed["count"] == 0

@@ -138,7 +138,7 @@ def _list(
 
     limit = pick_limit(limit, max_items)
     statuses = _parse_statuses(status)
-    when = parse_when(since)
+    when = parse_when(since, flag="--since")
     with Ledger.open_default() as ledger:
         records = ledger.iter_jobs(
             status=statuses, since=when, batch_id=_batch_id(ledger, batch), limit=limit
@@ -467,7 +467,7 @@ def jobs_sync(
     """Reconcile the ledger with the service (ListAsyncInvokes); adopt jobs made elsewhere."""
     from novareel.replay import sync_jobs
 
-    when = parse_when(since)
+    when = parse_when(since, flag="--since")
     with open_api(conn) as (api, _):
         report = sync_jobs(api, since=when)
     if json_output:
