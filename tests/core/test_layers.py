@@ -9,7 +9,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "novareel"
 
-LEAVES = {"errors", "paths", "status", "results", "waiting", "prompting", "naming"}
+LEAVES = {"errors", "paths", "status", "results", "waiting", "prompting", "naming", "display"}
 #: module -> the novareel modules it may import (besides itself and its package).
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
@@ -20,6 +20,8 @@ ALLOWED: dict[str, set[str]] = {
     "waiting": {"status"},
     "prompting": set(),
     "naming": set(),
+    # bidi overrides and control characters made visible (the CLI and the gallery)
+    "display": set(),
     "models": {"errors", "models"},
     "s3uri": {"errors"},
     # textfiles: the one guarded read of a local input file (regular, bounded)
@@ -36,7 +38,7 @@ ALLOWED: dict[str, set[str]] = {
     # results: a row's failure comes back as the Failure every result path returns
     "ledger": {"errors", "paths", "status", "results", "ledger"},
     # the gallery reads the ledger and local files; presigning is handed in by the CLI
-    "gallery": {"errors", "ledger", "models", "results", "status", "s3uri", "video"},
+    "gallery": {"errors", "ledger", "models", "results", "status", "s3uri", "video", "display"},
     # beside cli, above jobs; never imports cli (only cli.mcp_cmd imports it)
     "mcp_server": {
         "errors",

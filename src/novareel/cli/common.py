@@ -17,6 +17,7 @@ from typing import Any, TypeVar, cast
 import typer
 
 from novareel.cli.app import emit_json, err_console, with_flags
+from novareel.display import neutralise
 from novareel.errors import ImageError, InvalidRequestError, Problem
 from novareel.status import JobStatus
 
@@ -223,7 +224,7 @@ def open_api(
 
 def cli_notice(text: str) -> None:
     """A notice on stderr, as the commands print theirs (results stay on stdout)."""
-    typer.secho(f"notice: {text}", fg="yellow", err=True)
+    typer.secho(f"notice: {neutralise(text)}", fg="yellow", err=True)  # may quote a prompt
 
 
 def _emulator_speed(endpoint_url: str | None) -> float:
@@ -365,7 +366,7 @@ def print_result(result: Any, as_json: bool) -> None:
         emit_json(result.to_dict())
         return
     for notice in result.notices:
-        typer.secho(f"notice: {notice}", fg="yellow", err=True)
+        cli_notice(notice)
     colour = STATUS_COLOURS.get(result.status)
     rows: list[tuple[str, str]] = [
         ("status", typer.style(result.status, fg=colour, bold=True) if colour else result.status),
