@@ -99,3 +99,38 @@ def test_the_gallery_shows_it_neutralised(submitted: dict[str, Any], tmp_path: P
     page = Path(result.index).read_text(encoding="utf-8")
     _no_raw_controls(page)
     assert "&lt;U+202E&gt;elif kcab&lt;U+202C&gt;" in page
+
+
+NEGATION = "no \u202ecats\u202c in the garden"
+
+
+def test_a_batch_items_notice_is_neutralised(tmp_path: Path) -> None:
+    batch = tmp_path / "batch.yaml"
+    batch.write_text(json.dumps([{"id": "kite", "prompt": NEGATION}]))
+    result = CliRunner().invoke(
+        app, ["batch", str(batch), "--dry-run", "--output-uri", "s3://my-bucket/v/"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "negation" in result.stderr, result.stderr
+    _no_raw_controls(result.stderr)
+    assert "<U+202E>cats<U+202C>" in result.stderr
+
+
+def test_generate_says_its_notices_neutralised_when_it_submits(
+    emulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.helpers import make_client
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    make_client(emulator.url).ensure_bucket("bidi-bucket")
+    result = CliRunner().invoke(
+        app,
+        ["generate", NEGATION, "--endpoint-url", emulator.url,
+         "--output-uri", "s3://bidi-bucket/v/", "--no-wait"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "negation" in result.stderr, result.stderr
+    _no_raw_controls(result.stderr)
+    assert "<U+202E>cats<U+202C>" in result.stderr

@@ -15,6 +15,7 @@ from novareel.cli.common import (
     Connection,
     JobProgress,
     ProblemCollector,
+    cli_notice,
     open_api,
     print_result,
     with_connection,
@@ -263,7 +264,7 @@ def generate(
             """Print a notice the moment it is known (once), always before the submit."""
             if not json_output and notice not in printed:
                 printed.add(notice)
-                typer.secho(f"notice: {notice}", fg="yellow", err=True)
+                cli_notice(notice)  # neutralised: a notice may quote the prompt
 
         for notice in notices:
             notify(notice)
@@ -446,7 +447,7 @@ def _print_dry_run(
         )
         return
     for notice in plan.notices:
-        typer.secho(f"notice: {notice}", fg="yellow", err=True)
+        cli_notice(notice)  # neutralised: a notice may quote the prompt
     typer.echo(
         f"{len(plan.results)} shots, one {requests[0].model_id} job each, "
         f"{plan.duration_seconds} s in all, ~${plan.estimated_cost_usd:.2f}"
@@ -524,7 +525,7 @@ def _run_per_shot(
         emit_json(result)
     else:
         for notice in summary.notices:
-            typer.secho(f"notice: {notice}", fg="yellow", err=True)
+            cli_notice(notice)  # neutralised: a notice may quote the prompt
         typer.echo(f"status      {result['status']}")
         typer.echo(f"shots       {len(requests)} x {requests[0].model_id}")
         if "video_path" in result:
