@@ -164,6 +164,7 @@ class _Staging:
 
     def __init__(self, target: Path) -> None:
         self.target = target
+        self.resolved = target.resolve()  # what safe_local_path's destinations start with
         self.folder = Path(tempfile.mkdtemp(prefix=".novareel-download-", dir=target))
         self.moves: list[tuple[Path, Path, int]] = []
 
@@ -180,10 +181,15 @@ class _Staging:
             for staged, dest, size in self.moves:
                 if _regular_size(staged) != size:
                     continue  # incomplete: fetched again next time
-                parts = dest.relative_to(self.target).parts
+                parts = dest.relative_to(self.resolved).parts
                 fd = _open_folder(self.target, parts[:-1])
                 try:
                     os.rename(staged, parts[-1], dst_dir_fd=fd)
+                except OSError as exc:  # a folder under the file's name, say
+                    raise DownloadError(
+                        f"cannot put {dest} in place ({exc.strerror})",
+                        hint="Remove what is there, then run the download again.",
+                    ) from exc
                 finally:
                     os.close(fd)
         finally:
