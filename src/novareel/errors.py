@@ -31,6 +31,7 @@ next to the meaning rather than in a table inside the CLI.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "ServiceValidationError",
     "ThrottledError",
     "WaitTimeoutError",
+    "bounded_value",
 ]
 
 
@@ -110,19 +112,92 @@ class Problem:
         return Problem(self.field, self.message, value=self.value, limit=self.limit, flag=flag)
 
     def to_dict(self) -> dict[str, Any]:
-        value = self.value
-        if isinstance(value, bytes | bytearray):
-            value = f"<{len(value)} bytes>"
-        elif isinstance(value, str) and len(value) > 80:
-            value = value[:77] + "..."
+        """The problem for JSON (``--json`` errors, the MCP server), bounded in size.
+
+        ``value`` is whatever was given, which may be hostile (a list holding millions
+        of items from a YAML alias bomb, a mapping of mappings, megabytes of text), so
+        it is cut at every depth by :func:`bounded_value`; ``message`` and ``limit``
+        are cut at :data:`MAX_SHOWN_TEXT` characters, since messages quote values too.
+        """
         shown: dict[str, Any] = {"flag": self.flag} if self.flag else {}
         return {
             **shown,
-            "field": self.field,
-            "message": self.message,
-            "value": value,
-            "limit": self.limit,
+            "field": _cut(self.field, MAX_SHOWN_TEXT),
+            "message": _cut(self.message, MAX_SHOWN_TEXT),
+            "value": bounded_value(self.value),
+            "limit": None if self.limit is None else _cut(self.limit, MAX_SHOWN_TEXT),
         }
+
+
+#: How much of a problem's value is shown: strings of at most 80 characters, at most
+#: 10 items per list or mapping, 3 levels deep, 60 values in all.
+MAX_VALUE_TEXT = 80
+MAX_VALUE_ITEMS = 10
+MAX_VALUE_DEPTH = 3
+MAX_VALUE_NODES = 60
+#: The longest message or limit shown in a JSON problem.
+MAX_SHOWN_TEXT = 1000
+#: Integers of more digits are shown by their size (Python refuses to print more
+#: than 4300 digits, and nobody reads them).
+_MAX_INT_DIGITS = 30
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def bounded_value(value: Any) -> Any:
+    """``value`` made small and JSON-friendly at every depth, for showing a problem.
+
+    Strings are cut to 80 characters, bytes become ``<n bytes>``, lists and tuples
+    keep their first 10 items and then say how many more there were, mappings their
+    first 10 keys, nesting stops at 3 levels (``<list of n items>``), and the whole
+    value holds at most 60 values: so neither a huge nor a self-containing value
+    can flood an agent's context or exhaust memory when printed. Plain numbers,
+    booleans and None are kept (an integer of thousands of digits by its size);
+    anything else is shown as its cut ``str``.
+    """
+    budget = [MAX_VALUE_NODES]
+
+    def walk(item: Any, depth: int) -> Any:
+        budget[0] -= 1
+        if item is None or isinstance(item, bool):
+            return item
+        if isinstance(item, int):
+            if item.bit_length() > _MAX_INT_DIGITS * 3.33:
+                return f"<integer of about {int(item.bit_length() * 0.30103) + 1} digits>"
+            return item
+        if isinstance(item, float):
+            return item if item == item and item not in (float("inf"), float("-inf")) else str(item)
+        if isinstance(item, str):
+            return _cut(item, MAX_VALUE_TEXT)
+        if isinstance(item, bytes | bytearray | memoryview):
+            return f"<{len(item)} bytes>"
+        if isinstance(item, Mapping):
+            if depth >= MAX_VALUE_DEPTH or budget[0] <= 0:
+                return f"<mapping of {len(item)} keys>"
+            shown: dict[str, Any] = {}
+            for index, (key, child) in enumerate(item.items()):
+                if index >= MAX_VALUE_ITEMS or budget[0] <= 0:
+                    shown["..."] = f"{len(item) - index} more keys"
+                    break
+                shown[_cut(str(walk(key, MAX_VALUE_DEPTH)), MAX_VALUE_TEXT)] = walk(
+                    child, depth + 1
+                )
+            return shown
+        if isinstance(item, list | tuple | set | frozenset):
+            if depth >= MAX_VALUE_DEPTH or budget[0] <= 0:
+                return f"<list of {len(item)} items>"
+            items: list[Any] = []
+            for index, child in enumerate(item):
+                if index >= MAX_VALUE_ITEMS or budget[0] <= 0:
+                    items.append(f"... {len(item) - index} more items")
+                    break
+                items.append(walk(child, depth + 1))
+            return items
+        return _cut(str(item), MAX_VALUE_TEXT)
+
+    return walk(value, 0)
 
 
 class InvalidRequestError(NovaReelError, ValueError):

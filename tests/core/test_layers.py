@@ -9,7 +9,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "novareel"
 
-LEAVES = {"errors", "paths", "status", "results", "waiting", "prompting", "naming"}
+LEAVES = {"errors", "paths", "status", "results", "waiting", "prompting", "naming", "display"}
 #: module -> the novareel modules it may import (besides itself and its package).
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
@@ -23,9 +23,12 @@ ALLOWED: dict[str, set[str]] = {
     # the slot novareel.images' reader is lent through (installed by the package root):
     # a request class reads an image path without importing a layer above it
     "frame_reader": set(),
+    # bidi overrides and control characters made visible (the CLI and the gallery)
+    "display": set(),
     "models": {"errors", "models", "frame_reader"},
     "s3uri": {"errors"},
-    "images": {"errors", "models", "s3uri"},
+    # textfiles: the one guarded read of a local input file (regular, bounded)
+    "images": {"errors", "models", "s3uri", "textfiles"},
     "video": {"errors", "images"},
     "video_probe": {"video"},
     "storyboard": {"errors", "models", "images", "textfiles"},
@@ -38,7 +41,7 @@ ALLOWED: dict[str, set[str]] = {
     # results: a row's failure comes back as the Failure every result path returns
     "ledger": {"errors", "paths", "status", "results", "ledger"},
     # the gallery reads the ledger and local files; presigning is handed in by the CLI
-    "gallery": {"errors", "ledger", "models", "results", "status", "s3uri", "video"},
+    "gallery": {"errors", "ledger", "models", "results", "status", "s3uri", "video", "display"},
     # beside cli, above jobs; never imports cli (only cli.mcp_cmd imports it)
     "mcp_server": {
         "errors",

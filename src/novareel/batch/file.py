@@ -10,7 +10,6 @@ with its content hash (:mod:`novareel.batch.identity`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from novareel.batch.keys import _unknown_key_problems, default_keys
 from novareel.errors import InvalidRequestError, Problem
 from novareel.models import VideoRequest, get_model
 from novareel.s3uri import OutputLocation, output_location
-from novareel.textfiles import parse_json_or_yaml, read_input_text
+from novareel.textfiles import load_json, parse_json_or_yaml, read_input_text
 
 __all__ = ["BatchFile", "BatchItem", "load_batch"]
 
@@ -113,12 +112,10 @@ def _read_entries(path: Path) -> tuple[dict[str, Any], list[Any], list[Problem]]
             stripped = line.strip()
             if not stripped or stripped.startswith("#"):
                 continue
-            try:
-                value = json.loads(stripped)
-            except json.JSONDecodeError as exc:
-                problems.append(
-                    Problem(f"line {lineno}", f"invalid JSON at column {exc.colno}: {exc.msg}")
-                )
+            try:  # with the depth limit every input file has
+                value = load_json(stripped, path, f"line {lineno}", line=lineno)
+            except InvalidRequestError as exc:
+                problems.extend(exc.problems)
                 entries.append(None)
                 continue
             if isinstance(value, dict) and set(value) == {"defaults"} and not entries:

@@ -22,9 +22,11 @@ from novareel.cli.app import JSON_HELP, app, console, emit_json, err_console, ha
 from novareel.cli.common import (
     CONNECTION,
     Connection,
+    cli_notice,
     open_api,
     with_connection,
 )
+from novareel.display import neutralise
 from novareel.s3uri import OUTPUT_URI_ENV, resolve_output_uri
 from novareel.status import JobStatus
 
@@ -353,9 +355,9 @@ def _print_item_notices(batch: Any) -> None:
             if (item.number, notice) in said:
                 continue  # the shots of one storyboard item share its notices
             said.add((item.number, notice))
-            label = item.label if item.group is None else item.group
+            label = escape(neutralise(item.label if item.group is None else item.group))
             err_console.print(
-                f"[yellow]notice:[/] item {escape(label)}: {escape(notice)}", highlight=False
+                f"[yellow]notice:[/] item {label}: {escape(neutralise(notice))}", highlight=False
             )
 
 
@@ -479,7 +481,7 @@ def batch(
     lifecycle = _lifecycle_notices(batch_file)
     if not json_output:
         for notice in lifecycle:
-            typer.secho(f"notice: {notice}", fg="yellow", err=True)
+            cli_notice(notice)
         _print_item_notices(batch_file)
     terminal = not json_output and console.is_terminal
     view = _choose_view(batch_file, console.real.height if terminal else None)

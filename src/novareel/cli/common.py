@@ -18,6 +18,7 @@ import typer
 
 from novareel.cli.app import emit_json, err_console, with_flags
 from novareel.connection import Connection as Connection  # the options, re-exported
+from novareel.display import neutralise
 from novareel.errors import ImageError, InvalidRequestError, Problem
 from novareel.status import JobStatus
 
@@ -289,7 +290,7 @@ def open_api(
 
 def cli_notice(text: str) -> None:
     """A notice on stderr, as the commands print theirs (results stay on stdout)."""
-    typer.secho(f"notice: {text}", fg="yellow", err=True)
+    typer.secho(f"notice: {neutralise(text)}", fg="yellow", err=True)  # may quote a prompt
 
 
 class JobProgress:
@@ -412,7 +413,7 @@ def print_result(result: Any, as_json: bool) -> None:
         emit_json(result.to_dict())
         return
     for notice in result.notices:
-        typer.secho(f"notice: {notice}", fg="yellow", err=True)
+        cli_notice(notice)
     colour = STATUS_COLOURS.get(result.status)
     rows: list[tuple[str, str]] = [
         ("status", typer.style(result.status, fg=colour, bold=True) if colour else result.status),

@@ -23,6 +23,7 @@ from novareel.cli.common import (
     Connection,
     JobProgress,
     ProblemCollector,
+    cli_notice,
     open_api,
     print_result,
     with_connection,
@@ -214,7 +215,7 @@ def generate(
             """Print a notice the moment it is known (once), always before the submit."""
             if not json_output and notice not in printed:
                 printed.add(notice)
-                typer.secho(f"notice: {notice}", fg="yellow", err=True)
+                cli_notice(notice)  # neutralised: a notice may quote the prompt
 
         for notice in notices:
             notify(notice)
@@ -398,7 +399,7 @@ def _print_dry_run(
         )
         return
     for notice in plan.notices:
-        typer.secho(f"notice: {notice}", fg="yellow", err=True)
+        cli_notice(notice)  # neutralised: a notice may quote the prompt
     typer.echo(
         f"{len(plan.results)} shots, one {requests[0].model_id} job each, "
         f"{plan.duration_seconds} s in all, ~${plan.estimated_cost_usd:.2f}"
@@ -459,7 +460,7 @@ def _run_per_shot(
         return
     for notice in run.notices:
         if notice not in notices:
-            typer.secho(f"notice: {notice}", fg="yellow", err=True)
+            cli_notice(notice)  # neutralised: a notice may quote the prompt
     typer.echo(f"status      {run.status}")
     typer.echo(f"shots       {len(requests)} x {run.model_id}")
     if run.joined is not None:

@@ -25,6 +25,7 @@ from novareel.cli.common import (
     with_connection,
 )
 from novareel.cli.track import MAX_ALIAS
+from novareel.display import neutralise
 from novareel.errors import InvalidRequestError, Problem
 from novareel.status import JobStatus
 from novareel.when import parse_when
@@ -138,7 +139,7 @@ def _list(
 
     limit = pick_limit(limit, max_items)
     statuses = _parse_statuses(status)
-    when = parse_when(since)
+    when = parse_when(since, flag="--since")
     with Ledger.open_default() as ledger:
         records = ledger.iter_jobs(
             status=statuses, since=when, batch_id=_batch_id(ledger, batch), limit=limit
@@ -211,7 +212,7 @@ def _cells(record: Any, wide: bool) -> tuple[list[str], str, str]:
         batch = f"{r.batch_id}:{r.batch_item}" if r.batch_id is not None else ""
         cells += [batch[:16], str(r.attempt), r.invocation_id or ""]
     prompt = " ".join((prompt_of(r.request) or " | ".join(shots_of(r.request))).split())
-    return cells, colour, prompt
+    return cells, colour, neutralise(prompt)  # a bidi override shown as <U+202E>
 
 
 def _headers(wide: bool) -> list[str]:
@@ -412,12 +413,12 @@ def jobs_show(
         ),
     ]
     prompt = prompt_of(record.request)
-    if prompt:
-        rows.append(("prompt", escape(prompt)))
+    if prompt:  # bidi overrides and control characters shown as <U+202E>
+        rows.append(("prompt", escape(neutralise(prompt))))
     for number, text in enumerate(shots_of(record.request), start=1):
-        rows.append((f"shot {number}", escape(text)))
+        rows.append((f"shot {number}", escape(neutralise(text))))
     if record.name:
-        rows.append(("name", escape(record.name)))
+        rows.append(("name", escape(neutralise(record.name))))
     unsent = "(never sent)" if record.not_sent else "(not accepted yet)"
     rows += [
         ("invocation", record.invocation_arn or unsent),
@@ -469,7 +470,7 @@ def jobs_sync(
     """Reconcile the ledger with the service (ListAsyncInvokes); adopt jobs made elsewhere."""
     from novareel.replay import sync_jobs
 
-    when = parse_when(since)
+    when = parse_when(since, flag="--since")
     with open_api(conn) as (api, _):
         report = sync_jobs(api, since=when)
     if json_output:

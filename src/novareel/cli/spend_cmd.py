@@ -24,7 +24,7 @@ _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 def _until(value: str | None) -> datetime | None:
     """``--until``: exclusive, except that a plain date includes that whole day."""
-    when = parse_when(value, field="until")
+    when = parse_when(value, field="until", flag="--until")
     if when is not None and value is not None and _DATE_ONLY.match(value.strip()):
         when += timedelta(days=1)
     return when
@@ -80,7 +80,7 @@ def spend(
             Problem("by", f"cannot group by {by!r}", value=by, limit=" | ".join(_BY))
         )
     now = datetime.now(timezone.utc)
-    start = parse_when(since) or period_bounds("monthly", now)[1]
+    start = parse_when(since, flag="--since") or period_bounds("monthly", now)[1]
     end = _until(until)
     budget = load_budget()
     with Ledger.open_default() as ledger:

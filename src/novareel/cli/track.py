@@ -183,8 +183,8 @@ def list_jobs(
     with open_api(conn) as (api, _):
         results = api.list(
             status=status_filter,
-            since=parse_when(since),
-            until=parse_when(until, field="until"),
+            since=parse_when(since, flag="--since"),
+            until=parse_when(until, field="until", flag="--until"),
             max_items=count,
             sort_order="Ascending" if oldest_first else "Descending",
         )

@@ -2,7 +2,7 @@
 
 Every piece of user or ledger text goes through :func:`escape` (``html.escape`` with
 quotes; ``_e`` for short), so a prompt such as ``"><img src=x onerror=...>`` shows up
-as those characters and never as markup.
+as those characters and never as markup, and a bidi override as ``<U+202E>``.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
+from novareel.display import neutralise
 from novareel.gallery.media import MediaLinks
 from novareel.gallery.request import _Described, describe_request
 from novareel.ledger import BatchRecord, JobRecord
@@ -21,8 +22,10 @@ from novareel.status import JobStatus
 
 
 def escape(value: object) -> str:
-    """Escape any text for HTML content and attribute values (quotes included)."""
-    return html.escape(str(value), quote=True)
+    """Escape any text for HTML content and attribute values (quotes included), with
+    bidi overrides and control characters shown as ``<U+202E>``
+    (:func:`novareel.display.neutralise`): a prompt reads as it was sent."""
+    return html.escape(neutralise(str(value)), quote=True)
 
 
 _e = escape  # short: it stands in nearly every f-string below

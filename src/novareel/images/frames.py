@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -35,6 +36,7 @@ from novareel.images.reading import (
 from novareel.images.s3 import S3_FRAME_NOTE, s3_starting_frame
 from novareel.models.base import FrameRules, ImageFormat, StartingFrame
 from novareel.models.nova_reel import FRAME_RULES as NOVA_FRAME_RULES
+from novareel.textfiles import file_kind, read_input_bytes
 
 __all__ = ["PreparedFrame", "load_starting_frame", "prepare_starting_frame"]
 
@@ -125,7 +127,8 @@ def _prepare(
         raise InvalidRequestError(bad_fit)
     path = Path(text).expanduser()
     try:
-        size = path.stat().st_size
+        info = path.stat()
+        size = info.st_size
     except FileNotFoundError:
         raise ImageError(
             Problem(
@@ -138,6 +141,16 @@ def _prepare(
         ) from exc
     if path.is_dir():
         raise ImageError(Problem(field, f"{text} is a folder, not an image file", value=text))
+    if not stat.S_ISREG(info.st_mode):  # a FIFO would block the read forever
+        raise ImageError(
+            Problem(
+                field,
+                f"{text} is {file_kind(info.st_mode)}, not an image file; refused without "
+                "reading it (reading it could block forever)",
+                value=text,
+                limit="a regular PNG or JPEG file",
+            )
+        )
     limit = MAX_FIT_SOURCE_BYTES if fit else rules.max_bytes
     if size > limit:
         if fit:
@@ -157,12 +170,8 @@ def _prepare(
             if rules.size
             else "Re-export it smaller as PNG or JPEG, or add --fit crop to re-encode it.",
         )
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ImageError(
-            Problem(field, f"{text} cannot be read ({exc.strerror})", value=text)
-        ) from exc
+    # non-blocking and checked again once open: a pipe swapped in after the stat
+    data = read_input_bytes(path, field, max_bytes=limit, error=ImageError, value=text)
 
     notes: list[str] = []
     facts = inspect_image_bytes(data, field=field, rules=rules)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import shutil
+import stat
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -77,6 +81,119 @@ def safe_local_path(target: Path, relative_key: str) -> Path:
         f"refusing to download key {relative_key[:120]!r}: it {problem}",
         hint="The key was skipped so nothing is written outside the target folder.",
     )
+
+
+def make_job_folder(target: Path) -> None:
+    """Create the job's folder, refusing one that is a symlink (or not a folder).
+
+    The folder's parent is the user's resolved ``--out``; the job folder itself is
+    novareel's, so a symlink found under its name was planted (by a shared folder, an
+    agent's earlier call): following it wrote ``output.mp4`` outside the root the MCP
+    server reported it inside. Every door downloads through here.
+    """
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(target)
+    info = os.lstat(target)
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+        what = "a symbolic link" if stat.S_ISLNK(info.st_mode) else "not a folder"
+        raise DownloadError(
+            f"refusing to download into {target}: it is {what}",
+            hint="Remove it (nothing was written), or download into another --out folder.",
+        )
+
+
+def _complete(dest: Path, size: int) -> bool:
+    """Already downloaded: a regular file (not a link) of the right size."""
+    return _regular_size(dest) == size
+
+
+def _regular_size(path: Path) -> int:
+    """The size of ``path`` if it is a regular file, not a link; else -1."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return -1
+    return info.st_size if stat.S_ISREG(info.st_mode) else -1
+
+
+def _open_folder(target: Path, parts: tuple[str, ...]) -> int:
+    """A descriptor of ``target/parts...``, made as needed, never through a symlink.
+
+    Each component is opened relative to the one before with ``O_NOFOLLOW``, so a
+    link planted anywhere on the way (even after the plan was checked) is refused
+    instead of followed.
+    """
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    where = target
+    try:
+        fd = os.open(target, flags)
+    except OSError as exc:
+        raise _unsafe_folder(where, exc) from exc
+    for part in parts:
+        where = where / part
+        try:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(part, dir_fd=fd)
+            child = os.open(part, flags, dir_fd=fd)
+        except OSError as exc:
+            os.close(fd)
+            raise _unsafe_folder(where, exc) from exc
+        os.close(fd)
+        fd = child
+    return fd
+
+
+def _unsafe_folder(path: Path, exc: OSError) -> DownloadError:
+    return DownloadError(
+        f"refusing to write under {path}: it is a symbolic link or not a folder ({exc.strerror})",
+        hint="Remove it (nothing was written there), or download into another --out folder.",
+    )
+
+
+class _Staging:
+    """Where files arrive before they are moved into place, one per download call.
+
+    s3transfer writes by path; a fresh ``mkdtemp`` folder (mode 0700, a random name)
+    holds nothing planted, and each complete file is then renamed into its folder,
+    opened component by component without following links (:func:`_open_folder`), so
+    no write can land outside the job's folder. A rename replaces a link found under
+    the final name rather than writing through it. Complete files are moved even when
+    the download fails midway (a rerun fetches only the rest), and the staging folder
+    is removed.
+    """
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self.resolved = target.resolve()  # what safe_local_path's destinations start with
+        self.folder = Path(tempfile.mkdtemp(prefix=".novareel-download-", dir=target))
+        self.moves: list[tuple[Path, Path, int]] = []
+
+    def path_for(self, obj: S3Object, dest: Path) -> Path:
+        staged = self.folder / str(len(self.moves))
+        self.moves.append((staged, dest, obj.size))
+        return staged
+
+    def __enter__(self) -> _Staging:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            for staged, dest, size in self.moves:
+                if _regular_size(staged) != size:
+                    continue  # incomplete: fetched again next time
+                parts = dest.relative_to(self.resolved).parts
+                fd = _open_folder(self.target, parts[:-1])
+                try:
+                    os.rename(staged, parts[-1], dst_dir_fd=fd)
+                except OSError as exc:  # a folder under the file's name, say
+                    raise DownloadError(
+                        f"cannot put {dest} in place ({exc.strerror})",
+                        hint="Remove what is there, then run the download again.",
+                    ) from exc
+                finally:
+                    os.close(fd)
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def job_download_folder(
@@ -186,7 +303,8 @@ class Fetching(Tracking):
             raise DownloadError("the service returned no output location for this job")
         folder = parse_s3_uri(result.output_uri).as_folder()
         target = job_download_folder(out_dir, result.invocation_id, record, result.submit_time)
-        target.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(parents=True, exist_ok=True)  # the user's --out (may be a link)
+        make_job_folder(target)
         objects = self.client.list_objects(folder)
         plan: list[tuple[S3Object, Path]] = []
         skipped: list[str] = []
@@ -199,11 +317,7 @@ class Fetching(Tracking):
                 skipped.append(relative)
                 continue
             plan.append((obj, dest))
-        todo = [
-            (obj, dest)
-            for obj, dest in plan
-            if not (dest.is_file() and dest.stat().st_size == obj.size)
-        ]
+        todo = [(obj, dest) for obj, dest in plan if not _complete(dest, obj.size)]
         total = sum(obj.size for obj, _ in todo)
         done = [0]
 
@@ -212,14 +326,17 @@ class Fetching(Tracking):
             if on_progress:
                 on_progress(DownloadProgress(done[0], total, len(todo)))
 
-        for _, dest in todo:
-            dest.parent.mkdir(parents=True, exist_ok=True)
         if todo:
-            self.client.download_objects(
-                [(S3Uri(folder.bucket, obj.key), dest) for obj, dest in todo], on_bytes=on_bytes
-            )
+            with _Staging(target) as staging:
+                self.client.download_objects(
+                    [
+                        (S3Uri(folder.bucket, obj.key), staging.path_for(obj, dest))
+                        for obj, dest in todo
+                    ],
+                    on_bytes=on_bytes,
+                )
         for obj, dest in plan:
-            size = dest.stat().st_size if dest.exists() else -1
+            size = _regular_size(dest)
             if size != obj.size:
                 raise DownloadError(
                     f"{dest} has {size} bytes, expected {obj.size}",

@@ -417,7 +417,7 @@ class AgentTools(ServerSession):
                 progress(min(p.elapsed, expected), expected, message)
 
         if out_dir is not None:
-            self._check_target(out_dir, job)
+            self._check_target(out_dir, job, api)
         try:
             finished = api.finish(
                 ref, out_dir, download=out_dir is not None, timeout=timeout, on_progress=on_progress
@@ -431,11 +431,27 @@ class AgentTools(ServerSession):
         finished = finished.with_(notices=job.notices + finished.notices)
         return self._job_payload(finished)
 
-    def _check_target(self, out_dir: Path, job: JobResult) -> None:
-        """The job's own folder (``<out>/<invocation-id>``) must not lead out of the root
-        (a symlink planted under that name)."""
-        if job.invocation_id:
-            self.root.confine(out_dir / job.invocation_id, "out")
+    def _check_target(self, out_dir: Path, job: JobResult, api: NovaReel | None = None) -> None:
+        """The folder the download really writes must not lead out of the root.
+
+        That is ``<out>/<date>-<slug>-<invocation-id>`` (or a folder the job already
+        has), by the library's own rule (:func:`~novareel.jobs.fetching.job_download_folder`),
+        not ``<out>/<invocation-id>``: a link planted under the real name wrote outside
+        the root while this checked the other. The download itself also refuses a
+        link at write time (every door); this names the root in the refusal.
+        """
+        if not job.invocation_id:
+            return
+        from novareel.jobs.fetching import job_download_folder
+
+        record = None
+        if api is not None and api.ledger is not None and job.ledger_id is not None:
+            record = api.ledger.get(job.ledger_id)
+        for folder in (
+            out_dir / job.invocation_id,
+            job_download_folder(out_dir, job.invocation_id, record, job.submit_time),
+        ):
+            self.root.confine(folder, "out")
 
     def _job_payload(
         self, job: JobResult, *, timed_out: bool = False, next_step: str | None = None
@@ -474,11 +490,11 @@ class AgentTools(ServerSession):
             return self._wait_and_fetch(api, current, out_dir, timeout, progress)
 
     def download_job(self, job: str, *, out: str | None = None) -> dict[str, Any]:
-        """Fetch a finished job's files into ``<root>/<out>/<invocation-id>/``."""
+        """Fetch a finished job's files into ``<root>/<out>/<date>-<slug>-<invocation-id>/``."""
         out_dir = self._out_dir(out)
         with self.api() as api:
             current = api.status(job)
-            self._check_target(out_dir, current)
+            self._check_target(out_dir, current, api)
             return self._job_payload(api.download(job, out_dir))
 
     def list_jobs(
