@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from novareel.errors import LedgerError
-from novareel.ledger.db import connect, default_path, from_iso, to_iso, transaction, utc_now
+from novareel.ledger.backend import connect_postgres, describe, is_postgres, ledger_target
+from novareel.ledger.db import connect, from_iso, to_iso, transaction, utc_now
 from novareel.ledger.migrations import JOB_STATUSES, migrate
 from novareel.ledger.models import BatchRecord, JobRecord
 from novareel.status import JobStatus
@@ -76,16 +77,24 @@ def opt_dt(value: str | None) -> datetime | None:
 class LedgerCore:
     """The connection, its lock and the shared steps of :class:`~novareel.ledger.Ledger`.
 
-    One instance holds one SQLite connection, guarded by a lock so threads may share
-    it.
-    Several processes may open the same file at once (WAL, busy timeout). The schema
-    is migrated to the current version when the file is opened.
+    One instance holds one connection (SQLite, or PostgreSQL through the adapter of
+    :mod:`.backend`), guarded by a lock so threads may share it. ``path`` is a file
+    or a ``postgresql://`` URL; ``None`` means the default
+    (:func:`~novareel.ledger.backend.ledger_target`). Several processes (and, on
+    PostgreSQL, machines) may open the same ledger at once. The schema is migrated
+    to the current version when the ledger is opened.
     """
 
-    def __init__(self, path: Path | None = None) -> None:
-        self.path: Path = default_path() if path is None else Path(path)
+    def __init__(self, path: Path | str | None = None) -> None:
+        target = ledger_target() if path is None else path
+        #: The SQLite file, or None when the ledger is a PostgreSQL database.
+        self.path: Path | None = None if is_postgres(target) else Path(target)
+        #: How messages name this ledger: the file, or the URL without its password.
+        self.location: str = describe(target)
         self._lock = threading.RLock()
-        self._conn: sqlite3.Connection | None = connect(self.path)
+        self._conn: sqlite3.Connection | None = (
+            connect_postgres(str(target)) if self.path is None else connect(self.path)
+        )
         try:
             migrate(self._conn)
         except BaseException:
@@ -101,13 +110,13 @@ class LedgerCore:
             self._conn = None
 
     def __repr__(self) -> str:
-        return f"Ledger({str(self.path)!r})"
+        return f"Ledger({self.location!r})"
 
     @property
     def conn(self) -> sqlite3.Connection:
         """The open connection (for migrations tooling and tests)."""
         if self._conn is None:
-            raise LedgerError(f"the ledger at {self.path} is closed")
+            raise LedgerError(f"the ledger at {self.location} is closed")
         return self._conn
 
     @contextmanager
@@ -118,7 +127,7 @@ class LedgerCore:
             with transaction(self.conn) as db:
                 yield db
         except sqlite3.DatabaseError as exc:
-            raise LedgerError(f"the ledger at {self.path} could not be written: {exc}") from exc
+            raise LedgerError(f"the ledger at {self.location} could not be written: {exc}") from exc
 
     def _row(self, job_id: int) -> sqlite3.Row:
         row = self.conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from novareel.errors import LedgerError
+from novareel.ledger.backend import table_exists
 from novareel.ledger.db import to_iso, transaction, utc_now
 
 __all__ = ["JOB_STATUSES", "MIGRATIONS", "Migration", "applied_migrations", "migrate", "migration"]
@@ -66,10 +67,7 @@ def _ensure_migrations_table(conn: sqlite3.Connection) -> None:
 
 def applied_migrations(conn: sqlite3.Connection) -> list[str]:
     """Names of the migrations already applied to this database, oldest first."""
-    exists = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'"
-    ).fetchone()
-    if not exists:
+    if not table_exists(conn, "_migrations"):
         return []
     return [row[0] for row in conn.execute("SELECT name FROM _migrations ORDER BY rowid")]
 
