@@ -18,9 +18,10 @@ needs a handful of rules. :class:`PgConnection` presents the part of
 ``lastrowid`` and ``rowcount``; sqlite3's DB-API exception classes) over a psycopg 3
 connection, and :func:`translate` rewrites each statement once (cached):
 
-* ``?`` placeholders become ``%s`` (and a literal ``%`` becomes ``%%``);
+* ``?`` placeholders become ``%s`` (and a literal ``%`` becomes ``%%``); SQLite's
+  numbered ``?NNN`` too, the parameters reordered (and repeated) to match;
 * ``BEGIN IMMEDIATE`` / ``BEGIN EXCLUSIVE`` (take the write lock now) become
-  ``BEGIN`` plus ``pg_advisory_xact_lock`` on one key per database: one writer at a
+  ``BEGIN`` plus ``pg_advisory_xact_lock`` on one key per ledger: one writer at a
   time across every process and machine sharing the database, exactly SQLite's
   rule, so a read-then-write transaction cannot interleave with another; reads never
   wait (each statement reads the latest committed state, READ COMMITTED);
@@ -39,7 +40,9 @@ connection, and :func:`translate` rewrites each statement once (cached):
   listings sort the same on both), and a table without an integer key gets a hidden
   ``rowid`` identity column, so ``ORDER BY rowid`` (insertion order) means the same;
 * an ``INSERT`` into a table with an ``id`` identity column gets ``RETURNING id``,
-  which is what the cursor's ``lastrowid`` reports.
+  which is what the cursor's ``lastrowid`` reports; one that writes ids of its own
+  (a copy, an import) moves the identity past them, as SQLite's next rowid is the
+  largest plus one.
 
 What stays SQLite-only: the file (0600 mode, folder, WAL), file checks and backups.
 On PostgreSQL the server's own access control, backups (``pg_dump``) and durability
@@ -53,7 +56,7 @@ import functools
 import os
 import re
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -66,6 +69,7 @@ __all__ = [
     "PgConnection",
     "Translated",
     "connect_postgres",
+    "connect_target",
     "describe",
     "is_postgres",
     "ledger_target",
@@ -78,9 +82,11 @@ LEDGER_URL_ENV = "NOVAREEL_LEDGER_URL"
 _SCHEMES = ("postgresql", "postgres")
 _SQLITE_WORDS = ("sqlite", "file", "local")
 _URL_LIMIT = "postgresql://USER@HOST[:PORT]/DATABASE (or 'sqlite' for the local file)"
-#: The advisory lock every ledger write transaction takes (any fixed 64-bit number;
-#: this one is "novareel" in ASCII). One per database: a database is one ledger.
-WRITE_LOCK_KEY = 0x6E6F76617265E6C
+#: The advisory lock every ledger write transaction takes: this number (any fixed
+#: 32-bit one; "nrl\0" in ASCII) and the hash of the ledger's schema, so one ledger
+#: is one lock (a database may hold several ledgers, one per schema).
+WRITE_LOCK_KEY = 0x6E726C00
+_WRITE_LOCK = f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY}, hashtext(current_schema()))"
 #: How long a writer waits for another's write transaction (SQLite's busy timeout).
 LOCK_TIMEOUT_MS = 30_000
 
@@ -173,6 +179,16 @@ class Translated:
     kind: str = "sql"
     #: the table an INSERT writes into (for ``RETURNING id``), else None
     insert_into: str | None = None
+    #: which parameter each ``%s`` takes, when the SQL numbered them (``?NNN``)
+    order: tuple[int, ...] | None = None
+    #: the INSERT may give ``id`` itself (it names the column, or names none)
+    gives_id: bool = False
+
+    def bind(self, parameters: Sequence[Any]) -> tuple[Any, ...]:
+        """The parameters in the order of the translated placeholders."""
+        if self.order is None:
+            return tuple(parameters)
+        return tuple(parameters[i] for i in self.order)
 
 
 _LITERAL = re.compile(r"('(?:[^']|'')*'|\"(?:[^\"]|\"\")*\")")
@@ -213,12 +229,29 @@ def _outside_literals(sql: str, rules: Sequence[tuple[re.Pattern[str], str]]) ->
     return "".join(pieces)
 
 
-def _placeholders(sql: str) -> str:
-    """``?`` -> ``%s`` outside literals; every ``%`` (anywhere) doubled for psycopg."""
+_MARK = re.compile(r"\?(\d*)")
+
+
+def _placeholders(sql: str) -> tuple[str, tuple[int, ...] | None]:
+    """``?`` and ``?NNN`` -> ``%s`` outside literals, every ``%`` (anywhere) doubled
+    for psycopg; with the parameter index each ``%s`` takes when a ``?NNN`` (SQLite's
+    numbered parameter, which may repeat one) is used, else None."""
+    order: list[int] = []
+    numbered = False
+
+    def mark(match: re.Match[str]) -> str:
+        nonlocal numbered
+        if match.group(1):
+            numbered = True
+            order.append(int(match.group(1)) - 1)
+        else:  # SQLite: a bare ? takes the number after the largest so far
+            order.append(max(order, default=-1) + 1)
+        return "%s"
+
     pieces = _LITERAL.split(sql.replace("%", "%%"))
     for i in range(0, len(pieces), 2):
-        pieces[i] = pieces[i].replace("?", "%s")
-    return "".join(pieces)
+        pieces[i] = _MARK.sub(mark, pieces[i])
+    return "".join(pieces), (tuple(order) if numbered else None)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -238,9 +271,16 @@ def translate(sql: str) -> Translated:
             rowid = ", rowid BIGINT GENERATED ALWAYS AS IDENTITY"
             text = text[:close].rstrip() + rowid + text[close:]
     insert = _INSERT_INTO.match(text)
+    gives_id = False
+    if insert:
+        rest = text[insert.end() :].lstrip()
+        columns = rest[1 : rest.find(")")] if rest.startswith("(") else None
+        gives_id = columns is None or "id" in {c.strip().lower() for c in columns.split(",")}
     if _INSERT_OR_IGNORE.match(text):
         text = _INSERT_OR_IGNORE.sub(r"\1", text).rstrip().rstrip(";") + " ON CONFLICT DO NOTHING"
-    return Translated(_placeholders(text), "sql", insert.group(1).lower() if insert else None)
+    text, order = _placeholders(text)
+    table = insert.group(1).lower() if insert else None
+    return Translated(text, "sql", table, order, gives_id)
 
 
 # ---------------------------------------------------------------------- adapter
@@ -340,12 +380,11 @@ class PgConnection:
         self.url = url
         try:
             self._conn = psycopg.connect(
-                url,
-                autocommit=True,
-                connect_timeout=10,
-                options=f"-c lock_timeout={LOCK_TIMEOUT_MS} -c TimeZone=UTC",
-                application_name="novareel",
+                url, autocommit=True, connect_timeout=10, application_name="novareel"
             )
+            # SET, not the connection's ``options``: those would replace any the URL
+            # carries (e.g. ``?options=-csearch_path%3Dteam`` for a schema per ledger).
+            self._conn.execute(f"SET lock_timeout = {int(LOCK_TIMEOUT_MS)}")
         except psycopg.Error as exc:
             raise LedgerError(
                 f"cannot connect to the ledger at {redact(url)}: {str(exc).strip()}",
@@ -354,6 +393,12 @@ class PgConnection:
             ) from exc
         self._conn.adapters.register_loader("numeric", _numeric_loader())
         self._identity_tables: set[str] | None = None
+        self._trace: Callable[[str], object] | None = None
+
+    def set_trace_callback(self, callback: Callable[[str], object] | None) -> None:
+        """Call ``callback`` with each statement as the ledger wrote it (as sqlite3's
+        does), so tests count statements and transactions the same on both."""
+        self._trace = callback
 
     @property
     def in_transaction(self) -> bool:
@@ -380,6 +425,8 @@ class PgConnection:
         import psycopg
 
         stmt = translate(sql)
+        if self._trace is not None:
+            self._trace(sql)
         if stmt.kind == "skip":
             return Cursor([], lastrowid=None, rowcount=-1)
         text = stmt.sql
@@ -391,27 +438,46 @@ class PgConnection:
                 if stmt.kind in ("begin", "begin_write"):
                     cur.execute("BEGIN")
                     if stmt.kind == "begin_write":
-                        cur.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
+                        cur.execute(_WRITE_LOCK)
                     return Cursor([], lastrowid=None, rowcount=-1)
-                cur.execute(text, tuple(parameters))
+                cur.execute(text, stmt.bind(parameters))
                 rows = _rows(cur) if cur.description is not None else []
                 rowcount = cur.rowcount
         except psycopg.Error as exc:
             raise _map_error(exc) from exc
         if _DDL.match(sql):
             self._identity_tables = None  # a new table (or column) may have an id now
+        if returning and stmt.gives_id:
+            self._follow_ids(str(stmt.insert_into))
         lastrowid = None
         if returning:
             lastrowid = int(rows[0][0]) if rows else None
             rows = []
         return Cursor(rows, lastrowid=lastrowid, rowcount=rowcount)
 
+    def _follow_ids(self, table: str) -> None:
+        """After rows were written with ids of their own (a copy, an import), move
+        the table's identity past them, as SQLite's next rowid is max(rowid) + 1."""
+        import psycopg
+
+        try:
+            self._conn.execute(
+                "SELECT setval(pg_get_serial_sequence(%s, 'id'),"
+                f" GREATEST((SELECT MAX(id) FROM {table}), 1))",  # table: an identifier
+                (table,),
+            )
+        except psycopg.Error as exc:
+            raise _map_error(exc) from exc
+
     def executemany(self, sql: str, seq_of_parameters: Sequence[Sequence[Any]], /) -> Cursor:
         """Run one statement once per parameter row (no rows returned)."""
         import psycopg
 
         stmt = translate(sql)
-        params = [tuple(p) for p in seq_of_parameters]
+        params = [stmt.bind(p) for p in seq_of_parameters]
+        if self._trace is not None:
+            for _ in params:
+                self._trace(sql)
         if stmt.kind != "sql" or not params:
             return Cursor([], lastrowid=None, rowcount=0)
         try:
@@ -420,6 +486,8 @@ class PgConnection:
                 rowcount = cur.rowcount
         except psycopg.Error as exc:
             raise _map_error(exc) from exc
+        if stmt.gives_id and stmt.insert_into in self._tables_with_id():
+            self._follow_ids(str(stmt.insert_into))
         return Cursor([], lastrowid=None, rowcount=rowcount)
 
 
@@ -455,6 +523,16 @@ def connect_postgres(url: str) -> sqlite3.Connection:
     checks ``isinstance(conn, sqlite3.Connection)`` first.
     """
     return cast(sqlite3.Connection, PgConnection(url))
+
+
+def connect_target(target: Path | str) -> sqlite3.Connection:
+    """Open the ledger database at ``target``: a ``postgresql://`` URL, else a file
+    path (or ``":memory:"``), with the settings of :func:`novareel.ledger.db.connect`."""
+    if is_postgres(target):
+        return connect_postgres(str(target))
+    from novareel.ledger.db import connect
+
+    return connect(target)
 
 
 def table_exists(conn: sqlite3.Connection, name: str) -> bool:
