@@ -125,7 +125,8 @@ def _check_url(value: str, *, field: str) -> str | None:
         raise InvalidRequestError(
             Problem(
                 field,
-                f"{redact(text)!r} is not a PostgreSQL URL naming a database",
+                f"{redact(text)!r} is not a PostgreSQL URL naming a database;"
+                f" expected {_URL_LIMIT}",
                 value=redact(text),
                 limit=_URL_LIMIT,
             ),
