@@ -214,3 +214,36 @@ def test_ids_continue_after_rows_written_with_their_own(pg_url: str) -> None:
         )
         made = ledger.get_or_create_batch(identity="new", file_path="/b.yaml", defaults={})
         assert made.id == 42
+
+
+# ----------------------------------------------------------------------- origin
+
+
+def test_each_job_records_who_and_where_it_came_from(ledger: Ledger, isolated_home: Path) -> None:
+    import getpass
+    import socket
+
+    job = ledger.add_intent(
+        client_token="who",
+        model_id="amazon.nova-reel-v1:1",
+        task_type="TEXT_VIDEO",
+        request={},
+        output_uri="s3://b/",
+        duration_seconds=6,
+        seed=1,
+        estimated_cost_usd=0.48,
+    )
+    expected = f"{getpass.getuser()}@{socket.gethostname()}:{isolated_home}"
+    assert job.origin == expected
+    assert ledger.get("who").to_dict()["origin"] == expected
+    adopted, _ = ledger.adopt(
+        invocation_arn="arn:aws:bedrock:us-east-1:123456789012:async-invoke/abcdefabcdef",
+        model_id="amazon.nova-reel-v1:1",
+        status="InProgress",
+        submit_time=None,
+        end_time=None,
+        output_uri=None,
+        client_token=None,
+        failure_message=None,
+    )
+    assert adopted.origin is None  # submitted from anywhere: unknown

@@ -73,6 +73,16 @@ def test_a_job_from_one_machine_is_seen_and_attached_to_on_the_other(
     assert listed.returncode == 0, listed.stderr
     jobs = json.loads(listed.stdout)
     assert [j["client_token"] for j in jobs] == [json.loads(first.stdout)["client_token"]]
+    assert jobs[0]["origin"].endswith(f":{a}")  # recorded by machine a, seen from b
+    shown = subprocess.run(
+        [sys.executable, "-m", "novareel", "jobs", "show", str(jobs[0]["id"])],
+        env={**env_b, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "recorded by" in shown.stdout and str(a) in shown.stdout
     again = subprocess.run(
         _generate(prompt, b, env_b), env=env_b, capture_output=True, text=True, timeout=120
     )

@@ -72,6 +72,7 @@ __all__ = [
     "connect_target",
     "describe",
     "is_postgres",
+    "job_origin",
     "ledger_target",
     "redact",
     "table_exists",
@@ -524,6 +525,22 @@ def connect_postgres(url: str) -> sqlite3.Connection:
     checks ``isinstance(conn, sqlite3.Connection)`` first.
     """
     return cast(sqlite3.Connection, PgConnection(url))
+
+
+def job_origin() -> str:
+    """``user@host:NOVAREEL_HOME``: who records a job and from where (m011's
+    ``origin``), so a team sharing a ledger can tell its members' jobs apart."""
+    import getpass
+    import socket
+
+    from novareel.paths import HOME_ENV
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a bare container)
+        user = f"uid{os.getuid()}" if hasattr(os, "getuid") else "unknown"
+    home = os.environ.get(HOME_ENV) or "default home"
+    return f"{user}@{socket.gethostname()}:{home}"
 
 
 def connect_target(target: Path | str) -> sqlite3.Connection:

@@ -21,7 +21,13 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from novareel.errors import LedgerError
-from novareel.ledger.backend import connect_postgres, describe, is_postgres, ledger_target
+from novareel.ledger.backend import (
+    connect_postgres,
+    describe,
+    is_postgres,
+    job_origin,
+    ledger_target,
+)
 from novareel.ledger.db import connect, from_iso, to_iso, transaction, utc_now
 from novareel.ledger.migrations import JOB_STATUSES, migrate
 from novareel.ledger.models import BatchRecord, JobRecord
@@ -91,6 +97,8 @@ class LedgerCore:
         self.path: Path | None = None if is_postgres(target) else Path(target)
         #: How messages name this ledger: the file, or the URL without its password.
         self.location: str = describe(target)
+        #: Who/where this process records jobs as (the ``origin`` column, m011).
+        self.origin: str = job_origin()
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = (
             connect_postgres(str(target)) if self.path is None else connect(self.path)
@@ -216,6 +224,7 @@ def job_record(row: sqlite3.Row, tags: dict[str, str], files: Iterable[str]) -> 
         emulator_owned=bool(row["emulator_owned"]),
         generation_seconds=row["generation_seconds"],
         time_scale=row["time_scale"],
+        origin=row["origin"],
     )
 
 

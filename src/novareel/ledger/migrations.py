@@ -269,3 +269,13 @@ def m009_request_fingerprint(db: sqlite3.Connection) -> None:
     instead of paying for a second one (see docs/ledger.md)."""
     db.execute("ALTER TABLE jobs ADD COLUMN fingerprint TEXT")
     db.execute("CREATE INDEX jobs_fingerprint ON jobs (fingerprint, id)")
+
+
+@migration
+def m011_job_origin(db: sqlite3.Connection) -> None:
+    """Who recorded each job, and where: ``user@host`` and the NOVAREEL_HOME.
+
+    One SQLite file has one author; a PostgreSQL ledger shared by a team has many, and
+    `jobs show` says whose job it is. NULL for rows recorded before this step and for
+    jobs adopted from the service by `jobs sync` (submitted from anywhere)."""
+    db.execute("ALTER TABLE jobs ADD COLUMN origin TEXT")

@@ -61,6 +61,9 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "fingerprint": "sha256 of the complete StartAsyncInvoke request minus its client"
         " token, plus endpoint and region (m009): an identical `generate` within the window"
         " resends this job's token or attaches to it instead of paying again.",
+        "origin": "Who recorded the job and where (m011): `user@host:NOVAREEL_HOME`, so a"
+        " team sharing one PostgreSQL ledger sees whose job it is. NULL for older rows and"
+        " for jobs adopted from the service.",
         "status": f"{_STATUSES}. Only moves forward.",
         "duration_seconds": "Length of the video asked for.",
         "seed": "Seed sent to the model.",

@@ -98,9 +98,9 @@ class JobWrites(LedgerCore):
                         status, duration_seconds, seed, estimated_cost_usd,
                         batch_id, batch_item, attempt, retry_of, created_at, updated_at,
                         output_bucket_owner, output_kms_key_id, endpoint,
-                        name, out_dir, emulator_owned, fingerprint
+                        name, out_dir, emulator_owned, fingerprint, origin
                     ) VALUES (?, ?, ?, ?, ?, 'Submitting', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-                        ?, ?, ?, ?)
+                        ?, ?, ?, ?, ?)
                     """,
                     (
                         client_token,
@@ -124,6 +124,7 @@ class JobWrites(LedgerCore):
                         out_dir,
                         int(emulator_owned),
                         fingerprint,
+                        self.origin,
                     ),
                 )
             except sqlite3.IntegrityError as exc:
