@@ -395,6 +395,8 @@ class PgConnection:
             ) from exc
         self._conn.adapters.register_loader("numeric", _numeric_loader())
         self._identity_tables: set[str] | None = None
+        self._columns: dict[str, dict[str, int]] = {}
+        self._cur = self._conn.cursor()
         self._trace: Callable[[str], object] | None = None
 
     def set_trace_callback(self, callback: Callable[[str], object] | None) -> None:
@@ -435,20 +437,20 @@ class PgConnection:
         returning = stmt.insert_into is not None and stmt.insert_into in self._tables_with_id()
         if returning:
             text = text.rstrip().rstrip(";") + " RETURNING id"
+        cur = self._cur  # one cursor, reused: the Ledger's lock serialises its use
         try:
-            with self._conn.cursor() as cur:
-                if stmt.kind in ("begin", "begin_write"):
-                    cur.execute("BEGIN")
-                    if stmt.kind == "begin_write":
-                        cur.execute(_WRITE_LOCK)
-                    return Cursor([], lastrowid=None, rowcount=-1)
-                cur.execute(text, stmt.bind(parameters))
-                rows = _rows(cur) if cur.description is not None else []
-                rowcount = cur.rowcount
+            if stmt.kind in ("begin", "begin_write"):
+                # BEGIN and the write lock in one round trip (simple query, no params)
+                cur.execute("BEGIN; " + _WRITE_LOCK if stmt.kind == "begin_write" else "BEGIN")
+                return Cursor([], lastrowid=None, rowcount=-1)
+            cur.execute(text, stmt.bind(parameters))
+            rows = self._rows(cur, text)
+            rowcount = cur.rowcount
         except psycopg.Error as exc:
             raise _map_error(exc) from exc
         if _DDL.match(sql):
             self._identity_tables = None  # a new table (or column) may have an id now
+            self._columns.clear()
         if returning and stmt.gives_id:
             self._follow_ids(str(stmt.insert_into))
         lastrowid = None
@@ -456,6 +458,21 @@ class PgConnection:
             lastrowid = int(rows[0][0]) if rows else None
             rows = []
         return Cursor(rows, lastrowid=lastrowid, rowcount=rowcount)
+
+    def _rows(self, cur: Any, text: str) -> list[Row]:
+        """The statement's rows, their column names read once per statement (and
+        again after any schema change): building them per call cost more than the
+        query on a local server."""
+        from psycopg.pq import ExecStatus
+
+        result = cur.pgresult
+        if result is None or result.status != ExecStatus.TUPLES_OK:
+            return []
+        index = self._columns.get(text)
+        if index is None or len(index) != result.nfields:  # (another process's migration)
+            names = [bytes(result.fname(i) or b"").decode() for i in range(result.nfields)]
+            index = self._columns[text] = {name: i for i, name in enumerate(names)}
+        return [Row(values, index) for values in cur.fetchall()]
 
     def _follow_ids(self, table: str) -> None:
         """After rows were written with ids of their own (a copy, an import), move
@@ -483,19 +500,13 @@ class PgConnection:
         if stmt.kind != "sql" or not params:
             return Cursor([], lastrowid=None, rowcount=0)
         try:
-            with self._conn.cursor() as cur:
-                cur.executemany(stmt.sql, params)
-                rowcount = cur.rowcount
+            self._cur.executemany(stmt.sql, params)
+            rowcount = self._cur.rowcount
         except psycopg.Error as exc:
             raise _map_error(exc) from exc
         if stmt.gives_id and stmt.insert_into in self._tables_with_id():
             self._follow_ids(str(stmt.insert_into))
         return Cursor([], lastrowid=None, rowcount=rowcount)
-
-
-def _rows(cur: Any) -> list[Row]:
-    index = {str(col.name): i for i, col in enumerate(cur.description)}
-    return [Row(values, index) for values in cur.fetchall()]
 
 
 @functools.cache
