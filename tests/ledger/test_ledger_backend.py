@@ -144,7 +144,22 @@ def test_an_unreachable_server_is_a_ledger_error_without_the_password() -> None:
         ),
         (
             "CREATE UNIQUE INDEX live ON jobs (fingerprint) WHERE status = 'Submitting'",
-            "CREATE UNIQUE INDEX live ON jobs (fingerprint) WHERE status = 'Submitting'",
+            "CREATE UNIQUE INDEX live ON jobs (fingerprint NULLS FIRST)"
+            " WHERE status = 'Submitting'",
+        ),
+        (
+            "CREATE INDEX o ON jobs (COALESCE(submit_time, created_at), id DESC)",
+            "CREATE INDEX o ON jobs (COALESCE(submit_time, created_at) NULLS FIRST,"
+            " id DESC NULLS LAST)",
+        ),
+        (
+            "SELECT * FROM jobs ORDER BY COALESCE(a, b) DESC, id LIMIT ?",
+            "SELECT * FROM jobs ORDER BY COALESCE(a, b) DESC NULLS LAST, id NULLS FIRST LIMIT %s",
+        ),
+        (
+            "WHERE id = (SELECT id FROM jobs ORDER BY x DESC LIMIT 1) ORDER BY y",
+            "WHERE id = (SELECT id FROM jobs ORDER BY x DESC NULLS LAST LIMIT 1)"
+            " ORDER BY y NULLS FIRST",
         ),
     ],
 )
@@ -247,3 +262,34 @@ def test_each_job_records_who_and_where_it_came_from(ledger: Ledger, isolated_ho
         failure_message=None,
     )
     assert adopted.origin is None  # submitted from anywhere: unknown
+
+
+def test_nulls_sort_as_in_sqlite(ledger: Ledger) -> None:
+    """NULL is the smallest value in SQLite (first ascending) and the largest in
+    PostgreSQL: the adapter spells SQLite's order out, so listings agree."""
+    rows = ledger.conn.execute(
+        "SELECT v FROM (SELECT 'b' AS v UNION ALL SELECT NULL UNION ALL SELECT 'a') AS t ORDER BY v"
+    ).fetchall()
+    assert [r[0] for r in rows] == [None, "a", "b"]
+    rows = ledger.conn.execute(
+        "SELECT v FROM (SELECT 'b' AS v UNION ALL SELECT NULL UNION ALL SELECT 'a') AS t"
+        " ORDER BY v DESC"
+    ).fetchall()
+    assert [r[0] for r in rows] == ["b", "a", None]
+
+
+def test_the_listing_reads_its_index_on_postgres(pg_url: str) -> None:
+    """The NULL order added to ORDER BY and CREATE INDEX alike keeps the listing an
+    index scan (newest first: the index read backwards), not a sort of the table."""
+    with Ledger(pg_url) as ledger:
+        ledger.conn.execute("SET enable_seqscan = off")  # a tiny table: force the choice
+        plan = " ".join(
+            str(r[0])
+            for r in ledger.conn.execute(
+                "EXPLAIN SELECT * FROM jobs ORDER BY COALESCE(submit_time, created_at) DESC,"
+                " id DESC LIMIT ?",
+                (50,),
+            )
+        )
+    assert "Index Scan Backward using jobs_listing_order" in plan
+    assert "Sort" not in plan

@@ -32,6 +32,10 @@ connection, and :func:`translate` rewrites each statement once (cached):
   equality);
 * ``SUM(x IS NULL)`` / ``SUM(x IS NOT NULL)`` count with ``CASE`` (PostgreSQL does
   not add booleans), and ``CASE WHEN ? THEN`` tests the parameter as an integer;
+* every ``ORDER BY`` term and ``CREATE INDEX`` column gets SQLite's NULL order
+  (``NULLS FIRST`` ascending, ``NULLS LAST`` descending: NULL is the smallest
+  value in SQLite, the largest in PostgreSQL), so results come in the same order
+  and indexes still serve the listings;
 * ``IFNULL(`` becomes ``COALESCE(``; ``REAL`` becomes ``DOUBLE PRECISION`` (SQLite's
   REAL is 8 bytes, PostgreSQL's 4);
 * in ``CREATE TABLE`` / ``ALTER TABLE``: ``INTEGER PRIMARY KEY [AUTOINCREMENT]``
@@ -222,6 +226,73 @@ _DDL_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+_ORDER_BY = re.compile(r"\bORDER\s+BY\s", re.I)
+_CREATE_INDEX = re.compile(r"^\s*CREATE\s+(?:UNIQUE\s+)?INDEX\b[^(]*\bON\s+\w+\s*\(", re.I)
+_CLAUSE_END = re.compile(r"\s(?:LIMIT|OFFSET|FETCH|FOR)\b", re.I)
+_DESC = re.compile(r"\bDESC\s*$", re.I)
+_NULLS = re.compile(r"\bNULLS\s+(?:FIRST|LAST)\b", re.I)
+
+
+def _terms_end(sql: str, start: int) -> int:
+    """Where the comma-separated terms starting at ``start`` end: a ``)`` closing an
+    outer parenthesis, ``LIMIT``/``OFFSET``/... at the same depth, or the end."""
+    depth = 0
+    i = start
+    while i < len(sql):
+        char = sql[i]
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            if depth == 0:
+                return i
+            depth -= 1
+        elif depth == 0 and _CLAUSE_END.match(sql, i):
+            return i
+        i += 1
+    return len(sql)
+
+
+def _split_terms(text: str) -> list[str]:
+    terms, depth, begin = [], 0, 0
+    for i, char in enumerate(text):
+        depth += (char == "(") - (char == ")")
+        if char == "," and depth == 0:
+            terms.append(text[begin:i])
+            begin = i + 1
+    terms.append(text[begin:])
+    return terms
+
+
+def _sqlite_nulls(terms: str) -> str:
+    """Each term with SQLite's NULL order spelled out: NULL is the smallest value
+    (first ascending, last descending); PostgreSQL's default is the opposite."""
+    out = []
+    for term in _split_terms(terms):
+        body = term.rstrip()
+        if body and not _NULLS.search(body):
+            body += " NULLS LAST" if _DESC.search(body) else " NULLS FIRST"
+        out.append(body + term[len(term.rstrip()) :])
+    return ",".join(out)
+
+
+def _null_order(sql: str) -> str:
+    """SQLite's NULL order in every ``ORDER BY`` and ``CREATE INDEX`` (so an index
+    still serves the ORDER BY that matches it, in either direction)."""
+    index = _CREATE_INDEX.match(sql)
+    if index:
+        end = _terms_end(sql, index.end())
+        return sql[: index.end()] + _sqlite_nulls(sql[index.end() : end]) + sql[end:]
+    out, at = [], 0
+    for match in _ORDER_BY.finditer(sql):
+        if match.start() < at:
+            continue
+        end = _terms_end(sql, match.end())
+        out.append(sql[at : match.end()] + _sqlite_nulls(sql[match.end() : end]))
+        at = end
+    out.append(sql[at:])
+    return "".join(out)
+
+
 def _outside_literals(sql: str, rules: Sequence[tuple[re.Pattern[str], str]]) -> str:
     """Apply ``rules`` to the parts of ``sql`` outside quoted literals and names."""
     pieces = _LITERAL.split(sql)
@@ -280,6 +351,7 @@ def translate(sql: str) -> Translated:
         gives_id = columns is None or "id" in {c.strip().lower() for c in columns.split(",")}
     if _INSERT_OR_IGNORE.match(text):
         text = _INSERT_OR_IGNORE.sub(r"\1", text).rstrip().rstrip(";") + " ON CONFLICT DO NOTHING"
+    text = _null_order(text)
     text, order = _placeholders(text)
     table = insert.group(1).lower() if insert else None
     return Translated(text, "sql", table, order, gives_id)
