@@ -293,3 +293,16 @@ def test_the_listing_reads_its_index_on_postgres(pg_url: str) -> None:
         )
     assert "Index Scan Backward using jobs_listing_order" in plan
     assert "Sort" not in plan
+
+
+def test_a_missing_server_fails_under_ci_and_skips_elsewhere(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.pg import unavailable
+
+    monkeypatch.setenv("CI", "1")
+    with pytest.raises(pytest.fail.Exception, match="required under CI: no initdb"):
+        unavailable("no initdb")
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="PostgreSQL unavailable: no initdb"):
+        unavailable("no initdb")
