@@ -10,7 +10,9 @@ start FAILS the tests that need it; elsewhere they are skipped with the reason.
 
 The cluster runs as the unprivileged ``postgres`` user when the tests run as root
 (PostgreSQL refuses to run as root), via ``runuser``; the temporary folder is given
-to that user. Import the fixtures into a ``conftest.py``::
+to that user. As any other user it runs as that user. A test process killed outright
+leaves its server running (PostgreSQL has no parent-death signal): stop it with
+``pg_ctl -D /tmp/novareel-pg-*/data stop``. Import the fixtures into a ``conftest.py``::
 
     from tests.pg import pg_cluster, pg_database, pg_url, pg_urls  # noqa: F401
 """
@@ -127,11 +129,12 @@ def start_cluster() -> Cluster:
         except KeyError as exc:
             shutil.rmtree(root, ignore_errors=True)
             raise ClusterUnavailable(f"no {_PG_USER!r} user to run PostgreSQL as") from exc
-        os.chown(root, entry.pw_uid, entry.pw_gid)
         runuser = shutil.which("runuser")
-        as_user = [runuser, "-u", _PG_USER, "--"] if runuser else ["su", _PG_USER, "-c"]
         if not runuser:
+            shutil.rmtree(root, ignore_errors=True)
             raise ClusterUnavailable("runuser is missing: cannot drop root to start PostgreSQL")
+        os.chown(root, entry.pw_uid, entry.pw_gid)
+        as_user = [runuser, "-u", _PG_USER, "--"]
     cluster = Cluster(root=root, bin=folder, port=0, as_user=as_user)
     done = cluster.run(
         str(folder / "initdb"),
