@@ -306,3 +306,18 @@ def test_a_missing_server_fails_under_ci_and_skips_elsewhere(
     monkeypatch.delenv("CI")
     with pytest.raises(pytest.skip.Exception, match="PostgreSQL unavailable: no initdb"):
         unavailable("no initdb")
+
+
+def test_a_bad_ledger_url_stops_a_command_with_exit_2(
+    monkeypatch: pytest.MonkeyPatch, isolated_home: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from novareel.cli import _register, app
+
+    _register()
+    monkeypatch.setenv(LEDGER_URL_ENV, "mysql://team@db/ledger")
+    result = CliRunner().invoke(app, ["jobs", "list"])
+    assert result.exit_code == 2
+    assert LEDGER_URL_ENV in result.output and "not a PostgreSQL URL" in result.output
+    assert not (isolated_home / "ledger.db").exists()  # no file opened instead
