@@ -572,7 +572,10 @@ class PgConnection:
         if stmt.kind != "sql" or not params:
             return Cursor([], lastrowid=None, rowcount=0)
         try:
-            self._cur.executemany(stmt.sql, params)
+            if len(params) == 1:  # (one tag, one file): no pipeline to set up
+                self._cur.execute(stmt.sql, params[0])
+            else:
+                self._cur.executemany(stmt.sql, params)
             rowcount = self._cur.rowcount
         except psycopg.Error as exc:
             raise _map_error(exc) from exc
