@@ -19,6 +19,7 @@ _AWS_ENV = [
     "AWS_REGION",
     "AWS_DEFAULT_REGION",
     "NOVAREEL_EMULATOR_URL",
+    "NOVAREEL_LEDGER_URL",  # a developer's team ledger never receives test jobs
     "NOVAREEL_LOG_LEVEL",
 ]
 

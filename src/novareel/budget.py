@@ -52,6 +52,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from novareel.config import CONFIG_NAME
 from novareel.errors import BudgetExceededError, InvalidRequestError, Problem
 
 if TYPE_CHECKING:
@@ -81,7 +82,6 @@ __all__ = [
 DAILY_ENV = "NOVAREEL_BUDGET_DAILY_USD"
 MONTHLY_ENV = "NOVAREEL_BUDGET_MONTHLY_USD"
 COUNT_LOCAL_ENV = "NOVAREEL_BUDGET_COUNT_LOCAL"
-CONFIG_NAME = "config.toml"
 
 #: key under ``[budget]`` -> the environment variable that overrides it
 _KEYS: dict[str, str] = {
@@ -99,9 +99,9 @@ _EPSILON = 1e-6
 
 def config_path() -> Path:
     """``<NOVAREEL_HOME>/config.toml``: novareel's small settings file."""
-    from novareel.paths import novareel_home
+    from novareel.config import config_path as path
 
-    return novareel_home() / CONFIG_NAME
+    return path()
 
 
 # ----------------------------------------------------------------------------- parsing
@@ -172,42 +172,9 @@ def _env_flag(environ: Mapping[str, str], name: str) -> bool | None:
 
 def _read_config(path: Path) -> dict[str, Any]:
     """The ``[budget]`` table of the config file ({} when the file or table is absent)."""
-    import tomllib
+    from novareel.config import read_table
 
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return {}
-    except OSError as exc:
-        raise InvalidRequestError(
-            Problem(str(path), f"cannot be read: {exc.strerror or exc}", value=str(path))
-        ) from exc
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidRequestError(
-            Problem(str(path), f"is not valid TOML: {exc}", value=str(path), limit="TOML"),
-            hint="Fix the file or remove it; see docs/budgets.md for its keys.",
-        ) from exc
-    table = data.get("budget", {})
-    if not isinstance(table, dict):
-        raise InvalidRequestError(
-            Problem(f"{path} budget", "must be a table: [budget]", value=table, limit="[budget]")
-        )
-    unknown = sorted(set(table) - set(_KEYS))
-    if unknown:
-        import difflib
-
-        guess = difflib.get_close_matches(unknown[0], list(_KEYS), n=1)
-        raise InvalidRequestError(
-            Problem(
-                f"{path} [budget] {unknown[0]}",
-                "is not a budget setting" + (f" (did you mean {guess[0]}?)" if guess else ""),
-                value=table[unknown[0]],
-                limit=" | ".join(_KEYS),
-            )
-        )
-    return dict(table)
+    return read_table(path, "budget", _KEYS, docs="docs/budgets.md")
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ ALLOWED: dict[str, set[str]] = {
     "client": {"errors", "s3uri"},
     "preflight": {"errors", "models", "s3uri", "client"},
     # results: a row's failure comes back as the Failure every result path returns
-    "ledger": {"errors", "paths", "status", "results", "ledger"},
+    "ledger": {"errors", "paths", "config", "status", "results", "ledger"},
     # the gallery reads the ledger and local files; presigning is handed in by the CLI
     "gallery": {"errors", "ledger", "models", "results", "status", "s3uri", "video", "display"},
     # beside cli, above jobs; never imports cli (only cli.mcp_cmd imports it)
@@ -66,7 +66,9 @@ ALLOWED: dict[str, set[str]] = {
     "when": {"errors"},
     # learned expectations: below jobs and batch, which ask it
     "expectations": {"errors", "ledger", "models"},
-    "budget": {"errors", "paths", "ledger", "models"},
+    "budget": {"errors", "paths", "config", "ledger", "models"},
+    # config.toml, read in one place (budget's [budget], the ledger's [ledger] url)
+    "config": {"errors", "paths"},
     # above jobs (it drives NovaReel); never imports shotboard, which drives it
     "batch": {
         "compose",
@@ -150,10 +152,23 @@ def test_only_client_imports_boto3() -> None:
     assert offenders == []
 
 
-def test_only_ledger_uses_sqlite() -> None:
+@pytest.mark.parametrize("driver", ["sqlite3", "psycopg"])
+def test_only_ledger_uses_a_database_driver(driver: str) -> None:
     offenders = [
         str(p.relative_to(SRC))
         for p in SRC.rglob("*.py")
-        if "sqlite3" in p.read_text() and "ledger" not in p.parts
+        if driver in p.read_text() and "ledger" not in p.parts
     ]
     assert offenders == []
+
+
+def test_only_the_ledgers_backend_imports_psycopg() -> None:
+    """PostgreSQL is reached through one adapter (ledger/backend.py), nowhere else."""
+    importers = sorted(
+        str(p.relative_to(SRC))
+        for p in SRC.rglob("*.py")
+        for node in ast.walk(ast.parse(p.read_text()))
+        if (isinstance(node, ast.ImportFrom) and (node.module or "").startswith("psycopg"))
+        or (isinstance(node, ast.Import) and any(a.name.startswith("psycopg") for a in node.names))
+    )
+    assert sorted(set(importers)) == ["ledger/backend.py"]

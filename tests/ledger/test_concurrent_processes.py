@@ -24,10 +24,14 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from novareel.ledger import Ledger
+from novareel.ledger.backend import LEDGER_URL_ENV
 
 pytestmark = pytest.mark.slow
 
@@ -74,13 +78,25 @@ def shared_emulator(emulator: Any) -> Any:
     return emulator
 
 
+def _fresh_ledger(backend: str, new_target: Callable[[], Any]) -> dict[str, str]:
+    """The environment naming a fresh ledger for one round: on SQLite the round's new
+    NOVAREEL_HOME is one; on PostgreSQL a new schema, migrated before the race (so the
+    race is the submit's, not the schema's)."""
+    if backend != "postgres":
+        return {}
+    url = str(new_target())
+    Ledger(url).close()
+    return {LEDGER_URL_ENV: url}
+
+
 def test_identical_generates_started_together_pay_once_per_round(
-    shared_emulator: Any, tmp_path: Path
+    shared_emulator: Any, tmp_path: Path, backend: str, new_target: Callable[[], Any]
 ) -> None:
     for round_no in range(ROUNDS):
         shared_emulator.reset()
         shared_emulator.configure(quotas={V11: 200}, submit_rate=0, render="fast")
         home = tmp_path / f"home-{round_no}"
+        ledger_env = _fresh_ledger(backend, new_target)
         command = [
             sys.executable,
             "-m",
@@ -91,7 +107,9 @@ def test_identical_generates_started_together_pay_once_per_round(
             "--no-wait",
             "--json",
         ]
-        results = _run_together([command] * IDENTICAL_PROCESSES, _env(home, shared_emulator.url))
+        results = _run_together(
+            [command] * IDENTICAL_PROCESSES, _env(home, shared_emulator.url, **ledger_env)
+        )
         for code, _out, err in results:
             assert code == 0, err[-2000:]
         arns = {json.loads(out)["invocation_arn"] for _code, out, _err in results}
@@ -101,7 +119,7 @@ def test_identical_generates_started_together_pay_once_per_round(
 
 
 def test_concurrent_batches_never_spend_over_the_daily_budget(
-    shared_emulator: Any, tmp_path: Path
+    shared_emulator: Any, tmp_path: Path, backend: str, new_target: Callable[[], Any]
 ) -> None:
     fits = int(BUDGET_USD // CLIP_USD)  # 4 clips ($1.92); a 5th would make $2.40
     for round_no in range(ROUNDS):
@@ -134,6 +152,7 @@ def test_concurrent_batches_never_spend_over_the_daily_budget(
             shared_emulator.url,
             NOVAREEL_BUDGET_DAILY_USD=f"{BUDGET_USD:.2f}",
             NOVAREEL_BUDGET_COUNT_LOCAL="1",
+            **_fresh_ledger(backend, new_target),
         )
         results = _run_together(commands, env)
         stopped = 0

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tests.helpers import record_timed_job
 from tests.ledger.conftest import ARN_PREFIX
+from tests.pg import SQLITE_ONLY
 
 from novareel.ledger import Ledger
 from novareel.ledger.migrations import MIGRATIONS, migrate
@@ -110,6 +111,7 @@ def test_generation_times_filter_by_model_length_and_endpoint_newest_first(
     assert [round(s, 6) for s in ledger.generation_times(nova, 6, LOCAL, limit=20)] == [50.0]
 
 
+@SQLITE_ONLY  # SQLite's EXPLAIN QUERY PLAN
 def test_the_query_reads_the_index_without_sorting(ledger: Ledger) -> None:
     plan = " ".join(
         str(row[3])

@@ -1,8 +1,10 @@
-"""Several processes writing the same ledger at once (a batch and `novareel jobs`)."""
+"""Several processes writing the same ledger at once (a batch and `novareel jobs`), on
+both backends: on PostgreSQL the processes could as well be on different machines."""
 
 from __future__ import annotations
 
 import multiprocessing
+from collections.abc import Callable
 from multiprocessing.synchronize import Event
 from pathlib import Path
 
@@ -11,10 +13,10 @@ from novareel.ledger import Ledger
 PER_PROCESS = 40
 
 
-def _writer(path: str, prefix: str, start: Event) -> None:
+def _writer(target: Path | str, prefix: str, start: Event) -> None:
     """Add PER_PROCESS intents, each in its own transaction, as fast as possible."""
     start.wait()
-    with Ledger(Path(path)) as ledger:
+    with Ledger(target) as ledger:
         for i in range(PER_PROCESS):
             job = ledger.add_intent(
                 client_token=f"{prefix}-{i}",
@@ -29,12 +31,14 @@ def _writer(path: str, prefix: str, start: Event) -> None:
             ledger.record_status(job.id, "InProgress")
 
 
-def test_two_processes_adding_intents_at_once_both_succeed(tmp_path: Path) -> None:
-    # A fresh file: both processes also race to create and migrate it.
-    path = tmp_path / "shared" / "ledger.db"
+def test_two_processes_adding_intents_at_once_both_succeed(
+    backend: str, tmp_path: Path, new_target: Callable[[], Path | str]
+) -> None:
+    # A fresh ledger: both processes also race to create and migrate it.
+    path = tmp_path / "shared" / "ledger.db" if backend == "sqlite" else new_target()
     ctx = multiprocessing.get_context("spawn")
     start = ctx.Event()
-    procs = [ctx.Process(target=_writer, args=(str(path), name, start)) for name in ("a", "b")]
+    procs = [ctx.Process(target=_writer, args=(path, name, start)) for name in ("a", "b")]
     for proc in procs:
         proc.start()
     start.set()
@@ -50,10 +54,10 @@ def test_two_processes_adding_intents_at_once_both_succeed(tmp_path: Path) -> No
         assert len(names) == len(set(names))  # each migration applied once
 
 
-def test_threads_may_share_one_ledger(tmp_path: Path) -> None:
+def test_threads_may_share_one_ledger(target: Path | str) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    with Ledger(tmp_path / "ledger.db") as ledger:
+    with Ledger(target) as ledger:
 
         def work(i: int) -> int:
             job = ledger.add_intent(

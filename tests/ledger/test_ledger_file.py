@@ -15,6 +15,12 @@ from novareel.ledger import Ledger
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
 
 
+@pytest.fixture
+def backend() -> str:
+    """This module is about the SQLite file itself: its tests run on SQLite only."""
+    return "sqlite"
+
+
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 

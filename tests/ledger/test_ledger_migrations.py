@@ -1,16 +1,18 @@
-"""Migrations: from an empty file, and from every schema an earlier release left."""
+"""Migrations: from an empty ledger, and from every schema an earlier release left,
+on both backends (the same migrations, translated for PostgreSQL by the adapter)."""
 
 from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from novareel.errors import LedgerError
 from novareel.ledger import Ledger
-from novareel.ledger.db import connect
+from novareel.ledger.backend import PgConnection, connect_target, table_exists
 from novareel.ledger.migrations import MIGRATIONS, Migration, applied_migrations, migrate
 from novareel.ledger.schema import schema_snapshot
 
@@ -18,10 +20,40 @@ NAMES = [m.name for m in MIGRATIONS]
 ARN = "arn:aws:bedrock:us-east-1:123456789012:async-invoke/old000000001"
 
 
-def _fresh_snapshot(tmp_path: Path) -> dict[str, object]:
-    conn = connect(tmp_path / "fresh.db")
+TABLES = ["_migrations", "jobs", "status_events", "batches", "job_files", "job_tags"]
+
+
+def _snapshot(conn: sqlite3.Connection) -> dict[str, object]:
+    """The schema as the database describes it: SQLite's PRAGMAs, or PostgreSQL's
+    catalogue (columns, indexes, constraints of the ledger's schema)."""
+    if not isinstance(conn, PgConnection):
+        return schema_snapshot(conn)
+    here = "current_schema()"
+    columns = conn.execute(
+        "SELECT table_name, column_name, data_type, is_nullable, column_default,"
+        " is_identity, collation_name FROM information_schema.columns"
+        f" WHERE table_schema = {here} ORDER BY table_name, ordinal_position"
+    ).fetchall()
+    indexes = conn.execute(
+        "SELECT tablename, indexname, indexdef FROM pg_indexes"
+        f" WHERE schemaname = {here} ORDER BY tablename, indexname"
+    ).fetchall()
+    constraints = conn.execute(
+        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint"
+        f" WHERE connamespace = {here}::regnamespace ORDER BY 1, 2"
+    ).fetchall()
+    schema = str(conn.execute(f"SELECT {here}").fetchone()[0])
+    return {
+        "columns": [tuple(r) for r in columns],
+        "indexes": [tuple(str(v).replace(f"{schema}.", "") for v in r) for r in indexes],
+        "constraints": [tuple(r) for r in constraints],
+    }
+
+
+def _fresh_snapshot(where: Path | str) -> dict[str, object]:
+    conn = connect_target(where)
     migrate(conn)
-    snap = schema_snapshot(conn)
+    snap = _snapshot(conn)
     conn.close()
     return snap
 
@@ -34,22 +66,13 @@ def test_migrations_are_named_in_order_and_there_are_several() -> None:
     assert all(m.summary for m in MIGRATIONS)
 
 
-def test_empty_file_is_migrated_fully_and_recorded(tmp_path: Path) -> None:
-    with Ledger(tmp_path / "ledger.db") as ledger:
+def test_empty_file_is_migrated_fully_and_recorded(target: Path | str) -> None:
+    with Ledger(target) as ledger:
         assert applied_migrations(ledger.conn) == NAMES
-        tables = {
-            r[0] for r in ledger.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
-        }
-        assert {
-            "_migrations",
-            "jobs",
-            "status_events",
-            "batches",
-            "job_files",
-            "job_tags",
-        } <= tables
+        assert all(table_exists(ledger.conn, t) for t in TABLES)
+        assert not table_exists(ledger.conn, "no_such_table")
     # Opening again applies nothing new.
-    conn = connect(tmp_path / "ledger.db")
+    conn = connect_target(target)
     assert migrate(conn) == []
     conn.close()
 
@@ -97,16 +120,18 @@ def _seed(conn: sqlite3.Connection, applied: int) -> None:
 
 
 @pytest.mark.parametrize("applied", range(len(MIGRATIONS) + 1))
-def test_upgrade_from_every_earlier_schema_keeps_data(tmp_path: Path, applied: int) -> None:
-    path = tmp_path / "ledger.db"
-    conn = connect(path)
+def test_upgrade_from_every_earlier_schema_keeps_data(
+    target: Path | str, new_target: Callable[[], Path | str], applied: int
+) -> None:
+    path = target
+    conn = connect_target(path)
     assert migrate(conn, MIGRATIONS[:applied]) == NAMES[:applied]
     _seed(conn, applied)
     conn.close()
 
     with Ledger(path) as ledger:  # opening applies the rest
         assert applied_migrations(ledger.conn) == NAMES
-        assert schema_snapshot(ledger.conn) == _fresh_snapshot(tmp_path)
+        assert _snapshot(ledger.conn) == _fresh_snapshot(new_target())
         if applied >= 1:
             old = ledger.get("old-token")
             assert (old.id, old.status, old.invocation_id) == (1, "Failed", "old000000001")
@@ -148,15 +173,15 @@ def test_upgrade_from_every_earlier_schema_keeps_data(tmp_path: Path, applied: i
         assert new.id > (2 if applied >= 2 else 1 if applied else 0)
 
 
-def test_a_failing_migration_leaves_the_previous_schema(tmp_path: Path) -> None:
+def test_a_failing_migration_leaves_the_previous_schema(target: Path | str) -> None:
     def m999_broken(db: sqlite3.Connection) -> None:
         db.execute("CREATE TABLE half_done (x INTEGER)")
         db.execute("SELECT * FROM no_such_table")
 
-    conn = connect(tmp_path / "ledger.db")
+    conn = connect_target(target)
     with pytest.raises(LedgerError, match="cannot migrate"):
         migrate(conn, [*MIGRATIONS[:1], Migration("m999_broken", m999_broken)])
     assert applied_migrations(conn) == NAMES[:1]
-    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert "half_done" not in tables
+    assert table_exists(conn, "jobs")
+    assert not table_exists(conn, "half_done")
     conn.close()

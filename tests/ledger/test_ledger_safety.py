@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from tests.pg import SQLITE_ONLY
 
 from novareel.errors import LedgerError
 from novareel.ledger import JobRecord, Ledger
@@ -59,6 +60,7 @@ def test_oversized_request_is_refused(add: AddJob) -> None:
         add("tok-1", request={"text": "x" * 300_000})
 
 
+@SQLITE_ONLY  # reads the SQLite file's bytes
 def test_file_on_disk_holds_no_bytes_or_secrets(add: AddJob, ledger: Ledger) -> None:
     for bad in ({"source": {"bytes": "SECRETIMAGEDATA"}}, {"secret": FAKE_SECRET}):
         with pytest.raises(LedgerError):

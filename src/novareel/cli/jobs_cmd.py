@@ -425,6 +425,8 @@ def jobs_show(
         ("token", record.client_token),
         ("output", record.output_uri or ""),
     ]
+    if record.origin:  # who and where, on a ledger a team shares
+        rows.append(("recorded by", escape(record.origin)))
     if record.out_dir:
         rows.append(("download to", escape(record.out_dir)))
     if record.batch_id is not None:

@@ -1,9 +1,10 @@
-"""The job ledger: the only place novareel keeps state, and the only SQLite user.
+"""The job ledger: the only place novareel keeps state, and the only database user.
 
 Every job is recorded *before* it is submitted (see :mod:`novareel.ledger.store` for
 the write-before-submit protocol), so a crash never loses a paid job and a retry never
 pays twice. The file lives at ``$NOVAREEL_HOME/ledger.db`` (else the platform's user
-data folder), is created 0600 and never holds credentials or image bytes.
+data folder), is created 0600 and never holds credentials or image bytes. A team
+can share one on PostgreSQL instead (``NOVAREEL_LEDGER_URL``, :mod:`.backend`).
 """
 
 from __future__ import annotations

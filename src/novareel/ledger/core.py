@@ -21,9 +21,15 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from novareel.errors import LedgerError
+from novareel.ledger.backend import (
+    connect_postgres,
+    describe,
+    is_postgres,
+    job_origin,
+    ledger_target,
+)
 from novareel.ledger.db import (
     connect,
-    default_path,
     disk_full,
     from_iso,
     full_disk_error,
@@ -85,16 +91,26 @@ def opt_dt(value: str | None) -> datetime | None:
 class LedgerCore:
     """The connection, its lock and the shared steps of :class:`~novareel.ledger.Ledger`.
 
-    One instance holds one SQLite connection, guarded by a lock so threads may share
-    it.
-    Several processes may open the same file at once (WAL, busy timeout). The schema
-    is migrated to the current version when the file is opened.
+    One instance holds one connection (SQLite, or PostgreSQL through the adapter of
+    :mod:`.backend`), guarded by a lock so threads may share it. ``path`` is a file
+    or a ``postgresql://`` URL; ``None`` means the default
+    (:func:`~novareel.ledger.backend.ledger_target`). Several processes (and, on
+    PostgreSQL, machines) may open the same ledger at once. The schema is migrated
+    to the current version when the ledger is opened.
     """
 
-    def __init__(self, path: Path | None = None) -> None:
-        self.path: Path = default_path() if path is None else Path(path)
+    def __init__(self, path: Path | str | None = None) -> None:
+        target = ledger_target() if path is None else path
+        #: The SQLite file, or None when the ledger is a PostgreSQL database.
+        self.path: Path | None = None if is_postgres(target) else Path(target)
+        #: How messages name this ledger: the file, or the URL without its password.
+        self.location: str = describe(target)
+        #: Who/where this process records jobs as (the ``origin`` column, m011).
+        self.origin: str = job_origin()
         self._lock = threading.RLock()
-        self._conn: sqlite3.Connection | None = connect(self.path)
+        self._conn: sqlite3.Connection | None = (
+            connect_postgres(str(target)) if self.path is None else connect(self.path)
+        )
         try:
             migrate(self._conn)
         except BaseException:
@@ -110,13 +126,13 @@ class LedgerCore:
             self._conn = None
 
     def __repr__(self) -> str:
-        return f"Ledger({str(self.path)!r})"
+        return f"Ledger({self.location!r})"
 
     @property
     def conn(self) -> sqlite3.Connection:
         """The open connection (for migrations tooling and tests)."""
         if self._conn is None:
-            raise LedgerError(f"the ledger at {self.path} is closed")
+            raise LedgerError(f"the ledger at {self.location} is closed")
         return self._conn
 
     @contextmanager
@@ -127,7 +143,7 @@ class LedgerCore:
             with transaction(self.conn) as db:
                 yield db
         except sqlite3.DatabaseError as exc:
-            raise write_error(self.path, exc) from exc
+            raise write_error(self.location, exc) from exc
 
     @locked
     def backup(self, dest: Path) -> dict[str, Any]:
@@ -141,6 +157,12 @@ class LedgerCore:
         """
         from novareel.ledger.db import secure_new_file
 
+        if self.path is None:
+            raise LedgerError(
+                f"the ledger at {self.location} is a PostgreSQL database: "
+                "`novareel ledger backup` copies a SQLite file",
+                hint="back it up with PostgreSQL's own tools (pg_dump)",
+            )
         dest = Path(dest)
         if dest.exists():
             raise LedgerError(
@@ -239,7 +261,7 @@ class LedgerCore:
         return [job_record(r, tags[int(r["id"])], files[int(r["id"])]) for r in rows]
 
 
-def write_error(path: Path, exc: sqlite3.DatabaseError) -> LedgerError:
+def write_error(path: Path | str, exc: sqlite3.DatabaseError) -> LedgerError:
     """A failed write said plainly: a full disk is a full disk, not a damaged file."""
     if disk_full(exc):
         return full_disk_error(path)
@@ -286,6 +308,7 @@ def job_record(row: sqlite3.Row, tags: dict[str, str], files: Iterable[str]) -> 
         emulator_owned=bool(row["emulator_owned"]),
         generation_seconds=row["generation_seconds"],
         time_scale=row["time_scale"],
+        origin=row["origin"],
     )
 
 

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from novareel.errors import LedgerError
+from novareel.ledger.backend import table_exists
 from novareel.ledger.db import disk_full, full_disk_error, to_iso, transaction, utc_now
 
 __all__ = ["JOB_STATUSES", "MIGRATIONS", "Migration", "applied_migrations", "migrate", "migration"]
@@ -66,10 +67,7 @@ def _ensure_migrations_table(conn: sqlite3.Connection) -> None:
 
 def applied_migrations(conn: sqlite3.Connection) -> list[str]:
     """Names of the migrations already applied to this database, oldest first."""
-    exists = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'"
-    ).fetchone()
-    if not exists:
+    if not table_exists(conn, "_migrations"):
         return []
     return [row[0] for row in conn.execute("SELECT name FROM _migrations ORDER BY rowid")]
 
@@ -294,3 +292,13 @@ def m010_live_fingerprint_unique(db: sqlite3.Connection) -> None:
         " AND id = (SELECT MAX(j.id) FROM jobs j WHERE j.fingerprint = jobs.fingerprint)"
     )
     db.execute("CREATE UNIQUE INDEX jobs_dedupe_key ON jobs (dedupe_key)")
+
+
+@migration
+def m011_job_origin(db: sqlite3.Connection) -> None:
+    """Who recorded each job, and where: ``user@host`` and the NOVAREEL_HOME.
+
+    One SQLite file has one author; a PostgreSQL ledger shared by a team has many, and
+    `jobs show` says whose job it is. NULL for rows recorded before this step and for
+    jobs adopted from the service by `jobs sync` (submitted from anywhere)."""
+    db.execute("ALTER TABLE jobs ADD COLUMN origin TEXT")

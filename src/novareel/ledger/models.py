@@ -197,6 +197,8 @@ class JobRecord:
     generation_seconds: float | None = None
     #: How much faster than the real service the endpoint ran (the emulator's speed).
     time_scale: float | None = None
+    #: Who recorded the job and where: ``user@host:NOVAREEL_HOME`` (None: unknown).
+    origin: str | None = None
 
     @property
     def ran_locally(self) -> bool:
@@ -247,6 +249,7 @@ class JobRecord:
             "emulator_owned": self.emulator_owned,
             "generation_seconds": self.generation_seconds,
             "time_scale": self.time_scale,
+            "origin": self.origin,
             "name": self.name,
             "out_dir": self.out_dir,
             "not_sent": self.not_sent,

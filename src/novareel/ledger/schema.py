@@ -64,6 +64,9 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "dedupe_key": "The fingerprint again, on the one row that stands for that request"
         " (m010, UNIQUE): the newest row of each fingerprint holds it, so two identical"
         " commands cannot both record a new job; `--again` moves it to the new row.",
+        "origin": "Who recorded the job and where (m011): `user@host:NOVAREEL_HOME`, so a"
+        " team sharing one PostgreSQL ledger sees whose job it is. NULL for older rows and"
+        " for jobs adopted from the service.",
         "status": f"{_STATUSES}. Only moves forward.",
         "duration_seconds": "Length of the video asked for.",
         "seed": "Seed sent to the model.",

@@ -110,5 +110,5 @@ class JobSpend(LedgerCore):
                 (model_id, duration_seconds, endpoint, max(limit, 0)),
             ).fetchall()
         except sqlite3.DatabaseError as exc:
-            raise LedgerError(f"the ledger at {self.path} could not be read: {exc}") from exc
+            raise LedgerError(f"the ledger at {self.location} could not be read: {exc}") from exc
         return [float(r[0]) for r in rows]

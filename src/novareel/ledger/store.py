@@ -1,4 +1,5 @@
-"""The job ledger: every job novareel submitted or learned about, in one SQLite file.
+"""The job ledger: every job novareel submitted or learned about, in one SQLite file
+(or one PostgreSQL database a team shares: :mod:`.backend`).
 
 The protocol that makes retries safe ("nothing lost, nothing paid twice"):
 
@@ -41,17 +42,19 @@ __all__ = ["Ledger", "invocation_id_from_arn"]
 
 
 class Ledger(JobWrites, JobSync, JobQueries, BatchQueries, JobSpend):
-    """The local record of jobs, status histories and batches.
+    """The record of jobs, status histories and batches.
 
-    One instance holds one SQLite connection, guarded by a lock so threads may share
-    it.
-    Several processes may open the same file at once (WAL, busy timeout). The schema
-    is migrated to the current version when the file is opened.
+    One instance holds one connection (the SQLite file, or a PostgreSQL database
+    through :mod:`.backend`), guarded by a lock so threads may share it. Several
+    processes (on PostgreSQL, several machines) may open the same ledger at once.
+    The schema is migrated to the current version when the ledger is opened.
     """
 
     @classmethod
     def open_default(cls) -> Ledger:
-        """The ledger at ``$NOVAREEL_HOME/ledger.db`` (or the platform data folder)."""
+        """The default ledger: ``NOVAREEL_LEDGER_URL`` or ``[ledger] url`` in
+        ``config.toml`` when set (PostgreSQL), else ``$NOVAREEL_HOME/ledger.db`` (or
+        the platform data folder)."""
         return cls(None)
 
     def __enter__(self) -> Ledger:

@@ -144,9 +144,9 @@ class JobWrites(LedgerCore):
                         status, duration_seconds, seed, estimated_cost_usd,
                         batch_id, batch_item, attempt, retry_of, created_at, updated_at,
                         output_bucket_owner, output_kms_key_id, endpoint,
-                        name, out_dir, emulator_owned, fingerprint, dedupe_key
+                        name, out_dir, emulator_owned, fingerprint, dedupe_key, origin
                     ) VALUES (?, ?, ?, ?, ?, 'Submitting', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-                        ?, ?, ?, ?, ?)
+                        ?, ?, ?, ?, ?, ?)
                     """,
                     (
                         client_token,
@@ -171,6 +171,7 @@ class JobWrites(LedgerCore):
                         int(emulator_owned),
                         fingerprint,
                         fingerprint,
+                        self.origin,
                     ),
                 )
             except sqlite3.IntegrityError as exc:

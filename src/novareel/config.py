@@ -1,0 +1,73 @@
+"""``<NOVAREEL_HOME>/config.toml``: novareel's small settings file, read in one place.
+
+Why one reader: the budget (``[budget]``) and the ledger (``[ledger] url``) both
+live in this file, and a typo, a missing table or a file that is not TOML must be
+reported the same way whoever reads it: an :class:`InvalidRequestError` naming the
+file, the table and the key, the value found and what is allowed, before anything
+is sent. Each caller names its table and the keys it knows; the values are checked
+by the caller, which knows what they mean.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from novareel.errors import InvalidRequestError, Problem
+
+__all__ = ["CONFIG_NAME", "config_path", "read_table"]
+
+CONFIG_NAME = "config.toml"
+
+
+def config_path() -> Path:
+    """``<NOVAREEL_HOME>/config.toml``: novareel's small settings file."""
+    from novareel.paths import novareel_home
+
+    return novareel_home() / CONFIG_NAME
+
+
+def read_table(path: Path, table: str, keys: Iterable[str], *, docs: str) -> dict[str, Any]:
+    """The ``[table]`` of the config file at ``path`` ({} when the file or table is
+    absent), refusing a key not in ``keys`` (with a did-you-mean) and naming ``docs``
+    (where the keys are described) when the file is not valid TOML."""
+    import tomllib
+
+    known = list(keys)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise InvalidRequestError(
+            Problem(str(path), f"cannot be read: {exc.strerror or exc}", value=str(path))
+        ) from exc
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidRequestError(
+            Problem(str(path), f"is not valid TOML: {exc}", value=str(path), limit="TOML"),
+            hint=f"Fix the file or remove it; see {docs} for its keys.",
+        ) from exc
+    found = data.get(table, {})
+    if not isinstance(found, dict):
+        raise InvalidRequestError(
+            Problem(
+                f"{path} {table}", f"must be a table: [{table}]", value=found, limit=f"[{table}]"
+            )
+        )
+    unknown = sorted(set(found) - set(known))
+    if unknown:
+        import difflib
+
+        guess = difflib.get_close_matches(unknown[0], known, n=1)
+        raise InvalidRequestError(
+            Problem(
+                f"{path} [{table}] {unknown[0]}",
+                f"is not a {table} setting" + (f" (did you mean {guess[0]}?)" if guess else ""),
+                value=found[unknown[0]],
+                limit=" | ".join(known),
+            )
+        )
+    return dict(found)
