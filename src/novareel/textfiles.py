@@ -341,15 +341,26 @@ _KEY_VALUE = re.compile(r"^(?P<key>\s*(?:-\s+)?[A-Za-z_][\w.-]*:\s+)(?P<value>.*
 
 
 def _yaml_hint(text: str, line: int, reason: str) -> str | None:
-    """How to fix the YAML mistake people make most: an unquoted ``: `` in a value.
+    """How to fix the YAML mistakes people make most: an unquoted ``: `` in a value,
+    and a tab used for indentation.
 
     ``text: Shot 1: a cat`` reads as a mapping inside a mapping, and YAML says only
     "mapping values are not allowed here"; the hint shows the line and the same line
     with the value quoted.
     """
+    lines = text.splitlines()
+    if "'\\t'" in reason or "\t" in reason:
+        # YAML never accepts a tab for indentation, and the message does not say so
+        where = next(
+            (n for n, row in enumerate(lines) if "\t" in row[: len(row) - len(row.lstrip())]), line
+        )
+        return (
+            f"line {where + 1} is indented with a tab; YAML indents with spaces only: "
+            "replace each tab at the start of a line with two spaces (most editors: "
+            "'convert indentation to spaces')."
+        )
     if "mapping values are not allowed" not in reason:
         return None
-    lines = text.splitlines()
     if not 0 <= line < len(lines):
         return None
     shown = lines[line]

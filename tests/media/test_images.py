@@ -319,7 +319,7 @@ def test_other_formats_are_refused_and_fit_converts_them(tmp_path: Path) -> None
 def test_not_an_image(tmp_path: Path) -> None:
     path = tmp_path / "notes.png"
     path.write_text("hello")
-    assert "cannot be read as an image" in refuse(path).message
+    assert "is not an image: its first bytes are b'hello'" in refuse(path).message
 
 
 def test_missing_file_and_folder(tmp_path: Path) -> None:
@@ -436,3 +436,39 @@ def test_s3_images_are_parsed_by_s3uri() -> None:
     assert info.value.problems[2].field == "image.bucket_owner"
     with pytest.raises(ImageError, match="not an s3://bucket/key URI of an object"):
         load_starting_frame("s3://my-bucket/")
+
+
+def test_a_fake_or_cut_image_is_named_in_plain_words_through_the_cli(tmp_path: Path) -> None:
+    """A text file named .png, and a real 1280x720 PNG cut after its header: both
+    refused before anything is sent, in words a person can act on (no
+    "<_io.BytesIO object at 0x...>"; a cut file used to pass, its header being whole)."""
+    import json
+
+    from PIL import Image
+    from typer.testing import CliRunner
+
+    from novareel.cli import _register, app
+
+    fake = tmp_path / "fake.png"
+    fake.write_bytes(b"not a png at all, just text")
+    whole = tmp_path / "whole.png"
+    Image.effect_noise((1280, 720), 60).convert("RGB").save(whole)
+    cut = tmp_path / "cut.png"
+    cut.write_bytes(whole.read_bytes()[: len(whole.read_bytes()) // 2])
+    _register()
+    said = {}
+    for image in (fake, cut, whole):
+        run = CliRunner().invoke(app, ["generate", "A cat", "--image", str(image), "--dry-run",
+                                       "--json", "--output-uri", "s3://my-bucket/v/"])  # fmt: skip
+        said[image.name] = (run.exit_code, json.loads(run.stdout))
+    code, fake_out = said["fake.png"]
+    assert code == 2
+    # a dry run shows what it could build and the problems that stop it (exit 2)
+    message = fake_out["problems"][0]["message"]
+    assert "is not an image" in message and "b'not a png at'" in message
+    assert "BytesIO" not in json.dumps(fake_out)
+    code, cut_out = said["cut.png"]
+    assert code == 2
+    assert "cut off or corrupt" in cut_out["problems"][0]["message"]
+    assert cut_out["problems"][0]["flag"] == "--image"
+    assert said["whole.png"][0] == 0  # the same image, whole, is fine

@@ -302,3 +302,25 @@ def test_check_takes_the_model_and_options_generate_takes(tmp_path: Path) -> Non
     board = write(tmp_path / "img.yaml", [{"text": "A", "image": "wide.png"}, {"text": "B"}])
     assert _cli_json("storyboard", "check", str(board))[0] == 2
     assert _cli_json("storyboard", "check", str(board), "--model-id", "luma-ray2")[0] == 0
+
+
+def test_a_tab_in_the_indentation_gets_a_hint_that_says_so(tmp_path: Path) -> None:
+    """PyYAML says only "found character '\\t' that cannot start any token"; the hint
+    names the line and says YAML indents with spaces (storyboard check and batch)."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from novareel.cli import _register, app
+
+    _register()
+    board = tmp_path / "tabbed.yaml"
+    board.write_text("shots:\n\t- text: a fox\n", encoding="utf-8")
+    run = CliRunner().invoke(app, ["storyboard", "check", str(board), "--json"])
+    assert run.exit_code == 2
+    assert "line 2 is indented with a tab" in run.stdout and "spaces" in run.stdout
+    batch = tmp_path / "tabbed-batch.yaml"
+    batch.write_text("items:\n\t- prompt: a fox\n", encoding="utf-8")
+    run = CliRunner().invoke(app, ["batch", str(batch), "--dry-run", "--json"])
+    assert run.exit_code == 2
+    assert json.loads(run.stdout)["error"]["hint"].startswith("line 2 is indented with a tab")
