@@ -128,7 +128,8 @@ def run_in_terminal(
     args: list[str], *, cwd: Path, columns: int = 80, env: dict[str, str] | None = None
 ) -> str:
     """The command as a person sees it: in a pseudo-terminal ``columns`` wide (Rich
-    lays out for the terminal it finds). Returns the screen's text, CRs removed."""
+    lays out for the terminal it finds). Returns what it wrote, escapes removed (a
+    redraw of a bar starts with a carriage return)."""
     import fcntl
     import pty
     import select
@@ -166,7 +167,7 @@ def run_in_terminal(
     os.close(leader)
     import re
 
-    text = b"".join(chunks).decode("utf-8", "replace").replace("\r", "")
+    text = b"".join(chunks).decode("utf-8", "replace")
     return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)  # colours and cursor moves
 
 
@@ -198,3 +199,23 @@ def test_jobs_at_80_columns_one_line_per_job_and_a_refusal_costs_nothing(
     assert "seed None" not in show
     assert "$0 (refused at submit, nothing charged)" in show
     assert "failure      :" not in show and "failure  :" not in show
+
+
+def test_the_progress_line_fits_80_columns_with_its_status_whole(
+    emulator: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """At 80 columns the wait bar's line kept neither its status ("[InProg…") nor its
+    timing; the expectation's source ("built-in prior (seed lab 2025)") is said once,
+    above the bar, and every redraw of the bar fits."""
+    monkeypatch.setenv("NOVAREEL_EMULATOR_URL", emulator.url)
+    screen = run_in_terminal(
+        ["generate", "A lighthouse at dawn", "--local", "--no-download"], cwd=tmp_path
+    )
+    redraws = [part for line in screen.split("\n") for part in line.split("\r")]
+    bars = [part for part in redraws if "[InProgress]" in part or "[Completed]" in part]
+    assert bars, screen[-2000:]
+    assert "InProg…" not in screen
+    for bar in bars:
+        assert len(bar.rstrip()) <= 80, bar
+        assert "checks" in bar  # the timing is whole too
+    assert screen.count("built-in prior") == 1 and "expected ~" in screen

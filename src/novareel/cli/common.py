@@ -337,10 +337,16 @@ class JobProgress:
         if self._wait is None:
             from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 
+            if getattr(p, "source", None):
+                # Once, above the bar: the bar's own line stays short enough for 80
+                # columns (the status and the timing are never cut).
+                err_console.print(
+                    f"expected ~{p.expected:,.0f}s ({p.source})", style="dim", highlight=False
+                )
             self._wait = Progress(
                 SpinnerColumn(),
                 TextColumn("{task.description}"),
-                BarColumn(),
+                BarColumn(bar_width=20),  # the rest of 80 columns for status and timing
                 TextColumn("{task.fields[timing]}"),
                 console=err_console.real,
                 transient=False,
@@ -349,12 +355,9 @@ class JobProgress:
             self._wait.start()
         expected = max(p.expected, 1e-9)
         over = p.elapsed - p.expected
-        timing = f"{p.elapsed:,.0f}s / ~{p.expected:,.0f}s expected"
-        if getattr(p, "source", None):
-            timing += f", {p.source}"  # learned from N jobs, or the built-in prior
-        timing += f", {p.polls} checks"
+        timing = f"{p.elapsed:,.0f}s/~{p.expected:,.0f}s, {p.polls} checks"
         if over > 0 and p.status == JobStatus.IN_PROGRESS:
-            timing += f" ({over:,.0f}s over)"
+            timing += f", {over:,.0f}s over"
         self._wait.update(
             self._wait_task,
             completed=min(p.elapsed / expected, 1.0) if p.status == JobStatus.IN_PROGRESS else 1.0,
