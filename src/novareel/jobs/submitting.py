@@ -136,8 +136,8 @@ def identical_job_notice(record: JobRecord) -> str:
         "already running" if record.status == JobStatus.IN_PROGRESS else f"already {record.status}"
     )
     return (
-        f"an identical job {record.id} is {state}; {doing} — pass --again "
-        "(again=True) to pay for a new one"
+        f"an identical job {record.id} is {state}; {doing}. To pay for a new one on "
+        "purpose: --again on the command line, again=True in Python"
     )
 
 
