@@ -129,8 +129,13 @@ def retry_job(
     *,
     wait_for_slot: float = 0.0,
     client_token: str | None = None,
+    on_notice: Callable[[str], None] | None = None,
 ) -> JobResult:
     """Submit a Failed or Rejected job again, as a new job linked to it.
+
+    ``on_notice`` hears, before anything is sent, what the new job is and what it
+    costs (a retry is a new paid job: its price is said first, as ``generate`` says
+    it), then the submit's own notices.
 
     The new job gets a new client token, ``attempt + 1`` and ``retry_of``; within a
     batch it keeps its batch and item, so the batch sees it as its next attempt. A job
@@ -167,6 +172,11 @@ def retry_job(
         bucket_owner=record.output_bucket_owner,
         kms_key_id=record.output_kms_key_id,
     )
+    if on_notice is not None:
+        from novareel.results import format_cost
+
+        price = format_cost(request.estimated_cost_usd, local=api._local_endpoint)
+        on_notice(f"retrying job {record.id}: one {request.model_id} job, {price}")
     if record.status == JobStatus.SUBMITTING or record.not_sent:
         # Never sent, or maybe sent without an answer: its own token, so never twice.
         return api.submit(
@@ -181,6 +191,7 @@ def retry_job(
             retry_of=record.retry_of,
             name=record.name,
             out_dir=record.out_dir,
+            on_notice=on_notice,
         )
     later = ledger.retries_of(record.id)
     if later:
@@ -211,6 +222,7 @@ def retry_job(
         retry_of=record.id,
         name=record.name,
         out_dir=record.out_dir,
+        on_notice=on_notice,
     )
 
 
@@ -245,12 +257,14 @@ def retry(
     on_submitted: Callable[[JobResult], None] | None = None,
     on_progress: Callable[[WaitProgress], None] | None = None,
     on_download: Callable[[DownloadProgress], None] | None = None,
+    on_notice: Callable[[str], None] | None = None,
 ) -> JobResult:
     """``novareel jobs retry`` in one call: :func:`retry_job`, then (``wait``) the
     same :meth:`~novareel.jobs.NovaReel.finish` as ``generate`` (``out_dir`` None:
-    the failed job's own folder, else here). ``on_submitted`` hears the new job
-    before the wait."""
-    submitted = retry_job(api, ref, wait_for_slot=timeout if wait else 0.0)
+    the failed job's own folder, else here). ``on_notice`` hears the price and the
+    submit's notices before anything is sent; ``on_submitted`` the new job before
+    the wait."""
+    submitted = retry_job(api, ref, wait_for_slot=timeout if wait else 0.0, on_notice=on_notice)
     if on_submitted is not None:
         on_submitted(submitted)
     if not wait:

@@ -219,3 +219,22 @@ def test_the_progress_line_fits_80_columns_with_its_status_whole(
         assert len(bar.rstrip()) <= 80, bar
         assert "checks" in bar  # the timing is whole too
     assert screen.count("built-in prior") == 1 and "expected ~" in screen
+
+
+def test_jobs_retry_says_the_price_before_it_submits(
+    emulator: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A retry is a new paid job: its price is printed before the submit, as generate
+    prints it ("$0 here (≈ $0.48 on AWS)" on the emulator)."""
+    monkeypatch.setenv("NOVAREEL_EMULATOR_URL", emulator.url)
+    emulator.fail_jobs("INTERNAL_SERVER_EXCEPTION", shot=1, count=1)
+    first = _novareel("generate", "A lighthouse in fog", "--local", "--no-download", "--json",
+                      cwd=tmp_path)  # fmt: skip
+    assert first.returncode == 1, first.stderr
+    job = str(json.loads(first.stdout)["error"]["result"]["ledger_id"])
+    retried = _novareel("jobs", "retry", job, "--local", "--no-download", cwd=tmp_path)
+    assert retried.returncode == 0, retried.stderr
+    said = retried.stderr
+    price = f"retrying job {job}: one amazon.nova-reel-v1:1 job, $0 here (≈ $0.48 on AWS)"
+    assert price in said
+    assert said.index(price) < said.index("submitted job")

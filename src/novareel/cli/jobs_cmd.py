@@ -20,6 +20,7 @@ from novareel.cli.common import (
     STATUS_COLOURS,
     Connection,
     JobProgress,
+    cli_notice,
     open_api,
     print_result,
     with_connection,
@@ -530,6 +531,7 @@ def jobs_retry(
             on_submitted=on_submitted,
             on_progress=bars.on_progress,
             on_download=bars.on_download,
+            on_notice=None if json_output else cli_notice,  # the price, before the submit
         )
     if result.status == JobStatus.FAILED:
         raise job_failed_error(result)
