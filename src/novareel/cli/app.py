@@ -93,8 +93,8 @@ def _valued_options(group: Any) -> set[str]:
 app = typer.Typer(
     cls=_OrderedGroup,
     name="novareel",
-    help="Generate videos with Amazon Nova Reel: validated requests, safe retries, "
-    "a job ledger, and a local emulator.",
+    help="Generate videos with Amazon Bedrock's video models (Nova Reel, Luma Ray 2): "
+    "validated requests, safe retries, a job ledger, and a local emulator.",
     no_args_is_help=True,
     # -h as well as --help, on every command (click hands the names down to subcommands)
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -189,7 +189,7 @@ def _root(
         help="Print novareel's version and exit.",
     ),
 ) -> None:
-    """Generate videos with Amazon Nova Reel on Amazon Bedrock."""
+    """Generate videos with Amazon Bedrock's video models (Nova Reel, Luma Ray 2)."""
     configure_logging(verbose)
 
 
