@@ -199,6 +199,17 @@ def test_jobs_at_80_columns_one_line_per_job_and_a_refusal_costs_nothing(
     assert "seed None" not in show
     assert "$0 (refused at submit, nothing charged)" in show
     assert "failure      :" not in show and "failure  :" not in show
+    # the specific hint generate gave (accept the agreement), not "jobs retry"
+    said = json.loads(refused.stdout)["error"]["hint"]
+    assert "Marketplace agreement" in said
+    shown = json.loads(_novareel("jobs", "show", "1", "--json", cwd=tmp_path).stdout)["job"]
+    assert shown["failure_advice"] == said
+    assert shown["failure_type"] == "AccessDeniedException"
+    assert "Marketplace" in " ".join(show.split()) and "jobs retry" not in show
+    site = _novareel("gallery", "-o", "site", "--json", cwd=tmp_path)
+    assert site.returncode == 0, site.stderr
+    page = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    assert "accept Luma AI" in page and "Marketplace agreement" in page
 
 
 def test_the_progress_line_fits_80_columns_with_its_status_whole(

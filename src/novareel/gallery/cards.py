@@ -75,7 +75,9 @@ class CardBuilder:
         )
         message = record.failure_message or "no message was recorded"
         if record.status == JobStatus.REJECTED:
-            advice = "Nothing was charged. Fix the request and submit a new job."
+            # the hint said when it was refused (accept the agreement...), if recorded
+            specific = record.failure_advice or "Fix the request and submit a new job."
+            advice = f"Nothing was charged. {specific}"
         else:  # the one failure-from-a-row rule (JobRecord.failure), with its advice
             advice = record.failure.advice if record.failure else advice_for(None, None)
         return (

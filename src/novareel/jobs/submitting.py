@@ -403,8 +403,8 @@ class Submitting(Session):
                 time.sleep(delay)
                 delay = min(delay * 1.5, 30.0)
             except _REJECTING as exc:
-                self._mark_rejected(token, exc)
                 self._explain_refusal(request.model_id, exc)
+                self._mark_rejected(token, exc)  # with the hint just found, for later
                 raise
             except InvalidRequestError as exc:
                 # botocore's own parameter check, a missing profile: nothing was sent.
@@ -454,4 +454,12 @@ class Submitting(Session):
             return
         record = self.ledger.find(token)
         if record is not None and record.status == JobStatus.SUBMITTING:
-            self.ledger.mark_rejected(record.id, message=exc.message, not_sent=not_sent)
+            code = getattr(exc, "code", None)
+            self.ledger.mark_rejected(
+                record.id,
+                message=exc.message,
+                not_sent=not_sent,
+                # the service's error code names the refusal (AccessDeniedException...)
+                failure_type=None if not_sent else code,
+                advice=exc.hint if not not_sent else None,
+            )

@@ -309,6 +309,7 @@ def job_record(row: sqlite3.Row, tags: dict[str, str], files: Iterable[str]) -> 
         generation_seconds=row["generation_seconds"],
         time_scale=row["time_scale"],
         origin=row["origin"],
+        failure_advice=row["failure_advice"],
     )
 
 

@@ -302,3 +302,16 @@ def m011_job_origin(db: sqlite3.Connection) -> None:
     `jobs show` says whose job it is. NULL for rows recorded before this step and for
     jobs adopted from the service by `jobs sync` (submitted from anywhere)."""
     db.execute("ALTER TABLE jobs ADD COLUMN origin TEXT")
+
+
+@migration
+def m012_failure_advice(db: sqlite3.Connection) -> None:
+    """What to do about a refused submit, as it was said when it happened.
+
+    A refusal's hint (accept the Marketplace agreement in us-west-2; the model reached
+    its end of life, here is the active alternative...) is built from the service's
+    answer and the model's lifecycle at that moment; ``jobs show``, the batch table
+    and the gallery used to rebuild generic advice from the message alone ("resubmit
+    with `novareel jobs retry`", which would be refused again). NULL: no specific
+    advice was recorded (the generic one from the failure type applies)."""
+    db.execute("ALTER TABLE jobs ADD COLUMN failure_advice TEXT")

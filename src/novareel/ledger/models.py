@@ -199,6 +199,9 @@ class JobRecord:
     time_scale: float | None = None
     #: Who recorded the job and where: ``user@host:NOVAREEL_HOME`` (None: unknown).
     origin: str | None = None
+    #: What to do about a refused submit, as said when it happened (None: the generic
+    #: advice for the failure type applies).
+    failure_advice: str | None = None
 
     @property
     def ran_locally(self) -> bool:
@@ -228,7 +231,7 @@ class JobRecord:
             self.failure_type,
             self.failure_message,
             self.failure_shot,
-            advice_for(self.failure_type, self.failure_message),
+            self.failure_advice or advice_for(self.failure_type, self.failure_message),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -250,6 +253,7 @@ class JobRecord:
             "generation_seconds": self.generation_seconds,
             "time_scale": self.time_scale,
             "origin": self.origin,
+            "failure_advice": self.failure_advice,
             "name": self.name,
             "out_dir": self.out_dir,
             "not_sent": self.not_sent,

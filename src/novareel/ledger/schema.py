@@ -64,6 +64,10 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "dedupe_key": "The fingerprint again, on the one row that stands for that request"
         " (m010, UNIQUE): the newest row of each fingerprint holds it, so two identical"
         " commands cannot both record a new job; `--again` moves it to the new row.",
+        "failure_advice": "What to do about a refused submit, as said when it happened (m012):"
+        " the specific hint (accept the Marketplace agreement, the model's end of life and"
+        " its alternative...), shown again by `jobs show`, the batch table and the gallery."
+        " NULL: the generic advice for the failure type applies.",
         "origin": "Who recorded the job and where (m011): `user@host:NOVAREEL_HOME`, so a"
         " team sharing one PostgreSQL ledger sees whose job it is. NULL for older rows and"
         " for jobs adopted from the service.",

@@ -255,8 +255,12 @@ class JobWrites(LedgerCore):
         message: str,
         failure_type: str | None = None,
         not_sent: bool = False,
+        advice: str | None = None,
     ) -> JobRecord:
         """The service definitively refused the submit (e.g. ValidationException).
+
+        ``advice`` is what to do about it, as said when it happened (kept so that every
+        later view gives the same specific hint).
 
         No job exists on the service's side, so nothing was paid; the row keeps the
         reason so that ``novareel jobs`` can show it. ``not_sent`` says the request
@@ -274,11 +278,11 @@ class JobWrites(LedgerCore):
                     f"job {job_id} is {row['status']}, not Submitting; it cannot be rejected",
                 )
             self.conn.execute(
-                "UPDATE jobs SET failure_type = ?, failure_message = ?,"
+                "UPDATE jobs SET failure_type = ?, failure_message = ?, failure_advice = ?,"
                 " end_time = COALESCE(end_time, ?), updated_at = ?,"
                 " estimated_cost_usd = CASE WHEN ? THEN 0 ELSE estimated_cost_usd END"
                 " WHERE id = ?",
-                (failure_type, message, now, now, int(not_sent), job_id),
+                (failure_type, message, advice, now, now, int(not_sent), job_id),
             )
             self._move(row, JobStatus.REJECTED, at=now, detail=message)
             return self._load(job_id)
