@@ -56,12 +56,12 @@ def sent(plan: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 
 def test_models_default_sets_shows_and_clears_keeping_the_rest_of_the_file() -> None:
-    path = write_config('# my caps\n[budget]\ndaily_usd = 5  # per day\n')
+    path = write_config("# my caps\n[budget]\ndaily_usd = 5  # per day\n")
     result = run("models", "default", "luma-ray2")
     assert result.exit_code == 0, result.output
     text = path.read_text()
     # the budget table and its comments as the person wrote them; the full id stored
-    assert text.startswith('# my caps\n[budget]\ndaily_usd = 5  # per day\n')
+    assert text.startswith("# my caps\n[budget]\ndaily_usd = 5  # per day\n")
     assert '[defaults]\nmodel_id = "luma.ray-v2:0"' in text
     shown = json.loads(run("models", "default", "--json").stdout)
     assert shown["model_id"] == RAY and shown["source"] == f"{path} [defaults]"
