@@ -136,16 +136,17 @@ def models_default(
         None, metavar="[MODEL]", help="A model id or alias to use when none is named."
     ),
     clear: bool = typer.Option(
-        False, "--clear", help="Remove [defaults] (back to the built-in default model)."
+        False, "--clear", help="Remove \\[defaults] (back to the built-in default model)."
     ),
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Show or set the model used when none is named (`--model-id` always wins).
 
-    Written to `[defaults] model_id` in <NOVAREEL_HOME>/config.toml, which may also
-    hold the model's usual options (resolution = "540p", aspect_ratio = "9:16",
-    duration = 5): generate, batch items, the MCP server and RequestSpec use them
-    when they name no model. NOVAREEL_MODEL overrides the file.
+    Written to `\\[defaults] model_id` in <NOVAREEL_HOME>/config.toml.
+    The table may also hold the model's usual options, spelled as in batch
+    files (resolution = "540p", aspect_ratio = "9:16", duration = 5).
+    generate, batch items, the MCP server and RequestSpec use the model
+    and its options when they name no model. NOVAREEL_MODEL overrides it.
 
     Examples:
 
