@@ -318,3 +318,22 @@ def test_the_end_of_life_notice_suggests_choosing_the_default_once() -> None:
     said = lifecycle_notice(get_model("nova-reel"), day=date(2026, 12, 1))
     assert said is not None
     assert "`novareel models default luma-ray2`" in said
+
+
+def test_a_batch_run_names_the_default_model_before_sending(
+    emulator: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from tests.helpers import make_client
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.chdir(tmp_path)
+    make_client(emulator.url).ensure_bucket("cli-bucket")
+    batch = tmp_path / "jobs.yaml"
+    batch.write_text("defaults:\n  output_uri: s3://cli-bucket/v/\nitems:\n  - prompt: a fox\n")
+    run("models", "default", "luma-ray2")
+    result = run("batch", str(batch), "--endpoint-url", emulator.url, "--no-download")
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.stderr.split())
+    assert "items naming no model run on your default model luma.ray-v2:0" in said
+    assert "(config.toml [defaults];" in said
