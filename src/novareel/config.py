@@ -25,11 +25,12 @@ __all__ = ["CONFIG_NAME", "config_path", "read_table", "write_table"]
 CONFIG_NAME = "config.toml"
 
 
-def config_path() -> Path:
-    """``<NOVAREEL_HOME>/config.toml``: novareel's small settings file."""
+def config_path(*, create_home: bool = True) -> Path:
+    """``<NOVAREEL_HOME>/config.toml``: novareel's small settings file
+    (``create_home=False``: the folder is named, not created)."""
     from novareel.paths import novareel_home
 
-    return novareel_home() / CONFIG_NAME
+    return novareel_home(create=create_home) / CONFIG_NAME
 
 
 def read_table(path: Path, table: str, keys: Iterable[str], *, docs: str) -> dict[str, Any]:

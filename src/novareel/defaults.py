@@ -211,7 +211,8 @@ def read_defaults(
     file's table is checked by :func:`check_table` even when the variable overrides
     it, so a mistake in it is found the day it is made.
     """
-    where = path if path is not None else config_path()
+    # Read without creating NOVAREEL_HOME: composing a request leaves no trace.
+    where = path if path is not None else config_path(create_home=False)
     env = os.environ if environ is None else environ
     table = read_table(where, TABLE, ["model_id", *setting_options()], docs=DOCS)
     source = f"{where} [{TABLE}]"

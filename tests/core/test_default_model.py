@@ -337,3 +337,11 @@ def test_a_batch_run_names_the_default_model_before_sending(
     said = " ".join(result.stderr.split())
     assert "items naming no model run on your default model luma.ray-v2:0" in said
     assert "(config.toml [defaults];" in said
+
+
+def test_reading_the_default_leaves_no_trace(isolated_home: Path) -> None:
+    # Composing a request (the Python API, a dry run) reads config.toml if there is
+    # one; it never creates NOVAREEL_HOME to find out.
+    assert not isolated_home.exists()
+    assert compose_requests(RequestSpec("a fox")).ok
+    assert not isolated_home.exists()
