@@ -345,3 +345,28 @@ def test_reading_the_default_leaves_no_trace(isolated_home: Path) -> None:
     assert not isolated_home.exists()
     assert compose_requests(RequestSpec("a fox")).ok
     assert not isolated_home.exists()
+
+
+def test_the_mcp_server_generates_on_the_default_model_when_no_model_id_is_given(
+    tmp_path: Path, emulator: Any
+) -> None:
+    """Through the SDK, as an agent calls it: the server's environment chooses the
+    model (NOVAREEL_MODEL), config.toml gives its usual options."""
+    from tests.mcp.test_mcp_server_e2e import call, serve
+
+    write_config('[defaults]\nmodel_id = "luma-ray2"\nresolution = "540p"\n')
+    root = tmp_path / "root"
+    root.mkdir()
+    seen: dict[str, Any] = {}
+
+    async def body(session: Any) -> None:
+        bad, listed = await call(session, "list_models")
+        assert not bad and listed["default"]["source"] == "NOVAREEL_MODEL"
+        bad, job = await call(session, "generate_video", prompt="a heron", wait=True, out="v")
+        assert not bad, job
+        seen.update(job)
+
+    serve(root, tmp_path / "server.log", emulator.url, body=body,
+          env={"NOVAREEL_MODEL": "luma-ray2"})  # fmt: skip
+    assert seen["status"] == "Completed"
+    assert seen["model_id"] == RAY and seen["estimated_cost_usd"] == 3.75  # 5 s at 540p
