@@ -20,6 +20,7 @@ _AWS_ENV = [
     "AWS_DEFAULT_REGION",
     "NOVAREEL_EMULATOR_URL",
     "NOVAREEL_LEDGER_URL",  # a developer's team ledger never receives test jobs
+    "NOVAREEL_MODEL",  # a developer's default model never changes what a test sends
     "NOVAREEL_LOG_LEVEL",
 ]
 

@@ -10,8 +10,10 @@ once:
 
 1. the fit mode (:func:`novareel.images.fit_problem`, the one check of it);
 2. the storyboard file, read (relative paths against ``base``);
-3. the model (the spec's, else the storyboard's, else the default) and its frame rules
-   for the chosen looks;
+3. the model (the spec's, else the storyboard's, else the person's default:
+   ``NOVAREEL_MODEL`` or ``[defaults]`` in config.toml, :mod:`novareel.defaults`),
+   the default's usual options for the options left out, and its frame rules for the
+   chosen looks;
 4. each image, read and checked (or fitted) to those rules; a failed image is replaced
    by a stand-in so the request's other rules are still checked in the same run;
 5. the request: one per shot for shots on a model without multi-shot, else one;
@@ -35,6 +37,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self, cast
 
+from novareel.defaults import ModelDefault, read_defaults
 from novareel.errors import ImageError, InvalidRequestError, Problem
 from novareel.images import fit_problem, prepare_starting_frame
 from novareel.models import (
@@ -234,6 +237,12 @@ class Composed:
     image_only: bool = False
     #: the storyboard file that was read, when the spec names one
     storyboard: Path | None = None
+    #: the default that chose the model when the spec and its storyboard name none
+    #: (its ``source``: ``NOVAREEL_MODEL``, ``<config.toml> [defaults]``, ``built-in``);
+    #: None when the model was named
+    chosen_by: ModelDefault | None = None
+    #: the options filled from ``[defaults]`` (the spec left them out), by name
+    defaulted: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -318,6 +327,7 @@ def compose_requests(
     lifecycle: bool = True,
     record_fit: bool = False,
     storyboard_field: str | None = None,
+    defaults: ModelDefault | None = None,
 ) -> Composed:
     """Every checked request of ``spec``, with its notices and all its problems.
 
@@ -330,7 +340,11 @@ def compose_requests(
     conversion (a batch's content hashes have always included it).
     ``storyboard_field`` prefixes the storyboard's own problems (``storyboard`` in a
     batch file: ``items[3].storyboard.shots[2].image``); None keeps them as the
-    storyboard names them (``shots[2].image``).
+    storyboard names them (``shots[2].image``). ``defaults`` is the person's default
+    model and its usual options (:func:`novareel.defaults.read_defaults` when None):
+    the model when neither the spec nor its storyboard names one, and the options a
+    request on that model leaves out; a problem with a filled option names the
+    config file's key, not a flag the person never typed.
     """
     folder = Path(base) if base is not None else None
     found = _Found(storyboard_field)
@@ -365,14 +379,22 @@ def compose_requests(
             except InvalidRequestError as exc:
                 found.add(exc, board=True)
     model = None
+    named = spec.model_id or (board.file.model_id if board else None)
     try:
-        model = get_model(spec.model_id or (board.file.model_id if board else None))
+        if defaults is None:
+            defaults = read_defaults()
+        model = get_model(named or defaults.model_id)
     except InvalidRequestError as exc:
         found.add(exc)
-    if model is None or (spec.storyboard is not None and board is None):
+    source = None if named else defaults
+    if model is None or defaults is None or (spec.storyboard is not None and board is None):
         # Without the model, or the shots of a storyboard that cannot be read, the
         # request itself cannot be checked: what was found so far is the answer.
-        return _composed(model, [], notices, found, False, board_path)
+        return _composed(model, [], notices, found, False, board_path, source)
+    given, filled = _with_defaults(spec, board, model, defaults)
+    usual_fit = defaults.options_for(model.model_id).get("fit")
+    if spec.fit is None and usual_fit and not (board is not None and board.file.fit):
+        fit, filled = cast("FitMode", usual_fit), (*filled, "fit")
     # The family options as declared: images are read below (to the rules the other
     # options give); the built-in ones fill GenerateOptions' fields, any other (a new
     # family's own) goes in ``extra``, by name.
@@ -380,7 +402,7 @@ def compose_requests(
     typed: dict[str, Any] = {}
     extra: dict[str, Any] = {}
     images: dict[str, str] = {}
-    for name, value in spec.options.items():
+    for name, value in given.items():
         option = declared[name]
         if not option.given(value):
             continue
@@ -412,7 +434,7 @@ def compose_requests(
     for name, value in images.items():  # the family's other images (Ray 2's end frame)
         (typed if name in _GENERATE_FIELDS else extra)[name] = frame(value, name, fit, None)
 
-    seed = spec.options.get("seed")
+    seed = given.get("seed")
     shots: list[Shot] | None = None
     if board is not None:
         shots, seed = _board_shots(board, spec, model, fit, rules, where, found, notices)
@@ -446,7 +468,51 @@ def compose_requests(
     except InvalidRequestError as exc:
         found.add(exc)
     notices.extend(model_notices(model, requests, lifecycle=lifecycle))
-    return _composed(model, requests, notices, found, per_shot, board_path)
+    if filled:
+        found.problems = _from_defaults(found.problems, filled, declared, defaults)
+    return _composed(model, requests, notices, found, per_shot, board_path, source, filled)
+
+
+def _with_defaults(
+    spec: RequestSpec, board: Storyboard | None, model: Model, defaults: ModelDefault
+) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The spec's family options with the default's usual options for ``model``
+    filled in where the spec (or its storyboard file: its ``seed``) gives none, and
+    the names filled."""
+    declared = {o.name: o for o in request_options()}
+    given = dict(spec.options)
+    filled: list[str] = []
+    for name, value in defaults.options_for(model.model_id).items():
+        if name == "fit" or declared[name].given(given.get(name)):
+            continue  # fit is the spec's own attribute (see compose_requests)
+        if board is not None and getattr(board.file, name, None) is not None:
+            continue
+        given[name] = value
+        filled.append(name)
+    return given, tuple(filled)
+
+
+def _from_defaults(
+    problems: list[Problem],
+    filled: tuple[str, ...],
+    declared: dict[str, Any],
+    defaults: ModelDefault,
+) -> list[Problem]:
+    """Problems about an option filled from ``[defaults]`` named by the file's key
+    (``~/.novareel/config.toml [defaults] duration``): the person typed no flag."""
+    names: dict[str, str] = {}
+    for name in filled:
+        option = declared[name]
+        for alias in (name, *option.fields):
+            names[alias] = option.file_key
+    return [
+        Problem(
+            f"{defaults.table_source} {names[p.field]}", p.message, value=p.value, limit=p.limit
+        )
+        if p.field in names
+        else p
+        for p in problems
+    ]
 
 
 def _board_shots(
@@ -490,6 +556,8 @@ def _composed(
     found: _Found,
     per_shot: bool,
     board_path: Path | None,
+    source: ModelDefault | None = None,
+    filled: tuple[str, ...] = (),
 ) -> Composed:
     return Composed(
         model=model,
@@ -500,6 +568,8 @@ def _composed(
         per_shot=per_shot,
         image_only=bool(found.problems) and found.image_only,
         storyboard=board_path,
+        chosen_by=source,
+        defaulted=filled,
     )
 
 

@@ -6,6 +6,10 @@ reported the same way whoever reads it: an :class:`InvalidRequestError` naming t
 file, the table and the key, the value found and what is allowed, before anything
 is sent. Each caller names its table and the keys it knows; the values are checked
 by the caller, which knows what they mean.
+
+Writing (``novareel models default``) goes through :func:`write_table` only, with
+tomlkit, which keeps the rest of the file as the person wrote it: other tables, their
+comments, the order of keys. A file that is not valid TOML is never overwritten.
 """
 
 from __future__ import annotations
@@ -16,16 +20,17 @@ from typing import Any
 
 from novareel.errors import InvalidRequestError, Problem
 
-__all__ = ["CONFIG_NAME", "config_path", "read_table"]
+__all__ = ["CONFIG_NAME", "config_path", "read_table", "write_table"]
 
 CONFIG_NAME = "config.toml"
 
 
-def config_path() -> Path:
-    """``<NOVAREEL_HOME>/config.toml``: novareel's small settings file."""
+def config_path(*, create_home: bool = True) -> Path:
+    """``<NOVAREEL_HOME>/config.toml``: novareel's small settings file
+    (``create_home=False``: the folder is named, not created)."""
     from novareel.paths import novareel_home
 
-    return novareel_home() / CONFIG_NAME
+    return novareel_home(create=create_home) / CONFIG_NAME
 
 
 def read_table(path: Path, table: str, keys: Iterable[str], *, docs: str) -> dict[str, Any]:
@@ -71,3 +76,59 @@ def read_table(path: Path, table: str, keys: Iterable[str], *, docs: str) -> dic
             )
         )
     return dict(found)
+
+
+def write_table(path: Path, table: str, values: dict[str, Any] | None, *, docs: str) -> None:
+    """Set the ``[table]`` of the config file at ``path`` to ``values`` (None removes
+    the table), leaving every other table, comment and key order as it was.
+
+    Keys of the table that are kept keep their comments; the file is replaced
+    atomically (a reader never sees half a file) with its permissions kept. A file
+    that is not valid TOML is refused rather than overwritten: it may hold the
+    person's ``[budget]`` or ``[ledger] url``.
+    """
+    import os
+    import tempfile
+
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raw = ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidRequestError(
+            Problem(str(path), f"cannot be read: {exc}", value=str(path))
+        ) from exc
+    try:
+        document = tomlkit.parse(raw)
+    except TOMLKitError as exc:
+        raise InvalidRequestError(
+            Problem(str(path), f"is not valid TOML: {exc}", value=str(path), limit="TOML"),
+            hint=f"Fix the file first (nothing was written); see {docs} for its keys.",
+        ) from exc
+    if values is None:
+        document.pop(table, None)
+    else:
+        current = document.get(table)
+        if not isinstance(current, dict):
+            current = tomlkit.table()
+            document[table] = current
+        for key in [k for k in current if k not in values]:
+            del current[key]
+        for key, value in values.items():
+            if current.get(key) != value:
+                current[key] = value
+    text = tomlkit.dumps(document)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

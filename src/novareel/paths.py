@@ -13,8 +13,10 @@ from pathlib import Path
 HOME_ENV = "NOVAREEL_HOME"
 
 
-def novareel_home() -> Path:
-    """The folder that holds the ledger and other state (created on first use)."""
+def novareel_home(*, create: bool = True) -> Path:
+    """The folder that holds the ledger and other state (created on first use;
+    ``create=False`` only names it, for a reader that must leave no trace: reading
+    the default model while composing a request)."""
     explicit = os.environ.get(HOME_ENV)
     if explicit:
         home = Path(explicit).expanduser()
@@ -22,5 +24,6 @@ def novareel_home() -> Path:
         from platformdirs import user_data_dir
 
         home = Path(user_data_dir("novareel", appauthor=False))
-    home.mkdir(parents=True, exist_ok=True)
+    if create:
+        home.mkdir(parents=True, exist_ok=True)
     return home

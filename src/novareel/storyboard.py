@@ -533,6 +533,7 @@ def check_storyboard(
     resolution: str | None = None,
     aspect_ratio: str | None = None,
     seed: int | None = None,
+    default_model_id: str | None = None,
 ) -> StoryboardReport:
     """Check a storyboard completely, collecting every problem instead of raising.
 
@@ -543,7 +544,11 @@ def check_storyboard(
     ``generate --storyboard`` takes (``duration``, ``resolution``, ``aspect_ratio``,
     ``seed``): the report names the problems ``generate`` would name and the price
     it would pay (one job per shot on Luma Ray 2, priced by its resolution).
+    ``default_model_id`` is the model when neither ``model_id`` nor the file names
+    one (the person's default, which the command line reads from
+    :mod:`novareel.defaults`; the built-in default when None).
     """
+    fallback = default_model_id or DEFAULT_MODEL
     source = Path(path).expanduser()
     problems: list[Problem] = []
     notes: list[str] = []
@@ -553,7 +558,9 @@ def check_storyboard(
         # Nothing past a syntax error (or a missing file) can be read: no shot count,
         # no cost, only what to fix first.
         hints = [exc.hint] if exc.hint else []
-        return replace(_report(source, exc.problems, [], hints, [], None), readable=False)
+        return replace(
+            _report(source, exc.problems, [], hints, [], None, fallback=fallback), readable=False
+        )
     model, schema_problems = _validate(data)
     problems.extend(schema_problems)
     base = source.resolve().parent
@@ -563,7 +570,7 @@ def check_storyboard(
     if model is not None:
         shots = _resolve(model.shots, base)
         board = Storyboard(path=source, file=model, shots=shots)
-        chosen = _first(model_id, model.model_id, DEFAULT_MODEL)
+        chosen = _first(model_id, model.model_id, fallback)
         options = replace(options, model_id=chosen, seed=seed if seed is not None else model.seed)
         found: Model | None = None
         try:
@@ -587,7 +594,7 @@ def check_storyboard(
                 requests = _priced_if_fixed(replace(options, shots=built), exc.problems)
         return _report(
             source, problems, notes, hints, board.shots, model, options=options,
-            model=found, requests=requests,
+            model=found, requests=requests, fallback=fallback,
         )  # fmt: skip
     # The document is not valid as a whole: still check each image that can be read.
     file_fit = data.get("fit") if isinstance(data, dict) else None
@@ -622,7 +629,7 @@ def check_storyboard(
     ]
     return _report(
         source, problems, notes, hints, counted, None, raw=data,
-        options=replace(options, model_id=model_id),
+        options=replace(options, model_id=model_id), fallback=fallback,
     )  # fmt: skip
 
 
@@ -652,20 +659,21 @@ def _report(
     options: GenerateOptions | None = None,
     model: Model | None = None,
     requests: list[VideoRequest] | None = None,
+    fallback: str = DEFAULT_MODEL,
 ) -> StoryboardReport:
     """The report: what the built ``requests`` say (jobs, seconds, price, seed) when
     they could be built, else the registry's price for the chosen model."""
     options = options or GenerateOptions()
     if file is not None:
         seed = options.seed
-        model_id = _first(options.model_id, file.model_id, DEFAULT_MODEL)
+        model_id = _first(options.model_id, file.model_id, fallback)
     else:
         # The file failed validation: still show its seed and model when they are sane.
         given = raw if isinstance(raw, dict) else {}
         raw_seed, raw_model = given.get("seed"), given.get("model_id")
         seed = options.seed if options.seed is not None else raw_seed
         seed = seed if type(seed) is int else None
-        given_model = raw_model if isinstance(raw_model, str) and raw_model else DEFAULT_MODEL
+        given_model = raw_model if isinstance(raw_model, str) and raw_model else fallback
         model_id = options.model_id or given_model
     model = model or find_model(model_id)
     if model is not None:

@@ -34,7 +34,10 @@ ALLOWED: dict[str, set[str]] = {
     "storyboard": {"errors", "models", "images", "textfiles"},
     # a person's request in their own terms -> checked requests and notices: above
     # images and storyboard, below jobs (which re-exports its notices)
-    "compose": {"errors", "models", "images", "storyboard", "prompting"},
+    "compose": {"errors", "models", "images", "storyboard", "prompting", "defaults"},
+    # the default model chosen once (NOVAREEL_MODEL, [defaults] in config.toml):
+    # read for every door by compose, which sits above it
+    "defaults": {"errors", "config", "models"},
     "textfiles": {"errors"},
     "client": {"errors", "s3uri"},
     "preflight": {"errors", "models", "s3uri", "client"},
@@ -49,6 +52,7 @@ ALLOWED: dict[str, set[str]] = {
         "images",
         "storyboard",
         "compose",
+        "defaults",
         "textfiles",
         "s3uri",
         "client",
@@ -72,6 +76,7 @@ ALLOWED: dict[str, set[str]] = {
     # above jobs (it drives NovaReel); never imports shotboard, which drives it
     "batch": {
         "compose",
+        "defaults",
         "errors",
         "models",
         "images",

@@ -90,7 +90,7 @@ def test_every_command_keeps_secrets_out_of_output_logs_and_ledger(
     seen: set[str] = set()
 
     def run(*args: str, expect: tuple[int, ...] = (0,)) -> Any:
-        grouped = ("jobs", "storyboard", "image", "ledger")
+        grouped = ("jobs", "storyboard", "image", "ledger", "models")
         seen.add(args[0] if args[0] not in grouped else " ".join(args[:2]))
         return _invoke(t, *args, expect=expect)
 
@@ -110,6 +110,7 @@ def test_every_command_keeps_secrets_out_of_output_logs_and_ledger(
         "--json", expect=(3,))  # fmt: skip
     run("list", *conn, "--json")
     run("models", *conn, "--json")
+    run("models", "default", "--json")
     run("doctor", *conn, *target, "--json", expect=(0, 1))
     emulator.fail_jobs("INTERNAL_SERVER_EXCEPTION", shot=1, marker="CANARY-FAIL")
     failed = _json(run("generate", "CANARY-FAIL bird", *conn, *target, *fast, "--no-download",

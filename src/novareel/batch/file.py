@@ -182,11 +182,16 @@ def load_batch(
     items: list[BatchItem] = []
     seen: dict[str, int] = {}
     base = file_path.parent
+    # Read once for every item: an item (and the file's defaults) naming no model is
+    # for the person's default model (NOVAREEL_MODEL, [defaults] in config.toml).
+    from novareel.defaults import read_defaults
+
+    chosen = read_defaults()
     for number, raw in enumerate(entries, start=1):
         if raw is None:  # a JSONL line that did not parse; already reported
             continue
         notices: list[str] = []
-        key, requests, uri, tags, found = _build_item(number, raw, merged, base, notices)
+        key, requests, uri, tags, found = _build_item(number, raw, merged, base, notices, chosen)
         location = None
         if uri is not None:
             try:

@@ -22,6 +22,7 @@ from novareel.batch.keys import (
     request_keys,
 )
 from novareel.compose import RequestSpec, ShotSpec, compose_requests
+from novareel.defaults import ModelDefault
 from novareel.errors import Problem
 from novareel.models import VideoRequest
 
@@ -62,6 +63,7 @@ def _build_item(
     defaults: Mapping[str, Any],
     base: Path,
     notes: list[str] | None = None,
+    chosen: ModelDefault | None = None,
 ) -> tuple[str | None, list[VideoRequest] | None, str | None, dict[str, str], list[Problem]]:
     """(key, requests, output uri, tags, problems) of one raw item.
 
@@ -170,6 +172,7 @@ def _build_item(
         lifecycle=False,  # said once per model for the whole batch
         record_fit=True,  # part of every item's content hash since the first release
         storyboard_field="storyboard",
+        defaults=chosen,  # an item naming no model (here or in `defaults`): the person's
     )
     problems.extend(_prefix(where, built.problems))
     if notes is not None:  # what was done to the images, and prompt advice: before the run

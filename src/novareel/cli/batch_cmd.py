@@ -565,4 +565,15 @@ def _lifecycle_notices(batch_file: Any) -> list[str]:
 
     models = dict.fromkeys(item.request.model_id for item in batch_file.items)
     found = (lifecycle_notice(get_model(model_id)) for model_id in models)
-    return [notice for notice in found if notice]
+    notices = [notice for notice in found if notice]
+    from novareel.defaults import read_defaults
+
+    chosen = read_defaults()
+    if not chosen.is_built_in and chosen.model_id in models:
+        # A model nobody typed in the file is named before anything is paid for.
+        notices.insert(
+            0,
+            f"items naming no model run on your default model {chosen.model_id} "
+            f"({chosen.short_source}; model_id in an item or defaults picks another)",
+        )
+    return notices

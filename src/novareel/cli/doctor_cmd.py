@@ -29,7 +29,7 @@ _MARKS = {
 @with_connection
 def doctor(
     model_id: str | None = typer.Option(
-        None, "--model-id", help="Model id or alias (default: the registry's default model)."
+        None, "--model-id", help="Model id or alias (default: `novareel models default`)."
     ),
     output_uri: str | None = typer.Option(
         None,
@@ -50,12 +50,16 @@ def doctor(
     the endpoint answers (an emulator's, as configured) is shown beside the one AWS
     published; against an emulator, "ready" means ready on that emulator.
     """
+    from novareel.defaults import read_defaults
     from novareel.local import LocalClient
     from novareel.models import get_model
     from novareel.preflight import run_checks
     from novareel.s3uri import LOCAL_OUTPUT_URI, output_location, resolve_output_uri
 
-    model = get_model(model_id)
+    # The model a command naming none would use (NOVAREEL_MODEL, [defaults]), checked
+    # here too: a mistake in config.toml shows up before a first run.
+    chosen = read_defaults()
+    model = get_model(model_id or chosen.model_id)
     output_uri = resolve_output_uri(output_uri, local=conn.local)
     if output_uri is not None:
         location = output_location(output_uri, kms_key_id=kms_key_id)
@@ -73,7 +77,7 @@ def doctor(
         report = run_checks(client, model, output=location, endpoint=endpoint.kind)
 
     if json_output:
-        emit_json(report.to_dict())
+        emit_json({**report.to_dict(), "default_model": chosen.to_dict()})
     else:
         from rich.markup import escape
 
@@ -81,6 +85,11 @@ def doctor(
         console.print(
             f"[bold]novareel doctor[/]: {escape(model.info.name)} "
             f"({escape(model.model_id)}) in {escape(report.region)}{where}",
+            highlight=False,
+        )
+        where = "built in" if chosen.is_built_in else f"from {chosen.source}"
+        console.print(
+            f"default model: {escape(chosen.model_id)} [dim]({escape(where)})[/]",
             highlight=False,
         )
         from rich.table import Table

@@ -226,6 +226,14 @@ def generate(
             price = f"~${cost:.2f} on AWS"
             if is_loopback_url(api.client.runtime_endpoint):
                 price = f"$0 here (≈ ${cost:.2f} on AWS)"
+            chosen = built.chosen_by
+            if chosen is not None and not chosen.is_built_in:
+                # A model nobody typed says where it came from: a changed default
+                # (NOVAREEL_MODEL, config.toml) is never a surprise at the price line.
+                from rich.markup import escape
+
+                said = f"default model {model.model_id} ({chosen.short_source}; "
+                err_console.print(escape(said + "--model-id picks another)"), highlight=False)
             err_console.print(
                 f"submitting {what} to {model.model_id} "
                 f"in {api.region_for(model.model_id)}: {price}",

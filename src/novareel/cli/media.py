@@ -213,7 +213,7 @@ def image_check_command(
 def storyboard_check_command(
     file: Path = typer.Argument(..., help="A storyboard file (.yaml, .yml or .json)."),
     model_id: str | None = typer.Option(
-        None, "--model-id", help="The model `generate` would use (default: the file's)."
+        None, "--model-id", help="The model `generate` would use (default: the file's, else yours)."
     ),
     duration: int | None = typer.Option(
         None, "--duration", help="Seconds per shot, as `generate --duration` (Luma Ray 2)."
@@ -230,6 +230,7 @@ def storyboard_check_command(
     """Report every problem of a storyboard at once, with shot numbers, plus its
     duration and the price `generate` would pay for it with the same options (one job
     per shot on a model without multi-shot). Exit code 2 when there are problems."""
+    from novareel.defaults import read_defaults
     from novareel.storyboard import check_storyboard, shot_label
 
     report = check_storyboard(
@@ -239,6 +240,7 @@ def storyboard_check_command(
         resolution=resolution,
         aspect_ratio=aspect_ratio,
         seed=seed,
+        default_model_id=read_defaults().model_id,  # a file naming no model: as generate
     )
     if json_output:
         emit_json(report.to_dict())

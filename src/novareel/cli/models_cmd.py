@@ -7,6 +7,10 @@ side (:func:`novareel.preflight.survey_models` keeps them apart); the clients co
 the library's connection factory (:mod:`novareel.connection`). ``--offline`` shows
 the registry alone and makes no call. ``--json`` prints a JSON array, one object per
 model.
+
+``novareel models default [MODEL]`` shows or sets the model used when a command, a
+batch item or an MCP call names none (``[defaults]`` in config.toml, read and checked
+by :mod:`novareel.defaults`; ``NOVAREEL_MODEL`` overrides it).
 """
 
 from __future__ import annotations
@@ -50,10 +54,20 @@ def _price(prices: dict[str, float]) -> str:
     return "\n".join(f"{res} ${p:.2f}/s" for res, p in prices.items())
 
 
-@app.command("models")
+models_app = typer.Typer(
+    name="models",
+    help="The video models: lifecycle, access, price; the default model.",
+    no_args_is_help=False,
+    invoke_without_command=True,
+)
+app.add_typer(models_app, name="models")
+
+
+@models_app.callback()
 @handle_errors()
 @with_connection
 def models(
+    ctx: typer.Context,
     offline: bool = typer.Option(
         False, "--offline", help="The registry alone (lifecycle as of today); no AWS call."
     ),
@@ -70,8 +84,12 @@ def models(
     endpoint, endpoint_lifecycle, published_lifecycle, lifecycle_status, access,
     price_usd_per_second, task_types, marketplace, source, note, ...).
     """
+    if ctx.invoked_subcommand is not None:
+        return
+    from novareel.defaults import read_defaults
     from novareel.preflight import is_credential_error, survey_models
 
+    chosen = read_defaults()
     if offline:
         rows = survey_models(None, region=conn.region)
     else:
@@ -88,10 +106,85 @@ def models(
                         "--local asks the local emulator.",
                     ) from None
                 raise
+    for row in rows:
+        row["default"] = row["model_id"] == chosen.model_id
+        row["default_source"] = chosen.source if row["default"] else None
     if json_output:
         emit_json(rows)
         return
     _print_table(rows, offline)
+    console.print(f"default: {_default_line(chosen)}", highlight=False)
+    console.print("[dim]change it once: novareel models default MODEL[/]")
+
+
+def _default_line(chosen: Any) -> str:
+    """``luma.ray-v2:0 (from NOVAREEL_MODEL)``, and the usual options below it."""
+    from rich.markup import escape
+
+    where = "built in" if chosen.is_built_in else f"from {chosen.source}"
+    line = f"{escape(chosen.model_id)} [dim]({escape(where)})[/]"
+    if chosen.options:
+        usual = ", ".join(f"{k} = {v!r}" for k, v in chosen.options.items())
+        line += f"\n  usual options for {escape(chosen.options_model)}: {escape(usual)}"
+    return line
+
+
+@models_app.command("default")
+@handle_errors()
+def models_default(
+    model: str | None = typer.Argument(
+        None, metavar="[MODEL]", help="A model id or alias to use when none is named."
+    ),
+    clear: bool = typer.Option(
+        False, "--clear", help="Remove \\[defaults] (back to the built-in default model)."
+    ),
+    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Show or set the model used when none is named (`--model-id` always wins).
+
+    Written to `\\[defaults] model_id` in <NOVAREEL_HOME>/config.toml.
+    The table may also hold the model's usual options, spelled as in batch
+    files (resolution = "540p", aspect_ratio = "9:16", duration = 5).
+    generate, batch items, the MCP server and RequestSpec use the model
+    and its options when they name no model. NOVAREEL_MODEL overrides it.
+
+    Examples:
+
+      novareel models default luma-ray2
+
+      novareel models default --clear
+    """
+    from rich.markup import escape
+
+    from novareel.defaults import MODEL_ENV, TABLE, read_defaults, write_default_model
+    from novareel.errors import InvalidRequestError, Problem
+    from novareel.models import get_model
+
+    if model is not None and clear:
+        raise InvalidRequestError(
+            Problem("clear", "give a MODEL or --clear, not both", value=model)
+        )
+    if clear:
+        chosen = write_default_model(None)
+    elif model is not None:
+        chosen = write_default_model(model)
+    else:
+        chosen = read_defaults()
+    if json_output:
+        emit_json({**chosen.to_dict(), "name": get_model(chosen.model_id).info.name})
+        return
+    if clear:
+        console.print(escape(f"removed [{TABLE}] from {chosen.path}"), highlight=False)
+    elif model is not None:
+        written = get_model(model).model_id
+        said = f"default model set to {written} in {chosen.table_source}"
+        console.print(escape(said), highlight=False)
+    if chosen.source == MODEL_ENV and (clear or model is not None):
+        console.print(
+            f"[yellow]note:[/] {MODEL_ENV} is set and overrides the file in this shell",
+            highlight=False,
+        )
+    console.print(f"default: {_default_line(chosen)}", highlight=False)
 
 
 #: The table's caption: what each side of the lifecycle column is.
@@ -145,6 +238,8 @@ def _print_table(rows: list[dict[str, Any]], offline: bool) -> None:
             f"[bold]{escape(row['model_id'])}[/]\n{escape(row['name'])} ({escape(row['provider'])})"
             f"\n[dim]{escape(', '.join(row['regions']))}[/]\n[dim]{escape(tasks)}[/]"
         )
+        if row.get("default"):
+            model += "\n[green]default[/]"
         access = row["access"]
         table.add_row(
             model,

@@ -259,7 +259,8 @@ def build_server(tools: AgentTools) -> MCPServer[Any]:
     @server.tool(annotations=read_only)
     async def list_models() -> CallToolResult:
         """Every video model novareel can drive: id, aliases, task types, regions,
-        price per second (by resolution), lifecycle status and notes."""
+        price per second (by resolution), lifecycle status and notes; and the default
+        model (used when a call names no model_id) with where it was chosen."""
         return await _run(tools.list_models)
 
     async def estimate_cost(**values: Any) -> CallToolResult:

@@ -143,10 +143,20 @@ class AgentTools(ServerSession):
     # -- tools --
 
     def list_models(self) -> dict[str, Any]:
-        """Every model with its prices, task types, regions and lifecycle."""
+        """Every model with its prices, task types, regions and lifecycle, and which one
+        a call naming no model uses (``default``: the model, where that came from, the
+        usual options of ``[defaults]``)."""
+        from novareel.defaults import read_defaults
         from novareel.models import all_models, describe_model
 
-        return {"models": [describe_model(m) for m in all_models()]}
+        chosen = read_defaults()
+        return {
+            "models": [
+                {**describe_model(m), "default": m.model_id == chosen.model_id}
+                for m in all_models()
+            ],
+            "default": chosen.to_dict(),
+        }
 
     def estimate_cost(self, spec: VideoSpec) -> dict[str, Any]:
         """The price of a request, checked as generate_video would check it; sends nothing.
@@ -155,10 +165,17 @@ class AgentTools(ServerSession):
         quotes the registry's price for that many seconds.
         """
         if not spec.names_video():
+            from novareel.defaults import read_defaults
             from novareel.models import estimate_cost_usd, get_model
 
-            model = get_model(spec.model_id)
-            if spec.duration is None:
+            # No model named: the person's default (NOVAREEL_MODEL, [defaults]) and its
+            # usual options, as generate_video would use them.
+            chosen = read_defaults()
+            model = get_model(spec.model_id or chosen.model_id)
+            usual = chosen.options_for(model.model_id)
+            duration = spec.duration if spec.duration is not None else usual.get("duration")
+            resolution = spec.resolution or usual.get("resolution")
+            if duration is None:
                 raise InvalidRequestError(
                     Problem(
                         "duration",
@@ -166,11 +183,11 @@ class AgentTools(ServerSession):
                         limit="seconds",
                     )
                 )
-            price = estimate_cost_usd(model.model_id, spec.duration, spec.resolution)
+            price = estimate_cost_usd(model.model_id, duration, resolution)
             return {
                 "model_id": model.model_id,
-                "duration_seconds": spec.duration,
-                "resolution": spec.resolution,
+                "duration_seconds": duration,
+                "resolution": resolution,
                 "estimated_cost_usd": price,
                 "checked": False,
                 "notices": [

@@ -36,9 +36,11 @@ from novareel.models.base import (
 )
 from novareel.models.options import merge_options
 
-#: The model used when none is named. Nova Reel v1:1 stays the default so that a
+#: The built-in model used when none is named and the person chose no default
+#: (``NOVAREEL_MODEL``, ``[defaults]`` in config.toml: :mod:`novareel.defaults`, read
+#: above this leaf by ``compose``). Nova Reel v1:1 stays the built-in default so that a
 #: command written for novareel 0.1 sends what it sent then; ``doctor`` and the
-#: lifecycle notice say when it can no longer run.
+#: lifecycle notice say when it can no longer run and how to choose another once.
 DEFAULT_MODEL = nova_reel.DEFAULT_MODEL
 
 
@@ -270,8 +272,9 @@ def describe_model(model: Model, day: date | None = None) -> dict[str, Any]:
 def lifecycle_notice(model: Model, day: date | None = None) -> str | None:
     """What to say before a submit to a Legacy or retired model (registry dates).
 
-    Names the dates, the active alternative with its price and ``novareel doctor``;
-    never switches model. None for an active model.
+    Names the dates, the active alternative with its price, how to make it the
+    default once (``novareel models default``, so it need not be typed on every
+    command) and ``novareel doctor``; never switches model. None for an active model.
     """
     info = model.info
     status = model.lifecycle_status(day)
@@ -282,7 +285,10 @@ def lifecycle_notice(model: Model, day: date | None = None) -> str | None:
     if alternatives:
         alt = alternatives[0].info
         flag = alt.aliases[0] if alt.aliases else alt.model_id
-        other = f"; the active alternative is {alt.name} (--model-id {flag}, {alt.price_text()})"
+        other = (
+            f"; the active alternative is {alt.name} (--model-id {flag}, {alt.price_text()}); "
+            f"to make it your default once: `novareel models default {flag}`"
+        )
     when = (
         f"reached end of life on {info.lifecycle.end_of_life}"
         if status == "EOL"

@@ -410,7 +410,8 @@ PROMPT = Option(
 MODEL_ID = Option(
     "model_id",
     "model",
-    "Model id or alias: nova-reel (v1:1, default), nova-reel-v1:0, luma-ray2.",
+    "Model id or alias: nova-reel (v1:1), nova-reel-v1:0, luma-ray2 (default: "
+    "NOVAREEL_MODEL, else `novareel models default`, else nova-reel).",
 )
 IMAGE = Option("image", "image", "Starting frame: a PNG/JPEG path (or s3:// URI on Nova Reel).")
 FIT = Option(
