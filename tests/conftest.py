@@ -127,3 +127,53 @@ def frame_png(tmp_path: Path) -> Path:
     path = tmp_path / "frame.png"
     image.save(path)
     return path
+
+
+# --- the ledger on each backend -----------------------------------------------------------
+# A test that takes ``backend`` (or ``target``, ``new_target``) runs twice: on the SQLite
+# file in its NOVAREEL_HOME and on a fresh PostgreSQL ledger (a new schema) of the
+# session's throwaway server (tests/pg.py), which NOVAREEL_LEDGER_URL names, so
+# ``Ledger.open_default()`` and every process the test starts (they inherit
+# os.environ) open the same one. Here, not in tests/ledger/, so one session starts one
+# server for every folder that needs it (a session fixture imported into two conftests
+# would be two fixtures, two servers).
+
+from collections.abc import Callable  # noqa: E402
+
+from tests.pg import pg_cluster, pg_database, pg_url, pg_urls  # noqa: E402, F401  (fixtures)
+
+BACKENDS = ["sqlite", "postgres"]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """``sqlite`` or ``postgres``: where this run of the test keeps its default ledger."""
+    from novareel.ledger.backend import LEDGER_URL_ENV
+
+    if request.param == "postgres":
+        monkeypatch.setenv(LEDGER_URL_ENV, request.getfixturevalue("pg_url"))
+    else:
+        monkeypatch.delenv(LEDGER_URL_ENV, raising=False)
+    return str(request.param)
+
+
+@pytest.fixture
+def target(backend: str) -> Path | str:
+    """The default ledger's location on this backend: a file path, or a URL."""
+    from novareel.ledger.backend import ledger_target
+
+    return ledger_target()
+
+
+@pytest.fixture
+def new_target(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Callable[[], Any]:
+    """``new()``: the location of another fresh ledger on this test's backend (a new
+    file, or a new PostgreSQL schema), e.g. to compare with a freshly migrated one."""
+    made = iter(range(1_000_000))
+
+    def new() -> Path | str:
+        if backend == "postgres":
+            return str(request.getfixturevalue("pg_urls")())
+        return tmp_path / f"other-{next(made)}.db"
+
+    return new

@@ -109,6 +109,13 @@ class Cluster:
     def drop_database(self, name: str) -> None:
         self.admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
+    def new_ledger(self, database: str) -> tuple[str, str]:
+        """(schema, URL) of a fresh, empty ledger: a new schema in ``database``, named
+        by the URL's ``search_path`` (the tests' :func:`pg_urls` and the benches')."""
+        schema = f"t_{uuid.uuid4().hex[:16]}"
+        self.admin_in(database, f"CREATE SCHEMA {schema}")
+        return schema, f"{self.url(database)}?options=-csearch_path%3D{schema}"
+
     def stop(self) -> None:
         self.run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
         shutil.rmtree(self.root, ignore_errors=True)
@@ -226,10 +233,9 @@ def pg_urls(pg_cluster: Cluster, pg_database: str) -> Iterator[Callable[[], str]
     made: list[str] = []
 
     def new() -> str:
-        schema = f"t_{uuid.uuid4().hex[:16]}"
-        pg_cluster.admin_in(pg_database, f"CREATE SCHEMA {schema}")
+        schema, url = pg_cluster.new_ledger(pg_database)
         made.append(schema)
-        return f"{pg_cluster.url(pg_database)}?options=-csearch_path%3D{schema}"
+        return url
 
     try:
         yield new

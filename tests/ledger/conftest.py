@@ -5,52 +5,21 @@ A test that takes ``ledger`` (or ``add``, or ``backend``) runs twice: on the SQL
 file and on a fresh PostgreSQL ledger of the session's throwaway server
 (:mod:`tests.pg`), which ``NOVAREEL_LEDGER_URL`` names, so ``Ledger.open_default()``
 and any process the test starts open the same one. The same assertions hold on both.
+``backend``, ``target``, ``new_target`` and the PostgreSQL fixtures live in
+``tests/conftest.py`` (tests outside this folder, e.g. the kill test, run on both
+backends too).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.pg import pg_cluster, pg_database, pg_url, pg_urls  # noqa: F401  (fixtures)
 
 from novareel.ledger import JobRecord, Ledger
-from novareel.ledger.backend import LEDGER_URL_ENV, ledger_target
 
 ARN_PREFIX = "arn:aws:bedrock:us-east-1:123456789012:async-invoke/"
-BACKENDS = ["sqlite", "postgres"]
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """``sqlite`` or ``postgres``: where this run of the test keeps its default ledger."""
-    if request.param == "postgres":
-        monkeypatch.setenv(LEDGER_URL_ENV, request.getfixturevalue("pg_url"))
-    else:
-        monkeypatch.delenv(LEDGER_URL_ENV, raising=False)
-    return str(request.param)
-
-
-@pytest.fixture
-def target(backend: str) -> Path | str:
-    """The default ledger's location on this backend: a file path, or a URL."""
-    return ledger_target()
-
-
-@pytest.fixture
-def new_target(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Callable[[], Any]:
-    """``new()``: the location of another fresh ledger on this test's backend (a new
-    file, or a new PostgreSQL schema), e.g. to compare with a freshly migrated one."""
-    made = iter(range(1_000_000))
-
-    def new() -> Path | str:
-        if backend == "postgres":
-            return str(request.getfixturevalue("pg_urls")())
-        return tmp_path / f"other-{next(made)}.db"
-
-    return new
 
 
 @pytest.fixture
