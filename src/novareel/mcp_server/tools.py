@@ -179,8 +179,16 @@ class AgentTools(ServerSession):
                 "caps": self._caps_verdict(price or 0.0),
             }
         plan = self.plan(spec)
+        preview = self._dry_run(plan, spec)
+        # What generate_video would refuse before sending (a --region that does not
+        # offer the model, an output location given but wrong) is refused here too, as
+        # generate --dry-run refuses it. A quote needs no output location at all.
+        given = spec.output_uri or self.settings.output_uri
+        wrong = [p for p in preview.problems if given or p.field != "output_uri"]
+        if wrong:
+            raise InvalidRequestError(wrong, hint=" ".join(preview.hints) or None)
         return {
-            **plan.describe(self._dry_run(plan, spec)),
+            **plan.describe(preview),
             "checked": True,
             "caps": self._caps_verdict(plan.cost_usd),
         }
@@ -211,6 +219,7 @@ class AgentTools(ServerSession):
                 notices=plan.notices,
                 ledger=ledger,
                 endpoint=endpoint,
+                region=self.settings.region,
             )
 
     def _caps_verdict(self, usd: float) -> dict[str, Any]:
