@@ -9,6 +9,7 @@ Pillow is imported inside the functions that need it.
 from __future__ import annotations
 
 import io
+import re
 import struct
 import warnings
 from dataclasses import dataclass
@@ -66,6 +67,17 @@ class ImageFacts:
 
 
 # --------------------------------------------------------------------------- sniffing
+
+
+_OBJECT_REPR = re.compile(r"\s*<[\w.]+ object at 0x[0-9a-fA-F]+>")
+
+
+def _pillow_reason(exc: BaseException) -> str:
+    """Pillow's reason, without the repr of the in-memory file it was handed
+    (``cannot identify image file <_io.BytesIO object at 0x7f...>``): an address that
+    differs on every call says nothing to a person, and made the same file's problem
+    read differently from one door to the next."""
+    return _OBJECT_REPR.sub("", str(exc)).strip() or type(exc).__name__
 
 
 def sniff_format(data: bytes) -> str | None:
@@ -200,7 +212,11 @@ def inspect_image_bytes(
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
         described = f"{fmt.upper()} data" if fmt else "not an image Pillow can read"
         raise ImageError(
-            Problem(field, f"cannot be read as an image ({described}: {exc})", value=None),
+            Problem(
+                field,
+                f"cannot be read as an image ({described}: {_pillow_reason(exc)})",
+                value=None,
+            ),
             hint=f"Use a PNG or JPEG file{_of_size(rules or NOVA_FRAME_RULES)}.",
         ) from exc
     fmt = fmt or (image.format or "unknown").lower()
