@@ -495,6 +495,27 @@ def test_chosen_cases_agree(folder: Path, case: Case) -> None:
     _compare(_doors(folder, case))
 
 
+@pytest.mark.parametrize(
+    ("case", "fields"),
+    [
+        (Case("nova-reel", prompt="a fox", duration=7, output="s3://Bad_Bucket/v/"),
+         {"duration", "output_uri"}),
+        (Case("luma-ray2", prompt="a fox", seed=7, image=MISSING, output="http://b/v/"),
+         {"seed", "image", "output_uri"}),
+    ],
+)  # fmt: skip
+def test_every_problem_at_once_with_the_output_location(
+    folder: Path, case: Case, fields: set[str]
+) -> None:
+    """A wrong request sent to a wrong output location: the doors that take both in
+    one call (the command line, a batch item, the MCP tool) name both. (The Python
+    API takes them in two steps: the request is built, and refused, before any
+    output location is given to ``dry_run``.)"""
+    answers = [cli_door(folder, case), mcp_door(folder, case), batch_door(folder, case)]
+    assert {name for name, _ in answers[0].problems} == fields
+    _compare(answers)
+
+
 def test_a_dry_run_refuses_an_explicit_region_that_does_not_offer_the_model() -> None:
     """``generate --dry-run --region eu-west-1 --model-id luma-ray2`` said OK while the
     real run refuses (Luma Ray 2 runs in us-west-2 only)."""

@@ -118,7 +118,20 @@ class AgentTools(ServerSession):
             return str(self.root.confine(value, field))
 
         built = compose_requests(spec, locate=locate)
-        built.raise_if_problems()
+        error = built.error()
+        if error is not None:
+            # Every problem of the call at once, as generate and a batch item list
+            # them: an output location given but wrong too (a missing one is
+            # generate_video's to refuse; a price quote needs none).
+            wrong: list[Problem] = []
+            if spec.output_uri or self.settings.output_uri:
+                try:
+                    self._location(spec, [])
+                except InvalidRequestError as exc:
+                    wrong = list(exc.problems)
+            if wrong:
+                raise InvalidRequestError([*error.problems, *wrong], hint=error.hint)
+            raise error
         assert built.model is not None  # no problem means a model
         source = str(built.storyboard) if built.storyboard is not None else "generate"
         return Plan(built.model, list(built.requests), built.per_shot, list(built.notices), source)
