@@ -98,6 +98,7 @@ class Answer:
     problems: set[tuple[str, str]]
     requests: list[dict[str, Any]]
     price: float | None
+    notices: frozenset[str] = frozenset()
 
 
 # ------------------------------------------------------------------------ strategies
@@ -273,6 +274,15 @@ def _sent(requests: Any) -> list[dict[str, Any]]:
     return [{k: v for k, v in r.items() if k != "clientRequestToken"} for r in requests]
 
 
+#: Where the job runs, said by a door that holds a client (the Python API's
+#: ``NovaReel.dry_run``) before the dry run, and by the others when they submit.
+_REGION_NOTICE = re.compile(r"^no AWS region configured: |\(the region configured for AWS")
+
+
+def _notices(notices: Any) -> frozenset[str]:
+    return frozenset(n for n in notices if not _REGION_NOTICE.search(n))
+
+
 def cli_door(folder: Path, case: Case) -> Answer:
     keys = _keys(folder, case)
     args = ["generate"]
@@ -298,6 +308,7 @@ def cli_door(folder: Path, case: Case) -> Answer:
         _problems(payload.get("problems", [])),
         _sent(j["start_async_invoke"] for j in jobs),
         payload["estimated_cost_usd"],
+        _notices(payload["notices"]),
     )
 
 
@@ -320,7 +331,8 @@ def python_door(folder: Path, case: Case) -> Answer:
             plan = api.dry_run(list(built.requests), case.output)
         except InvalidRequestError as exc:
             return Answer("python", False, _problems(exc.problems), [], None)
-    return Answer("python", True, set(), _sent(plan.start_async_invoke), plan.estimated_cost_usd)
+    sent = _sent(plan.start_async_invoke)
+    return Answer("python", True, set(), sent, plan.estimated_cost_usd, _notices(plan.notices))
 
 
 def class_door(folder: Path, case: Case) -> Answer | None:
@@ -375,7 +387,8 @@ def class_door(folder: Path, case: Case) -> Answer | None:
             plan = api.dry_run(request, case.output)
         except InvalidRequestError as exc:
             return Answer("classes", False, _problems(exc.problems), [], None)
-    return Answer("classes", True, set(), _sent(plan.start_async_invoke), plan.estimated_cost_usd)
+    sent = _sent(plan.start_async_invoke)
+    return Answer("classes", True, set(), sent, plan.estimated_cost_usd, _notices(plan.notices))
 
 
 def mcp_door(folder: Path, case: Case) -> Answer:
@@ -392,6 +405,7 @@ def mcp_door(folder: Path, case: Case) -> Answer:
         set(),
         _sent(j["start_async_invoke"] for j in quote["jobs"]),
         quote["estimated_cost_usd"],
+        _notices(quote["notices"]),
     )
 
 
@@ -414,6 +428,7 @@ def batch_door(folder: Path, case: Case) -> Answer:
         set(),
         _sent(i["start_async_invoke"] for i in payload["items"]),
         payload["estimated_cost_usd"],
+        _notices([*payload["notices"], *(n for i in payload["items"] for n in i["notices"])]),
     )
 
 
@@ -437,6 +452,7 @@ def _compare(answers: list[Answer]) -> None:
         if first.accepted:  # a refused request has no price (the CLI still shows it)
             assert other.requests == first.requests, (where, first.requests, other.requests)
             assert other.price == first.price, (where, first.price, other.price)
+            assert other.notices == first.notices, (where, first.notices, other.notices)
 
 
 def _doors(folder: Path, case: Case) -> list[Answer]:
