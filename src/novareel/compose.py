@@ -538,7 +538,16 @@ def _board_shots(
                 seed=spec.options.get("seed"), model_id=model.model_id, fit=fit, rules=rules
             )
         except InvalidRequestError as exc:
-            found.add(exc, board=True)
+            # A seed given beside the file (``--seed``, an item's ``seed``) is the
+            # spec's, not the storyboard's: named as the spec names it, so a batch
+            # item does not report one bad seed twice (``seed``, ``storyboard.seed``).
+            given = spec.options.get("seed") is not None
+            own = [p for p in exc.problems if given and p.field == "seed"]
+            if own:
+                found.add(InvalidRequestError(own))
+            rest = [p for p in exc.problems if p not in own]
+            if rest:
+                found.add(type(exc)(rest, hint=exc.hint), board=True)
         else:
             # Each frame's own notes ("shots[2].image: ..."), the words a submit repeats.
             read = [s.image for s in prepared.shots if isinstance(s.image, StartingFrame)]

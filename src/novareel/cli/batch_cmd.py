@@ -293,11 +293,15 @@ def _dry_run(batch: Any, as_json: bool) -> None:
     to_spend = round(
         sum(i.estimated_cost_usd for i in batch.items if known.get(i.key) != JobStatus.COMPLETED), 2
     )
+    # The models' lifecycle, said once per model as the run says it (a dry run of a
+    # batch on a retired model said nothing of it, while generate --dry-run did).
+    lifecycle = _lifecycle_notices(batch)
     if as_json:
         emit_json(
             {
                 "dry_run": True,
                 "file": str(batch.path),
+                "notices": lifecycle,
                 "items": [
                     {
                         **i.to_dict(),
@@ -335,6 +339,8 @@ def _dry_run(batch: Any, as_json: bool) -> None:
             known.get(item.key, ""),
         )
     console.print(table)
+    for notice in lifecycle:
+        cli_notice(notice)
     _print_item_notices(batch)
     console.print(
         f"{len(batch.items)} item(s) OK, ${batch.estimated_cost_usd:.2f} in total"

@@ -52,6 +52,7 @@ _SEND_FLAGS: dict[str, str] = {
     "no_wait": "--no-wait",
     "tag": "--tag",
     "tags": "--tag",
+    "region": "--region",
 }
 
 

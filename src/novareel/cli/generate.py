@@ -181,9 +181,8 @@ def generate(
     if dry_run and requests:
         # A dry run shows the request and its price even when something around it is
         # wrong: the user sees everything that is wrong and everything that would be sent.
-        error = found.error() if found else None
-        _print_dry_run(
-            conn, requests, location or output_uri, token, tags, notices, json_output, error
+        error = _print_dry_run(
+            conn, requests, location or output_uri, token, tags, notices, json_output, found
         )
         if error is not None:
             raise typer.Exit(error.exit_code)
@@ -346,11 +345,14 @@ def _print_dry_run(
     tags: dict[str, str],
     notices: list[str],
     json_output: bool,
-    error: InvalidRequestError | None = None,
-) -> None:
+    found: ProblemCollector,
+) -> InvalidRequestError | None:
     """What ``--dry-run`` prints: the library's plan (:func:`novareel.jobs.dry_run`):
     each complete StartAsyncInvoke request (images elided), its cost and expected
-    time, and (``error``) what is still wrong around it (the command then exits 2).
+    time, and what is still wrong around it: ``found`` (the command line's problems)
+    or, when there are none, the plan's own (an explicit ``--region`` that does not
+    offer the model, as the real run refuses it). That error is returned (the command
+    then exits 2).
 
     No network call: the endpoint is the one the command would use, and the ledger
     that times are learned from is read only if it exists (a dry run creates none).
@@ -375,7 +377,13 @@ def _print_dry_run(
             notices=notices,
             ledger=ledger,
             endpoint=endpoint,
+            region=conn.region,
         )
+    if plan.problems and not found:
+        # Asked once the request itself is sound, as the run asks it (and every other
+        # door): a region refusal comes with the request's problems fixed.
+        found.add(InvalidRequestError(list(plan.problems), hint=" ".join(plan.hints) or None))
+    error = found.error() if found else None
     problems = [p.to_dict() for p in error.problems] if error is not None else []
     if error is not None and not json_output:
         for problem in error.problems:
@@ -386,12 +394,12 @@ def _print_dry_run(
     if len(plan.results) == 1:
         if json_output:
             emit_json({**plan.job_dicts()[0], **wrong})
-            return
+            return error
         print_result(plan.results[0], False)
         _say_expected(plan.expectations[0])
         err_console.print("nothing was sent (--dry-run); the StartAsyncInvoke request would be:")
         typer.echo(json.dumps(plan.start_async_invoke[0], indent=2))
-        return
+        return error
     if json_output:
         emit_json(
             {
@@ -405,7 +413,7 @@ def _print_dry_run(
                 **wrong,
             }
         )
-        return
+        return error
     for notice in plan.notices:
         cli_notice(notice)  # neutralised: a notice may quote the prompt
     typer.echo(
@@ -414,6 +422,7 @@ def _print_dry_run(
     )
     err_console.print("nothing was sent (--dry-run); the StartAsyncInvoke requests would be:")
     typer.echo(json.dumps(list(plan.start_async_invoke), indent=2))
+    return error
 
 
 def _say_expected(expected: Any) -> None:

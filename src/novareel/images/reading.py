@@ -69,6 +69,17 @@ class ImageFacts:
 # --------------------------------------------------------------------------- sniffing
 
 
+_OBJECT_REPR = re.compile(r"\s*<[\w.]+ object at 0x[0-9a-fA-F]+>")
+
+
+def _pillow_reason(exc: BaseException) -> str:
+    """Pillow's reason, without the repr of the in-memory file it was handed
+    (``cannot identify image file <_io.BytesIO object at 0x7f...>``): an address that
+    differs on every call says nothing to a person, and made the same file's problem
+    read differently from one door to the next."""
+    return _OBJECT_REPR.sub("", str(exc)).strip() or type(exc).__name__
+
+
 def sniff_format(data: bytes) -> str | None:
     """The real container format from the first bytes: ``png``, ``jpeg``, or another
     lowercase name (``gif``, ``webp``, ``bmp``, ``tiff``, ``heic``...), None if unknown.
@@ -236,7 +247,7 @@ def inspect_image_bytes(
                 Problem(
                     field,
                     f"is damaged: its {fmt.upper()} pixel data is cut off or "
-                    f"corrupt ({_plain(exc)})",
+                    f"corrupt ({_pillow_reason(exc)})",
                 ),
                 hint="Re-export the image from an image editor as PNG.",
             ) from exc
@@ -268,19 +279,10 @@ def inspect_image_bytes(
 _DECODE_PIXELS = 4096 * 4096
 
 
-def _plain(exc: BaseException) -> str:
-    """An exception's message without the repr of an in-memory buffer (Pillow says
-    "cannot identify image file <_io.BytesIO object at 0x7f...>")."""
-    return (
-        re.sub(r"\s*<_io\.BytesIO object at 0x[0-9a-f]+>", "", str(exc)).strip()
-        or type(exc).__name__
-    )
-
-
 def _unreadable(data: bytes, fmt: str | None, exc: BaseException) -> str:
     """Why bytes are not an image, in words a person can act on."""
     if fmt in ("png", "jpeg"):
-        return f"starts like a {fmt.upper()} file but cannot be read ({_plain(exc)})"
+        return f"starts like a {fmt.upper()} file but cannot be read ({_pillow_reason(exc)})"
     if fmt is not None:
         return f"is a {fmt.upper()} file, not a PNG or JPEG, and cannot be read here"
     start = data[:12]

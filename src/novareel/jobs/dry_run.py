@@ -37,8 +37,9 @@ class DryRun:
 
     ``results`` are :class:`~novareel.results.JobResult` with status ``DryRun``;
     ``start_async_invoke`` the complete request each would send (images as path and
-    sha256, not bytes); ``problems`` what is wrong with the output location (shown
-    as typed then, so the rest can still be seen).
+    sha256, not bytes); ``problems`` what a submit would refuse around the requests
+    (the output location, shown as typed then so the rest can still be seen; an
+    explicit region that does not offer the model), with ``hints`` on fixing them.
     """
 
     results: tuple[JobResult, ...]
@@ -46,6 +47,7 @@ class DryRun:
     expectations: tuple[Expectation, ...]
     notices: tuple[str, ...] = ()
     problems: tuple[Problem, ...] = field(default=())
+    hints: tuple[str, ...] = ()
 
     @property
     def estimated_cost_usd(self) -> float:
@@ -75,14 +77,29 @@ def dry_run(
     notices: Sequence[str] = (),
     ledger: Ledger | None = None,
     endpoint: str | None = None,
+    region: str | None = None,
 ) -> DryRun:
     """Plan ``requests`` to ``output`` without sending anything.
 
     ``ledger`` and ``endpoint`` (None: AWS) say where the expected generation times
     are learned from (:mod:`novareel.expectations`). A token fixed for several jobs
     is not shown for each (each shot of a per-shot storyboard derives its own).
+    ``region`` is a region chosen explicitly (``--region``): when the registry says
+    it does not offer a request's model, that is one of the plan's ``problems``, as
+    the submit refuses it (:func:`novareel.jobs.session.region_refusal`), so a dry
+    run never says OK to a job the real run refuses before sending.
     """
     problems: list[Problem] = []
+    hints: list[str] = []
+    if region:
+        from novareel.jobs.session import region_refusal
+
+        for model_id in dict.fromkeys(r.model_id for r in requests):
+            refusal = region_refusal(model_id, region)
+            if refusal is not None:
+                problems.extend(refusal.problems)
+                if refusal.hint and refusal.hint not in hints:
+                    hints.append(refusal.hint)
     shown_uri: str | None
     if isinstance(output, OutputLocation):
         location, shown_uri = output, str(output.uri)
@@ -102,7 +119,7 @@ def dry_run(
     sent = tuple(
         start_async_invoke_params(
             model_id=r.model_id,
-            model_input=r.describe(),
+            model_input=_as_sent(r.describe()),
             output=location,
             client_token=shown_token,
             tags=tags or None,
@@ -127,7 +144,21 @@ def dry_run(
     from novareel.expectations import expect
 
     expected = tuple(expect(ledger, r.model_id, r.shape, endpoint=endpoint) for r in requests)
-    return DryRun(results, sent, expected, tuple(notices), tuple(problems))
+    return DryRun(results, sent, expected, tuple(notices), tuple(problems), tuple(hints))
+
+
+def _as_sent(described: Any) -> Any:
+    """A request's ``describe()`` form as the StartAsyncInvoke ``modelInput`` it stands
+    for: each local image as path + sha256 (its bytes elided), without the ``fit`` a
+    record keeps so that a retry rebuilds the same bytes. That is not sent, and a
+    batch records it even for an image that needed no conversion (its content hashes
+    always have), so showing it made one request look different by door."""
+    if isinstance(described, dict):
+        image = "sha256" in described and "path" in described
+        return {k: _as_sent(v) for k, v in described.items() if not (image and k == "fit")}
+    if isinstance(described, list):
+        return [_as_sent(v) for v in described]
+    return described
 
 
 @contextlib.contextmanager

@@ -118,7 +118,20 @@ class AgentTools(ServerSession):
             return str(self.root.confine(value, field))
 
         built = compose_requests(spec, locate=locate)
-        built.raise_if_problems()
+        error = built.error()
+        if error is not None:
+            # Every problem of the call at once, as generate and a batch item list
+            # them: an output location given but wrong too (a missing one is
+            # generate_video's to refuse; a price quote needs none).
+            wrong: list[Problem] = []
+            if spec.output_uri or self.settings.output_uri:
+                try:
+                    self._location(spec, [])
+                except InvalidRequestError as exc:
+                    wrong = list(exc.problems)
+            if wrong:
+                raise InvalidRequestError([*error.problems, *wrong], hint=error.hint)
+            raise error
         assert built.model is not None  # no problem means a model
         source = str(built.storyboard) if built.storyboard is not None else "generate"
         return Plan(built.model, list(built.requests), built.per_shot, list(built.notices), source)
@@ -196,8 +209,16 @@ class AgentTools(ServerSession):
                 "caps": self._caps_verdict(price or 0.0),
             }
         plan = self.plan(spec)
+        preview = self._dry_run(plan, spec)
+        # What generate_video would refuse before sending (a --region that does not
+        # offer the model, an output location given but wrong) is refused here too, as
+        # generate --dry-run refuses it. A quote needs no output location at all.
+        given = spec.output_uri or self.settings.output_uri
+        wrong = [p for p in preview.problems if given or p.field != "output_uri"]
+        if wrong:
+            raise InvalidRequestError(wrong, hint=" ".join(preview.hints) or None)
         return {
-            **plan.describe(self._dry_run(plan, spec)),
+            **plan.describe(preview),
             "checked": True,
             "caps": self._caps_verdict(plan.cost_usd),
         }
@@ -228,6 +249,7 @@ class AgentTools(ServerSession):
                 notices=plan.notices,
                 ledger=ledger,
                 endpoint=endpoint,
+                region=self.settings.region,
             )
 
     def _caps_verdict(self, usd: float) -> dict[str, Any]:
