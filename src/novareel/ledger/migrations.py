@@ -302,3 +302,29 @@ def m011_job_origin(db: sqlite3.Connection) -> None:
     `jobs show` says whose job it is. NULL for rows recorded before this step and for
     jobs adopted from the service by `jobs sync` (submitted from anywhere)."""
     db.execute("ALTER TABLE jobs ADD COLUMN origin TEXT")
+
+
+@migration
+def m012_quota_leases(db: sqlite3.Connection) -> None:
+    """The account's concurrency quota, shared: one row per job slot a process holds.
+
+    A process takes a lease (in one write transaction, only while fewer unexpired
+    leases of the same endpoint, model and region exist than the quota) before it
+    submits, renews it while the job runs and deletes it when the job ends; a lease
+    whose holder died expires at ``expires_at``. So every process sharing the ledger
+    (on PostgreSQL, every machine) counts the same jobs in flight (see docs/ledger.md)."""
+    db.execute(
+        "CREATE TABLE quota_leases ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " endpoint TEXT NOT NULL,"
+        " model_id TEXT NOT NULL,"
+        " region TEXT NOT NULL,"
+        " holder TEXT NOT NULL,"
+        " item TEXT,"
+        " acquired_at TEXT NOT NULL,"
+        " expires_at TEXT NOT NULL)"
+    )
+    db.execute(
+        "CREATE INDEX quota_leases_slot ON quota_leases (endpoint, model_id, region, expires_at)"
+    )
+    db.execute("CREATE INDEX quota_leases_holder ON quota_leases (holder)")
