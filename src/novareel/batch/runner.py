@@ -230,12 +230,12 @@ class BatchRunner:
         self.api.check_regions(item.request.model_id for item in self.batch.items)
         self._resume()
         self._check_cap()
-        self._adopt_slots()
         started = self._clock()
         timed_out = False
         executor = ThreadPoolExecutor(self._download_workers, thread_name_prefix="novareel-dl")
         clean = False
         try:
+            self._adopt_slots()
             while True:
                 self._collect_downloads()
                 self._poll()
