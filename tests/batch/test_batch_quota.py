@@ -12,6 +12,7 @@ from typing import Any
 
 from novareel.batch import BatchEvent, BatchRunner, ItemPhase, load_batch
 from novareel.jobs import NovaReel
+from novareel.ledger.leases import LEASE_TTL_SECONDS
 from tests.batch.test_batch_run import V11, accepted, text_batch
 
 
@@ -69,20 +70,48 @@ def test_keeps_its_jobs_within_a_quota_smaller_than_max_concurrent(
     assert any("at most 2 job(s)" in n and "NOVAREEL_QUOTA" in n for n in summary.notices)
 
 
-def test_a_resumed_run_counts_the_jobs_it_finds_running(
+def _stopped_run(reel: NovaReel, emulator: Any, path: Path) -> BatchRunner:
+    """A run stopped at its time limit with 3 jobs (the quota) still running."""
+    emulator.configure(speed=20, quotas={V11: 50})  # jobs outlive the run
+    runner = BatchRunner(reel, load_batch(path), out_dir=None, timeout=0.01)
+    assert runner.run().timed_out
+    assert runner.phase_counts()[ItemPhase.IN_FLIGHT] == 3
+    return runner
+
+
+def test_a_resumed_run_takes_over_the_slots_its_stopped_run_left(
     reel: NovaReel, emulator: Any, tmp_path: Path
 ) -> None:
-    """A run stopped at its time limit leaves 3 jobs running (the quota); the next run
-    takes leases for them (whatever the count: they hold their slots on the service),
-    so the 4th item waits for one of them to end: the service, which would take 50,
-    never sees 4 at once. Without the adopted leases it would send the 4th at once."""
+    """The stopped run leaves its running jobs' leases (they still hold the slots);
+    the next run takes them over by job (client token), gives each back as its job
+    ends, and sends the 4th item only then: nothing is left held at the end (a
+    second lease per job, or the old ones left to expire, would be)."""
     assert reel.ledger is not None
-    emulator.configure(speed=20, quotas={V11: 50})  # jobs outlive the first run
     path = text_batch(tmp_path / "q.yaml", 4)
-    first = BatchRunner(reel, load_batch(path), out_dir=None, timeout=0.01).run()
-    assert first.timed_out
-    assert sum(1 for item in first.items if item.phase is ItemPhase.IN_FLIGHT) == 3
-    summary = BatchRunner(reel, load_batch(path), out_dir=None).run()
-    assert summary.done == 4
-    assert accepted(emulator) == 4
+    stopped = _stopped_run(reel, emulator, path)
+    assert stopped.quota is not None
+    assert reel.ledger.leases_in_use(**_slot(reel)) == 3
+    started = time.monotonic()
+    summary = BatchRunner(reel, load_batch(path), out_dir=None, max_concurrent=5).run()
+    # Left alone, the old leases would hold the 4th item back until they expire.
+    assert time.monotonic() - started < LEASE_TTL_SECONDS * 2 / 3
+    assert summary.done == 4 and accepted(emulator) == 4
+    assert emulator.stats()["maxInFlight"][f"{V11}@us-east-1"] == 3
+    assert reel.ledger.leases_in_use(**_slot(reel)) == 0
+
+
+def test_a_resumed_run_counts_running_jobs_whose_leases_expired(
+    reel: NovaReel, emulator: Any, tmp_path: Path
+) -> None:
+    """The stopped run's process died long ago (its leases expired), its 3 jobs still
+    run: the next run counts them whatever the count says, so the service (which
+    would take 50) never sees 4 at once. Without it the 4th would go at once."""
+    assert reel.ledger is not None
+    path = text_batch(tmp_path / "q.yaml", 4)
+    stopped = _stopped_run(reel, emulator, path)
+    assert stopped.quota is not None
+    reel.ledger.release_holder(stopped.quota.holder)  # as if expired
+    # max_concurrent 5: only the shared quota (3) can hold the 4th item back
+    summary = BatchRunner(reel, load_batch(path), out_dir=None, max_concurrent=5).run()
+    assert summary.done == 4 and accepted(emulator) == 4
     assert emulator.stats()["maxInFlight"][f"{V11}@us-east-1"] == 3

@@ -132,3 +132,16 @@ def test_a_bad_quota_in_the_file_names_the_key(tmp_path: Path) -> None:
     with pytest.raises(InvalidRequestError) as caught:
         quota_settings({}, config)
     assert "[quota] default" in str(caught.value) + repr(caught.value.problems)
+
+
+def test_one_job_holds_one_slot_whoever_asks(ledger: Ledger) -> None:
+    """The lease names the job (its client token): a second ask for the same job gets
+    the same lease (two machines running one batch file), and a resumed run's forced
+    ask takes over the lease its stopped run left instead of counting the job twice."""
+    first = take(ledger, "run-1", item="token-a")
+    assert take(ledger, "machine-b", item="token-a") == first
+    assert ledger.leases_in_use(**SLOT) == 1
+    assert take(ledger, "run-2", item="token-a", force=True) == first
+    assert ledger.renew_leases("run-2") == 1  # now the resumed run's to renew
+    assert ledger.renew_leases("run-1") == 0
+    assert ledger.leases_in_use(**SLOT) == 1

@@ -546,7 +546,7 @@ class BatchRunner:
         for state in self._phases[ItemPhase.IN_FLIGHT].values():
             model = state.item.request.model_id
             self._leases[state.index] = self.quota.adopt(
-                model, self.api.region_for(model), state.item.key
+                model, self.api.region_for(model), state.token
             )
         for model in sorted({s.item.request.model_id for s in self._queue}):
             quota = self.quota.quota(model)
@@ -564,7 +564,9 @@ class BatchRunner:
         if self.quota is None or state.index in self._leases:
             return True
         model = state.item.request.model_id
-        lease = self.quota.try_acquire(model, self.api.region_for(model), state.item.key)
+        # Keyed by the job's client token: one job, one slot, whichever process (or
+        # earlier run of this batch) holds it.
+        lease = self.quota.try_acquire(model, self.api.region_for(model), state.token)
         if lease is None:
             return False
         self._leases[state.index] = lease

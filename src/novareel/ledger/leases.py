@@ -60,12 +60,15 @@ class JobLeases(LedgerCore):
         ttl: float = LEASE_TTL_SECONDS,
         force: bool = False,
     ) -> int | None:
-        """A new lease's id, or None when ``quota`` unexpired leases already count.
+        """A lease's id, or None when ``quota`` unexpired leases already count.
 
-        The count and the insert are one write transaction, so the quota holds
-        whatever the other processes do. ``force=True`` takes the lease whatever the
-        count (a job already running, found again by a resumed run: it occupies a
-        slot on the service whether or not a lease says so). Expired leases are
+        ``item`` names the job the slot is for (its client token): a job already
+        holding an unexpired lease gets that lease back instead of a second slot
+        (``force`` also makes it this holder's). The count and the insert are one
+        write transaction, so the quota holds whatever the other processes do.
+        ``force=True`` takes the lease whatever the count (a job already running,
+        found again by a resumed run: it occupies a slot on the service whether or
+        not a lease says so). Expired leases are
         deleted on the way (they count for nothing; the table stays small). A cheap
         read first spares the write lock while the slots are full.
         """
@@ -73,39 +76,50 @@ class JobLeases(LedgerCore):
             raise LedgerError(f"a concurrency quota must be at least 1, got {quota}")
         now = utc_now()
         stamp = to_iso(now)
+        expires = to_iso(now + timedelta(seconds=ttl))
         key = (endpoint, model_id, region, stamp)
-        if not force:
-            full = self.conn.execute(
-                f"SELECT COUNT(*) FROM quota_leases WHERE {_LIVE}", key
-            ).fetchone()
-            if int(full[0]) >= quota:
-                return None
+        if not force and self._full(key, quota) and self._job_lease(endpoint, item, stamp) is None:
+            return None
         with self._write() as db:
             db.execute("DELETE FROM quota_leases WHERE expires_at < ?", (stamp,))
-            if not force:
-                count = db.execute(
-                    f"SELECT COUNT(*) FROM quota_leases WHERE {_LIVE}", key
-                ).fetchone()
-                if int(count[0]) >= quota:
-                    return None
+            held = self._job_lease(endpoint, item, stamp)
+            if held is not None:
+                # One job holds one slot, whoever asks: a resumed run takes over the
+                # lease its stopped run left (force), two processes sending the same
+                # job (one batch file on two machines) share it.
+                if force:
+                    db.execute(
+                        "UPDATE quota_leases SET holder = ?, expires_at = ? WHERE id = ?",
+                        (holder, expires, held),
+                    )
+                return held
+            if not force and self._full(key, quota):
+                return None
             cursor = db.execute(
                 "INSERT INTO quota_leases"
                 " (endpoint, model_id, region, holder, item, acquired_at, expires_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    endpoint,
-                    model_id,
-                    region,
-                    holder,
-                    item,
-                    stamp,
-                    to_iso(now + timedelta(seconds=ttl)),
-                ),
+                (endpoint, model_id, region, holder, item, stamp, expires),
             )
             lease_id = cursor.lastrowid
         if lease_id is None:
             raise LedgerError("the ledger did not number the new quota lease")
         return int(lease_id)
+
+    def _full(self, key: tuple[str, str, str, str], quota: int) -> bool:
+        row = self.conn.execute(f"SELECT COUNT(*) FROM quota_leases WHERE {_LIVE}", key)
+        return int(row.fetchone()[0]) >= quota
+
+    def _job_lease(self, endpoint: str, item: str | None, stamp: str) -> int | None:
+        """The unexpired lease already held for the job ``item`` names, if any."""
+        if item is None:
+            return None
+        row = self.conn.execute(
+            "SELECT id FROM quota_leases WHERE endpoint = ? AND item = ? AND expires_at >= ?"
+            " ORDER BY id LIMIT 1",
+            (endpoint, item, stamp),
+        ).fetchone()
+        return None if row is None else int(row[0])
 
     @locked
     def renew_leases(self, holder: str, *, ttl: float = LEASE_TTL_SECONDS) -> int:

@@ -328,3 +328,4 @@ def m012_quota_leases(db: sqlite3.Connection) -> None:
         "CREATE INDEX quota_leases_slot ON quota_leases (endpoint, model_id, region, expires_at)"
     )
     db.execute("CREATE INDEX quota_leases_holder ON quota_leases (holder)")
+    db.execute("CREATE INDEX quota_leases_item ON quota_leases (endpoint, item)")

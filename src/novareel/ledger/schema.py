@@ -119,7 +119,8 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "region": "The region whose quota the lease counts against.",
         "holder": "The process holding it (`user@host:pid:random`); it renews its leases"
         " while it runs.",
-        "item": "What the slot is for (a batch item's key, or a job's client token).",
+        "item": "The job the slot is for (its client token): one job holds one slot,"
+        " whichever process asks.",
         "acquired_at": "When it was taken (ISO-8601 UTC).",
         "expires_at": "When it stops counting unless renewed (ISO-8601 UTC): a process that"
         " died frees its slots by then.",
