@@ -106,6 +106,8 @@ def _drain(fd: int, counter: list[int]) -> None:
 
 def run_client(batch: Path, home: Path, url: str, mode: str, timeout: float) -> dict[str, Any]:
     env = {**os.environ, **DUMMY_ENV, "NOVAREEL_HOME": str(home), "NOVAREEL_EMULATOR_URL": url}
+    # the account's quota (shared through the ledger) as the emulator's, not 3
+    env["NOVAREEL_QUOTA"] = str(QUOTA)
     env.pop("NO_COLOR", None)
     args = [PYTHON, "-m", "novareel", "batch", str(batch), "--local", "--no-download"]
     args += ["--max-concurrent", str(QUOTA)]

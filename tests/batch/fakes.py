@@ -27,3 +27,15 @@ class FakeLedger:
 
     def get(self, job_id: int) -> Any:
         return self.records[job_id]
+
+    # The shared quota's leases (novareel.quota): always granted here, so the runner's
+    # own limits are what these tests see.
+    def acquire_lease(self, **_: Any) -> int:
+        self.leases = getattr(self, "leases", 0) + 1
+        return self.leases
+
+    def renew_leases(self, holder: str, **_: Any) -> int:
+        return 0
+
+    def release_lease(self, lease_id: int) -> None:
+        return None

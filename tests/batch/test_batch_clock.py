@@ -114,6 +114,10 @@ class ScriptedApi:
         """Every item's model runs here (NovaReel.check_regions: nothing to refuse)."""
 
     @staticmethod
+    def region_for(model_id: str) -> str:
+        return "us-east-1"
+
+    @staticmethod
     def region_of_job(invocation_arn: str | None) -> str | None:
         return "us-east-1"
 

@@ -112,10 +112,12 @@ def test_throttling_storm_and_5xx_bursts(emulator: Any, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("quota_error", ["ThrottlingException", "ServiceQuotaExceededException"])
 def test_learns_the_quota_instead_of_failing(
-    reel: NovaReel, emulator: Any, tmp_path: Path, quota_error: str
+    reel: NovaReel, emulator: Any, tmp_path: Path, quota_error: str, monkeypatch: Any
 ) -> None:
     """The full quota answered as AWS users see it (ThrottlingException, the emulator's
-    default) or as ServiceQuotaExceededException: the runner learns the limit either way."""
+    default) or as ServiceQuotaExceededException: the runner learns the limit either way
+    (here the configured shared quota, 6, is above the account's real one, 2)."""
+    monkeypatch.setenv("NOVAREEL_QUOTA", "6")
     emulator.configure(quotas={V11: 2}, quota_error=quota_error)
     path = text_batch(tmp_path / "quota.yaml", 6)
     pushed_back: list[str] = []

@@ -71,6 +71,9 @@ ALLOWED: dict[str, set[str]] = {
     # learned expectations: below jobs and batch, which ask it
     "expectations": {"errors", "ledger", "models"},
     "budget": {"errors", "paths", "config", "ledger", "models"},
+    # the account's concurrency quota (configured, else the family's), shared as
+    # ledger leases: beside budget, below batch (and jobs), which ask it
+    "quota": {"errors", "config", "ledger", "models"},
     # config.toml, read in one place (budget's [budget], the ledger's [ledger] url)
     "config": {"errors", "paths"},
     # above jobs (it drives NovaReel); never imports shotboard, which drives it
@@ -88,6 +91,7 @@ ALLOWED: dict[str, set[str]] = {
         "waiting",
         "ledger",
         "jobs",
+        "quota",
     },
     # --local and NovaReel.local(): below jobs (which imports it lazily), never above.
     "local": {"errors", "s3uri", "client", "emulator"},

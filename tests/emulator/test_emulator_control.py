@@ -234,3 +234,20 @@ def test_speed_changes_take_effect(
         == "Failed"
     )
     assert time.monotonic() - t0 < 2.0
+
+
+def test_stats_report_the_most_jobs_in_flight_per_model_and_region(
+    emulator: EmulatorControl, bedrock_client: Any, emulator_bucket: str
+) -> None:
+    """``maxInFlight`` is the high-water mark of jobs in progress per model@region:
+    what a test of several clients sharing one quota asserts against."""
+    emulator.configure(speed=20, quotas={V1: 5})  # jobs last seconds: all overlap
+    arns = [start(bedrock_client, emulator_bucket, text_video(f"kite {n}")) for n in range(3)]
+    assert emulator.stats()["maxInFlight"] == {f"{V1}@us-east-1": 3}
+    for arn in arns:
+        emulator.finish(arn.rsplit("/", 1)[-1])
+        wait(bedrock_client, arn)
+    start(bedrock_client, emulator_bucket, text_video("kite 4"))
+    assert emulator.stats()["maxInFlight"] == {f"{V1}@us-east-1": 3}  # a mark, not a count
+    emulator.reset()
+    assert emulator.stats()["maxInFlight"] == {}

@@ -23,6 +23,13 @@ own retries, and grows by one after as many successful submits as the current li
 A quota answer means "no slot now": the item goes back to the queue with the same
 token, and the next submit waits for a job to finish or a back-off to pass.
 
+**The account's quota is shared** (:mod:`novareel.quota`): before each submit the
+runner takes a lease on one slot of the item's model and region from the ledger,
+which every process on the same ledger (on PostgreSQL, every machine) counts, and
+gives it back when the job ends or the submit is refused. While the slots are taken
+the item waits (a cheap read of the count, every poll interval up to 2 s), so four
+batches at once keep the account at its quota instead of learning it from throttles.
+
 In-flight jobs are polled with one ListAsyncInvokes(statusEquals=InProgress) per tick
 instead of one GetAsyncInvoke per job; only jobs missing from that list are asked
 about one by one (which also reads their status file to explain a failure). The tick
@@ -82,6 +89,7 @@ from novareel.errors import (
     ServiceValidationError,
     ThrottledError,
 )
+from novareel.quota import SharedQuota, quota_settings
 from novareel.results import Failure, JobResult, advice_for
 from novareel.status import JobStatus
 from novareel.waiting import PollSchedule
@@ -141,6 +149,7 @@ class BatchRunner:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], object] | None = None,
         now: Callable[[], datetime] = _utc_now,
+        shared_quota: SharedQuota | bool = True,
     ) -> None:
         if api.ledger is None:
             raise LedgerError(
@@ -194,6 +203,20 @@ class BatchRunner:
         self.notices: list[str] = []
         #: set when a budget refused a submit: nothing more is sent in this run
         self.budget_stop: BudgetExceededError | None = None
+        # The account's quota, shared through the ledger's leases (None: not shared).
+        self.quota: SharedQuota | None
+        if isinstance(shared_quota, SharedQuota):
+            self.quota = shared_quota
+        elif shared_quota:
+            settings = quota_settings()  # a bad NOVAREEL_QUOTA stops here, nothing sent
+            endpoint = getattr(api.client, "runtime_endpoint", None)
+            shared = SharedQuota(self.ledger, endpoint=endpoint, settings=settings)
+            self.quota = shared if settings.shared else None
+        else:
+            self.quota = None
+        #: lease id held per item (state index) while it is submitted or in flight
+        self._leases: dict[int, int] = {}
+        self._lease_wait = max(0.005, min(self.poll_interval, 2.0))
 
     # -- public --
 
@@ -212,6 +235,7 @@ class BatchRunner:
         executor = ThreadPoolExecutor(self._download_workers, thread_name_prefix="novareel-dl")
         clean = False
         try:
+            self._adopt_slots()
             while True:
                 self._collect_downloads()
                 self._poll()
@@ -227,6 +251,7 @@ class BatchRunner:
             clean = True
         finally:
             executor.shutdown(wait=clean, cancel_futures=True)
+            self._close_quota()
         return self.summary(timed_out=timed_out)
 
     def summary(self, *, timed_out: bool = False) -> BatchSummary:
@@ -500,14 +525,75 @@ class BatchRunner:
         while self._queue and self.budget_stop is None and self._in_flight() < self.limit.limit:
             if self._clock() < self._slot_free_at:
                 return
-            state = self._queue.popleft()
+            state = self._queue[0]
+            if not self._take_slot(state):
+                # Every slot of the account's quota is taken (by this process or
+                # another on the ledger): look again soon, or when a job of ours ends.
+                self._slot_free_at = self._clock() + self._lease_wait
+                return
+            self._queue.popleft()
             if not self._submit(state):
                 return
+
+    # -- the shared quota --
+
+    def _adopt_slots(self) -> None:
+        """Leases for the jobs a resumed run finds running: they hold their slots on
+        the service whatever any lease says, so they are counted, quota or not; and
+        a note when this run may keep fewer jobs in flight than ``max_concurrent``."""
+        if self.quota is None:
+            return
+        for state in self._phases[ItemPhase.IN_FLIGHT].values():
+            model = state.item.request.model_id
+            self._leases[state.index] = self.quota.adopt(
+                model, self.api.region_for(model), state.token
+            )
+        for model in sorted({s.item.request.model_id for s in self._queue}):
+            quota = self.quota.quota(model)
+            if quota < self.limit.maximum:
+                self.notices.append(
+                    f"at most {quota} job(s) of {model} in flight at once, with every process"
+                    f" sharing this ledger (the account's concurrency quota, from"
+                    f" {self.quota.settings.source(model)}; raise it with NOVAREEL_QUOTA or"
+                    " [quota] in config.toml)"
+                )
+
+    def _take_slot(self, state: ItemState) -> bool:
+        """A lease on one slot of the item's model and region, unless already held;
+        False while the account's quota is full."""
+        if self.quota is None or state.index in self._leases:
+            return True
+        model = state.item.request.model_id
+        # Keyed by the job's client token: one job, one slot, whichever process (or
+        # earlier run of this batch) holds it.
+        lease = self.quota.try_acquire(model, self.api.region_for(model), state.token)
+        if lease is None:
+            return False
+        self._leases[state.index] = lease
+        return True
+
+    def _give_back(self, state: ItemState) -> None:
+        """The item's job ended, or was never accepted: its slot is free for anyone."""
+        lease = self._leases.pop(state.index, None)
+        if lease is not None and self.quota is not None:
+            self.quota.release(lease)
+
+    def _close_quota(self) -> None:
+        """Give back the slots of items not in flight and stop renewing; the leases of
+        jobs still running (a run stopped at its time limit) are left to expire, as
+        their jobs still occupy the slots."""
+        if self.quota is None:
+            return
+        for index in list(self._leases):
+            if self.states[index].phase is not ItemPhase.IN_FLIGHT:
+                self._give_back(self.states[index])
+        self.quota.close()
 
     def _pushback(self, state: ItemState, why: str, *, shrink: bool = True) -> None:
         """No slot now: same token back to the front of the queue; wait, learn."""
         if shrink:
             self.limit.on_pushback()
+        self._give_back(state)
         self._set_phase(state, ItemPhase.PENDING)
         self._slot_free_at = self._clock() + self._backoff
         self._backoff = min(self._backoff * 1.5, 60.0 / max(self.api.time_scale, 1e-6))
@@ -534,6 +620,7 @@ class BatchRunner:
         except BudgetExceededError as exc:
             # Nothing was written or sent for it: it stays pending for a later run.
             self.budget_stop = exc
+            self._give_back(state)
             self._set_phase(state, ItemPhase.PENDING)
             self._emit(state, f"not sent: {exc.limit.replace('_', ' ')} limit reached")
             return False
@@ -547,6 +634,7 @@ class BatchRunner:
             self._pushback(state, "throttled", shrink=self._in_flight() > 1)
             return False
         except (ServiceUnavailableError, EndpointError) as exc:
+            self._give_back(state)
             state.submit_errors += 1
             if state.submit_errors >= MAX_SUBMIT_ERRORS:
                 self._set_phase(state, ItemPhase.FAILED)
@@ -558,6 +646,7 @@ class BatchRunner:
             self._emit(state, f"service error ({exc.code or 'network'}); will send again")
             return False
         except ServiceValidationError as exc:
+            self._give_back(state)
             record = self.ledger.find(state.token)
             state.job_id = record.id if record else None
             self._set_phase(state, ItemPhase.FAILED)
@@ -626,6 +715,7 @@ class BatchRunner:
     def _finished(self, state: ItemState, result: JobResult) -> None:
         # A slot freed up: a waiting submit may go now.
         self._slot_free_at = 0.0
+        self._give_back(state)
         if result.status == JobStatus.COMPLETED:
             self._set_phase(
                 state, ItemPhase.DOWNLOADING if self._downloads_item(state) else ItemPhase.DONE

@@ -251,6 +251,9 @@ class EmulatorBackend:
             job = self._new_job(req, region, token, fingerprint)
             self.jobs.add(job)
             self.stats.accept()
+            self.stats.in_flight(
+                f"{req.model_id}@{region}", self.jobs.in_progress(req.model_id, region)
+            )
             generation = self._generation
         failure = self._plan_failure(req.plan)
         for name, data in req.plan.submit_files(job):

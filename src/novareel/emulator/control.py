@@ -10,7 +10,8 @@ Routes (all JSON; errors are ``{"message": ...}`` with status 400 or 404):
 * ``GET  /_emulator/jobs/{id}``  one job as Get describes it, plus ``modelId``, ``region``,
   ``taskType`` and the ``modelInput`` exactly as the emulator received it
 * ``POST /_emulator/jobs/{id}/finish``  complete as soon as the render is done
-* ``GET  /_emulator/stats``   request counters, accepted submissions, replays, rejections
+* ``GET  /_emulator/stats``   request counters, accepted submissions, replays, rejections,
+  the most jobs in flight per model and region
 """
 
 from __future__ import annotations

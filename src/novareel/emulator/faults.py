@@ -210,6 +210,9 @@ class Stats:
             self.accepted = 0
             self.replays = 0
             self.rejections: dict[str, int] = {}
+            #: the most jobs ever in progress at once, per "model@region" (the quota's
+            #: unit): what tests of clients sharing one quota assert against
+            self.max_in_flight: dict[str, int] = {}
 
     def request(self, operation: str) -> None:
         with self._lock:
@@ -223,6 +226,12 @@ class Stats:
         with self._lock:
             self.accepted += 1
 
+    def in_flight(self, slot: str, count: int) -> None:
+        """Note ``count`` jobs in progress in ``slot`` ("model@region") just now."""
+        with self._lock:
+            if count > self.max_in_flight.get(slot, 0):
+                self.max_in_flight[slot] = count
+
     def replay(self) -> None:
         with self._lock:
             self.replays += 1
@@ -235,6 +244,7 @@ class Stats:
                 "acceptedSubmissions": self.accepted,
                 "idempotentReplays": self.replays,
                 "rejections": dict(self.rejections),
+                "maxInFlight": dict(self.max_in_flight),
             }
 
 

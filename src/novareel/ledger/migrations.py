@@ -315,3 +315,30 @@ def m012_failure_advice(db: sqlite3.Connection) -> None:
     with `novareel jobs retry`", which would be refused again). NULL: no specific
     advice was recorded (the generic one from the failure type applies)."""
     db.execute("ALTER TABLE jobs ADD COLUMN failure_advice TEXT")
+
+
+@migration
+def m013_quota_leases(db: sqlite3.Connection) -> None:
+    """The account's concurrency quota, shared: one row per job slot a process holds.
+
+    A process takes a lease (in one write transaction, only while fewer unexpired
+    leases of the same endpoint, model and region exist than the quota) before it
+    submits, renews it while the job runs and deletes it when the job ends; a lease
+    whose holder died expires at ``expires_at``. So every process sharing the ledger
+    (on PostgreSQL, every machine) counts the same jobs in flight (see docs/ledger.md)."""
+    db.execute(
+        "CREATE TABLE quota_leases ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " endpoint TEXT NOT NULL,"
+        " model_id TEXT NOT NULL,"
+        " region TEXT NOT NULL,"
+        " holder TEXT NOT NULL,"
+        " item TEXT,"
+        " acquired_at TEXT NOT NULL,"
+        " expires_at TEXT NOT NULL)"
+    )
+    db.execute(
+        "CREATE INDEX quota_leases_slot ON quota_leases (endpoint, model_id, region, expires_at)"
+    )
+    db.execute("CREATE INDEX quota_leases_holder ON quota_leases (holder)")
+    db.execute("CREATE INDEX quota_leases_item ON quota_leases (endpoint, item)")

@@ -21,6 +21,8 @@ TABLE_DOCS: dict[str, str] = {
     "batches": "One row per batch file; its identity lets a rerun resume.",
     "job_files": "Local files downloaded for a job.",
     "job_tags": "Tags of a job (key → value), for finding and grouping jobs.",
+    "quota_leases": "One row per job slot of the account's concurrency quota a process"
+    " holds (a job being submitted or in flight); expired rows count for nothing.",
 }
 
 _STATUSES = " / ".join(JOB_STATUSES)
@@ -112,6 +114,20 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "job_id": "The job.",
         "key": "Tag key.",
         "value": "Tag value.",
+    },
+    "quota_leases": {
+        "id": "Lease id.",
+        "endpoint": "The runtime endpoint the job goes to (empty for AWS): an emulator's"
+        " jobs never take an AWS account's slots.",
+        "model_id": "The model whose quota the lease counts against.",
+        "region": "The region whose quota the lease counts against.",
+        "holder": "The process holding it (`user@host:pid:random`); it renews its leases"
+        " while it runs.",
+        "item": "The job the slot is for (its client token): one job holds one slot,"
+        " whichever process asks.",
+        "acquired_at": "When it was taken (ISO-8601 UTC).",
+        "expires_at": "When it stops counting unless renewed (ISO-8601 UTC): a process that"
+        " died frees its slots by then.",
     },
 }
 

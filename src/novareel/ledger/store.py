@@ -21,7 +21,8 @@ The methods live in one module per responsibility, as mixins on
 :class:`~novareel.ledger.core.LedgerCore` (the connection, its lock and the status
 rule): :mod:`.writes` (intent, submit, refusal, polls, files), :mod:`.sync`
 (``jobs sync`` adoption), :mod:`.queries` (lookups and listings), :mod:`.batches` and
-:mod:`.spend` (spend and generation times). :class:`Ledger` joins them and is the one
+:mod:`.spend` (spend and generation times), :mod:`.leases` (the account's
+concurrency quota, shared as leases on job slots). :class:`Ledger` joins them and is the one
 public class.
 """
 
@@ -33,6 +34,7 @@ from types import TracebackType
 
 from novareel.ledger.batches import BatchQueries
 from novareel.ledger.core import invocation_id_from_arn
+from novareel.ledger.leases import JobLeases
 from novareel.ledger.queries import JobQueries
 from novareel.ledger.spend import JobSpend
 from novareel.ledger.sync import JobSync
@@ -41,7 +43,7 @@ from novareel.ledger.writes import JobWrites
 __all__ = ["Ledger", "invocation_id_from_arn"]
 
 
-class Ledger(JobWrites, JobSync, JobQueries, BatchQueries, JobSpend):
+class Ledger(JobWrites, JobSync, JobQueries, BatchQueries, JobSpend, JobLeases):
     """The record of jobs, status histories and batches.
 
     One instance holds one connection (the SQLite file, or a PostgreSQL database

@@ -1,0 +1,145 @@
+"""The account's concurrency quota, shared through the ledger: leases on job slots.
+
+Why in the ledger: an AWS account's quota of jobs in flight (per model and region)
+is one number for every process and machine that submits with it, and the ledger is
+the one thing they already share (one SQLite file on a machine, one PostgreSQL
+database for a team). A home-made coordinator would be a second source of truth.
+
+A lease is one row of ``quota_leases`` (m012): a slot taken by a holder (one process)
+for one job. :meth:`JobLeases.acquire_lease` counts the unexpired leases of the same
+endpoint, model and region and inserts a new one only while that count is below the
+quota, both in ONE write transaction (``BEGIN IMMEDIATE`` on SQLite, the ledger's
+advisory lock on PostgreSQL), so two processes can never both take the last slot.
+The holder renews its leases while its jobs run (:meth:`renew_leases`) and deletes
+each when its job ends; a holder that dies stops renewing, and its leases stop
+counting at ``expires_at`` (a short TTL), so a crash frees its slots within a minute.
+
+Times are the writer's clock (ISO-8601 UTC text, fixed width, compared as text on
+both backends); machines sharing a PostgreSQL ledger need clocks within a few seconds
+of each other (NTP), well inside the TTL.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from novareel.errors import LedgerError
+from novareel.ledger.core import LedgerCore, locked
+from novareel.ledger.db import to_iso, utc_now
+
+__all__ = ["LEASE_TTL_SECONDS", "JobLeases"]
+
+#: How long a lease counts without being renewed (its holder renews every third).
+LEASE_TTL_SECONDS = 60.0
+
+_LIVE = "endpoint = ? AND model_id = ? AND region = ? AND expires_at >= ?"
+
+
+class JobLeases(LedgerCore):
+    """Taking, renewing and giving back slots of the account's concurrency quota."""
+
+    @locked
+    def leases_in_use(self, *, endpoint: str, model_id: str, region: str) -> int:
+        """How many unexpired leases count against (endpoint, model, region) now."""
+        row = self.conn.execute(
+            f"SELECT COUNT(*) FROM quota_leases WHERE {_LIVE}",
+            (endpoint, model_id, region, to_iso(utc_now())),
+        ).fetchone()
+        return int(row[0])
+
+    @locked
+    def acquire_lease(
+        self,
+        *,
+        endpoint: str,
+        model_id: str,
+        region: str,
+        holder: str,
+        quota: int,
+        item: str | None = None,
+        ttl: float = LEASE_TTL_SECONDS,
+        force: bool = False,
+    ) -> int | None:
+        """A lease's id, or None when ``quota`` unexpired leases already count.
+
+        ``item`` names the job the slot is for (its client token): a job already
+        holding an unexpired lease gets that lease back instead of a second slot
+        (``force`` also makes it this holder's). The count and the insert are one
+        write transaction, so the quota holds whatever the other processes do.
+        ``force=True`` takes the lease whatever the count (a job already running,
+        found again by a resumed run: it occupies a slot on the service whether or
+        not a lease says so). Expired leases are
+        deleted on the way (they count for nothing; the table stays small). A cheap
+        read first spares the write lock while the slots are full.
+        """
+        if quota < 1 and not force:
+            raise LedgerError(f"a concurrency quota must be at least 1, got {quota}")
+        now = utc_now()
+        stamp = to_iso(now)
+        expires = to_iso(now + timedelta(seconds=ttl))
+        key = (endpoint, model_id, region, stamp)
+        if not force and self._full(key, quota) and self._job_lease(endpoint, item, stamp) is None:
+            return None
+        with self._write() as db:
+            db.execute("DELETE FROM quota_leases WHERE expires_at < ?", (stamp,))
+            held = self._job_lease(endpoint, item, stamp)
+            if held is not None:
+                # One job holds one slot, whoever asks: a resumed run takes over the
+                # lease its stopped run left (force), two processes sending the same
+                # job (one batch file on two machines) share it.
+                if force:
+                    db.execute(
+                        "UPDATE quota_leases SET holder = ?, expires_at = ? WHERE id = ?",
+                        (holder, expires, held),
+                    )
+                return held
+            if not force and self._full(key, quota):
+                return None
+            cursor = db.execute(
+                "INSERT INTO quota_leases"
+                " (endpoint, model_id, region, holder, item, acquired_at, expires_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (endpoint, model_id, region, holder, item, stamp, expires),
+            )
+            lease_id = cursor.lastrowid
+        if lease_id is None:
+            raise LedgerError("the ledger did not number the new quota lease")
+        return int(lease_id)
+
+    def _full(self, key: tuple[str, str, str, str], quota: int) -> bool:
+        row = self.conn.execute(f"SELECT COUNT(*) FROM quota_leases WHERE {_LIVE}", key)
+        return int(row.fetchone()[0]) >= quota
+
+    def _job_lease(self, endpoint: str, item: str | None, stamp: str) -> int | None:
+        """The unexpired lease already held for the job ``item`` names, if any."""
+        if item is None:
+            return None
+        row = self.conn.execute(
+            "SELECT id FROM quota_leases WHERE endpoint = ? AND item = ? AND expires_at >= ?"
+            " ORDER BY id LIMIT 1",
+            (endpoint, item, stamp),
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+    @locked
+    def renew_leases(self, holder: str, *, ttl: float = LEASE_TTL_SECONDS) -> int:
+        """Push every lease of ``holder`` to now + ``ttl``; how many it still holds
+        (a lease that expired and was deleted while the holder stalled is gone)."""
+        with self._write() as db:
+            cursor = db.execute(
+                "UPDATE quota_leases SET expires_at = ? WHERE holder = ?",
+                (to_iso(utc_now() + timedelta(seconds=ttl)), holder),
+            )
+            return max(int(cursor.rowcount), 0)
+
+    @locked
+    def release_lease(self, lease_id: int) -> None:
+        """Give a slot back (its job ended, or was never sent)."""
+        with self._write() as db:
+            db.execute("DELETE FROM quota_leases WHERE id = ?", (lease_id,))
+
+    @locked
+    def release_holder(self, holder: str) -> None:
+        """Give back every slot ``holder`` still holds."""
+        with self._write() as db:
+            db.execute("DELETE FROM quota_leases WHERE holder = ?", (holder,))
