@@ -115,8 +115,12 @@ def test_learns_the_quota_instead_of_failing(
     reel: NovaReel, emulator: Any, tmp_path: Path, quota_error: str, monkeypatch: Any
 ) -> None:
     """The full quota answered as AWS users see it (ThrottlingException, the emulator's
-    default) or as ServiceQuotaExceededException: the runner learns the limit either way
-    (here the configured shared quota, 6, is above the account's real one, 2)."""
+    default) or as ServiceQuotaExceededException: every item is done, each paid once,
+    instead of failing (here the configured shared quota, 6, is above the account's
+    real one, 2). A ServiceQuotaExceededException reaches the runner, which waits and
+    lowers its limit; botocore retries a ThrottlingException itself (same token), so the
+    runner learns from it only when those retries run out, which depends on timing:
+    that part is asserted for the quota error only."""
     monkeypatch.setenv("NOVAREEL_QUOTA", "6")
     emulator.configure(quotas={V11: 2}, quota_error=quota_error)
     path = text_batch(tmp_path / "quota.yaml", 6)
@@ -130,8 +134,9 @@ def test_learns_the_quota_instead_of_failing(
     assert_all_downloaded(summary)
     assert accepted(emulator) == 6
     assert emulator.stats()["rejections"].get(quota_error, 0) >= 1
-    assert pushed_back  # the runner saw the quota and waited instead of failing
-    assert summary.concurrency_limit < 6
+    if quota_error == "ServiceQuotaExceededException":
+        assert pushed_back  # the runner saw the quota and waited instead of failing
+        assert summary.concurrency_limit < 6
 
 
 def test_job_failing_at_a_shot_is_retried_as_a_linked_job(
