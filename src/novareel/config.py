@@ -14,6 +14,7 @@ comments, the order of keys. A file that is not valid TOML is never overwritten.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,10 @@ def read_table(path: Path, table: str, keys: Iterable[str], *, docs: str) -> dic
     """The ``[table]`` of the config file at ``path`` ({} when the file or table is
     absent), refusing a key not in ``keys`` (with a did-you-mean) and naming ``docs``
     (where the keys are described) when the file is not valid TOML."""
-    import tomllib
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # Python 3.10 (supported): the same parser, from PyPI
+        import tomli as tomllib
 
     known = list(keys)
     try:
