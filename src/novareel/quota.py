@@ -197,22 +197,16 @@ class SharedQuota:
 
     def try_acquire(self, model_id: str, region: str, item: str | None = None) -> int | None:
         """A lease on one slot of (model, region), or None while the quota is full."""
-        lease = self.ledger.acquire_lease(
-            endpoint=self.endpoint,
-            model_id=model_id,
-            region=region,
-            holder=self.holder,
-            quota=self.quota(model_id),
-            item=item,
-            ttl=self.ttl,
-        )
-        if lease is not None:
-            self._held(lease)
-        return lease
+        return self._acquire(model_id, region, item, force=False)
 
     def adopt(self, model_id: str, region: str, item: str | None = None) -> int:
         """A lease for a job already running (found again by a resumed run): taken
         whatever the count, since the job occupies its slot on the service anyway."""
+        lease = self._acquire(model_id, region, item, force=True)
+        assert lease is not None
+        return lease
+
+    def _acquire(self, model_id: str, region: str, item: str | None, *, force: bool) -> int | None:
         lease = self.ledger.acquire_lease(
             endpoint=self.endpoint,
             model_id=model_id,
@@ -221,10 +215,10 @@ class SharedQuota:
             quota=self.quota(model_id),
             item=item,
             ttl=self.ttl,
-            force=True,
+            force=force,
         )
-        assert lease is not None
-        self._held(lease)
+        if lease is not None:
+            self._held(lease)
         return lease
 
     def release(self, lease: int) -> None:

@@ -152,46 +152,20 @@ def poll_until(
         status = check()
         polls += 1
         now = clock()
-        if status in done:
-            if on_progress:
-                on_progress(
-                    WaitProgress(
-                        now - start + elapsed_offset,
-                        schedule.expected,
-                        status,
-                        polls,
-                        None,
-                        schedule.source,
-                    )
-                )
-            return status, polls, False
-        if deadline is not None and now >= deadline:
-            if on_progress:
-                on_progress(
-                    WaitProgress(
-                        now - start + elapsed_offset,
-                        schedule.expected,
-                        status,
-                        polls,
-                        None,
-                        schedule.source,
-                    )
-                )
-            return status, polls, True
-        delay = schedule.next_delay(now - start + elapsed_offset, now - asked)
-        if deadline is not None:
-            delay = min(delay, max(deadline - now, 0.0))
+        elapsed = now - start + elapsed_offset
+        finished = status in done
+        timed_out = not finished and deadline is not None and now >= deadline
+        delay: float | None = None
+        if not (finished or timed_out):
+            delay = schedule.next_delay(elapsed, now - asked)
+            if deadline is not None:
+                delay = min(delay, max(deadline - now, 0.0))
         if on_progress:
             on_progress(
-                WaitProgress(
-                    now - start + elapsed_offset,
-                    schedule.expected,
-                    status,
-                    polls,
-                    delay,
-                    schedule.source,
-                )
+                WaitProgress(elapsed, schedule.expected, status, polls, delay, schedule.source)
             )
+        if delay is None:
+            return status, polls, timed_out
         if delay > 0:
             sleep(delay)
 
