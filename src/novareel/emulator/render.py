@@ -23,13 +23,14 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
+import itertools
 import math
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec
 
 if TYPE_CHECKING:
     import numpy as np
@@ -42,6 +43,7 @@ FRAMES_PER_SHOT = 6 * FPS
 MARGIN_X, MARGIN_Y = WIDTH // 4, HEIGHT // 4
 LABEL = "novareel emulator preview - not a generated video"
 X264_OPTIONS = {"preset": "ultrafast", "crf": "26", "threads": "1"}
+P = ParamSpec("P")
 
 
 @dataclass(frozen=True)
@@ -393,42 +395,24 @@ def render_frames(
         yield out
 
 
-def render_video(
-    prompt: str,
-    seed: int,
-    shot_index: int = 0,
-    n_shots: int = 1,
-    image: bytes | None = None,
-    *,
-    width: int = WIDTH,
-    height: int = HEIGHT,
-    frames: int = FRAMES_PER_SHOT,
-    loop: bool = False,
-    last_image: bytes | None = None,
-    detail: str | None = None,
-) -> bytes:
-    """Encode one clip as MP4 bytes at 24 fps (deterministic for the same input)."""
+def encode_mp4(clip: Iterable[npt.NDArray[np.uint8]]) -> bytes:
+    """Encode yuv420p frames (as :func:`render_frames` yields them) as MP4 at 24 fps.
+
+    The size is read from the first frame (``height * 3 / 2`` x ``width``), so the
+    encoder never restates the renderer's parameters; the output is deterministic for
+    the same frames (single-threaded x264, fixed preset).
+    """
     import av
 
+    frames = iter(clip)
+    first = next(frames)
     buf = io.BytesIO()
     with av.open(buf, mode="w", format="mp4") as container:
         stream = container.add_stream("libx264", rate=FPS, options=dict(X264_OPTIONS))
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.width, stream.height = first.shape[1], first.shape[0] * 2 // 3
+        stream.pix_fmt = "yuv420p"
         stream.codec_context.thread_count = 1
-        clip = render_frames(
-            prompt,
-            seed,
-            shot_index,
-            n_shots,
-            image,
-            width=width,
-            height=height,
-            frames=frames,
-            loop=loop,
-            last_image=last_image,
-            detail=detail,
-        )
-        for n, arr in enumerate(clip):
+        for n, arr in enumerate(itertools.chain([first], frames)):
             frame = av.VideoFrame.from_ndarray(arr, format="yuv420p")
             frame.pts = n
             frame.time_base = Fraction(1, FPS)
@@ -437,6 +421,26 @@ def render_video(
         for packet in stream.encode(None):
             container.mux(packet)
     return buf.getvalue()
+
+
+def _encoded(
+    frames_of: Callable[P, Iterable[npt.NDArray[np.uint8]]],
+) -> Callable[P, bytes]:
+    """``frames_of`` with its frames encoded: the same parameters, MP4 bytes back.
+
+    Why: the clip's dozen parameters are declared once, on :func:`render_frames`; a
+    second signature forwarding each of them had to change with every new one.
+    """
+
+    def encoded(*args: P.args, **kwargs: P.kwargs) -> bytes:
+        """Encode one clip as MP4 bytes at 24 fps (deterministic for the same input)."""
+        return encode_mp4(frames_of(*args, **kwargs))
+
+    return encoded
+
+
+#: One clip as MP4 bytes: :func:`render_frames` (same parameters) through :func:`encode_mp4`.
+render_video = _encoded(render_frames)
 
 
 def render_shot(
