@@ -338,8 +338,9 @@ LIMIT_OPT = typer.Option(
 
 
 @jobs_app.callback()
+@jobs_app.command("list")
 @handle_errors()
-def jobs_root(
+def jobs_list(
     ctx: typer.Context,
     status: str | None = STATUS_OPT,
     since: str | None = SINCE_OPT,
@@ -348,23 +349,11 @@ def jobs_root(
     max_items: int | None = MAX_ALIAS,
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """The job ledger (alone: the same as `novareel jobs list`)."""
+    """List jobs from the local ledger, newest first (no AWS call)."""
+    # Both `novareel jobs list` and `novareel jobs` alone, so the two take the same
+    # options; as the group's callback it lists only when no subcommand follows.
     if ctx.invoked_subcommand is None:
         _list(status, since, batch, limit, json_output, max_items)
-
-
-@jobs_app.command("list")
-@handle_errors()
-def jobs_list(
-    status: str | None = STATUS_OPT,
-    since: str | None = SINCE_OPT,
-    batch: str | None = BATCH_OPT,
-    limit: int | None = LIMIT_OPT,
-    max_items: int | None = MAX_ALIAS,
-    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
-) -> None:
-    """List jobs from the local ledger, newest first (no AWS call)."""
-    _list(status, since, batch, limit, json_output, max_items)
 
 
 @jobs_app.command("show")
