@@ -16,27 +16,17 @@ from urllib.parse import urlsplit
 from novareel.errors import LedgerError
 from novareel.ledger.db import to_iso
 from novareel.results import Failure, advice_for
-from novareel.status import ACTIVE_STATUSES, TERMINAL_STATUSES, JobStatus
 
-__all__ = [
-    "ACTIVE_STATUSES",
-    "LOCAL_EMULATOR_GONE",
-    "NOT_SENT",
-    "TERMINAL_STATUSES",
-    "BatchRecord",
-    "JobRecord",
-    "Reservation",
-    "SpendRow",
-    "StatusEvent",
-    "check_storable",
-]
+# ACTIVE_STATUSES and TERMINAL_STATUSES are novareel.status's, re-exported (``as``) for
+# callers that have always found them here.
+from novareel.status import ACTIVE_STATUSES as ACTIVE_STATUSES
+from novareel.status import TERMINAL_STATUSES as TERMINAL_STATUSES
+from novareel.status import JobStatus
 
 #: failure_type of a Rejected row whose submit never left this machine (cost 0).
 NOT_SENT = "NotSent"
 #: failure_type of a job whose emulator (started inside the submitting command) is gone.
 LOCAL_EMULATOR_GONE = "LocalEmulatorGone"
-# ACTIVE_STATUSES and TERMINAL_STATUSES are novareel.status's, re-exported for callers
-# that have always found them here.
 
 # Key names (compared without case, "_" or "-") that smell of secrets.
 _CREDENTIAL_KEYS = frozenset(
