@@ -30,7 +30,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from types import TracebackType
 
 from novareel.ledger.batches import BatchQueries
 from novareel.ledger.core import invocation_id_from_arn
@@ -62,12 +61,7 @@ class Ledger(JobWrites, JobSync, JobQueries, BatchQueries, JobSpend, JobLeases):
     def __enter__(self) -> Ledger:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     @contextmanager
