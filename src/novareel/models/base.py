@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from novareel.errors import ImageError, InvalidRequestError, Problem
 from novareel.frame_reader import installed as _installed_reader
@@ -31,6 +31,7 @@ ImageFormat = Literal["png", "jpeg"]
 
 #: File signatures: the format sent must match the bytes (pure check, no decoding).
 MAGIC: dict[str, bytes] = {"png": b"\x89PNG\r\n\x1a\n", "jpeg": b"\xff\xd8\xff"}
+_Built = TypeVar("_Built")
 MODEL_ID_RE = re.compile(r"^[a-zA-Z_.\-/0-9:]{1,256}$")
 #: Every family's starting-frame size limit that is known (Nova Reel's 25 MB); used
 #: for families that document none, so a huge file never reaches a paid call.
@@ -553,6 +554,25 @@ def unsupported_option_problems(
         for name in options.given()
         if name not in takes
     ]
+
+
+def built_with(found: list[Problem], build: Callable[[], _Built]) -> _Built:
+    """``build()``, refused with ``found`` (problems seen before it) and its own at once.
+
+    Why: a family checks what the request class cannot see (options it does not take,
+    shots on a task without them), then builds the request, which checks itself; the
+    user hears every problem of both in one :class:`InvalidRequestError`, never the
+    first half only.
+    """
+    try:
+        built = build()
+    except InvalidRequestError as exc:
+        if not found:
+            raise
+        raise InvalidRequestError(found + list(exc.problems), hint=exc.hint) from None
+    if found:
+        raise InvalidRequestError(found)
+    return built
 
 
 def text_problems(field_name: str, text: object, limit: int) -> list[Problem]:

@@ -45,6 +45,7 @@ from novareel.models.base import (
     StartingFrame,
     VideoRequest,
     VideoShape,
+    built_with,
     frame_of,
     model_id_problems,
     read_image,
@@ -361,15 +362,7 @@ class LumaRayFamily:
                     value=len(options.shots),
                 )
             )
-        try:
-            request = self._request(options, options.prompt, options.image)  # checked
-        except InvalidRequestError as exc:
-            if not found:
-                raise
-            raise InvalidRequestError(found + list(exc.problems), hint=exc.hint) from None
-        if found:
-            raise InvalidRequestError(found)
-        return request
+        return built_with(found, lambda: self._request(options, options.prompt, options.image))
 
     def build_shots(self, options: GenerateOptions) -> list[VideoRequest]:
         """One Ray 2 job per shot, each ``--duration`` long, each with its own image.

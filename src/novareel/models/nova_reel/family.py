@@ -17,6 +17,7 @@ from novareel.models.base import (
     RecordedRequest,
     Shot,
     VideoShape,
+    built_with,
     unsupported_option_problems,
 )
 from novareel.models.base import (
@@ -85,8 +86,9 @@ class NovaReelFamily:
         model_id = options.model_id or DEFAULT_MODEL
         info = BY_ID.get(model_id, BY_ID[DEFAULT_MODEL])
         found = unsupported_option_problems(self, info, options)
-        try:
-            request = build_request(
+        return built_with(
+            found,
+            lambda: build_request(
                 options.prompt,
                 task=options.task,
                 duration=options.duration,
@@ -94,12 +96,8 @@ class NovaReelFamily:
                 shots=options.shots,
                 seed=DEFAULT_SEED if options.seed is None else options.seed,
                 model_id=model_id,
-            )
-        except InvalidRequestError as exc:
-            raise InvalidRequestError(found + list(exc.problems), hint=exc.hint) from None
-        if found:
-            raise InvalidRequestError(found)
-        return request
+            ),
+        )
 
     def rebuild(self, recorded: RecordedRequest, *, load_frame: FrameLoader) -> NovaRequest:
         """The request a ledger row describes (``describe()`` form), images reloaded."""

@@ -29,6 +29,7 @@ from novareel.models.base import (
     Shot,
     StartingFrame,
     VideoShape,
+    built_with,
     frame_of,
     image_label,
     model_id_problems,
@@ -485,12 +486,5 @@ def build_request(
         fields = {"shots": shot_list, "seed": seed, "model_id": model_id}
         kind_of = MultiShotManual
 
-    try:
-        request = kind_of(**fields)  # checked when built: its own problems, every one
-    except InvalidRequestError as exc:
-        if not found:
-            raise
-        raise InvalidRequestError(found + list(exc.problems), hint=exc.hint) from None
-    if found:
-        raise InvalidRequestError(found)
-    return request
+    # checked when built: its own problems, every one, with those found here
+    return built_with(found, lambda: kind_of(**fields))
