@@ -12,6 +12,40 @@ from enum import Enum
 from novareel.errors import InvalidRequestError, Problem
 from novareel.models.base import FrameRules, Lifecycle, ModelInfo
 
+#: What the package re-exports (``from novareel.models.nova_reel import MAX_SEED``).
+__all__ = [
+    "AUTOMATED_LENGTHS",
+    "AUTOMATED_LIMIT",
+    "DEFAULT_MODEL",
+    "DEFAULT_SEED",
+    "DIMENSION",
+    "FPS",
+    "FRAME_RULES",
+    "GENERATION_TIME_POINTS",
+    "HEIGHT",
+    "KNOWN_MODELS",
+    "MAX_AUTOMATED_SECONDS",
+    "MAX_LONG_TEXT",
+    "MAX_SEED",
+    "MAX_SHORT_TEXT",
+    "MAX_SHOTS",
+    "MIN_AUTOMATED_SECONDS",
+    "MIN_SEED",
+    "MIN_SHOTS",
+    "MODELS",
+    "MODEL_V1_0",
+    "MODEL_V1_1",
+    "PRICE_PER_SECOND_USD",
+    "SHOT_SECONDS",
+    "TASK_ALIASES",
+    "TEXT_VIDEO_SECONDS",
+    "WIDTH",
+    "TaskType",
+    "estimate_cost_usd",
+    "expected_seconds_for",
+    "parse_task_type",
+]
+
 MODEL_V1_1 = "amazon.nova-reel-v1:1"
 MODEL_V1_0 = "amazon.nova-reel-v1:0"
 DEFAULT_MODEL = MODEL_V1_1
