@@ -119,22 +119,17 @@ def emulator(
         "latency_seed": ("--latency-seed", latency_seed),
         "quota_error": ("--quota-error", quota_error),
     }
-    for key, (flag, value) in latency_options.items():
-        try:
-            EmulatorConfig().update({key: value})  # the emulator's own checks, per flag
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc), param_hint=flag) from None
     config = EmulatorConfig(
         speed=DEFAULT_SPEED if speed is None else speed,
         model_states=states,
         read_only_buckets=list(read_only_bucket),
         render=render,
-        latency=latency,
-        latency_scale=latency_scale,
-        latency_spread=latency_spread,
-        latency_seed=latency_seed,
-        quota_error=quota_error,
     )
+    for key, (flag, value) in latency_options.items():
+        try:
+            config.update({key: value})  # the emulator's own checks, named by flag
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint=flag) from None
     if s3_key_buffer_size is not None:
         config.s3_key_buffer_size = s3_key_buffer_size
     if submit_rate is not None:

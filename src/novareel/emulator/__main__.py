@@ -24,6 +24,17 @@ from novareel.emulator.latency import (
     PRESETS,
 )
 
+#: Flags whose value is the config key of the same name, checked by ``EmulatorConfig.update``.
+_CONFIG_FLAGS = (
+    "render",
+    "s3_key_buffer_size",
+    "latency",
+    "latency_scale",
+    "latency_spread",
+    "latency_seed",
+    "quota_error",
+)
+
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
@@ -115,17 +126,9 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--s3-key-buffer-size must be at least 1")
     try:
         config = EmulatorConfig(
-            speed=args.speed,
-            model_states=states,
-            read_only_buckets=args.read_only_bucket,
-            render=args.render,
-            s3_key_buffer_size=args.s3_key_buffer_size,
-            latency=args.latency,
-            latency_scale=args.latency_scale,
-            latency_spread=args.latency_spread,
-            latency_seed=args.latency_seed,
-            quota_error=args.quota_error,
+            speed=args.speed, model_states=states, read_only_buckets=args.read_only_bucket
         )
+        config.update({key: getattr(args, key) for key in _CONFIG_FLAGS})
     except ValueError as exc:
         parser.error(str(exc))
     if args.submit_rate is not None:
