@@ -127,13 +127,9 @@ def dry_run(
         for r in requests
     )
     results = tuple(
-        JobResult(
-            status="DryRun",
-            task_type=str(r.task_type),
-            model_id=r.model_id,
-            duration_seconds=r.duration_seconds,
-            seed=r.seed,
-            estimated_cost_usd=r.estimated_cost_usd,
+        JobResult.of(
+            r,
+            "DryRun",
             output_uri=shown_uri,
             client_token=client_token,
             notices=tuple(notices),

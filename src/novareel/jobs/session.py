@@ -272,13 +272,9 @@ class Session:
         output_uri = record.output_uri
         if record.invocation_id and output_uri:
             output_uri = str(parse_s3_uri(output_uri).child(record.invocation_id))
-        return JobResult(
-            status=record.status,
-            task_type=record.task_type,
-            model_id=record.model_id,
-            duration_seconds=record.duration_seconds,
-            seed=record.seed,
-            estimated_cost_usd=record.estimated_cost_usd,
+        return JobResult.of(
+            record,
+            record.status,
             invocation_arn=record.invocation_arn,
             output_uri=output_uri,
             client_token=record.client_token,

@@ -313,13 +313,9 @@ class Submitting(Session):
                 estimated_cost_usd=request.estimated_cost_usd,
             )
             ledger_id = record.id
-        return JobResult(
-            status=JobStatus.IN_PROGRESS,
-            task_type=str(request.task_type),
-            model_id=request.model_id,
-            duration_seconds=request.duration_seconds,
-            seed=request.seed,
-            estimated_cost_usd=request.estimated_cost_usd,
+        return JobResult.of(
+            request,
+            JobStatus.IN_PROGRESS,
             invocation_arn=arn,
             output_uri=str(output.uri.child(arn.rsplit("/", 1)[-1])),
             client_token=token,
