@@ -165,6 +165,15 @@ class EmulatorBackend:
         if pool is not None:
             pool.shutdown()
 
+    def _drop_waiting_finalisers(self) -> None:
+        """Start a new generation and wake every finaliser waiting for its due time: it
+        sees the new generation and drops out. Called with the submit lock held."""
+        self._generation += 1
+        with self._pool_lock:
+            wakeups, self._wakeups = self._wakeups, {}
+        for wakeup in wakeups.values():
+            wakeup.set()
+
     def close(self) -> None:
         """The emulator stops: wake every finaliser still waiting for its due time, as
         :meth:`reset` does, then stop the pool. A pool thread sleeping until a job is
@@ -172,21 +181,13 @@ class EmulatorBackend:
         threads) for as long as the job's latency, after the command that owned the
         emulator has ended (the pool's threads are daemons for the same reason)."""
         with self._submit_lock:
-            self._generation += 1
-            with self._pool_lock:
-                wakeups, self._wakeups = self._wakeups, {}
-        for wakeup in wakeups.values():
-            wakeup.set()  # the finaliser sees the new generation and drops out
+            self._drop_waiting_finalisers()
         self.shutdown()
 
     def reset(self) -> None:
         """Forget jobs, buckets, faults and counters; restore the start-up config."""
         with self._submit_lock:
-            self._generation += 1
-            with self._pool_lock:
-                wakeups, self._wakeups = self._wakeups, {}
-            for wakeup in wakeups.values():
-                wakeup.set()  # waiting finalisers see the new generation and drop out
+            self._drop_waiting_finalisers()
             self.jobs.clear()
             self.faults.reset()
             self.stats.reset()

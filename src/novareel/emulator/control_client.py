@@ -83,6 +83,12 @@ class EmulatorControl:
         """Make exactly these buckets refuse client writes/deletes (``[]`` to clear)."""
         return self.configure(read_only_buckets=list(buckets))
 
+    def _add_fault(self, body: dict[str, Any], **optional: object) -> dict[str, Any]:
+        """POST one fault: ``body``, plus each optional field that was given."""
+        body.update({key: value for key, value in optional.items() if value is not None})
+        result: dict[str, Any] = self._call("POST", "faults", body)
+        return result
+
     def fail_calls(
         self,
         operation: str = "*",
@@ -93,18 +99,17 @@ class EmulatorControl:
         message: str | None = None,
     ) -> dict[str, Any]:
         """Make the next ``count`` calls of ``operation`` fail with ``code``."""
-        body: dict[str, Any] = {
-            "kind": "api",
-            "operation": operation,
-            "code": code,
-            "count": count,
-            "probability": probability,
-            "seed": seed,
-        }
-        if message is not None:
-            body["message"] = message
-        result: dict[str, Any] = self._call("POST", "faults", body)
-        return result
+        return self._add_fault(
+            {
+                "kind": "api",
+                "operation": operation,
+                "code": code,
+                "count": count,
+                "probability": probability,
+                "seed": seed,
+            },
+            message=message,
+        )
 
     def fail_jobs(
         self,
@@ -114,21 +119,14 @@ class EmulatorControl:
         marker: str | None = None,
     ) -> dict[str, Any]:
         """Make the next ``count`` jobs (or those whose prompt has ``marker``) fail."""
-        body: dict[str, Any] = {
-            "kind": "job",
-            "failureType": failure_type,
-            "shot": shot,
-            "count": count,
-        }
-        if marker is not None:
-            body["marker"] = marker
-        result: dict[str, Any] = self._call("POST", "faults", body)
-        return result
+        return self._add_fault(
+            {"kind": "job", "failureType": failure_type, "shot": shot, "count": count},
+            marker=marker,
+        )
 
     def cut_downloads(self, count: int = 1) -> dict[str, Any]:
         """Cut the next ``count`` S3 GetObject responses halfway through the body."""
-        result: dict[str, Any] = self._call("POST", "faults", {"kind": "download", "count": count})
-        return result
+        return self._add_fault({"kind": "download", "count": count})
 
     def faults(self) -> dict[str, Any]:
         result: dict[str, Any] = self._call("GET", "faults")

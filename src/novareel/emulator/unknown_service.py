@@ -37,6 +37,11 @@ def message(service: str) -> str:
     )
 
 
+def _xml_error(document: str) -> Response:
+    """A 400 with an XML error document (the EC2 and REST-XML services' error shape)."""
+    return Response(400, document.encode(), [("Content-Type", "text/xml")])
+
+
 def unknown_service_response(service: str, request: Request) -> Response:
     text = message(service)
     request_id = str(uuid.uuid4())
@@ -52,21 +57,19 @@ def unknown_service_response(service: str, request: Request) -> Response:
             ],
         )
     if service == "ec2" and action(request):
-        body = (
+        return _xml_error(
             "<Response><Errors><Error><Code>InvalidAction</Code>"
             f"<Message>{escape(text)}</Message></Error></Errors>"
             f"<RequestID>{request_id}</RequestID></Response>"
-        ).encode()
-        return Response(400, body, [("Content-Type", "text/xml")])
+        )
     if action(request):
         return query_error("InvalidAction", text, 400)
     if service in _REST_XML:
-        body = (
+        return _xml_error(
             "<ErrorResponse><Error><Type>Sender</Type><Code>UnknownOperationException</Code>"
             f"<Message>{escape(text)}</Message></Error>"
             f"<RequestId>{request_id}</RequestId></ErrorResponse>"
-        ).encode()
-        return Response(400, body, [("Content-Type", "text/xml")])
+        )
     return Response.json(
         {"message": text},
         status=400,
