@@ -52,7 +52,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from novareel.config import CONFIG_NAME
+from novareel.config import CONFIG_NAME, true_or_false
 from novareel.errors import BudgetExceededError, InvalidRequestError, Problem
 
 if TYPE_CHECKING:
@@ -242,18 +242,9 @@ def load_budget(environ: Mapping[str, str] | None = None, *, path: Path | None =
             values[key] = amount
             sources[key] = _KEYS[key]
     if "count_local" in table:
-        flag = table["count_local"]
-        if not isinstance(flag, bool):
-            raise InvalidRequestError(
-                Problem(
-                    f"{where} [budget] count_local",
-                    f"{flag!r} is not true or false",
-                    value=flag,
-                    limit="true | false",
-                )
-            )
-        values["count_local"] = flag
-        sources["count_local"] = f"{where} [budget] count_local"
+        field = f"{where} [budget] count_local"
+        values["count_local"] = true_or_false(table["count_local"], field=field)
+        sources["count_local"] = field
     env_flag = _env_flag(env, COUNT_LOCAL_ENV)
     if env_flag is not None:
         values["count_local"] = env_flag

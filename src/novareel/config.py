@@ -21,7 +21,7 @@ from typing import Any
 
 from novareel.errors import InvalidRequestError, Problem
 
-__all__ = ["CONFIG_NAME", "config_path", "read_table", "write_table"]
+__all__ = ["CONFIG_NAME", "config_path", "read_table", "true_or_false", "write_table"]
 
 CONFIG_NAME = "config.toml"
 
@@ -80,6 +80,19 @@ def read_table(path: Path, table: str, keys: Iterable[str], *, docs: str) -> dic
             )
         )
     return dict(found)
+
+
+def true_or_false(value: object, *, field: str) -> bool:
+    """A true/false setting read from the file, or a refusal naming ``field``.
+
+    TOML's ``true``/``false`` only: the string ``"false"`` is truthy in Python, so
+    accepting it would switch a setting on that the person meant to switch off.
+    """
+    if not isinstance(value, bool):
+        raise InvalidRequestError(
+            Problem(field, f"{value!r} is not true or false", value=value, limit="true | false")
+        )
+    return value
 
 
 def write_table(path: Path, table: str, values: dict[str, Any] | None, *, docs: str) -> None:

@@ -120,23 +120,14 @@ def _from_env(raw: str) -> QuotaSettings:
 
 
 def _from_file(path: Path) -> QuotaSettings:
-    from novareel.config import read_table
+    from novareel.config import read_table, true_or_false
 
     names = ["default", "shared"]
     for model in all_models():
         names += [model.model_id, *model.info.aliases]
     table = read_table(path, "quota", names, docs="docs/ledger.md")
-    shared = table.pop("shared", True)
     where = f"{path} [quota]"
-    if not isinstance(shared, bool):
-        raise InvalidRequestError(
-            Problem(
-                f"{where} shared",
-                f"{shared!r} is not true or false",
-                value=shared,
-                limit="true | false",
-            )
-        )
+    shared = true_or_false(table.pop("shared", True), field=f"{where} shared")
     default = None
     if "default" in table:
         default = _count(table.pop("default"), field=f"{where} default", text=False)
