@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from novareel.status import FINISHED_STATUSES
 
@@ -110,21 +110,6 @@ def video_among(files: Sequence[str]) -> str | None:
     return next((path for path in files if path.endswith("output.mp4")), None)
 
 
-class Asked(Protocol):
-    """What a job asked for, as a request and a ledger row both tell it."""
-
-    @property
-    def task_type(self) -> object: ...
-    @property
-    def model_id(self) -> str: ...
-    @property
-    def duration_seconds(self) -> int | None: ...
-    @property
-    def seed(self) -> int | None: ...
-    @property
-    def estimated_cost_usd(self) -> float | None: ...
-
-
 @dataclass(frozen=True)
 class JobResult:
     """Everything known about one job, on every path (submit, status, wait, download).
@@ -154,22 +139,6 @@ class JobResult:
     request: dict[str, Any] | None = None
     #: True when the job went to a local emulator (free; see ``format_cost``)
     ran_locally: bool = False
-
-    @classmethod
-    def of(cls, asked: Asked, status: str, **known: Any) -> JobResult:
-        """The result of a job that asked for ``asked`` (a request, or its ledger row):
-        its task, model, length, seed and price, with ``status`` and what else is
-        ``known``. The one place a result is built from what was asked, so a dry run, a
-        submit and a ledger lookup cannot describe the same job differently."""
-        return cls(
-            status=status,
-            task_type=str(asked.task_type),
-            model_id=asked.model_id,
-            duration_seconds=asked.duration_seconds,
-            seed=asked.seed,
-            estimated_cost_usd=asked.estimated_cost_usd,
-            **known,
-        )
 
     @property
     def invocation_id(self) -> str | None:

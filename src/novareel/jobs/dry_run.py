@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from novareel.client import start_async_invoke_params
 from novareel.errors import InvalidRequestError, LedgerError, Problem
+from novareel.jobs.session import result_of
 from novareel.models import VideoRequest
 from novareel.results import JobResult
 from novareel.s3uri import OutputLocation, S3Uri, output_location
@@ -127,7 +128,7 @@ def dry_run(
         for r in requests
     )
     results = tuple(
-        JobResult.of(
+        result_of(
             r,
             "DryRun",
             output_uri=shown_uri,

@@ -25,6 +25,7 @@ from novareel.errors import (
     Problem,
 )
 from novareel.models import (
+    VideoRequest,
     VideoShape,
     find_model,
     shape_of,
@@ -41,6 +42,22 @@ log = logging.getLogger("novareel")
 
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def result_of(asked: VideoRequest | JobRecord, status: str, **known: Any) -> JobResult:
+    """The result of a job that asked for ``asked`` (a request, or its ledger row):
+    its task, model, length, seed and price, with ``status`` and what else is
+    ``known``. The one place a result is built from what was asked, so a dry run, a
+    submit and a ledger lookup cannot describe the same job differently."""
+    return JobResult(
+        status=status,
+        task_type=str(asked.task_type),
+        model_id=asked.model_id,
+        duration_seconds=asked.duration_seconds,
+        seed=asked.seed,
+        estimated_cost_usd=asked.estimated_cost_usd,
+        **known,
+    )
 
 
 def region_refusal(model_id: str, region: str) -> InvalidRequestError | None:
@@ -272,7 +289,7 @@ class Session:
         output_uri = record.output_uri
         if record.invocation_id and output_uri:
             output_uri = str(parse_s3_uri(output_uri).child(record.invocation_id))
-        return JobResult.of(
+        return result_of(
             record,
             record.status,
             invocation_arn=record.invocation_arn,

@@ -28,7 +28,7 @@ from novareel.errors import (
     ServiceValidationError,
     ThrottledError,
 )
-from novareel.jobs.session import Session, _utcnow
+from novareel.jobs.session import Session, _utcnow, result_of
 from novareel.models import (
     VideoRequest,
     submit_option_problems,
@@ -313,7 +313,7 @@ class Submitting(Session):
                 estimated_cost_usd=request.estimated_cost_usd,
             )
             ledger_id = record.id
-        return JobResult.of(
+        return result_of(
             request,
             JobStatus.IN_PROGRESS,
             invocation_arn=arn,
