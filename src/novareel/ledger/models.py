@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -109,8 +109,21 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else to_iso(value)
 
 
+class _FieldsRecord:
+    """A record whose JSON shape is exactly its fields, in their declared order."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict with snake_case keys and ISO-8601 UTC times."""
+        record: Any = self  # every subclass is a dataclass
+        return {
+            f.name: _iso(value) if isinstance(value, datetime) else value
+            for f in fields(record)
+            for value in (getattr(record, f.name),)
+        }
+
+
 @dataclass(frozen=True)
-class StatusEvent:
+class StatusEvent(_FieldsRecord):
     """One change of a job's status, when it was seen, and why (if known)."""
 
     job_id: int
@@ -118,17 +131,9 @@ class StatusEvent:
     at: datetime
     detail: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "job_id": self.job_id,
-            "status": self.status,
-            "at": _iso(self.at),
-            "detail": self.detail,
-        }
-
 
 @dataclass(frozen=True)
-class BatchRecord:
+class BatchRecord(_FieldsRecord):
     """One batch file: its identity (stable across runs, so runs can resume) and defaults."""
 
     id: int
@@ -136,15 +141,6 @@ class BatchRecord:
     file_path: str
     created_at: datetime
     defaults: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "identity": self.identity,
-            "file_path": self.file_path,
-            "created_at": _iso(self.created_at),
-            "defaults": self.defaults,
-        }
 
 
 @dataclass(frozen=True)
