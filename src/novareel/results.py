@@ -8,7 +8,7 @@ prints exactly ``JobResult.to_dict()``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -59,12 +59,7 @@ class Failure:
     advice: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "type": self.type,
-            "message": self.message,
-            "shot": self.shot,
-            "advice": self.advice,
-        }
+        return asdict(self)  # its JSON is exactly its fields
 
     def summary(self) -> str:
         where = f" at shot {self.shot}" if self.shot else ""
