@@ -103,6 +103,19 @@ app = typer.Typer(
 )
 
 
+def command_group(name: str, help: str, *, runs_alone: bool = False) -> typer.Typer:
+    """A group of subcommands under ``novareel <name>``, added to the app.
+
+    ``runs_alone``: the group does something itself when called without a subcommand
+    (``novareel jobs`` lists, ``novareel models`` surveys); otherwise it shows its help.
+    """
+    group = typer.Typer(
+        name=name, help=help, no_args_is_help=not runs_alone, invoke_without_command=runs_alone
+    )
+    app.add_typer(group, name=name)
+    return group
+
+
 class LazyConsole:
     """A Rich console made on first use: importing Rich costs ~20 ms that commands
     printing JSON or plain lines never need to pay."""

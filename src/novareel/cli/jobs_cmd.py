@@ -14,7 +14,14 @@ from typing import Any
 import typer
 
 from novareel.cli import max_cost as cost_cap
-from novareel.cli.app import JSON_HELP, app, console, emit_json, err_console, handle_errors
+from novareel.cli.app import (
+    JSON_HELP,
+    command_group,
+    console,
+    emit_json,
+    err_console,
+    handle_errors,
+)
 from novareel.cli.common import (
     CONNECTION,
     STATUS_COLOURS,
@@ -31,13 +38,11 @@ from novareel.errors import InvalidRequestError, Problem
 from novareel.status import JobStatus
 from novareel.when import parse_when
 
-jobs_app = typer.Typer(
-    name="jobs",
-    help="The job ledger: every job submitted (or found by sync), with its history.",
-    no_args_is_help=False,
-    invoke_without_command=True,
+jobs_app = command_group(
+    "jobs",
+    "The job ledger: every job submitted (or found by sync), with its history.",
+    runs_alone=True,
 )
-app.add_typer(jobs_app, name="jobs")
 
 _STATUSES: tuple[str, ...] = tuple(JobStatus)
 

@@ -12,10 +12,9 @@ from pathlib import Path
 
 import typer
 
-from novareel.cli.app import JSON_HELP, app, console, emit_json, handle_errors
+from novareel.cli.app import JSON_HELP, command_group, console, emit_json, handle_errors
 
-ledger_app = typer.Typer(help="The ledger file: back it up while jobs run.", no_args_is_help=True)
-app.add_typer(ledger_app, name="ledger")
+ledger_app = command_group("ledger", "The ledger file: back it up while jobs run.")
 
 
 @ledger_app.command("backup")

@@ -11,14 +11,20 @@ from pathlib import Path
 
 import typer
 
-from novareel.cli.app import JSON_HELP, app, console, emit_json, err_console, handle_errors
+from novareel.cli.app import (
+    JSON_HELP,
+    app,
+    command_group,
+    console,
+    emit_json,
+    err_console,
+    handle_errors,
+)
 
-storyboard_app = typer.Typer(
-    help="Storyboard files (YAML/JSON shots) for MULTI_SHOT_MANUAL jobs.",
-    no_args_is_help=True,
+storyboard_app = command_group(
+    "storyboard", "Storyboard files (YAML/JSON shots) for MULTI_SHOT_MANUAL jobs."
 )
 image_app = typer.Typer(help="Starting frames: check an image, or fit it to 1280x720.")
-app.add_typer(storyboard_app, name="storyboard")
 app.add_typer(image_app, name="image")
 
 

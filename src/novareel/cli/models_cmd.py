@@ -19,7 +19,7 @@ from typing import Any
 
 import typer
 
-from novareel.cli.app import JSON_HELP, app, console, emit_json, handle_errors
+from novareel.cli.app import JSON_HELP, command_group, console, emit_json, handle_errors
 from novareel.cli.common import CONNECTION, Connection, open_endpoint, with_connection
 from novareel.errors import AwsError
 
@@ -54,13 +54,9 @@ def _price(prices: dict[str, float]) -> str:
     return "\n".join(f"{res} ${p:.2f}/s" for res, p in prices.items())
 
 
-models_app = typer.Typer(
-    name="models",
-    help="The video models: lifecycle, access, price; the default model.",
-    no_args_is_help=False,
-    invoke_without_command=True,
+models_app = command_group(
+    "models", "The video models: lifecycle, access, price; the default model.", runs_alone=True
 )
-app.add_typer(models_app, name="models")
 
 
 @models_app.callback()
