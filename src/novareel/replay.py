@@ -177,22 +177,27 @@ def retry_job(
 
         price = format_cost(request.estimated_cost_usd, local=api._local_endpoint)
         on_notice(f"retrying job {record.id}: one {request.model_id} job, {price}")
-    if record.status == JobStatus.SUBMITTING or record.not_sent:
-        # Never sent, or maybe sent without an answer: its own token, so never twice.
+
+    def send(token: str, attempt: int, retry_of: int | None) -> JobResult:
+        """Submit the recorded job again, with its tags, batch item, name and folder."""
         return api.submit(
             request,
             output,
-            client_token=record.client_token,
+            client_token=token,
             tags=record.tags or None,
             wait_for_slot=wait_for_slot,
             batch_id=record.batch_id,
             batch_item=record.batch_item,
-            attempt=record.attempt,
-            retry_of=record.retry_of,
+            attempt=attempt,
+            retry_of=retry_of,
             name=record.name,
             out_dir=record.out_dir,
             on_notice=on_notice,
         )
+
+    if record.status == JobStatus.SUBMITTING or record.not_sent:
+        # Never sent, or maybe sent without an answer: its own token, so never twice.
+        return send(record.client_token, record.attempt, record.retry_of)
     later = ledger.retries_of(record.id)
     if later:
         raise InvalidRequestError(
@@ -210,20 +215,7 @@ def retry_job(
             attempt = max(attempt, latest.attempt + 1)
     from novareel.jobs import new_client_token
 
-    return api.submit(
-        request,
-        output,
-        client_token=client_token or new_client_token(),
-        tags=record.tags or None,
-        wait_for_slot=wait_for_slot,
-        batch_id=record.batch_id,
-        batch_item=record.batch_item,
-        attempt=attempt,
-        retry_of=record.id,
-        name=record.name,
-        out_dir=record.out_dir,
-        on_notice=on_notice,
-    )
+    return send(client_token or new_client_token(), attempt, record.id)
 
 
 @dataclass(frozen=True)
