@@ -252,3 +252,43 @@ def test_a_parse_failure_is_reported_not_raised() -> None:
     assert verdict.parse_error == "the answer holds no JSON object"
     assert verdict.summary == "I cannot see a video." and verdict.elements == []
     assert parse_verdict('{"defects": []}').parse_error == "the JSON lacks elements, summary"
+
+
+def test_generate_review_reviews_the_finished_video(
+    emulator: Any, local: list[str], tmp_path: Path
+) -> None:
+    said = runner.invoke(
+        app, ["generate", PROMPT, *local, "--out", str(tmp_path / "v"), "--review", "--json"]
+    )
+    assert said.exit_code == 0, said.output
+    data = json.loads(said.stdout)
+    assert data["status"] == "Completed"
+    review = data["review"]
+    assert review["job_id"] == data["ledger_id"] and review["synthetic"] is True
+    assert review["verdict"]["elements"][-1]["element"] == "static shot"
+    (received,) = emulator.invocations()
+    assert received["body"]["messages"][0]["content"][0]["video"]["source"]["s3Location"]["uri"]
+    text = runner.invoke(app, ["generate", "A quiet pond", *local, "--out", str(tmp_path / "w")])
+    assert text.exit_code == 0 and "summary:" not in text.stdout  # no --review, no review
+    assert len(emulator.invocations()) == 1
+
+
+def test_batch_review_reviews_each_done_item_and_reports_the_failed_one(
+    emulator: Any, local: list[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "b.yaml"
+    path.write_text(
+        "- prompt: A quiet pond, static shot\n- prompt: This is blocked-output content\n"
+        "- prompt: A windmill at dusk\n",
+        encoding="utf-8",
+    )
+    said = runner.invoke(
+        app, ["batch", str(path), *local, "--out", str(tmp_path / "out"), "--review", "--json"]
+    )
+    assert said.exit_code == 1, said.output  # one item failed
+    summary = json.loads(said.stdout)
+    done = [i["job_id"] for i in summary["items"] if i["status"] == "done"]
+    assert len(done) == 2
+    assert sorted(r["job_id"] for r in summary["reviews"]) == sorted(done)
+    assert all(r["verdict"]["parse_error"] is None for r in summary["reviews"])
+    assert len(emulator.invocations()) == 2

@@ -51,6 +51,29 @@ def review_lines(data: dict[str, Any]) -> list[str]:
     return lines
 
 
+REVIEW_FLAG = typer.Option(
+    False,
+    "--review",
+    help="Review each finished video with Amazon Nova 2 Lite (cents each; counted by "
+    "--max-cost, the budgets and spend). Synthetic on --local.",
+)
+
+
+def print_reviews(reviews: list[dict[str, Any]]) -> None:
+    """The reviews ``generate --review`` / ``batch --review`` made, as text."""
+    for data in reviews:
+        if "error" in data:
+            err_console.print(
+                f"review of job {data['job_id']} not done: {data['error']}",
+                markup=False,
+                highlight=False,
+            )
+            continue
+        console.print(f"job {data.get('job_id')}:", markup=False, highlight=False)
+        for line in review_lines(data):
+            console.print(line, markup=False, highlight=False)
+
+
 @app.command("review")
 @handle_errors()
 @with_connection

@@ -8,7 +8,14 @@ budget check, calls once and records. See ``docs/qa.md``.
 from __future__ import annotations
 
 from novareel.review.prompt import Verdict, parse_verdict
-from novareel.review.run import ReviewOutcome, ReviewPlan, plan_review, review_video, run_review
+from novareel.review.run import (
+    ReviewOutcome,
+    ReviewPlan,
+    plan_review,
+    review_jobs,
+    review_video,
+    run_review,
+)
 
 __all__ = [
     "ReviewOutcome",
@@ -16,6 +23,7 @@ __all__ = [
     "Verdict",
     "parse_verdict",
     "plan_review",
+    "review_jobs",
     "review_video",
     "run_review",
 ]

@@ -42,7 +42,14 @@ if TYPE_CHECKING:
     from novareel.jobs import NovaReel
     from novareel.ledger.models import JobRecord
 
-__all__ = ["ReviewOutcome", "ReviewPlan", "plan_review", "review_video", "run_review"]
+__all__ = [
+    "ReviewOutcome",
+    "ReviewPlan",
+    "plan_review",
+    "review_jobs",
+    "review_video",
+    "run_review",
+]
 
 _SUFFIX_FORMATS = {".3gp": "three_gp"}
 #: Assumed length of a job whose ledger row has none (the shortest video models make).
@@ -297,3 +304,21 @@ def review_video(
     """:func:`plan_review` then :func:`run_review` (the doors' one call)."""
     plan = plan_review(api, ref, model_id=model_id, question=question, max_tokens=max_tokens)
     return run_review(api, plan, max_cost=max_cost)
+
+
+def review_jobs(api: NovaReel, job_ids: list[int]) -> list[dict[str, Any]]:
+    """Review each finished job (``generate --review``, ``batch --review``): one dict
+    per job, the outcome's or ``{"job_id", "error"}``; the videos are already paid
+    for, so a review that cannot run is reported, not raised. A budget refusal stops
+    the rest (each would be refused the same way)."""
+    from novareel.errors import BudgetExceededError
+
+    done: list[dict[str, Any]] = []
+    for job_id in job_ids:
+        try:
+            done.append(review_video(api, str(job_id)).to_dict())
+        except NovaReelError as exc:
+            done.append({"job_id": job_id, "error": exc.message})
+            if isinstance(exc, BudgetExceededError):
+                break
+    return done
