@@ -187,7 +187,7 @@ def test_bytes_over_the_inline_limit_are_refused(bedrock_client: Any) -> None:
     big = base64.b64encode(b"\0" * (25 * 1000 * 1000 + 1)).decode()
     body["messages"][0]["content"][0] = {"video": {"format": "mp4", "source": {"bytes": big}}}
     code, status, message = refused(bedrock_client, body)
-    assert (code, status) == ("ValidationException", 400) and "at most 25000000 bytes" in message
+    assert (code, status) == ("ValidationException", 400) and "larger than 25 MB" in message
 
 
 def test_the_base_model_id_needs_an_inference_profile(

@@ -27,17 +27,10 @@ def review_lines(data: dict[str, Any]) -> list[str]:
     ]
     if verdict.get("score") is not None:
         lines.append(f"  score: {verdict['score']:.2f}")
-    for element in verdict.get("elements") or []:
-        shot = f"shot {element.get('shot')}: " if element.get("shot") else ""
-        shown = "shown" if element.get("shown") else "not shown"
-        lines.append(f"  - {shot}{element.get('element')} [{shown}, {element.get('score')}]")
-    for defect in verdict.get("defects") or []:
-        lines.append(
-            f"  ! {defect.get('kind')} {defect.get('start_s')}-{defect.get('end_s')} s: "
-            f"{defect.get('description', '')}"
-        )
-    for artifact in verdict.get("text_artifacts") or []:
-        lines.append(f"  text artefact: {artifact}")
+    from novareel.ledger.reviews import verdict_items
+
+    marks = {"element": "  - ", "defect": "  ! ", "text-artifact": "  "}
+    lines += [marks[kind] + text for kind, text in verdict_items(verdict)]
     if verdict.get("answer"):
         lines.append(f"  answer: {verdict['answer']}")
     if verdict.get("parse_error"):

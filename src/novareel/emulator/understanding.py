@@ -31,8 +31,6 @@ do; otherwise one line of prose.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import io
 import json
 import math
@@ -43,6 +41,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from novareel.emulator.errors import ApiError, validation
+from novareel.emulator.models.base import decode_base64
 from novareel.emulator.state import Job
 
 BASE_MODEL_ID = "amazon.nova-2-lite-v1:0"
@@ -256,17 +255,7 @@ class Understanding:
         raise malformed(f"{where}.video.source must have exactly one of bytes, s3Location")
 
     def _inline(self, value: Any, where: str) -> VideoInput:
-        if not isinstance(value, str) or not value:
-            raise malformed(f"{where}.video.source.bytes must be a base64 string")
-        try:
-            data = base64.b64decode(value, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise malformed(f"{where}.video.source.bytes is not valid base64") from exc
-        if len(data) > MAX_INLINE_BYTES:
-            raise validation(
-                f"{where}: the video is {len(data)} bytes; videos given as bytes may be at "
-                f"most {MAX_INLINE_BYTES} bytes (give larger ones by s3Location)"
-            )
+        data = decode_base64(value, f"{where}.video.source.bytes", what="video")
         seconds = _duration_of(data)
         if seconds is None:
             raise validation(f"{where}: the video could not be read; it is not a valid video")

@@ -18,7 +18,7 @@ from novareel.gallery.media import MediaLinks
 from novareel.gallery.request import _Described, describe_request
 from novareel.ledger import BatchRecord, JobRecord
 from novareel.ledger.models import is_loopback_url
-from novareel.ledger.reviews import ReviewRecord
+from novareel.ledger.reviews import ReviewRecord, verdict_items
 from novareel.models import find_model
 from novareel.results import advice_for, format_cost
 from novareel.status import JobStatus
@@ -183,20 +183,7 @@ class CardBuilder:
         verdict = review.result
         local = is_loopback_url(review.endpoint)
         synthetic = " (synthetic: the local emulator answered)" if local else ""
-        items = []
-        for element in verdict.get("elements") or []:
-            shown = "shown" if element.get("shown") else "not shown"
-            items.append(
-                f'<li class="element">{_e(element.get("element"))}'
-                f" <span>{_e(shown)}, {_e(element.get('score'))}</span></li>"
-            )
-        for defect in verdict.get("defects") or []:
-            items.append(
-                f'<li class="defect">{_e(defect.get("kind"))} '
-                f"{_e(defect.get('start_s'))}-{_e(defect.get('end_s'))} s</li>"
-            )
-        for artifact in verdict.get("text_artifacts") or []:
-            items.append(f'<li class="text-artifact">text: {_e(artifact)}</li>')
+        items = [f'<li class="{kind}">{_e(text)}</li>' for kind, text in verdict_items(verdict)]
         score = verdict.get("score")
         head = f"Review by {review.model_id}{synthetic}" + (
             f", score {score:.2f}" if isinstance(score, int | float) else ""

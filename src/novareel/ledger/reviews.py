@@ -20,7 +20,7 @@ from novareel.ledger.core import LedgerCore, locked
 from novareel.ledger.db import from_iso, to_iso, utc_now
 from novareel.ledger.models import is_loopback_url
 
-__all__ = ["REVIEW_STATUSES", "JobReviews", "ReviewRecord"]
+__all__ = ["REVIEW_STATUSES", "JobReviews", "ReviewRecord", "verdict_items"]
 
 REVIEW_STATUSES = ("Submitting", "Completed", "Failed")
 
@@ -71,27 +71,49 @@ class ReviewRecord:
         }
 
 
+#: Columns read as they are stored.
+_PLAIN = (
+    "job_id",
+    "video",
+    "model_id",
+    "invoke_id",
+    "endpoint",
+    "status",
+    "estimated_cost_usd",
+    "cost_usd",
+    "input_tokens",
+    "output_tokens",
+    "question",
+    "answer",
+    "error",
+)
+
+
 def _record(row: Any) -> ReviewRecord:
-    result = row["result"]
+    result, completed = row["result"], row["completed_at"]
     return ReviewRecord(
         id=int(row["id"]),
-        job_id=row["job_id"],
-        video=row["video"],
-        model_id=row["model_id"],
-        invoke_id=row["invoke_id"],
-        endpoint=row["endpoint"],
-        status=row["status"],
-        estimated_cost_usd=row["estimated_cost_usd"],
-        cost_usd=row["cost_usd"],
-        input_tokens=row["input_tokens"],
-        output_tokens=row["output_tokens"],
-        question=row["question"],
-        answer=row["answer"],
         result=json.loads(result) if result else None,
-        error=row["error"],
         created_at=from_iso(row["created_at"]),
-        completed_at=from_iso(row["completed_at"]) if row["completed_at"] else None,
+        completed_at=from_iso(completed) if completed else None,
+        **{name: row[name] for name in _PLAIN},
     )
+
+
+def verdict_items(verdict: dict[str, Any]) -> list[tuple[str, str]]:
+    """A recorded verdict as (kind, text) lines: each element, defect and text artefact
+    (``review``, ``jobs show`` and the gallery card show the same words)."""
+    items: list[tuple[str, str]] = []
+    for element in verdict.get("elements") or []:
+        shot = f"shot {element.get('shot')}: " if element.get("shot") else ""
+        shown = "shown" if element.get("shown") else "not shown"
+        score = element.get("score")
+        items.append(("element", f"{shot}{element.get('element')} [{shown}, {score}]"))
+    for defect in verdict.get("defects") or []:
+        span = f"{defect.get('start_s')}-{defect.get('end_s')} s"
+        items.append(("defect", f"{defect.get('kind')} {span}: {defect.get('description', '')}"))
+    items += [("text-artifact", f"text: {a}") for a in verdict.get("text_artifacts") or []]
+    return items
 
 
 class JobReviews(LedgerCore):

@@ -21,6 +21,7 @@ judgement.
 from __future__ import annotations
 
 import base64
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -129,13 +130,14 @@ def _local_video(path: Path, model: UnderstandingModel) -> tuple[dict[str, Any],
             )
         )
     size = path.stat().st_size
-    if size > model.max_inline_video_bytes:
+    encoded = 4 * math.ceil(size / 3)  # the request carries it as base64
+    if encoded > model.max_inline_video_bytes:
         raise InvalidRequestError(
             Problem(
                 "video",
-                f"{str(path)!r} is {size} bytes; a video sent as bytes may be at most "
-                f"{model.max_inline_video_bytes} (review the job instead: its video is read "
-                "from S3, up to 1 GB)",
+                f"{str(path)!r} is {size} bytes, {encoded} as base64; a request carrying a "
+                f"video as bytes may be at most {model.max_inline_video_bytes} (review the "
+                "job instead: its video is read from S3, up to 1 GB)",
                 value=size,
                 limit=f"{model.max_inline_video_bytes} bytes",
             )
