@@ -292,3 +292,12 @@ def test_batch_review_reviews_each_done_item_and_reports_the_failed_one(
     assert sorted(r["job_id"] for r in summary["reviews"]) == sorted(done)
     assert all(r["verdict"]["parse_error"] is None for r in summary["reviews"])
     assert len(emulator.invocations()) == 2
+
+
+def test_review_text_shows_the_price_first_then_the_fields(job: Any, local: list[str]) -> None:
+    said = runner.invoke(app, ["review", str(job.ledger_id), *local])
+    assert said.exit_code == 0, said.output
+    assert "reviewing s3://" in said.stderr and "at most ~$0.00" in said.stderr
+    assert "synthetic" in said.stdout and "summary: Synthetic review" in said.stdout
+    assert "  - static shot [shown, 0.9]" in said.stdout
+    assert "on AWS (nothing here)" in said.stdout
