@@ -188,6 +188,10 @@ def test_the_mcp_tool_reviews_within_the_session_caps(
     # The session's caps count whole cents: the review's hold is settled, not pending.
     assert payload["session"]["session_pending_usd"] == 0
     assert len(emulator.invocations()) == 1
+    # Only ledger jobs: a video file elsewhere on the machine is not read and sent.
+    with pytest.raises(NovaReelError):
+        tools.review_job(str(Path(job.local_dir) / "output.mp4"))
+    assert len(emulator.invocations()) == 1
 
 
 def test_a_local_file_goes_as_bytes_within_the_limit(

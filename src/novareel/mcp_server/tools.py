@@ -536,7 +536,7 @@ class AgentTools(ServerSession):
         from novareel.review import plan_review, run_review
 
         with self.api() as api:
-            plan = plan_review(api, job, question=question)
+            plan = plan_review(api, job, question=question, files=False)
             reservation = self.guard.reserve(plan.estimated_cost_usd, "this review")
             try:
                 outcome = run_review(api, plan)

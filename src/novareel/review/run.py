@@ -172,9 +172,12 @@ def plan_review(
     model_id: str | None = None,
     question: str | None = None,
     max_tokens: int = DEFAULT_MAX_TOKENS,
+    files: bool = True,
 ) -> ReviewPlan:
     """What reviewing ``ref`` (a ledger job reference, or a local video file) sends and
-    costs at most; every problem raised before anything is sent."""
+    costs at most; every problem raised before anything is sent. ``files=False`` (the
+    MCP server, confined to its root) takes ledger jobs only: an agent cannot have a
+    file from elsewhere on the machine read and sent."""
     model = get_understanding_model(model_id)
     if not 1 <= max_tokens <= model.max_output_tokens:
         raise InvalidRequestError(
@@ -190,7 +193,7 @@ def plan_review(
     path = Path(ref)
     job: JobRecord | None = None
     shots: list[str]
-    if path.suffix and path.is_file():
+    if files and path.suffix and path.is_file():
         video, seconds = _local_video(path, model)
         where = str(path)
         prompt, shots = "", []
