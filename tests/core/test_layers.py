@@ -66,6 +66,7 @@ ALLOWED: dict[str, set[str]] = {
         "local",
         "budget",
         "when",
+        "review",
     },
     "when": {"errors"},
     # learned expectations: below jobs and batch, which ask it
@@ -95,6 +96,7 @@ ALLOWED: dict[str, set[str]] = {
     },
     # --local and NovaReel.local(): below jobs (which imports it lazily), never above.
     "local": {"errors", "s3uri", "client", "emulator"},
+    "review": {"errors", "models", "s3uri", "naming", "video", "budget", "ledger", "jobs"},
     # the one connection factory (options -> clients, NovaReel, the emulator's
     # lifetime): above jobs, below the doors (cli, mcp_server), which only print
     "connection": {"client", "local", "jobs", "preflight"},

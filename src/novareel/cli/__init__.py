@@ -16,6 +16,7 @@ _COMMAND_MODULES = (
     "jobs_cmd",
     "batch_cmd",
     "spend_cmd",
+    "review_cmd",
     "models_cmd",
     "doctor_cmd",
     "gallery_cmd",

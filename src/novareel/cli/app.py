@@ -23,7 +23,7 @@ from novareel.errors import InvalidRequestError, NovaReelError, error_payload
 
 #: The order commands appear in ``--help``: the job's life first, then media, then tools.
 COMMAND_ORDER = (
-    "generate", "status", "wait", "download", "list", "jobs", "batch", "spend",
+    "generate", "status", "wait", "download", "list", "jobs", "review", "batch", "spend",
     "inspect", "contact-sheet", "frame", "image", "storyboard", "camera", "gallery",
     "models", "doctor", "emulator", "mcp",
 )  # fmt: skip

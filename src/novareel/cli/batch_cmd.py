@@ -26,6 +26,7 @@ from novareel.cli.common import (
     open_api,
     with_connection,
 )
+from novareel.cli.review_cmd import REVIEW_FLAG, print_reviews
 from novareel.display import neutralise
 from novareel.s3uri import OUTPUT_URI_ENV, resolve_output_uri
 from novareel.status import JobStatus
@@ -460,6 +461,7 @@ def batch(
         None, "--timeout", help="Stop after N seconds (running jobs go on; run again later)."
     ),
     max_cost: str | None = cost_cap.MAX_COST,
+    review: bool = REVIEW_FLAG,
     conn: Connection = CONNECTION,
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
@@ -526,8 +528,16 @@ def batch(
             joined = assemble_groups(
                 api, batch_file, summary, out, when=when, check_video=not no_video_check
             )
+        reviews = None
+        if review:  # --review: each finished video, one review section
+            from novareel.review import review_jobs
+
+            done = [i.job_id for i in summary.items if i.phase.value == "done" and i.job_id]
+            reviews = review_jobs(api, done)
     if json_output:
         summary_data = summary.to_dict()
+        if reviews is not None:
+            summary_data["reviews"] = reviews
         emit_json(
             {
                 **summary_data,
@@ -543,6 +553,8 @@ def batch(
         for key, value in joined.items():
             where = value if isinstance(value, str) else f"joined into {value.video_path}"
             typer.echo(f"storyboard {key}: {where}")
+        if reviews is not None:
+            print_reviews(reviews)
     if summary.budget_stop is not None:
         raise typer.Exit(2)
     if not summary.ok:

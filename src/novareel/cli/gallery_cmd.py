@@ -117,10 +117,12 @@ def gallery_command(
     with Ledger.open_default() as ledger:
         records = ledger.list_jobs()
         batches = {b.id: b for b in ledger.list_batches()}
+        reviews = ledger.latest_reviews([r.id for r in records])  # review section
     result = build_gallery(
         records,
         out,
         batches=batches,
+        reviews=reviews,
         presigner=presigner,
         presign_note="--no-presign was given" if not presign else None,
         contact_sheets=contact_sheets,

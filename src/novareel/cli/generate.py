@@ -29,6 +29,7 @@ from novareel.cli.common import (
     with_connection,
     with_request_options,
 )
+from novareel.cli.review_cmd import REVIEW_FLAG, print_reviews
 from novareel.compose import RequestSpec
 from novareel.errors import InvalidRequestError, Problem
 from novareel.s3uri import OUTPUT_URI_ENV
@@ -112,6 +113,7 @@ def generate(
         False, "--dry-run", help="Print the request (images elided) and the cost; send nothing."
     ),
     max_cost: str | None = cost_cap.MAX_COST,
+    review: bool = REVIEW_FLAG,
     conn: Connection = CONNECTION,
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
@@ -216,6 +218,11 @@ def generate(
                 printed.add(notice)
                 cli_notice(notice)  # neutralised: a notice may quote the prompt
 
+        if review and (no_wait or per_shot):
+            notices.append(
+                "--review reviews one finished video: not with --no-wait or a per-shot "
+                "storyboard (run `novareel review <job>` once a video is done)"
+            )
         for notice in notices:
             notify(notice)
         if not json_output:
@@ -309,6 +316,16 @@ def generate(
             from novareel.jobs import job_failed_error
 
             raise job_failed_error(result)
+        if review and result.ledger_id is not None:  # --review: one review section
+            from novareel.review import review_jobs
+
+            reviews = review_jobs(api, [result.ledger_id])
+            if json_output:
+                emit_json({**result.to_dict(), "review": reviews[0]})
+            else:
+                print_result(result, json_output)
+                print_reviews(reviews)
+            return
         print_result(result, json_output)
 
 

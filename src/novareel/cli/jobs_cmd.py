@@ -375,12 +375,14 @@ def jobs_show(
         history = ledger.history(record.id)
 
         retries = ledger.retries_of(record.id)
+        reviews = [r.to_dict() for r in ledger.reviews_of(record.id)]  # review section
     if json_output:
         emit_json(
             {
                 "job": record.to_dict(),
                 "history": [e.to_dict() for e in history],
                 "retried_as": retries,
+                "reviews": reviews,
             }
         )
         return
@@ -452,6 +454,21 @@ def jobs_show(
     for event in history:
         events.add_row(_short(event.at), event.status, event.detail or "")
     console.print(events)
+    _print_review(reviews)
+
+
+def _print_review(reviews: list[dict[str, Any]]) -> None:
+    """The review section of ``jobs show``: the newest review of the job (``review``)."""
+    if not reviews:
+        return
+    from novareel.cli.review_cmd import review_lines
+
+    latest = reviews[0]
+    latest = {**latest, "review_id": latest["id"], "ran_locally": latest.get("synthetic")}
+    for line in review_lines(latest):
+        console.print(neutralise(line), markup=False, highlight=False)
+    if len(reviews) > 1:
+        console.print(f"  ({len(reviews) - 1} earlier review(s): `jobs show --json`)")
 
 
 @jobs_app.command("sync")

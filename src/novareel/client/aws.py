@@ -9,6 +9,7 @@ them (see :mod:`novareel.client`); the explicit keys of the Python API are passe
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -193,6 +194,37 @@ class NovaReelClient:
         bedrock = self.bedrock_in(region)
         response = self._call("StartAsyncInvoke", bedrock.start_async_invoke, **kwargs)
         return str(response["invocationArn"])
+
+    def invoke_model(
+        self, *, model_id: str, body: dict[str, Any], region: str | None = None
+    ) -> dict[str, Any]:
+        """InvokeModel (synchronous) with a JSON body; returns the parsed JSON answer.
+
+        Used by ``review`` (Amazon Nova 2 Lite's ``messages-v1`` body): the body is sent
+        as built, the answer parsed here so no botocore stream leaves this layer."""
+        runtime = self.bedrock_in(region)
+        response = self._call(
+            "InvokeModel",
+            runtime.invoke_model,
+            modelId=model_id,
+            body=json.dumps(body).encode("utf-8"),
+            contentType="application/json",
+            accept="application/json",
+        )
+        with aws_boundary("InvokeModel", self.local_hint):
+            raw = response["body"].read()
+        try:
+            answer = json.loads(raw)
+        except ValueError as exc:
+            raise AwsError(
+                f"InvokeModel answered something that is not JSON: {raw[:200]!r}",
+                operation="InvokeModel",
+            ) from exc
+        if not isinstance(answer, dict):
+            raise AwsError(
+                "InvokeModel answered JSON that is not an object", operation="InvokeModel"
+            )
+        return answer
 
     @staticmethod
     def region_of_job(invocation_arn: str | None) -> str | None:

@@ -53,6 +53,7 @@ from novareel.emulator.models.base import BLOCKED_OUTPUT_MESSAGE, Files, JobPlan
 from novareel.emulator.pool import RenderPool
 from novareel.emulator.s3 import S3Storage
 from novareel.emulator.state import Clock, Job, JobStore, new_invocation_id
+from novareel.emulator.understanding import Understanding
 from novareel.emulator.validation import ValidRequest, validate_start_request
 
 log = logging.getLogger("novareel.emulator")
@@ -146,6 +147,10 @@ class EmulatorBackend:
         self._pool: RenderPool | None = None
         self._generation = 0
         self._wakeups: dict[str, threading.Event] = {}
+        #: InvokeModel for Nova 2 Lite (video understanding), with its record of requests.
+        self.understanding = Understanding(
+            self.storage.get_object, self.storage.bucket_exists, self.jobs.all
+        )
 
     # -- lifecycle -----------------------------------------------------------------
     @property
@@ -189,6 +194,7 @@ class EmulatorBackend:
         with self._submit_lock:
             self._drop_waiting_finalisers()
             self.jobs.clear()
+            self.understanding.reset()
             self.faults.reset()
             self.stats.reset()
             self.update_config({}, replace=True)

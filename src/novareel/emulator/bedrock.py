@@ -8,6 +8,7 @@ from urllib.parse import unquote
 
 from novareel.emulator.backend import EmulatorBackend
 from novareel.emulator.errors import ApiError, validation
+from novareel.emulator.understanding import is_understanding_model
 from novareel.emulator.wsgi import Request, Response, Route
 
 DEFAULT_REGION = "us-east-1"
@@ -57,6 +58,11 @@ def list_async_invokes(backend: EmulatorBackend, request: Request) -> Response:
 
 
 def invoke_model(backend: EmulatorBackend, request: Request, model: str) -> Response:
+    """Nova 2 Lite answers (``understanding.py``); the video models refuse InvokeModel."""
+    model_id = unquote(model)
+    if is_understanding_model(model_id):
+        region = signing_scope(request)[0] or DEFAULT_REGION
+        return ok(backend.understanding.invoke(model_id, request.read_body(), region))
     raise validation(
         f"modelId {unquote(model)!r}: InvokeModel is not supported by this emulator; "
         "the video models it emulates only support StartAsyncInvoke"

@@ -10,6 +10,8 @@ Routes (all JSON; errors are ``{"message": ...}`` with status 400 or 404):
 * ``GET  /_emulator/jobs/{id}``  one job as Get describes it, plus ``modelId``, ``region``,
   ``taskType`` and the ``modelInput`` exactly as the emulator received it
 * ``POST /_emulator/jobs/{id}/finish``  complete as soon as the render is done
+* ``GET  /_emulator/invocations``  every InvokeModel request received (Nova 2 Lite),
+  its body as sent with video bytes replaced by ``{"base64Length": n}``
 * ``GET  /_emulator/stats``   request counters, accepted submissions, replays, rejections,
   the most jobs in flight per model and region
 """
@@ -114,6 +116,11 @@ def finish_job(backend: EmulatorBackend, request: Request, job_id: str) -> Respo
     return Response.json(backend.finish(job_id))
 
 
+def invocations(backend: EmulatorBackend, request: Request) -> Response:
+    """Every InvokeModel request received, in order (video bytes replaced by their length)."""
+    return Response.json({"invocations": list(backend.understanding.received)})
+
+
 def stats(backend: EmulatorBackend, request: Request) -> Response:
     return Response.json(backend.stats.snapshot())
 
@@ -145,4 +152,5 @@ ROUTES: list[Route] = [
     ("GET", re.compile(r"/_emulator/jobs/(?P<job_id>[a-z0-9]+)"), "job", get_job),
     ("POST", re.compile(r"/_emulator/jobs/(?P<job_id>[a-z0-9]+)/finish"), "finish", finish_job),
     ("GET", re.compile(r"/_emulator/stats"), "stats", stats),
+    ("GET", re.compile(r"/_emulator/invocations"), "invocations", invocations),
 ]

@@ -155,3 +155,10 @@ class EmulatorControl:
     def stats(self) -> dict[str, Any]:
         result: dict[str, Any] = self._call("GET", "stats")
         return result
+
+    def invocations(self) -> list[dict[str, Any]]:
+        """Every InvokeModel request the emulator received, oldest first: ``modelId``,
+        ``region``, ``body`` (video bytes replaced by ``{"base64Length": n}``) and
+        ``error`` (the error code it answered, or None)."""
+        result: list[dict[str, Any]] = self._call("GET", "invocations")["invocations"]
+        return result

@@ -19,6 +19,7 @@ OPERATIONS = (
     "StartAsyncInvoke",
     "GetAsyncInvoke",
     "ListAsyncInvokes",
+    "InvokeModel",
     "ListFoundationModels",
     "GetFoundationModel",
     "GetFoundationModelAvailability",

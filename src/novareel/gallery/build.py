@@ -13,7 +13,7 @@ import os
 import re
 import shutil
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import resources
@@ -26,6 +26,7 @@ from novareel.gallery.cards import escape as _e
 from novareel.gallery.media import MediaLinks, Presigner
 from novareel.gallery.request import describe_request
 from novareel.ledger import BatchRecord, JobRecord
+from novareel.ledger.reviews import ReviewRecord
 from novareel.models import find_model
 
 #: Written into every page; a folder whose index.html lacks it is not ours to replace.
@@ -195,6 +196,7 @@ def build_gallery(
     presign_note: str | None = None,
     contact_sheets: bool = False,
     now: datetime | None = None,
+    reviews: Mapping[int, ReviewRecord] | None = None,
 ) -> GalleryResult:
     """Write ``index.html``, ``assets/`` and ``media/`` for these jobs into ``out_dir``.
 
@@ -215,7 +217,7 @@ def build_gallery(
         presign_note=presign_note,
         contact_sheets=contact_sheets,
     )
-    builder = CardBuilder(media, now=when)
+    builder = CardBuilder(media, now=when, reviews=reviews)
     batch_map = dict(batches or {})
     cards: list[str] = []
     players = 0

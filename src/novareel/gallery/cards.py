@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from novareel.display import neutralise
 from novareel.gallery.media import MediaLinks
 from novareel.gallery.request import _Described, describe_request
 from novareel.ledger import BatchRecord, JobRecord
+from novareel.ledger.models import is_loopback_url
+from novareel.ledger.reviews import ReviewRecord, verdict_items
 from novareel.models import find_model
 from novareel.results import advice_for, format_cost
 from novareel.status import JobStatus
@@ -61,9 +64,17 @@ def _cost(record: JobRecord) -> str:
 class CardBuilder:
     """Writes the cards of one page; :class:`MediaLinks` decides each card's media."""
 
-    def __init__(self, media: MediaLinks, *, now: datetime) -> None:
+    def __init__(
+        self,
+        media: MediaLinks,
+        *,
+        now: datetime,
+        reviews: Mapping[int, ReviewRecord] | None = None,
+    ) -> None:
         self.media = media
         self.now = now
+        #: The newest Completed review of each job (``novareel review``), by job id.
+        self.reviews = dict(reviews or {})
 
     def failure_html(self, record: JobRecord) -> str:
         if record.status not in (JobStatus.FAILED, JobStatus.REJECTED):
@@ -160,8 +171,29 @@ class CardBuilder:
                 f'<a href="{_e(media.sheet)}"><img src="{_e(media.sheet)}" loading="lazy"'
                 f' alt="contact sheet of job {record.id}"></a></details>'
             )
+        parts.append(self.review_html(record))
         parts.append("</div></article>")
         return "".join(parts), media.video_src is not None
+
+    def review_html(self, record: JobRecord) -> str:
+        """The review section of a card: the newest review's verdict, escaped."""
+        review = self.reviews.get(record.id)
+        if review is None or review.result is None:
+            return ""
+        verdict = review.result
+        local = is_loopback_url(review.endpoint)
+        synthetic = " (synthetic: the local emulator answered)" if local else ""
+        items = [f'<li class="{kind}">{_e(text)}</li>' for kind, text in verdict_items(verdict)]
+        score = verdict.get("score")
+        head = f"Review by {review.model_id}{synthetic}" + (
+            f", score {score:.2f}" if isinstance(score, int | float) else ""
+        )
+        return (
+            f'<details class="review" data-review="{review.id}">'
+            f"<summary>{_e(head)}</summary>"
+            f'<p class="review-summary">{_e(verdict.get("summary") or "")}</p>'
+            f"<ul>{''.join(items)}</ul></details>"
+        )
 
     @staticmethod
     def _text_html(described: _Described) -> str:

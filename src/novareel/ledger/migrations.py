@@ -342,3 +342,38 @@ def m013_quota_leases(db: sqlite3.Connection) -> None:
     )
     db.execute("CREATE INDEX quota_leases_holder ON quota_leases (holder)")
     db.execute("CREATE INDEX quota_leases_item ON quota_leases (endpoint, item)")
+
+
+@migration
+def m015_reviews(db: sqlite3.Connection) -> None:
+    """Reviews of videos by an understanding model (``novareel review``): one row each.
+
+    A review is paid (InvokeModel on Amazon Nova 2 Lite), so it is reserved like a job:
+    the row is written ``Submitting`` with its estimate, in the same write transaction
+    as the budget check, before the call; it becomes ``Completed`` with the tokens the
+    service counted and their price (``cost_usd``), or ``Failed`` (refused: not
+    billed). ``spend`` and the standing budgets count reviews beside jobs. ``job_id``
+    names the ledger job whose video was reviewed (NULL for a local file);
+    ``result`` is the parsed verdict as JSON, ``answer`` the model's text as given."""
+    db.execute(
+        "CREATE TABLE reviews ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " job_id INTEGER,"
+        " video TEXT NOT NULL,"
+        " model_id TEXT NOT NULL,"
+        " invoke_id TEXT NOT NULL,"
+        " endpoint TEXT,"
+        " status TEXT NOT NULL,"
+        " estimated_cost_usd REAL,"
+        " cost_usd REAL,"
+        " input_tokens INTEGER,"
+        " output_tokens INTEGER,"
+        " question TEXT,"
+        " answer TEXT,"
+        " result TEXT,"
+        " error TEXT,"
+        " created_at TEXT NOT NULL,"
+        " completed_at TEXT)"
+    )
+    db.execute("CREATE INDEX reviews_job ON reviews (job_id, id)")
+    db.execute("CREATE INDEX reviews_created ON reviews (created_at)")

@@ -23,6 +23,8 @@ TABLE_DOCS: dict[str, str] = {
     "job_tags": "Tags of a job (key → value), for finding and grouping jobs.",
     "quota_leases": "One row per job slot of the account's concurrency quota a process"
     " holds (a job being submitted or in flight); expired rows count for nothing.",
+    "reviews": "One row per review of a video by an understanding model (`novareel"
+    " review`, Amazon Nova 2 Lite): reserved before the paid call, counted by `spend`.",
 }
 
 _STATUSES = " / ".join(JOB_STATUSES)
@@ -128,6 +130,28 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "acquired_at": "When it was taken (ISO-8601 UTC).",
         "expires_at": "When it stops counting unless renewed (ISO-8601 UTC): a process that"
         " died frees its slots by then.",
+    },
+    "reviews": {
+        "id": "Review id.",
+        "job_id": "The ledger job whose video was reviewed (NULL: a local file).",
+        "video": "The S3 URI (or local path) of the video reviewed.",
+        "model_id": "The understanding model (`amazon.nova-2-lite-v1:0`).",
+        "invoke_id": "The id InvokeModel was called with (an inference profile).",
+        "endpoint": "The runtime endpoint (empty for AWS); a loopback one is the emulator,"
+        " whose reviews are synthetic and cost nothing.",
+        "status": "Submitting (reserved, call under way) / Completed / Failed (refused,"
+        " not billed).",
+        "estimated_cost_usd": "The price estimated before the call (the answer priced at"
+        " its token cap): what a Submitting review reserves.",
+        "cost_usd": "The price of the tokens the service counted (Completed).",
+        "input_tokens": "Input tokens the service counted (video and text).",
+        "output_tokens": "Output tokens the service counted.",
+        "question": "The extra question asked (`--question`), if any.",
+        "answer": "The model's text, as given.",
+        "result": "The parsed verdict (JSON): elements, defects, text artefacts, summary.",
+        "error": "Why the call failed (Failed).",
+        "created_at": "When the review was reserved (ISO-8601 UTC).",
+        "completed_at": "When it ended (ISO-8601 UTC).",
     },
 }
 

@@ -23,6 +23,16 @@ _SPEND_GROUPS = {
     "batch": "batch_id",
 }
 _SPEND_FIELDS = {"day": "day", "model": "model_id", "batch": "batch_id"}
+#: What is paid for: jobs, and reviews (m015) shaped as jobs: a Completed review counts
+#: at the price of the tokens the service counted (its estimate if unknown), a
+#: Submitting one is reserved at its estimate, a Failed one (refused) counts nothing.
+_PAID = (
+    "(SELECT submit_time, created_at, model_id, batch_id, endpoint, estimated_cost_usd,"
+    " status, invocation_arn FROM jobs"
+    " UNION ALL SELECT created_at AS submit_time, created_at, model_id, NULL AS batch_id,"
+    " endpoint, COALESCE(cost_usd, estimated_cost_usd) AS estimated_cost_usd, status,"
+    " CASE WHEN status = 'Completed' THEN 'review' END AS invocation_arn FROM reviews) paid"
+)
 
 
 class JobSpend(LedgerCore):
@@ -75,7 +85,7 @@ class JobSpend(LedgerCore):
             f"SELECT {', '.join([*columns, 'endpoint'])}, COUNT(*) AS jobs,"
             " COALESCE(SUM(estimated_cost_usd), 0.0) AS usd,"
             " SUM(estimated_cost_usd IS NULL) AS unpriced"
-            f" FROM jobs WHERE {' AND '.join(where)}"
+            f" FROM {_PAID} WHERE {' AND '.join(where)}"
             f" GROUP BY {', '.join(grouping)} ORDER BY {', '.join(grouping)}"
         )
         rows = self.conn.execute(sql, params).fetchall()

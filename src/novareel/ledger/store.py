@@ -35,6 +35,7 @@ from novareel.ledger.batches import BatchQueries
 from novareel.ledger.core import invocation_id_from_arn
 from novareel.ledger.leases import JobLeases
 from novareel.ledger.queries import JobQueries
+from novareel.ledger.reviews import JobReviews
 from novareel.ledger.spend import JobSpend
 from novareel.ledger.sync import JobSync
 from novareel.ledger.writes import JobWrites
@@ -42,7 +43,7 @@ from novareel.ledger.writes import JobWrites
 __all__ = ["Ledger", "invocation_id_from_arn"]
 
 
-class Ledger(JobWrites, JobSync, JobQueries, BatchQueries, JobSpend, JobLeases):
+class Ledger(JobWrites, JobSync, JobQueries, BatchQueries, JobSpend, JobLeases, JobReviews):
     """The record of jobs, status histories and batches.
 
     One instance holds one connection (the SQLite file, or a PostgreSQL database

@@ -345,6 +345,20 @@ def build_server(tools: AgentTools) -> MCPServer[Any]:
         (complete files are not fetched again)."""
         return await _run(tools.download_job, job, out=out)
 
+    @server.tool(annotations=ToolAnnotations(destructive_hint=False, open_world_hint=True))
+    async def review_job(
+        job: JobRef,
+        question: Annotated[
+            str | None,
+            Field(description="Also ask this; answered in the verdict's `answer` field."),
+        ] = None,
+    ) -> CallToolResult:
+        """Review a Completed job's video with Amazon Nova 2 Lite (costs cents, priced
+        first and held against the caps): how well each prompt element or shot is shown,
+        visible defects with their time spans, text artefacts, a one-line summary.
+        On the local emulator the review is synthetic (built from what it rendered)."""
+        return await _run(tools.review_job, job, question=question)
+
     @server.tool(annotations=read_only)
     async def list_jobs(
         status: Annotated[

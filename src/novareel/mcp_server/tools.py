@@ -528,6 +528,24 @@ class AgentTools(ServerSession):
                 return self._job_payload(current)
             return self._wait_and_fetch(api, current, out_dir, timeout, progress)
 
+    def review_job(self, job: str, *, question: str | None = None) -> dict[str, Any]:
+        """Review a Completed job's video with Amazon Nova 2 Lite (InvokeModel): each
+        prompt element or shot, visible defects, text artefacts, a summary. Priced
+        before the call and held against the session's caps and the standing budget;
+        recorded in the ledger (``spend`` counts it). Synthetic on the local emulator."""
+        from novareel.review import plan_review, run_review
+
+        with self.api() as api:
+            plan = plan_review(api, job, question=question, files=False)
+            reservation = self.guard.reserve(plan.estimated_cost_usd, "this review")
+            try:
+                outcome = run_review(api, plan)
+            except BaseException:
+                self.guard.release(reservation)
+                raise
+            self.guard.commit(reservation, outcome.cost_usd)
+        return {**outcome.to_dict(), "session": self.guard.snapshot()}
+
     def download_job(self, job: str, *, out: str | None = None) -> dict[str, Any]:
         """Fetch a finished job's files into ``<root>/<out>/<date>-<slug>-<invocation-id>/``."""
         out_dir = self._out_dir(out)

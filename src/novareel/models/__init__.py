@@ -137,6 +137,20 @@ def get_model(value: str | None, *, field: str = "model_id") -> Model:
     """The model for an id or alias; InvalidRequestError naming every choice otherwise."""
     model = find_model(value)
     if model is None:
+        from novareel.models.understanding import find_understanding_model
+
+        reviewer = find_understanding_model(value)
+        if reviewer is not None:
+            raise InvalidRequestError(
+                Problem(
+                    field,
+                    f"{value!r} is {reviewer.name}, a model that reviews videos, not one "
+                    f"that makes them (video models: {known_names()})",
+                    value=value,
+                    limit=known_names(),
+                ),
+                hint=f"`novareel review <job> --model-id {reviewer.aliases[0]}` reviews a video.",
+            )
         raise InvalidRequestError(
             Problem(
                 field,

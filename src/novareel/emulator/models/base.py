@@ -178,18 +178,19 @@ def check_text(value: Any, field_name: str, max_len: int) -> str:
     return value
 
 
-def decode_base64(value: Any, name: str) -> bytes:
-    """Strict base64 (no stray characters), at most :data:`MAX_IMAGE_BYTES` decoded."""
+def decode_base64(value: Any, name: str, what: str = "image") -> bytes:
+    """Strict base64 (no stray characters), at most :data:`MAX_IMAGE_BYTES` decoded
+    (25 MB: an image of the video models, and a video given inline to Nova 2 Lite)."""
     if not isinstance(value, str) or not value:
         raise validation(f"{name} must be a non-empty base64 string")
     if len(value) > (MAX_IMAGE_BYTES * 4) // 3 + 4:
-        raise validation(f"{name}: the image is larger than 25 MB")
+        raise validation(f"{name}: the {what} is larger than 25 MB")
     try:
         data = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise validation(f"{name} is not valid base64") from exc
     if len(data) > MAX_IMAGE_BYTES:
-        raise validation(f"{name}: the image is larger than 25 MB")
+        raise validation(f"{name}: the {what} is larger than 25 MB")
     return data
 
 
