@@ -92,7 +92,7 @@ def child(variant: str, url: str, arn: str, keys: list[str], out: str) -> None:
         files = [Path(f) for f in result.local_files]
     elif variant == "objects":
         from novareel.client import NovaReelClient
-        from novareel.s3uri import S3Uri
+        from novareel.foundation.s3uri import S3Uri
 
         client = NovaReelClient(
             region="us-east-1", endpoint_url=url, access_key="testing", secret_key="testing"

@@ -95,7 +95,7 @@ def _encode_b_frames(path: Path, prompt: str) -> None:
 
 def full_decode(path: Path, shape: tuple[int, int, int, int]) -> list[str]:
     """The download's check before the cheap one: decode every frame."""
-    from novareel.video import check_video, inspect_video
+    from novareel.media.video import check_video, inspect_video
 
     width, height, fps, seconds = shape
     info = inspect_video(path)

@@ -28,9 +28,9 @@ def write_png(path: Path, colour: tuple[int, int, int] = (200, 30, 30)) -> Path:
 
 def job_dir(root: Path, ref: str | int) -> Path:
     """Where novareel downloads a job under ``root``: the folder named by
-    :mod:`novareel.naming` from the job's ledger row (date, slug, invocation id)."""
+    :mod:`novareel.foundation.naming` from the job's ledger row (date, slug, invocation id)."""
+    from novareel.foundation.naming import job_folder_name, job_label
     from novareel.ledger import Ledger
-    from novareel.naming import job_folder_name, job_label
 
     with Ledger.open_default() as ledger:
         record = ledger.get(ref)

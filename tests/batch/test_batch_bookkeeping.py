@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from novareel.batch import BatchEvent, BatchRunner, ItemPhase, load_batch
-from novareel.errors import (
+from novareel.foundation.errors import (
     BudgetExceededError,
     DownloadError,
     QuotaExceededError,
@@ -29,7 +29,7 @@ from novareel.errors import (
     ServiceValidationError,
     ThrottledError,
 )
-from novareel.results import Failure, JobResult
+from novareel.foundation.results import Failure, JobResult
 from tests.batch.fakes import FakeLedger
 from tests.helpers import OUTPUT
 

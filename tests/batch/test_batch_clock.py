@@ -1,7 +1,7 @@
 """The runner's timing, driven by a fake clock: no test here sleeps for real.
 
 :class:`BatchRunner` takes its clock, its pause and its wall clock as arguments (as
-:mod:`novareel.waiting` does), so the run's ``timeout``, the back-off after a throttle,
+:mod:`novareel.foundation.waiting` does), so the run's ``timeout``, the back-off after a throttle,
 the refill of a slot freed by a finished job and the gap between two list calls are
 checked here at exact fake times, against a scripted api whose jobs take a known time.
 """
@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 
 from novareel.batch import BatchEvent, BatchRunner, ItemPhase, load_batch
-from novareel.errors import DownloadError, QuotaExceededError, ThrottledError
-from novareel.results import JobResult
+from novareel.foundation.errors import DownloadError, QuotaExceededError, ThrottledError
+from novareel.foundation.results import JobResult
 from tests.batch.fakes import FakeLedger
 from tests.helpers import OUTPUT
 

@@ -1,5 +1,5 @@
 """The batch runner within the account's quota shared through the ledger's leases
-(:mod:`novareel.quota`): it waits while other holders take every slot, sends once
+(:mod:`novareel.limits.quota`): it waits while other holders take every slot, sends once
 one is given back, gives its own back as its jobs end, and counts the jobs a resumed
 run finds running."""
 

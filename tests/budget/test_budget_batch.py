@@ -17,9 +17,9 @@ import pytest
 from typer.testing import CliRunner
 
 from novareel.batch import BatchRunner, ItemPhase, load_batch
-from novareel.budget import COUNT_LOCAL_ENV, DAILY_ENV
 from novareel.cli import _register, app
 from novareel.jobs import NovaReel
+from novareel.limits.budget import COUNT_LOCAL_ENV, DAILY_ENV
 from tests.budget.helpers import seed
 from tests.helpers import OUTPUT
 
@@ -100,7 +100,7 @@ def test_a_budget_already_spent_sends_nothing(
 def test_max_cost_refuses_a_run_over_it_before_anything_is_sent(
     emulator: Any, tmp_path: Path
 ) -> None:
-    from novareel.errors import BudgetExceededError
+    from novareel.foundation.errors import BudgetExceededError
     from tests.helpers import BUCKET, make_client
 
     client = make_client(emulator.url)

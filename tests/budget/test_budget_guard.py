@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from novareel import MultiShotAutomated, TextVideo
-from novareel.budget import COUNT_LOCAL_ENV, DAILY_ENV
-from novareel.errors import BudgetExceededError
+from novareel.foundation.errors import BudgetExceededError
 from novareel.jobs import NovaReel
+from novareel.limits.budget import COUNT_LOCAL_ENV, DAILY_ENV
 from tests.budget.helpers import seed
 from tests.helpers import BUCKET, OUTPUT, make_client
 
@@ -83,7 +83,7 @@ def test_the_standing_budget_refuses_before_anything_is_written_or_sent(
 def test_a_bad_budget_setting_stops_the_submit(
     reel: NovaReel, emulator: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from novareel.errors import InvalidRequestError
+    from novareel.foundation.errors import InvalidRequestError
 
     monkeypatch.setenv(DAILY_ENV, "twenty")
     with pytest.raises(InvalidRequestError, match=DAILY_ENV):

@@ -132,7 +132,7 @@ def test_a_storyboard_problem_names_the_storyboard_and_the_shot(tmp_path: Path) 
 
 
 def test_the_library_and_batch_files_keep_their_field_names(tmp_path: Path) -> None:
-    from novareel.errors import InvalidRequestError
+    from novareel.foundation.errors import InvalidRequestError
     from novareel.models.nova_reel import build_request
 
     with pytest.raises(InvalidRequestError) as exc:

@@ -23,8 +23,8 @@ from typer.testing import CliRunner
 
 from novareel import NovaReel, TextVideo
 from novareel.cli import _register, app
+from novareel.foundation.naming import job_folder_name, slugify
 from novareel.ledger import Ledger
-from novareel.naming import job_folder_name, slugify
 from tests.helpers import BUCKET, job_dir, make_client
 
 _register()

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from novareel.errors import AwsError, ServiceValidationError
+from novareel.foundation.errors import AwsError, ServiceValidationError
 from tests.helpers import write_png
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -227,7 +227,7 @@ def test_novareel_local_starts_an_emulator_for_the_block_when_none_runs(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     from novareel import NovaReel, TextVideo
-    from novareel.local import probe
+    from novareel.client.local import probe
 
     url = free_url()
     monkeypatch.setenv("NOVAREEL_EMULATOR_URL", url)
@@ -267,7 +267,7 @@ def test_novareel_local_without_start_refuses_when_nothing_runs(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from novareel import NovaReel
-    from novareel.errors import EmulatorError
+    from novareel.foundation.errors import EmulatorError
 
     monkeypatch.setenv("NOVAREEL_EMULATOR_URL", free_url())
     with pytest.raises(EmulatorError), NovaReel.local(start=False):

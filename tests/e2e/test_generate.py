@@ -21,7 +21,7 @@ from novareel import (
     WaitTimeoutError,
     load_starting_frame,
 )
-from novareel.errors import InvalidRequestError
+from novareel.foundation.errors import InvalidRequestError
 from novareel.models import get_model, lifecycle_notice
 from tests.helpers import OUTPUT, job_dir
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from novareel import NovaReel, ServiceUnavailableError, TextVideo
-from novareel.errors import InvalidRequestError
+from novareel.foundation.errors import InvalidRequestError
 from tests.helpers import OUTPUT
 
 
@@ -86,7 +86,7 @@ def test_quota_full_waits_for_a_slot_with_the_same_token(
 
 
 def test_throttled_submit_without_waiting_says_why(reel: NovaReel, emulator: Any) -> None:
-    from novareel.errors import ThrottledError
+    from novareel.foundation.errors import ThrottledError
 
     emulator.configure(quotas={"amazon.nova-reel-v1:1": 1}, speed=1.0)
     reel.submit(TextVideo("fills the only slot"), OUTPUT)

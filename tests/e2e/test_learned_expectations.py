@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 
 from novareel import NovaReel, TextVideo
 from novareel.cli import _register, app
+from novareel.foundation.waiting import WaitProgress
 from novareel.ledger import Ledger
 from novareel.models import VideoShape, expected_generation_seconds
-from novareel.waiting import WaitProgress
 from tests.helpers import OUTPUT, make_client, record_timed_job
 
 _register()

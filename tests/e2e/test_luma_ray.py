@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from novareel.cli import _register, app
-from novareel.errors import InvalidRequestError
-from novareel.video import inspect_video
+from novareel.foundation.errors import InvalidRequestError
+from novareel.media.video import inspect_video
 from tests.helpers import make_client
 
 _register()

@@ -261,7 +261,7 @@ def test_client_tracks_and_syncs_jobs_in_their_own_region(emulator: EmulatorCont
     from novareel import RayVideo, TextVideo
     from novareel.client import NovaReelClient
     from novareel.jobs import NovaReel
-    from novareel.replay import sync_jobs
+    from novareel.running.replay import sync_jobs
 
     emulator.fail_jobs(count=None)
 

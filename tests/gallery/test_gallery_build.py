@@ -19,11 +19,11 @@ import pytest
 from typer.testing import CliRunner
 
 from novareel.cli import _register, app
-from novareel.errors import AwsError, InvalidRequestError
+from novareel.foundation.errors import AwsError, InvalidRequestError
+from novareel.foundation.s3uri import S3Uri
 from novareel.gallery import GalleryServer, build_gallery
 from novareel.gallery.build import describe_request
 from novareel.ledger import JobRecord, Ledger
-from novareel.s3uri import S3Uri
 from tests.media.conftest import write_video
 
 _register()

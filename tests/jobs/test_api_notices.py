@@ -9,8 +9,8 @@ from typing import Any
 from PIL import Image
 
 from novareel import NovaReel, NovaReelClient, TextVideo
-from novareel.compose import RequestSpec, compose_requests
-from novareel.images import load_starting_frame
+from novareel.media.images import load_starting_frame
+from novareel.requests.compose import RequestSpec, compose_requests
 from tests.helpers import BUCKET, OUTPUT
 
 

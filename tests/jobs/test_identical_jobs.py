@@ -18,13 +18,13 @@ import pytest
 from typer.testing import CliRunner
 
 from novareel import NovaReel, ServiceUnavailableError, TextVideo
-from novareel.budget import DAILY_ENV
 from novareel.cli import _register, app
-from novareel.errors import BudgetExceededError, ServiceValidationError
+from novareel.foundation.errors import BudgetExceededError, ServiceValidationError
+from novareel.foundation.s3uri import output_location
 from novareel.jobs import IDENTICAL_JOB_WINDOW, request_fingerprint
 from novareel.ledger import Ledger
 from novareel.ledger.db import to_iso, utc_now
-from novareel.s3uri import output_location
+from novareel.limits.budget import DAILY_ENV
 from tests.helpers import OUTPUT
 
 _register()

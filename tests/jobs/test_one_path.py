@@ -1,7 +1,7 @@
 """One submit -> wait -> download path, with hooks, and a library dry run.
 
 The command line, the MCP server and ``jobs retry`` call :meth:`NovaReel.generate`,
-:meth:`NovaReel.finish`, :func:`novareel.replay.retry` and :meth:`NovaReel.dry_run`
+:meth:`NovaReel.finish`, :func:`novareel.running.replay.retry` and :meth:`NovaReel.dry_run`
 and only print; these tests hold the library to what those front ends rely on.
 """
 
@@ -14,8 +14,8 @@ import pytest
 
 from novareel import NovaReel, TextVideo
 from novareel.client import start_async_invoke_params
+from novareel.foundation.waiting import WaitProgress
 from novareel.jobs import DownloadProgress
-from novareel.waiting import WaitProgress
 from tests.helpers import OUTPUT
 
 
@@ -90,7 +90,7 @@ def test_finish_keeps_a_failed_jobs_status_file(
 def test_retry_submits_once_and_finishes_like_generate(
     reel: NovaReel, emulator: Any, tmp_path: Path
 ) -> None:
-    from novareel.replay import retry
+    from novareel.running.replay import retry
 
     emulator.fail_jobs(failure_type="INTERNAL_SERVER_EXCEPTION", shot=1)
     failed = reel.generate(
@@ -173,7 +173,7 @@ def test_dry_run_refuses_what_submit_refuses(
     """Before: the Python dry run priced a job whose output location (or token, tags)
     submit refuses; now it raises, naming every problem (submit stops at its first
     failing check), and nothing is sent either way."""
-    from novareel.errors import InvalidRequestError
+    from novareel.foundation.errors import InvalidRequestError
 
     request = TextVideo("a lighthouse at dawn")
     with pytest.raises(InvalidRequestError) as planned:
@@ -248,7 +248,7 @@ def test_python_refuses_with_the_problems_the_cli_reports(
     from typer.testing import CliRunner
 
     from novareel.cli import _register, app
-    from novareel.errors import InvalidRequestError
+    from novareel.foundation.errors import InvalidRequestError
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("NOVAREEL_HOME", str(tmp_path / "home"))
@@ -264,6 +264,6 @@ def test_python_refuses_with_the_problems_the_cli_reports(
 
 
 def plan_output(uri: str) -> Any:
-    from novareel.s3uri import output_location
+    from novareel.foundation.s3uri import output_location
 
     return output_location(uri, notices=[])

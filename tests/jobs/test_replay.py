@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from novareel.errors import ImageError, InvalidRequestError
-from novareel.images import load_starting_frame
+from novareel.foundation.errors import ImageError, InvalidRequestError
 from novareel.jobs import NovaReel
+from novareel.media.images import load_starting_frame
 from novareel.models.base import Shot, VideoRequest
 from novareel.models.nova_reel import MultiShotAutomated, MultiShotManual, TextVideo
-from novareel.replay import rebuild_request, retry_job, sync_jobs
+from novareel.running.replay import rebuild_request, retry_job, sync_jobs
 from tests.helpers import BUCKET, OUTPUT, write_png
 
 
@@ -132,7 +132,7 @@ def test_retry_of_a_submitting_job_resends_its_own_token(reel: NovaReel, emulato
     """A crash left the row Submitting after the service accepted: no second job."""
     request = TextVideo("A crash in the middle")
     record = _record(reel, request, token="crash-token-1")
-    from novareel.s3uri import output_location
+    from novareel.foundation.s3uri import output_location
 
     arn = reel.client.start_async_invoke(
         model_id=request.model_id,
@@ -159,7 +159,7 @@ def test_sync_adopts_foreign_jobs_and_heals_crashed_rows(
     # a row a crash left Submitting, although the service accepted the job
     request = TextVideo("Crashed before the answer")
     record = _record(reel, request, token="crashed-token")
-    from novareel.s3uri import output_location
+    from novareel.foundation.s3uri import output_location
 
     arn = reel.client.start_async_invoke(
         model_id=request.model_id,
@@ -183,7 +183,7 @@ def test_sync_adopts_foreign_jobs_and_heals_crashed_rows(
 def test_retry_writes_where_the_original_did_with_the_same_kms_key(
     reel: NovaReel, emulator: Any
 ) -> None:
-    from novareel.s3uri import output_location
+    from novareel.foundation.s3uri import output_location
 
     kms = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
     output = output_location(OUTPUT, bucket_owner="123456789012", kms_key_id=kms)

@@ -5,7 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from novareel.errors import AccessDeniedError, AwsError, NotFoundError, ServiceValidationError
+from novareel.foundation.errors import (
+    AccessDeniedError,
+    AwsError,
+    NotFoundError,
+    ServiceValidationError,
+)
 
 EOL_TEXT = "This model version has reached the end of its life."
 

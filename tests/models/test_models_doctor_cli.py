@@ -167,7 +167,7 @@ def test_doctor_active_default_model(env: Any) -> None:
     assert "no region configured" in by_name["region"]["detail"]
     assert by_name["credentials"]["detail"].startswith("account ")
     # The write probe cleaned up after itself.
-    from novareel.s3uri import S3Uri
+    from novareel.foundation.s3uri import S3Uri
 
     assert _client(env.url).list_objects(S3Uri(EAST_BUCKET, "videos/")) == []
 

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from novareel import TextVideo
 from novareel.cli import _register, app
-from novareel.display import BIDI_CONTROLS, neutralise
+from novareel.foundation.display import BIDI_CONTROLS, neutralise
 from novareel.jobs import NovaReel
 from tests.helpers import OUTPUT
 

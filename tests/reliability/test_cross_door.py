@@ -49,9 +49,9 @@ from novareel import (
     TextVideo,
 )
 from novareel.cli import _register, app
-from novareel.compose import compose_requests
 from novareel.mcp_server.tools import AgentTools, ServerSettings, VideoSpec
 from novareel.models import request_options
+from novareel.requests.compose import compose_requests
 
 _register()
 

@@ -1,7 +1,7 @@
 """A job's download folder planted as a symlink is refused at write time, at every door.
 
 The MCP server's ``download_job`` checked ``<out>/<invocation-id>`` while the download
-went to ``<out>/<date>-<slug>-<invocation-id>`` (:mod:`novareel.naming`): with a link
+went to ``<out>/<date>-<slug>-<invocation-id>`` (:mod:`novareel.foundation.naming`): with a link
 planted under that real name it wrote ``output.mp4`` outside its root and reported a
 path inside it. The CLI and the Python API download through the same code, so each
 door is tested: the folder (and every folder under it) must be a real folder.
@@ -19,7 +19,7 @@ import anyio
 import pytest
 
 from novareel import TextVideo
-from novareel.errors import DownloadError
+from novareel.foundation.errors import DownloadError
 from novareel.jobs import NovaReel
 from tests.helpers import OUTPUT
 

@@ -15,7 +15,7 @@ import av
 import pytest
 
 from novareel import JobFailedError, MultiShotAutomated, TextVideo
-from novareel.errors import AwsError, EndpointError, ServiceUnavailableError
+from novareel.foundation.errors import AwsError, EndpointError, ServiceUnavailableError
 from novareel.jobs import NovaReel
 from novareel.ledger import Ledger
 from tests.helpers import BUCKET, OUTPUT, job_dir, make_client

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from novareel import TextVideo
-from novareel.errors import DownloadError
+from novareel.foundation.errors import DownloadError
 from novareel.jobs import NovaReel, safe_local_path
 from tests.helpers import BUCKET, OUTPUT, job_dir
 

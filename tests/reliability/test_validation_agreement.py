@@ -32,12 +32,12 @@ from PIL import Image
 from novareel import MultiShotAutomated, MultiShotManual, Shot, TextVideo
 from novareel.emulator.errors import ApiError
 from novareel.emulator.validation import validate_start_request
-from novareel.errors import InvalidRequestError
-from novareel.images import load_starting_frame
+from novareel.foundation.errors import InvalidRequestError
+from novareel.foundation.s3uri import output_location
 from novareel.jobs import NovaReel
+from novareel.media.images import load_starting_frame
 from novareel.models.base import StartingFrame
 from novareel.models.nova_reel import build_request
-from novareel.s3uri import output_location
 from tests.helpers import BUCKET, make_client
 
 MODELS = ["amazon.nova-reel-v1:1", "amazon.nova-reel-v1:0", "amazon.nova-reel-v2:0", "bad model!"]

@@ -32,11 +32,11 @@ from PIL import Image
 from novareel import MultiShotAutomated, MultiShotManual, Shot, TextVideo
 from novareel.batch import run_batch
 from novareel.client import NovaReelClient
-from novareel.images import load_starting_frame
 from novareel.jobs import NovaReel
+from novareel.media.images import load_starting_frame
 from novareel.models import GenerateOptions, build_request
 from novareel.models.luma_ray import FAMILY as RAY_FAMILY
-from novareel.replay import retry
+from novareel.running.replay import retry
 from tests.helpers import BUCKET
 
 RAY = "luma.ray-v2:0"

@@ -21,10 +21,10 @@ from novareel.batch.keys import (
     item_keys,
     request_keys,
 )
-from novareel.compose import RequestSpec, ShotSpec, compose_requests
-from novareel.defaults import ModelDefault
-from novareel.errors import Problem
+from novareel.foundation.errors import Problem
 from novareel.models import VideoRequest
+from novareel.requests.compose import RequestSpec, ShotSpec, compose_requests
+from novareel.settings.defaults import ModelDefault
 
 
 def _file_keys() -> dict[str, str]:

@@ -76,7 +76,7 @@ from novareel.batch.state import (
     downloaded,
     retryable,
 )
-from novareel.errors import (
+from novareel.foundation.errors import (
     AwsError,
     BudgetExceededError,
     DownloadError,
@@ -89,10 +89,10 @@ from novareel.errors import (
     ServiceValidationError,
     ThrottledError,
 )
-from novareel.quota import SharedQuota, quota_settings
-from novareel.results import Failure, JobResult, advice_for
-from novareel.status import JobStatus
-from novareel.waiting import PollSchedule
+from novareel.foundation.results import Failure, JobResult, advice_for
+from novareel.foundation.status import JobStatus
+from novareel.foundation.waiting import PollSchedule
+from novareel.limits.quota import SharedQuota, quota_settings
 
 if TYPE_CHECKING:
     from novareel.jobs import NovaReel

@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import typer
 
 from novareel.cli.app import emit_json, err_console, with_flags
-from novareel.connection import Connection as Connection  # the options, re-exported
-from novareel.display import neutralise
-from novareel.errors import ImageError, InvalidRequestError, Problem
-from novareel.status import JobStatus
+from novareel.foundation.display import neutralise
+from novareel.foundation.errors import ImageError, InvalidRequestError, Problem
+from novareel.foundation.status import JobStatus
+from novareel.running.connection import Connection as Connection  # the options, re-exported
 
 if TYPE_CHECKING:
-    from novareel.connection import Endpoint
     from novareel.models import Option
+    from novareel.running.connection import Endpoint
 
 PROFILE = typer.Option(None, "--profile", help="AWS profile (as AWS_PROFILE).")
 REGION = typer.Option(None, "--region", help="AWS region (default: boto3's, else us-east-1).")
@@ -142,8 +142,8 @@ class with_request_options:
         return inner.replace(parameters=[*added, *positional, *keyword])
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        from novareel.compose import RequestSpec
         from novareel.models import request_options
+        from novareel.requests.compose import RequestSpec
 
         shared: dict[str, Any] = {}
         family: dict[str, Any] = {}
@@ -264,7 +264,7 @@ def open_endpoint(conn: Connection) -> Iterator[Endpoint]:
     it: the local sandbox's notices on stderr, hints naming ``--local``. An emulator
     started here is stopped when the block ends."""
     from novareel.client import LOCAL_HINT_CLI
-    from novareel.connection import connect
+    from novareel.running.connection import connect
 
     with connect(conn, on_notice=cli_notice, local_hint=LOCAL_HINT_CLI) as endpoint:
         yield endpoint
@@ -425,7 +425,7 @@ def print_result(result: Any, as_json: bool) -> None:
         ("task", f"{result.task_type}  {result.model_id}"),
     ]
     if result.duration_seconds:
-        from novareel.results import format_cost
+        from novareel.foundation.results import format_cost
 
         cost = format_cost(
             result.estimated_cost_usd,

@@ -14,7 +14,7 @@ import typer
 
 from novareel.cli.app import JSON_HELP, app, console, emit_json, handle_errors
 from novareel.cli.common import CONNECTION, Connection, open_endpoint, with_connection
-from novareel.s3uri import OUTPUT_URI_ENV
+from novareel.foundation.s3uri import OUTPUT_URI_ENV
 
 _MARKS = {
     "ok": "[green]✓[/]",
@@ -50,11 +50,11 @@ def doctor(
     the endpoint answers (an emulator's, as configured) is shown beside the one AWS
     published; against an emulator, "ready" means ready on that emulator.
     """
-    from novareel.defaults import read_defaults
-    from novareel.local import LocalClient
+    from novareel.client.local import LocalClient
+    from novareel.foundation.s3uri import LOCAL_OUTPUT_URI, output_location, resolve_output_uri
     from novareel.models import get_model
     from novareel.preflight import run_checks
-    from novareel.s3uri import LOCAL_OUTPUT_URI, output_location, resolve_output_uri
+    from novareel.settings.defaults import read_defaults
 
     # The model a command naming none would use (NOVAREEL_MODEL, [defaults]), checked
     # here too: a mistake in config.toml shows up before a first run.

@@ -14,7 +14,7 @@ import typer
 
 from novareel.cli.app import JSON_HELP, app, console, emit_json, err_console, handle_errors
 from novareel.cli.common import CREDENTIALS_FILE, PROFILE
-from novareel.errors import InvalidRequestError, Problem
+from novareel.foundation.errors import InvalidRequestError, Problem
 
 if TYPE_CHECKING:
     from novareel.gallery import Presigner
@@ -36,7 +36,7 @@ def _presigner(profile: str | None, credentials_file: str | None, expires: int) 
     boto3's usual credentials (``--profile``, environment, SSO...).
     """
     from novareel.client import NovaReelClient
-    from novareel.local import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY
+    from novareel.client.local import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY
 
     clients: dict[tuple[str | None, str | None], NovaReelClient] = {}
 

@@ -29,10 +29,10 @@ from novareel.cli.common import (
     with_connection,
     with_request_options,
 )
-from novareel.compose import RequestSpec
-from novareel.errors import InvalidRequestError, Problem
-from novareel.s3uri import OUTPUT_URI_ENV
-from novareel.status import JobStatus
+from novareel.foundation.errors import InvalidRequestError, Problem
+from novareel.foundation.s3uri import OUTPUT_URI_ENV
+from novareel.foundation.status import JobStatus
+from novareel.requests.compose import RequestSpec
 
 
 def _parse_tags(values: list[str]) -> dict[str, str]:
@@ -116,9 +116,9 @@ def generate(
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Generate a video: check everything, submit, wait with progress, download."""
-    from novareel.compose import compose_requests
+    from novareel.foundation.s3uri import output_location, resolve_output_uri
     from novareel.models import submit_option_problems
-    from novareel.s3uri import output_location, resolve_output_uri
+    from novareel.requests.compose import compose_requests
 
     # Every check runs, whatever failed before it, so one run lists every problem of
     # the command line (each named by the flag the user typed).
@@ -245,7 +245,7 @@ def generate(
                 no_download, json_output, shown, job_name,
             )  # fmt: skip
             return
-        from novareel.results import format_cost
+        from novareel.foundation.results import format_cost
 
         sent: list[Any] = []  # the accepted job, once the library says so
 
@@ -363,7 +363,7 @@ def _print_dry_run(
     from novareel.jobs.dry_run import dry_run, existing_ledger
 
     if conn.local:
-        from novareel.local import emulator_url
+        from novareel.client.local import emulator_url
 
         endpoint: str | None = emulator_url(conn.endpoint_url)
     else:
@@ -450,7 +450,7 @@ def _run_per_shot(
 ) -> None:
     """A storyboard on a model without multi-shot: the library's one per-shot runner
     (:func:`novareel.shotboard.run_storyboard`); this only prints."""
-    from novareel.shotboard import run_storyboard
+    from novareel.running.shotboard import run_storyboard
 
     def on_event(event: Any) -> None:
         if not json_output and event.message:

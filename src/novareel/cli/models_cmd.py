@@ -21,7 +21,7 @@ import typer
 
 from novareel.cli.app import JSON_HELP, app, console, emit_json, handle_errors
 from novareel.cli.common import CONNECTION, Connection, open_endpoint, with_connection
-from novareel.errors import AwsError
+from novareel.foundation.errors import AwsError
 
 
 def credentials_hint(exc: AwsError, extra: str) -> AwsError:
@@ -86,8 +86,8 @@ def models(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from novareel.defaults import read_defaults
     from novareel.preflight import is_credential_error, survey_models
+    from novareel.settings.defaults import read_defaults
 
     chosen = read_defaults()
     if offline:
@@ -156,9 +156,9 @@ def models_default(
     """
     from rich.markup import escape
 
-    from novareel.defaults import MODEL_ENV, TABLE, read_defaults, write_default_model
-    from novareel.errors import InvalidRequestError, Problem
+    from novareel.foundation.errors import InvalidRequestError, Problem
     from novareel.models import get_model
+    from novareel.settings.defaults import MODEL_ENV, TABLE, read_defaults, write_default_model
 
     if model is not None and clear:
         raise InvalidRequestError(

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from novareel.client.boundary import LOCAL_HINT_API, aws_boundary
 from novareel.client.records import InvocationStatus, S3Object, start_async_invoke_params
-from novareel.errors import AwsError, EndpointError, InvalidRequestError, Problem
-from novareel.s3uri import OutputLocation, S3Uri
+from novareel.foundation.errors import AwsError, EndpointError, InvalidRequestError, Problem
+from novareel.foundation.s3uri import OutputLocation, S3Uri
 
 if TYPE_CHECKING:
     import boto3

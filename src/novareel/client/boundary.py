@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from novareel.errors import (
+from novareel.foundation.errors import (
     AccessDeniedError,
     AwsError,
     ConflictError,

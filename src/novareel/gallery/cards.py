@@ -12,13 +12,13 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
-from novareel.display import neutralise
+from novareel.foundation.display import neutralise
+from novareel.foundation.results import advice_for, format_cost
+from novareel.foundation.status import JobStatus
 from novareel.gallery.media import MediaLinks
 from novareel.gallery.request import _Described, describe_request
 from novareel.ledger import BatchRecord, JobRecord
 from novareel.models import find_model
-from novareel.results import advice_for, format_cost
-from novareel.status import JobStatus
 
 
 def escape(value: object) -> str:

@@ -22,7 +22,6 @@ with hooks, so that the command line, the batch runner and the MCP server call o
 path and only print).
 """
 
-from novareel.compose import model_notices, request_notices
 from novareel.jobs.api import NovaReel
 from novareel.jobs.fetching import (
     DownloadProgress,
@@ -37,6 +36,7 @@ from novareel.jobs.submitting import (
     request_fingerprint,
 )
 from novareel.jobs.tracking import job_failed_error, parse_status_file
+from novareel.requests.compose import model_notices, request_notices
 
 #: The old private name, kept for the media tests that call it directly.
 _check_output_video = check_output_video

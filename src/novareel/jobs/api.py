@@ -6,8 +6,11 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 
-from novareel.compose import request_notices
-from novareel.errors import InvalidRequestError, Problem
+from novareel.foundation.errors import InvalidRequestError, Problem
+from novareel.foundation.results import JobResult
+from novareel.foundation.s3uri import OutputLocation, output_location
+from novareel.foundation.status import JobStatus
+from novareel.foundation.waiting import WaitProgress
 from novareel.jobs.dry_run import DryRun, dry_run
 from novareel.jobs.fetching import DownloadProgress, Fetching
 from novareel.jobs.submitting import NoticeCallback, Submitting
@@ -16,10 +19,7 @@ from novareel.models import (
     VideoRequest,
     submit_option_problems,
 )
-from novareel.results import JobResult
-from novareel.s3uri import OutputLocation, output_location
-from novareel.status import JobStatus
-from novareel.waiting import WaitProgress
+from novareel.requests.compose import request_notices
 
 log = logging.getLogger("novareel")
 

@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from novareel.client import start_async_invoke_params
-from novareel.errors import InvalidRequestError, LedgerError, Problem
+from novareel.foundation.errors import InvalidRequestError, LedgerError, Problem
+from novareel.foundation.results import JobResult
+from novareel.foundation.s3uri import OutputLocation, S3Uri, output_location
 from novareel.models import VideoRequest
-from novareel.results import JobResult
-from novareel.s3uri import OutputLocation, S3Uri, output_location
 
 if TYPE_CHECKING:
-    from novareel.expectations import Expectation
     from novareel.ledger import Ledger
+    from novareel.limits.expectations import Expectation
 
 #: What a dry run shows as the clientRequestToken when no token is fixed.
 TOKEN_PLACEHOLDER = "<generated at submit>"
@@ -141,7 +141,7 @@ def dry_run(
         )
         for r in requests
     )
-    from novareel.expectations import expect
+    from novareel.limits.expectations import expect
 
     expected = tuple(expect(ledger, r.model_id, r.shape, endpoint=endpoint) for r in requests)
     return DryRun(results, sent, expected, tuple(notices), tuple(problems), tuple(hints))

@@ -17,9 +17,13 @@ from typing import TYPE_CHECKING
 from novareel.client import (
     S3Object,
 )
-from novareel.errors import (
+from novareel.foundation.errors import (
     DownloadError,
 )
+from novareel.foundation.naming import job_folder_name, job_label
+from novareel.foundation.results import JobResult
+from novareel.foundation.s3uri import S3Uri, parse_s3_uri
+from novareel.foundation.status import JobStatus
 from novareel.jobs.submitting import kill_point
 from novareel.jobs.tracking import Tracking
 from novareel.models import (
@@ -27,10 +31,6 @@ from novareel.models import (
     find_model,
     shape_of,
 )
-from novareel.naming import job_folder_name, job_label
-from novareel.results import JobResult
-from novareel.s3uri import S3Uri, parse_s3_uri
-from novareel.status import JobStatus
 
 if TYPE_CHECKING:
     from novareel.ledger import JobRecord
@@ -234,8 +234,8 @@ def check_output_video(path: Path, shape: VideoShape) -> list[str]:
     if not path.is_file() or not shape.seconds:
         return []
     try:
-        from novareel.video import check_video
-        from novareel.video_probe import probe_video
+        from novareel.media.video import check_video
+        from novareel.media.video_probe import probe_video
     except ImportError:  # pragma: no cover - media module missing
         return []
     try:

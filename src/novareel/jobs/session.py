@@ -19,22 +19,22 @@ from novareel.client import (
     NovaReelClient,
     job_folder,
 )
-from novareel.errors import (
+from novareel.foundation.errors import (
     InvalidRequestError,
     LedgerError,
     Problem,
 )
+from novareel.foundation.results import Failure, JobResult
+from novareel.foundation.s3uri import parse_s3_uri
 from novareel.models import (
     VideoShape,
     find_model,
     shape_of,
 )
-from novareel.results import Failure, JobResult
-from novareel.s3uri import parse_s3_uri
 
 if TYPE_CHECKING:
-    from novareel.expectations import Expectation
     from novareel.ledger import JobRecord, Ledger
+    from novareel.limits.expectations import Expectation
 
 log = logging.getLogger("novareel")
 
@@ -79,7 +79,7 @@ class Session:
         emulator_owned: bool = False,
         **client_options: Any,
     ) -> None:
-        from novareel.budget import CostCap
+        from novareel.limits.budget import CostCap
 
         self.client = client if client is not None else NovaReelClient(**client_options)
         self._ledger_arg = ledger
@@ -143,7 +143,7 @@ class Session:
         Output buckets are created in the emulator as needed; ``on_notice`` (default:
         a ``notice:`` line on stderr) hears of each.
         """
-        from novareel.local import local_client, notice_to_stderr
+        from novareel.client.local import local_client, notice_to_stderr
 
         notify = on_notice or notice_to_stderr
         with (
@@ -299,7 +299,7 @@ class Session:
         what the latest jobs of that kind took on this endpoint, once a few exist,
         else the model's prior (:mod:`novareel.expectations`). Asked once per kind
         until this object records another finished job (a batch asks every tick)."""
-        from novareel.expectations import expect, video_length
+        from novareel.limits.expectations import expect, video_length
 
         key = (model_id, video_length(shape), shape.width, shape.height)
         known = self._expectations.get(key)

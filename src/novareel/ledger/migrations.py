@@ -18,7 +18,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from novareel.errors import LedgerError
+from novareel.foundation.errors import LedgerError
 from novareel.ledger.backend import table_exists
 from novareel.ledger.db import disk_full, full_disk_error, to_iso, transaction, utc_now
 

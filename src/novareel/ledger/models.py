@@ -13,10 +13,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from novareel.errors import LedgerError
+from novareel.foundation.errors import LedgerError
+from novareel.foundation.results import Failure, advice_for
+from novareel.foundation.status import ACTIVE_STATUSES, TERMINAL_STATUSES, JobStatus
 from novareel.ledger.db import to_iso
-from novareel.results import Failure, advice_for
-from novareel.status import ACTIVE_STATUSES, TERMINAL_STATUSES, JobStatus
 
 __all__ = [
     "ACTIVE_STATUSES",

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from novareel.errors import LedgerError
+from novareel.foundation.errors import LedgerError
+from novareel.foundation.status import FINISHED_STATUSES, JobStatus
 from novareel.ledger.core import (
     LedgerCore,
     check_status,
@@ -23,7 +24,6 @@ from novareel.ledger.core import (
 )
 from novareel.ledger.db import to_iso, utc_now
 from novareel.ledger.models import NOT_SENT, JobRecord, Reservation, check_storable
-from novareel.status import FINISHED_STATUSES, JobStatus
 
 
 class JobWrites(LedgerCore):

@@ -10,12 +10,12 @@ import contextlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from novareel.connection import Connection, Endpoint
 from novareel.mcp_server.specs import ServerSettings
+from novareel.running.connection import Connection, Endpoint
 
 if TYPE_CHECKING:
+    from novareel.client.local import LocalEmulator
     from novareel.jobs import NovaReel
-    from novareel.local import LocalEmulator
 
 __all__ = ["ServerSession"]
 

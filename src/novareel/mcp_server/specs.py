@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from novareel.compose import RequestSpec
+from novareel.requests.compose import RequestSpec
 
 if TYPE_CHECKING:
     from novareel.jobs.dry_run import DryRun

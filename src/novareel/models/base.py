@@ -23,8 +23,8 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from novareel.errors import ImageError, InvalidRequestError, Problem
-from novareel.frame_reader import installed as _installed_reader
+from novareel.foundation.errors import ImageError, InvalidRequestError, Problem
+from novareel.foundation.frame_reader import installed as _installed_reader
 from novareel.models.options import Option, OptionKind
 
 ImageFormat = Literal["png", "jpeg"]

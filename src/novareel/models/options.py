@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from novareel.errors import Problem
+from novareel.foundation.errors import Problem
 
 __all__ = ["Option", "OptionKind", "merge_options"]
 

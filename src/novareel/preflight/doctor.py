@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
-from novareel.errors import AccessDeniedError, AwsError, NotFoundError
+from novareel.foundation.errors import AccessDeniedError, AwsError, NotFoundError
+from novareel.foundation.s3uri import OutputLocation, output_location
 from novareel.models import Model, get_model
 from novareel.preflight.lifecycle import (
     ENDPOINT_LABELS,
@@ -25,7 +26,6 @@ from novareel.preflight.lifecycle import (
     side_by_side,
     today,
 )
-from novareel.s3uri import OutputLocation, output_location
 
 if TYPE_CHECKING:
     from novareel.client import NovaReelClient

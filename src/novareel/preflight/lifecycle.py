@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any, Literal
 
-from novareel.errors import AwsError
+from novareel.foundation.errors import AwsError
 from novareel.models import Model, active_alternatives, find_model
 
 #: ``access`` values of :func:`survey_models` and :func:`access_from_availability`.

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from novareel.errors import AwsError, NotFoundError
+from novareel.foundation.errors import AwsError, NotFoundError
 from novareel.models import Model, all_models, describe_model
 from novareel.preflight.lifecycle import (
     EndpointKind,

@@ -9,7 +9,7 @@ import itertools
 from datetime import date
 from enum import Enum
 
-from novareel.errors import InvalidRequestError, Problem
+from novareel.foundation.errors import InvalidRequestError, Problem
 from novareel.models.base import FrameRules, Lifecycle, ModelInfo
 
 MODEL_V1_1 = "amazon.nova-reel-v1:1"

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from novareel.errors import InvalidRequestError, Problem
+from novareel.foundation.errors import InvalidRequestError, Problem
 
 if TYPE_CHECKING:
     import numpy as np
@@ -357,7 +357,7 @@ def _to_frame_size(image: Image.Image) -> Image.Image:
     image = image.convert("RGB")
     if image.size == (WIDTH, HEIGHT):
         return image
-    from novareel.images import fit_image
+    from novareel.media.images import fit_image
 
     fitted, _notes = fit_image(image, "crop")
     return fitted

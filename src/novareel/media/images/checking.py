@@ -6,8 +6,8 @@ Every broken rule becomes a :class:`Problem`, each with a hint saying how to fix
 
 from __future__ import annotations
 
-from novareel.errors import ImageError, Problem
-from novareel.images.reading import (
+from novareel.foundation.errors import ImageError, Problem
+from novareel.media.images.reading import (
     HEIGHT,
     WIDTH,
     ImageFacts,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from novareel.status import FINISHED_STATUSES
+from novareel.foundation.status import FINISHED_STATUSES
 
 #: What to do about each failureType Nova Reel writes into its status file.
 FAILURE_ADVICE: dict[str, str] = {

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from novareel.errors import ImageError, InvalidRequestError, Problem
+from novareel.foundation.errors import ImageError, InvalidRequestError, Problem
+from novareel.foundation.s3uri import S3Uri, is_account_id, parse_s3_uri
 from novareel.models.base import ImageFormat, StartingFrame
-from novareel.s3uri import S3Uri, is_account_id, parse_s3_uri
 
 __all__ = ["S3_FRAME_NOTE", "s3_starting_frame"]
 

@@ -14,9 +14,10 @@ import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from novareel.errors import ImageError, InvalidRequestError, Problem
-from novareel.images.checking import _problems, _raise, _size_problem
-from novareel.images.fitting import (
+from novareel.foundation.errors import ImageError, InvalidRequestError, Problem
+from novareel.foundation.textfiles import file_kind, read_input_bytes
+from novareel.media.images.checking import _problems, _raise, _size_problem
+from novareel.media.images.fitting import (
     MAX_FIT_SOURCE_BYTES,
     MAX_FIT_SOURCE_PIXELS,
     FitMode,
@@ -24,7 +25,7 @@ from novareel.images.fitting import (
     fit_image,
     fit_problem,
 )
-from novareel.images.reading import (
+from novareel.media.images.reading import (
     _ORIENTATION_WORDS,
     HEIGHT,
     WIDTH,
@@ -33,10 +34,9 @@ from novareel.images.reading import (
     inspect_image_bytes,
     sniff_format,
 )
-from novareel.images.s3 import S3_FRAME_NOTE, s3_starting_frame
+from novareel.media.images.s3 import S3_FRAME_NOTE, s3_starting_frame
 from novareel.models.base import FrameRules, ImageFormat, StartingFrame
 from novareel.models.nova_reel import FRAME_RULES as NOVA_FRAME_RULES
-from novareel.textfiles import file_kind, read_input_bytes
 
 __all__ = ["PreparedFrame", "load_starting_frame", "prepare_starting_frame"]
 

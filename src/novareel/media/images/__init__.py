@@ -43,16 +43,22 @@ cheap.
 
 from __future__ import annotations
 
-from novareel.images.checking import check_image_bytes
-from novareel.images.fitting import (
+from novareel.media.images.checking import check_image_bytes
+from novareel.media.images.fitting import (
     FIT_MODES,
     MAX_FIT_SOURCE_BYTES,
     FitMode,
     fit_image,
     fit_problem,
 )
-from novareel.images.frames import PreparedFrame, load_starting_frame, prepare_starting_frame
-from novareel.images.reading import HEIGHT, WIDTH, ImageFacts, inspect_image_bytes, sniff_format
+from novareel.media.images.frames import PreparedFrame, load_starting_frame, prepare_starting_frame
+from novareel.media.images.reading import (
+    HEIGHT,
+    WIDTH,
+    ImageFacts,
+    inspect_image_bytes,
+    sniff_format,
+)
 from novareel.models.base import MAX_IMAGE_BYTES
 
 __all__ = [

@@ -35,7 +35,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from novareel.errors import InvalidRequestError, Problem
+from novareel.foundation.errors import InvalidRequestError, Problem
 
 #: The largest storyboard or batch file read (4 MiB): far above a 1000-item batch of
 #: long prompts (~1 MB), small enough that libyaml parses it in a few seconds.

@@ -37,9 +37,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self, cast
 
-from novareel.defaults import ModelDefault, read_defaults
-from novareel.errors import ImageError, InvalidRequestError, Problem
-from novareel.images import fit_problem, prepare_starting_frame
+from novareel.foundation.errors import ImageError, InvalidRequestError, Problem
+from novareel.media.images import fit_problem, prepare_starting_frame
 from novareel.models import (
     FrameRules,
     GenerateOptions,
@@ -55,11 +54,12 @@ from novareel.models import (
     request_options,
 )
 from novareel.models.base import MAGIC
-from novareel.prompting import prompt_warnings
+from novareel.requests.prompting import prompt_warnings
+from novareel.settings.defaults import ModelDefault, read_defaults
 
 if TYPE_CHECKING:
-    from novareel.images import FitMode
-    from novareel.storyboard import Storyboard
+    from novareel.media.images import FitMode
+    from novareel.requests.storyboard import Storyboard
 
 __all__ = [
     "Composed",
@@ -369,7 +369,7 @@ def compose_requests(
             found.add(
                 Problem("shots", "give shots or a storyboard, not both", value=len(spec.shots))
             )
-        from novareel.storyboard import load_storyboard
+        from novareel.requests.storyboard import load_storyboard
 
         located = where(os.fspath(spec.storyboard), "storyboard")
         if located is not None:

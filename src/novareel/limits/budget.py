@@ -52,8 +52,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from novareel.config import CONFIG_NAME
-from novareel.errors import BudgetExceededError, InvalidRequestError, Problem
+from novareel.foundation.errors import BudgetExceededError, InvalidRequestError, Problem
+from novareel.settings.config import CONFIG_NAME
 
 if TYPE_CHECKING:
     from novareel.ledger import Ledger, SpendRow
@@ -99,7 +99,7 @@ _EPSILON = 1e-6
 
 def config_path() -> Path:
     """``<NOVAREEL_HOME>/config.toml``: novareel's small settings file."""
-    from novareel.config import config_path as path
+    from novareel.settings.config import config_path as path
 
     return path()
 
@@ -172,7 +172,7 @@ def _env_flag(environ: Mapping[str, str], name: str) -> bool | None:
 
 def _read_config(path: Path) -> dict[str, Any]:
     """The ``[budget]`` table of the config file ({} when the file or table is absent)."""
-    from novareel.config import read_table
+    from novareel.settings.config import read_table
 
     return read_table(path, "budget", _KEYS, docs="docs/budgets.md")
 

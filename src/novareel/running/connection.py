@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from novareel.client import NovaReelClient
+    from novareel.client.local import LocalEmulator
     from novareel.jobs import NovaReel
-    from novareel.local import LocalEmulator
     from novareel.preflight import EndpointKind
 
 __all__ = ["CONTROL_MAX_ATTEMPTS", "Connection", "Endpoint", "connect"]
@@ -93,7 +93,7 @@ class Endpoint:
         """Find (or start) the emulator for ``local``, once; None otherwise."""
         with self._lock:
             if self.conn.local and self._emulator is None:
-                from novareel.local import connect_local
+                from novareel.client.local import connect_local
 
                 self._emulator = connect_local(self.conn.endpoint_url)
             return self._emulator
@@ -141,7 +141,7 @@ class Endpoint:
                 from urllib.parse import urlparse
 
                 if url and urlparse(url).hostname in _LOOPBACK:
-                    from novareel.local import probe
+                    from novareel.client.local import probe
 
                     self._health = probe(url)
                 self._probed = True

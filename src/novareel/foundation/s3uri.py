@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from novareel.errors import InvalidRequestError, Problem
+from novareel.foundation.errors import InvalidRequestError, Problem
 
 #: The environment variable that gives commands a default output location.
 OUTPUT_URI_ENV = "NOVAREEL_OUTPUT_URI"

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from novareel.errors import LedgerError
+from novareel.foundation.errors import LedgerError
 from novareel.models import VideoShape, expected_generation_seconds, find_model
 
 if TYPE_CHECKING:

@@ -28,17 +28,17 @@ from datetime import datetime
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from novareel.errors import ImageError, InvalidRequestError, LedgerError, Problem
+from novareel.foundation.errors import ImageError, InvalidRequestError, LedgerError, Problem
+from novareel.foundation.results import JobResult
+from novareel.foundation.s3uri import output_location
+from novareel.foundation.status import JobStatus
 from novareel.models import FrameRules, RecordedRequest, StartingFrame, VideoRequest, get_model
-from novareel.results import JobResult
-from novareel.s3uri import output_location
-from novareel.status import JobStatus
 
 if TYPE_CHECKING:
     from novareel.client import InvocationStatus
+    from novareel.foundation.waiting import WaitProgress
     from novareel.jobs import DownloadProgress, NovaReel
     from novareel.ledger import JobRecord
-    from novareel.waiting import WaitProgress
 
 __all__ = ["SYNC_BATCH", "SyncReport", "rebuild_request", "retry", "retry_job", "sync_jobs"]
 
@@ -69,7 +69,7 @@ def _frame(info: Any, field_name: str, job_id: int | None, rules: FrameRules) ->
             Problem(field_name, "the recorded image has neither a path nor an s3:// URI")
         )
     fit = info.get("fit")
-    from novareel.images import load_starting_frame
+    from novareel.media.images import load_starting_frame
 
     try:
         frame = load_starting_frame(path, fit=fit, field=field_name, rules=rules)
@@ -173,7 +173,7 @@ def retry_job(
         kms_key_id=record.output_kms_key_id,
     )
     if on_notice is not None:
-        from novareel.results import format_cost
+        from novareel.foundation.results import format_cost
 
         price = format_cost(request.estimated_cost_usd, local=api._local_endpoint)
         on_notice(f"retrying job {record.id}: one {request.model_id} job, {price}")

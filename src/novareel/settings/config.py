@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from novareel.errors import InvalidRequestError, Problem
+from novareel.foundation.errors import InvalidRequestError, Problem
 
 __all__ = ["CONFIG_NAME", "config_path", "read_table", "write_table"]
 
@@ -29,7 +29,7 @@ CONFIG_NAME = "config.toml"
 def config_path(*, create_home: bool = True) -> Path:
     """``<NOVAREEL_HOME>/config.toml``: novareel's small settings file
     (``create_home=False``: the folder is named, not created)."""
-    from novareel.paths import novareel_home
+    from novareel.settings.paths import novareel_home
 
     return novareel_home(create=create_home) / CONFIG_NAME
 

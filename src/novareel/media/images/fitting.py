@@ -11,8 +11,8 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING, Literal, get_args
 
-from novareel.errors import InvalidRequestError, Problem
-from novareel.images.reading import _ORIENTATION_WORDS, HEIGHT, WIDTH, _orientation
+from novareel.foundation.errors import InvalidRequestError, Problem
+from novareel.media.images.reading import _ORIENTATION_WORDS, HEIGHT, WIDTH, _orientation
 
 if TYPE_CHECKING:
     from PIL import Image

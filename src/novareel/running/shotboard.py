@@ -41,11 +41,11 @@ from novareel.batch import (
     ItemOutcome,
     content_hash,
 )
-from novareel.errors import DownloadError, JobFailedError
+from novareel.foundation.errors import DownloadError, JobFailedError
+from novareel.foundation.naming import storyboard_folder_name
+from novareel.foundation.s3uri import OutputLocation, S3Uri, parse_s3_uri
+from novareel.foundation.status import JobStatus
 from novareel.models import VideoRequest, get_model, shape_of
-from novareel.naming import storyboard_folder_name
-from novareel.s3uri import OutputLocation, S3Uri, parse_s3_uri
-from novareel.status import JobStatus
 
 if TYPE_CHECKING:
     from novareel.jobs import NovaReel
@@ -243,7 +243,7 @@ def join_shots(
         dest = target / f"shot_{number:04d}.mp4"
         notices.extend(_fetch_shot(api, outcome.job_id, dest, check_video=check_video))
         shot_files.append(str(dest))
-    from novareel.video import concat_videos
+    from novareel.media.video import concat_videos
 
     info = concat_videos(shot_files, target / "output.mp4")
     manifest = {

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from novareel.status import FINISHED_STATUSES
+from novareel.foundation.status import FINISHED_STATUSES
 
 
 @dataclass(frozen=True)

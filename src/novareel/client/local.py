@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from novareel.client import NovaReelClient
-from novareel.errors import EmulatorError, NotFoundError
-from novareel.s3uri import LOCAL_BUCKET, LOCAL_OUTPUT_URI, OutputLocation
+from novareel.foundation.errors import EmulatorError, NotFoundError
+from novareel.foundation.s3uri import LOCAL_BUCKET, LOCAL_OUTPUT_URI, OutputLocation
 
 log = logging.getLogger("novareel")
 

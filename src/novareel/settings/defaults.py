@@ -33,8 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from novareel.config import config_path, read_table, write_table
-from novareel.errors import InvalidRequestError, Problem
+from novareel.foundation.errors import InvalidRequestError, Problem
 from novareel.models import (
     DEFAULT_MODEL,
     Model,
@@ -44,6 +43,7 @@ from novareel.models import (
     request_options,
 )
 from novareel.models.base import FIT
+from novareel.settings.config import config_path, read_table, write_table
 
 __all__ = [
     "DOCS",

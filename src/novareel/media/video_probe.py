@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from novareel.video import VideoInfo, _fps, _inspect, _open
+from novareel.media.video import VideoInfo, _fps, _inspect, _open
 
 __all__ = ["probe_video"]
 

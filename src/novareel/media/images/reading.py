@@ -15,7 +15,7 @@ import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from novareel.errors import ImageError, Problem
+from novareel.foundation.errors import ImageError, Problem
 from novareel.models.base import MAGIC, FrameRules
 from novareel.models.nova_reel import FRAME_RULES as NOVA_FRAME_RULES
 from novareel.models.nova_reel import HEIGHT, WIDTH

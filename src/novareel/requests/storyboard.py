@@ -38,8 +38,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from novareel.errors import InvalidRequestError, Problem
-from novareel.images import FitMode, prepare_starting_frame
+from novareel.foundation.errors import InvalidRequestError, Problem
+from novareel.foundation.textfiles import parse_json_or_yaml, read_input_text
+from novareel.media.images import FitMode, prepare_starting_frame
 from novareel.models import (
     FrameRules,
     GenerateOptions,
@@ -64,7 +65,6 @@ from novareel.models.nova_reel import (
     SHOT_SECONDS,
     MultiShotManual,
 )
-from novareel.textfiles import parse_json_or_yaml, read_input_text
 
 __all__ = [
     "SCHEMA_PATH",

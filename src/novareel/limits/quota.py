@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from novareel.errors import InvalidRequestError, LedgerError, Problem
+from novareel.foundation.errors import InvalidRequestError, LedgerError, Problem
 from novareel.ledger.leases import LEASE_TTL_SECONDS
 from novareel.models import all_models, find_model
 
@@ -120,7 +120,7 @@ def _from_env(raw: str) -> QuotaSettings:
 
 
 def _from_file(path: Path) -> QuotaSettings:
-    from novareel.config import read_table
+    from novareel.settings.config import read_table
 
     names = ["default", "shared"]
     for model in all_models():
@@ -160,7 +160,7 @@ def quota_settings(
     raw = env.get(QUOTA_ENV, "")
     if raw.strip():
         return _from_env(raw)
-    from novareel.config import config_path
+    from novareel.settings.config import config_path
 
     return _from_file(path if path is not None else config_path())
 
