@@ -1,10 +1,10 @@
-"""novareel: generate videos with Amazon Nova Reel on Amazon Bedrock.
+"""novareel: generate videos on Amazon Bedrock (Amazon Nova Reel, Luma Ray 2).
 
 The public API is what this module exports (pinned by a test)::
 
-    from novareel import NovaReel, TextVideo
+    from novareel import TextVideo, VideoGenerator
 
-    with NovaReel() as reel:                       # boto3's credentials, region, endpoint
+    with VideoGenerator() as reel:                 # boto3's credentials, region, endpoint
         result = reel.generate(TextVideo("A golden sunset over calm ocean waves"),
                                "s3://my-bucket/videos/", out_dir="videos")
     print(result.video_path, result.estimated_cost_usd)
@@ -22,9 +22,13 @@ uses)::
     built.raise_if_problems()
     result = reel.generate(built.requests[0], "s3://my-bucket/videos/")
 
-``with NovaReel.local() as reel:`` runs the same code against the local emulator (found
-or started for the block, dummy credentials, missing buckets created): no account, no
-cost.
+``with VideoGenerator.local() as reel:`` runs the same code against the local emulator
+(found or started for the block, dummy credentials, missing buckets created): no
+account, no cost.
+
+``NovaReel`` and ``NovaReelClient`` are the old names of :class:`VideoGenerator` and
+:class:`AwsClient`, from when they drove Nova Reel only; they stay importable as
+aliases (the same classes), so code written for them keeps working.
 
 Imports are lazy (PEP 562) so that ``import novareel`` and ``novareel --help`` stay
 fast: boto3, Pillow and PyAV load only when the piece that needs them is used.
@@ -78,6 +82,9 @@ _EXPORTS: dict[str, str] = {
     "OutputLocation": "novareel.foundation.s3uri",
     "output_location": "novareel.foundation.s3uri",
     # running jobs
+    "VideoGenerator": "novareel.jobs",
+    "AwsClient": "novareel.client",
+    # the old names of VideoGenerator and AwsClient: aliases, the same classes
     "NovaReel": "novareel.jobs",
     "NovaReelClient": "novareel.client",
     "JobResult": "novareel.foundation.results",
@@ -123,6 +130,7 @@ _EXPORTS: dict[str, str] = {
 __all__ = [
     "DEFAULT_MODEL",
     "AccessDeniedError",
+    "AwsClient",
     "AwsError",
     "BatchRunner",
     "BatchSummary",
@@ -159,6 +167,7 @@ __all__ = [
     "TaskType",
     "TextVideo",
     "ThrottledError",
+    "VideoGenerator",
     "VideoRequest",
     "WaitProgress",
     "WaitTimeoutError",
@@ -181,7 +190,7 @@ __all__ = [
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from novareel.batch import BatchRunner, BatchSummary, load_batch, run_batch
-    from novareel.client import NovaReelClient
+    from novareel.client import AwsClient, NovaReelClient
     from novareel.foundation.errors import (
         AccessDeniedError,
         AwsError,
@@ -204,7 +213,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from novareel.foundation.results import Failure, JobResult
     from novareel.foundation.s3uri import OutputLocation, output_location
     from novareel.foundation.waiting import WaitProgress
-    from novareel.jobs import DownloadProgress, NovaReel
+    from novareel.jobs import DownloadProgress, NovaReel, VideoGenerator
     from novareel.ledger import JobRecord, Ledger
     from novareel.media.images import load_starting_frame, prepare_starting_frame
     from novareel.media.video import inspect_video

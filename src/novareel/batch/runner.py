@@ -154,7 +154,7 @@ class BatchRunner:
         if api.ledger is None:
             raise LedgerError(
                 "a batch needs the job ledger: it is what makes a run resumable",
-                hint="Create NovaReel without ledger=False.",
+                hint="Create the VideoGenerator without ledger=False.",
             )
         if max_retries < 0:
             raise InvalidRequestError(

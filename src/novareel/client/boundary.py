@@ -60,7 +60,7 @@ _ACCESS_HINT = (
 
 #: How to reach the local emulator, in the caller's words: the Python API's by default;
 #: the command line passes ``LOCAL_HINT_CLI`` to its clients (``local_hint``).
-LOCAL_HINT_API = "use `with NovaReel.local() as reel:` to run against the local emulator"
+LOCAL_HINT_API = "use `with VideoGenerator.local() as reel:` to run against the local emulator"
 LOCAL_HINT_CLI = "use --local to run against the local emulator"
 
 

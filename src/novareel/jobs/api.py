@@ -1,4 +1,5 @@
-"""The Python API: :class:`NovaReel`, the use cases put together."""
+"""The Python API: :class:`VideoGenerator`, the use cases put together (``NovaReel`` is
+its old name, kept as an alias)."""
 
 from __future__ import annotations
 
@@ -24,8 +25,9 @@ from novareel.requests.compose import request_notices
 log = logging.getLogger("novareel")
 
 
-class NovaReel(Submitting, Fetching):
-    """Generate Nova Reel videos: submit, wait, download, all recorded in the ledger.
+class VideoGenerator(Submitting, Fetching):
+    """Generate videos with any registered model (Nova Reel, Luma Ray 2): submit, wait,
+    download, all recorded in the ledger.
 
     ``ledger=None`` opens the default ledger (``NOVAREEL_HOME``); ``ledger=False``
     records nothing (the caller then owns the client tokens). ``time_scale`` tells the
@@ -210,3 +212,9 @@ class NovaReel(Submitting, Fetching):
             ledger=self.ledger,
             endpoint=self.client.runtime_endpoint,
         )
+
+
+#: The old name, from when the class drove Nova Reel only; it drives every registered
+#: model now (Luma Ray 2 too). Kept so existing code keeps working: the same class, so
+#: ``isinstance`` and subclasses behave as before.
+NovaReel = VideoGenerator
