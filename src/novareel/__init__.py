@@ -47,7 +47,7 @@ __version__ = "0.1.0"
 
 def _read_frame(value: str | os.PathLike[str], field: str, rules: Any) -> Any:
     """How a request class reads an image path: as ``--image`` is read
-    (:func:`novareel.images.load_starting_frame`, to the model's rules)."""
+    (:func:`novareel.media.images.load_starting_frame`, to the model's rules)."""
     from novareel.media.images import load_starting_frame
 
     return load_starting_frame(value, field=field, rules=rules)

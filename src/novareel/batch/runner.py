@@ -23,7 +23,7 @@ own retries, and grows by one after as many successful submits as the current li
 A quota answer means "no slot now": the item goes back to the queue with the same
 token, and the next submit waits for a job to finish or a back-off to pass.
 
-**The account's quota is shared** (:mod:`novareel.quota`): before each submit the
+**The account's quota is shared** (:mod:`novareel.limits.quota`): before each submit the
 runner takes a lease on one slot of the item's model and region from the ledger,
 which every process on the same ledger (on PostgreSQL, every machine) counts, and
 gives it back when the job ends or the submit is refused. While the slots are taken
@@ -44,7 +44,7 @@ why (``budget_stop``). A rerun after the limit is raised (or the day rolls over)
 continues exactly once. With a ``max_cost_usd``, a run whose remaining items would
 cost more than the cap as a whole is refused before anything is sent.
 
-Time is injected (``clock``, ``sleep`` and ``now``, as in :mod:`novareel.waiting`), so
+Time is injected (``clock``, ``sleep`` and ``now``, as in :mod:`novareel.foundation.waiting`), so
 the runner's timing (the run's ``timeout``, back-offs, the poll gap) is tested with a
 fake clock and no real waiting (``tests/batch/test_batch_clock.py``).
 
@@ -124,7 +124,7 @@ class BatchRunner:
     ``check_video=False`` skips decoding each downloaded video to compare it with the
     request (worth it for large batches on a slow machine).
 
-    Time is injected, as in :mod:`novareel.waiting`, so tests drive the runner with a
+    Time is injected, as in :mod:`novareel.foundation.waiting`, so tests drive the runner with a
     fake clock and never sleep: ``clock`` (monotonic seconds) times the run's
     ``timeout``, back-offs and the poll gap; ``sleep(seconds)`` is the pause between
     two steps of the loop (by default a wait on the runner's wake-up event, which a
@@ -411,7 +411,7 @@ class BatchRunner:
     def _downloads_item(self, state: ItemState) -> bool:
         """Whether the runner downloads this item once it completes: not without an
         ``out_dir``, and not a storyboard's shot (``item.group``), which
-        :mod:`novareel.shotboard` fetches straight into the storyboard's one folder
+        :mod:`novareel.running.shotboard` fetches straight into the storyboard's one folder
         (a download folder per shot would be left beside it)."""
         return self.out_dir is not None and state.item.group is None
 
@@ -454,7 +454,7 @@ class BatchRunner:
     def _next_tick(self) -> float:
         """Seconds until the next ListAsyncInvokes.
 
-        The soonest :class:`~novareel.waiting.PollSchedule` delay over the jobs in
+        The soonest :class:`~novareel.foundation.waiting.PollSchedule` delay over the jobs in
         flight, each at its own age: sparse while none can be done yet, dense around
         the moment one should end, so a freed slot is refilled within a few percent of
         a job's length instead of up to a whole fixed interval later (measured in

@@ -260,7 +260,7 @@ def with_connection(func: F) -> F:
 
 @contextlib.contextmanager
 def open_endpoint(conn: Connection) -> Iterator[Endpoint]:
-    """The library's connection (:func:`novareel.connection.connect`) as commands open
+    """The library's connection (:func:`novareel.running.connection.connect`) as commands open
     it: the local sandbox's notices on stderr, hints naming ``--local``. An emulator
     started here is stopped when the block ends."""
     from novareel.client import LOCAL_HINT_CLI
@@ -283,7 +283,7 @@ def open_api(
     neither ``--region`` nor boto3's configuration names one (always with ``--local``,
     whose emulator hosts each model where AWS does). With ``--local`` an output bucket
     missing from the emulator is created at the submit, with a notice on stderr.
-    Everything but the printing is :class:`novareel.connection.Endpoint`'s.
+    Everything but the printing is :class:`novareel.running.connection.Endpoint`'s.
     """
     with open_endpoint(conn) as endpoint, endpoint.api(region=region, waits=waits) as api:
         yield api, endpoint.emulator
@@ -333,7 +333,7 @@ class JobProgress:
         return self._downloaded if self.enabled else None
 
     def _waited(self, p: Any) -> None:
-        """A :class:`~novareel.waiting.WaitProgress`: the bar runs from submit to the
+        """A :class:`~novareel.foundation.waiting.WaitProgress`: the bar runs from submit to the
         *expected* end; past it, it stays full and says how far over the job is."""
         if self._wait is None:
             from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn

@@ -1,7 +1,7 @@
 """``novareel doctor``: every check that makes a first real run fail, with its fix.
 
 The checks live in :mod:`novareel.preflight` (``run_checks``) and the client comes from
-the library's connection factory (:mod:`novareel.connection`, the model's own region
+the library's connection factory (:mod:`novareel.running.connection`, the model's own region
 when none is configured); this module resolves the options and prints one line per
 check and the report's verdict. Exit 0 when a run on this endpoint can work (warnings
 allowed), 1 when a check fails, 2 for bad input (nothing is sent), 3 when AWS cannot be

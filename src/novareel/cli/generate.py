@@ -3,7 +3,7 @@
 The options that shape the video (the prompt, ``--duration``, ``--aspect-ratio``...)
 are not listed here: each is declared once by its model family and
 :func:`~novareel.cli.common.with_request_options` makes them flags, handing the
-command one :class:`~novareel.compose.RequestSpec`. Only where the video goes and how
+command one :class:`~novareel.requests.compose.RequestSpec`. Only where the video goes and how
 it is sent and waited for are this command's own options.
 """
 
@@ -449,7 +449,7 @@ def _run_per_shot(
     name: str | None = None,
 ) -> None:
     """A storyboard on a model without multi-shot: the library's one per-shot runner
-    (:func:`novareel.shotboard.run_storyboard`); this only prints."""
+    (:func:`novareel.running.shotboard.run_storyboard`); this only prints."""
     from novareel.running.shotboard import run_storyboard
 
     def on_event(event: Any) -> None:

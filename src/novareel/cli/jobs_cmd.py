@@ -102,7 +102,7 @@ def _status_text(record: Any) -> str:
 
 
 def _cost_text(record: Any, *, compact: bool = False) -> str:
-    """The job's price in :func:`novareel.results.format_cost`'s words (a refused or
+    """The job's price in :func:`novareel.foundation.results.format_cost`'s words (a refused or
     never-sent submit cost $0, whatever its estimate)."""
     from novareel.foundation.results import format_cost
 

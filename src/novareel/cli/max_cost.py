@@ -1,6 +1,6 @@
 """``--max-cost USD``, shared by the commands that spend money (generate, batch, retry).
 
-The option is read as text and parsed by :func:`novareel.budget.parse_max_cost`, so a
+The option is read as text and parsed by :func:`novareel.limits.budget.parse_max_cost`, so a
 bad value (``abc``, ``-1``, ``nan``) is an :class:`InvalidRequestError` naming
 ``--max-cost`` that ``--json`` prints as JSON, like every other bad input (exit 2).
 """

@@ -4,13 +4,13 @@ The registry (ids, aliases, regions, prices, task types, published lifecycle) jo
 with the endpoint's Bedrock control plane (lifecycle, access), one region per model:
 the model's own unless ``--region`` is given. The two lifecycles are printed side by
 side (:func:`novareel.preflight.survey_models` keeps them apart); the clients come from
-the library's connection factory (:mod:`novareel.connection`). ``--offline`` shows
+the library's connection factory (:mod:`novareel.running.connection`). ``--offline`` shows
 the registry alone and makes no call. ``--json`` prints a JSON array, one object per
 model.
 
 ``novareel models default [MODEL]`` shows or sets the model used when a command, a
 batch item or an MCP call names none (``[defaults]`` in config.toml, read and checked
-by :mod:`novareel.defaults`; ``NOVAREEL_MODEL`` overrides it).
+by :mod:`novareel.settings.defaults`; ``NOVAREEL_MODEL`` overrides it).
 """
 
 from __future__ import annotations

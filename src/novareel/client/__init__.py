@@ -10,7 +10,7 @@ token, so the service returns the job it already started instead of a second one
 Three modules, and only the first two import boto3/botocore/s3transfer
 (``tests/core/test_layers.py`` holds them to it): :mod:`.aws` (:class:`AwsClient`, old
 name ``NovaReelClient``: the calls), :mod:`.boundary` (:func:`aws_boundary`: every
-botocore and network exception translated into :mod:`novareel.errors`, so nothing
+botocore and network exception translated into :mod:`novareel.foundation.errors`, so nothing
 botocore-typed leaves the package) and :mod:`.records` (the plain values the client
 hands out). Every name is re-exported here.
 """

@@ -1,4 +1,4 @@
-"""Every botocore and network exception becomes a :mod:`novareel.errors` one here, in
+"""Every botocore and network exception becomes a :mod:`novareel.foundation.errors` one here, in
 :func:`aws_boundary`, with a hint for what to do: nothing botocore-typed leaves the
 client. The one place where botocore types are caught, so the mapping stays
 consistent.

@@ -114,7 +114,7 @@ def video_among(files: Sequence[str]) -> str | None:
 class JobResult:
     """Everything known about one job, on every path (submit, status, wait, download).
 
-    ``status`` is a :class:`~novareel.status.JobStatus` (the service's ``InProgress``,
+    ``status`` is a :class:`~novareel.foundation.status.JobStatus` (the service's ``InProgress``,
     ``Completed``, ``Failed``, or novareel's ``Submitting`` and ``Rejected``), or
     ``DryRun`` for a request that was only checked (nothing sent).
     """

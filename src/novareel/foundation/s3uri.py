@@ -20,7 +20,7 @@ from novareel.foundation.errors import InvalidRequestError, Problem
 
 #: The environment variable that gives commands a default output location.
 OUTPUT_URI_ENV = "NOVAREEL_OUTPUT_URI"
-#: The bucket the local emulator always has (``novareel.local`` makes sure of it), and
+#: The bucket the local emulator always has (``novareel.client.local`` makes sure of it), and
 #: the folder local mode writes to when no output location is given. Defined here, not
 #: in ``local``, so that choosing an output location never imports the emulator's side.
 LOCAL_BUCKET = "novareel-local"

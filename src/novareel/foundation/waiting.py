@@ -77,8 +77,9 @@ class PollSchedule:
         """The schedule for a job expected to take ``expected_seconds`` on the service.
 
         The expectation comes from the user's own recent jobs of that kind, else the
-        model's prior (``novareel.expectations``; ``source`` says which). ``time_scale`` is how
-        much faster than the real service the endpoint runs (the emulator's speed).
+        model's prior (``novareel.limits.expectations``; ``source`` says which).
+        ``time_scale`` is how much faster than the real service the endpoint runs (the
+        emulator's speed).
         The floor between calls is 1 s at real speed and shrinks with short (sped-up)
         jobs, never below 50 ms.
         """

@@ -24,7 +24,7 @@ from novareel.models import find_model
 def escape(value: object) -> str:
     """Escape any text for HTML content and attribute values (quotes included), with
     bidi overrides and control characters shown as ``<U+202E>``
-    (:func:`novareel.display.neutralise`): a prompt reads as it was sent."""
+    (:func:`novareel.foundation.display.neutralise`): a prompt reads as it was sent."""
     return html.escape(neutralise(str(value)), quote=True)
 
 

@@ -37,7 +37,7 @@ class VideoGenerator(Submitting, Fetching):
     its jobs die with it, and the ledger records them so.
 
     Budgets (``docs/budgets.md``): every submit is refused with
-    :class:`~novareel.errors.BudgetExceededError`, before the ledger row and before
+    :class:`~novareel.foundation.errors.BudgetExceededError`, before the ledger row and before
     any network call, when it would cross the standing daily/monthly budget, or
     ``max_cost_usd``: a cap on the estimated AWS price of everything *this object*
     submits in its lifetime (``cost_cap`` holds what is spent and what remains).
@@ -172,7 +172,7 @@ class VideoGenerator(Submitting, Fetching):
         (:func:`novareel.jobs.dry_run.dry_run`).
 
         It checks what :meth:`submit` checks, and raises what it would raise (an
-        :class:`~novareel.errors.InvalidRequestError` with every problem: the output
+        :class:`~novareel.foundation.errors.InvalidRequestError` with every problem: the output
         location, the client token and tags, each request's rules), so a price is
         never quoted for a job a submit would refuse. Its ``notices`` are the ones a
         submit says before sending (the output location, the region, the model's

@@ -35,7 +35,7 @@ class DryRun:
     """One planned submit per request (a storyboard on a model without multi-shot is
     several), nothing sent.
 
-    ``results`` are :class:`~novareel.results.JobResult` with status ``DryRun``;
+    ``results`` are :class:`~novareel.foundation.results.JobResult` with status ``DryRun``;
     ``start_async_invoke`` the complete request each would send (images as path and
     sha256, not bytes); ``problems`` what a submit would refuse around the requests
     (the output location, shown as typed then so the rest can still be seen; an
@@ -82,7 +82,7 @@ def dry_run(
     """Plan ``requests`` to ``output`` without sending anything.
 
     ``ledger`` and ``endpoint`` (None: AWS) say where the expected generation times
-    are learned from (:mod:`novareel.expectations`). A token fixed for several jobs
+    are learned from (:mod:`novareel.limits.expectations`). A token fixed for several jobs
     is not shown for each (each shot of a per-shot storyboard derives its own).
     ``region`` is a region chosen explicitly (``--region``): when the registry says
     it does not offer a request's model, that is one of the plan's ``problems``, as

@@ -207,7 +207,7 @@ def job_download_folder(
     A job that already has files under ``out_dir`` keeps their folder, and so does an
     old ``<out_dir>/<invocation-id>/`` folder: rows written before the naming rule
     keep working and nothing is fetched twice. Otherwise the name comes from
-    :func:`novareel.naming.job_folder_name`.
+    :func:`novareel.foundation.naming.job_folder_name`.
     """
     root = Path(out_dir).resolve()
     if record is not None:
@@ -267,7 +267,7 @@ class Fetching(Tracking):
         check_video: bool = True,
     ) -> JobResult:
         """Fetch every file of the job's folder into ``<out_dir>/<date>-<slug>-<id>/``
-        (see :mod:`novareel.naming`).
+        (see :mod:`novareel.foundation.naming`).
 
         ``out_dir=None`` means the folder recorded when the job was submitted (its
         ``--out``), else the current folder. Files already present with the right

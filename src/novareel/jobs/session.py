@@ -1,6 +1,6 @@
 """What every part of :class:`~novareel.jobs.NovaReel` shares: the client, the ledger
 (opened on first use), the time scale, learned expectations, and turning what the
-service or the ledger says into a :class:`~novareel.results.JobResult`.
+service or the ledger says into a :class:`~novareel.foundation.results.JobResult`.
 
 The use cases sit on top of it, one module each: :mod:`.submitting`,
 :mod:`.tracking`, :mod:`.fetching`; :mod:`.api` puts them together.
@@ -297,7 +297,7 @@ class Session:
     def expectation(self, model_id: str | None, shape: VideoShape) -> Expectation:
         """How long a new job of this model and shape should take on the real service:
         what the latest jobs of that kind took on this endpoint, once a few exist,
-        else the model's prior (:mod:`novareel.expectations`). Asked once per kind
+        else the model's prior (:mod:`novareel.limits.expectations`). Asked once per kind
         until this object records another finished job (a batch asks every tick)."""
         from novareel.limits.expectations import expect, video_length
 

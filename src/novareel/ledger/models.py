@@ -35,7 +35,7 @@ __all__ = [
 NOT_SENT = "NotSent"
 #: failure_type of a job whose emulator (started inside the submitting command) is gone.
 LOCAL_EMULATOR_GONE = "LocalEmulatorGone"
-# ACTIVE_STATUSES and TERMINAL_STATUSES are novareel.status's, re-exported for callers
+# ACTIVE_STATUSES and TERMINAL_STATUSES are novareel.foundation.status's, re-exported for callers
 # that have always found them here.
 
 # Key names (compared without case, "_" or "-") that smell of secrets.
@@ -224,7 +224,7 @@ class JobRecord:
     def failure(self) -> Failure | None:
         """Why the job failed, rebuilt from the recorded failure columns (with advice),
         or None when nothing was recorded: the one way a ledger row becomes the
-        :class:`~novareel.results.Failure` every result path returns."""
+        :class:`~novareel.foundation.results.Failure` every result path returns."""
         if not (self.failure_type or self.failure_message):
             return None
         return Failure(

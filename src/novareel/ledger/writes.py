@@ -310,7 +310,7 @@ class JobWrites(LedgerCore):
         A Completed job whose ``end_time`` is given (the service's) also gets its
         ``generation_seconds``, once: end minus the service's ``submit_time`` (else the
         recorded one), times ``time_scale`` (the emulator's speed), so that
-        :mod:`novareel.expectations` learns in real-service seconds. Without the
+        :mod:`novareel.limits.expectations` learns in real-service seconds. Without the
         service's end time (a poll's own clock) nothing is learned.
         """
         check_status(status)

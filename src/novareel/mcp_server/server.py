@@ -71,7 +71,7 @@ class ShotInput(BaseModel):
 
 
 Fit = Literal["crop", "pad", "stretch"]
-#: novareel.status.JobStatus's values, spelled out because the SDK needs a Literal to
+#: novareel.foundation.status.JobStatus's values, spelled out because the SDK needs a Literal to
 #: write the tool's JSON schema (tests/core/test_status.py keeps the two equal).
 StatusName = Literal["Submitting", "InProgress", "Completed", "Failed", "Rejected"]
 

@@ -1,4 +1,4 @@
-"""The server's connection for its whole life: one :class:`~novareel.connection.Endpoint`
+"""The server's connection for its whole life: one :class:`~novareel.running.connection.Endpoint`
 (the library's connection factory, the same the command line opens), so the emulator
 is found or started once for ``--local`` (a job submitted without waiting can be
 waited for by a later call), and a :class:`~novareel.jobs.NovaReel` for each call.
@@ -64,7 +64,7 @@ class ServerSession:
 
         ``region`` is the model's own, used when no ``--region`` or boto3 setting
         names one (always with ``--local``), as the command line's ``open_api`` does:
-        both are :meth:`novareel.connection.Endpoint.api`.
+        both are :meth:`novareel.running.connection.Endpoint.api`.
         """
         with self.endpoint.api(region=region, waits=True) as api:
             yield api

@@ -2,10 +2,10 @@
 
 :class:`AgentTools` holds the server's settings (connection, root, caps) and has one
 method per tool. Each builds requests with the library's one builder, the one
-``novareel generate`` and batch files use (:func:`~novareel.compose.compose_requests`,
+``novareel generate`` and batch files use (:func:`~novareel.requests.compose.compose_requests`,
 every local path confined to the root before it is read), and sends them through
 :class:`~novareel.jobs.NovaReel`, so the rules, the messages and the ledger are the
-CLI's. Bad input raises :class:`~novareel.errors.InvalidRequestError` (with
+CLI's. Bad input raises :class:`~novareel.foundation.errors.InvalidRequestError` (with
 ``problems``); :mod:`novareel.mcp_server.server` turns every novareel error into a
 structured tool error. Methods are synchronous (boto3, SQLite); the server runs each
 in a worker thread and turns ``progress`` calls into MCP progress notifications.
@@ -108,7 +108,7 @@ class AgentTools(ServerSession):
     def plan(self, spec: VideoSpec) -> Plan:
         """Check a video request completely and price it; raises with every problem.
 
-        The library's one builder (:func:`novareel.compose.compose_requests`), the one
+        The library's one builder (:func:`novareel.requests.compose.compose_requests`), the one
         ``novareel generate`` and batch files use, with every local path (images, the
         storyboard, the storyboard's images) confined to the root before it is read.
         """
@@ -395,7 +395,7 @@ class AgentTools(ServerSession):
         reservation: Reservation,
     ) -> dict[str, Any]:
         """A storyboard on a model without multi-shot: the library's one per-shot
-        runner (:func:`novareel.shotboard.run_storyboard`, as the CLI calls it), its
+        runner (:func:`novareel.running.shotboard.run_storyboard`, as the CLI calls it), its
         folder kept inside the root; this counts the spend and shapes the answer."""
         from novareel.running.shotboard import run_storyboard
 

@@ -3,8 +3,8 @@
 A download checks every ``output.mp4`` (size, frame rate, length, that it decodes).
 Decoding every frame costs ~300 ms of CPU for 6 s of 720p; this reads the MP4 index,
 decodes only keyframes and checks the rest of the H.264 packets cheaply, falling back
-to :func:`novareel.video.inspect_video`'s full decode wherever the cheap answer could
-differ (see :func:`probe_video`). It lives apart from :mod:`novareel.video` because
+to :func:`novareel.media.video.inspect_video`'s full decode wherever the cheap answer could
+differ (see :func:`probe_video`). It lives apart from :mod:`novareel.media.video` because
 the H.264 bitstream reading below is only for this check.
 """
 

@@ -134,7 +134,7 @@ def run_checks(
     """Every check that makes a first real run of ``model`` fail, with the fix for each.
 
     ``model`` is a registry model, an id or an alias (None: the default model); an
-    unknown one raises :class:`~novareel.errors.InvalidRequestError` before any call, as
+    unknown one raises :class:`~novareel.foundation.errors.InvalidRequestError` before any call, as
     does a malformed ``output`` URI or KMS key ARN. ``output`` is the ``s3://`` folder
     the jobs will write to (its bucket is checked: exists, region, writable under the
     prefix with ``kms_key_id``); without it the bucket checks are skipped. A check that

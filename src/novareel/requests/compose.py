@@ -8,10 +8,10 @@ looks (aspect ratio, resolution, loop). :class:`RequestSpec` holds them as typed
 :class:`~novareel.models.VideoRequest` objects, so the steps and their messages exist
 once:
 
-1. the fit mode (:func:`novareel.images.fit_problem`, the one check of it);
+1. the fit mode (:func:`novareel.media.images.fit_problem`, the one check of it);
 2. the storyboard file, read (relative paths against ``base``);
 3. the model (the spec's, else the storyboard's, else the person's default:
-   ``NOVAREEL_MODEL`` or ``[defaults]`` in config.toml, :mod:`novareel.defaults`),
+   ``NOVAREEL_MODEL`` or ``[defaults]`` in config.toml, :mod:`novareel.settings.defaults`),
    the default's usual options for the options left out, and its frame rules for the
    chosen looks;
 4. each image, read and checked (or fitted) to those rules; a failed image is replaced
@@ -225,7 +225,7 @@ class Composed:
     not (built on stand-ins for images that failed): a dry run shows them, nothing
     may send them. ``per_shot`` is True for shots on a model without multi-shot (one
     job per shot). ``image_only`` says every problem is an image's (the CLI reports an
-    :class:`~novareel.errors.ImageError` then).
+    :class:`~novareel.foundation.errors.ImageError` then).
     """
 
     model: Model | None
@@ -341,7 +341,7 @@ def compose_requests(
     ``storyboard_field`` prefixes the storyboard's own problems (``storyboard`` in a
     batch file: ``items[3].storyboard.shots[2].image``); None keeps them as the
     storyboard names them (``shots[2].image``). ``defaults`` is the person's default
-    model and its usual options (:func:`novareel.defaults.read_defaults` when None):
+    model and its usual options (:func:`novareel.settings.defaults.read_defaults` when None):
     the model when neither the spec nor its storyboard names one, and the options a
     request on that model leaves out; a problem with a filled option names the
     config file's key, not a flag the person never typed.
@@ -426,7 +426,7 @@ def compose_requests(
             return _stand_in(path)
         notices.extend(prepared.frame.notes)  # "image: cropped ...", as submit says it
         if record_fit and fit and prepared.frame.data is not None:
-            # Recorded so that a retry rebuilds exactly these bytes (novareel.replay).
+            # Recorded so that a retry rebuilds exactly these bytes (novareel.running.replay).
             return replace(prepared.frame, fit=fit)
         return prepared.frame
 
@@ -603,7 +603,7 @@ def request_notices(request: VideoRequest, *, lifecycle: bool = True) -> list[st
     image_notice = getattr(model.family, "image_notice", None) if model else None
     if image_notice and request.frames:  # a family whose image input is undocumented
         notices.append(image_notice)
-    for frame in request.frames:  # what was done to each image (novareel.images says it)
+    for frame in request.frames:  # what was done to each image (novareel.media.images says it)
         notices.extend(frame.notes)
     texts = [getattr(request, "prompt", None)]
     texts += [getattr(shot, "text", None) for shot in getattr(request, "shots", None) or ()]

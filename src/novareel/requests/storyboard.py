@@ -23,7 +23,7 @@ dropping a starting frame from a paid job.
 text, each image) with shot numbers, plus the duration and estimated cost, so a user
 fixes a 20-shot storyboard in one pass. The JSON Schema of the format is generated
 from the pydantic models (:func:`storyboard_json_schema`) and published as
-``novareel/schemas/storyboard.schema.json`` for editors.
+``novareel/requests/schemas/storyboard.schema.json`` for editors.
 """
 
 from __future__ import annotations
@@ -546,7 +546,7 @@ def check_storyboard(
     it would pay (one job per shot on Luma Ray 2, priced by its resolution).
     ``default_model_id`` is the model when neither ``model_id`` nor the file names
     one (the person's default, which the command line reads from
-    :mod:`novareel.defaults`; the built-in default when None).
+    :mod:`novareel.settings.defaults`; the built-in default when None).
     """
     fallback = default_model_id or DEFAULT_MODEL
     source = Path(path).expanduser()

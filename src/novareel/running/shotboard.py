@@ -172,7 +172,7 @@ def storyboard_folder(
     out_dir: str | os.PathLike[str], label: str, identity: str, *, when: datetime | None
 ) -> Path:
     """The one folder a storyboard's shots and joined video go to (one rule for every
-    door): ``<out_dir>/<date>-<label>-<run id>/`` by :mod:`novareel.naming`, ``when``
+    door): ``<out_dir>/<date>-<label>-<run id>/`` by :mod:`novareel.foundation.naming`, ``when``
     being the run's first day. A folder made before that rule (``storyboard-<id>``
     by ``generate`` and the MCP server, ``<label>`` by a batch) is kept."""
     root = Path(out_dir)

@@ -19,10 +19,11 @@ the built-in default when it names none): they fill the options a request on *th
 model leaves out, never an option given, and never a request on another model (Ray 2's
 ``resolution`` means nothing to Nova Reel).
 
-This module is where that choice is read, for every door: :func:`novareel.compose.compose_requests`
-(so the command line, batch files, the MCP server and ``RequestSpec`` in the Python
-API honour it), ``storyboard check``, ``models`` and ``doctor``. ``novareel.models``
-stays a leaf without I/O: ``get_model(None)`` is still the built-in default.
+This module is where that choice is read, for every door:
+:func:`novareel.requests.compose.compose_requests` (so the command line, batch files,
+the MCP server and ``RequestSpec`` in the Python API honour it), ``storyboard check``,
+``models`` and ``doctor``. ``novareel.models`` stays a leaf without I/O:
+``get_model(None)`` is still the built-in default.
 """
 
 from __future__ import annotations

@@ -32,10 +32,10 @@ Design choices, and why:
 Images already in S3 are passed by reference (``s3Location``) and never downloaded:
 only the key's extension can be checked locally.
 
-One module per responsibility: :mod:`~novareel.images.reading` (sniffing and the
-facts read from the bytes), :mod:`~novareel.images.checking` (the facts against a
-model's ``FrameRules``), :mod:`~novareel.images.fitting` (converting, on request),
-:mod:`~novareel.images.s3` (S3 references) and :mod:`~novareel.images.frames` (a path
+One module per responsibility: :mod:`~novareel.media.images.reading` (sniffing and the
+facts read from the bytes), :mod:`~novareel.media.images.checking` (the facts against a
+model's ``FrameRules``), :mod:`~novareel.media.images.fitting` (converting, on request),
+:mod:`~novareel.media.images.s3` (S3 references) and :mod:`~novareel.media.images.frames` (a path
 or URI turned into a checked ``StartingFrame``). Pillow is imported inside the
 functions that need it, so importing this package (for :data:`FitMode`, say) stays
 cheap.

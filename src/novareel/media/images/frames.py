@@ -2,7 +2,7 @@
 
 Local files are size-checked before they are read, then inspected, checked against
 the model's :class:`FrameRules` and, with ``fit``, converted; ``s3://`` images are
-passed by reference (see :mod:`novareel.images.s3`).
+passed by reference (see :mod:`novareel.media.images.s3`).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Images already in S3: passed by reference (``s3Location``), never downloaded.
 
 Only what the URI itself says can be checked locally: that it is an ``s3://`` URI of
-an object in a validly named bucket (parsed by :mod:`novareel.s3uri`, the one parser),
+an object in a validly named bucket (parsed by :mod:`novareel.foundation.s3uri`, the one parser),
 that the key's extension names a format the model takes, and that a bucket owner is
 an account id. Size, mode and transparency are the service's to check.
 """
