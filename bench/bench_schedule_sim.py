@@ -18,7 +18,7 @@ jobs end at a grid of 0.5x to 2x the *world's median* (in the learned case that 
 expectation itself; in the prior case each column also says end / expectation). The
 schedules compared:
 
-* **novareel**: ``PollSchedule.for_job(expected)``, exactly as ``NovaReel.wait`` builds
+* **novareel**: ``PollSchedule.for_job(expected)``, exactly as ``VideoGenerator.wait`` builds
   it (a call at the submit, looks at 20 % and 50 % of the expected time ``E``, then from
   0.7 ``E`` every 1.9 % of the time already waited, capped at 30 s);
 * **novareel before**: the schedule of the client up to December 2026, kept here to show

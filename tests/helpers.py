@@ -5,15 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from novareel.client import NovaReelClient
+from novareel.client import AwsClient
 
 BUCKET = "novareel-test-out"
 OUTPUT = f"s3://{BUCKET}/videos/"
 
 
-def make_client(url: str, **kwargs: Any) -> NovaReelClient:
-    """A NovaReelClient for the emulator at ``url``, with dummy credentials."""
-    return NovaReelClient(
+def make_client(url: str, **kwargs: Any) -> AwsClient:
+    """A AwsClient for the emulator at ``url``, with dummy credentials."""
+    return AwsClient(
         region="us-east-1", endpoint_url=url, access_key="testing", secret_key="testing", **kwargs
     )
 

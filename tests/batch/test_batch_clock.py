@@ -56,7 +56,7 @@ class FakeClock:
 
 @dataclass
 class ScriptedApi:
-    """Answers like NovaReel on the fake clock: every job takes ``job_seconds`` of it;
+    """Answers like VideoGenerator on the fake clock: every job takes ``job_seconds`` of it;
     ``refusals`` maps a submit call's number (0 for the first) to the error it gets."""
 
     clock: FakeClock
@@ -111,7 +111,7 @@ class ScriptedApi:
         return self._result("InProgress", job_id)
 
     def check_regions(self, model_ids: Any) -> None:
-        """Every item's model runs here (NovaReel.check_regions: nothing to refuse)."""
+        """Every item's model runs here (VideoGenerator.check_regions: nothing to refuse)."""
 
     @staticmethod
     def region_for(model_id: str) -> str:

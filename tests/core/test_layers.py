@@ -30,7 +30,7 @@ FLOORS: list[set[str]] = [
     {"requests", "ledger", "preflight"},
     # what the ledger's history allows (money, concurrency, time) · the static gallery
     {"limits", "gallery"},
-    # NovaReel: submit, wait, download, dry run
+    # VideoGenerator: submit, wait, download, dry run
     {"jobs"},
     # batch files and the exactly-once runner
     {"batch"},
@@ -54,7 +54,7 @@ ALLOWED: dict[str, set[str]] = {
     "settings": {"foundation", "models"},
     # images are checked by the chosen model's FrameRules
     "media": {"foundation", "models"},
-    # client/local.py probes or starts the emulator (--local, NovaReel.local())
+    # client/local.py probes or starts the emulator (--local, VideoGenerator.local())
     "client": {"foundation", EMULATOR},
     # compose reads the default model (settings) and images (media)
     "requests": {"foundation", "models", "settings", "media"},

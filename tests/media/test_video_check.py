@@ -2,7 +2,7 @@
 and byte surgery.
 
 These tests go through ``novareel.jobs._check_output_video``, the function
-``NovaReel.download`` calls, so they pin what a download reports whatever the check
+``VideoGenerator.download`` calls, so they pin what a download reports whatever the check
 does inside (a full decode, or metadata and keyframes). Each damaged file is the
 realistic kind: a cut download, an S3 error page saved as ``output.mp4``, a stream whose
 packets were overwritten, a video of the wrong size, rate or length.

@@ -1,4 +1,4 @@
-"""A stand-in for NovaReelClient's control-plane and S3 methods (no network)."""
+"""A stand-in for AwsClient's control-plane and S3 methods (no network)."""
 
 from __future__ import annotations
 

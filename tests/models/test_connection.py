@@ -127,7 +127,7 @@ def test_the_cli_and_the_mcp_server_open_the_same_api(
 
 
 #: What only the connection factory (and the modules it stands on) may call.
-_FACTORY_ONLY = {"NovaReelClient", "LocalClient", "connect_local", "NovaReel"}
+_FACTORY_ONLY = {"AwsClient", "LocalClient", "connect_local", "VideoGenerator"}
 
 
 def _calls(path: Path) -> set[str]:

@@ -20,11 +20,11 @@ import pytest
 
 from novareel import TextVideo
 from novareel.foundation.errors import DownloadError
-from novareel.jobs import NovaReel
+from novareel.jobs import VideoGenerator
 from tests.helpers import OUTPUT
 
 
-def _plant(tmp_path: Path, reel: NovaReel) -> tuple[str, Path, Path]:
+def _plant(tmp_path: Path, reel: VideoGenerator) -> tuple[str, Path, Path]:
     """A finished job downloaded once into ``a/``; ``b/<the same folder name>`` is a
     link to ``outside/``. Returns (ledger id, the ``b`` folder, ``outside``)."""
     done = reel.generate(TextVideo("A lantern in fog"), OUTPUT, out_dir=tmp_path / "a")
@@ -38,7 +38,7 @@ def _plant(tmp_path: Path, reel: NovaReel) -> tuple[str, Path, Path]:
     return str(done.ledger_id), tmp_path / "b", outside
 
 
-def test_the_python_api_refuses_a_planted_job_folder(reel: NovaReel, tmp_path: Path) -> None:
+def test_the_python_api_refuses_a_planted_job_folder(reel: VideoGenerator, tmp_path: Path) -> None:
     ref, out, outside = _plant(tmp_path, reel)
     with pytest.raises(DownloadError, match="symbolic link"):
         reel.download(ref, out)
@@ -46,7 +46,7 @@ def test_the_python_api_refuses_a_planted_job_folder(reel: NovaReel, tmp_path: P
 
 
 def test_the_cli_refuses_a_planted_job_folder(
-    reel: NovaReel, tmp_path: Path, emulator: Any, monkeypatch: pytest.MonkeyPatch
+    reel: VideoGenerator, tmp_path: Path, emulator: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from typer.testing import CliRunner
 

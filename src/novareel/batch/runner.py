@@ -37,7 +37,7 @@ follows the jobs' expected ends (the single-job poll schedule), so a slot that f
 up is refilled within a few percent of a job's length.
 
 Budgets (``docs/budgets.md``) are checked before every submit. When the next submit
-would cross the standing daily or monthly budget (or the ``NovaReel``'s
+would cross the standing daily or monthly budget (or the ``VideoGenerator``'s
 ``max_cost_usd``), the runner stops submitting: the jobs already sent are waited for
 and downloaded as usual, the rest stay pending in the ledger, and the summary says
 why (``budget_stop``). A rerun after the limit is raised (or the day rolls over)
@@ -95,7 +95,7 @@ from novareel.foundation.waiting import PollSchedule
 from novareel.limits.quota import SharedQuota, quota_settings
 
 if TYPE_CHECKING:
-    from novareel.jobs import NovaReel
+    from novareel.jobs import VideoGenerator
     from novareel.ledger import JobRecord, Ledger
 
 log = logging.getLogger("novareel")
@@ -134,7 +134,7 @@ class BatchRunner:
 
     def __init__(
         self,
-        api: NovaReel,
+        api: VideoGenerator,
         batch: BatchFile,
         *,
         out_dir: str | Path | None = ".",
@@ -786,7 +786,7 @@ class BatchRunner:
 
 
 def run_batch(
-    api: NovaReel,
+    api: VideoGenerator,
     path: str | Path,
     *,
     defaults: Mapping[str, Any] | None = None,

@@ -479,7 +479,7 @@ def batch(
         _dry_run(batch_file, json_output)
         return
 
-    # Each item runs in its own model's region (NovaReel.region_for), like `generate`;
+    # Each item runs in its own model's region (VideoGenerator.region_for), like `generate`;
     # the first item's model only names the client's default region.
     region = next(
         (get_model(item.request.model_id).info.default_region for item in batch_file.items), None
@@ -551,7 +551,7 @@ def batch(
 
 def _check_regions(batch_file: Any, region: str) -> None:
     """Every item's model offered in the explicit ``region``, else one error naming
-    each model that is not (:meth:`NovaReel.check_regions`, without a client)."""
+    each model that is not (:meth:`VideoGenerator.check_regions`, without a client)."""
     from novareel.foundation.errors import InvalidRequestError
     from novareel.jobs.session import region_refusal
 

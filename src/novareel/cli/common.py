@@ -1,6 +1,6 @@
 """Options and helpers shared by the commands that talk to AWS (or the emulator).
 
-Every such command takes the same connection options, builds its :class:`NovaReel`
+Every such command takes the same connection options, builds its :class:`VideoGenerator`
 through :func:`open_api`, and draws waits and downloads with the same Rich bars.
 Secrets are never options: credentials come from boto3's usual sources.
 """
@@ -274,7 +274,7 @@ def open_endpoint(conn: Connection) -> Iterator[Endpoint]:
 def open_api(
     conn: Connection, *, waits: bool = False, region: str | None = None
 ) -> Iterator[tuple[Any, Any]]:
-    """A :class:`NovaReel` for these options, and the local emulator when ``--local``.
+    """A :class:`VideoGenerator` for these options, and the local emulator when ``--local``.
 
     Yields ``(api, local)``; ``local`` is None unless ``--local``. An emulator started
     here is stopped when the block ends. ``waits`` says the command will wait for jobs,

@@ -28,7 +28,7 @@ def parse(value: str | None) -> float | None:
 
 
 def arm(api: Any, max_cost: float | None) -> None:
-    """Give the command's :class:`NovaReel` a ``--max-cost`` cap for what it submits
+    """Give the command's :class:`VideoGenerator` a ``--max-cost`` cap for what it submits
     (retries and every shot included), so the library's own guard enforces it."""
     if max_cost is None:
         return

@@ -446,7 +446,7 @@ NovaReelClient = AwsClient
 
 def runtime_endpoint_for(endpoint_url: str | None) -> str | None:
     """Where a client made with ``endpoint_url`` sends bedrock-runtime calls (see
-    :attr:`NovaReelClient.runtime_endpoint`), known without making one (a dry run)."""
+    :attr:`AwsClient.runtime_endpoint`), known without making one (a dry run)."""
     return (
         endpoint_url
         or os.environ.get("AWS_ENDPOINT_URL_BEDROCK_RUNTIME")

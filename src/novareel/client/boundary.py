@@ -110,7 +110,7 @@ def aws_boundary(operation: str, local_hint: str = LOCAL_HINT_API) -> Iterator[N
     The one place where botocore types are caught, so the mapping stays consistent
     and the original exception is kept as ``__cause__`` for debugging. ``local_hint``
     says how to reach the local emulator where a hint suggests it (missing or refused
-    credentials): ``NovaReel.local()`` for Python callers, ``--local`` for the CLI.
+    credentials): ``VideoGenerator.local()`` for Python callers, ``--local`` for the CLI.
     """
     from botocore import exceptions as bex
 

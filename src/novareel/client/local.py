@@ -7,7 +7,7 @@ gets dummy credentials (real ones are never sent to a local endpoint), the
 model's region (us-east-1 for Nova Reel, us-west-2 for Luma Ray 2), and the bucket
 ``novareel-local`` exists.
 
-The emulator is a sandbox: in local mode (``--local`` and ``NovaReel.local()``) an
+The emulator is a sandbox: in local mode (``--local`` and ``VideoGenerator.local()``) an
 output bucket that does not exist yet is created just before the submit, with a
 notice, so ``--output-uri s3://mybucket --local`` works as typed. The emulator itself
 keeps the service's behaviour (a missing bucket is a ValidationException), so plain
@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from novareel.client import NovaReelClient
+from novareel.client import AwsClient
 from novareel.foundation.errors import EmulatorError, NotFoundError
 from novareel.foundation.s3uri import LOCAL_BUCKET, LOCAL_OUTPUT_URI, OutputLocation
 
@@ -64,7 +64,7 @@ def notice_to_stderr(text: str) -> None:
     print(f"notice: {text}", file=sys.stderr, flush=True)
 
 
-class LocalClient(NovaReelClient):
+class LocalClient(AwsClient):
     """A client of the local emulator that creates a missing output bucket at submit.
 
     Every submit of novareel (``generate``, ``batch``, ``jobs retry``, the Python API)
@@ -161,7 +161,7 @@ class LocalEmulator:
         )
         if region is None:
             # Passed explicitly so the caller's AWS_REGION is not read, yet still a
-            # default: NovaReel then sends each request to its own model's region.
+            # default: VideoGenerator then sends each request to its own model's region.
             client.region_source = "default"
         if local_bucket:  # documented, so no notice
             client.ensure_output_bucket(LOCAL_BUCKET, notify=False)
@@ -183,7 +183,7 @@ def local_client(
 ) -> Iterator[tuple[LocalClient, float]]:
     """``(client, speed)`` for a block: the emulator found or started, and stopped after.
 
-    What ``NovaReel.local()`` stands on; the command line's ``--local`` does the same
+    What ``VideoGenerator.local()`` stands on; the command line's ``--local`` does the same
     through :func:`connect_local`.
     """
     emulator = connect_local(url, start=start)

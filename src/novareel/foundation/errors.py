@@ -329,7 +329,7 @@ class BudgetExceededError(NovaReelError):
     """A job (or a whole command) would cost more than a cap allows; nothing was sent.
 
     ``limit`` says which cap: ``max_cost`` (the per-command ``--max-cost`` or
-    ``NovaReel(max_cost_usd=...)``), ``daily`` or ``monthly`` (the standing budget).
+    ``VideoGenerator(max_cost_usd=...)``), ``daily`` or ``monthly`` (the standing budget).
     ``asked_usd`` is the estimated AWS price of what was refused, ``limit_usd`` the
     cap, ``spent_usd`` what already counts against it (in ``period``, e.g.
     ``2026-11-27`` or ``2026-11``; the instance's own submits for ``max_cost``) and

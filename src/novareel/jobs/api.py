@@ -1,4 +1,4 @@
-"""The Python API: :class:`VideoGenerator`, the use cases put together (``NovaReel`` is
+"""The Python API: :class:`VideoGenerator`, the use cases put together (``VideoGenerator`` is
 its old name, kept as an alias)."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """What a submit would send, what it would cost and how long it should take: asked
-of the library, so that ``generate --dry-run``, :meth:`NovaReel.dry_run
-<novareel.jobs.NovaReel.dry_run>` and the MCP server's estimate answer alike.
+of the library, so that ``generate --dry-run``, :meth:`VideoGenerator.dry_run
+<novareel.jobs.VideoGenerator.dry_run>` and the MCP server's estimate answer alike.
 
 Nothing is written and no network call is made. The StartAsyncInvoke request comes
 from the client's own builder (:func:`novareel.client.start_async_invoke_params`),

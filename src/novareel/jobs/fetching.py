@@ -290,7 +290,7 @@ class Fetching(Tracking):
         check_video: bool = True,
     ) -> JobResult:
         """:meth:`download` for a job whose status is known already (``result``, just
-        asked of the service: :meth:`NovaReel.finish <novareel.jobs.NovaReel.finish>`
+        asked of the service: :meth:`VideoGenerator.finish <novareel.jobs.VideoGenerator.finish>`
         has it from the wait, so it does not ask again)."""
         if out_dir is None:
             out_dir = (record.out_dir if record is not None else None) or "."

@@ -1,4 +1,4 @@
-"""What every part of :class:`~novareel.jobs.NovaReel` shares: the client, the ledger
+"""What every part of :class:`~novareel.jobs.VideoGenerator` shares: the client, the ledger
 (opened on first use), the time scale, learned expectations, and turning what the
 service or the ledger says into a :class:`~novareel.foundation.results.JobResult`.
 
@@ -15,8 +15,8 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal, Self
 
 from novareel.client import (
+    AwsClient,
     InvocationStatus,
-    NovaReelClient,
     job_folder,
 )
 from novareel.foundation.errors import (
@@ -67,11 +67,11 @@ def region_refusal(model_id: str, region: str) -> InvalidRequestError | None:
 
 
 class Session:
-    """The state of one :class:`~novareel.jobs.NovaReel` (see its docstring)."""
+    """The state of one :class:`~novareel.jobs.VideoGenerator` (see its docstring)."""
 
     def __init__(
         self,
-        client: NovaReelClient | None = None,
+        client: AwsClient | None = None,
         *,
         ledger: Ledger | Literal[False] | None = None,
         time_scale: float = 1.0,
@@ -81,7 +81,7 @@ class Session:
     ) -> None:
         from novareel.limits.budget import CostCap
 
-        self.client = client if client is not None else NovaReelClient(**client_options)
+        self.client = client if client is not None else AwsClient(**client_options)
         self._ledger_arg = ledger
         self._ledger: Ledger | None = None
         self.time_scale = time_scale
@@ -133,7 +133,7 @@ class Session:
         ledger: Ledger | Literal[False] | None = None,
         on_notice: Callable[[str], None] | None = None,
     ) -> Iterator[Self]:
-        """A NovaReel on the local emulator for a ``with`` block: no AWS account, no cost.
+        """A VideoGenerator on the local emulator for a ``with`` block: no AWS account, no cost.
 
         The Python twin of the command line's ``--local``: the emulator at ``url``
         (else ``NOVAREEL_EMULATOR_URL``, else http://127.0.0.1:5899) is used, or one is

@@ -6,7 +6,7 @@ hundreds of dollars in minutes. Two kinds of ceiling stop that, both judged on t
 prints), before the ledger row is written and before any network call:
 
 * **A cap on one owner's submits** (:class:`CostCap`): ``--max-cost USD`` on a command,
-  or ``NovaReel(max_cost_usd=...)`` for the lifetime of one Python object. It counts
+  or ``VideoGenerator(max_cost_usd=...)`` for the lifetime of one Python object. It counts
   the estimated *AWS* price whatever the endpoint, so a command refused on AWS is
   refused the same way on the local emulator (offline rehearsals behave like the
   real thing).
@@ -37,7 +37,7 @@ submit leaves ``Submitting`` and so releases its estimate.
 
 Limits of the guarantee, stated plainly: the estimate is novareel's, not AWS's bill;
 processes count each other only through a shared ledger file; and a
-``NovaReel(ledger=False)`` has no spend to read, so each of its jobs is checked alone
+``VideoGenerator(ledger=False)`` has no spend to read, so each of its jobs is checked alone
 against the standing budget.
 """
 
@@ -462,7 +462,7 @@ def check_max_cost(
 class CostCap:
     """A ceiling on the estimated AWS price of everything one owner submits.
 
-    ``NovaReel(max_cost_usd=...)`` holds one for the object's lifetime (an MCP session,
+    ``VideoGenerator(max_cost_usd=...)`` holds one for the object's lifetime (an MCP session,
     a script); the CLI arms one per command with ``--max-cost``. ``spent_usd`` grows
     by each job the service accepted through that owner (a token that only returned
     an existing job adds nothing).

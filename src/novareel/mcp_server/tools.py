@@ -4,7 +4,7 @@
 method per tool. Each builds requests with the library's one builder, the one
 ``novareel generate`` and batch files use (:func:`~novareel.requests.compose.compose_requests`,
 every local path confined to the root before it is read), and sends them through
-:class:`~novareel.jobs.NovaReel`, so the rules, the messages and the ledger are the
+:class:`~novareel.jobs.VideoGenerator`, so the rules, the messages and the ledger are the
 CLI's. Bad input raises :class:`~novareel.foundation.errors.InvalidRequestError` (with
 ``problems``); :mod:`novareel.mcp_server.server` turns every novareel error into a
 structured tool error. Methods are synchronous (boto3, SQLite); the server runs each
@@ -43,7 +43,7 @@ from novareel.requests.compose import ShotSpec
 if TYPE_CHECKING:
     from novareel.foundation.results import JobResult
     from novareel.foundation.s3uri import OutputLocation
-    from novareel.jobs import NovaReel
+    from novareel.jobs import VideoGenerator
     from novareel.jobs.dry_run import DryRun
 
 __all__ = ["AgentTools", "Progress", "ServerSettings", "ShotSpec", "VideoSpec"]
@@ -338,7 +338,7 @@ class AgentTools(ServerSession):
 
     def _submit(
         self,
-        api: NovaReel,
+        api: VideoGenerator,
         plan: Plan,
         location: OutputLocation,
         spec: VideoSpec,
@@ -372,11 +372,11 @@ class AgentTools(ServerSession):
         return submitted.with_(notices=tuple(dict.fromkeys(tuple(notices) + submitted.notices)))
 
     def _check_standing_budget(
-        self, api: NovaReel, usd: float, what: str, token: str | None = None
+        self, api: VideoGenerator, usd: float, what: str, token: str | None = None
     ) -> None:
         """The whole call against the standing daily/monthly budget before the first
         submit (the CLI's ``check_command``): a storyboard of several jobs is refused
-        up front, not midway. ``NovaReel.submit`` checks each job again."""
+        up front, not midway. ``VideoGenerator.submit`` checks each job again."""
         from novareel.limits.budget import check_standing_budget
 
         if token and api.ledger is not None and api.ledger.token_accepted(token):
@@ -385,7 +385,7 @@ class AgentTools(ServerSession):
 
     def _run_per_shot(
         self,
-        api: NovaReel,
+        api: VideoGenerator,
         plan: Plan,
         location: OutputLocation,
         spec: VideoSpec,
@@ -436,7 +436,7 @@ class AgentTools(ServerSession):
 
     def _wait_and_fetch(
         self,
-        api: NovaReel,
+        api: VideoGenerator,
         job: JobResult,
         out_dir: Path | None,
         timeout: float,
@@ -470,7 +470,9 @@ class AgentTools(ServerSession):
         finished = finished.with_(notices=job.notices + finished.notices)
         return self._job_payload(finished)
 
-    def _check_target(self, out_dir: Path, job: JobResult, api: NovaReel | None = None) -> None:
+    def _check_target(
+        self, out_dir: Path, job: JobResult, api: VideoGenerator | None = None
+    ) -> None:
         """The folder the download really writes must not lead out of the root.
 
         That is ``<out>/<date>-<slug>-<invocation-id>`` (or a folder the job already

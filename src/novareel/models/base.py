@@ -163,7 +163,7 @@ class StartingFrame:
 
     ``notes`` say what was done to get the image (a renamed file's real format, how it
     was cropped), each named by the image's field (``image: cropped ...``), so they
-    reach whoever sends the request (``NovaReel.submit``'s notices, a batch, an API
+    reach whoever sends the request (``VideoGenerator.submit``'s notices, a batch, an API
     caller) without being sent, recorded or compared.
     """
 

@@ -28,7 +28,7 @@ from novareel.preflight.lifecycle import (
 )
 
 if TYPE_CHECKING:
-    from novareel.client import NovaReelClient
+    from novareel.client import AwsClient
 
 CheckStatus = Literal["ok", "warn", "fail", "skip"]
 
@@ -123,7 +123,7 @@ class DoctorReport:
 
 
 def run_checks(
-    client: NovaReelClient,
+    client: AwsClient,
     model: Model | str | None = None,
     *,
     output: OutputLocation | str | None = None,
@@ -165,7 +165,7 @@ def run_checks(
 class _Doctor:
     def __init__(
         self,
-        client: NovaReelClient,
+        client: AwsClient,
         model: Model,
         output: OutputLocation | None,
         day: date,

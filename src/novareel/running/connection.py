@@ -10,7 +10,7 @@ was an emulator). They now all call :func:`connect` and only print:
 * :class:`Connection` is the options as given (what a person typed);
 * :class:`Endpoint` is one opened connection: the local emulator found or started
   once (and stopped by :meth:`Endpoint.close` when this process started it), a
-  :class:`~novareel.jobs.NovaReel` per use case (:meth:`Endpoint.api`), the
+  :class:`~novareel.jobs.VideoGenerator` per use case (:meth:`Endpoint.api`), the
   control-plane clients ``models`` and ``doctor`` ask (:meth:`Endpoint.control_client`),
   and what kind of endpoint answers (:attr:`Endpoint.kind`: the novareel emulator,
   another endpoint, or AWS), so that what an emulator says is never shown as AWS's.
@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from novareel.client import NovaReelClient
+    from novareel.client import AwsClient
     from novareel.client.local import LocalEmulator
-    from novareel.jobs import NovaReel
+    from novareel.jobs import VideoGenerator
     from novareel.preflight import EndpointKind
 
 __all__ = ["CONTROL_MAX_ATTEMPTS", "Connection", "Endpoint", "connect"]
@@ -83,7 +83,7 @@ class Endpoint:
         self._emulator: LocalEmulator | None = None
         self._health: dict[str, Any] | None = None
         self._probed = False
-        self._control: dict[tuple[str | None, str | None], NovaReelClient] = {}
+        self._control: dict[tuple[str | None, str | None], AwsClient] = {}
         #: the MCP server's tool calls run in threads: one emulator, one probe
         self._lock = threading.Lock()
 
@@ -174,7 +174,7 @@ class Endpoint:
         default_region: str | None = None,
         max_attempts: int | None = None,
         control_only: bool = False,
-    ) -> NovaReelClient:
+    ) -> AwsClient:
         """A new client for these options.
 
         ``region`` overrides the connection's ``--region``; ``default_region`` (the
@@ -197,9 +197,9 @@ class Endpoint:
                 local_bucket=not control_only,
                 **retries,
             )
-        from novareel.client import NovaReelClient
+        from novareel.client import AwsClient
 
-        return NovaReelClient(
+        return AwsClient(
             profile=self.conn.profile,
             region=region,
             endpoint_url=self.conn.endpoint_url,
@@ -211,7 +211,7 @@ class Endpoint:
 
     def control_client(
         self, region: str | None = None, default_region: str | None = None
-    ) -> NovaReelClient:
+    ) -> AwsClient:
         """The client ``models`` and ``doctor`` ask, one per (region, default region)
         for this endpoint's life, with few retries (:data:`CONTROL_MAX_ATTEMPTS`)."""
         key = (region, default_region)
@@ -225,8 +225,8 @@ class Endpoint:
         return self._control[key]
 
     @contextlib.contextmanager
-    def api(self, *, region: str | None = None, waits: bool = False) -> Iterator[NovaReel]:
-        """A :class:`~novareel.jobs.NovaReel` for one command or tool call (its own
+    def api(self, *, region: str | None = None, waits: bool = False) -> Iterator[VideoGenerator]:
+        """A :class:`~novareel.jobs.VideoGenerator` for one command or tool call (its own
         ledger connection, closed after).
 
         ``region`` is the chosen model's own, used when no region is configured.
@@ -235,14 +235,14 @@ class Endpoint:
         Against an emulator this process started, the jobs are recorded as dying
         with it (``emulator_owned``).
         """
-        from novareel.jobs import NovaReel
+        from novareel.jobs import VideoGenerator
 
         client = self.client(default_region=region)
         emulator = self._emulator
         if emulator is not None:
-            api = NovaReel(client, time_scale=emulator.speed, emulator_owned=emulator.owned)
+            api = VideoGenerator(client, time_scale=emulator.speed, emulator_owned=emulator.owned)
         else:
-            api = NovaReel(client, time_scale=self.speed if waits else 1.0)
+            api = VideoGenerator(client, time_scale=self.speed if waits else 1.0)
         try:
             yield api
         finally:

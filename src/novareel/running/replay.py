@@ -37,7 +37,7 @@ from novareel.models import FrameRules, RecordedRequest, StartingFrame, VideoReq
 if TYPE_CHECKING:
     from novareel.client import InvocationStatus
     from novareel.foundation.waiting import WaitProgress
-    from novareel.jobs import DownloadProgress, NovaReel
+    from novareel.jobs import DownloadProgress, VideoGenerator
     from novareel.ledger import JobRecord
 
 __all__ = ["SYNC_BATCH", "SyncReport", "rebuild_request", "retry", "retry_job", "sync_jobs"]
@@ -124,7 +124,7 @@ def rebuild_request(record: JobRecord) -> VideoRequest:
 
 
 def retry_job(
-    api: NovaReel,
+    api: VideoGenerator,
     ref: str | int,
     *,
     wait_for_slot: float = 0.0,
@@ -247,7 +247,7 @@ class SyncReport:
 
 
 def retry(
-    api: NovaReel,
+    api: VideoGenerator,
     ref: str | int,
     *,
     wait: bool = True,
@@ -260,7 +260,7 @@ def retry(
     on_notice: Callable[[str], None] | None = None,
 ) -> JobResult:
     """``novareel jobs retry`` in one call: :func:`retry_job`, then (``wait``) the
-    same :meth:`~novareel.jobs.NovaReel.finish` as ``generate`` (``out_dir`` None:
+    same :meth:`~novareel.jobs.VideoGenerator.finish` as ``generate`` (``out_dir`` None:
     the failed job's own folder, else here). ``on_notice`` hears the price and the
     submit's notices before anything is sent; ``on_submitted`` the new job before
     the wait."""
@@ -287,7 +287,7 @@ def _snapshot(record: JobRecord | None) -> tuple[Any, ...] | None:
 
 
 def sync_jobs(
-    api: NovaReel,
+    api: VideoGenerator,
     *,
     since: datetime | None = None,
     summaries: Iterable[InvocationStatus] | None = None,

@@ -48,7 +48,7 @@ from novareel.foundation.status import JobStatus
 from novareel.models import VideoRequest, get_model, shape_of
 
 if TYPE_CHECKING:
-    from novareel.jobs import NovaReel
+    from novareel.jobs import VideoGenerator
 
 __all__ = [
     "RERUN_HINT",
@@ -183,7 +183,7 @@ def storyboard_folder(
     return root / storyboard_folder_name(label, identity, when=when)
 
 
-def _fetch_shot(api: NovaReel, job_id: int, dest: Path, *, check_video: bool) -> list[str]:
+def _fetch_shot(api: VideoGenerator, job_id: int, dest: Path, *, check_video: bool) -> list[str]:
     """Fetch one finished shot's video straight to ``dest`` (skipped when it is there
     already at the size S3 has), recorded in the ledger as the job's file; the
     notices of its video check."""
@@ -216,7 +216,7 @@ def _fetch_shot(api: NovaReel, job_id: int, dest: Path, *, check_video: bool) ->
 
 
 def join_shots(
-    api: NovaReel,
+    api: VideoGenerator,
     outcomes: Sequence[ItemOutcome],
     folder: str | os.PathLike[str],
     *,
@@ -271,7 +271,7 @@ def join_shots(
 
 
 def run_storyboard(
-    api: NovaReel,
+    api: VideoGenerator,
     requests: Sequence[VideoRequest],
     output: OutputLocation,
     *,
@@ -330,7 +330,7 @@ def run_storyboard(
 
 
 def assemble_groups(
-    api: NovaReel,
+    api: VideoGenerator,
     batch: BatchFile,
     summary: BatchSummary,
     out_dir: str | os.PathLike[str],
