@@ -14,7 +14,7 @@ emulator's submit rate limit (5 StartAsyncInvoke/s, burst 5) plus 20 % of
 StartAsyncInvoke calls answered ThrottlingException (seeded). Jobs render for real.
 
 * **novareel**: ``novareel.batch.run_batch`` on a JSONL file (``max_concurrent=3``,
-  ``out_dir=None``: wait, no download), through ``NovaReel(time_scale=speed)``. Its
+  ``out_dir=None``: wait, no download), through ``VideoGenerator(time_scale=speed)``. Its
   list tick is the soonest ``PollSchedule.next_delay`` over the jobs in flight (sparse
   while none can be done, dense around an expected end).
 * **novareel, fixed tick**: the same with a fixed ``poll_interval`` = 1.5 % of a job's
@@ -90,9 +90,9 @@ def run_novareel(
     tmp: Path,
     poll_interval: float | None = None,
 ) -> dict[str, Any]:
-    from novareel import NovaReel
+    from novareel import VideoGenerator
     from novareel.batch import run_batch
-    from novareel.client import NovaReelClient
+    from novareel.client import AwsClient
     from novareel.ledger import Ledger
 
     tmp = Path(tempfile.mkdtemp(dir=tmp))
@@ -101,7 +101,7 @@ def run_novareel(
         f.write(json.dumps({"defaults": {"output_uri": f"s3://{BUCKET}/novareel/"}}) + "\n")
         for i, prompt in enumerate(prompts(n)):
             f.write(json.dumps({"id": f"clip-{i + 1:02d}", "prompt": prompt}) + "\n")
-    client = NovaReelClient(
+    client = AwsClient(
         region="us-east-1",
         endpoint_url=url,
         access_key="testing",
@@ -110,7 +110,7 @@ def run_novareel(
     )
     client.bedrock  # noqa: B018 - build the boto3 client before timing
     ledger = Ledger(tmp / "ledger.sqlite3")
-    with NovaReel(client, ledger=ledger, time_scale=speed) as api:
+    with VideoGenerator(client, ledger=ledger, time_scale=speed) as api:
         t0 = time.monotonic()
         summary = run_batch(
             api, path, out_dir=None, max_concurrent=QUOTA, poll_interval=poll_interval

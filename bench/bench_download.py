@@ -9,10 +9,10 @@ random bytes plus 20
 folder in a **fresh subprocess**, so peak RSS is that variant's own (``VmHWM``, reset
 through ``/proc/self/clear_refs`` just before the download; ``ru_maxrss`` elsewhere):
 
-* **novareel**: ``NovaReel(ledger=False).download(arn, dir, check_video=False)``: one
-  GetAsyncInvoke, one listing, then ``NovaReelClient.download_objects`` (s3transfer,
+* **novareel**: ``VideoGenerator(ledger=False).download(arn, dir, check_video=False)``: one
+  GetAsyncInvoke, one listing, then ``AwsClient.download_objects`` (s3transfer,
   files in parallel, 8 MB ranged parts above 16 MB, temp file + rename);
-* **download_objects**: ``NovaReelClient.download_objects`` alone, given the same keys
+* **download_objects**: ``AwsClient.download_objects`` alone, given the same keys
   as the boto3 loop (no status call, no listing);
 * **boto3 loop**: ``s3.download_file(bucket, key, path)`` for every key of the same
   listing, one after another (boto3's defaults: 8 MB parts, 10 threads per file).
@@ -46,7 +46,7 @@ MB = 1024 * 1024
 SHOTS = 20
 SHOT_BYTES = 2 * MB
 NAMES = {
-    "novareel": "novareel `NovaReel.download`",
+    "novareel": "novareel `VideoGenerator.download`",
     "objects": "novareel `download_objects` (same keys)",
     "boto3": "boto3 `download_file` loop",
 }
@@ -76,25 +76,25 @@ def child(variant: str, url: str, arn: str, keys: list[str], out: str) -> None:
     import boto3
 
     if variant == "novareel":
-        from novareel import NovaReel
-        from novareel.client import NovaReelClient
+        from novareel import VideoGenerator
+        from novareel.client import AwsClient
 
-        client = NovaReelClient(
+        client = AwsClient(
             region="us-east-1", endpoint_url=url, access_key="testing", secret_key="testing"
         )
         client.s3  # noqa: B018
         client.bedrock  # noqa: B018
-        reel = NovaReel(client, ledger=False)
+        reel = VideoGenerator(client, ledger=False)
         base = rss_now_kb()
         t0 = time.perf_counter()
         result = reel.download(arn, out, check_video=False)
         wall = time.perf_counter() - t0
         files = [Path(f) for f in result.local_files]
     elif variant == "objects":
-        from novareel.client import NovaReelClient
-        from novareel.s3uri import S3Uri
+        from novareel.client import AwsClient
+        from novareel.foundation.s3uri import S3Uri
 
-        client = NovaReelClient(
+        client = AwsClient(
             region="us-east-1", endpoint_url=url, access_key="testing", secret_key="testing"
         )
         client.s3  # noqa: B018

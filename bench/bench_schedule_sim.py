@@ -8,7 +8,7 @@ every figure is exact and reproducible. For each Nova Reel length and two cases 
 the client expects:
 
 * **learned**: the client's expectation equals the median of the jobs of that kind
-  (what ``novareel.expectations`` converges to after a few jobs); the world is AWS's
+  (what ``novareel.limits.expectations`` converges to after a few jobs); the world is AWS's
   guide (``aws-guide-2026``);
 * **prior**: the client has no history and uses the built-in seed-lab table
   (``novareel.models.nova_reel.GENERATION_TIME_POINTS``) while the world follows
@@ -18,7 +18,7 @@ jobs end at a grid of 0.5x to 2x the *world's median* (in the learned case that 
 expectation itself; in the prior case each column also says end / expectation). The
 schedules compared:
 
-* **novareel**: ``PollSchedule.for_job(expected)``, exactly as ``NovaReel.wait`` builds
+* **novareel**: ``PollSchedule.for_job(expected)``, exactly as ``VideoGenerator.wait`` builds
   it (a call at the submit, looks at 20 % and 50 % of the expected time ``E``, then from
   0.7 ``E`` every 1.9 % of the time already waited, capped at 30 s);
 * **novareel before**: the schedule of the client up to December 2026, kept here to show
@@ -52,9 +52,9 @@ from _common import header, loadavg, table
 
 from novareel.emulator.latency import AWS_GUIDE_2026
 from novareel.emulator.models.nova_reel import real_latency
-from novareel.expectations import robust_estimate
+from novareel.foundation.waiting import PollSchedule, poll_until
+from novareel.limits.expectations import robust_estimate
 from novareel.models.nova_reel import expected_seconds_for as prior_seconds
-from novareel.waiting import PollSchedule, poll_until
 
 LENGTHS = (6, 18, 60, 120)
 RATIOS = (0.5, 0.7, 0.85, 1.0, 1.3, 1.6, 2.0)
@@ -273,7 +273,7 @@ def main() -> None:
 def learning(trials: int) -> None:
     """How close the client's learned expectation is to the true median after n jobs.
 
-    The client's own estimator (``novareel.expectations.robust_estimate``, the median of
+    The client's own estimator (``novareel.limits.expectations.robust_estimate``, the median of
     the last jobs) applied to n seeded draws of the emulator's default spread; the
     error does not depend on the median's value, so one row per n covers every length.
     """

@@ -2,7 +2,7 @@
 
 Run: ``.venv/bin/python bench/bench_video_check.py [--runs N] [--baseline | --new]``
 
-``NovaReel.download`` checks the ``output.mp4`` it fetched against the request (size,
+``VideoGenerator.download`` checks the ``output.mp4`` it fetched against the request (size,
 frame rate, length, and that the stream decodes) through
 ``novareel.jobs._check_output_video``. Four videos are rendered once with the
 emulator's renderer (``novareel.emulator.render``), the shapes a job returns:
@@ -95,7 +95,7 @@ def _encode_b_frames(path: Path, prompt: str) -> None:
 
 def full_decode(path: Path, shape: tuple[int, int, int, int]) -> list[str]:
     """The download's check before the cheap one: decode every frame."""
-    from novareel.video import check_video, inspect_video
+    from novareel.media.video import check_video, inspect_video
 
     width, height, fps, seconds = shape
     info = inspect_video(path)
@@ -103,7 +103,7 @@ def full_decode(path: Path, shape: tuple[int, int, int, int]) -> list[str]:
 
 
 def download_check(path: Path, shape: tuple[int, int, int, int]) -> list[str]:
-    """What ``NovaReel.download`` calls now."""
+    """What ``VideoGenerator.download`` calls now."""
     from novareel.jobs import _check_output_video
     from novareel.models.base import VideoShape
 

@@ -4,7 +4,7 @@ Run: ``.venv/bin/python bench/bench_waiting.py [--quick] [--speed S] [--render]`
 
 Jobs of 6, 18, 60 and 120 s of video run on the local emulator (a subprocess) at
 ``--speed`` (default 20: the 120 s job, 510 s on the real service, takes 25.5 s).
-Each job is waited for by one of three waiters, all through ``NovaReel.wait``:
+Each job is waited for by one of three waiters, all through ``VideoGenerator.wait``:
 
 * **adaptive**: novareel's schedule (``time_scale=speed``);
 * **fixed 30 s**: ``poll_interval=30/speed``, the ``Invoke-AmazonVideoModel`` default;
@@ -21,7 +21,7 @@ still assumes ``speed``. The client has no history here, so it expects the prior
 
 "Job end" is the job's ``endTime`` as the emulator reports it (GetAsyncInvoke, ms
 precision, wall clock UTC); the waiter's return is ``time.time()`` right after
-``NovaReel.wait`` returns, in the same clock. Status calls are counted by wrapping the
+``VideoGenerator.wait`` returns, in the same clock. Status calls are counted by wrapping the
 client's ``get_async_invoke`` (cross-checked with the emulator's own counter).
 
 Unless ``--render`` is given, jobs get an injected failure so the emulator skips
@@ -47,8 +47,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import EmulatorProcess, header, loadavg, median, table
 
-from novareel import MultiShotAutomated, NovaReel, TextVideo
-from novareel.client import NovaReelClient
+from novareel import MultiShotAutomated, TextVideo, VideoGenerator
+from novareel.client import AwsClient
 from novareel.emulator import EmulatorControl
 from novareel.ledger import Ledger
 from novareel.models.nova_reel import expected_seconds_for as expected_generation_seconds
@@ -66,7 +66,7 @@ class Run:
     factor: float
     strategy: str
     interval: float | None  # None = adaptive
-    reel: NovaReel | None = None
+    reel: VideoGenerator | None = None
     ledger_id: str = ""
     calls: int = 0
     submit: float = 0.0
@@ -90,12 +90,12 @@ def _ts(value: Any) -> float:
     return value.timestamp()
 
 
-def make_reel(url: str, speed: float, home: Path, name: str) -> NovaReel:
-    client = NovaReelClient(
+def make_reel(url: str, speed: float, home: Path, name: str) -> VideoGenerator:
+    client = AwsClient(
         region="us-east-1", endpoint_url=url, access_key="testing", secret_key="testing"
     )
     ledger = Ledger(home / f"{name}.sqlite3")
-    return NovaReel(client, ledger=ledger, time_scale=speed)
+    return VideoGenerator(client, ledger=ledger, time_scale=speed)
 
 
 def request_for(length: int) -> Any:
@@ -187,7 +187,7 @@ def main() -> None:
         control.configure(submit_rate=0, quotas={"amazon.nova-reel-v1:1": 1000})
         if not args.render:
             control.fail_jobs(count=None)
-        NovaReelClient(
+        AwsClient(
             region="us-east-1", endpoint_url=emu.url, access_key="testing", secret_key="testing"
         ).ensure_bucket(BUCKET)
         home = Path(tmp)

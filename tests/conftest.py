@@ -99,21 +99,21 @@ def emulator_bucket(s3_client: Any) -> str:
     return "novareel-test"
 
 
-# --- NovaReel on the emulator -----------------------------------------------------------
+# --- VideoGenerator on the emulator -----------------------------------------------------------
 
 
 @pytest.fixture
 def reel(emulator: Any) -> Iterator[Any]:
-    """NovaReel on the (reset) emulator, with the output bucket created.
+    """VideoGenerator on the (reset) emulator, with the output bucket created.
 
     botocore makes at most 2 attempts per call, so injected faults show quickly.
     """
-    from novareel.jobs import NovaReel
+    from novareel.jobs import VideoGenerator
     from tests.helpers import BUCKET, make_client
 
     client = make_client(emulator.url, max_attempts=2)
     client.ensure_bucket(BUCKET)
-    with NovaReel(client, time_scale=float(emulator.health()["speed"])) as api:
+    with VideoGenerator(client, time_scale=float(emulator.health()["speed"])) as api:
         yield api
 
 

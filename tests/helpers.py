@@ -5,15 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from novareel.client import NovaReelClient
+from novareel.client import AwsClient
 
 BUCKET = "novareel-test-out"
 OUTPUT = f"s3://{BUCKET}/videos/"
 
 
-def make_client(url: str, **kwargs: Any) -> NovaReelClient:
-    """A NovaReelClient for the emulator at ``url``, with dummy credentials."""
-    return NovaReelClient(
+def make_client(url: str, **kwargs: Any) -> AwsClient:
+    """A AwsClient for the emulator at ``url``, with dummy credentials."""
+    return AwsClient(
         region="us-east-1", endpoint_url=url, access_key="testing", secret_key="testing", **kwargs
     )
 
@@ -28,9 +28,9 @@ def write_png(path: Path, colour: tuple[int, int, int] = (200, 30, 30)) -> Path:
 
 def job_dir(root: Path, ref: str | int) -> Path:
     """Where novareel downloads a job under ``root``: the folder named by
-    :mod:`novareel.naming` from the job's ledger row (date, slug, invocation id)."""
+    :mod:`novareel.foundation.naming` from the job's ledger row (date, slug, invocation id)."""
+    from novareel.foundation.naming import job_folder_name, job_label
     from novareel.ledger import Ledger
-    from novareel.naming import job_folder_name, job_label
 
     with Ledger.open_default() as ledger:
         record = ledger.get(ref)

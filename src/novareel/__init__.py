@@ -1,10 +1,10 @@
-"""novareel: generate videos with Amazon Nova Reel on Amazon Bedrock.
+"""novareel: generate videos on Amazon Bedrock (Amazon Nova Reel, Luma Ray 2).
 
 The public API is what this module exports (pinned by a test)::
 
-    from novareel import NovaReel, TextVideo
+    from novareel import TextVideo, VideoGenerator
 
-    with NovaReel() as reel:                       # boto3's credentials, region, endpoint
+    with VideoGenerator() as reel:                 # boto3's credentials, region, endpoint
         result = reel.generate(TextVideo("A golden sunset over calm ocean waves"),
                                "s3://my-bucket/videos/", out_dir="videos")
     print(result.video_path, result.estimated_cost_usd)
@@ -22,9 +22,13 @@ uses)::
     built.raise_if_problems()
     result = reel.generate(built.requests[0], "s3://my-bucket/videos/")
 
-``with NovaReel.local() as reel:`` runs the same code against the local emulator (found
-or started for the block, dummy credentials, missing buckets created): no account, no
-cost.
+``with VideoGenerator.local() as reel:`` runs the same code against the local emulator
+(found or started for the block, dummy credentials, missing buckets created): no
+account, no cost.
+
+``NovaReel`` and ``NovaReelClient`` are the old names of :class:`VideoGenerator` and
+:class:`AwsClient`, from when they drove Nova Reel only; they stay importable as
+aliases (the same classes), so code written for them keeps working.
 
 Imports are lazy (PEP 562) so that ``import novareel`` and ``novareel --help`` stay
 fast: boto3, Pillow and PyAV load only when the piece that needs them is used.
@@ -36,15 +40,15 @@ import importlib
 import os
 from typing import TYPE_CHECKING, Any
 
-from novareel import frame_reader as _frame_reader
+from novareel.foundation import frame_reader as _frame_reader
 
 __version__ = "0.1.0"
 
 
 def _read_frame(value: str | os.PathLike[str], field: str, rules: Any) -> Any:
     """How a request class reads an image path: as ``--image`` is read
-    (:func:`novareel.images.load_starting_frame`, to the model's rules)."""
-    from novareel.images import load_starting_frame
+    (:func:`novareel.media.images.load_starting_frame`, to the model's rules)."""
+    from novareel.media.images import load_starting_frame
 
     return load_starting_frame(value, field=field, rules=rules)
 
@@ -71,58 +75,62 @@ _EXPORTS: dict[str, str] = {
     "get_model": "novareel.models",
     "all_models": "novareel.models",
     # a person's request in their own terms (paths, fit, shots, storyboard) -> requests
-    "RequestSpec": "novareel.compose",
-    "ShotSpec": "novareel.compose",
-    "compose_requests": "novareel.compose",
+    "RequestSpec": "novareel.requests.compose",
+    "ShotSpec": "novareel.requests.compose",
+    "compose_requests": "novareel.requests.compose",
     # output location
-    "OutputLocation": "novareel.s3uri",
-    "output_location": "novareel.s3uri",
+    "OutputLocation": "novareel.foundation.s3uri",
+    "output_location": "novareel.foundation.s3uri",
     # running jobs
+    "VideoGenerator": "novareel.jobs",
+    "AwsClient": "novareel.client",
+    # the old names of VideoGenerator and AwsClient: aliases, the same classes
     "NovaReel": "novareel.jobs",
     "NovaReelClient": "novareel.client",
-    "JobResult": "novareel.results",
-    "Failure": "novareel.results",
-    "WaitProgress": "novareel.waiting",
+    "JobResult": "novareel.foundation.results",
+    "Failure": "novareel.foundation.results",
+    "WaitProgress": "novareel.foundation.waiting",
     "DownloadProgress": "novareel.jobs",
     # batches and replays
     "BatchRunner": "novareel.batch",
     "BatchSummary": "novareel.batch",
     "load_batch": "novareel.batch",
     "run_batch": "novareel.batch",
-    "retry_job": "novareel.replay",
-    "sync_jobs": "novareel.replay",
+    "retry_job": "novareel.running.replay",
+    "sync_jobs": "novareel.running.replay",
     # media
-    "load_starting_frame": "novareel.images",
-    "prepare_starting_frame": "novareel.images",
-    "load_storyboard": "novareel.storyboard",
-    "inspect_video": "novareel.video",
+    "load_starting_frame": "novareel.media.images",
+    "prepare_starting_frame": "novareel.media.images",
+    "load_storyboard": "novareel.requests.storyboard",
+    "inspect_video": "novareel.media.video",
     # ledger
     "Ledger": "novareel.ledger",
     "JobRecord": "novareel.ledger",
     # errors
-    "NovaReelError": "novareel.errors",
-    "InvalidRequestError": "novareel.errors",
-    "ImageError": "novareel.errors",
-    "AwsError": "novareel.errors",
-    "AccessDeniedError": "novareel.errors",
-    "ServiceValidationError": "novareel.errors",
-    "NotFoundError": "novareel.errors",
-    "ConflictError": "novareel.errors",
-    "QuotaExceededError": "novareel.errors",
-    "ThrottledError": "novareel.errors",
-    "ServiceUnavailableError": "novareel.errors",
-    "EndpointError": "novareel.errors",
-    "JobFailedError": "novareel.errors",
-    "WaitTimeoutError": "novareel.errors",
-    "DownloadError": "novareel.errors",
-    "LedgerError": "novareel.errors",
-    "EmulatorError": "novareel.errors",
-    "BudgetExceededError": "novareel.errors",
+    "NovaReelError": "novareel.foundation.errors",
+    "InvalidRequestError": "novareel.foundation.errors",
+    "ImageError": "novareel.foundation.errors",
+    "AwsError": "novareel.foundation.errors",
+    "AccessDeniedError": "novareel.foundation.errors",
+    "ServiceValidationError": "novareel.foundation.errors",
+    "NotFoundError": "novareel.foundation.errors",
+    "ConflictError": "novareel.foundation.errors",
+    "QuotaExceededError": "novareel.foundation.errors",
+    "ThrottledError": "novareel.foundation.errors",
+    "ServiceUnavailableError": "novareel.foundation.errors",
+    "EndpointError": "novareel.foundation.errors",
+    "JobFailedError": "novareel.foundation.errors",
+    "WaitTimeoutError": "novareel.foundation.errors",
+    "DownloadError": "novareel.foundation.errors",
+    "LedgerError": "novareel.foundation.errors",
+    "EmulatorError": "novareel.foundation.errors",
+    "BudgetExceededError": "novareel.foundation.errors",
 }
 
 __all__ = [
     "DEFAULT_MODEL",
     "AccessDeniedError",
+    "AwsClient",
     "AwsError",
     "BatchRunner",
     "BatchSummary",
@@ -159,6 +167,7 @@ __all__ = [
     "TaskType",
     "TextVideo",
     "ThrottledError",
+    "VideoGenerator",
     "VideoRequest",
     "WaitProgress",
     "WaitTimeoutError",
@@ -181,9 +190,8 @@ __all__ = [
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from novareel.batch import BatchRunner, BatchSummary, load_batch, run_batch
-    from novareel.client import NovaReelClient
-    from novareel.compose import RequestSpec, ShotSpec, compose_requests
-    from novareel.errors import (
+    from novareel.client import AwsClient, NovaReelClient
+    from novareel.foundation.errors import (
         AccessDeniedError,
         AwsError,
         ConflictError,
@@ -202,9 +210,13 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         ThrottledError,
         WaitTimeoutError,
     )
-    from novareel.images import load_starting_frame, prepare_starting_frame
-    from novareel.jobs import DownloadProgress, NovaReel
+    from novareel.foundation.results import Failure, JobResult
+    from novareel.foundation.s3uri import OutputLocation, output_location
+    from novareel.foundation.waiting import WaitProgress
+    from novareel.jobs import DownloadProgress, NovaReel, VideoGenerator
     from novareel.ledger import JobRecord, Ledger
+    from novareel.media.images import load_starting_frame, prepare_starting_frame
+    from novareel.media.video import inspect_video
     from novareel.models import all_models, estimate_cost_usd, get_model
     from novareel.models.base import GenerateOptions, Shot, StartingFrame, VideoRequest
     from novareel.models.luma_ray import RayVideo
@@ -216,12 +228,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         TextVideo,
         build_request,
     )
-    from novareel.replay import retry_job, sync_jobs
-    from novareel.results import Failure, JobResult
-    from novareel.s3uri import OutputLocation, output_location
-    from novareel.storyboard import load_storyboard
-    from novareel.video import inspect_video
-    from novareel.waiting import WaitProgress
+    from novareel.requests.compose import RequestSpec, ShotSpec, compose_requests
+    from novareel.requests.storyboard import load_storyboard
+    from novareel.running.replay import retry_job, sync_jobs
 
 
 def __getattr__(name: str) -> Any:

@@ -28,7 +28,7 @@ class FakeLedger:
     def get(self, job_id: int) -> Any:
         return self.records[job_id]
 
-    # The shared quota's leases (novareel.quota): always granted here, so the runner's
+    # The shared quota's leases (novareel.limits.quota): always granted here, so the runner's
     # own limits are what these tests see.
     def acquire_lease(self, **_: Any) -> int:
         self.leases = getattr(self, "leases", 0) + 1

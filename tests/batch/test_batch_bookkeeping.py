@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from novareel.batch import BatchEvent, BatchRunner, ItemPhase, load_batch
-from novareel.errors import (
+from novareel.foundation.errors import (
     BudgetExceededError,
     DownloadError,
     QuotaExceededError,
@@ -29,7 +29,7 @@ from novareel.errors import (
     ServiceValidationError,
     ThrottledError,
 )
-from novareel.results import Failure, JobResult
+from novareel.foundation.results import Failure, JobResult
 from tests.batch.fakes import FakeLedger
 from tests.helpers import OUTPUT
 
@@ -45,7 +45,7 @@ def jsonl_batch(path: Path, count: int) -> Path:
 
 @dataclass
 class FakeApi:
-    """Answers like NovaReel, by the dice: ``odds`` maps an outcome to its chance."""
+    """Answers like VideoGenerator, by the dice: ``odds`` maps an outcome to its chance."""
 
     rng: random.Random
     odds: dict[str, float] = field(default_factory=dict)
@@ -103,7 +103,7 @@ class FakeApi:
         )
 
     def check_regions(self, model_ids: Any) -> None:
-        """Every item's model runs here (NovaReel.check_regions: nothing to refuse)."""
+        """Every item's model runs here (VideoGenerator.check_regions: nothing to refuse)."""
 
     @staticmethod
     def region_for(model_id: str) -> str:

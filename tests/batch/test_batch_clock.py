@@ -1,7 +1,7 @@
 """The runner's timing, driven by a fake clock: no test here sleeps for real.
 
 :class:`BatchRunner` takes its clock, its pause and its wall clock as arguments (as
-:mod:`novareel.waiting` does), so the run's ``timeout``, the back-off after a throttle,
+:mod:`novareel.foundation.waiting` does), so the run's ``timeout``, the back-off after a throttle,
 the refill of a slot freed by a finished job and the gap between two list calls are
 checked here at exact fake times, against a scripted api whose jobs take a known time.
 """
@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 
 from novareel.batch import BatchEvent, BatchRunner, ItemPhase, load_batch
-from novareel.errors import DownloadError, QuotaExceededError, ThrottledError
-from novareel.results import JobResult
+from novareel.foundation.errors import DownloadError, QuotaExceededError, ThrottledError
+from novareel.foundation.results import JobResult
 from tests.batch.fakes import FakeLedger
 from tests.helpers import OUTPUT
 
@@ -56,7 +56,7 @@ class FakeClock:
 
 @dataclass
 class ScriptedApi:
-    """Answers like NovaReel on the fake clock: every job takes ``job_seconds`` of it;
+    """Answers like VideoGenerator on the fake clock: every job takes ``job_seconds`` of it;
     ``refusals`` maps a submit call's number (0 for the first) to the error it gets."""
 
     clock: FakeClock
@@ -111,7 +111,7 @@ class ScriptedApi:
         return self._result("InProgress", job_id)
 
     def check_regions(self, model_ids: Any) -> None:
-        """Every item's model runs here (NovaReel.check_regions: nothing to refuse)."""
+        """Every item's model runs here (VideoGenerator.check_regions: nothing to refuse)."""
 
     @staticmethod
     def region_for(model_id: str) -> str:

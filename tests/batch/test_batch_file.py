@@ -15,7 +15,7 @@ from novareel.batch import (
     content_hash,
     load_batch,
 )
-from novareel.errors import InvalidRequestError
+from novareel.foundation.errors import InvalidRequestError
 from novareel.models.nova_reel import MultiShotAutomated, MultiShotManual, TextVideo
 from tests.helpers import OUTPUT, write_png
 
@@ -190,7 +190,7 @@ def test_client_tokens_are_deterministic_and_distinct() -> None:
 
 
 def test_content_hash_follows_image_bytes_not_paths(tmp_path: Path) -> None:
-    from novareel.images import load_starting_frame
+    from novareel.media.images import load_starting_frame
 
     one = write_png(tmp_path / "one.png")
     moved = write_png(tmp_path / "moved.png")

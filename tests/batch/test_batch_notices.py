@@ -8,7 +8,7 @@ from typing import Any
 from PIL import Image
 
 from novareel.batch import load_batch, run_batch
-from novareel.jobs import NovaReel
+from novareel.jobs import VideoGenerator
 from tests.helpers import OUTPUT
 
 
@@ -33,7 +33,7 @@ def notice_batch(tmp_path: Path) -> Path:
 
 
 def test_a_batch_items_notices_are_in_its_result_and_the_summary(
-    reel: NovaReel, emulator: Any, tmp_path: Path
+    reel: VideoGenerator, emulator: Any, tmp_path: Path
 ) -> None:
     path = notice_batch(tmp_path)
     checked = load_batch(path)

@@ -1,5 +1,5 @@
 """The batch runner within the account's quota shared through the ledger's leases
-(:mod:`novareel.quota`): it waits while other holders take every slot, sends once
+(:mod:`novareel.limits.quota`): it waits while other holders take every slot, sends once
 one is given back, gives its own back as its jobs end, and counts the jobs a resumed
 run finds running."""
 
@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from novareel.batch import BatchEvent, BatchRunner, ItemPhase, load_batch
-from novareel.jobs import NovaReel
+from novareel.jobs import VideoGenerator
 from novareel.ledger.leases import LEASE_TTL_SECONDS
 from tests.batch.test_batch_run import V11, accepted, text_batch
 
 
-def _slot(reel: NovaReel) -> dict[str, str]:
+def _slot(reel: VideoGenerator) -> dict[str, str]:
     return {
         "endpoint": reel.client.runtime_endpoint or "",
         "model_id": V11,
@@ -25,7 +25,7 @@ def _slot(reel: NovaReel) -> dict[str, str]:
 
 
 def test_waits_while_other_processes_hold_every_slot(
-    reel: NovaReel, emulator: Any, tmp_path: Path
+    reel: VideoGenerator, emulator: Any, tmp_path: Path
 ) -> None:
     assert reel.ledger is not None
     slot = _slot(reel)
@@ -50,7 +50,7 @@ def test_waits_while_other_processes_hold_every_slot(
 
 
 def test_keeps_its_jobs_within_a_quota_smaller_than_max_concurrent(
-    reel: NovaReel, emulator: Any, tmp_path: Path, monkeypatch: Any
+    reel: VideoGenerator, emulator: Any, tmp_path: Path, monkeypatch: Any
 ) -> None:
     """NOVAREEL_QUOTA=2 with --max-concurrent 5: never more than 2 on the service,
     and the summary says why."""
@@ -70,7 +70,7 @@ def test_keeps_its_jobs_within_a_quota_smaller_than_max_concurrent(
     assert any("at most 2 job(s)" in n and "NOVAREEL_QUOTA" in n for n in summary.notices)
 
 
-def _stopped_run(reel: NovaReel, emulator: Any, path: Path) -> BatchRunner:
+def _stopped_run(reel: VideoGenerator, emulator: Any, path: Path) -> BatchRunner:
     """A run stopped at its time limit with 3 jobs (the quota) still running."""
     emulator.configure(speed=20, quotas={V11: 50})  # jobs outlive the run
     runner = BatchRunner(reel, load_batch(path), out_dir=None, timeout=0.01)
@@ -80,7 +80,7 @@ def _stopped_run(reel: NovaReel, emulator: Any, path: Path) -> BatchRunner:
 
 
 def test_a_resumed_run_takes_over_the_slots_its_stopped_run_left(
-    reel: NovaReel, emulator: Any, tmp_path: Path
+    reel: VideoGenerator, emulator: Any, tmp_path: Path
 ) -> None:
     """The stopped run leaves its running jobs' leases (they still hold the slots);
     the next run takes them over by job (client token), gives each back as its job
@@ -101,7 +101,7 @@ def test_a_resumed_run_takes_over_the_slots_its_stopped_run_left(
 
 
 def test_a_resumed_run_counts_running_jobs_whose_leases_expired(
-    reel: NovaReel, emulator: Any, tmp_path: Path
+    reel: VideoGenerator, emulator: Any, tmp_path: Path
 ) -> None:
     """The stopped run's process died long ago (its leases expired), its 3 jobs still
     run: the next run counts them whatever the count says, so the service (which

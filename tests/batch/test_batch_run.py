@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from novareel.batch import BatchEvent, BatchRunner, ItemPhase, load_batch, run_batch
-from novareel.jobs import NovaReel
+from novareel.jobs import VideoGenerator
 from tests.helpers import BUCKET, OUTPUT, make_client
 
 V11 = "amazon.nova-reel-v1:1"
@@ -34,7 +34,7 @@ def assert_all_downloaded(summary: Any) -> None:
 
 
 def test_mixed_task_types_all_done_and_downloaded(
-    reel: NovaReel, emulator: Any, tmp_path: Path, frame_png: Path
+    reel: VideoGenerator, emulator: Any, tmp_path: Path, frame_png: Path
 ) -> None:
     path = tmp_path / "mixed.yaml"
     path.write_text(
@@ -72,7 +72,7 @@ items:
     assert {j.status for j in jobs} == {"Completed"}
 
 
-def test_second_run_sends_nothing(reel: NovaReel, emulator: Any, tmp_path: Path) -> None:
+def test_second_run_sends_nothing(reel: VideoGenerator, emulator: Any, tmp_path: Path) -> None:
     path = text_batch(tmp_path / "b.yaml", 3)
     first = run_batch(reel, path, out_dir=tmp_path / "out")
     assert first.ok
@@ -91,7 +91,7 @@ def test_throttling_storm_and_5xx_bursts(emulator: Any, tmp_path: Path) -> None:
     """
     client = make_client(emulator.url, max_attempts=1, retry_mode="standard")
     client.ensure_bucket(BUCKET)
-    reel = NovaReel(client, time_scale=float(emulator.health()["speed"]))
+    reel = VideoGenerator(client, time_scale=float(emulator.health()["speed"]))
     emulator.fail_calls(
         "StartAsyncInvoke", "ThrottlingException", count=None, probability=0.5, seed=3
     )
@@ -112,7 +112,7 @@ def test_throttling_storm_and_5xx_bursts(emulator: Any, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("quota_error", ["ThrottlingException", "ServiceQuotaExceededException"])
 def test_learns_the_quota_instead_of_failing(
-    reel: NovaReel, emulator: Any, tmp_path: Path, quota_error: str, monkeypatch: Any
+    reel: VideoGenerator, emulator: Any, tmp_path: Path, quota_error: str, monkeypatch: Any
 ) -> None:
     """The full quota answered as AWS users see it (ThrottlingException, the emulator's
     default) or as ServiceQuotaExceededException: every item is done, each paid once,
@@ -140,7 +140,7 @@ def test_learns_the_quota_instead_of_failing(
 
 
 def test_job_failing_at_a_shot_is_retried_as_a_linked_job(
-    reel: NovaReel, emulator: Any, tmp_path: Path
+    reel: VideoGenerator, emulator: Any, tmp_path: Path
 ) -> None:
     emulator.fail_jobs("INTERNAL_SERVER_EXCEPTION", shot=2, count=1, marker="RETRY-ME")
     path = tmp_path / "retry.yaml"
@@ -161,7 +161,7 @@ def test_job_failing_at_a_shot_is_retried_as_a_linked_job(
     assert summary.items[0].attempts == 2
 
 
-def test_retries_stop_at_max_retries(reel: NovaReel, emulator: Any, tmp_path: Path) -> None:
+def test_retries_stop_at_max_retries(reel: VideoGenerator, emulator: Any, tmp_path: Path) -> None:
     emulator.fail_jobs("RATE_LIMIT_EXCEEDED", shot=1, count=None, marker="ALWAYS-FAILS")
     path = tmp_path / "hopeless.yaml"
     path.write_text(f"- prompt: ALWAYS-FAILS here\n  output_uri: {OUTPUT}\n", encoding="utf-8")
@@ -174,7 +174,7 @@ def test_retries_stop_at_max_retries(reel: NovaReel, emulator: Any, tmp_path: Pa
 
 
 def test_content_filter_failure_is_not_retried(
-    reel: NovaReel, emulator: Any, tmp_path: Path
+    reel: VideoGenerator, emulator: Any, tmp_path: Path
 ) -> None:
     path = tmp_path / "filter.yaml"
     path.write_text(
@@ -195,7 +195,7 @@ def test_content_filter_failure_is_not_retried(
 
 
 def test_rejected_input_is_reported_and_other_items_go_on(
-    reel: NovaReel, emulator: Any, tmp_path: Path
+    reel: VideoGenerator, emulator: Any, tmp_path: Path
 ) -> None:
     path = tmp_path / "rejected.yaml"
     path.write_text(
@@ -213,7 +213,7 @@ def test_rejected_input_is_reported_and_other_items_go_on(
 
 
 def test_changed_item_is_reported_not_resubmitted(
-    reel: NovaReel, emulator: Any, tmp_path: Path
+    reel: VideoGenerator, emulator: Any, tmp_path: Path
 ) -> None:
     path = text_batch(tmp_path / "edit.yaml", 2)
     assert run_batch(reel, path, out_dir=tmp_path / "out").ok
@@ -231,7 +231,7 @@ def test_changed_item_is_reported_not_resubmitted(
 
 
 def test_crash_after_the_service_accepted_resends_the_same_token(
-    reel: NovaReel, emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    reel: VideoGenerator, emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Killed between the ledger write and the answer: no item is paid for twice."""
     path = text_batch(tmp_path / "crash.yaml", 3)
@@ -260,7 +260,7 @@ def test_crash_after_the_service_accepted_resends_the_same_token(
 
 
 def test_timeout_leaves_jobs_running_and_a_rerun_finishes(
-    reel: NovaReel, emulator: Any, tmp_path: Path
+    reel: VideoGenerator, emulator: Any, tmp_path: Path
 ) -> None:
     path = text_batch(tmp_path / "slow.yaml", 2)
     emulator.configure(speed=5.0)  # a 6 s job now takes ~15 s

@@ -14,7 +14,7 @@ from rich.console import Console
 from novareel.batch import BatchEvent, BatchSummary, ItemOutcome, ItemPhase
 from novareel.cli import batch_cmd
 from novareel.cli.app import console
-from novareel.results import Failure
+from novareel.foundation.results import Failure
 
 
 def fake_batch(count: int) -> Any:

@@ -17,9 +17,9 @@ import pytest
 from typer.testing import CliRunner
 
 from novareel.batch import BatchRunner, ItemPhase, load_batch
-from novareel.budget import COUNT_LOCAL_ENV, DAILY_ENV
 from novareel.cli import _register, app
-from novareel.jobs import NovaReel
+from novareel.jobs import VideoGenerator
+from novareel.limits.budget import COUNT_LOCAL_ENV, DAILY_ENV
 from tests.budget.helpers import seed
 from tests.helpers import OUTPUT
 
@@ -48,7 +48,11 @@ def rehearsal(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_batch_stops_at_the_daily_budget_and_a_rerun_finishes_exactly_once(
-    reel: NovaReel, emulator: Any, tmp_path: Path, rehearsal: None, monkeypatch: pytest.MonkeyPatch
+    reel: VideoGenerator,
+    emulator: Any,
+    tmp_path: Path,
+    rehearsal: None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert reel.ledger is not None
     seed(reel.ledger, 0.50)  # $0.50 already spent on AWS today: $1.50 remains = 3 clips
@@ -87,7 +91,7 @@ def test_batch_stops_at_the_daily_budget_and_a_rerun_finishes_exactly_once(
 
 
 def test_a_budget_already_spent_sends_nothing(
-    reel: NovaReel, emulator: Any, tmp_path: Path, rehearsal: None
+    reel: VideoGenerator, emulator: Any, tmp_path: Path, rehearsal: None
 ) -> None:
     assert reel.ledger is not None
     seed(reel.ledger, 1.90)
@@ -100,12 +104,12 @@ def test_a_budget_already_spent_sends_nothing(
 def test_max_cost_refuses_a_run_over_it_before_anything_is_sent(
     emulator: Any, tmp_path: Path
 ) -> None:
-    from novareel.errors import BudgetExceededError
+    from novareel.foundation.errors import BudgetExceededError
     from tests.helpers import BUCKET, make_client
 
     client = make_client(emulator.url)
     client.ensure_bucket(BUCKET)
-    with NovaReel(client, max_cost_usd=2.0, time_scale=500.0) as api:
+    with VideoGenerator(client, max_cost_usd=2.0, time_scale=500.0) as api:
         batch = load_batch(five_items(tmp_path / "b.yaml"))
         with pytest.raises(BudgetExceededError, match=r"5 job\(s\) to send.*\$2\.40"):
             BatchRunner(api, batch, out_dir=None).run()

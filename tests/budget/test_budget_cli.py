@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from novareel.budget import DAILY_ENV, MONTHLY_ENV
 from novareel.cli import _register, app
 from novareel.ledger import Ledger
+from novareel.limits.budget import DAILY_ENV, MONTHLY_ENV
 from tests.budget.helpers import LOCAL, seed
 
 _register()

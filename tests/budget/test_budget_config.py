@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from novareel.budget import (
+from novareel.foundation.errors import BudgetExceededError, InvalidRequestError
+from novareel.limits.budget import (
     COUNT_LOCAL_ENV,
     DAILY_ENV,
     MONTHLY_ENV,
@@ -15,7 +16,6 @@ from novareel.budget import (
     load_budget,
     parse_max_cost,
 )
-from novareel.errors import BudgetExceededError, InvalidRequestError
 
 
 def write_config(home: Path, text: str) -> Path:

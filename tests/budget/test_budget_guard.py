@@ -1,4 +1,4 @@
-"""The Python API's guard: NovaReel refuses before the ledger row and before any request."""
+"""The Python API's guard: VideoGenerator refuses before the ledger row and before any request."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from novareel import MultiShotAutomated, TextVideo
-from novareel.budget import COUNT_LOCAL_ENV, DAILY_ENV
-from novareel.errors import BudgetExceededError
-from novareel.jobs import NovaReel
+from novareel.foundation.errors import BudgetExceededError
+from novareel.jobs import VideoGenerator
+from novareel.limits.budget import COUNT_LOCAL_ENV, DAILY_ENV
 from tests.budget.helpers import seed
 from tests.helpers import BUCKET, OUTPUT, make_client
 
@@ -18,10 +18,10 @@ def accepted(emulator: Any) -> int:
     return int(emulator.stats()["acceptedSubmissions"])
 
 
-def capped(emulator: Any, max_cost_usd: float) -> NovaReel:
+def capped(emulator: Any, max_cost_usd: float) -> VideoGenerator:
     client = make_client(emulator.url)
     client.ensure_bucket(BUCKET)
-    return NovaReel(client, max_cost_usd=max_cost_usd, time_scale=500.0)
+    return VideoGenerator(client, max_cost_usd=max_cost_usd, time_scale=500.0)
 
 
 def test_max_cost_usd_caps_what_one_object_submits_in_its_lifetime(emulator: Any) -> None:
@@ -55,7 +55,7 @@ def test_resubmitting_an_accepted_token_sends_nothing_and_is_not_refused(emulato
 
 
 def test_a_local_job_is_not_refused_by_the_standing_budget(
-    reel: NovaReel, emulator: Any, monkeypatch: pytest.MonkeyPatch
+    reel: VideoGenerator, emulator: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert reel.ledger is not None
     seed(reel.ledger, 25.0)  # today's AWS spend is over the budget already
@@ -65,7 +65,7 @@ def test_a_local_job_is_not_refused_by_the_standing_budget(
 
 
 def test_the_standing_budget_refuses_before_anything_is_written_or_sent(
-    reel: NovaReel, emulator: Any, monkeypatch: pytest.MonkeyPatch
+    reel: VideoGenerator, emulator: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert reel.ledger is not None
     seed(reel.ledger, 19.80)  # AWS jobs accepted today
@@ -81,9 +81,9 @@ def test_the_standing_budget_refuses_before_anything_is_written_or_sent(
 
 
 def test_a_bad_budget_setting_stops_the_submit(
-    reel: NovaReel, emulator: Any, monkeypatch: pytest.MonkeyPatch
+    reel: VideoGenerator, emulator: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from novareel.errors import InvalidRequestError
+    from novareel.foundation.errors import InvalidRequestError
 
     monkeypatch.setenv(DAILY_ENV, "twenty")
     with pytest.raises(InvalidRequestError, match=DAILY_ENV):

@@ -7,15 +7,15 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from novareel.budget import (
+from novareel.foundation.errors import BudgetExceededError, LedgerError
+from novareel.ledger import Ledger
+from novareel.limits.budget import (
     Budget,
     budget_status,
     check_standing_budget,
     period_bounds,
     spend_totals,
 )
-from novareel.errors import BudgetExceededError, LedgerError
-from novareel.ledger import Ledger
 from tests.budget.helpers import LOCAL, seed
 
 NOW = datetime(2026, 3, 15, 12, 0, tzinfo=timezone.utc)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from novareel.errors import InvalidRequestError, Problem
+from novareel.foundation.errors import InvalidRequestError, Problem
 from novareel.models.base import (
     FrameRules,
     GenerateOptions,

@@ -1,4 +1,5 @@
-"""The one request builder (novareel.compose): every problem at once, paths, fit, notices."""
+"""The one request builder (novareel.requests.compose): every problem at once, paths, fit,
+notices."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from novareel.compose import RequestSpec, ShotSpec, compose_requests, request_notices
-from novareel.errors import ImageError, InvalidRequestError, Problem
-from novareel.images import fit_problem, prepare_starting_frame
+from novareel.foundation.errors import ImageError, InvalidRequestError, Problem
+from novareel.media.images import fit_problem, prepare_starting_frame
 from novareel.models import get_model, lifecycle_notice
 from novareel.models.nova_reel import MultiShotManual, TextVideo
+from novareel.requests.compose import RequestSpec, ShotSpec, compose_requests, request_notices
 from tests.helpers import write_png
 
 

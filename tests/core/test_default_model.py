@@ -17,9 +17,9 @@ import pytest
 from typer.testing import CliRunner
 
 from novareel.cli import _register, app
-from novareel.compose import RequestSpec, compose_requests
-from novareel.config import config_path
-from novareel.errors import InvalidRequestError
+from novareel.foundation.errors import InvalidRequestError
+from novareel.requests.compose import RequestSpec, compose_requests
+from novareel.settings.config import config_path
 
 _register()
 runner = CliRunner()

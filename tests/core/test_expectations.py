@@ -1,4 +1,4 @@
-"""Expectations learned from the user's own jobs (novareel.expectations)."""
+"""Expectations learned from the user's own jobs (novareel.limits.expectations)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from novareel.expectations import LEARN_AFTER, LEARN_FROM_LAST, expect, robust_estimate
 from novareel.ledger import Ledger
+from novareel.limits.expectations import LEARN_AFTER, LEARN_FROM_LAST, expect, robust_estimate
 from novareel.models import VideoShape, expected_generation_seconds, get_model
 from tests.helpers import record_timed_job
 

@@ -20,9 +20,9 @@ import pytest
 from typer.testing import CliRunner
 
 from novareel.cli import _register, app
-from novareel.compose import RequestSpec, compose_requests
-from novareel.errors import InvalidRequestError
+from novareel.foundation.errors import InvalidRequestError
 from novareel.models import register, request_options, unregister
+from novareel.requests.compose import RequestSpec, compose_requests
 from tests.core import fake_styled_family
 
 

@@ -1,4 +1,10 @@
-"""Who may import whom (docs/architecture.md): leaves stay leaves, only client talks AWS."""
+"""Who may import whom (docs/architecture.md): the folders are the floors.
+
+Every module of novareel sits in a folder, and every folder on a floor. A folder
+imports only folders on floors below its own (arrows point one way, down), and only
+those its row in ``ALLOWED`` names; inside ``foundation/`` the leaves stay leaves.
+Only ``client`` talks AWS, only ``ledger`` a database.
+"""
 
 from __future__ import annotations
 
@@ -9,127 +15,234 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "novareel"
 
-LEAVES = {"errors", "paths", "status", "results", "waiting", "prompting", "naming", "display"}
-#: module -> the novareel modules it may import (besides itself and its package).
+#: The floors, lowest first. A folder may import folders on lower floors only; folders
+#: on one floor never import each other. The package root (``novareel/__init__.py``,
+#: the Python door) stands above them all and is no floor.
+FLOORS: list[set[str]] = [
+    # pure pieces: errors, statuses, results, the poll schedule, s3:// rules, typed
+    # times, folder names, display of prompts, the guarded file reader, the frame slot
+    {"foundation"},
+    # the model registry: what each family takes, checks and costs (no I/O)
+    {"models"},
+    # state and settings · input images and output videos · the only boto3 package
+    {"settings", "media", "client"},
+    # a person's request -> checked requests · the only database user · checks before a run
+    {"requests", "ledger", "preflight"},
+    # what the ledger's history allows (money, concurrency, time) · the static gallery
+    {"limits", "gallery"},
+    # VideoGenerator: submit, wait, download, dry run
+    {"jobs"},
+    # batch files and the exactly-once runner · a finished video reviewed by Nova 2 Lite
+    {"batch", "review"},
+    # the connection factory, retries from the ledger, per-shot storyboards
+    {"running"},
+    # the doors that only print: the MCP server for agents (started by `novareel mcp`),
+    # then the command line
+    {"mcp_server"},
+    {"cli"},
+]
+
+#: The local Bedrock + S3 stand-in: imports nothing of novareel and stands apart from
+#: the floors (tests/emulator keep it so); only the ones named here may start it.
+EMULATOR = "emulator"
+
+#: folder -> the folders it may import (besides itself): a subset of the floors below it.
 ALLOWED: dict[str, set[str]] = {
-    "errors": set(),
-    "paths": set(),
-    # the job statuses' one home; results and waiting build on it, nothing else below
-    "status": set(),
-    "results": {"status"},
-    "waiting": {"status"},
-    "prompting": set(),
-    "naming": set(),
-    # the slot novareel.images' reader is lent through (installed by the package root):
-    # a request class reads an image path without importing a layer above it
-    "frame_reader": set(),
-    # bidi overrides and control characters made visible (the CLI and the gallery)
-    "display": set(),
-    "models": {"errors", "models", "frame_reader"},
-    "s3uri": {"errors"},
-    # textfiles: the one guarded read of a local input file (regular, bounded)
-    "images": {"errors", "models", "s3uri", "textfiles"},
-    "video": {"errors", "images"},
-    "video_probe": {"video"},
-    "storyboard": {"errors", "models", "images", "textfiles"},
-    # a person's request in their own terms -> checked requests and notices: above
-    # images and storyboard, below jobs (which re-exports its notices)
-    "compose": {"errors", "models", "images", "storyboard", "prompting", "defaults"},
-    # the default model chosen once (NOVAREEL_MODEL, [defaults] in config.toml):
-    # read for every door by compose, which sits above it
-    "defaults": {"errors", "config", "models"},
-    "textfiles": {"errors"},
-    "client": {"errors", "s3uri"},
-    "preflight": {"errors", "models", "s3uri", "client"},
-    # results: a row's failure comes back as the Failure every result path returns
-    "ledger": {"errors", "paths", "config", "status", "results", "ledger"},
-    # the gallery reads the ledger and local files; presigning is handed in by the CLI
-    "gallery": {"errors", "ledger", "models", "results", "status", "s3uri", "video", "display"},
-    # beside cli, above jobs; never imports cli (only cli.mcp_cmd imports it)
-    "mcp_server": {
-        "errors",
+    "foundation": set(),
+    "models": {"foundation"},
+    # defaults: the default model, checked against its family's options
+    "settings": {"foundation", "models"},
+    # images are checked by the chosen model's FrameRules
+    "media": {"foundation", "models"},
+    # client/local.py probes or starts the emulator (--local, VideoGenerator.local())
+    "client": {"foundation", EMULATOR},
+    # compose reads the default model (settings) and images (media)
+    "requests": {"foundation", "models", "settings", "media"},
+    # config.toml's [ledger] url and NOVAREEL_HOME; a row's failure is a results.Failure
+    "ledger": {"foundation", "settings"},
+    "preflight": {"foundation", "models", "client"},
+    "limits": {"foundation", "models", "settings", "ledger"},
+    # never client: the CLI hands in a presigner
+    "gallery": {"foundation", "models", "media", "ledger"},
+    "jobs": {
+        "foundation",
         "models",
-        "images",
-        "storyboard",
-        "compose",
-        "defaults",
-        "textfiles",
-        "s3uri",
+        "media",
+        "client",
+        "requests",
+        "ledger",
+        "preflight",
+        "limits",
+    },
+    # never running: running/shotboard drives batch, not the other way round
+    "batch": {"foundation", "models", "settings", "requests", "ledger", "limits", "jobs"},
+    # InvokeModel on a finished job's video, priced and reserved like a job
+    "review": {"foundation", "models", "media", "ledger", "limits", "jobs"},
+    "running": {
+        "foundation",
+        "models",
+        "media",
         "client",
         "ledger",
-        "results",
-        "status",
+        "preflight",
         "jobs",
         "batch",
-        "shotboard",
-        "connection",
-        "local",
-        "budget",
-        "when",
+    },
+    # every floor below; the MCP server only through cli/mcp_cmd.py (tested below)
+    "cli": {
+        "foundation",
+        "models",
+        "settings",
+        "media",
+        "client",
+        "requests",
+        "ledger",
+        "preflight",
+        "limits",
+        "gallery",
+        "jobs",
+        "batch",
+        "running",
+        "review",
+        "mcp_server",
+        EMULATOR,
+    },
+    # never cli: requests come from requests/compose, --since from foundation/when
+    "mcp_server": {
+        "foundation",
+        "models",
+        "settings",
+        "client",
+        "requests",
+        "ledger",
+        "limits",
+        "jobs",
+        "running",
         "review",
     },
+}
+
+#: Inside foundation/: module -> the foundation modules it may import. The leaves
+#: stay leaves, so the ground floor has no floors of its own to hide.
+FOUNDATION: dict[str, set[str]] = {
+    "errors": set(),
+    "status": set(),
+    "naming": set(),
+    "display": set(),
+    # the slot through which a request class reads an image path (filled by the root)
+    "frame_reader": set(),
+    "results": {"status"},
+    "waiting": {"status"},
+    "s3uri": {"errors"},
     "when": {"errors"},
-    # learned expectations: below jobs and batch, which ask it
-    "expectations": {"errors", "ledger", "models"},
-    "budget": {"errors", "paths", "config", "ledger", "models"},
-    # the account's concurrency quota (configured, else the family's), shared as
-    # ledger leases: beside budget, below batch (and jobs), which ask it
-    "quota": {"errors", "config", "ledger", "models"},
-    # config.toml, read in one place (budget's [budget], the ledger's [ledger] url)
-    "config": {"errors", "paths"},
-    # above jobs (it drives NovaReel); never imports shotboard, which drives it
-    "batch": {
-        "compose",
-        "defaults",
-        "errors",
-        "models",
-        "images",
-        "storyboard",
-        "textfiles",
-        "s3uri",
-        "results",
-        "status",
-        "waiting",
-        "ledger",
-        "jobs",
-        "quota",
-    },
-    # --local and NovaReel.local(): below jobs (which imports it lazily), never above.
-    "local": {"errors", "s3uri", "client", "emulator"},
-    "review": {"errors", "models", "s3uri", "naming", "video", "budget", "ledger", "jobs"},
-    # the one connection factory (options -> clients, NovaReel, the emulator's
-    # lifetime): above jobs, below the doors (cli, mcp_server), which only print
-    "connection": {"client", "local", "jobs", "preflight"},
+    "textfiles": {"errors"},
 }
 
 
-def novareel_imports(path: Path) -> set[str]:
+def floor_of(folder: str) -> int:
+    for number, floor in enumerate(FLOORS):
+        if folder in floor:
+            return number
+    raise AssertionError(f"novareel/{folder}/ is on no floor: add it to FLOORS")
+
+
+def novareel_imports(path: Path, depth: int = 1) -> set[str]:
+    """The novareel names ``path`` imports, ``depth`` parts below ``novareel``
+    (1: the folder, ``novareel.media.video`` -> ``media``; 2: ``media.video``)."""
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         names: list[str] = []
         if isinstance(node, ast.ImportFrom) and node.module:
-            names = [node.module]
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
         elif isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         for name in names:
             parts = name.split(".")
             if parts[0] == "novareel" and len(parts) > 1:
-                found.add(parts[1])
+                found.add(".".join(parts[1 : 1 + depth]))
     return found
 
 
-def module_files(name: str) -> list[Path]:
-    package = SRC / name
-    return sorted(package.rglob("*.py")) if package.is_dir() else [SRC / f"{name}.py"]
+def folder_imports(folder: str) -> dict[str, set[str]]:
+    """Each folder ``folder`` imports, with the files that import it."""
+    found: dict[str, set[str]] = {}
+    for path in sorted((SRC / folder).rglob("*.py")):
+        for name in novareel_imports(path) - {folder, "__version__"}:
+            found.setdefault(name, set()).add(str(path.relative_to(SRC)))
+    return found
 
 
-@pytest.mark.parametrize("module", sorted(ALLOWED))
-def test_module_imports_only_what_its_layer_allows(module: str) -> None:
-    imported: set[str] = set()
-    for path in module_files(module):
-        imported |= novareel_imports(path)
-    extra = imported - ALLOWED[module] - {module}
-    assert not extra, f"novareel.{module} must not import {sorted(extra)}"
+def test_every_module_sits_in_a_folder_on_a_floor() -> None:
+    """The package root holds only the Python door; a new module picks a floor."""
+    loose = sorted(p.name for p in SRC.glob("*.py"))
+    assert loose == ["__init__.py", "__main__.py"]
+    folders = {p.relative_to(SRC).parts[0] for p in SRC.rglob("*.py") if p.parent != SRC}
+    folders.discard(EMULATOR)
+    for folder in sorted(folders):
+        floor_of(folder)
+    assert folders == set().union(*FLOORS) == set(ALLOWED)
+
+
+@pytest.mark.parametrize("folder", sorted(ALLOWED))
+def test_the_rules_point_down(folder: str) -> None:
+    """The table itself keeps the arrows one-way: a folder may name only lower floors."""
+    up = sorted(
+        other
+        for other in ALLOWED[folder]
+        if other != EMULATOR and floor_of(other) >= floor_of(folder)
+    )
+    assert not up, f"novareel/{folder}/ is allowed folders on its floor or above: {up}"
+
+
+@pytest.mark.parametrize("folder", sorted(ALLOWED))
+def test_no_folder_imports_its_own_floor_or_above(folder: str) -> None:
+    """The floors themselves: a folder importing one on its floor or above fails here,
+    whatever ``ALLOWED`` says."""
+    up = {
+        other: files
+        for other, files in folder_imports(folder).items()
+        if other != EMULATOR and floor_of(other) >= floor_of(folder)
+    }
+    assert not up, f"novareel/{folder}/ imports folders on its floor or above: {up}"
+
+
+@pytest.mark.parametrize("folder", sorted(ALLOWED))
+def test_folder_imports_only_what_its_row_allows(folder: str) -> None:
+    extra = {
+        other: files
+        for other, files in folder_imports(folder).items()
+        if other not in ALLOWED[folder]
+    }
+    assert not extra, f"novareel/{folder}/ must not import {extra}"
+
+
+@pytest.mark.parametrize("module", sorted(FOUNDATION))
+def test_foundation_leaves_stay_leaves(module: str) -> None:
+    imported = novareel_imports(SRC / "foundation" / f"{module}.py", depth=2)
+    assert all(name.startswith("foundation.") for name in imported), imported
+    extra = {name.split(".")[1] for name in imported} - FOUNDATION[module] - {module}
+    assert not extra, f"novareel.foundation.{module} must not import {sorted(extra)}"
+    assert set(FOUNDATION) == {p.stem for p in (SRC / "foundation").glob("*.py")} - {"__init__"}
+
+
+def test_only_local_and_the_emulator_command_import_the_emulator() -> None:
+    """The emulator stands apart: the client's ``local`` starts it, ``novareel emulator``
+    serves it, and nothing else depends on it."""
+    importers = sorted(
+        str(path.relative_to(SRC))
+        for path in SRC.rglob("*.py")
+        if EMULATOR in novareel_imports(path) and EMULATOR not in path.relative_to(SRC).parts
+    )
+    assert importers == ["cli/emulator_cmd.py", "client/local.py"]
+
+
+def test_the_emulator_imports_nothing_of_novareel_outside_itself() -> None:
+    outside = {
+        str(path.relative_to(SRC)): imported - {EMULATOR}
+        for path in (SRC / EMULATOR).rglob("*.py")
+        if (imported := novareel_imports(path)) - {EMULATOR}
+    }
+    assert outside == {}
 
 
 def test_only_the_mcp_command_imports_the_mcp_server() -> None:

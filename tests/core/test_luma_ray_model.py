@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from novareel.errors import InvalidRequestError
+from novareel.foundation.errors import InvalidRequestError
 from novareel.models import (
     GenerateOptions,
     build_request,
@@ -323,8 +323,8 @@ def test_ray_request_is_refused_when_built() -> None:
 def test_ray_keyframes_may_be_paths_read_as_the_cli_reads_them(tmp_path: Any) -> None:
     from PIL import Image
 
-    from novareel.errors import ImageError
-    from novareel.images import load_starting_frame
+    from novareel.foundation.errors import ImageError
+    from novareel.media.images import load_starting_frame
     from novareel.models.luma_ray import frame_rules
 
     start, end = tmp_path / "start.png", tmp_path / "end.jpg"

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from novareel.errors import InvalidRequestError
+from novareel.foundation.errors import InvalidRequestError
 from novareel.models.base import Shot, StartingFrame
 from novareel.models.nova_reel import (
     MODEL_V1_0,
@@ -302,7 +302,7 @@ def test_an_image_path_is_read_as_the_cli_reads_it(tmp_path: object) -> None:
     ``--image`` uses), notes and all."""
     from pathlib import Path
 
-    from novareel.images import load_starting_frame
+    from novareel.media.images import load_starting_frame
 
     path = Path(str(tmp_path)) / "seashell.png"
     write_frame(path, "JPEG")  # JPEG bytes behind a .png name: accepted with a note
@@ -322,7 +322,7 @@ def test_an_image_path_is_read_as_the_cli_reads_it(tmp_path: object) -> None:
 def test_a_bad_image_path_is_an_image_error_among_the_other_problems(tmp_path: object) -> None:
     from pathlib import Path
 
-    from novareel.errors import ImageError
+    from novareel.foundation.errors import ImageError
 
     small = Path(str(tmp_path)) / "small.png"
     write_frame(small, size=(640, 360))

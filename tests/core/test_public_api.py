@@ -20,6 +20,7 @@ EXPECTED = {
     "run_batch", "retry_job", "sync_jobs", "prepare_starting_frame", "load_storyboard",
     "inspect_video", "RayVideo", "GenerateOptions", "get_model", "all_models",
     "BudgetExceededError", "RequestSpec", "ShotSpec", "compose_requests",
+    "VideoGenerator", "AwsClient",
 }  # fmt: skip
 
 
@@ -45,3 +46,21 @@ def test_import_is_light() -> None:
 
 def test_lazy_table_matches_all() -> None:
     assert set(novareel._EXPORTS) | {"__version__"} == set(novareel.__all__)
+
+
+def test_the_old_names_are_aliases_of_the_new() -> None:
+    """``NovaReel`` and ``NovaReelClient`` (the names from when they drove Nova Reel only)
+    still import, from the package root and from where they lived, as the very same
+    classes: code written for them keeps working, ``isinstance`` included."""
+    from novareel import AwsClient, NovaReel, NovaReelClient, VideoGenerator
+    from novareel.client import AwsClient as client_aws_client
+    from novareel.client import NovaReelClient as client_old
+    from novareel.client.local import LocalClient
+    from novareel.jobs import NovaReel as jobs_old
+    from novareel.jobs import VideoGenerator as jobs_new
+
+    assert NovaReel is VideoGenerator is jobs_old is jobs_new
+    assert NovaReelClient is AwsClient is client_old is client_aws_client
+    assert VideoGenerator.__name__ == "VideoGenerator"
+    assert AwsClient.__name__ == "AwsClient"
+    assert issubclass(LocalClient, NovaReelClient)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from novareel.errors import InvalidRequestError
-from novareel.s3uri import S3Uri, output_location, parse_s3_uri
+from novareel.foundation.errors import InvalidRequestError
+from novareel.foundation.s3uri import S3Uri, output_location, parse_s3_uri
 
 
 @pytest.mark.parametrize(
@@ -88,7 +88,7 @@ def test_uri_length_limit() -> None:
 
 def test_output_uri_fallback_order() -> None:
     """Given, else $NOVAREEL_OUTPUT_URI, else (local mode only) the emulator's folder."""
-    from novareel.s3uri import LOCAL_OUTPUT_URI, OUTPUT_URI_ENV, resolve_output_uri
+    from novareel.foundation.s3uri import LOCAL_OUTPUT_URI, OUTPUT_URI_ENV, resolve_output_uri
 
     env = {OUTPUT_URI_ENV: "s3://from-env/videos/"}
     given = "s3://given/out/"
@@ -104,8 +104,8 @@ def test_output_uri_fallback_order() -> None:
 def test_output_uri_fallback_reads_the_process_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from novareel import local
-    from novareel.s3uri import LOCAL_OUTPUT_URI, OUTPUT_URI_ENV, resolve_output_uri
+    from novareel.client import local
+    from novareel.foundation.s3uri import LOCAL_OUTPUT_URI, OUTPUT_URI_ENV, resolve_output_uri
 
     monkeypatch.setenv(OUTPUT_URI_ENV, "s3://env-bucket/x/")
     assert resolve_output_uri(None, local=True) == "s3://env-bucket/x/"

@@ -9,17 +9,17 @@ from pathlib import Path
 from typing import get_args
 
 from novareel.emulator.backend import STATUSES as EMULATOR_STATUSES
-from novareel.ledger import ACTIVE_STATUSES as LEDGER_ACTIVE
-from novareel.ledger import TERMINAL_STATUSES as LEDGER_TERMINAL
-from novareel.ledger.migrations import JOB_STATUSES, migrate
-from novareel.results import JobResult
-from novareel.status import (
+from novareel.foundation.results import JobResult
+from novareel.foundation.status import (
     ACTIVE_STATUSES,
     FINISHED_STATUSES,
     SERVICE_STATUSES,
     TERMINAL_STATUSES,
     JobStatus,
 )
+from novareel.ledger import ACTIVE_STATUSES as LEDGER_ACTIVE
+from novareel.ledger import TERMINAL_STATUSES as LEDGER_TERMINAL
+from novareel.ledger.migrations import JOB_STATUSES, migrate
 
 
 def test_members_are_their_strings() -> None:

@@ -6,8 +6,8 @@ import itertools
 
 import pytest
 
+from novareel.foundation.waiting import PollSchedule, WaitProgress, poll_until
 from novareel.models.nova_reel import expected_seconds_for as expected_generation_seconds
-from novareel.waiting import PollSchedule, WaitProgress, poll_until
 
 
 @pytest.mark.parametrize("video,expected", [(6, 76), (18, 150), (60, 350), (120, 510)])

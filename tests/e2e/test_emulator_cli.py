@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from novareel.local import probe
+from novareel.client.local import probe
 from tests.helpers import job_dir
 
 

@@ -132,7 +132,7 @@ def test_a_storyboard_problem_names_the_storyboard_and_the_shot(tmp_path: Path) 
 
 
 def test_the_library_and_batch_files_keep_their_field_names(tmp_path: Path) -> None:
-    from novareel.errors import InvalidRequestError
+    from novareel.foundation.errors import InvalidRequestError
     from novareel.models.nova_reel import build_request
 
     with pytest.raises(InvalidRequestError) as exc:
@@ -247,7 +247,7 @@ def test_dry_run_request_is_what_the_submit_sends(
 ) -> None:
     """The same command with and without --dry-run: the request boto3 receives equals
     the dry run's, field for field (same builder, same token)."""
-    from novareel.client import NovaReelClient
+    from novareel.client import AwsClient
     from tests.helpers import make_client
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -261,14 +261,14 @@ def test_dry_run_request_is_what_the_submit_sends(
     assert code == 0
 
     received: list[dict[str, Any]] = []
-    real_call = NovaReelClient._call
+    real_call = AwsClient._call
 
-    def spy(self: NovaReelClient, operation: str, func: Any, **kwargs: Any) -> Any:
+    def spy(self: AwsClient, operation: str, func: Any, **kwargs: Any) -> Any:
         if operation == "StartAsyncInvoke":
             received.append(kwargs)
         return real_call(self, operation, func, **kwargs)
 
-    monkeypatch.setattr(NovaReelClient, "_call", spy)
+    monkeypatch.setattr(AwsClient, "_call", spy)
     code, submitted = run_json(*command)
     assert code == 0, submitted
     assert received == [planned["start_async_invoke"]]

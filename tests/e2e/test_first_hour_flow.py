@@ -21,10 +21,10 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from novareel import NovaReel, TextVideo
+from novareel import TextVideo, VideoGenerator
 from novareel.cli import _register, app
+from novareel.foundation.naming import job_folder_name, slugify
 from novareel.ledger import Ledger
-from novareel.naming import job_folder_name, slugify
 from tests.helpers import BUCKET, job_dir, make_client
 
 _register()
@@ -81,7 +81,7 @@ def test_generate_prints_every_notice_before_the_submit(
 
 
 def test_python_api_hands_notices_over_before_anything_is_sent(
-    reel: NovaReel, emulator: Any, tmp_path: Path
+    reel: VideoGenerator, emulator: Any, tmp_path: Path
 ) -> None:
     heard: list[tuple[str, int]] = []
 

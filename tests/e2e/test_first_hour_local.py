@@ -3,7 +3,7 @@
 * ``--local`` is a sandbox: an output bucket the emulator lacks is created, with a
   notice, for ``generate``, ``batch`` and ``jobs retry``; the raw emulator (plain boto3,
   ``--endpoint-url``) still answers a missing bucket as the service does.
-* ``NovaReel.local()`` gives the Python API the same one step, and every Python block
+* ``VideoGenerator.local()`` gives the Python API the same one step, and every Python block
   of the README runs, verbatim, against the emulator.
 * The ``emulator`` extra asks for what the emulator imports and not moto's server extra.
 
@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from novareel.errors import AwsError, ServiceValidationError
+from novareel.foundation.errors import AwsError, ServiceValidationError
 from tests.helpers import write_png
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,7 +34,7 @@ NOTICE = "created bucket 'mybucket' in the local emulator"
 
 @pytest.fixture
 def local_env(emulator: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
-    """``--local`` and ``NovaReel.local()`` find the session's emulator; cwd is a temp dir."""
+    """``--local`` and ``VideoGenerator.local()`` find the session's emulator; cwd is a temp dir."""
     monkeypatch.setenv("NOVAREEL_EMULATOR_URL", emulator.url)
     monkeypatch.chdir(tmp_path)
     return emulator
@@ -168,16 +168,16 @@ def test_raw_emulator_keeps_the_services_answer_for_a_missing_bucket(
     assert not bucket_exists(s3_client, "mybucket")
 
 
-# --- item 2: NovaReel.local() ------------------------------------------------------------
+# --- item 2: VideoGenerator.local() ------------------------------------------------------------
 
 
 def test_novareel_local_runs_the_issue_example_without_touching_the_environment(
     local_env: Any, s3_client: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from novareel import NovaReel, RayVideo, TextVideo
+    from novareel import RayVideo, TextVideo, VideoGenerator
 
     environ = dict(os.environ)
-    with NovaReel.local() as reel:
+    with VideoGenerator.local() as reel:
         assert dict(os.environ) == environ  # dummy credentials live in the client only
         assert reel.client.endpoint_url == local_env.url
         assert reel.time_scale == float(local_env.health()["speed"])
@@ -210,11 +210,11 @@ def test_local_mode_ignores_the_machines_aws_profile_and_region(
     local_env: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """A newcomer's shell often names a profile (maybe absent here) and a region."""
-    from novareel import NovaReel, TextVideo
+    from novareel import TextVideo, VideoGenerator
 
     monkeypatch.setenv("AWS_PROFILE", "work-account-not-on-this-machine")
     monkeypatch.setenv("AWS_REGION", "eu-west-1")
-    with NovaReel.local(on_notice=lambda _: None) as reel:
+    with VideoGenerator.local(on_notice=lambda _: None) as reel:
         job = reel.submit(TextVideo("A golden sunset"), "s3://my-bucket/videos/")
     assert job.invocation_arn is not None and ":us-east-1:" in job.invocation_arn
     proc = novareel("generate", "A kite", "--output-uri", "s3://mybucket/v/", "--local",
@@ -226,13 +226,13 @@ def test_local_mode_ignores_the_machines_aws_profile_and_region(
 def test_novareel_local_starts_an_emulator_for_the_block_when_none_runs(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from novareel import NovaReel, TextVideo
-    from novareel.local import probe
+    from novareel import TextVideo, VideoGenerator
+    from novareel.client.local import probe
 
     url = free_url()
     monkeypatch.setenv("NOVAREEL_EMULATOR_URL", url)
     notices: list[str] = []
-    with NovaReel.local(on_notice=notices.append) as reel:
+    with VideoGenerator.local(on_notice=notices.append) as reel:
         assert probe(url) is not None, "no emulator started at NOVAREEL_EMULATOR_URL"
         result = reel.generate(TextVideo("A paper boat"), "s3://block-bucket/v/", out_dir=tmp_path)
     assert result.status == "Completed" and result.video_path
@@ -243,34 +243,34 @@ def test_novareel_local_starts_an_emulator_for_the_block_when_none_runs(
 def test_no_credentials_hint_names_novareel_local_in_python_and_local_on_the_cli(
     emulator: Any, tmp_path: Path
 ) -> None:
-    from novareel import NovaReel, TextVideo
+    from novareel import TextVideo, VideoGenerator
 
     # The conftest leaves no credentials anywhere: as on a fresh machine.
     with (
-        NovaReel(region="us-east-1", endpoint_url=emulator.url, ledger=False) as reel,
+        VideoGenerator(region="us-east-1", endpoint_url=emulator.url, ledger=False) as reel,
         pytest.raises(AwsError) as caught,
     ):
         reel.submit(TextVideo("A golden sunset"), "s3://my-bucket/videos/")
     assert caught.value.code == "NoCredentials"
     hint = caught.value.hint or ""
-    assert "NovaReel.local()" in hint and "--local" not in hint
+    assert "VideoGenerator.local()" in hint and "--local" not in hint
 
     proc = novareel("generate", "A golden sunset", "--output-uri", "s3://my-bucket/videos/",
                     "--endpoint-url", emulator.url, "--json", cwd=tmp_path)  # fmt: skip
     assert proc.returncode == 3, proc.stderr
     error = json.loads(proc.stdout)["error"]
     assert error["code"] == "NoCredentials"
-    assert "--local" in error["hint"] and "NovaReel.local()" not in error["hint"]
+    assert "--local" in error["hint"] and "VideoGenerator.local()" not in error["hint"]
 
 
 def test_novareel_local_without_start_refuses_when_nothing_runs(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from novareel import NovaReel
-    from novareel.errors import EmulatorError
+    from novareel import VideoGenerator
+    from novareel.foundation.errors import EmulatorError
 
     monkeypatch.setenv("NOVAREEL_EMULATOR_URL", free_url())
-    with pytest.raises(EmulatorError), NovaReel.local(start=False):
+    with pytest.raises(EmulatorError), VideoGenerator.local(start=False):
         pass
 
 
@@ -281,10 +281,10 @@ def readme_python_blocks() -> list[str]:
 
 def test_readme_has_the_local_snippet() -> None:
     blocks = readme_python_blocks()
-    assert any("with NovaReel.local() as reel:" in block for block in blocks)
-    on_aws = [b for b in blocks if re.search(r"^\s*with NovaReel\(region=", b, flags=re.M)]
+    assert any("with VideoGenerator.local() as reel:" in block for block in blocks)
+    on_aws = [b for b in blocks if re.search(r"^\s*with VideoGenerator\(region=", b, flags=re.M)]
     assert not on_aws, (
-        "a README Python block opens NovaReel on AWS: a newcomer without credentials "
+        "a README Python block opens VideoGenerator on AWS: a newcomer without credentials "
         "gets 'no AWS credentials'"
     )
 
@@ -301,7 +301,7 @@ def test_readme_python_block_runs_verbatim(local_env: Any, tmp_path: Path, index
     """Each ```python block of the README, exactly as written, on the emulator.
 
     Run in this process (cwd is a temporary folder holding the two starting frames the
-    examples name), so ``NovaReel.local()`` finds the session's emulator at speed 500.
+    examples name), so ``VideoGenerator.local()`` finds the session's emulator at speed 500.
     """
     write_png(tmp_path / "seashell.png", (230, 200, 170))
     write_png(tmp_path / "summer_forest.png", (40, 140, 60))
@@ -397,11 +397,11 @@ def test_service_validation_error_is_what_a_missing_bucket_raises_without_local(
     emulator: Any,
 ) -> None:
     """The library without local mode: a missing bucket is the service's ValidationException."""
-    from novareel import NovaReel, TextVideo
+    from novareel import TextVideo, VideoGenerator
     from tests.helpers import make_client
 
     with (
-        NovaReel(make_client(emulator.url), ledger=False) as reel,
+        VideoGenerator(make_client(emulator.url), ledger=False) as reel,
         pytest.raises(ServiceValidationError, match="does not exist"),
     ):
         reel.submit(TextVideo("x"), "s3://mybucket/v/")

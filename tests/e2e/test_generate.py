@@ -15,13 +15,13 @@ from novareel import (
     JobFailedError,
     MultiShotAutomated,
     MultiShotManual,
-    NovaReel,
     Shot,
     TextVideo,
+    VideoGenerator,
     WaitTimeoutError,
     load_starting_frame,
 )
-from novareel.errors import InvalidRequestError
+from novareel.foundation.errors import InvalidRequestError
 from novareel.models import get_model, lifecycle_notice
 from tests.helpers import OUTPUT, job_dir
 
@@ -45,7 +45,7 @@ def first_frame(path: str | Path) -> np.ndarray:
         return frame.to_ndarray(format="rgb24").astype(np.int16)
 
 
-def test_text_video_end_to_end(reel: NovaReel, tmp_path: Path) -> None:
+def test_text_video_end_to_end(reel: VideoGenerator, tmp_path: Path) -> None:
     result = reel.generate(
         TextVideo("A golden sunset over calm ocean waves"), OUTPUT, out_dir=tmp_path
     )
@@ -70,7 +70,9 @@ def test_text_video_end_to_end(reel: NovaReel, tmp_path: Path) -> None:
     assert row.ran_locally and row.endpoint == reel.client.endpoint_url
 
 
-def test_starting_frame_is_the_first_frame(reel: NovaReel, tmp_path: Path, frame_png: Path) -> None:
+def test_starting_frame_is_the_first_frame(
+    reel: VideoGenerator, tmp_path: Path, frame_png: Path
+) -> None:
     request = TextVideo("Camera zooms in slowly", image=load_starting_frame(frame_png))
     result = reel.generate(request, OUTPUT, out_dir=tmp_path)
     got = first_frame(result.video_path or "")
@@ -78,7 +80,7 @@ def test_starting_frame_is_the_first_frame(reel: NovaReel, tmp_path: Path, frame
     assert np.abs(got - want).mean() < 6
 
 
-def test_automated_multi_shot(reel: NovaReel, tmp_path: Path) -> None:
+def test_automated_multi_shot(reel: VideoGenerator, tmp_path: Path) -> None:
     request = MultiShotAutomated("Ocean waves. Coral reef. A whale breaches.", duration=18)
     result = reel.generate(request, OUTPUT, out_dir=tmp_path)
     names = sorted(Path(p).name for p in result.local_files)
@@ -95,7 +97,7 @@ def test_automated_multi_shot(reel: NovaReel, tmp_path: Path) -> None:
 
 
 def test_manual_storyboard_with_image_on_shot_two(
-    reel: NovaReel, tmp_path: Path, frame_png: Path
+    reel: VideoGenerator, tmp_path: Path, frame_png: Path
 ) -> None:
     shots = [
         Shot("A dense forest in spring"),
@@ -109,14 +111,14 @@ def test_manual_storyboard_with_image_on_shot_two(
     assert video_facts(result.video_path or "")[4] == 2 * 144
 
 
-def test_v1_0_text_video(reel: NovaReel, tmp_path: Path) -> None:
+def test_v1_0_text_video(reel: VideoGenerator, tmp_path: Path) -> None:
     result = reel.generate(
         TextVideo("A red sports car", model_id="amazon.nova-reel-v1:0"), OUTPUT, out_dir=tmp_path
     )
     assert result.status == "Completed" and result.model_id == "amazon.nova-reel-v1:0"
 
 
-def test_failed_job_is_explained(reel: NovaReel, emulator: Any, tmp_path: Path) -> None:
+def test_failed_job_is_explained(reel: VideoGenerator, emulator: Any, tmp_path: Path) -> None:
     emulator.fail_jobs(failure_type="INTERNAL_SERVER_EXCEPTION", shot=2)
     with pytest.raises(JobFailedError) as exc:
         reel.generate(MultiShotAutomated("Long documentary", duration=18), OUTPUT, out_dir=tmp_path)
@@ -138,7 +140,7 @@ def test_failed_job_is_explained(reel: NovaReel, emulator: Any, tmp_path: Path) 
     )
 
 
-def test_blocked_output_is_explained_with_rephrase_advice(reel: NovaReel) -> None:
+def test_blocked_output_is_explained_with_rephrase_advice(reel: VideoGenerator) -> None:
     submitted = reel.submit(TextVideo("a blocked-output scene"), OUTPUT)
     result = reel.wait(str(submitted.ledger_id))
     assert result.status == "Failed"
@@ -146,7 +148,9 @@ def test_blocked_output_is_explained_with_rephrase_advice(reel: NovaReel) -> Non
     assert "Rephrase" in result.failure.advice
 
 
-def test_timeout_leaves_job_running_and_says_how_to_resume(reel: NovaReel, emulator: Any) -> None:
+def test_timeout_leaves_job_running_and_says_how_to_resume(
+    reel: VideoGenerator, emulator: Any
+) -> None:
     emulator.configure(speed=1.0)  # a 6 s video takes 76 s: far beyond the timeout
     submitted = reel.submit(TextVideo("slow job"), OUTPUT)
     with pytest.raises(WaitTimeoutError) as exc:
@@ -158,7 +162,7 @@ def test_timeout_leaves_job_running_and_says_how_to_resume(reel: NovaReel, emula
     assert finished.status == "Completed"
 
 
-def test_invalid_request_sends_nothing(reel: NovaReel, emulator: Any) -> None:
+def test_invalid_request_sends_nothing(reel: VideoGenerator, emulator: Any) -> None:
     before = emulator.stats()["totalRequests"]
     with pytest.raises(InvalidRequestError) as exc:
         reel.submit(MultiShotAutomated("x", duration=13), OUTPUT)
@@ -167,7 +171,7 @@ def test_invalid_request_sends_nothing(reel: NovaReel, emulator: Any) -> None:
     assert reel.ledger.list_jobs() == []
 
 
-def test_status_and_list_resolve_every_kind_of_reference(reel: NovaReel) -> None:
+def test_status_and_list_resolve_every_kind_of_reference(reel: VideoGenerator) -> None:
     submitted = reel.submit(TextVideo("refs"), OUTPUT)
     arn = submitted.invocation_arn or ""
     for ref in (str(submitted.ledger_id), submitted.invocation_id or "", arn):
@@ -178,7 +182,9 @@ def test_status_and_list_resolve_every_kind_of_reference(reel: NovaReel) -> None
     assert listed[0].ledger_id == submitted.ledger_id
 
 
-def test_download_twice_fetches_nothing_new(reel: NovaReel, emulator: Any, tmp_path: Path) -> None:
+def test_download_twice_fetches_nothing_new(
+    reel: VideoGenerator, emulator: Any, tmp_path: Path
+) -> None:
     result = reel.generate(TextVideo("twice"), OUTPUT, out_dir=tmp_path)
     gets_before = emulator.stats()["requests"].get("GetObject", 0)
     again = reel.download(str(result.ledger_id), tmp_path)
@@ -186,14 +192,14 @@ def test_download_twice_fetches_nothing_new(reel: NovaReel, emulator: Any, tmp_p
     assert emulator.stats()["requests"].get("GetObject", 0) == gets_before
 
 
-def test_status_file_is_valid_json_with_full_video(reel: NovaReel, tmp_path: Path) -> None:
+def test_status_file_is_valid_json_with_full_video(reel: VideoGenerator, tmp_path: Path) -> None:
     result = reel.generate(TextVideo("status file"), OUTPUT, out_dir=tmp_path)
     status = json.loads((Path(result.local_dir or "") / "video-generation-status.json").read_text())
     assert status["fullVideo"]["status"] == "SUCCESS"
 
 
 def test_download_flags_a_video_that_is_not_what_was_asked(
-    reel: NovaReel, tmp_path: Path, s3_client: Any
+    reel: VideoGenerator, tmp_path: Path, s3_client: Any
 ) -> None:
     """An output.mp4 of the wrong length or size is downloaded but flagged."""
     import io

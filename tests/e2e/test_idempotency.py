@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 
-from novareel import NovaReel, ServiceUnavailableError, TextVideo
-from novareel.errors import InvalidRequestError
+from novareel import ServiceUnavailableError, TextVideo, VideoGenerator
+from novareel.foundation.errors import InvalidRequestError
 from tests.helpers import OUTPUT
 
 
-def test_same_token_same_request_is_one_job(reel: NovaReel, emulator: Any) -> None:
+def test_same_token_same_request_is_one_job(reel: VideoGenerator, emulator: Any) -> None:
     first = reel.submit(TextVideo("one job only"), OUTPUT, client_token="tok-1")
     again = reel.submit(TextVideo("one job only"), OUTPUT, client_token="tok-1")
     assert again.invocation_arn == first.invocation_arn
@@ -23,7 +23,7 @@ def test_same_token_same_request_is_one_job(reel: NovaReel, emulator: Any) -> No
 
 
 def test_same_token_different_request_is_refused_before_sending(
-    reel: NovaReel, emulator: Any
+    reel: VideoGenerator, emulator: Any
 ) -> None:
     reel.submit(TextVideo("first prompt"), OUTPUT, client_token="tok-2")
     with pytest.raises(InvalidRequestError) as exc:
@@ -33,7 +33,7 @@ def test_same_token_different_request_is_refused_before_sending(
 
 
 def test_lost_response_is_healed_by_the_recorded_token(
-    reel: NovaReel, emulator: Any, bedrock_client: Any
+    reel: VideoGenerator, emulator: Any, bedrock_client: Any
 ) -> None:
     """The submit reached the service but its answer never came back (a crash, a cut)."""
     emulator.fail_calls("StartAsyncInvoke", "ServiceUnavailableException", count=10)
@@ -57,7 +57,7 @@ def test_lost_response_is_healed_by_the_recorded_token(
     assert emulator.stats()["acceptedSubmissions"] == 1
 
 
-def test_validation_refusal_is_recorded_as_rejected(reel: NovaReel, emulator: Any) -> None:
+def test_validation_refusal_is_recorded_as_rejected(reel: VideoGenerator, emulator: Any) -> None:
     with pytest.raises(Exception) as exc:
         reel.submit(TextVideo("a blocked-input scene"), OUTPUT, client_token="tok-4")
     assert "content filters" in str(exc.value)
@@ -68,7 +68,7 @@ def test_validation_refusal_is_recorded_as_rejected(reel: NovaReel, emulator: An
 
 @pytest.mark.parametrize("quota_error", ["ThrottlingException", "ServiceQuotaExceededException"])
 def test_quota_full_waits_for_a_slot_with_the_same_token(
-    reel: NovaReel, emulator: Any, quota_error: str
+    reel: VideoGenerator, emulator: Any, quota_error: str
 ) -> None:
     """A full quota, answered ThrottlingException (what AWS users see, the emulator's
     default) or ServiceQuotaExceededException: the submit waits for the slot and
@@ -85,8 +85,8 @@ def test_quota_full_waits_for_a_slot_with_the_same_token(
     assert [j["clientRequestToken"] for j in emulator.jobs()][1:] == tokens
 
 
-def test_throttled_submit_without_waiting_says_why(reel: NovaReel, emulator: Any) -> None:
-    from novareel.errors import ThrottledError
+def test_throttled_submit_without_waiting_says_why(reel: VideoGenerator, emulator: Any) -> None:
+    from novareel.foundation.errors import ThrottledError
 
     emulator.configure(quotas={"amazon.nova-reel-v1:1": 1}, speed=1.0)
     reel.submit(TextVideo("fills the only slot"), OUTPUT)
@@ -108,7 +108,7 @@ def test_throttled_submit_without_waiting_says_why(reel: NovaReel, emulator: Any
     ],
 )
 def test_bad_token_or_tags_refused_before_anything_is_recorded_or_sent(
-    reel: NovaReel, emulator: Any, token: str | None, tags: dict[str, str] | None, field: str
+    reel: VideoGenerator, emulator: Any, token: str | None, tags: dict[str, str] | None, field: str
 ) -> None:
     before = emulator.stats()["totalRequests"]
     with pytest.raises(InvalidRequestError) as exc:

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from novareel import NovaReel, TextVideo
+from novareel import TextVideo, VideoGenerator
 from novareel.cli import _register, app
+from novareel.foundation.waiting import WaitProgress
 from novareel.ledger import Ledger
 from novareel.models import VideoShape, expected_generation_seconds
-from novareel.waiting import WaitProgress
 from tests.helpers import OUTPUT, make_client, record_timed_job
 
 _register()
@@ -23,7 +23,9 @@ NOVA = "amazon.nova-reel-v1:1"
 SIX = VideoShape(1280, 720, 24, 6)
 
 
-def test_three_emulator_jobs_switch_the_next_wait_to_learned(reel: NovaReel, emulator: Any) -> None:
+def test_three_emulator_jobs_switch_the_next_wait_to_learned(
+    reel: VideoGenerator, emulator: Any
+) -> None:
     # One cached encode per shape: the emulator's reported times then follow its
     # latency model, not this machine's video encoder (reset restores "full").
     emulator.configure(render="fast")

@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from novareel.cli import _register, app
-from novareel.errors import InvalidRequestError
-from novareel.video import inspect_video
+from novareel.foundation.errors import InvalidRequestError
+from novareel.media.video import inspect_video
 from tests.helpers import make_client
 
 _register()
@@ -113,10 +113,10 @@ def test_an_explicit_region_without_the_model_is_refused_before_sending(
     assert "--region" in error["hint"]
     assert emulator.stats()["acceptedSubmissions"] == before
     # the Python door: region= is the same explicit choice
-    from novareel import NovaReel, RayVideo
+    from novareel import RayVideo, VideoGenerator
 
     with (
-        NovaReel(region="us-east-1", endpoint_url=emulator.url, ledger=False) as reel,
+        VideoGenerator(region="us-east-1", endpoint_url=emulator.url, ledger=False) as reel,
         pytest.raises(InvalidRequestError) as info,
     ):
         reel.submit(RayVideo("A red fox"), "s3://ray-bucket/v/")

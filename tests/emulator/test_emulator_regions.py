@@ -259,28 +259,28 @@ def test_client_tracks_and_syncs_jobs_in_their_own_region(emulator: EmulatorCont
     adopts what the region it asks lists: us-west-2's Ray job from a us-west-2 client,
     not from a us-east-1 one (as on AWS)."""
     from novareel import RayVideo, TextVideo
-    from novareel.client import NovaReelClient
-    from novareel.jobs import NovaReel
-    from novareel.replay import sync_jobs
+    from novareel.client import AwsClient
+    from novareel.jobs import VideoGenerator
+    from novareel.running.replay import sync_jobs
 
     emulator.fail_jobs(count=None)
 
-    def client(region: str | None) -> NovaReelClient:
-        return NovaReelClient(
+    def client(region: str | None) -> AwsClient:
+        return AwsClient(
             region=region, endpoint_url=emulator.url, access_key="testing",
             secret_key="testing", max_attempts=2,
         )  # fmt: skip
 
     submitter = client(None)  # no region configured: each model in its own region
     submitter.ensure_bucket("regional")
-    with NovaReel(submitter) as api:
+    with VideoGenerator(submitter) as api:
         ray = api.submit(RayVideo("a kite over the sea"), "s3://regional/v/")
         nova = api.submit(TextVideo("a kite over the hills"), "s3://regional/v/")
         assert ":us-west-2:" in ray.invocation_arn and ":us-east-1:" in nova.invocation_arn
         assert api.status(str(ray.ledger_id)).invocation_arn == ray.invocation_arn
 
     for region, expected in (("us-east-1", nova), (RAY_REGION, ray)):
-        with NovaReel(client(region)) as api:
+        with VideoGenerator(client(region)) as api:
             assert [j.invocation_arn for j in api.list()] == [expected.invocation_arn]
             report = sync_jobs(api)
             assert (report.seen, report.adopted) == (1, []), region  # known by its ARN

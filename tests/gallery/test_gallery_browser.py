@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from novareel.jobs import NovaReel
+from novareel.jobs import VideoGenerator
 from novareel.models.base import Shot
 from novareel.models.nova_reel import MultiShotManual, TextVideo
 from tests.helpers import OUTPUT
@@ -70,7 +70,7 @@ def sync_playwright() -> Any:
 
 
 @pytest.fixture
-def ledger_with_every_card(reel: NovaReel, emulator: Any, tmp_path: Path) -> dict[str, int]:
+def ledger_with_every_card(reel: VideoGenerator, emulator: Any, tmp_path: Path) -> dict[str, int]:
     """Completed (downloaded), completed (S3 only), failed, in progress; ids by role.
 
     Two renders only (the emulator's video rendering is the slow part of this test).

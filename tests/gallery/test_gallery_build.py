@@ -19,11 +19,11 @@ import pytest
 from typer.testing import CliRunner
 
 from novareel.cli import _register, app
-from novareel.errors import AwsError, InvalidRequestError
+from novareel.foundation.errors import AwsError, InvalidRequestError
+from novareel.foundation.s3uri import S3Uri
 from novareel.gallery import GalleryServer, build_gallery
 from novareel.gallery.build import describe_request
 from novareel.ledger import JobRecord, Ledger
-from novareel.s3uri import S3Uri
 from tests.media.conftest import write_video
 
 _register()
@@ -322,7 +322,7 @@ def test_server_binds_loopback_lists_nothing_and_answers_ranges(
 
 
 def test_presign_get_signs_locally_and_fails_clearly_without_credentials(emulator: Any) -> None:
-    from novareel.client import NovaReelClient
+    from novareel.client import AwsClient
     from tests.helpers import make_client
 
     client = make_client(emulator.url)
@@ -332,7 +332,7 @@ def test_presign_get_signs_locally_and_fails_clearly_without_credentials(emulato
     with urllib.request.urlopen(url) as response:
         assert response.read() == b"video bytes"
     with pytest.raises(AwsError) as exc:
-        NovaReelClient(region="us-east-1").presign_get(S3Uri("b", "k"))
+        AwsClient(region="us-east-1").presign_get(S3Uri("b", "k"))
     assert exc.value.code == "NoCredentials"
     with pytest.raises(InvalidRequestError):
         client.presign_get(S3Uri("b", "k"), 8 * 24 * 3600)

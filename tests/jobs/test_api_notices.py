@@ -8,9 +8,9 @@ from typing import Any
 
 from PIL import Image
 
-from novareel import NovaReel, NovaReelClient, TextVideo
-from novareel.compose import RequestSpec, compose_requests
-from novareel.images import load_starting_frame
+from novareel import AwsClient, TextVideo, VideoGenerator
+from novareel.media.images import load_starting_frame
+from novareel.requests.compose import RequestSpec, compose_requests
 from tests.helpers import BUCKET, OUTPUT
 
 
@@ -20,7 +20,7 @@ def tall_jpeg_as_png(path: Path) -> Path:
 
 
 def test_generate_results_carry_prompt_advice_and_image_notes(
-    reel: NovaReel, emulator: Any, tmp_path: Path
+    reel: VideoGenerator, emulator: Any, tmp_path: Path
 ) -> None:
     frame = load_starting_frame(tall_jpeg_as_png(tmp_path / "frame.png"), fit="crop")
     heard: list[tuple[str, int]] = []
@@ -44,7 +44,7 @@ def test_generate_results_carry_prompt_advice_and_image_notes(
     assert {n for n in result.notices if "negation" in n or n.startswith("image:")} <= early
 
 
-def test_submit_says_the_builders_notices_once(reel: NovaReel, tmp_path: Path) -> None:
+def test_submit_says_the_builders_notices_once(reel: VideoGenerator, tmp_path: Path) -> None:
     built = compose_requests(
         RequestSpec(
             prompt="A harbour at dawn, without boats",
@@ -78,11 +78,11 @@ def test_a_ray_keyframe_path_brings_the_cli_notices_to_python(
     Image.new("RGB", (960, 540), (200, 120, 40)).save(start)
     request = RayVideo("A kite over a beach, no people", resolution="540p", start_frame=start)
     heard: list[str] = []
-    client = NovaReelClient(
+    client = AwsClient(
         region="us-west-2", endpoint_url=emulator.url, access_key="t", secret_key="t"
     )
     client.ensure_bucket(BUCKET)
-    with NovaReel(client, ledger=False) as reel:  # in Ray 2's region
+    with VideoGenerator(client, ledger=False) as reel:  # in Ray 2's region
         plan = reel.dry_run(request, OUTPUT, on_notice=heard.append)
         assert IMAGE_NOTICE in plan.notices and heard == list(plan.notices)
         submitted = reel.submit(request, OUTPUT, on_notice=heard.append)

@@ -17,14 +17,14 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from novareel import NovaReel, ServiceUnavailableError, TextVideo
-from novareel.budget import DAILY_ENV
+from novareel import ServiceUnavailableError, TextVideo, VideoGenerator
 from novareel.cli import _register, app
-from novareel.errors import BudgetExceededError, ServiceValidationError
+from novareel.foundation.errors import BudgetExceededError, ServiceValidationError
+from novareel.foundation.s3uri import output_location
 from novareel.jobs import IDENTICAL_JOB_WINDOW, request_fingerprint
 from novareel.ledger import Ledger
 from novareel.ledger.db import to_iso, utc_now
-from novareel.s3uri import output_location
+from novareel.limits.budget import DAILY_ENV
 from tests.helpers import OUTPUT
 
 _register()
@@ -36,7 +36,7 @@ def accepted(emulator: Any) -> int:
 
 
 def test_a_running_identical_job_is_attached_to_not_paid_again(
-    reel: NovaReel, emulator: Any
+    reel: VideoGenerator, emulator: Any
 ) -> None:
     first = reel.submit(TextVideo("a kite over dunes"), OUTPUT)
     heard: list[str] = []
@@ -49,7 +49,7 @@ def test_a_running_identical_job_is_attached_to_not_paid_again(
 
 
 def test_a_completed_identical_job_is_downloaded_again_to_the_new_folder(
-    reel: NovaReel, emulator: Any, tmp_path: Path
+    reel: VideoGenerator, emulator: Any, tmp_path: Path
 ) -> None:
     first = reel.generate(TextVideo("a quiet harbour"), OUTPUT, out_dir=tmp_path / "a")
     second = reel.generate(TextVideo("a quiet harbour"), OUTPUT, out_dir=tmp_path / "b")
@@ -60,7 +60,7 @@ def test_a_completed_identical_job_is_downloaded_again_to_the_new_folder(
     assert accepted(emulator) == 1
 
 
-def test_again_pays_for_a_new_job_on_purpose(reel: NovaReel, emulator: Any) -> None:
+def test_again_pays_for_a_new_job_on_purpose(reel: VideoGenerator, emulator: Any) -> None:
     first = reel.submit(TextVideo("a red lantern"), OUTPUT)
     second = reel.submit(TextVideo("a red lantern"), OUTPUT, again=True)
     assert second.invocation_arn != first.invocation_arn
@@ -68,7 +68,7 @@ def test_again_pays_for_a_new_job_on_purpose(reel: NovaReel, emulator: Any) -> N
 
 
 def test_an_unanswered_identical_submit_resends_its_own_token(
-    reel: NovaReel, emulator: Any, bedrock_client: Any
+    reel: VideoGenerator, emulator: Any, bedrock_client: Any
 ) -> None:
     """Killed (here: cut off) after the ledger row: the rerun sends the same token, and
     the service answers with the job it had already started."""
@@ -95,7 +95,9 @@ def test_an_unanswered_identical_submit_resends_its_own_token(
     assert emulator.stats()["idempotentReplays"] == 1
 
 
-def test_a_failed_identical_job_does_not_block_a_new_one(reel: NovaReel, emulator: Any) -> None:
+def test_a_failed_identical_job_does_not_block_a_new_one(
+    reel: VideoGenerator, emulator: Any
+) -> None:
     emulator.fail_jobs(count=1)
     failed = reel.generate(
         TextVideo("a storm at sea"), OUTPUT, out_dir=None, raise_on_failure=False
@@ -107,7 +109,7 @@ def test_a_failed_identical_job_does_not_block_a_new_one(reel: NovaReel, emulato
 
 
 def test_an_identical_job_older_than_the_window_does_not_count(
-    reel: NovaReel, emulator: Any
+    reel: VideoGenerator, emulator: Any
 ) -> None:
     first = reel.submit(TextVideo("an old kite"), OUTPUT)
     old = to_iso(utc_now() - IDENTICAL_JOB_WINDOW - timedelta(minutes=1))
@@ -119,7 +121,7 @@ def test_an_identical_job_older_than_the_window_does_not_count(
     assert accepted(emulator) == 2
 
 
-def test_any_difference_in_the_request_is_another_job(reel: NovaReel, emulator: Any) -> None:
+def test_any_difference_in_the_request_is_another_job(reel: VideoGenerator, emulator: Any) -> None:
     emulator.configure(quotas={"amazon.nova-reel-v1:1": 10})
     base = reel.submit(TextVideo("a fox", seed=1), OUTPUT, tags={"a": "1", "b": "2"})
     same = reel.submit(TextVideo("a fox", seed=1), OUTPUT, tags={"b": "2", "a": "1"})
@@ -134,7 +136,7 @@ def test_any_difference_in_the_request_is_another_job(reel: NovaReel, emulator: 
     assert accepted(emulator) == 5
 
 
-def test_an_explicit_token_is_its_own_identity(reel: NovaReel, emulator: Any) -> None:
+def test_an_explicit_token_is_its_own_identity(reel: VideoGenerator, emulator: Any) -> None:
     """A caller's token (a batch's derived one, --token) is never swapped for another."""
     first = reel.submit(TextVideo("a tokened kite"), OUTPUT)
     mine = reel.submit(TextVideo("a tokened kite"), OUTPUT, client_token="tok-mine")
@@ -159,7 +161,7 @@ def test_the_fingerprint_ignores_the_token_but_not_the_endpoint() -> None:
 
 
 def test_a_cost_cap_refuses_a_new_job_but_not_an_attach(emulator: Any) -> None:
-    from novareel.jobs import NovaReel as Reel
+    from novareel.jobs import VideoGenerator as Reel
     from tests.helpers import BUCKET, make_client
 
     client = make_client(emulator.url, max_attempts=2)
@@ -222,7 +224,7 @@ def test_cli_standing_budget_refuses_new_but_not_attach(
 def test_a_refused_submit_gives_its_reservation_back(emulator: Any) -> None:
     """The cap holds a job's estimate from its reservation; a submit the service
     refuses created no job, so the cap and the standing budget get it back."""
-    from novareel.jobs import NovaReel as Reel
+    from novareel.jobs import VideoGenerator as Reel
     from tests.helpers import BUCKET, make_client
 
     client = make_client(emulator.url, max_attempts=1)
@@ -243,7 +245,7 @@ def test_a_refused_submit_gives_its_reservation_back(emulator: Any) -> None:
 
 
 def test_an_unanswered_row_counts_against_the_standing_budget(
-    reel: NovaReel, emulator: Any, monkeypatch: pytest.MonkeyPatch
+    reel: VideoGenerator, emulator: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A Submitting row without an ARN (another process mid-submit, or a lost answer)
     is reserved: a second job that would not fit beside it is refused."""

@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from novareel.cli import _register, app
-from novareel.errors import InvalidRequestError
-from novareel.when import parse_when
+from novareel.foundation.errors import InvalidRequestError
+from novareel.foundation.when import parse_when
 
 _register()
 runner = CliRunner()

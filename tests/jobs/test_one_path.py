@@ -1,8 +1,9 @@
 """One submit -> wait -> download path, with hooks, and a library dry run.
 
-The command line, the MCP server and ``jobs retry`` call :meth:`NovaReel.generate`,
-:meth:`NovaReel.finish`, :func:`novareel.replay.retry` and :meth:`NovaReel.dry_run`
-and only print; these tests hold the library to what those front ends rely on.
+The command line, the MCP server and ``jobs retry`` call :meth:`VideoGenerator.generate`,
+:meth:`VideoGenerator.finish`, :func:`novareel.running.replay.retry` and
+:meth:`VideoGenerator.dry_run` and only print; these tests hold the library to what
+those front ends rely on.
 """
 
 from __future__ import annotations
@@ -12,15 +13,15 @@ from typing import Any
 
 import pytest
 
-from novareel import NovaReel, TextVideo
+from novareel import TextVideo, VideoGenerator
 from novareel.client import start_async_invoke_params
+from novareel.foundation.waiting import WaitProgress
 from novareel.jobs import DownloadProgress
-from novareel.waiting import WaitProgress
 from tests.helpers import OUTPUT
 
 
 def test_generate_hooks_fire_in_order_and_submitted_comes_before_the_wait(
-    reel: NovaReel, tmp_path: Path
+    reel: VideoGenerator, tmp_path: Path
 ) -> None:
     events: list[str] = []
     accepted: list[Any] = []
@@ -53,7 +54,7 @@ def test_generate_hooks_fire_in_order_and_submitted_comes_before_the_wait(
     assert accepted[0].ledger_id == result.ledger_id
 
 
-def test_generate_without_wait_still_reports_the_submit(reel: NovaReel) -> None:
+def test_generate_without_wait_still_reports_the_submit(reel: VideoGenerator) -> None:
     heard: list[Any] = []
     result = reel.generate(TextVideo("no wait"), OUTPUT, wait=False, on_submitted=heard.append)
     assert result.status == "InProgress"
@@ -61,7 +62,7 @@ def test_generate_without_wait_still_reports_the_submit(reel: NovaReel) -> None:
 
 
 def test_finish_downloads_into_the_remembered_folder_only_when_there_is_one(
-    reel: NovaReel, tmp_path: Path
+    reel: VideoGenerator, tmp_path: Path
 ) -> None:
     remembered = reel.submit(TextVideo("remembered"), OUTPUT, out_dir=tmp_path / "kept")
     done = reel.finish(str(remembered.ledger_id))  # download=None: the remembered --out
@@ -77,7 +78,7 @@ def test_finish_downloads_into_the_remembered_folder_only_when_there_is_one(
 
 
 def test_finish_keeps_a_failed_jobs_status_file(
-    reel: NovaReel, emulator: Any, tmp_path: Path
+    reel: VideoGenerator, emulator: Any, tmp_path: Path
 ) -> None:
     emulator.fail_jobs(failure_type="INTERNAL_SERVER_EXCEPTION", shot=1)
     job = reel.submit(TextVideo("doomed"), OUTPUT)
@@ -88,9 +89,9 @@ def test_finish_keeps_a_failed_jobs_status_file(
 
 
 def test_retry_submits_once_and_finishes_like_generate(
-    reel: NovaReel, emulator: Any, tmp_path: Path
+    reel: VideoGenerator, emulator: Any, tmp_path: Path
 ) -> None:
-    from novareel.replay import retry
+    from novareel.running.replay import retry
 
     emulator.fail_jobs(failure_type="INTERNAL_SERVER_EXCEPTION", shot=1)
     failed = reel.generate(
@@ -105,7 +106,9 @@ def test_retry_submits_once_and_finishes_like_generate(
     assert Path(result.video_path).is_relative_to(tmp_path)
 
 
-def test_dry_run_is_what_submit_sends_and_sends_nothing(reel: NovaReel, emulator: Any) -> None:
+def test_dry_run_is_what_submit_sends_and_sends_nothing(
+    reel: VideoGenerator, emulator: Any
+) -> None:
     request = TextVideo("a lighthouse at dawn", seed=7)
     assert reel.ledger is not None
     before = len(list(reel.ledger.iter_jobs()))
@@ -130,7 +133,7 @@ def test_dry_run_is_what_submit_sends_and_sends_nothing(reel: NovaReel, emulator
     )
 
 
-def test_dry_run_of_several_requests_shows_the_token_placeholder(reel: NovaReel) -> None:
+def test_dry_run_of_several_requests_shows_the_token_placeholder(reel: VideoGenerator) -> None:
     from novareel.jobs.dry_run import TOKEN_PLACEHOLDER
 
     plan = reel.dry_run([TextVideo("one"), TextVideo("two")], OUTPUT, client_token="fixed")
@@ -163,7 +166,7 @@ def test_the_plan_function_shows_a_bad_output_uri_as_typed_with_its_problem() ->
     ],
 )
 def test_dry_run_refuses_what_submit_refuses(
-    reel: NovaReel,
+    reel: VideoGenerator,
     emulator: Any,
     output: str,
     token: str | None,
@@ -173,7 +176,7 @@ def test_dry_run_refuses_what_submit_refuses(
     """Before: the Python dry run priced a job whose output location (or token, tags)
     submit refuses; now it raises, naming every problem (submit stops at its first
     failing check), and nothing is sent either way."""
-    from novareel.errors import InvalidRequestError
+    from novareel.foundation.errors import InvalidRequestError
 
     request = TextVideo("a lighthouse at dawn")
     with pytest.raises(InvalidRequestError) as planned:
@@ -185,7 +188,9 @@ def test_dry_run_refuses_what_submit_refuses(
     assert emulator.jobs() == []
 
 
-def test_dry_run_says_what_submit_says_and_tells_the_hook(reel: NovaReel, tmp_path: Path) -> None:
+def test_dry_run_says_what_submit_says_and_tells_the_hook(
+    reel: VideoGenerator, tmp_path: Path
+) -> None:
     """Before: ``plan.notices == ()`` for any request (no lifecycle, prompt or image
     notice reached a Python caller's dry run); now they are the notices the submit of
     the same request says, also through ``on_notice``."""
@@ -208,7 +213,7 @@ def test_dry_run_says_what_submit_says_and_tells_the_hook(reel: NovaReel, tmp_pa
     assert set(plan.notices) == set(submitted.notices)
 
 
-def test_generate_reads_an_image_path(reel: NovaReel, tmp_path: Path) -> None:
+def test_generate_reads_an_image_path(reel: VideoGenerator, tmp_path: Path) -> None:
     """Before: ``TextVideo(prompt, image="seashell.png")`` was accepted and generate
     raised ``AttributeError: 'str' object has no attribute 'problems'``."""
     from PIL import Image
@@ -248,7 +253,7 @@ def test_python_refuses_with_the_problems_the_cli_reports(
     from typer.testing import CliRunner
 
     from novareel.cli import _register, app
-    from novareel.errors import InvalidRequestError
+    from novareel.foundation.errors import InvalidRequestError
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("NOVAREEL_HOME", str(tmp_path / "home"))
@@ -264,6 +269,6 @@ def test_python_refuses_with_the_problems_the_cli_reports(
 
 
 def plan_output(uri: str) -> Any:
-    from novareel.s3uri import output_location
+    from novareel.foundation.s3uri import output_location
 
     return output_location(uri, notices=[])

@@ -8,16 +8,16 @@ from typing import Any
 
 import pytest
 
-from novareel.errors import ImageError, InvalidRequestError
-from novareel.images import load_starting_frame
-from novareel.jobs import NovaReel
+from novareel.foundation.errors import ImageError, InvalidRequestError
+from novareel.jobs import VideoGenerator
+from novareel.media.images import load_starting_frame
 from novareel.models.base import Shot, VideoRequest
 from novareel.models.nova_reel import MultiShotAutomated, MultiShotManual, TextVideo
-from novareel.replay import rebuild_request, retry_job, sync_jobs
+from novareel.running.replay import rebuild_request, retry_job, sync_jobs
 from tests.helpers import BUCKET, OUTPUT, write_png
 
 
-def _record(reel: NovaReel, request: VideoRequest, **kwargs: Any) -> Any:
+def _record(reel: VideoGenerator, request: VideoRequest, **kwargs: Any) -> Any:
     assert reel.ledger is not None
     return reel.ledger.add_intent(
         client_token=kwargs.pop("token", f"tok-{id(request)}"),
@@ -34,7 +34,7 @@ def _record(reel: NovaReel, request: VideoRequest, **kwargs: Any) -> Any:
 
 @pytest.mark.parametrize("kind", ["text", "text+image", "auto", "manual+image"])
 def test_rebuild_gives_back_the_exact_model_input(
-    reel: NovaReel, frame_png: Path, kind: str
+    reel: VideoGenerator, frame_png: Path, kind: str
 ) -> None:
     frame = load_starting_frame(frame_png)
     request: VideoRequest = {
@@ -47,7 +47,7 @@ def test_rebuild_gives_back_the_exact_model_input(
     assert rebuilt.to_model_input() == request.to_model_input()
 
 
-def test_rebuild_reapplies_the_recorded_fit(reel: NovaReel, tmp_path: Path) -> None:
+def test_rebuild_reapplies_the_recorded_fit(reel: VideoGenerator, tmp_path: Path) -> None:
     from PIL import Image
 
     small = tmp_path / "small.png"
@@ -60,7 +60,7 @@ def test_rebuild_reapplies_the_recorded_fit(reel: NovaReel, tmp_path: Path) -> N
 
 
 def test_rebuild_refuses_an_image_that_changed(
-    reel: NovaReel, tmp_path: Path, frame_png: Path
+    reel: VideoGenerator, tmp_path: Path, frame_png: Path
 ) -> None:
     record = _record(reel, TextVideo("p", image=load_starting_frame(frame_png)))
     write_png(frame_png, (0, 255, 0))
@@ -72,7 +72,7 @@ def test_rebuild_refuses_an_image_that_changed(
         rebuild_request(record)
 
 
-def test_rebuild_refuses_an_adopted_job(reel: NovaReel) -> None:
+def test_rebuild_refuses_an_adopted_job(reel: VideoGenerator) -> None:
     assert reel.ledger is not None
     record, created = reel.ledger.adopt(
         invocation_arn="arn:aws:bedrock:us-east-1:123456789012:async-invoke/abcdefabcdef",
@@ -90,7 +90,7 @@ def test_rebuild_refuses_an_adopted_job(reel: NovaReel) -> None:
 
 
 def test_retry_a_failed_job_as_a_new_linked_job(
-    reel: NovaReel, emulator: Any, tmp_path: Path
+    reel: VideoGenerator, emulator: Any, tmp_path: Path
 ) -> None:
     emulator.fail_jobs("INTERNAL_SERVER_EXCEPTION", shot=1, count=1)
     failed = reel.generate(TextVideo("A stormy sea"), OUTPUT, out_dir=None, raise_on_failure=False)
@@ -115,7 +115,7 @@ def test_retry_a_failed_job_as_a_new_linked_job(
     assert emulator.stats()["acceptedSubmissions"] == 2
 
 
-def test_retry_refuses_a_job_in_progress(reel: NovaReel, emulator: Any) -> None:
+def test_retry_refuses_a_job_in_progress(reel: VideoGenerator, emulator: Any) -> None:
     record = _record(reel, TextVideo("still running"))
     assert reel.ledger is not None
     reel.ledger.mark_submitted(
@@ -128,11 +128,13 @@ def test_retry_refuses_a_job_in_progress(reel: NovaReel, emulator: Any) -> None:
     assert emulator.stats()["requests"].get("StartAsyncInvoke", 0) == 0
 
 
-def test_retry_of_a_submitting_job_resends_its_own_token(reel: NovaReel, emulator: Any) -> None:
+def test_retry_of_a_submitting_job_resends_its_own_token(
+    reel: VideoGenerator, emulator: Any
+) -> None:
     """A crash left the row Submitting after the service accepted: no second job."""
     request = TextVideo("A crash in the middle")
     record = _record(reel, request, token="crash-token-1")
-    from novareel.s3uri import output_location
+    from novareel.foundation.s3uri import output_location
 
     arn = reel.client.start_async_invoke(
         model_id=request.model_id,
@@ -147,7 +149,7 @@ def test_retry_of_a_submitting_job_resends_its_own_token(reel: NovaReel, emulato
 
 
 def test_sync_adopts_foreign_jobs_and_heals_crashed_rows(
-    reel: NovaReel, emulator: Any, bedrock_client: Any
+    reel: VideoGenerator, emulator: Any, bedrock_client: Any
 ) -> None:
     # a job submitted elsewhere (console, another machine)
     foreign = bedrock_client.start_async_invoke(
@@ -159,7 +161,7 @@ def test_sync_adopts_foreign_jobs_and_heals_crashed_rows(
     # a row a crash left Submitting, although the service accepted the job
     request = TextVideo("Crashed before the answer")
     record = _record(reel, request, token="crashed-token")
-    from novareel.s3uri import output_location
+    from novareel.foundation.s3uri import output_location
 
     arn = reel.client.start_async_invoke(
         model_id=request.model_id,
@@ -181,9 +183,9 @@ def test_sync_adopts_foreign_jobs_and_heals_crashed_rows(
 
 
 def test_retry_writes_where_the_original_did_with_the_same_kms_key(
-    reel: NovaReel, emulator: Any
+    reel: VideoGenerator, emulator: Any
 ) -> None:
-    from novareel.s3uri import output_location
+    from novareel.foundation.s3uri import output_location
 
     kms = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
     output = output_location(OUTPUT, bucket_owner="123456789012", kms_key_id=kms)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from novareel.errors import InvalidRequestError, LedgerError
+from novareel.foundation.errors import InvalidRequestError, LedgerError
 from novareel.ledger import Ledger
 from novareel.ledger.backend import (
     LEDGER_URL_ENV,

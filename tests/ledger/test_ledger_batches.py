@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from novareel.errors import LedgerError
+from novareel.foundation.errors import LedgerError
 from novareel.ledger import JobRecord, Ledger
 
 AddJob = Callable[..., JobRecord]

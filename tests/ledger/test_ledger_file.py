@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from novareel.errors import LedgerError
+from novareel.foundation.errors import LedgerError
 from novareel.ledger import Ledger
 
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from novareel.errors import LedgerError
+from novareel.foundation.errors import LedgerError
 from novareel.ledger import TERMINAL_STATUSES, JobRecord, Ledger
 
 AddJob = Callable[..., JobRecord]
@@ -353,7 +353,7 @@ def test_name_out_dir_and_emulator_ownership_are_kept(add: AddJob, ledger: Ledge
 
 def test_a_rows_failure_is_rebuilt_with_advice(add: AddJob, ledger: Ledger) -> None:
     """JobRecord.failure is the one place a row becomes a results.Failure."""
-    from novareel.results import Failure, advice_for
+    from novareel.foundation.results import Failure, advice_for
 
     job = add("tok-1")
     assert job.failure is None

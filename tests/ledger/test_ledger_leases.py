@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from novareel.errors import InvalidRequestError
+from novareel.foundation.errors import InvalidRequestError
 from novareel.ledger import Ledger
-from novareel.quota import QUOTA_ENV, SharedQuota, quota_settings
+from novareel.limits.quota import QUOTA_ENV, SharedQuota, quota_settings
 
 V11 = "amazon.nova-reel-v1:1"
 SLOT = {"endpoint": "http://127.0.0.1:1", "model_id": V11, "region": "us-east-1"}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from novareel.errors import LedgerError
+from novareel.foundation.errors import LedgerError
 from novareel.ledger import Ledger
 from novareel.ledger.backend import PgConnection, connect_target, table_exists
 from novareel.ledger.migrations import MIGRATIONS, Migration, applied_migrations, migrate

@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from novareel.cli import _register, app
-from novareel.errors import LedgerError
+from novareel.foundation.errors import LedgerError
 from novareel.ledger import Ledger
 
 _register()

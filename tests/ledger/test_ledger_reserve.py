@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from novareel.errors import BudgetExceededError, LedgerError
+from novareel.foundation.errors import BudgetExceededError, LedgerError
 from novareel.ledger import Ledger
 from novareel.ledger.db import connect
 from novareel.ledger.migrations import MIGRATIONS, migrate

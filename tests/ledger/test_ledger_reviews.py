@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from novareel.errors import BudgetExceededError
+from novareel.foundation.errors import BudgetExceededError
 from novareel.ledger import JobRecord, Ledger
 
 LITE = "amazon.nova-2-lite-v1:0"

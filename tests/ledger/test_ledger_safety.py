@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from tests.pg import SQLITE_ONLY
 
-from novareel.errors import LedgerError
+from novareel.foundation.errors import LedgerError
 from novareel.ledger import JobRecord, Ledger
 
 AddJob = Callable[..., JobRecord]

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import pytest
 from tests.ledger.conftest import ARN_PREFIX
 
-from novareel.errors import LedgerError
+from novareel.foundation.errors import LedgerError
 from novareel.ledger import JobRecord, Ledger
 
 AddJob = Callable[..., JobRecord]

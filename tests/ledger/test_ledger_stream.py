@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from novareel.client import InvocationStatus
-from novareel.errors import LedgerError
+from novareel.foundation.errors import LedgerError
 from novareel.ledger import JobRecord, Ledger
-from novareel.replay import SYNC_BATCH, sync_jobs
+from novareel.running.replay import SYNC_BATCH, sync_jobs
 
 ARN_PREFIX = "arn:aws:bedrock:us-east-1:123456789012:async-invoke/"
 

@@ -135,7 +135,7 @@ HOLDER = textwrap.dedent(
     """
     import sys, time
     from novareel.ledger import Ledger
-    from novareel.quota import SharedQuota
+    from novareel.limits.quota import SharedQuota
     quota = SharedQuota(Ledger.open_default(), endpoint="e", ttl=float(sys.argv[1]))
     for _ in range(2):
         assert quota.try_acquire("amazon.nova-reel-v1:1", "us-east-1") is not None

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from novareel.errors import BudgetExceededError, InvalidRequestError
+from novareel.foundation.errors import BudgetExceededError, InvalidRequestError
 from novareel.mcp_server.caps import SpendGuard, cents
 from novareel.mcp_server.confine import Root
 

@@ -12,9 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from novareel.cli import _register, app
-from novareel.errors import InvalidRequestError
+from novareel.foundation.errors import InvalidRequestError
+from novareel.foundation.results import JobResult
 from novareel.mcp_server.tools import AgentTools, ServerSettings, ShotSpec, VideoSpec
-from novareel.results import JobResult
 from tests.helpers import write_png
 
 _register()

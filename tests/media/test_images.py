@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from novareel.errors import ImageError, InvalidRequestError
-from novareel.images import (
+from novareel.foundation.errors import ImageError, InvalidRequestError
+from novareel.media.images import (
     MAX_IMAGE_BYTES,
     check_image_bytes,
     fit_image,
@@ -400,7 +400,7 @@ def test_fit_image_always_gives_1280x720_rgb(width: int, height: int, mode: str,
 
 def test_the_limit_and_signatures_are_the_registrys() -> None:
     """images applies models.base's size limit and file signatures; it keeps no copy."""
-    from novareel.images import reading
+    from novareel.media.images import reading
     from novareel.models import base
 
     assert MAX_IMAGE_BYTES is base.MAX_IMAGE_BYTES

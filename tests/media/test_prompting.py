@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from novareel.prompting import CAMERA_MOVES, CameraMove, find_camera_moves, prompt_warnings
+from novareel.requests.prompting import CAMERA_MOVES, CameraMove, find_camera_moves, prompt_warnings
 
 
 @pytest.mark.parametrize(

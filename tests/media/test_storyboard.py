@@ -10,9 +10,9 @@ import pytest
 import yaml
 from PIL import Image
 
-from novareel.errors import InvalidRequestError
+from novareel.foundation.errors import InvalidRequestError
 from novareel.models.nova_reel import MultiShotManual
-from novareel.storyboard import (
+from novareel.requests.storyboard import (
     SCHEMA_PATH,
     check_storyboard,
     load_storyboard,
@@ -225,7 +225,7 @@ def test_images_are_checked_even_when_the_schema_fails(tmp_path: Path) -> None:
 def test_published_schema_is_up_to_date() -> None:
     committed = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     assert committed == storyboard_json_schema(), (
-        "run: python -m novareel.storyboard to regenerate the schema"
+        "run: python -m novareel.requests.storyboard to regenerate the schema"
     )
 
 

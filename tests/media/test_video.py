@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from novareel.errors import InvalidRequestError
-from novareel.images import check_image_bytes
-from novareel.video import (
+from novareel.foundation.errors import InvalidRequestError
+from novareel.media.images import check_image_bytes
+from novareel.media.video import (
     check_video,
     contact_sheet,
     extract_frame,

@@ -2,7 +2,7 @@
 and byte surgery.
 
 These tests go through ``novareel.jobs._check_output_video``, the function
-``NovaReel.download`` calls, so they pin what a download reports whatever the check
+``VideoGenerator.download`` calls, so they pin what a download reports whatever the check
 does inside (a full decode, or metadata and keyframes). Each damaged file is the
 realistic kind: a cut download, an S3 error page saved as ``output.mp4``, a stream whose
 packets were overwritten, a video of the wrong size, rate or length.
@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from novareel.errors import InvalidRequestError
+from novareel.foundation.errors import InvalidRequestError
 from novareel.jobs import _check_output_video
 from novareel.models.base import VideoShape
 
@@ -340,7 +340,7 @@ def write_b_frames(path: Path) -> Path:
 @pytest.fixture
 def full_decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Names of the files :func:`probe_video` fell back to the full decode for."""
-    from novareel import video_probe
+    from novareel.media import video_probe
 
     calls: list[str] = []
     real = video_probe._inspect
@@ -362,8 +362,8 @@ def test_probe_reads_packets_and_agrees_with_the_full_decode(
     """On every intact MP4 the cheap path answers alone, with the full decode's numbers."""
     import dataclasses
 
-    from novareel.video import inspect_video
-    from novareel.video_probe import probe_video
+    from novareel.media.video import inspect_video
+    from novareel.media.video_probe import probe_video
 
     colour = [(90, 90, 90)]
     make: dict[str, Callable[[], Path]] = {
@@ -388,7 +388,7 @@ def test_probe_falls_back_to_the_full_decode(
     good: Path, faststart: Path, folder: Path, full_decodes: list[str]
 ) -> None:
     """Where packets cannot stand for frames, the full decode answers (as before)."""
-    from novareel.video_probe import probe_video
+    from novareel.media.video_probe import probe_video
 
     mkv = remux(good, folder / "fallback.mkv", fmt="matroska")
     assert probe_video(mkv).frame_count == 144  # not MP4: timestamps may be missing
@@ -418,8 +418,8 @@ def test_damaged_composition_offsets_take_the_full_decode(
     which frames come first and last, so the full decode measures the duration."""
     import dataclasses
 
-    from novareel.video import inspect_video
-    from novareel.video_probe import probe_video
+    from novareel.media.video import inspect_video
+    from novareel.media.video_probe import probe_video
 
     source = write_b_frames(folder / "ctts-source.mp4")
     data = bytearray(source.read_bytes())
@@ -437,7 +437,7 @@ def test_damaged_composition_offsets_take_the_full_decode(
 def test_exp_golomb_reader_and_emulation_prevention() -> None:
     """The slice-header reader behind the packet check: a wrong read would send intact
     files to the full decode (slow) or let a damaged one through."""
-    from novareel.video_probe import _Bits, _rbsp
+    from novareel.media.video_probe import _Bits, _rbsp
 
     # NAL header 0x65, then 00 00 03 01: the 03 is emulation prevention, not data.
     assert _rbsp(b"\x65\x00\x00\x03\x01\x88") == b"\x00\x00\x01\x88"
@@ -449,7 +449,7 @@ def test_exp_golomb_reader_and_emulation_prevention() -> None:
 
 def full_decode_verdict(path: Path, shape: VideoShape = SHAPE) -> list[str]:
     """What the download's check said before it went cheap: decode every frame."""
-    from novareel.video import check_video, inspect_video
+    from novareel.media.video import check_video, inspect_video
 
     try:
         info = inspect_video(path)

@@ -1,11 +1,16 @@
-"""A stand-in for NovaReelClient's control-plane and S3 methods (no network)."""
+"""A stand-in for AwsClient's control-plane and S3 methods (no network)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Any
 
-from novareel.errors import AccessDeniedError, AwsError, NotFoundError, ServiceValidationError
+from novareel.foundation.errors import (
+    AccessDeniedError,
+    AwsError,
+    NotFoundError,
+    ServiceValidationError,
+)
 
 EOL_TEXT = "This model version has reached the end of its life."
 

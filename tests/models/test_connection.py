@@ -1,8 +1,8 @@
-"""The one connection factory (``novareel.connection``) behind every door.
+"""The one connection factory (``novareel.running.connection``) behind every door.
 
 The command line's ``open_api``, the MCP server's session and ``models``/``doctor``
 each used to build their clients from the options in their own way; these tests pin
-that they now share :class:`~novareel.connection.Endpoint`: the same clients, the same
+that they now share :class:`~novareel.running.connection.Endpoint`: the same clients, the same
 emulator lifetime, the same idea of what kind of endpoint answers.
 """
 
@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from novareel.connection import CONTROL_MAX_ATTEMPTS, Connection, Endpoint, connect
-from novareel.local import LocalClient, probe
+from novareel.client.local import LocalClient, probe
+from novareel.running.connection import CONTROL_MAX_ATTEMPTS, Connection, Endpoint, connect
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "novareel"
 
@@ -127,7 +127,7 @@ def test_the_cli_and_the_mcp_server_open_the_same_api(
 
 
 #: What only the connection factory (and the modules it stands on) may call.
-_FACTORY_ONLY = {"NovaReelClient", "LocalClient", "connect_local", "NovaReel"}
+_FACTORY_ONLY = {"AwsClient", "LocalClient", "connect_local", "VideoGenerator"}
 
 
 def _calls(path: Path) -> set[str]:
@@ -157,6 +157,6 @@ def _calls(path: Path) -> set[str]:
     ],
 )
 def test_the_doors_make_no_client_of_their_own(door: str) -> None:
-    """Connection set-up written once: the doors call ``novareel.connection`` (through
+    """Connection set-up written once: the doors call ``novareel.running.connection`` (through
     ``open_api``/``open_endpoint`` or the server's session) and only print."""
     assert _calls(SRC / door) == set()

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from novareel.cli import _register, app
-from novareel.client import NovaReelClient
+from novareel.client import AwsClient
 
 _register()
 runner = CliRunner()
@@ -34,13 +34,13 @@ def run_json(*args: str) -> tuple[int, Any]:
     return result.exit_code, json.loads(result.stdout)
 
 
-_CLIENTS: dict[tuple[str, str], NovaReelClient] = {}
+_CLIENTS: dict[tuple[str, str], AwsClient] = {}
 
 
-def _client(url: str, region: str = "us-east-1") -> NovaReelClient:
+def _client(url: str, region: str = "us-east-1") -> AwsClient:
     """One client per emulator and region for the whole module (boto3 clients are slow)."""
     if (url, region) not in _CLIENTS:
-        _CLIENTS[url, region] = NovaReelClient(
+        _CLIENTS[url, region] = AwsClient(
             region=region, endpoint_url=url, access_key="testing", secret_key="testing"
         )
     return _CLIENTS[url, region]
@@ -167,7 +167,7 @@ def test_doctor_active_default_model(env: Any) -> None:
     assert "no region configured" in by_name["region"]["detail"]
     assert by_name["credentials"]["detail"].startswith("account ")
     # The write probe cleaned up after itself.
-    from novareel.s3uri import S3Uri
+    from novareel.foundation.s3uri import S3Uri
 
     assert _client(env.url).list_objects(S3Uri(EAST_BUCKET, "videos/")) == []
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from novareel.errors import AwsError, EndpointError, InvalidRequestError
+from novareel.foundation.errors import AwsError, EndpointError, InvalidRequestError
 from novareel.models import DEFAULT_MODEL, get_model
 from novareel.preflight import (
     access_from_availability,
@@ -226,7 +226,7 @@ def test_eol_fails_names_the_alternative_and_skips_access() -> None:
 
 
 def test_unreadable_lifecycle_falls_back_to_the_registry_as_a_warning() -> None:
-    from novareel.errors import AccessDeniedError
+    from novareel.foundation.errors import AccessDeniedError
 
     client = _ready()
     client.errors["GetFoundationModel"] = AccessDeniedError(
@@ -401,7 +401,7 @@ def test_an_account_still_active_past_the_published_end_of_life_only_warns() -> 
 
 
 def test_an_unread_account_lifecycle_past_the_published_end_of_life_is_not_ready() -> None:
-    from novareel.errors import AccessDeniedError
+    from novareel.foundation.errors import AccessDeniedError
 
     client = _ready()
     client.errors["GetFoundationModel"] = AccessDeniedError(

@@ -19,8 +19,8 @@ from typer.testing import CliRunner
 
 from novareel import TextVideo
 from novareel.cli import _register, app
-from novareel.display import BIDI_CONTROLS, neutralise
-from novareel.jobs import NovaReel
+from novareel.foundation.display import BIDI_CONTROLS, neutralise
+from novareel.jobs import VideoGenerator
 from tests.helpers import OUTPUT
 
 _register()
@@ -39,19 +39,19 @@ def test_neutralise_makes_every_override_and_control_visible() -> None:
 
 
 @pytest.fixture
-def submitted(reel: NovaReel, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+def submitted(reel: VideoGenerator, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """A job with the tricky prompt, sent to the emulator; what boto3 was handed."""
-    from novareel.client import NovaReelClient
+    from novareel.client import AwsClient
 
     received: list[dict[str, Any]] = []
-    real_call = NovaReelClient._call
+    real_call = AwsClient._call
 
-    def spy(self: NovaReelClient, operation: str, func: Any, **kwargs: Any) -> Any:
+    def spy(self: AwsClient, operation: str, func: Any, **kwargs: Any) -> Any:
         if operation == "StartAsyncInvoke":
             received.append(kwargs)
         return real_call(self, operation, func, **kwargs)
 
-    monkeypatch.setattr(NovaReelClient, "_call", spy)
+    monkeypatch.setattr(AwsClient, "_call", spy)
     job = reel.submit(TextVideo(TRICK), OUTPUT)
     (sent,) = received
     return {"job": job, "sent": sent}

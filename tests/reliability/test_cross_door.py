@@ -9,7 +9,7 @@ right and wrong sizes, inline shots and small storyboard files, and an explicit
 region now and then. Each goes through:
 
 1. ``novareel generate --dry-run --json`` (the command line, in-process);
-2. the Python API: ``compose_requests(RequestSpec(...))`` and ``NovaReel.dry_run``,
+2. the Python API: ``compose_requests(RequestSpec(...))`` and ``VideoGenerator.dry_run``,
    and, where the input names one request class directly, that class
    (``TextVideo``, ``MultiShotAutomated``, ``MultiShotManual``, ``RayVideo``);
 3. the MCP server's ``estimate_cost`` tool (its method, no stdio);
@@ -41,17 +41,17 @@ from novareel import (
     InvalidRequestError,
     MultiShotAutomated,
     MultiShotManual,
-    NovaReel,
     RayVideo,
     RequestSpec,
     Shot,
     ShotSpec,
     TextVideo,
+    VideoGenerator,
 )
 from novareel.cli import _register, app
-from novareel.compose import compose_requests
 from novareel.mcp_server.tools import AgentTools, ServerSettings, VideoSpec
 from novareel.models import request_options
+from novareel.requests.compose import compose_requests
 
 _register()
 
@@ -275,7 +275,7 @@ def _sent(requests: Any) -> list[dict[str, Any]]:
 
 
 #: Where the job runs, said by a door that holds a client (the Python API's
-#: ``NovaReel.dry_run``) before the dry run, and by the others when they submit.
+#: ``VideoGenerator.dry_run``) before the dry run, and by the others when they submit.
 _REGION_NOTICE = re.compile(r"^no AWS region configured: |\(the region configured for AWS")
 
 
@@ -326,7 +326,7 @@ def python_door(folder: Path, case: Case) -> Answer:
     built = compose_requests(RequestSpec(prompt, **keys))
     if built.problems:
         return Answer("python", False, _problems(built.problems), [], None)
-    with NovaReel(region=case.region, ledger=False) as api:
+    with VideoGenerator(region=case.region, ledger=False) as api:
         try:
             plan = api.dry_run(list(built.requests), case.output)
         except InvalidRequestError as exc:
@@ -382,7 +382,7 @@ def class_door(folder: Path, case: Case) -> Answer | None:
         request = make(**kwargs)
     except InvalidRequestError as exc:
         return Answer("classes", False, _problems(exc.problems), [], None)
-    with NovaReel(region=case.region, ledger=False) as api:
+    with VideoGenerator(region=case.region, ledger=False) as api:
         try:
             plan = api.dry_run(request, case.output)
         except InvalidRequestError as exc:

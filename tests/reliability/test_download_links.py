@@ -1,7 +1,7 @@
 """A job's download folder planted as a symlink is refused at write time, at every door.
 
 The MCP server's ``download_job`` checked ``<out>/<invocation-id>`` while the download
-went to ``<out>/<date>-<slug>-<invocation-id>`` (:mod:`novareel.naming`): with a link
+went to ``<out>/<date>-<slug>-<invocation-id>`` (:mod:`novareel.foundation.naming`): with a link
 planted under that real name it wrote ``output.mp4`` outside its root and reported a
 path inside it. The CLI and the Python API download through the same code, so each
 door is tested: the folder (and every folder under it) must be a real folder.
@@ -19,12 +19,12 @@ import anyio
 import pytest
 
 from novareel import TextVideo
-from novareel.errors import DownloadError
-from novareel.jobs import NovaReel
+from novareel.foundation.errors import DownloadError
+from novareel.jobs import VideoGenerator
 from tests.helpers import OUTPUT
 
 
-def _plant(tmp_path: Path, reel: NovaReel) -> tuple[str, Path, Path]:
+def _plant(tmp_path: Path, reel: VideoGenerator) -> tuple[str, Path, Path]:
     """A finished job downloaded once into ``a/``; ``b/<the same folder name>`` is a
     link to ``outside/``. Returns (ledger id, the ``b`` folder, ``outside``)."""
     done = reel.generate(TextVideo("A lantern in fog"), OUTPUT, out_dir=tmp_path / "a")
@@ -38,7 +38,7 @@ def _plant(tmp_path: Path, reel: NovaReel) -> tuple[str, Path, Path]:
     return str(done.ledger_id), tmp_path / "b", outside
 
 
-def test_the_python_api_refuses_a_planted_job_folder(reel: NovaReel, tmp_path: Path) -> None:
+def test_the_python_api_refuses_a_planted_job_folder(reel: VideoGenerator, tmp_path: Path) -> None:
     ref, out, outside = _plant(tmp_path, reel)
     with pytest.raises(DownloadError, match="symbolic link"):
         reel.download(ref, out)
@@ -46,7 +46,7 @@ def test_the_python_api_refuses_a_planted_job_folder(reel: NovaReel, tmp_path: P
 
 
 def test_the_cli_refuses_a_planted_job_folder(
-    reel: NovaReel, tmp_path: Path, emulator: Any, monkeypatch: pytest.MonkeyPatch
+    reel: VideoGenerator, tmp_path: Path, emulator: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from typer.testing import CliRunner
 

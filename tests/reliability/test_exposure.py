@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from novareel import TextVideo
 from novareel.cli import _register, app
 from novareel.emulator import EmulatorServer
-from novareel.jobs import NovaReel
+from novareel.jobs import VideoGenerator
 from tests.helpers import OUTPUT
 
 _register()
@@ -54,7 +54,7 @@ def test_emulator_entry_points_default_to_loopback(monkeypatch: pytest.MonkeyPat
 
 
 def test_ledger_file_is_owner_only_after_generate(
-    reel: NovaReel, tmp_path: Path, isolated_home: Path
+    reel: VideoGenerator, tmp_path: Path, isolated_home: Path
 ) -> None:
     result = reel.generate(TextVideo("A quiet harbour at dawn"), OUTPUT, out_dir=tmp_path)
     assert result.status == "Completed"

@@ -15,21 +15,21 @@ import av
 import pytest
 
 from novareel import JobFailedError, MultiShotAutomated, TextVideo
-from novareel.errors import AwsError, EndpointError, ServiceUnavailableError
-from novareel.jobs import NovaReel
+from novareel.foundation.errors import AwsError, EndpointError, ServiceUnavailableError
+from novareel.jobs import VideoGenerator
 from novareel.ledger import Ledger
 from tests.helpers import BUCKET, OUTPUT, job_dir, make_client
 
 EXPECTED_FILES = ["manifest.json", "output.mp4", "video-generation-status.json"]
 
 
-def _reel(emulator: Any, max_attempts: int) -> NovaReel:
+def _reel(emulator: Any, max_attempts: int) -> VideoGenerator:
     client = make_client(emulator.url, max_attempts=max_attempts)
     client.ensure_bucket(BUCKET)
-    return NovaReel(client, time_scale=float(emulator.health()["speed"]))
+    return VideoGenerator(client, time_scale=float(emulator.health()["speed"]))
 
 
-def _row(reel: NovaReel, ledger_id: int | str | None) -> Any:
+def _row(reel: VideoGenerator, ledger_id: int | str | None) -> Any:
     assert reel.ledger is not None and ledger_id is not None
     return reel.ledger.get(ledger_id)
 
@@ -94,7 +94,7 @@ def test_resubmitting_a_token_whose_answer_was_lost_creates_no_second_job(
         # Simulate the lost answer: a fresh ledger that never recorded the ARN.
         assert reel.ledger is not None
         with Ledger(reel.ledger.path.parent / "other.db") as fresh:
-            other = NovaReel(reel.client, ledger=fresh, time_scale=reel.time_scale)
+            other = VideoGenerator(reel.client, ledger=fresh, time_scale=reel.time_scale)
             again = other.submit(TextVideo("A crane at sunrise"), OUTPUT, client_token="tok-lost-1")
         assert again.invocation_arn == first.invocation_arn
         stats = emulator.stats()
@@ -177,7 +177,7 @@ def test_burst_outlasting_retries_is_a_clear_error_and_resumable(
 
 
 def test_cut_downloads_are_resumed_and_whole(
-    reel: NovaReel, emulator: Any, s3_client: Any, tmp_path: Path
+    reel: VideoGenerator, emulator: Any, s3_client: Any, tmp_path: Path
 ) -> None:
     submitted = reel.generate(TextVideo("A hummingbird at a feeder"), OUTPUT, out_dir=None)
     assert submitted.invocation_id
@@ -193,7 +193,7 @@ def test_cut_downloads_are_resumed_and_whole(
 
 
 def test_downloads_cut_every_time_leave_no_truncated_file(
-    reel: NovaReel, emulator: Any, s3_client: Any, tmp_path: Path
+    reel: VideoGenerator, emulator: Any, s3_client: Any, tmp_path: Path
 ) -> None:
     submitted = reel.generate(TextVideo("A heron in reeds"), OUTPUT, out_dir=None)
     assert submitted.invocation_id
@@ -225,7 +225,7 @@ def test_downloads_cut_every_time_leave_no_truncated_file(
 # --------------------------------------------------------------------- failing job
 
 
-def test_job_failing_at_shot_k(reel: NovaReel, emulator: Any, tmp_path: Path) -> None:
+def test_job_failing_at_shot_k(reel: VideoGenerator, emulator: Any, tmp_path: Path) -> None:
     emulator.fail_jobs("INTERNAL_SERVER_EXCEPTION", shot=3, marker="FAIL-AT-3")
     request = MultiShotAutomated("A long walk. FAIL-AT-3. Rain. Sun.", duration=24)
     with pytest.raises(JobFailedError) as info:
@@ -305,7 +305,7 @@ def test_emulator_restarted_mid_wait_is_a_clear_error(
 ) -> None:
     client = make_client(emulator_process.url, max_attempts=3)
     client.ensure_bucket(BUCKET)
-    with NovaReel(client, time_scale=1.0) as reel:
+    with VideoGenerator(client, time_scale=1.0) as reel:
         submitted = reel.submit(TextVideo("A slow sunrise over a valley"), OUTPUT)
         ledger_id = submitted.ledger_id
         assert ledger_id is not None
@@ -338,7 +338,7 @@ def test_emulator_restarted_mid_wait_is_a_clear_error(
 def test_emulator_gone_mid_wait_is_a_clear_error(emulator_process: _EmulatorProcess) -> None:
     client = make_client(emulator_process.url, max_attempts=2, connect_timeout=2)
     client.ensure_bucket(BUCKET)
-    with NovaReel(client, time_scale=1.0) as reel:
+    with VideoGenerator(client, time_scale=1.0) as reel:
         submitted = reel.submit(TextVideo("A slow sunset over a lake"), OUTPUT)
 
         def stop_on_first_poll(progress: Any) -> None:
@@ -358,7 +358,7 @@ def test_emulator_gone_mid_wait_is_a_clear_error(emulator_process: _EmulatorProc
 
 
 def test_cli_download_cut_every_time_exits_3_with_a_message(
-    reel: NovaReel, emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    reel: VideoGenerator, emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from typer.testing import CliRunner
 

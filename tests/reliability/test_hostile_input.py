@@ -187,7 +187,7 @@ def test_an_oversized_storyboard_is_refused_before_parsing(tmp_path: Path) -> No
 
 def test_a_few_anchors_and_aliases_stay_allowed(tmp_path: Path) -> None:
     """Repeating a shot's settings with ``&``/``*`` is ordinary YAML: within the budget."""
-    from novareel.textfiles import parse_json_or_yaml
+    from novareel.foundation.textfiles import parse_json_or_yaml
 
     text = (
         "common: &common {image: frames/a.png}\n"
@@ -203,8 +203,8 @@ def test_a_few_anchors_and_aliases_stay_allowed(tmp_path: Path) -> None:
 
 
 def test_an_alias_inside_the_value_it_names_is_refused(tmp_path: Path) -> None:
-    from novareel.errors import InvalidRequestError
-    from novareel.textfiles import parse_json_or_yaml
+    from novareel.foundation.errors import InvalidRequestError
+    from novareel.foundation.textfiles import parse_json_or_yaml
 
     with pytest.raises(InvalidRequestError) as caught:
         parse_json_or_yaml("shots: &s [a, *s]\n", tmp_path / "loop.yaml", "storyboard")
@@ -227,7 +227,7 @@ def test_a_number_of_thousands_of_digits_is_refused_not_a_traceback(
 def test_problem_values_are_cut_at_every_depth() -> None:
     """Only top-level strings were cut: a list of lists of a million strings (what a
     YAML file can hand a validator) was dumped whole into ``--json`` and the MCP reply."""
-    from novareel.errors import InvalidRequestError, Problem, error_payload
+    from novareel.foundation.errors import InvalidRequestError, Problem, error_payload
 
     huge = [["lol" * 100] * 1_000_000, {"k" * 500: {"deeper": {"deepest": [1, 2, 3]}}}]
     cycle: list[Any] = []
@@ -258,7 +258,7 @@ def test_problem_values_are_cut_at_every_depth() -> None:
 
 
 def test_a_long_message_is_cut_in_the_json_payload() -> None:
-    from novareel.errors import Problem
+    from novareel.foundation.errors import Problem
 
     shown = Problem("since", "x" * 5_000_000, limit="y" * 5000).to_dict()
     assert len(shown["message"]) == 1000 and shown["message"].endswith("...")

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from novareel import TextVideo
-from novareel.errors import DownloadError
-from novareel.jobs import NovaReel, safe_local_path
+from novareel.foundation.errors import DownloadError
+from novareel.jobs import VideoGenerator, safe_local_path
 from tests.helpers import BUCKET, OUTPUT, job_dir
 
 LONG_NAME = "n" * 300
@@ -34,7 +34,7 @@ def _tree(root: Path) -> set[Path]:
 
 
 def test_unsafe_keys_in_a_job_folder_are_skipped(
-    reel: NovaReel, s3_client: Any, tmp_path: Path
+    reel: VideoGenerator, s3_client: Any, tmp_path: Path
 ) -> None:
     done = reel.generate(TextVideo("A red kite over hills"), OUTPUT, out_dir=None)
     assert done.status == "Completed" and done.invocation_id
@@ -132,7 +132,7 @@ def test_safe_local_path_defeats_a_planted_symlink(tmp_path: Path) -> None:
 
 
 def test_download_never_follows_a_planted_symlink(
-    reel: NovaReel, s3_client: Any, tmp_path: Path
+    reel: VideoGenerator, s3_client: Any, tmp_path: Path
 ) -> None:
     done = reel.generate(TextVideo("A lantern in fog"), OUTPUT, out_dir=None)
     assert done.invocation_id

@@ -32,12 +32,12 @@ from PIL import Image
 from novareel import MultiShotAutomated, MultiShotManual, Shot, TextVideo
 from novareel.emulator.errors import ApiError
 from novareel.emulator.validation import validate_start_request
-from novareel.errors import InvalidRequestError
-from novareel.images import load_starting_frame
-from novareel.jobs import NovaReel
+from novareel.foundation.errors import InvalidRequestError
+from novareel.foundation.s3uri import output_location
+from novareel.jobs import VideoGenerator
+from novareel.media.images import load_starting_frame
 from novareel.models.base import StartingFrame
 from novareel.models.nova_reel import build_request
-from novareel.s3uri import output_location
 from tests.helpers import BUCKET, make_client
 
 MODELS = ["amazon.nova-reel-v1:1", "amazon.nova-reel-v1:0", "amazon.nova-reel-v2:0", "bad model!"]
@@ -405,7 +405,7 @@ def test_fields_only_raw_json_can_express_are_refused_by_the_emulator() -> None:
 
 @pytest.fixture
 def http_setup(emulator: Any) -> Any:
-    """NovaReel without a ledger and a one-attempt raw boto3 client, on the emulator.
+    """VideoGenerator without a ledger and a one-attempt raw boto3 client, on the emulator.
 
     Every accepted job is made to fail at once (no rendering), and the quota is lifted.
     """
@@ -413,7 +413,7 @@ def http_setup(emulator: Any) -> Any:
     client.ensure_bucket(BUCKET)
     emulator.configure(quotas={"amazon.nova-reel-v1:1": 100_000, "amazon.nova-reel-v1:0": 100_000})
     emulator.fail_jobs("INTERNAL_SERVER_EXCEPTION", shot=1, count=None, marker="")
-    return NovaReel(client, ledger=False), client.bedrock
+    return VideoGenerator(client, ledger=False), client.bedrock
 
 
 def _request_object(case: Case, frames: dict[str, Frame]) -> Any:

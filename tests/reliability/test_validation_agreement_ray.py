@@ -24,7 +24,7 @@ from PIL import Image
 
 from novareel.emulator.errors import ApiError
 from novareel.emulator.validation import validate_start_request
-from novareel.errors import InvalidRequestError
+from novareel.foundation.errors import InvalidRequestError
 from novareel.models import GenerateOptions, build_request
 from novareel.models.base import StartingFrame
 

@@ -31,12 +31,12 @@ from PIL import Image
 
 from novareel import MultiShotAutomated, MultiShotManual, Shot, TextVideo
 from novareel.batch import run_batch
-from novareel.client import NovaReelClient
-from novareel.images import load_starting_frame
-from novareel.jobs import NovaReel
+from novareel.client import AwsClient
+from novareel.jobs import VideoGenerator
+from novareel.media.images import load_starting_frame
 from novareel.models import GenerateOptions, build_request
 from novareel.models.luma_ray import FAMILY as RAY_FAMILY
-from novareel.replay import retry
+from novareel.running.replay import retry
 from tests.helpers import BUCKET
 
 RAY = "luma.ray-v2:0"
@@ -96,7 +96,7 @@ def _real_format(data: bytes) -> str:
 
 @pytest.fixture
 def reel(emulator: Any) -> Any:
-    """NovaReel with its ledger on the emulator; no region configured, so each model
+    """VideoGenerator with its ledger on the emulator; no region configured, so each model
     goes to its own region (Ray 2: us-west-2). Every job fails at once (no render), so
     it can be retried, and quotas do not get in the way."""
     emulator.configure(
@@ -105,11 +105,11 @@ def reel(emulator: Any) -> Any:
         latency_spread=0.0,
     )
     emulator.fail_jobs("INTERNAL_SERVER_EXCEPTION", shot=1, count=None, marker="")
-    client = NovaReelClient(
+    client = AwsClient(
         endpoint_url=emulator.url, access_key="testing", secret_key="testing", max_attempts=2
     )
     client.ensure_bucket(BUCKET)
-    with NovaReel(client, time_scale=5000.0) as api:
+    with VideoGenerator(client, time_scale=5000.0) as api:
         yield api
 
 
@@ -120,7 +120,7 @@ def received(emulator: Any, arn: str) -> dict[str, Any]:
     return model_input
 
 
-def wait_failed(api: NovaReel, ledger_id: int | None) -> None:
+def wait_failed(api: VideoGenerator, ledger_id: int | None) -> None:
     deadline = time.monotonic() + 30
     while True:
         result = api.status(str(ledger_id))
@@ -131,7 +131,7 @@ def wait_failed(api: NovaReel, ledger_id: int | None) -> None:
         time.sleep(0.05)
 
 
-def retried(api: NovaReel, emulator: Any, first: Any) -> dict[str, Any]:
+def retried(api: VideoGenerator, emulator: Any, first: Any) -> dict[str, Any]:
     """``jobs retry`` of a Failed job (``replay.retry``): what the emulator received."""
     wait_failed(api, first.ledger_id)
     again = retry(api, str(first.ledger_id), wait=False)
@@ -209,7 +209,7 @@ def ray_request(asked: dict[str, Any], folder: Path) -> Any:
 @SETTINGS
 @given(asked=ray_asks())
 def test_ray2_received_is_asked_on_submit_and_on_retry(
-    asked: dict[str, Any], reel: NovaReel, emulator: Any, image_dir: Path
+    asked: dict[str, Any], reel: VideoGenerator, emulator: Any, image_dir: Path
 ) -> None:
     first = reel.submit(ray_request(asked, image_dir), OUTPUT)
     assert ":us-west-2:" in first.invocation_arn
@@ -218,7 +218,7 @@ def test_ray2_received_is_asked_on_submit_and_on_retry(
 
 
 def test_ray2_loop_and_both_keyframes_survive_a_retry(
-    reel: NovaReel, emulator: Any, image_dir: Path
+    reel: VideoGenerator, emulator: Any, image_dir: Path
 ) -> None:
     """The case the issue names, pinned whatever Hypothesis draws."""
     asked = {
@@ -321,7 +321,7 @@ def nova_request(asked: dict[str, Any], folder: Path) -> Any:
 @SETTINGS
 @given(asked=nova_asks())
 def test_nova_received_is_asked_on_submit_and_on_retry(
-    asked: dict[str, Any], reel: NovaReel, emulator: Any, image_dir: Path
+    asked: dict[str, Any], reel: VideoGenerator, emulator: Any, image_dir: Path
 ) -> None:
     first = reel.submit(nova_request(asked, image_dir), OUTPUT)
     assert_nova_received(asked, received(emulator, first.invocation_arn))
@@ -332,7 +332,7 @@ def test_nova_received_is_asked_on_submit_and_on_retry(
 
 
 def test_a_resumed_batch_sends_what_the_file_asks(
-    reel: NovaReel, emulator: Any, image_dir: Path, tmp_path: Path
+    reel: VideoGenerator, emulator: Any, image_dir: Path, tmp_path: Path
 ) -> None:
     """A batch whose submits all failed (503, the outcome unknown: rows left
     Submitting) is run again: each item is sent again, with its recorded token, and

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from novareel import NovaReel, TextVideo
+from novareel import TextVideo, VideoGenerator
 from novareel.cli import _register, app
-from novareel.errors import BudgetExceededError, InvalidRequestError, NovaReelError
+from novareel.foundation.errors import BudgetExceededError, InvalidRequestError, NovaReelError
 from novareel.ledger import Ledger
 from novareel.models.understanding import NOVA_2_LITE
 from novareel.review import parse_verdict, plan_review, review_video
@@ -62,7 +62,7 @@ def shape(value: Any) -> Any:
 
 
 @pytest.fixture
-def job(reel: NovaReel, tmp_path: Path) -> Any:
+def job(reel: VideoGenerator, tmp_path: Path) -> Any:
     result = reel.generate(TextVideo(PROMPT), OUTPUT, out_dir=tmp_path / "videos")
     assert result.status == "Completed" and result.ledger_id is not None
     return result
@@ -75,7 +75,7 @@ def local(emulator: Any, monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def test_review_sends_the_seeds_request_shape_and_parses_the_verdict(
-    reel: NovaReel, emulator: Any, job: Any
+    reel: VideoGenerator, emulator: Any, job: Any
 ) -> None:
     outcome = review_video(reel, str(job.ledger_id))
     received = emulator.invocations()
@@ -117,7 +117,7 @@ def test_over_max_cost_is_refused_before_any_call(
 
 
 def test_a_review_counts_in_spend_and_against_the_standing_budget(
-    reel: NovaReel, emulator: Any, job: Any, monkeypatch: pytest.MonkeyPatch
+    reel: VideoGenerator, emulator: Any, job: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     outcome = review_video(reel, str(job.ledger_id))
     with Ledger.open_default() as ledger:
@@ -135,7 +135,7 @@ def test_a_review_counts_in_spend_and_against_the_standing_budget(
 
 
 def test_a_refused_call_is_recorded_failed_and_costs_nothing(
-    reel: NovaReel, emulator: Any, job: Any
+    reel: VideoGenerator, emulator: Any, job: Any
 ) -> None:
     emulator.fail_calls(operation="InvokeModel", code="AccessDeniedException", count=5)
     with pytest.raises(NovaReelError):
@@ -195,7 +195,7 @@ def test_the_mcp_tool_reviews_within_the_session_caps(
 
 
 def test_a_local_file_goes_as_bytes_within_the_limit(
-    reel: NovaReel, emulator: Any, job: Any, tmp_path: Path
+    reel: VideoGenerator, emulator: Any, job: Any, tmp_path: Path
 ) -> None:
     video = Path(job.local_dir) / "output.mp4"
     outcome = review_video(reel, str(video))
@@ -213,7 +213,7 @@ def test_a_local_file_goes_as_bytes_within_the_limit(
 
 
 def test_an_unfinished_or_unknown_model_is_refused_before_sending(
-    reel: NovaReel, emulator: Any, job: Any
+    reel: VideoGenerator, emulator: Any, job: Any
 ) -> None:
     with pytest.raises(InvalidRequestError) as caught:
         plan_review(reel, str(job.ledger_id), model_id="nova-reel")

@@ -18,10 +18,10 @@ from typing import Any
 from novareel.batch.identity import batch_identity, content_hash
 from novareel.batch.items import _build_item, _names_shots, _prefix
 from novareel.batch.keys import _unknown_key_problems, default_keys
-from novareel.errors import InvalidRequestError, Problem
+from novareel.foundation.errors import InvalidRequestError, Problem
+from novareel.foundation.s3uri import OutputLocation, output_location
+from novareel.foundation.textfiles import load_json, parse_json_or_yaml, read_input_text
 from novareel.models import VideoRequest, get_model
-from novareel.s3uri import OutputLocation, output_location
-from novareel.textfiles import load_json, parse_json_or_yaml, read_input_text
 
 __all__ = ["BatchFile", "BatchItem", "load_batch"]
 
@@ -184,7 +184,7 @@ def load_batch(
     base = file_path.parent
     # Read once for every item: an item (and the file's defaults) naming no model is
     # for the person's default model (NOVAREEL_MODEL, [defaults] in config.toml).
-    from novareel.defaults import read_defaults
+    from novareel.settings.defaults import read_defaults
 
     chosen = read_defaults()
     for number, raw in enumerate(entries, start=1):

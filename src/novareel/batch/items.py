@@ -2,7 +2,7 @@
 
 :func:`_build_item` reads one item's keys (over the defaults it inherits), checks the
 file's own rules (keys, types), hands the request to the library's one builder
-(:func:`novareel.compose.compose_requests`, which ``generate`` and the MCP server use
+(:func:`novareel.requests.compose.compose_requests`, which ``generate`` and the MCP server use
 too) and names every problem by where it is in the file (``items[3].image``);
 :func:`novareel.batch.file.load_batch` calls it for each item.
 """
@@ -21,10 +21,10 @@ from novareel.batch.keys import (
     item_keys,
     request_keys,
 )
-from novareel.compose import RequestSpec, ShotSpec, compose_requests
-from novareel.defaults import ModelDefault
-from novareel.errors import Problem
+from novareel.foundation.errors import Problem
 from novareel.models import VideoRequest
+from novareel.requests.compose import RequestSpec, ShotSpec, compose_requests
+from novareel.settings.defaults import ModelDefault
 
 
 def _file_keys() -> dict[str, str]:
@@ -69,7 +69,7 @@ def _build_item(
 
     ``requests`` holds one request, or one per shot for a storyboard on a model that
     has no multi-shot job (Luma Ray 2). The file's own rules (keys, types) are checked
-    here; the request itself comes from :func:`novareel.compose.compose_requests`, the
+    here; the request itself comes from :func:`novareel.requests.compose.compose_requests`, the
     builder ``generate`` uses, and its notices (image notes, prompt advice) go to
     ``notes``.
     """

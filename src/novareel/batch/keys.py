@@ -12,9 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from typing import Any
 
-from novareel.compose import ShotSpec
-from novareel.errors import Problem
+from novareel.foundation.errors import Problem
 from novareel.models import Option, request_options
+from novareel.requests.compose import ShotSpec
 
 __all__ = ["default_keys", "item_keys", "request_keys"]
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from novareel.results import Failure, video_among
+from novareel.foundation.results import Failure, video_among
 
 __all__ = ["BatchEvent", "BatchSummary", "ItemOutcome", "ItemPhase"]
 

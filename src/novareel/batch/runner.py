@@ -23,7 +23,7 @@ own retries, and grows by one after as many successful submits as the current li
 A quota answer means "no slot now": the item goes back to the queue with the same
 token, and the next submit waits for a job to finish or a back-off to pass.
 
-**The account's quota is shared** (:mod:`novareel.quota`): before each submit the
+**The account's quota is shared** (:mod:`novareel.limits.quota`): before each submit the
 runner takes a lease on one slot of the item's model and region from the ledger,
 which every process on the same ledger (on PostgreSQL, every machine) counts, and
 gives it back when the job ends or the submit is refused. While the slots are taken
@@ -37,14 +37,14 @@ follows the jobs' expected ends (the single-job poll schedule), so a slot that f
 up is refilled within a few percent of a job's length.
 
 Budgets (``docs/budgets.md``) are checked before every submit. When the next submit
-would cross the standing daily or monthly budget (or the ``NovaReel``'s
+would cross the standing daily or monthly budget (or the ``VideoGenerator``'s
 ``max_cost_usd``), the runner stops submitting: the jobs already sent are waited for
 and downloaded as usual, the rest stay pending in the ledger, and the summary says
 why (``budget_stop``). A rerun after the limit is raised (or the day rolls over)
 continues exactly once. With a ``max_cost_usd``, a run whose remaining items would
 cost more than the cap as a whole is refused before anything is sent.
 
-Time is injected (``clock``, ``sleep`` and ``now``, as in :mod:`novareel.waiting`), so
+Time is injected (``clock``, ``sleep`` and ``now``, as in :mod:`novareel.foundation.waiting`), so
 the runner's timing (the run's ``timeout``, back-offs, the poll gap) is tested with a
 fake clock and no real waiting (``tests/batch/test_batch_clock.py``).
 
@@ -76,7 +76,7 @@ from novareel.batch.state import (
     downloaded,
     retryable,
 )
-from novareel.errors import (
+from novareel.foundation.errors import (
     AwsError,
     BudgetExceededError,
     DownloadError,
@@ -89,13 +89,13 @@ from novareel.errors import (
     ServiceValidationError,
     ThrottledError,
 )
-from novareel.quota import SharedQuota, quota_settings
-from novareel.results import Failure, JobResult, advice_for
-from novareel.status import JobStatus
-from novareel.waiting import PollSchedule
+from novareel.foundation.results import Failure, JobResult, advice_for
+from novareel.foundation.status import JobStatus
+from novareel.foundation.waiting import PollSchedule
+from novareel.limits.quota import SharedQuota, quota_settings
 
 if TYPE_CHECKING:
-    from novareel.jobs import NovaReel
+    from novareel.jobs import VideoGenerator
     from novareel.ledger import JobRecord, Ledger
 
 log = logging.getLogger("novareel")
@@ -124,7 +124,7 @@ class BatchRunner:
     ``check_video=False`` skips decoding each downloaded video to compare it with the
     request (worth it for large batches on a slow machine).
 
-    Time is injected, as in :mod:`novareel.waiting`, so tests drive the runner with a
+    Time is injected, as in :mod:`novareel.foundation.waiting`, so tests drive the runner with a
     fake clock and never sleep: ``clock`` (monotonic seconds) times the run's
     ``timeout``, back-offs and the poll gap; ``sleep(seconds)`` is the pause between
     two steps of the loop (by default a wait on the runner's wake-up event, which a
@@ -134,7 +134,7 @@ class BatchRunner:
 
     def __init__(
         self,
-        api: NovaReel,
+        api: VideoGenerator,
         batch: BatchFile,
         *,
         out_dir: str | Path | None = ".",
@@ -154,7 +154,7 @@ class BatchRunner:
         if api.ledger is None:
             raise LedgerError(
                 "a batch needs the job ledger: it is what makes a run resumable",
-                hint="Create NovaReel without ledger=False.",
+                hint="Create the VideoGenerator without ledger=False.",
             )
         if max_retries < 0:
             raise InvalidRequestError(
@@ -411,7 +411,7 @@ class BatchRunner:
     def _downloads_item(self, state: ItemState) -> bool:
         """Whether the runner downloads this item once it completes: not without an
         ``out_dir``, and not a storyboard's shot (``item.group``), which
-        :mod:`novareel.shotboard` fetches straight into the storyboard's one folder
+        :mod:`novareel.running.shotboard` fetches straight into the storyboard's one folder
         (a download folder per shot would be left beside it)."""
         return self.out_dir is not None and state.item.group is None
 
@@ -454,7 +454,7 @@ class BatchRunner:
     def _next_tick(self) -> float:
         """Seconds until the next ListAsyncInvokes.
 
-        The soonest :class:`~novareel.waiting.PollSchedule` delay over the jobs in
+        The soonest :class:`~novareel.foundation.waiting.PollSchedule` delay over the jobs in
         flight, each at its own age: sparse while none can be done yet, dense around
         the moment one should end, so a freed slot is refilled within a few percent of
         a job's length instead of up to a whole fixed interval later (measured in
@@ -786,7 +786,7 @@ class BatchRunner:
 
 
 def run_batch(
-    api: NovaReel,
+    api: VideoGenerator,
     path: str | Path,
     *,
     defaults: Mapping[str, Any] | None = None,

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 from novareel.batch.file import BatchFile, BatchItem
 from novareel.batch.identity import content_hash
 from novareel.batch.outcomes import ItemPhase
-from novareel.errors import NovaReelError
+from novareel.foundation.errors import NovaReelError
+from novareel.foundation.results import Failure
 from novareel.models import find_model, get_model
-from novareel.results import Failure
 
 if TYPE_CHECKING:
     from novareel.ledger import JobRecord, Ledger

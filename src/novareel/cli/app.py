@@ -19,7 +19,7 @@ from typing import Any, ParamSpec, TypeVar
 import typer
 from typer.core import TyperGroup
 
-from novareel.errors import InvalidRequestError, NovaReelError, error_payload
+from novareel.foundation.errors import InvalidRequestError, NovaReelError, error_payload
 
 #: The order commands appear in ``--help``: the job's life first, then media, then tools.
 COMMAND_ORDER = (

@@ -27,9 +27,9 @@ from novareel.cli.common import (
     with_connection,
 )
 from novareel.cli.review_cmd import REVIEW_FLAG, print_reviews
-from novareel.display import neutralise
-from novareel.s3uri import OUTPUT_URI_ENV, resolve_output_uri
-from novareel.status import JobStatus
+from novareel.foundation.display import neutralise
+from novareel.foundation.s3uri import OUTPUT_URI_ENV, resolve_output_uri
+from novareel.foundation.status import JobStatus
 
 _PHASE_STYLE = {
     "pending": "dim",
@@ -481,7 +481,7 @@ def batch(
         _dry_run(batch_file, json_output)
         return
 
-    # Each item runs in its own model's region (NovaReel.region_for), like `generate`;
+    # Each item runs in its own model's region (VideoGenerator.region_for), like `generate`;
     # the first item's model only names the client's default region.
     region = next(
         (get_model(item.request.model_id).info.default_region for item in batch_file.items), None
@@ -522,7 +522,7 @@ def batch(
         if batch_file.groups and not no_download:
             # The storyboard items' shots are fetched into their one folder each and
             # joined there (while the connection, and a --local emulator, are open).
-            from novareel.shotboard import assemble_groups
+            from novareel.running.shotboard import assemble_groups
 
             when = api.ledger.get_batch(summary.batch_id).created_at if api.ledger else None
             joined = assemble_groups(
@@ -563,8 +563,8 @@ def batch(
 
 def _check_regions(batch_file: Any, region: str) -> None:
     """Every item's model offered in the explicit ``region``, else one error naming
-    each model that is not (:meth:`NovaReel.check_regions`, without a client)."""
-    from novareel.errors import InvalidRequestError
+    each model that is not (:meth:`VideoGenerator.check_regions`, without a client)."""
+    from novareel.foundation.errors import InvalidRequestError
     from novareel.jobs.session import region_refusal
 
     refusals = [
@@ -584,7 +584,7 @@ def _lifecycle_notices(batch_file: Any) -> list[str]:
     models = dict.fromkeys(item.request.model_id for item in batch_file.items)
     found = (lifecycle_notice(get_model(model_id)) for model_id in models)
     notices = [notice for notice in found if notice]
-    from novareel.defaults import read_defaults
+    from novareel.settings.defaults import read_defaults
 
     chosen = read_defaults()
     if not chosen.is_built_in and chosen.model_id in models:

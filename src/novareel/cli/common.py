@@ -1,6 +1,6 @@
 """Options and helpers shared by the commands that talk to AWS (or the emulator).
 
-Every such command takes the same connection options, builds its :class:`NovaReel`
+Every such command takes the same connection options, builds its :class:`VideoGenerator`
 through :func:`open_api`, and draws waits and downloads with the same Rich bars.
 Secrets are never options: credentials come from boto3's usual sources.
 """
@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import typer
 
 from novareel.cli.app import emit_json, err_console, with_flags
-from novareel.connection import Connection as Connection  # the options, re-exported
-from novareel.display import neutralise
-from novareel.errors import ImageError, InvalidRequestError, Problem
-from novareel.status import JobStatus
+from novareel.foundation.display import neutralise
+from novareel.foundation.errors import ImageError, InvalidRequestError, Problem
+from novareel.foundation.status import JobStatus
+from novareel.running.connection import Connection as Connection  # the options, re-exported
 
 if TYPE_CHECKING:
-    from novareel.connection import Endpoint
     from novareel.models import Option
+    from novareel.running.connection import Endpoint
 
 PROFILE = typer.Option(None, "--profile", help="AWS profile (as AWS_PROFILE).")
 REGION = typer.Option(None, "--region", help="AWS region (default: boto3's, else us-east-1).")
@@ -142,8 +142,8 @@ class with_request_options:
         return inner.replace(parameters=[*added, *positional, *keyword])
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        from novareel.compose import RequestSpec
         from novareel.models import request_options
+        from novareel.requests.compose import RequestSpec
 
         shared: dict[str, Any] = {}
         family: dict[str, Any] = {}
@@ -260,11 +260,11 @@ def with_connection(func: F) -> F:
 
 @contextlib.contextmanager
 def open_endpoint(conn: Connection) -> Iterator[Endpoint]:
-    """The library's connection (:func:`novareel.connection.connect`) as commands open
+    """The library's connection (:func:`novareel.running.connection.connect`) as commands open
     it: the local sandbox's notices on stderr, hints naming ``--local``. An emulator
     started here is stopped when the block ends."""
     from novareel.client import LOCAL_HINT_CLI
-    from novareel.connection import connect
+    from novareel.running.connection import connect
 
     with connect(conn, on_notice=cli_notice, local_hint=LOCAL_HINT_CLI) as endpoint:
         yield endpoint
@@ -274,7 +274,7 @@ def open_endpoint(conn: Connection) -> Iterator[Endpoint]:
 def open_api(
     conn: Connection, *, waits: bool = False, region: str | None = None
 ) -> Iterator[tuple[Any, Any]]:
-    """A :class:`NovaReel` for these options, and the local emulator when ``--local``.
+    """A :class:`VideoGenerator` for these options, and the local emulator when ``--local``.
 
     Yields ``(api, local)``; ``local`` is None unless ``--local``. An emulator started
     here is stopped when the block ends. ``waits`` says the command will wait for jobs,
@@ -283,7 +283,7 @@ def open_api(
     neither ``--region`` nor boto3's configuration names one (always with ``--local``,
     whose emulator hosts each model where AWS does). With ``--local`` an output bucket
     missing from the emulator is created at the submit, with a notice on stderr.
-    Everything but the printing is :class:`novareel.connection.Endpoint`'s.
+    Everything but the printing is :class:`novareel.running.connection.Endpoint`'s.
     """
     with open_endpoint(conn) as endpoint, endpoint.api(region=region, waits=waits) as api:
         yield api, endpoint.emulator
@@ -333,7 +333,7 @@ class JobProgress:
         return self._downloaded if self.enabled else None
 
     def _waited(self, p: Any) -> None:
-        """A :class:`~novareel.waiting.WaitProgress`: the bar runs from submit to the
+        """A :class:`~novareel.foundation.waiting.WaitProgress`: the bar runs from submit to the
         *expected* end; past it, it stays full and says how far over the job is."""
         if self._wait is None:
             from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
@@ -425,7 +425,7 @@ def print_result(result: Any, as_json: bool) -> None:
         ("task", f"{result.task_type}  {result.model_id}"),
     ]
     if result.duration_seconds:
-        from novareel.results import format_cost
+        from novareel.foundation.results import format_cost
 
         cost = format_cost(
             result.estimated_cost_usd,

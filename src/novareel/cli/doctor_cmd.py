@@ -1,7 +1,7 @@
 """``novareel doctor``: every check that makes a first real run fail, with its fix.
 
 The checks live in :mod:`novareel.preflight` (``run_checks``) and the client comes from
-the library's connection factory (:mod:`novareel.connection`, the model's own region
+the library's connection factory (:mod:`novareel.running.connection`, the model's own region
 when none is configured); this module resolves the options and prints one line per
 check and the report's verdict. Exit 0 when a run on this endpoint can work (warnings
 allowed), 1 when a check fails, 2 for bad input (nothing is sent), 3 when AWS cannot be
@@ -14,7 +14,7 @@ import typer
 
 from novareel.cli.app import JSON_HELP, app, console, emit_json, handle_errors
 from novareel.cli.common import CONNECTION, Connection, open_endpoint, with_connection
-from novareel.s3uri import OUTPUT_URI_ENV
+from novareel.foundation.s3uri import OUTPUT_URI_ENV
 
 _MARKS = {
     "ok": "[green]✓[/]",
@@ -50,11 +50,11 @@ def doctor(
     the endpoint answers (an emulator's, as configured) is shown beside the one AWS
     published; against an emulator, "ready" means ready on that emulator.
     """
-    from novareel.defaults import read_defaults
-    from novareel.local import LocalClient
+    from novareel.client.local import LocalClient
+    from novareel.foundation.s3uri import LOCAL_OUTPUT_URI, output_location, resolve_output_uri
     from novareel.models import get_model
     from novareel.preflight import run_checks
-    from novareel.s3uri import LOCAL_OUTPUT_URI, output_location, resolve_output_uri
+    from novareel.settings.defaults import read_defaults
 
     # The model a command naming none would use (NOVAREEL_MODEL, [defaults]), checked
     # here too: a mistake in config.toml shows up before a first run.

@@ -91,7 +91,7 @@ def emulator(
         from novareel.emulator import DEFAULT_SPEED, EmulatorConfig, EmulatorServer
         from novareel.emulator.catalog import parse_model_state
     except ImportError as exc:  # pragma: no cover - depends on the installed extras
-        from novareel.errors import EmulatorError
+        from novareel.foundation.errors import EmulatorError
 
         raise EmulatorError(
             f"the emulator is not installed ({exc.name} is missing)",
@@ -138,7 +138,7 @@ def emulator(
     try:
         server.start()
     except OSError as exc:
-        from novareel.errors import EmulatorError
+        from novareel.foundation.errors import EmulatorError
 
         raise EmulatorError(
             f"cannot listen on {host}:{port}: {exc.strerror or exc}",

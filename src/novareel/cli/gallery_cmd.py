@@ -14,7 +14,7 @@ import typer
 
 from novareel.cli.app import JSON_HELP, app, console, emit_json, err_console, handle_errors
 from novareel.cli.common import CREDENTIALS_FILE, PROFILE
-from novareel.errors import InvalidRequestError, Problem
+from novareel.foundation.errors import InvalidRequestError, Problem
 
 if TYPE_CHECKING:
     from novareel.gallery import Presigner
@@ -35,24 +35,24 @@ def _presigner(profile: str | None, credentials_file: str | None, expires: int) 
     credentials (real ones are never sent to a local endpoint); any other job with
     boto3's usual credentials (``--profile``, environment, SSO...).
     """
-    from novareel.client import NovaReelClient
-    from novareel.local import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY
+    from novareel.client import AwsClient
+    from novareel.client.local import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY
 
-    clients: dict[tuple[str | None, str | None], NovaReelClient] = {}
+    clients: dict[tuple[str | None, str | None], AwsClient] = {}
 
     def presign(record: Any, uri: Any, region: str | None) -> str:
         endpoint = record.endpoint if record.ran_locally else None
         key = (endpoint, region)
         if key not in clients:
             if endpoint is not None:
-                clients[key] = NovaReelClient(
+                clients[key] = AwsClient(
                     region=region or "us-east-1",
                     endpoint_url=endpoint,
                     access_key=LOCAL_ACCESS_KEY,
                     secret_key=LOCAL_SECRET_KEY,
                 )
             else:
-                clients[key] = NovaReelClient(
+                clients[key] = AwsClient(
                     profile=profile, credentials_file=credentials_file, region=region
                 )
         return clients[key].presign_get(uri, expires, region=region)

@@ -3,7 +3,7 @@
 The options that shape the video (the prompt, ``--duration``, ``--aspect-ratio``...)
 are not listed here: each is declared once by its model family and
 :func:`~novareel.cli.common.with_request_options` makes them flags, handing the
-command one :class:`~novareel.compose.RequestSpec`. Only where the video goes and how
+command one :class:`~novareel.requests.compose.RequestSpec`. Only where the video goes and how
 it is sent and waited for are this command's own options.
 """
 
@@ -30,10 +30,10 @@ from novareel.cli.common import (
     with_request_options,
 )
 from novareel.cli.review_cmd import REVIEW_FLAG, print_reviews
-from novareel.compose import RequestSpec
-from novareel.errors import InvalidRequestError, Problem
-from novareel.s3uri import OUTPUT_URI_ENV
-from novareel.status import JobStatus
+from novareel.foundation.errors import InvalidRequestError, Problem
+from novareel.foundation.s3uri import OUTPUT_URI_ENV
+from novareel.foundation.status import JobStatus
+from novareel.requests.compose import RequestSpec
 
 
 def _parse_tags(values: list[str]) -> dict[str, str]:
@@ -118,9 +118,9 @@ def generate(
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Generate a video: check everything, submit, wait with progress, download."""
-    from novareel.compose import compose_requests
+    from novareel.foundation.s3uri import output_location, resolve_output_uri
     from novareel.models import submit_option_problems
-    from novareel.s3uri import output_location, resolve_output_uri
+    from novareel.requests.compose import compose_requests
 
     # Every check runs, whatever failed before it, so one run lists every problem of
     # the command line (each named by the flag the user typed).
@@ -252,7 +252,7 @@ def generate(
                 no_download, json_output, shown, job_name,
             )  # fmt: skip
             return
-        from novareel.results import format_cost
+        from novareel.foundation.results import format_cost
 
         sent: list[Any] = []  # the accepted job, once the library says so
 
@@ -380,7 +380,7 @@ def _print_dry_run(
     from novareel.jobs.dry_run import dry_run, existing_ledger
 
     if conn.local:
-        from novareel.local import emulator_url
+        from novareel.client.local import emulator_url
 
         endpoint: str | None = emulator_url(conn.endpoint_url)
     else:
@@ -466,8 +466,8 @@ def _run_per_shot(
     name: str | None = None,
 ) -> None:
     """A storyboard on a model without multi-shot: the library's one per-shot runner
-    (:func:`novareel.shotboard.run_storyboard`); this only prints."""
-    from novareel.shotboard import run_storyboard
+    (:func:`novareel.running.shotboard.run_storyboard`); this only prints."""
+    from novareel.running.shotboard import run_storyboard
 
     def on_event(event: Any) -> None:
         if not json_output and event.message:

@@ -33,10 +33,10 @@ from novareel.cli.common import (
     with_connection,
 )
 from novareel.cli.track import MAX_ALIAS
-from novareel.display import neutralise
-from novareel.errors import InvalidRequestError, Problem
-from novareel.status import JobStatus
-from novareel.when import parse_when
+from novareel.foundation.display import neutralise
+from novareel.foundation.errors import InvalidRequestError, Problem
+from novareel.foundation.status import JobStatus
+from novareel.foundation.when import parse_when
 
 jobs_app = command_group(
     "jobs",
@@ -107,9 +107,9 @@ def _status_text(record: Any) -> str:
 
 
 def _cost_text(record: Any, *, compact: bool = False) -> str:
-    """The job's price in :func:`novareel.results.format_cost`'s words (a refused or
+    """The job's price in :func:`novareel.foundation.results.format_cost`'s words (a refused or
     never-sent submit cost $0, whatever its estimate)."""
-    from novareel.results import format_cost
+    from novareel.foundation.results import format_cost
 
     return format_cost(
         record.estimated_cost_usd,
@@ -200,7 +200,7 @@ def _stream_json(records: Iterable[Any]) -> None:
 def _cells(record: Any, wide: bool) -> tuple[list[str], str, str]:
     """One job's cells (in the order of :func:`_headers`), its status colour and its
     prompt on one line: shared by the Rich table and the streamed one."""
-    from novareel.naming import prompt_of, shots_of
+    from novareel.foundation.naming import prompt_of, shots_of
 
     r = record
     colour = "dim" if r.not_sent else STATUS_COLOURS.get(r.status, "")
@@ -389,7 +389,7 @@ def jobs_show(
     from rich.markup import escape
     from rich.table import Table
 
-    from novareel.naming import prompt_of, shots_of
+    from novareel.foundation.naming import prompt_of, shots_of
 
     colour = STATUS_COLOURS.get(record.status, "")
     status_text = _status_text(record)
@@ -482,7 +482,7 @@ def jobs_sync(
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Reconcile the ledger with the service (ListAsyncInvokes); adopt jobs made elsewhere."""
-    from novareel.replay import sync_jobs
+    from novareel.running.replay import sync_jobs
 
     when = parse_when(since, flag="--since")
     with open_api(conn) as (api, _):
@@ -517,7 +517,7 @@ def jobs_retry(
 ) -> None:
     """Submit a Failed or Rejected job again as a new job linked to it (attempt + 1)."""
     from novareel.jobs import job_failed_error
-    from novareel.replay import retry
+    from novareel.running.replay import retry
 
     cap = cost_cap.parse(max_cost)
     with open_api(conn, waits=wait) as (api, _), JobProgress(not json_output) as bars:

@@ -1,6 +1,6 @@
 """``--max-cost USD``, shared by the commands that spend money (generate, batch, retry).
 
-The option is read as text and parsed by :func:`novareel.budget.parse_max_cost`, so a
+The option is read as text and parsed by :func:`novareel.limits.budget.parse_max_cost`, so a
 bad value (``abc``, ``-1``, ``nan``) is an :class:`InvalidRequestError` naming
 ``--max-cost`` that ``--json`` prints as JSON, like every other bad input (exit 2).
 """
@@ -22,17 +22,17 @@ MAX_COST = typer.Option(
 
 def parse(value: str | None) -> float | None:
     """The ``--max-cost`` value as dollars (None when not given)."""
-    from novareel.budget import parse_max_cost
+    from novareel.limits.budget import parse_max_cost
 
     return parse_max_cost(value, field="--max-cost")
 
 
 def arm(api: Any, max_cost: float | None) -> None:
-    """Give the command's :class:`NovaReel` a ``--max-cost`` cap for what it submits
+    """Give the command's :class:`VideoGenerator` a ``--max-cost`` cap for what it submits
     (retries and every shot included), so the library's own guard enforces it."""
     if max_cost is None:
         return
-    from novareel.budget import CostCap
+    from novareel.limits.budget import CostCap
 
     api.cost_cap = CostCap(max_cost, name="--max-cost")
 
@@ -47,7 +47,7 @@ def check_command(
     several jobs (a storyboard on Ray 2) fail before the first one instead of midway.
     A ``--token`` that already produced a job sends nothing and is not refused.
     """
-    from novareel.budget import check_max_cost, check_standing_budget
+    from novareel.limits.budget import check_max_cost, check_standing_budget
 
     if token and api.ledger is not None and api.ledger.token_accepted(token):
         return

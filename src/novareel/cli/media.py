@@ -53,7 +53,7 @@ def inspect_command(
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Print what a video really is: codec, size, fps, duration, frames and shots."""
-    from novareel.video import check_video, inspect_video
+    from novareel.media.video import check_video, inspect_video
 
     info = inspect_video(video)
     mismatches = (
@@ -99,7 +99,7 @@ def contact_sheet_command(
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Tile frames of a video, labelled with their timestamps, into one PNG."""
-    from novareel.video import make_contact_sheet
+    from novareel.media.video import make_contact_sheet
 
     sheet = make_contact_sheet(video, out, every=every, columns=columns, thumb_width=thumb_width)
     if json_output:
@@ -123,7 +123,7 @@ def frame_command(
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Extract one frame at exactly 1280x720, ready to start the next clip."""
-    from novareel.video import save_frame
+    from novareel.media.video import save_frame
 
     path = save_frame(video, out, at=at, last=last)
     if json_output:
@@ -144,7 +144,7 @@ def camera_command(
     """
     from rich.table import Table
 
-    from novareel.prompting import CAMERA_MOVES
+    from novareel.requests.prompting import CAMERA_MOVES
 
     if json_output:
         emit_json(
@@ -176,8 +176,8 @@ def image_check_command(
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Check a starting frame against every Nova Reel rule (exit 2 if refused)."""
-    from novareel.errors import InvalidRequestError
-    from novareel.images import fit_problem, prepare_starting_frame
+    from novareel.foundation.errors import InvalidRequestError
+    from novareel.media.images import fit_problem, prepare_starting_frame
 
     bad_fit = fit_problem(fit)
     if bad_fit is not None:
@@ -236,8 +236,8 @@ def storyboard_check_command(
     """Report every problem of a storyboard at once, with shot numbers, plus its
     duration and the price `generate` would pay for it with the same options (one job
     per shot on a model without multi-shot). Exit code 2 when there are problems."""
-    from novareel.defaults import read_defaults
-    from novareel.storyboard import check_storyboard, shot_label
+    from novareel.requests.storyboard import check_storyboard, shot_label
+    from novareel.settings.defaults import read_defaults
 
     report = check_storyboard(
         file,

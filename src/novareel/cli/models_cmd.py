@@ -4,13 +4,13 @@ The registry (ids, aliases, regions, prices, task types, published lifecycle) jo
 with the endpoint's Bedrock control plane (lifecycle, access), one region per model:
 the model's own unless ``--region`` is given. The two lifecycles are printed side by
 side (:func:`novareel.preflight.survey_models` keeps them apart); the clients come from
-the library's connection factory (:mod:`novareel.connection`). ``--offline`` shows
+the library's connection factory (:mod:`novareel.running.connection`). ``--offline`` shows
 the registry alone and makes no call. ``--json`` prints a JSON array, one object per
 model.
 
 ``novareel models default [MODEL]`` shows or sets the model used when a command, a
 batch item or an MCP call names none (``[defaults]`` in config.toml, read and checked
-by :mod:`novareel.defaults`; ``NOVAREEL_MODEL`` overrides it).
+by :mod:`novareel.settings.defaults`; ``NOVAREEL_MODEL`` overrides it).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import typer
 
 from novareel.cli.app import JSON_HELP, command_group, console, emit_json, handle_errors
 from novareel.cli.common import CONNECTION, Connection, open_endpoint, with_connection
-from novareel.errors import AwsError
+from novareel.foundation.errors import AwsError
 
 
 def credentials_hint(exc: AwsError, extra: str) -> AwsError:
@@ -82,8 +82,8 @@ def models(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from novareel.defaults import read_defaults
     from novareel.preflight import is_credential_error, survey_models
+    from novareel.settings.defaults import read_defaults
 
     chosen = read_defaults()
     if offline:
@@ -152,9 +152,9 @@ def models_default(
     """
     from rich.markup import escape
 
-    from novareel.defaults import MODEL_ENV, TABLE, read_defaults, write_default_model
-    from novareel.errors import InvalidRequestError, Problem
+    from novareel.foundation.errors import InvalidRequestError, Problem
     from novareel.models import get_model
+    from novareel.settings.defaults import MODEL_ENV, TABLE, read_defaults, write_default_model
 
     if model is not None and clear:
         raise InvalidRequestError(

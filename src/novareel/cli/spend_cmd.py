@@ -15,8 +15,8 @@ from typing import Any
 import typer
 
 from novareel.cli.app import JSON_HELP, app, console, emit_json, err_console, handle_errors
-from novareel.errors import InvalidRequestError, Problem
-from novareel.when import parse_when
+from novareel.foundation.errors import InvalidRequestError, Problem
+from novareel.foundation.when import parse_when
 
 _BY = ("day", "model", "batch")
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -72,8 +72,8 @@ def spend(
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Estimated spend from the ledger by day, model or batch, and what the budgets leave."""
-    from novareel.budget import budget_status, load_budget, period_bounds, spend_totals
     from novareel.ledger import Ledger
+    from novareel.limits.budget import budget_status, load_budget, period_bounds, spend_totals
 
     if by not in _BY:
         raise InvalidRequestError(

@@ -20,9 +20,9 @@ from novareel.cli.common import (
     print_result,
     with_connection,
 )
-from novareel.errors import InvalidRequestError, Problem
-from novareel.status import SERVICE_STATUSES, JobStatus
-from novareel.when import parse_when
+from novareel.foundation.errors import InvalidRequestError, Problem
+from novareel.foundation.status import SERVICE_STATUSES, JobStatus
+from novareel.foundation.when import parse_when
 
 JOB_REF = typer.Argument(..., help="Ledger id, invocation id, or invocation ARN.")
 

@@ -8,14 +8,14 @@ always supplies the ``clientRequestToken``: a retry of the same call carries the
 token, so the service returns the job it already started instead of a second one.
 
 Three modules, and only the first two import boto3/botocore/s3transfer
-(``tests/core/test_layers.py`` holds them to it): :mod:`.aws` (:class:`NovaReelClient`,
-the calls), :mod:`.boundary` (:func:`aws_boundary`: every botocore and network
-exception translated into :mod:`novareel.errors`, so nothing botocore-typed leaves
-the package) and :mod:`.records` (the plain values the client hands out). Every name
-is re-exported here.
+(``tests/core/test_layers.py`` holds them to it): :mod:`.aws` (:class:`AwsClient`, old
+name ``NovaReelClient``: the calls), :mod:`.boundary` (:func:`aws_boundary`: every
+botocore and network exception translated into :mod:`novareel.foundation.errors`, so nothing
+botocore-typed leaves the package) and :mod:`.records` (the plain values the client
+hands out). Every name is re-exported here.
 """
 
-from novareel.client.aws import DEFAULT_REGION, NovaReelClient, runtime_endpoint_for
+from novareel.client.aws import DEFAULT_REGION, AwsClient, NovaReelClient, runtime_endpoint_for
 from novareel.client.boundary import LOCAL_HINT_API, LOCAL_HINT_CLI, aws_boundary
 from novareel.client.records import (
     InvocationStatus,
@@ -28,6 +28,7 @@ __all__ = [
     "DEFAULT_REGION",
     "LOCAL_HINT_API",
     "LOCAL_HINT_CLI",
+    "AwsClient",
     "InvocationStatus",
     "NovaReelClient",
     "S3Object",

@@ -1,6 +1,7 @@
-"""The calls to AWS: :class:`NovaReelClient` holds boto3's ``bedrock-runtime``,
-``bedrock``, ``sts`` and ``s3`` clients with novareel's defaults, made on first use,
-and makes every call through :func:`~novareel.client.boundary.aws_boundary`.
+"""The calls to AWS: :class:`AwsClient` (old name ``NovaReelClient``, kept as an alias)
+holds boto3's ``bedrock-runtime``, ``bedrock``, ``sts`` and ``s3`` clients with
+novareel's defaults, made on first use, and makes every call through
+:func:`~novareel.client.boundary.aws_boundary`.
 
 Credentials, profiles, SSO, regions and endpoints resolve exactly as boto3 resolves
 them (see :mod:`novareel.client`); the explicit keys of the Python API are passed to
@@ -20,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from novareel.client.boundary import LOCAL_HINT_API, aws_boundary
 from novareel.client.records import InvocationStatus, S3Object, start_async_invoke_params
-from novareel.errors import AwsError, EndpointError, InvalidRequestError, Problem
-from novareel.s3uri import OutputLocation, S3Uri
+from novareel.foundation.errors import AwsError, EndpointError, InvalidRequestError, Problem
+from novareel.foundation.s3uri import OutputLocation, S3Uri
 
 if TYPE_CHECKING:
     import boto3
@@ -39,8 +40,9 @@ def arn_region(arn: str | None) -> str | None:
     return parts[3] if len(parts) > 5 and parts[3] else None
 
 
-class NovaReelClient:
-    """boto3 ``bedrock-runtime`` and ``s3`` clients with novareel's defaults.
+class AwsClient:
+    """boto3's ``bedrock-runtime``, ``bedrock``, ``sts`` and ``s3`` clients with novareel's
+    defaults, whichever model the requests are for.
 
     Every argument is optional: boto3's usual resolution (environment, shared
     config, SSO, instance roles) fills the rest. ``credentials_file`` is the
@@ -468,9 +470,15 @@ class NovaReelClient:
         self._call("DeleteObject", self.s3.delete_object, Bucket=bucket, Key=key)
 
 
+#: The old name, from when the client served Nova Reel only; the same class (it calls
+#: Bedrock and S3 for every registered model, Luma Ray 2 too), kept so existing code
+#: keeps working.
+NovaReelClient = AwsClient
+
+
 def runtime_endpoint_for(endpoint_url: str | None) -> str | None:
     """Where a client made with ``endpoint_url`` sends bedrock-runtime calls (see
-    :attr:`NovaReelClient.runtime_endpoint`), known without making one (a dry run)."""
+    :attr:`AwsClient.runtime_endpoint`), known without making one (a dry run)."""
     return (
         endpoint_url
         or os.environ.get("AWS_ENDPOINT_URL_BEDROCK_RUNTIME")

@@ -1,4 +1,4 @@
-"""Every botocore and network exception becomes a :mod:`novareel.errors` one here, in
+"""Every botocore and network exception becomes a :mod:`novareel.foundation.errors` one here, in
 :func:`aws_boundary`, with a hint for what to do: nothing botocore-typed leaves the
 client. The one place where botocore types are caught, so the mapping stays
 consistent.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from novareel.errors import (
+from novareel.foundation.errors import (
     AccessDeniedError,
     AwsError,
     ConflictError,
@@ -60,7 +60,7 @@ _ACCESS_HINT = (
 
 #: How to reach the local emulator, in the caller's words: the Python API's by default;
 #: the command line passes ``LOCAL_HINT_CLI`` to its clients (``local_hint``).
-LOCAL_HINT_API = "use `with NovaReel.local() as reel:` to run against the local emulator"
+LOCAL_HINT_API = "use `with VideoGenerator.local() as reel:` to run against the local emulator"
 LOCAL_HINT_CLI = "use --local to run against the local emulator"
 
 
@@ -110,7 +110,7 @@ def aws_boundary(operation: str, local_hint: str = LOCAL_HINT_API) -> Iterator[N
     The one place where botocore types are caught, so the mapping stays consistent
     and the original exception is kept as ``__cause__`` for debugging. ``local_hint``
     says how to reach the local emulator where a hint suggests it (missing or refused
-    credentials): ``NovaReel.local()`` for Python callers, ``--local`` for the CLI.
+    credentials): ``VideoGenerator.local()`` for Python callers, ``--local`` for the CLI.
     """
     from botocore import exceptions as bex
 

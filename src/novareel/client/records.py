@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from novareel.s3uri import OutputLocation, S3Uri, parse_s3_uri
+from novareel.foundation.s3uri import OutputLocation, S3Uri, parse_s3_uri
 
 
 @dataclass(frozen=True)

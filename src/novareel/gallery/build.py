@@ -20,7 +20,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from novareel.errors import InvalidRequestError, Problem
+from novareel.foundation.errors import InvalidRequestError, Problem
 from novareel.gallery.cards import CardBuilder
 from novareel.gallery.cards import escape as _e
 from novareel.gallery.media import MediaLinks, Presigner

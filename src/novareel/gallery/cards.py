@@ -13,21 +13,21 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 
-from novareel.display import neutralise
+from novareel.foundation.display import neutralise
+from novareel.foundation.results import advice_for, format_cost
+from novareel.foundation.status import JobStatus
 from novareel.gallery.media import MediaLinks
 from novareel.gallery.request import _Described, describe_request
 from novareel.ledger import BatchRecord, JobRecord
 from novareel.ledger.models import is_loopback_url
 from novareel.ledger.reviews import ReviewRecord, verdict_items
 from novareel.models import find_model
-from novareel.results import advice_for, format_cost
-from novareel.status import JobStatus
 
 
 def escape(value: object) -> str:
     """Escape any text for HTML content and attribute values (quotes included), with
     bidi overrides and control characters shown as ``<U+202E>``
-    (:func:`novareel.display.neutralise`): a prompt reads as it was sent."""
+    (:func:`novareel.foundation.display.neutralise`): a prompt reads as it was sent."""
     return html.escape(neutralise(str(value)), quote=True)
 
 

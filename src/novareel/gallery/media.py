@@ -15,11 +15,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import pathname2url
 
-from novareel.errors import NovaReelError
+from novareel.foundation.errors import NovaReelError
+from novareel.foundation.s3uri import S3Uri, parse_s3_uri
+from novareel.foundation.status import JobStatus
 from novareel.ledger import JobRecord
 from novareel.models import find_model
-from novareel.s3uri import S3Uri, parse_s3_uri
-from novareel.status import JobStatus
 
 log = logging.getLogger("novareel")
 
@@ -106,7 +106,7 @@ def _poster(video: Path, out: Path, duration: int | None) -> bool:
     """Write a JPEG poster (a frame about 1 s in, at most 640 px wide); False on failure."""
     if _fresh(out, video):
         return True
-    from novareel.video import preview_frame
+    from novareel.media.video import preview_frame
 
     at = min(1.0, duration / 2) if duration else 0.0
     try:
@@ -141,7 +141,7 @@ def _make_sheet(video: Path, out: Path) -> bool:
     """A contact sheet: one tile per detected shot, or four frames for a single shot."""
     if _fresh(out, video):
         return True
-    from novareel.video import make_contact_sheet
+    from novareel.media.video import make_contact_sheet
 
     try:
         sheet = make_contact_sheet(video, out)

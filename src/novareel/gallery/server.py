@@ -104,7 +104,7 @@ class GalleryServer:
     def __init__(self, folder: str | os.PathLike[str], port: int = DEFAULT_PORT) -> None:
         self.folder = Path(folder).resolve()
         if not (self.folder / "index.html").is_file():
-            from novareel.errors import InvalidRequestError, Problem
+            from novareel.foundation.errors import InvalidRequestError, Problem
 
             raise InvalidRequestError(
                 Problem("out", f"{self.folder} has no index.html to serve", value=str(folder))
@@ -113,7 +113,7 @@ class GalleryServer:
         try:
             self.httpd = ThreadingHTTPServer((HOST, port), handler)
         except OSError as exc:
-            from novareel.errors import InvalidRequestError, Problem
+            from novareel.foundation.errors import InvalidRequestError, Problem
 
             raise InvalidRequestError(
                 Problem("port", f"cannot listen on {HOST}:{port}: {exc}", value=port),

@@ -1,6 +1,7 @@
 """The use cases, where the client, the ledger and the media checks meet.
 
-:class:`NovaReel` is the Python API most users want: ``generate`` (submit, wait,
+:class:`VideoGenerator` (old name ``NovaReel``, kept as an alias) is the Python API
+most users want: ``generate`` (submit, wait,
 download), and each step on its own. It keeps the two promises that matter when every
 second of video costs money:
 
@@ -17,13 +18,12 @@ The package, one use case a module (each class adds one step to the one before):
 :mod:`.session` (the client, the ledger, results from either), :mod:`.submitting`
 (check, record, send once), :mod:`.tracking` (status, wait, failures explained),
 :mod:`.fetching` (download), :mod:`.dry_run` (what would be sent) and
-:mod:`.api` (:class:`NovaReel`: ``generate`` and ``finish`` put the steps together,
+:mod:`.api` (:class:`VideoGenerator`: ``generate`` and ``finish`` put the steps together,
 with hooks, so that the command line, the batch runner and the MCP server call one
 path and only print).
 """
 
-from novareel.compose import model_notices, request_notices
-from novareel.jobs.api import NovaReel
+from novareel.jobs.api import NovaReel, VideoGenerator
 from novareel.jobs.fetching import (
     DownloadProgress,
     check_output_video,
@@ -37,6 +37,7 @@ from novareel.jobs.submitting import (
     request_fingerprint,
 )
 from novareel.jobs.tracking import job_failed_error, parse_status_file
+from novareel.requests.compose import model_notices, request_notices
 
 #: The old private name, kept for the media tests that call it directly.
 _check_output_video = check_output_video
@@ -45,6 +46,7 @@ __all__ = [
     "IDENTICAL_JOB_WINDOW",
     "DownloadProgress",
     "NovaReel",
+    "VideoGenerator",
     "identical_job_notice",
     "job_download_folder",
     "job_failed_error",

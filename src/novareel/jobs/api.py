@@ -1,4 +1,5 @@
-"""The Python API: :class:`NovaReel`, the use cases put together."""
+"""The Python API: :class:`VideoGenerator`, the use cases put together (``VideoGenerator`` is
+its old name, kept as an alias)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 
-from novareel.compose import request_notices
-from novareel.errors import InvalidRequestError, Problem
+from novareel.foundation.errors import InvalidRequestError, Problem
+from novareel.foundation.results import JobResult
+from novareel.foundation.s3uri import OutputLocation, output_location
+from novareel.foundation.status import JobStatus
+from novareel.foundation.waiting import WaitProgress
 from novareel.jobs.dry_run import DryRun, dry_run
 from novareel.jobs.fetching import DownloadProgress, Fetching
 from novareel.jobs.submitting import NoticeCallback, Submitting
@@ -16,16 +20,14 @@ from novareel.models import (
     VideoRequest,
     submit_option_problems,
 )
-from novareel.results import JobResult
-from novareel.s3uri import OutputLocation, output_location
-from novareel.status import JobStatus
-from novareel.waiting import WaitProgress
+from novareel.requests.compose import request_notices
 
 log = logging.getLogger("novareel")
 
 
-class NovaReel(Submitting, Fetching):
-    """Generate Nova Reel videos: submit, wait, download, all recorded in the ledger.
+class VideoGenerator(Submitting, Fetching):
+    """Generate videos with any registered model (Nova Reel, Luma Ray 2): submit, wait,
+    download, all recorded in the ledger.
 
     ``ledger=None`` opens the default ledger (``NOVAREEL_HOME``); ``ledger=False``
     records nothing (the caller then owns the client tokens). ``time_scale`` tells the
@@ -35,7 +37,7 @@ class NovaReel(Submitting, Fetching):
     its jobs die with it, and the ledger records them so.
 
     Budgets (``docs/budgets.md``): every submit is refused with
-    :class:`~novareel.errors.BudgetExceededError`, before the ledger row and before
+    :class:`~novareel.foundation.errors.BudgetExceededError`, before the ledger row and before
     any network call, when it would cross the standing daily/monthly budget, or
     ``max_cost_usd``: a cap on the estimated AWS price of everything *this object*
     submits in its lifetime (``cost_cap`` holds what is spent and what remains).
@@ -170,7 +172,7 @@ class NovaReel(Submitting, Fetching):
         (:func:`novareel.jobs.dry_run.dry_run`).
 
         It checks what :meth:`submit` checks, and raises what it would raise (an
-        :class:`~novareel.errors.InvalidRequestError` with every problem: the output
+        :class:`~novareel.foundation.errors.InvalidRequestError` with every problem: the output
         location, the client token and tags, each request's rules), so a price is
         never quoted for a job a submit would refuse. Its ``notices`` are the ones a
         submit says before sending (the output location, the region, the model's
@@ -210,3 +212,9 @@ class NovaReel(Submitting, Fetching):
             ledger=self.ledger,
             endpoint=self.client.runtime_endpoint,
         )
+
+
+#: The old name, from when the class drove Nova Reel only; it drives every registered
+#: model now (Luma Ray 2 too). Kept so existing code keeps working: the same class, so
+#: ``isinstance`` and subclasses behave as before.
+NovaReel = VideoGenerator

@@ -1,6 +1,6 @@
 """What a submit would send, what it would cost and how long it should take: asked
-of the library, so that ``generate --dry-run``, :meth:`NovaReel.dry_run
-<novareel.jobs.NovaReel.dry_run>` and the MCP server's estimate answer alike.
+of the library, so that ``generate --dry-run``, :meth:`VideoGenerator.dry_run
+<novareel.jobs.VideoGenerator.dry_run>` and the MCP server's estimate answer alike.
 
 Nothing is written and no network call is made. The StartAsyncInvoke request comes
 from the client's own builder (:func:`novareel.client.start_async_invoke_params`),
@@ -15,15 +15,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from novareel.client import start_async_invoke_params
-from novareel.errors import InvalidRequestError, LedgerError, Problem
+from novareel.foundation.errors import InvalidRequestError, LedgerError, Problem
+from novareel.foundation.results import JobResult
+from novareel.foundation.s3uri import OutputLocation, S3Uri, output_location
 from novareel.jobs.session import result_of
 from novareel.models import VideoRequest
-from novareel.results import JobResult
-from novareel.s3uri import OutputLocation, S3Uri, output_location
 
 if TYPE_CHECKING:
-    from novareel.expectations import Expectation
     from novareel.ledger import Ledger
+    from novareel.limits.expectations import Expectation
 
 #: What a dry run shows as the clientRequestToken when no token is fixed.
 TOKEN_PLACEHOLDER = "<generated at submit>"
@@ -36,7 +36,7 @@ class DryRun:
     """One planned submit per request (a storyboard on a model without multi-shot is
     several), nothing sent.
 
-    ``results`` are :class:`~novareel.results.JobResult` with status ``DryRun``;
+    ``results`` are :class:`~novareel.foundation.results.JobResult` with status ``DryRun``;
     ``start_async_invoke`` the complete request each would send (images as path and
     sha256, not bytes); ``problems`` what a submit would refuse around the requests
     (the output location, shown as typed then so the rest can still be seen; an
@@ -83,7 +83,7 @@ def dry_run(
     """Plan ``requests`` to ``output`` without sending anything.
 
     ``ledger`` and ``endpoint`` (None: AWS) say where the expected generation times
-    are learned from (:mod:`novareel.expectations`). A token fixed for several jobs
+    are learned from (:mod:`novareel.limits.expectations`). A token fixed for several jobs
     is not shown for each (each shot of a per-shot storyboard derives its own).
     ``region`` is a region chosen explicitly (``--region``): when the registry says
     it does not offer a request's model, that is one of the plan's ``problems``, as
@@ -138,7 +138,7 @@ def dry_run(
         )
         for r in requests
     )
-    from novareel.expectations import expect
+    from novareel.limits.expectations import expect
 
     expected = tuple(expect(ledger, r.model_id, r.shape, endpoint=endpoint) for r in requests)
     return DryRun(results, sent, expected, tuple(notices), tuple(problems), tuple(hints))

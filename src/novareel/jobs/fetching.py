@@ -17,9 +17,13 @@ from typing import TYPE_CHECKING
 from novareel.client import (
     S3Object,
 )
-from novareel.errors import (
+from novareel.foundation.errors import (
     DownloadError,
 )
+from novareel.foundation.naming import job_folder_name, job_label
+from novareel.foundation.results import JobResult
+from novareel.foundation.s3uri import S3Uri, parse_s3_uri
+from novareel.foundation.status import JobStatus
 from novareel.jobs.submitting import kill_point
 from novareel.jobs.tracking import Tracking
 from novareel.models import (
@@ -27,10 +31,6 @@ from novareel.models import (
     find_model,
     shape_of,
 )
-from novareel.naming import job_folder_name, job_label
-from novareel.results import JobResult
-from novareel.s3uri import S3Uri, parse_s3_uri
-from novareel.status import JobStatus
 
 if TYPE_CHECKING:
     from novareel.ledger import JobRecord
@@ -207,7 +207,7 @@ def job_download_folder(
     A job that already has files under ``out_dir`` keeps their folder, and so does an
     old ``<out_dir>/<invocation-id>/`` folder: rows written before the naming rule
     keep working and nothing is fetched twice. Otherwise the name comes from
-    :func:`novareel.naming.job_folder_name`.
+    :func:`novareel.foundation.naming.job_folder_name`.
     """
     root = Path(out_dir).resolve()
     if record is not None:
@@ -234,8 +234,8 @@ def check_output_video(path: Path, shape: VideoShape) -> list[str]:
     if not path.is_file() or not shape.seconds:
         return []
     try:
-        from novareel.video import check_video
-        from novareel.video_probe import probe_video
+        from novareel.media.video import check_video
+        from novareel.media.video_probe import probe_video
     except ImportError:  # pragma: no cover - media module missing
         return []
     try:
@@ -267,7 +267,7 @@ class Fetching(Tracking):
         check_video: bool = True,
     ) -> JobResult:
         """Fetch every file of the job's folder into ``<out_dir>/<date>-<slug>-<id>/``
-        (see :mod:`novareel.naming`).
+        (see :mod:`novareel.foundation.naming`).
 
         ``out_dir=None`` means the folder recorded when the job was submitted (its
         ``--out``), else the current folder. Files already present with the right
@@ -290,7 +290,7 @@ class Fetching(Tracking):
         check_video: bool = True,
     ) -> JobResult:
         """:meth:`download` for a job whose status is known already (``result``, just
-        asked of the service: :meth:`NovaReel.finish <novareel.jobs.NovaReel.finish>`
+        asked of the service: :meth:`VideoGenerator.finish <novareel.jobs.VideoGenerator.finish>`
         has it from the wait, so it does not ask again)."""
         if out_dir is None:
             out_dir = (record.out_dir if record is not None else None) or "."

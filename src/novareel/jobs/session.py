@@ -1,6 +1,6 @@
-"""What every part of :class:`~novareel.jobs.NovaReel` shares: the client, the ledger
+"""What every part of :class:`~novareel.jobs.VideoGenerator` shares: the client, the ledger
 (opened on first use), the time scale, learned expectations, and turning what the
-service or the ledger says into a :class:`~novareel.results.JobResult`.
+service or the ledger says into a :class:`~novareel.foundation.results.JobResult`.
 
 The use cases sit on top of it, one module each: :mod:`.submitting`,
 :mod:`.tracking`, :mod:`.fetching`; :mod:`.api` puts them together.
@@ -15,27 +15,27 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal, Self
 
 from novareel.client import (
+    AwsClient,
     InvocationStatus,
-    NovaReelClient,
     job_folder,
 )
-from novareel.errors import (
+from novareel.foundation.errors import (
     InvalidRequestError,
     LedgerError,
     Problem,
 )
+from novareel.foundation.results import Failure, JobResult
+from novareel.foundation.s3uri import parse_s3_uri
 from novareel.models import (
     VideoRequest,
     VideoShape,
     find_model,
     shape_of,
 )
-from novareel.results import Failure, JobResult
-from novareel.s3uri import parse_s3_uri
 
 if TYPE_CHECKING:
-    from novareel.expectations import Expectation
     from novareel.ledger import JobRecord, Ledger
+    from novareel.limits.expectations import Expectation
 
 log = logging.getLogger("novareel")
 
@@ -84,11 +84,11 @@ def region_refusal(model_id: str, region: str) -> InvalidRequestError | None:
 
 
 class Session:
-    """The state of one :class:`~novareel.jobs.NovaReel` (see its docstring)."""
+    """The state of one :class:`~novareel.jobs.VideoGenerator` (see its docstring)."""
 
     def __init__(
         self,
-        client: NovaReelClient | None = None,
+        client: AwsClient | None = None,
         *,
         ledger: Ledger | Literal[False] | None = None,
         time_scale: float = 1.0,
@@ -96,9 +96,9 @@ class Session:
         emulator_owned: bool = False,
         **client_options: Any,
     ) -> None:
-        from novareel.budget import CostCap
+        from novareel.limits.budget import CostCap
 
-        self.client = client if client is not None else NovaReelClient(**client_options)
+        self.client = client if client is not None else AwsClient(**client_options)
         self._ledger_arg = ledger
         self._ledger: Ledger | None = None
         self.time_scale = time_scale
@@ -150,7 +150,7 @@ class Session:
         ledger: Ledger | Literal[False] | None = None,
         on_notice: Callable[[str], None] | None = None,
     ) -> Iterator[Self]:
-        """A NovaReel on the local emulator for a ``with`` block: no AWS account, no cost.
+        """A VideoGenerator on the local emulator for a ``with`` block: no AWS account, no cost.
 
         The Python twin of the command line's ``--local``: the emulator at ``url``
         (else ``NOVAREEL_EMULATOR_URL``, else http://127.0.0.1:5899) is used, or one is
@@ -160,7 +160,7 @@ class Session:
         Output buckets are created in the emulator as needed; ``on_notice`` (default:
         a ``notice:`` line on stderr) hears of each.
         """
-        from novareel.local import local_client, notice_to_stderr
+        from novareel.client.local import local_client, notice_to_stderr
 
         notify = on_notice or notice_to_stderr
         with (
@@ -310,9 +310,9 @@ class Session:
     def expectation(self, model_id: str | None, shape: VideoShape) -> Expectation:
         """How long a new job of this model and shape should take on the real service:
         what the latest jobs of that kind took on this endpoint, once a few exist,
-        else the model's prior (:mod:`novareel.expectations`). Asked once per kind
+        else the model's prior (:mod:`novareel.limits.expectations`). Asked once per kind
         until this object records another finished job (a batch asks every tick)."""
-        from novareel.expectations import expect, video_length
+        from novareel.limits.expectations import expect, video_length
 
         key = (model_id, video_length(shape), shape.width, shape.height)
         known = self._expectations.get(key)

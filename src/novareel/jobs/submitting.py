@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Any
 from novareel.client import (
     start_async_invoke_params,
 )
-from novareel.compose import request_notices
-from novareel.errors import (
+from novareel.foundation.errors import (
     AccessDeniedError,
     AwsError,
     ConflictError,
@@ -28,14 +27,15 @@ from novareel.errors import (
     ServiceValidationError,
     ThrottledError,
 )
+from novareel.foundation.results import JobResult
+from novareel.foundation.s3uri import OutputLocation, output_location
+from novareel.foundation.status import JobStatus
 from novareel.jobs.session import Session, _utcnow, result_of
 from novareel.models import (
     VideoRequest,
     submit_option_problems,
 )
-from novareel.results import JobResult
-from novareel.s3uri import OutputLocation, output_location
-from novareel.status import JobStatus
+from novareel.requests.compose import request_notices
 
 if TYPE_CHECKING:
     from novareel.ledger import JobRecord
@@ -196,7 +196,7 @@ class Submitting(Session):
         held: list[float] = []  # what the owner's cap holds for this submit
 
         def check() -> None:
-            from novareel.budget import reservation_check
+            from novareel.limits.budget import reservation_check
 
             reservation_check(
                 self.ledger,

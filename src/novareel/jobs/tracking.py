@@ -12,7 +12,7 @@ from novareel.client import (
     InvocationStatus,
     job_folder,
 )
-from novareel.errors import (
+from novareel.foundation.errors import (
     AwsError,
     JobFailedError,
     LedgerError,
@@ -20,13 +20,13 @@ from novareel.errors import (
     ServiceValidationError,
     WaitTimeoutError,
 )
+from novareel.foundation.results import Failure, JobResult, advice_for
+from novareel.foundation.status import FINISHED_STATUSES, JobStatus
+from novareel.foundation.waiting import PollSchedule, WaitProgress, poll_until
 from novareel.jobs.session import Session, _utcnow
 from novareel.models import (
     find_model,
 )
-from novareel.results import Failure, JobResult, advice_for
-from novareel.status import FINISHED_STATUSES, JobStatus
-from novareel.waiting import PollSchedule, WaitProgress, poll_until
 
 if TYPE_CHECKING:
     from novareel.ledger import JobRecord

@@ -66,7 +66,7 @@ from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
-from novareel.errors import InvalidRequestError, LedgerError, Problem
+from novareel.foundation.errors import InvalidRequestError, LedgerError, Problem
 
 __all__ = [
     "LEDGER_URL_ENV",
@@ -156,7 +156,7 @@ def ledger_target(environ: dict[str, str] | None = None) -> Path | str:
     if raw.strip():
         url = _check_url(raw, field=LEDGER_URL_ENV)
         return default_path() if url is None else url
-    from novareel.config import config_path, read_table
+    from novareel.settings.config import config_path, read_table
 
     path = config_path()
     table = read_table(path, "ledger", ("url",), docs="docs/ledger.md")
@@ -619,7 +619,7 @@ def job_origin() -> str:
     import getpass
     import socket
 
-    from novareel.paths import HOME_ENV
+    from novareel.settings.paths import HOME_ENV
 
     try:
         user = getpass.getuser()

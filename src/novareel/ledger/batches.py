@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from novareel.errors import LedgerError
+from novareel.foundation.errors import LedgerError
 from novareel.ledger.core import LedgerCore, batch_record, locked
 from novareel.ledger.db import to_iso, utc_now
 from novareel.ledger.models import BatchRecord, JobRecord, check_storable

@@ -20,7 +20,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from novareel.errors import LedgerError
+from novareel.foundation.errors import LedgerError
+from novareel.foundation.status import JobStatus
 from novareel.ledger.backend import (
     connect_postgres,
     describe,
@@ -39,7 +40,6 @@ from novareel.ledger.db import (
 )
 from novareel.ledger.migrations import JOB_STATUSES, migrate
 from novareel.ledger.models import NOT_SENT, BatchRecord, JobRecord
-from novareel.status import JobStatus
 
 # How far along a status is; a job only ever moves to a higher rank.
 RANK: dict[str, int] = {

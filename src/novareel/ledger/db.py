@@ -29,7 +29,7 @@ from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
 from pathlib import Path
 
-from novareel.errors import LedgerError
+from novareel.foundation.errors import LedgerError
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
@@ -51,7 +51,7 @@ LEDGER_FILENAME = "ledger.db"
 
 def default_path() -> Path:
     """``$NOVAREEL_HOME/ledger.db``, or the platform's user data folder without it."""
-    from novareel.paths import novareel_home
+    from novareel.settings.paths import novareel_home
 
     return novareel_home() / LEDGER_FILENAME
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from novareel.errors import LedgerError
+from novareel.foundation.errors import LedgerError
 from novareel.ledger.core import LedgerCore, locked
 from novareel.ledger.db import to_iso, utc_now
 

@@ -18,14 +18,14 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from novareel.errors import LedgerError
+from novareel.foundation.errors import LedgerError
 from novareel.ledger.backend import table_exists
 from novareel.ledger.db import disk_full, full_disk_error, to_iso, transaction, utc_now
 
 __all__ = ["JOB_STATUSES", "MIGRATIONS", "Migration", "applied_migrations", "migrate", "migration"]
 
 #: Every status a job row may hold, as m001's CHECK constraint spells them. This is
-#: schema history, so it stays a literal: :class:`novareel.status.JobStatus` is where
+#: schema history, so it stays a literal: :class:`novareel.foundation.status.JobStatus` is where
 #: the names live, and a test keeps the two equal. A new status needs a new migration
 #: that widens the CHECK; editing this tuple would not change any existing ledger.
 JOB_STATUSES = ("Submitting", "InProgress", "Completed", "Failed", "Rejected")

@@ -13,15 +13,15 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from novareel.errors import LedgerError
-from novareel.ledger.db import to_iso
-from novareel.results import Failure, advice_for
+from novareel.foundation.errors import LedgerError
+from novareel.foundation.results import Failure, advice_for
 
-# ACTIVE_STATUSES and TERMINAL_STATUSES are novareel.status's, re-exported (``as``) for
+# ACTIVE_STATUSES and TERMINAL_STATUSES are novareel.foundation.status's, re-exported (``as``) for
 # callers that have always found them here.
-from novareel.status import ACTIVE_STATUSES as ACTIVE_STATUSES
-from novareel.status import TERMINAL_STATUSES as TERMINAL_STATUSES
-from novareel.status import JobStatus
+from novareel.foundation.status import ACTIVE_STATUSES as ACTIVE_STATUSES
+from novareel.foundation.status import TERMINAL_STATUSES as TERMINAL_STATUSES
+from novareel.foundation.status import JobStatus
+from novareel.ledger.db import to_iso
 
 #: failure_type of a Rejected row whose submit never left this machine (cost 0).
 NOT_SENT = "NotSent"
@@ -210,7 +210,7 @@ class JobRecord:
     def failure(self) -> Failure | None:
         """Why the job failed, rebuilt from the recorded failure columns (with advice),
         or None when nothing was recorded: the one way a ledger row becomes the
-        :class:`~novareel.results.Failure` every result path returns."""
+        :class:`~novareel.foundation.results.Failure` every result path returns."""
         if not (self.failure_type or self.failure_message):
             return None
         return Failure(

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from novareel.errors import LedgerError
+from novareel.foundation.errors import LedgerError
 from novareel.ledger.core import CHUNK, LedgerCore, check_status, locked
 from novareel.ledger.db import from_iso, to_iso
 from novareel.ledger.models import ACTIVE_STATUSES, JobRecord, StatusEvent

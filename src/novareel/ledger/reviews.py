@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from novareel.errors import LedgerError
+from novareel.foundation.errors import LedgerError
 from novareel.ledger.core import LedgerCore, locked
 from novareel.ledger.db import from_iso, to_iso, utc_now
 from novareel.ledger.models import is_loopback_url

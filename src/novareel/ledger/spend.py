@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from novareel.errors import LedgerError
+from novareel.foundation.errors import LedgerError
+from novareel.foundation.status import SERVICE_STATUSES
 from novareel.ledger.core import LedgerCore, locked
 from novareel.ledger.db import to_iso
 from novareel.ledger.models import SpendRow
-from novareel.status import SERVICE_STATUSES
 
 _LISTED_AT = "COALESCE(submit_time, created_at)"
 #: What ``Ledger.spend`` may group by, and the SQL of each (day: the UTC date of the

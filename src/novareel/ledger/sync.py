@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from novareel.errors import LedgerError
+from novareel.foundation.errors import LedgerError
+from novareel.foundation.status import FINISHED_STATUSES, SERVICE_STATUSES, JobStatus
 from novareel.ledger.core import (
     LedgerCore,
     invocation_id_from_arn,
@@ -13,7 +14,6 @@ from novareel.ledger.core import (
 )
 from novareel.ledger.db import to_iso, utc_now
 from novareel.ledger.models import JobRecord
-from novareel.status import FINISHED_STATUSES, SERVICE_STATUSES, JobStatus
 
 
 class JobSync(LedgerCore):

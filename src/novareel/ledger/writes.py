@@ -12,7 +12,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from novareel.errors import LedgerError
+from novareel.foundation.errors import LedgerError
+from novareel.foundation.status import FINISHED_STATUSES, JobStatus
 from novareel.ledger.core import (
     LedgerCore,
     check_status,
@@ -23,7 +24,6 @@ from novareel.ledger.core import (
 )
 from novareel.ledger.db import to_iso, utc_now
 from novareel.ledger.models import NOT_SENT, JobRecord, Reservation, check_storable
-from novareel.status import FINISHED_STATUSES, JobStatus
 
 
 class JobWrites(LedgerCore):
@@ -310,7 +310,7 @@ class JobWrites(LedgerCore):
         A Completed job whose ``end_time`` is given (the service's) also gets its
         ``generation_seconds``, once: end minus the service's ``submit_time`` (else the
         recorded one), times ``time_scale`` (the emulator's speed), so that
-        :mod:`novareel.expectations` learns in real-service seconds. Without the
+        :mod:`novareel.limits.expectations` learns in real-service seconds. Without the
         service's end time (a poll's own clock) nothing is learned.
         """
         check_status(status)

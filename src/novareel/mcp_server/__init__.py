@@ -5,7 +5,7 @@ promises for a caller that is a program rather than a person:
 
 * every tool checks its input with the same library builders as ``novareel generate``
   (one set of rules, reported as ``problems`` with field names);
-* jobs are written to the ledger by :class:`~novareel.jobs.NovaReel`, so a restarted
+* jobs are written to the ledger by :class:`~novareel.jobs.VideoGenerator`, so a restarted
   server (or the CLI) finds them by ledger id or invocation id;
 * file paths an agent passes are confined to one folder, the root (:mod:`.confine`);
 * spending is capped per call and per server session (:mod:`.caps`), judged on the

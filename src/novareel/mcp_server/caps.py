@@ -20,7 +20,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from novareel.errors import BudgetExceededError
+from novareel.foundation.errors import BudgetExceededError
 
 __all__ = ["RAISE_HINT", "Reservation", "SpendGuard", "cents", "dollars"]
 
@@ -76,7 +76,7 @@ class SpendGuard:
     def __init__(
         self, per_call_usd: float | str | None = None, session_usd: float | str | None = None
     ) -> None:
-        from novareel.budget import parse_max_cost
+        from novareel.limits.budget import parse_max_cost
 
         per_call_usd = parse_max_cost(per_call_usd, field="--max-cost")
         session_usd = parse_max_cost(session_usd, field="--session-max-cost")

@@ -28,7 +28,7 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from novareel import __version__
-from novareel.errors import BudgetExceededError, InvalidRequestError, NovaReelError
+from novareel.foundation.errors import BudgetExceededError, InvalidRequestError, NovaReelError
 from novareel.mcp_server.specs import DEFAULT_WAIT_SECONDS, SENDING_FIELDS, VideoSpec
 from novareel.mcp_server.tools import AgentTools, ShotSpec
 from novareel.models import Option, request_options
@@ -71,7 +71,7 @@ class ShotInput(BaseModel):
 
 
 Fit = Literal["crop", "pad", "stretch"]
-#: novareel.status.JobStatus's values, spelled out because the SDK needs a Literal to
+#: novareel.foundation.status.JobStatus's values, spelled out because the SDK needs a Literal to
 #: write the tool's JSON schema (tests/core/test_status.py keeps the two equal).
 StatusName = Literal["Submitting", "InProgress", "Completed", "Failed", "Rejected"]
 
@@ -150,7 +150,7 @@ def ok_result(payload: dict[str, Any]) -> CallToolResult:
 
 def error_result(exc: NovaReelError) -> CallToolResult:
     """A novareel error as a structured tool error (nothing raised into the SDK)."""
-    from novareel.errors import error_payload
+    from novareel.foundation.errors import error_payload
 
     payload = error_payload(exc)
     if isinstance(exc, BudgetExceededError):

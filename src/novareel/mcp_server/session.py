@@ -1,7 +1,7 @@
-"""The server's connection for its whole life: one :class:`~novareel.connection.Endpoint`
+"""The server's connection for its whole life: one :class:`~novareel.running.connection.Endpoint`
 (the library's connection factory, the same the command line opens), so the emulator
 is found or started once for ``--local`` (a job submitted without waiting can be
-waited for by a later call), and a :class:`~novareel.jobs.NovaReel` for each call.
+waited for by a later call), and a :class:`~novareel.jobs.VideoGenerator` for each call.
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ import contextlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from novareel.connection import Connection, Endpoint
 from novareel.mcp_server.specs import ServerSettings
+from novareel.running.connection import Connection, Endpoint
 
 if TYPE_CHECKING:
-    from novareel.jobs import NovaReel
-    from novareel.local import LocalEmulator
+    from novareel.client.local import LocalEmulator
+    from novareel.jobs import VideoGenerator
 
 __all__ = ["ServerSession"]
 
@@ -59,12 +59,12 @@ class ServerSession:
         return emulator.url if emulator is not None else None
 
     @contextlib.contextmanager
-    def api(self, region: str | None = None) -> Iterator[NovaReel]:
-        """A NovaReel for one call (its own ledger connection, closed after).
+    def api(self, region: str | None = None) -> Iterator[VideoGenerator]:
+        """A VideoGenerator for one call (its own ledger connection, closed after).
 
         ``region`` is the model's own, used when no ``--region`` or boto3 setting
         names one (always with ``--local``), as the command line's ``open_api`` does:
-        both are :meth:`novareel.connection.Endpoint.api`.
+        both are :meth:`novareel.running.connection.Endpoint.api`.
         """
         with self.endpoint.api(region=region, waits=True) as api:
             yield api

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from novareel.compose import RequestSpec
+from novareel.requests.compose import RequestSpec
 
 if TYPE_CHECKING:
     from novareel.jobs.dry_run import DryRun
@@ -52,7 +52,7 @@ class ServerSettings:
 
 class VideoSpec(RequestSpec):
     """Everything ``generate_video`` and ``estimate_cost`` take: the library's one
-    :class:`~novareel.compose.RequestSpec` (every declared option, so the tools' schema
+    :class:`~novareel.requests.compose.RequestSpec` (every declared option, so the tools' schema
     and this type follow the families' declarations), plus where the video goes and
     how it is sent, which only the server's tools take."""
 

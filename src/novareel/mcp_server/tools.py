@@ -2,10 +2,10 @@
 
 :class:`AgentTools` holds the server's settings (connection, root, caps) and has one
 method per tool. Each builds requests with the library's one builder, the one
-``novareel generate`` and batch files use (:func:`~novareel.compose.compose_requests`,
+``novareel generate`` and batch files use (:func:`~novareel.requests.compose.compose_requests`,
 every local path confined to the root before it is read), and sends them through
-:class:`~novareel.jobs.NovaReel`, so the rules, the messages and the ledger are the
-CLI's. Bad input raises :class:`~novareel.errors.InvalidRequestError` (with
+:class:`~novareel.jobs.VideoGenerator`, so the rules, the messages and the ledger are the
+CLI's. Bad input raises :class:`~novareel.foundation.errors.InvalidRequestError` (with
 ``problems``); :mod:`novareel.mcp_server.server` turns every novareel error into a
 structured tool error. Methods are synchronous (boto3, SQLite); the server runs each
 in a worker thread and turns ``progress`` calls into MCP progress notifications.
@@ -17,8 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from novareel.compose import ShotSpec
-from novareel.errors import (
+from novareel.foundation.errors import (
     AccessDeniedError,
     BudgetExceededError,
     ConflictError,
@@ -28,6 +27,7 @@ from novareel.errors import (
     ServiceValidationError,
     WaitTimeoutError,
 )
+from novareel.foundation.status import JobStatus
 from novareel.mcp_server.caps import Reservation, SpendGuard
 from novareel.mcp_server.confine import Root, is_s3_uri
 from novareel.mcp_server.session import ServerSession
@@ -38,13 +38,13 @@ from novareel.mcp_server.specs import (
     ServerSettings,
     VideoSpec,
 )
-from novareel.status import JobStatus
+from novareel.requests.compose import ShotSpec
 
 if TYPE_CHECKING:
-    from novareel.jobs import NovaReel
+    from novareel.foundation.results import JobResult
+    from novareel.foundation.s3uri import OutputLocation
+    from novareel.jobs import VideoGenerator
     from novareel.jobs.dry_run import DryRun
-    from novareel.results import JobResult
-    from novareel.s3uri import OutputLocation
 
 __all__ = ["AgentTools", "Progress", "ServerSettings", "ShotSpec", "VideoSpec"]
 
@@ -77,7 +77,7 @@ class AgentTools(ServerSession):
         fails validation; the file is read only to find them (its problems are
         check_storyboard's to report).
         """
-        from novareel.textfiles import parse_json_or_yaml, read_input_text
+        from novareel.foundation.textfiles import parse_json_or_yaml, read_input_text
 
         try:
             data = parse_json_or_yaml(read_input_text(path, "storyboard"), path, "storyboard")
@@ -108,11 +108,11 @@ class AgentTools(ServerSession):
     def plan(self, spec: VideoSpec) -> Plan:
         """Check a video request completely and price it; raises with every problem.
 
-        The library's one builder (:func:`novareel.compose.compose_requests`), the one
+        The library's one builder (:func:`novareel.requests.compose.compose_requests`), the one
         ``novareel generate`` and batch files use, with every local path (images, the
         storyboard, the storyboard's images) confined to the root before it is read.
         """
-        from novareel.compose import compose_requests
+        from novareel.requests.compose import compose_requests
 
         def locate(value: str, field: str) -> str:
             return str(self.root.confine(value, field))
@@ -137,7 +137,7 @@ class AgentTools(ServerSession):
         return Plan(built.model, list(built.requests), built.per_shot, list(built.notices), source)
 
     def _location(self, spec: VideoSpec, notices: list[str]) -> OutputLocation:
-        from novareel.s3uri import OUTPUT_URI_ENV, output_location, resolve_output_uri
+        from novareel.foundation.s3uri import OUTPUT_URI_ENV, output_location, resolve_output_uri
 
         given = spec.output_uri or self.settings.output_uri or None
         uri = resolve_output_uri(given, local=self.settings.local)
@@ -159,8 +159,8 @@ class AgentTools(ServerSession):
         """Every model with its prices, task types, regions and lifecycle, and which one
         a call naming no model uses (``default``: the model, where that came from, the
         usual options of ``[defaults]``)."""
-        from novareel.defaults import read_defaults
         from novareel.models import all_models, describe_model
+        from novareel.settings.defaults import read_defaults
 
         chosen = read_defaults()
         return {
@@ -178,8 +178,8 @@ class AgentTools(ServerSession):
         quotes the registry's price for that many seconds.
         """
         if not spec.names_video():
-            from novareel.defaults import read_defaults
             from novareel.models import estimate_cost_usd, get_model
+            from novareel.settings.defaults import read_defaults
 
             # No model named: the person's default (NOVAREEL_MODEL, [defaults]) and its
             # usual options, as generate_video would use them.
@@ -255,8 +255,8 @@ class AgentTools(ServerSession):
     def _caps_verdict(self, usd: float) -> dict[str, Any]:
         """The server's caps and the standing budget now, and whether a call of ``usd``
         would pass them (the first refusal, as generate_video would give it)."""
-        from novareel.budget import budget_status, check_standing_budget
         from novareel.ledger import Ledger
+        from novareel.limits.budget import budget_status, check_standing_budget
 
         verdict: dict[str, Any] = {**self.guard.snapshot(), "within_caps": True}
         endpoint = self._local.url if self._local is not None else self.settings.endpoint_url
@@ -275,7 +275,7 @@ class AgentTools(ServerSession):
 
     def check_storyboard(self, path: str) -> dict[str, Any]:
         """Every problem of a storyboard file at once, with shot numbers, and its price."""
-        from novareel.storyboard import check_storyboard
+        from novareel.requests.storyboard import check_storyboard
 
         source = self.root.confine(path, "storyboard")
         self._confine_board_file(source)
@@ -338,7 +338,7 @@ class AgentTools(ServerSession):
 
     def _submit(
         self,
-        api: NovaReel,
+        api: VideoGenerator,
         plan: Plan,
         location: OutputLocation,
         spec: VideoSpec,
@@ -372,12 +372,12 @@ class AgentTools(ServerSession):
         return submitted.with_(notices=tuple(dict.fromkeys(tuple(notices) + submitted.notices)))
 
     def _check_standing_budget(
-        self, api: NovaReel, usd: float, what: str, token: str | None = None
+        self, api: VideoGenerator, usd: float, what: str, token: str | None = None
     ) -> None:
         """The whole call against the standing daily/monthly budget before the first
         submit (the CLI's ``check_command``): a storyboard of several jobs is refused
-        up front, not midway. ``NovaReel.submit`` checks each job again."""
-        from novareel.budget import check_standing_budget
+        up front, not midway. ``VideoGenerator.submit`` checks each job again."""
+        from novareel.limits.budget import check_standing_budget
 
         if token and api.ledger is not None and api.ledger.token_accepted(token):
             return  # resuming a job that exists sends nothing
@@ -385,7 +385,7 @@ class AgentTools(ServerSession):
 
     def _run_per_shot(
         self,
-        api: NovaReel,
+        api: VideoGenerator,
         plan: Plan,
         location: OutputLocation,
         spec: VideoSpec,
@@ -395,9 +395,9 @@ class AgentTools(ServerSession):
         reservation: Reservation,
     ) -> dict[str, Any]:
         """A storyboard on a model without multi-shot: the library's one per-shot
-        runner (:func:`novareel.shotboard.run_storyboard`, as the CLI calls it), its
+        runner (:func:`novareel.running.shotboard.run_storyboard`, as the CLI calls it), its
         folder kept inside the root; this counts the spend and shapes the answer."""
-        from novareel.shotboard import run_storyboard
+        from novareel.running.shotboard import run_storyboard
 
         total = len(plan.requests)
         finished: set[str] = set()
@@ -436,7 +436,7 @@ class AgentTools(ServerSession):
 
     def _wait_and_fetch(
         self,
-        api: NovaReel,
+        api: VideoGenerator,
         job: JobResult,
         out_dir: Path | None,
         timeout: float,
@@ -470,7 +470,9 @@ class AgentTools(ServerSession):
         finished = finished.with_(notices=job.notices + finished.notices)
         return self._job_payload(finished)
 
-    def _check_target(self, out_dir: Path, job: JobResult, api: NovaReel | None = None) -> None:
+    def _check_target(
+        self, out_dir: Path, job: JobResult, api: VideoGenerator | None = None
+    ) -> None:
         """The folder the download really writes must not lead out of the root.
 
         That is ``<out>/<date>-<slug>-<invocation-id>`` (or a folder the job already
@@ -563,8 +565,8 @@ class AgentTools(ServerSession):
     ) -> dict[str, Any]:
         """Jobs in the ledger, newest first (no AWS call): every job this server, another
         server or the CLI submitted."""
+        from novareel.foundation.when import parse_when
         from novareel.ledger import Ledger
-        from novareel.when import parse_when
 
         if limit < 1:
             raise InvalidRequestError(Problem("limit", "must be at least 1", value=limit))
@@ -583,7 +585,7 @@ class AgentTools(ServerSession):
 
 def _local_url() -> str:
     """The emulator --local would use, before the server has started one."""
-    from novareel.local import emulator_url
+    from novareel.client.local import emulator_url
 
     return emulator_url()
 

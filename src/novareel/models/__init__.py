@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from typing import Any
 
-from novareel.errors import InvalidRequestError, Problem
+from novareel.foundation.errors import InvalidRequestError, Problem
 from novareel.models import luma_ray, nova_reel
 from novareel.models.base import (
     SHARED_OPTIONS,
@@ -37,7 +37,7 @@ from novareel.models.base import (
 from novareel.models.options import merge_options
 
 #: The built-in model used when none is named and the person chose no default
-#: (``NOVAREEL_MODEL``, ``[defaults]`` in config.toml: :mod:`novareel.defaults`, read
+#: (``NOVAREEL_MODEL``, ``[defaults]`` in config.toml: :mod:`novareel.settings.defaults`, read
 #: above this leaf by ``compose``). Nova Reel v1:1 stays the built-in default so that a
 #: command written for novareel 0.1 sends what it sent then; ``doctor`` and the
 #: lifecycle notice say when it can no longer run and how to choose another once.

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
-from novareel.errors import ImageError, InvalidRequestError, Problem
-from novareel.frame_reader import installed as _installed_reader
+from novareel.foundation.errors import ImageError, InvalidRequestError, Problem
+from novareel.foundation.frame_reader import installed as _installed_reader
 from novareel.models.options import Option, OptionKind
 
 ImageFormat = Literal["png", "jpeg"]
@@ -155,7 +155,7 @@ class ModelInfo:
 class StartingFrame:
     """An image that becomes the first (or last) frame of a shot.
 
-    Either ``data`` (the file's bytes, already checked by :mod:`novareel.images`) or
+    Either ``data`` (the file's bytes, already checked by :mod:`novareel.media.images`) or
     ``s3_uri`` (an image already in S3, passed by reference, never downloaded) is set.
     ``source`` is what the user named (a path or URI) and ``sha256`` the digest of the
     bytes, so the ledger can record the image without storing it; ``fit`` is the
@@ -164,7 +164,7 @@ class StartingFrame:
 
     ``notes`` say what was done to get the image (a renamed file's real format, how it
     was cropped), each named by the image's field (``image: cropped ...``), so they
-    reach whoever sends the request (``NovaReel.submit``'s notices, a batch, an API
+    reach whoever sends the request (``VideoGenerator.submit``'s notices, a batch, an API
     caller) without being sent, recorded or compared.
     """
 
@@ -266,8 +266,8 @@ def read_image(
     """An image given to a request class, as the :class:`StartingFrame` it stands for.
 
     A frame (or None) is returned as given. A path or ``s3://`` URI is read and checked
-    against the model's ``rules`` by the reader :mod:`novareel.images` lends this leaf
-    package (:mod:`novareel.frame_reader`), exactly as ``--image`` is read; what is wrong
+    against the model's ``rules`` by the reader :mod:`novareel.media.images` lends this leaf
+    package (:mod:`novareel.foundation.frame_reader`), exactly as ``--image`` is read; what is wrong
     with it goes to ``errors`` (and None is returned), so the request's other rules are
     still checked and every problem is reported at once.
     """
@@ -498,7 +498,7 @@ class ModelFamily(Protocol):
     #: whether one job can hold several shots (else a storyboard is one job per shot)
     multi_shot: bool
     #: where ``expected_generation_seconds``' prior comes from, shown to the user until
-    #: enough of their own jobs replace it (``novareel.expectations``)
+    #: enough of their own jobs replace it (``novareel.limits.expectations``)
     generation_prior_source: str
 
     def frame_rules_for(self, options: GenerateOptions) -> FrameRules:
@@ -630,7 +630,7 @@ class RequestBase:
     def _check(self, image_errors: Sequence[InvalidRequestError] = ()) -> None:
         """Raise every problem at once: the images' (read when built) first, as the
         command line lists them, then the request's own rules. An
-        :class:`~novareel.errors.ImageError` when every problem is an image file's, as
+        :class:`~novareel.foundation.errors.ImageError` when every problem is an image file's, as
         the command line reports it (with the image checker's hints)."""
         found = [p for error in image_errors for p in error.problems]
         rules = self.problems()

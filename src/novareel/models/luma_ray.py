@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from novareel.errors import InvalidRequestError, Problem
+from novareel.foundation.errors import InvalidRequestError, Problem
 from novareel.models.base import (
     IMAGE,
     SHOTS,
@@ -84,7 +84,7 @@ PIXELS: dict[tuple[str, str], tuple[int, int]] = {
 #: Seconds of generation per job on the real service: no published figure. promptfoo
 #: waits up to 10 minutes "(Luma takes longer)"; this prior says ~2-3 minutes. It is a
 #: guess: the waiter's schedule backs off when a job runs past it, and once a few of
-#: the user's own jobs of a length have finished, ``novareel.expectations`` expects
+#: the user's own jobs of a length have finished, ``novareel.limits.expectations`` expects
 #: what they took instead.
 GENERATION_SECONDS: dict[tuple[int, str], float] = {
     (5, "540p"): 100.0,
@@ -191,7 +191,7 @@ class RayVideo(RequestBase):
     ``start_frame`` and ``end_frame`` (``--image`` and ``--end-image``, named ``image``
     and ``end_image`` in messages) are :class:`StartingFrame` objects, or paths read
     and checked when the request is built, as the command line reads them. An invalid
-    request is never built: :class:`~novareel.errors.InvalidRequestError` names every
+    request is never built: :class:`~novareel.foundation.errors.InvalidRequestError` names every
     problem.
     """
 

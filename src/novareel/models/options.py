@@ -12,7 +12,7 @@ from:
 * the command line: ``generate``'s flags, their help and types (:mod:`novareel.cli.common`);
 * the MCP server: the ``generate_video`` / ``estimate_cost`` input schema;
 * batch files: the keys an item may use and the type each must have;
-* the Python API: the keywords :class:`novareel.compose.RequestSpec` takes.
+* the Python API: the keywords :class:`novareel.requests.compose.RequestSpec` takes.
 
 So a new option is one declaration in its family's module (and the family reading it
 from :attr:`~novareel.models.base.GenerateOptions.extra`), nothing else. Values are
@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from novareel.errors import Problem
+from novareel.foundation.errors import Problem
 
 __all__ = ["Option", "OptionKind", "merge_options"]
 

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
-from novareel.errors import AccessDeniedError, AwsError, NotFoundError
+from novareel.foundation.errors import AccessDeniedError, AwsError, NotFoundError
+from novareel.foundation.s3uri import OutputLocation, output_location
 from novareel.models import Model, get_model
 from novareel.preflight.lifecycle import (
     ENDPOINT_LABELS,
@@ -25,10 +26,9 @@ from novareel.preflight.lifecycle import (
     side_by_side,
     today,
 )
-from novareel.s3uri import OutputLocation, output_location
 
 if TYPE_CHECKING:
-    from novareel.client import NovaReelClient
+    from novareel.client import AwsClient
 
 CheckStatus = Literal["ok", "warn", "fail", "skip"]
 
@@ -123,7 +123,7 @@ class DoctorReport:
 
 
 def run_checks(
-    client: NovaReelClient,
+    client: AwsClient,
     model: Model | str | None = None,
     *,
     output: OutputLocation | str | None = None,
@@ -134,7 +134,7 @@ def run_checks(
     """Every check that makes a first real run of ``model`` fail, with the fix for each.
 
     ``model`` is a registry model, an id or an alias (None: the default model); an
-    unknown one raises :class:`~novareel.errors.InvalidRequestError` before any call, as
+    unknown one raises :class:`~novareel.foundation.errors.InvalidRequestError` before any call, as
     does a malformed ``output`` URI or KMS key ARN. ``output`` is the ``s3://`` folder
     the jobs will write to (its bucket is checked: exists, region, writable under the
     prefix with ``kms_key_id``); without it the bucket checks are skipped. A check that
@@ -165,7 +165,7 @@ def run_checks(
 class _Doctor:
     def __init__(
         self,
-        client: NovaReelClient,
+        client: AwsClient,
         model: Model,
         output: OutputLocation | None,
         day: date,

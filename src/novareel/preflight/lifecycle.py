@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any, Literal
 
-from novareel.errors import AwsError
+from novareel.foundation.errors import AwsError
 from novareel.models import Model, active_alternatives, find_model
 
 #: ``access`` values of :func:`survey_models` and :func:`access_from_availability`.
@@ -45,7 +45,7 @@ def endpoint_kind_of(client: Any) -> EndpointKind:
 
     Without a probe novareel cannot tell its emulator from another endpoint, so a
     client with an endpoint URL is an ``endpoint`` and one without is ``aws``; the
-    connection factory (:mod:`novareel.connection`), which probes, passes ``emulator``.
+    connection factory (:mod:`novareel.running.connection`), which probes, passes ``emulator``.
     """
     return "endpoint" if getattr(client, "runtime_endpoint", None) else "aws"
 

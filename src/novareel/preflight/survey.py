@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from novareel.errors import AwsError, NotFoundError
+from novareel.foundation.errors import AwsError, NotFoundError
 from novareel.models import Model, all_models, describe_model
 from novareel.preflight.lifecycle import (
     EndpointKind,
@@ -24,7 +24,7 @@ from novareel.preflight.lifecycle import (
 )
 
 if TYPE_CHECKING:
-    from novareel.client import NovaReelClient
+    from novareel.client import AwsClient
 
 #: Where a lifecycle the endpoint answered came from, by kind of endpoint.
 _LIFECYCLE_SOURCES = {
@@ -35,7 +35,7 @@ _LIFECYCLE_SOURCES = {
 
 
 def survey_models(
-    client_for: Callable[[str], NovaReelClient] | None,
+    client_for: Callable[[str], AwsClient] | None,
     *,
     region: str | None = None,
     day: date | None = None,
@@ -107,7 +107,7 @@ def survey_models(
 
 
 def _ask_control_plane(
-    client: NovaReelClient,
+    client: AwsClient,
     model: Model,
     region: str,
     listings: dict[str, list[dict[str, Any]] | AwsError],

@@ -47,7 +47,7 @@ _SCHEMA = (
 
 def prompt_elements(request: dict[str, Any] | None) -> tuple[str, list[str]]:
     """The prompt and the storyboard's shot texts of a recorded request (any family)."""
-    from novareel.naming import prompt_of, shots_of
+    from novareel.foundation.naming import prompt_of, shots_of
 
     return prompt_of(request) or "", [s for s in shots_of(request) if s]
 

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from novareel.errors import InvalidRequestError, NovaReelError, Problem
+from novareel.foundation.errors import InvalidRequestError, NovaReelError, Problem
+from novareel.foundation.s3uri import parse_s3_uri
 from novareel.models.understanding import UnderstandingModel, get_understanding_model
 from novareel.review.prompt import (
     DEFAULT_MAX_TOKENS,
@@ -37,10 +38,9 @@ from novareel.review.prompt import (
     prompt_elements,
     review_text,
 )
-from novareel.s3uri import parse_s3_uri
 
 if TYPE_CHECKING:
-    from novareel.jobs import NovaReel
+    from novareel.jobs import VideoGenerator
     from novareel.ledger.models import JobRecord
 
 __all__ = [
@@ -116,7 +116,7 @@ class ReviewOutcome:
 
 
 def _local_video(path: Path, model: UnderstandingModel) -> tuple[dict[str, Any], float]:
-    from novareel.video import inspect_video
+    from novareel.media.video import inspect_video
 
     fmt = _SUFFIX_FORMATS.get(path.suffix.lower(), path.suffix.lower().lstrip("."))
     if fmt not in model.video_formats:
@@ -147,8 +147,8 @@ def _local_video(path: Path, model: UnderstandingModel) -> tuple[dict[str, Any],
     return {"format": fmt, "source": {"bytes": data}}, seconds
 
 
-def _job_video(api: NovaReel, ref: str) -> tuple[JobRecord, str]:
-    from novareel.errors import LedgerError
+def _job_video(api: VideoGenerator, ref: str) -> tuple[JobRecord, str]:
+    from novareel.foundation.errors import LedgerError
 
     _arn, record = api.resolve(ref)
     if record is None:
@@ -166,7 +166,7 @@ def _job_video(api: NovaReel, ref: str) -> tuple[JobRecord, str]:
 
 
 def plan_review(
-    api: NovaReel,
+    api: VideoGenerator,
     ref: str,
     *,
     model_id: str | None = None,
@@ -226,10 +226,12 @@ def _answer_text(answer: dict[str, Any]) -> str:
     return "".join(str(b["text"]) for b in content if isinstance(b, dict) and "text" in b)
 
 
-def run_review(api: NovaReel, plan: ReviewPlan, *, max_cost: float | None = None) -> ReviewOutcome:
+def run_review(
+    api: VideoGenerator, plan: ReviewPlan, *, max_cost: float | None = None
+) -> ReviewOutcome:
     """Check the budgets and reserve (one ledger transaction), call once, record."""
-    from novareel.budget import CostCap, reservation_check
     from novareel.ledger.models import is_loopback_url
+    from novareel.limits.budget import CostCap, reservation_check
 
     endpoint = api.client.runtime_endpoint
     cap = CostCap(max_cost, name="--max-cost") if max_cost is not None else api.cost_cap
@@ -298,7 +300,7 @@ def run_review(api: NovaReel, plan: ReviewPlan, *, max_cost: float | None = None
 
 
 def review_video(
-    api: NovaReel,
+    api: VideoGenerator,
     ref: str,
     *,
     model_id: str | None = None,
@@ -311,12 +313,12 @@ def review_video(
     return run_review(api, plan, max_cost=max_cost)
 
 
-def review_jobs(api: NovaReel, job_ids: list[int]) -> list[dict[str, Any]]:
+def review_jobs(api: VideoGenerator, job_ids: list[int]) -> list[dict[str, Any]]:
     """Review each finished job (``generate --review``, ``batch --review``): one dict
     per job, the outcome's or ``{"job_id", "error"}``; the videos are already paid
     for, so a review that cannot run is reported, not raised. A budget refusal stops
     the rest (each would be refused the same way)."""
-    from novareel.errors import BudgetExceededError
+    from novareel.foundation.errors import BudgetExceededError
 
     done: list[dict[str, Any]] = []
     for job_id in job_ids:

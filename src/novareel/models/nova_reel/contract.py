@@ -9,7 +9,7 @@ import itertools
 from datetime import date
 from enum import Enum
 
-from novareel.errors import InvalidRequestError, Problem
+from novareel.foundation.errors import InvalidRequestError, Problem
 from novareel.models.base import FrameRules, Lifecycle, ModelInfo
 
 #: What the package re-exports (``from novareel.models.nova_reel import MAX_SEED``).
@@ -125,7 +125,7 @@ FRAME_RULES = FrameRules(model_name="Nova Reel", size=(WIDTH, HEIGHT), s3_source
 #: (seconds of video, seconds of generation) observed on the real service (seed lab,
 #: us-east-1, 2025). AWS's guide now says ~90 s for 6 s and 14-17 min for 120 s: this
 #: is a prior, not a promise: the waiter backs off when a job runs past it, and once
-#: a few of the user's own jobs of a length have finished, ``novareel.expectations``
+#: a few of the user's own jobs of a length have finished, ``novareel.limits.expectations``
 #: expects what they took instead.
 GENERATION_TIME_POINTS: tuple[tuple[float, float], ...] = (
     (6.0, 76.0),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from novareel.errors import InvalidRequestError, Problem
+from novareel.foundation.errors import InvalidRequestError, Problem
 from novareel.models.base import (
     IMAGE,
     SHOTS,

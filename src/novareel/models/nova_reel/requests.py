@@ -6,14 +6,14 @@ in this module touches the network or the disk, so every rule can be tested at i
 boundary quickly and a bad request never costs a call.
 
 **Checked when built.** Constructing a request checks it: ``TextVideo("...",
-duration=12)`` raises :class:`~novareel.errors.InvalidRequestError` listing *every*
+duration=12)`` raises :class:`~novareel.foundation.errors.InvalidRequestError` listing *every*
 problem (field, value, limit) instead of stopping at the first, so a user fixes a
 storyboard in one pass rather than twenty, and no dry run, price or ledger row can be
 made of a request the service would refuse.
 
 **Images** are :class:`StartingFrame` objects, or paths / ``s3://`` URIs that the
 request reads when built through :func:`~novareel.models.base.read_image` (the reader
-:mod:`novareel.images` lends this package: the same as ``--image``).
+:mod:`novareel.media.images` lends this package: the same as ``--image``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
-from novareel.errors import InvalidRequestError, Problem
+from novareel.foundation.errors import InvalidRequestError, Problem
 from novareel.models.base import (
     ImageInput,
     RequestBase,
@@ -167,7 +167,7 @@ class TextVideo(_Request):
 
     ``image`` is a :class:`StartingFrame`, or a path or ``s3://`` URI read and checked
     when the request is built, as ``--image`` is. An invalid request is never built:
-    :class:`~novareel.errors.InvalidRequestError` names every problem.
+    :class:`~novareel.foundation.errors.InvalidRequestError` names every problem.
     """
 
     prompt: str
