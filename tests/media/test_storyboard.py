@@ -10,11 +10,11 @@ import pytest
 import yaml
 from PIL import Image
 
+from novareel.compose import check_storyboard
 from novareel.errors import InvalidRequestError
 from novareel.models.nova_reel import MultiShotManual
 from novareel.storyboard import (
     SCHEMA_PATH,
-    check_storyboard,
     load_storyboard,
     shot_label,
     storyboard_json_schema,

@@ -496,8 +496,9 @@ def test_every_door_gives_the_same_answer(folder: Path, case: Case) -> None:
     answers = _doors(folder, case)
     checked = storyboard_door(folder, case)
     cli = answers[0]
-    if checked is not None and not _unreadable_board(cli):
-        # the fifth door: its verdict, problems and price
+    if checked is not None:
+        # the fifth door, refused files included (their schema's problems and their
+        # images' at once): its verdict, problems and price
         event(f"storyboard check: {'accepted' if checked.accepted else 'refused'}")
         assert (checked.accepted, checked.problems) == (cli.accepted, cli.problems), (
             checked,
@@ -511,33 +512,31 @@ def test_every_door_gives_the_same_answer(folder: Path, case: Case) -> None:
     _compare(answers)
 
 
-#: A storyboard file refused by its schema: the number of shots, a shot's text.
-_SCHEMA = re.compile(r"^shots(\[\d+\]\.text)?$")
-
-
-def _unreadable_board(answer: Answer) -> bool:
-    """A storyboard refused by its schema: ``generate`` stops at the file,
-    ``storyboard check`` goes on to its images (see the xfail below)."""
-    return any(_SCHEMA.match(name) for name, _ in answer.problems)
-
-
+@pytest.mark.parametrize(
+    "board",
+    [
+        # one shot (2-20 needed) whose image cannot be read
+        (("a harbour at dusk", "not-an-image.png"),),
+        # an empty text beside a missing image
+        (("", "hd.png"), ("a paper boat", MISSING)),
+    ],
+)
+@pytest.mark.parametrize("model", ["luma-ray2", "nova-reel"])
 def test_a_storyboard_refused_as_a_whole_reads_the_same_in_check_and_generate(
-    folder: Path,
+    folder: Path, model: str, board: tuple[tuple[str, str | None], ...]
 ) -> None:
-    """One shot in a storyboard (2-20 needed) whose image cannot be read:
-    ``storyboard check`` names both, every other door only the count (compose stops
-    at a storyboard file it cannot load)."""
-    case = Case("luma-ray2", storyboard=(("a harbour at dusk", "not-an-image.png"),))
-    cli, checked = cli_door(folder, case), storyboard_door(folder, case)
-    assert checked is not None and not cli.accepted and not checked.accepted
-    if checked.problems != cli.problems:
-        pytest.xfail(
-            "compose_requests stops at a storyboard that fails its schema (the shot count, "
-            "an empty text) "
-            "and never reads its images; storyboard check reads them: "
-            f"{sorted(checked.problems - cli.problems)}"
-        )
-    assert checked.problems == cli.problems
+    """A storyboard its schema refuses (the shot count, an empty text) whose images are
+    wrong too: every door names both at once (``generate``, the Python builder, the MCP
+    server and a batch item used to stop at the file and never read its images, while
+    ``storyboard check`` read them)."""
+    case = Case(model, storyboard=board)
+    answers = _doors(folder, case)
+    checked = storyboard_door(folder, case)
+    assert checked is not None and not checked.accepted
+    fields = {name for name, _ in checked.problems}
+    assert any(name.endswith(".image") for name in fields), checked.problems
+    assert any(not name.endswith(".image") for name in fields), checked.problems
+    _compare([checked, *answers])
 
 
 @pytest.mark.parametrize(

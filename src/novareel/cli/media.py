@@ -230,18 +230,13 @@ def storyboard_check_command(
     """Report every problem of a storyboard at once, with shot numbers, plus its
     duration and the price `generate` would pay for it with the same options (one job
     per shot on a model without multi-shot). Exit code 2 when there are problems."""
-    from novareel.defaults import read_defaults
-    from novareel.storyboard import check_storyboard, shot_label
+    from novareel.compose import check_storyboard
+    from novareel.storyboard import shot_label
 
-    report = check_storyboard(
-        file,
-        model_id=model_id,
-        duration=duration,
-        resolution=resolution,
-        aspect_ratio=aspect_ratio,
-        seed=seed,
-        default_model_id=read_defaults().model_id,  # a file naming no model: as generate
-    )
+    # generate --storyboard FILE's own builder, with the same options: the same problems
+    # and price (a file naming no model: the person's default, as generate)
+    options = {"duration": duration, "resolution": resolution, "aspect_ratio": aspect_ratio}
+    report = check_storyboard(file, model_id=model_id, options={**options, "seed": seed})
     if json_output:
         emit_json(report.to_dict())
     else:
