@@ -55,6 +55,7 @@ from novareel.models import (
     request_options,
 )
 from novareel.models.base import MAGIC
+from novareel.models.options import as_declared
 from novareel.prompting import prompt_warnings
 
 if TYPE_CHECKING:
@@ -596,7 +597,9 @@ def _composed(
         model=model,
         requests=tuple(requests),
         notices=tuple(dict.fromkeys(notices)),
-        problems=tuple(found.problems),
+        # each problem by the option's own name (``duration``, as RequestSpec takes it),
+        # from which a door derives its spelling (``--duration``, ``items[3].duration``)
+        problems=tuple(as_declared(found.problems, request_options())),
         hints=tuple(found.hints),
         per_shot=per_shot,
         image_only=bool(found.problems) and found.image_only,

@@ -230,13 +230,22 @@ def storyboard_check_command(
     """Report every problem of a storyboard at once, with shot numbers, plus its
     duration and the price `generate` would pay for it with the same options (one job
     per shot on a model without multi-shot). Exit code 2 when there are problems."""
+    from dataclasses import replace
+
+    from novareel.cli.app import flag_for
     from novareel.compose import check_storyboard
+    from novareel.models import request_options
     from novareel.storyboard import shot_label
 
     # generate --storyboard FILE's own builder, with the same options: the same problems
     # and price (a file naming no model: the person's default, as generate)
     options = {"duration": duration, "resolution": resolution, "aspect_ratio": aspect_ratio}
     report = check_storyboard(file, model_id=model_id, options={**options, "seed": seed})
+    # a problem with an option given here named by its flag, as generate names it
+    given = {**options, "seed": seed, "model_id": model_id}
+    flags = {o.name: o.cli_flag for o in request_options() if given.get(o.name) is not None}
+    flagged = [p.with_flag(flag_for(p.field, flags)) for p in report.problems]
+    report = replace(report, problems=flagged)
     if json_output:
         emit_json(report.to_dict())
     else:

@@ -151,7 +151,8 @@ class AgentTools(ServerSession):
         """
         if not spec.names_video():
             from novareel.defaults import read_defaults
-            from novareel.models import estimate_cost_usd, get_model
+            from novareel.models import estimate_cost_usd, get_model, request_options
+            from novareel.models.options import as_declared
 
             # No model named: the person's default (NOVAREEL_MODEL, [defaults]) and its
             # usual options, as generate_video would use them.
@@ -168,7 +169,11 @@ class AgentTools(ServerSession):
                         limit="seconds",
                     )
                 )
-            price = estimate_cost_usd(model.model_id, duration, resolution)
+            try:
+                price = estimate_cost_usd(model.model_id, duration, resolution)
+            except InvalidRequestError as exc:  # named by this tool's argument (duration)
+                declared = as_declared(exc.problems, request_options())
+                raise InvalidRequestError(declared, hint=exc.hint) from None
             return {
                 "model_id": model.model_id,
                 "duration_seconds": duration,
