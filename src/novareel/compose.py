@@ -446,12 +446,6 @@ def compose_requests(
     shots: list[Shot] | None = None
     if board is not None:
         shots, seed = _board_shots(board, spec, fit, rules, where, found, notices)
-        if not board.valid:
-            # A file its schema refused: its problems and its images' are the answer
-            # (every door, ``storyboard check`` included); the request is built from
-            # a file that passes, so its rules never report the file's mistakes twice.
-            notices.extend(model_notices(model, [], lifecycle=lifecycle))
-            return _composed(model, [], notices, found, False, board_path, source, board=board)
     elif spec.shots:
         shots = []
         for number, item in enumerate(spec.shots, start=1):
@@ -478,7 +472,10 @@ def compose_requests(
     per_shot = bool(shots) and not model.family.multi_shot
     requests: list[VideoRequest] = []
     try:
-        requests = build_shot_requests(options) if per_shot else [build_request(options)]
+        # (a refused file with no shot at all has no request to check: its schema said
+        # what to fix)
+        if board is None or board.shots:
+            requests = build_shot_requests(options) if per_shot else [build_request(options)]
     except InvalidRequestError as exc:
         if board is None:
             found.add(exc)
@@ -487,8 +484,13 @@ def compose_requests(
             rest = [p for p in exc.problems if not p.field.startswith("shots")]
             if rest:
                 found.add(type(exc)(rest, hint=exc.hint))
-            if in_file:
+            if in_file and board.valid:  # a refused file's shots: its schema named them
                 found.add(InvalidRequestError(in_file), board=True)
+    if board is not None and not board.valid:
+        # A file its schema refused is still read to the end (its images, and the
+        # request's rules on everything else: a seed, a duration, the model), so every
+        # problem comes at once; what was built from it is never shown or priced.
+        requests, per_shot = [], False
     notices.extend(model_notices(model, requests, lifecycle=lifecycle))
     if filled:
         found.problems = _from_defaults(found.problems, filled, declared, defaults)
@@ -663,6 +665,8 @@ def check_storyboard(
 
         duration = SHOT_SECONDS * len(board.shots)
         cost = estimate_cost_usd(model.model_id, duration) if model is not None else None
+    if not multi_shot and not requests:
+        seed = None  # a model without multi-shot takes no seed (a given one is refused)
     if multi_shot and seed is None and model is not None:
         from novareel.models.nova_reel import DEFAULT_SEED
 

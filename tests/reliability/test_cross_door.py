@@ -567,6 +567,27 @@ def test_a_storyboard_refused_as_a_whole_reads_the_same_in_check_and_generate(
 
 
 @pytest.mark.parametrize(
+    ("case", "option"),
+    [
+        (Case("nova-reel", storyboard=(("one", "not-an-image.png"),), seed=-1), "seed"),
+        (Case("luma-ray2", storyboard=(("", None), ("two", MISSING)), duration=7), "duration"),
+        (Case("luma-ray2", storyboard=(("one", None),), seed=3), "seed"),
+    ],
+)
+def test_a_refused_storyboard_and_a_wrong_option_are_named_together(
+    folder: Path, case: Case, option: str
+) -> None:
+    """A storyboard its schema refuses, given with a wrong option: the option's problem
+    comes with the file's (a person fixes both in one pass), in every door."""
+    answers = _doors(folder, case)
+    checked = storyboard_door(folder, case)
+    assert checked is not None
+    names = {name for name, _ in checked.problems}
+    assert option in names and any(name.startswith("shots") for name in names), names
+    _compare([checked, *answers])
+
+
+@pytest.mark.parametrize(
     "case",
     [
         Case("luma-ray2", prompt="a fox", region="eu-west-1"),
