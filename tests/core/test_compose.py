@@ -40,7 +40,7 @@ def test_every_problem_of_a_spec_is_reported_at_once() -> None:
     found = fields(built.problems)
     # the fit mode, the image, and the request's own rules: all in one answer
     assert found[0] == "fit"
-    assert {"image", "duration_seconds", "seed"} <= set(found)
+    assert {"image", "duration", "seed"} <= set(found)
     fit = built.problems[0]
     assert fit.message == "unknown fit mode 'squash'; use crop, pad or stretch"
     assert fit.limit == "crop | pad | stretch"

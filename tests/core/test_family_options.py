@@ -162,21 +162,22 @@ def test_an_undeclared_option_is_refused_by_name() -> None:
 
 
 def test_built_in_fields_keep_their_flags_and_keys() -> None:
-    """The derived tables name every field a request's problems use as before: by the
-    flag on the command line, by the key in a batch file."""
+    """The derived tables name every field a request's problems use: by the flag on
+    the command line, by the key in a batch file (the builder names a problem by the
+    option's name, never another: ``duration``, not ``duration_seconds``)."""
     from novareel.batch.items import _file_keys
     from novareel.cli.common import GENERATE_FLAGS
 
     assert {
         field: GENERATE_FLAGS[field]
         for field in (
-            "prompt", "task_type", "duration_seconds", "image.bucket_owner", "end_image",
+            "prompt", "task", "duration", "image.bucket_owner", "end_image",
             "shots", "aspect_ratio", "loop", "model_id", "client_token", "tags",
         )
     } == {
-        "prompt": "PROMPT", "task_type": "--task", "duration_seconds": "--duration",
+        "prompt": "PROMPT", "task": "--task", "duration": "--duration",
         "image.bucket_owner": "--bucket-owner", "end_image": "--end-image", "shots": "--shot",
         "aspect_ratio": "--aspect-ratio", "loop": "--loop", "model_id": "--model-id",
         "client_token": "--token", "tags": "--tag",
     }  # fmt: skip
-    assert _file_keys() == {"duration_seconds": "duration", "task_type": "task"}
+    assert _file_keys() == {}  # every key is its option's name

@@ -116,7 +116,7 @@ def test_automated_durations_accepted(duration: int) -> None:
 def test_automated_durations_refused(duration: int) -> None:
     with pytest.raises(InvalidRequestError) as exc:
         MultiShotAutomated("x", duration=duration).validate()
-    assert fields(exc) == ["duration_seconds"]
+    assert fields(exc) == ["duration"]
     assert "multiple of 6 from 12 to 120" in (exc.value.problems[0].limit or "")
 
 
@@ -219,7 +219,7 @@ def test_shots_without_task_mean_manual() -> None:
 def test_text_video_with_twelve_seconds_is_an_error() -> None:
     with pytest.raises(InvalidRequestError) as exc:
         build_request("x", task="text", duration=12)
-    assert fields(exc) == ["duration_seconds"]
+    assert fields(exc) == ["duration"]
 
 
 def test_image_on_automated_is_an_error() -> None:
@@ -231,13 +231,13 @@ def test_image_on_automated_is_an_error() -> None:
 def test_automated_without_duration_is_an_error() -> None:
     with pytest.raises(InvalidRequestError) as exc:
         build_request("x", task="MULTI_SHOT_AUTOMATED")
-    assert "duration_seconds" in fields(exc)
+    assert "duration" in fields(exc)
 
 
 def test_manual_with_prompt_and_wrong_duration_reports_both() -> None:
     with pytest.raises(InvalidRequestError) as exc:
         build_request("x", task="manual", duration=6, shots=[Shot("a"), Shot("b")])
-    assert fields(exc) == ["prompt", "duration_seconds"]
+    assert fields(exc) == ["prompt", "duration"]
 
 
 def test_manual_duration_matching_shots_is_fine() -> None:
@@ -262,7 +262,7 @@ def test_task_aliases(alias: str, expected: TaskType) -> None:
 def test_unknown_task_type() -> None:
     with pytest.raises(InvalidRequestError) as exc:
         parse_task_type("long")
-    assert fields(exc) == ["task_type"]
+    assert fields(exc) == ["task"]
 
 
 def test_declared_format_must_match_the_bytes() -> None:
@@ -281,10 +281,10 @@ def test_an_invalid_request_is_refused_when_built_with_every_problem() -> None:
     $0.96 for it; now building it raises, naming every problem by field."""
     with pytest.raises(InvalidRequestError) as exc:
         TextVideo("A man walks", duration=12, seed=-1)
-    assert fields(exc) == ["duration_seconds", "seed"]
+    assert fields(exc) == ["duration", "seed"]
     with pytest.raises(InvalidRequestError) as exc:
         MultiShotAutomated("A man walks", duration=25)
-    assert fields(exc) == ["duration_seconds"]
+    assert fields(exc) == ["duration"]
     with pytest.raises(InvalidRequestError) as exc:
         MultiShotManual([Shot("only one", image=42)], model_id=MODEL_V1_0)  # type: ignore[arg-type]
     assert fields(exc) == ["shots[1].image", "shots", "model_id"]
@@ -332,7 +332,7 @@ def test_a_bad_image_path_is_an_image_error_among_the_other_problems(tmp_path: o
     with pytest.raises(InvalidRequestError) as mixed:
         TextVideo("x", image=str(tmp_path) + "/missing.png", duration=12)
     assert not isinstance(mixed.value, ImageError)
-    assert fields(mixed) == ["image", "duration_seconds"]
+    assert fields(mixed) == ["image", "duration"]
     with pytest.raises(ImageError) as shot:
         MultiShotManual([Shot("one"), Shot("two", image=small)])
     assert fields(shot) == ["shots[2].image"]

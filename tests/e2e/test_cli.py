@@ -88,8 +88,8 @@ def test_dry_run_of_manual_shots_prices_six_seconds_each(cli_env: dict[str, Any]
     "args,field",
     [
         (["x" * 513], "prompt"),
-        (["x", "--duration", "13"], "duration_seconds"),
-        (["x", "--task", "text", "--duration", "12"], "duration_seconds"),
+        (["x", "--duration", "13"], "duration"),
+        (["x", "--task", "text", "--duration", "12"], "duration"),
         (["x", "--seed", "2147483647"], "seed"),
         (["x", "--model-id", "amazon.nova-reel-v1:0", "--duration", "12"], "model_id"),
         (["--shot", "only one"], "shots"),

@@ -72,7 +72,7 @@ def test_json_problems_carry_flag_field_value_message_and_limit() -> None:
     problems = data["error"]["problems"]
     by_flag = {p["flag"]: p for p in problems}
     assert {"--duration", "--seed", "--image", "--output-uri"} <= set(by_flag)
-    assert by_flag["--duration"]["field"] == "duration_seconds"
+    assert by_flag["--duration"]["field"] == "duration"
     assert by_flag["--duration"]["value"] == 7
     assert by_flag["--duration"]["limit"] == "a multiple of 6 from 12 to 120"
     assert by_flag["--seed"]["value"] == -1 and by_flag["--seed"]["limit"] == "0-2147483646"
@@ -137,9 +137,9 @@ def test_the_library_and_batch_files_keep_their_field_names(tmp_path: Path) -> N
 
     with pytest.raises(InvalidRequestError) as exc:
         build_request("x", duration=7, seed=-1)
-    assert {p.field for p in exc.value.problems} == {"duration_seconds", "seed"}
+    assert {p.field for p in exc.value.problems} == {"duration", "seed"}
     assert all(p.flag is None for p in exc.value.problems)
-    assert "duration_seconds: 7 s is not allowed" in str(exc.value)
+    assert "duration: 7 s is not allowed" in str(exc.value)
 
     batch = tmp_path / "batch.yaml"
     batch.write_text("- id: a\n  prompt: x\n  duration: 7\n")

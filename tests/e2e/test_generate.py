@@ -166,7 +166,7 @@ def test_invalid_request_sends_nothing(reel: VideoGenerator, emulator: Any) -> N
     before = emulator.stats()["totalRequests"]
     with pytest.raises(InvalidRequestError) as exc:
         reel.submit(MultiShotAutomated("x", duration=13), OUTPUT)
-    assert exc.value.field == "duration_seconds"
+    assert exc.value.field == "duration"
     assert emulator.stats()["totalRequests"] == before
     assert reel.ledger.list_jobs() == []
 

@@ -12,9 +12,9 @@ from PIL import Image
 
 from novareel.foundation.errors import InvalidRequestError
 from novareel.models.nova_reel import MultiShotManual
+from novareel.requests.compose import check_storyboard
 from novareel.requests.storyboard import (
     SCHEMA_PATH,
-    check_storyboard,
     load_storyboard,
     shot_label,
     storyboard_json_schema,

@@ -15,10 +15,12 @@ region now and then. Each goes through:
 3. the MCP server's ``estimate_cost`` tool (its method, no stdio);
 4. a one-item batch file, ``novareel batch FILE --dry-run --json``.
 
-Dry runs send nothing (no emulator, no network). Each door names problems its own way
-(``--aspect-ratio`` on the command line, ``items[1].aspect_ratio`` in a batch file,
-``aspect_ratio`` in Python and MCP); :func:`_field` maps them back to the library's
-field before comparing.
+Dry runs send nothing (no emulator, no network). Each door names a problem by what
+the person typed there, derived from the option's one declaration
+(:class:`novareel.models.options.Option`): ``--duration`` on the command line,
+``items[1].duration`` in a batch file, ``duration`` in Python and MCP (never the
+request's other name for it, ``duration_seconds``); :func:`_problems` reads each back
+through the declarations, and checks that spelling, before comparing.
 """
 
 from __future__ import annotations
@@ -249,23 +251,46 @@ def _keys(folder: Path, case: Case) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- doors
 
 
-def _field(name: str) -> str:
-    """A problem's field in the library's words, whichever door named it: a batch
-    item's prefix (``items[1].``, ``items[1].storyboard.shots[2]``) dropped, and a
-    name the requests use for a declared option (``duration_seconds``) read as the
-    option's name (``duration``), by the declarations' own ``fields``."""
-    name = re.sub(r"^items\[\d+\]\.", "", name)
-    if name.startswith("storyboard.shots"):
-        name = name.removeprefix("storyboard.")
-    aliases = {other: o.name for o in request_options() for other in o.fields}
-    return aliases.get(name, name)
+#: How each door spells a declared option, from the one declaration: the command line
+#: by its flag (``--duration``), a batch item by its key under the item
+#: (``items[1].duration``), Python and the MCP server by its name (``duration``).
+_SPELLING: dict[str, Any] = {
+    "cli": lambda o: o.cli_flag,
+    "storyboard": lambda o: o.cli_flag,
+    "batch": lambda o: f"items[1].{o.file_key}",
+    "python": lambda o: o.name,
+    "classes": lambda o: o.name,
+    "mcp": lambda o: o.name,
+}
 
 
-def _problems(problems: Any) -> set[tuple[str, str]]:
+def _problems(door: str, problems: Any) -> set[tuple[str, str]]:
+    """A door's problems by the option each is about, read back through the
+    declarations: a problem about a declared option must be spelled as that door
+    spells it (``--duration`` / ``items[1].duration`` / ``duration``), never by another
+    name (``duration_seconds``). Problems about something else (a shot, an image's
+    format, the output location) keep their field; a batch item's are under the item,
+    and a storyboard's under its key there (``items[1].storyboard.shots[2].image``,
+    where the file says ``shots[2].image``)."""
+    declared = request_options()
+    spelled = {_SPELLING[door](o): o.name for o in declared}
+    others = {alias for o in declared for alias in o.fields}
     found = set()
     for p in problems:
-        fld, message = (p["field"], p["message"]) if isinstance(p, dict) else (p.field, p.message)
-        found.add((_field(fld), message))
+        item = p if isinstance(p, dict) else p.to_dict()
+        field, said = item["field"], item.get("flag") or item["field"]
+        assert field not in others, (door, item)  # the option's name, not another
+        if said in spelled:
+            name = spelled[said]
+            assert field in (name, said), (door, item)
+        elif door in ("cli", "storyboard"):
+            name = field  # a shot's (--shot/--storyboard (shot 2)) or a nested field
+        elif door == "batch" and field.startswith("items[1]."):
+            name = field.removeprefix("items[1].").removeprefix("storyboard.")
+            assert name not in {o.name for o in declared} - {o.file_key for o in declared}
+        else:  # the command's own (a batch's --region) or not about an option
+            name = field
+        found.add((name, item["message"]))
     return found
 
 
@@ -300,12 +325,12 @@ def cli_door(folder: Path, case: Case) -> Answer:
     assert result.exit_code in (0, 2), (args, result.output, result.exception)
     payload = json.loads(result.stdout)
     if "error" in payload:
-        return Answer("cli", False, _problems(payload["error"]["problems"]), [], None)
+        return Answer("cli", False, _problems("cli", payload["error"]["problems"]), [], None)
     jobs = payload.get("jobs") or [payload]
     return Answer(
         "cli",
         result.exit_code == 0,
-        _problems(payload.get("problems", [])),
+        _problems("cli", payload.get("problems", [])),
         _sent(j["start_async_invoke"] for j in jobs),
         payload["estimated_cost_usd"],
         _notices(payload["notices"]),
@@ -325,12 +350,12 @@ def python_door(folder: Path, case: Case) -> Answer:
     prompt = keys.pop("prompt", None)
     built = compose_requests(RequestSpec(prompt, **keys))
     if built.problems:
-        return Answer("python", False, _problems(built.problems), [], None)
+        return Answer("python", False, _problems("python", built.problems), [], None)
     with VideoGenerator(region=case.region, ledger=False) as api:
         try:
             plan = api.dry_run(list(built.requests), case.output)
         except InvalidRequestError as exc:
-            return Answer("python", False, _problems(exc.problems), [], None)
+            return Answer("python", False, _problems("python", exc.problems), [], None)
     sent = _sent(plan.start_async_invoke)
     return Answer("python", True, set(), sent, plan.estimated_cost_usd, _notices(plan.notices))
 
@@ -381,12 +406,12 @@ def class_door(folder: Path, case: Case) -> Answer | None:
     try:
         request = make(**kwargs)
     except InvalidRequestError as exc:
-        return Answer("classes", False, _problems(exc.problems), [], None)
+        return Answer("classes", False, _problems("classes", exc.problems), [], None)
     with VideoGenerator(region=case.region, ledger=False) as api:
         try:
             plan = api.dry_run(request, case.output)
         except InvalidRequestError as exc:
-            return Answer("classes", False, _problems(exc.problems), [], None)
+            return Answer("classes", False, _problems("classes", exc.problems), [], None)
     sent = _sent(plan.start_async_invoke)
     return Answer("classes", True, set(), sent, plan.estimated_cost_usd, _notices(plan.notices))
 
@@ -398,7 +423,7 @@ def mcp_door(folder: Path, case: Case) -> Answer:
     try:
         quote = tools.estimate_cost(VideoSpec(prompt, **keys))
     except InvalidRequestError as exc:
-        return Answer("mcp", False, _problems(exc.problems), [], None)
+        return Answer("mcp", False, _problems("mcp", exc.problems), [], None)
     return Answer(
         "mcp",
         True,
@@ -421,7 +446,7 @@ def batch_door(folder: Path, case: Case) -> Answer:
     assert result.exit_code in (0, 2), (args, result.output, result.exception)
     payload = json.loads(result.stdout)
     if "error" in payload:
-        return Answer("batch", False, _problems(payload["error"]["problems"]), [], None)
+        return Answer("batch", False, _problems("batch", payload["error"]["problems"]), [], None)
     return Answer(
         "batch",
         result.exit_code == 0,
@@ -448,10 +473,12 @@ def storyboard_door(folder: Path, case: Case) -> Answer | None:
     assert result.exit_code in (0, 2), (args, result.output, result.exception)
     report = json.loads(result.stdout)
     if "error" in report:
-        return Answer("storyboard", False, _problems(report["error"]["problems"]), [], None)
+        return Answer(
+            "storyboard", False, _problems("storyboard", report["error"]["problems"]), [], None
+        )
     accepted = result.exit_code == 0 and report["ok"]
     price = report["estimated_cost_usd"] if accepted else None
-    return Answer("storyboard", accepted, _problems(report["problems"]), [], price)
+    return Answer("storyboard", accepted, _problems("storyboard", report["problems"]), [], price)
 
 
 # ---------------------------------------------------------------------------- tests
@@ -496,8 +523,9 @@ def test_every_door_gives_the_same_answer(folder: Path, case: Case) -> None:
     answers = _doors(folder, case)
     checked = storyboard_door(folder, case)
     cli = answers[0]
-    if checked is not None and not _unreadable_board(cli):
-        # the fifth door: its verdict, problems and price
+    if checked is not None:
+        # the fifth door, refused files included (their schema's problems and their
+        # images' at once): its verdict, problems and price
         event(f"storyboard check: {'accepted' if checked.accepted else 'refused'}")
         assert (checked.accepted, checked.problems) == (cli.accepted, cli.problems), (
             checked,
@@ -511,33 +539,52 @@ def test_every_door_gives_the_same_answer(folder: Path, case: Case) -> None:
     _compare(answers)
 
 
-#: A storyboard file refused by its schema: the number of shots, a shot's text.
-_SCHEMA = re.compile(r"^shots(\[\d+\]\.text)?$")
-
-
-def _unreadable_board(answer: Answer) -> bool:
-    """A storyboard refused by its schema: ``generate`` stops at the file,
-    ``storyboard check`` goes on to its images (see the xfail below)."""
-    return any(_SCHEMA.match(name) for name, _ in answer.problems)
-
-
+@pytest.mark.parametrize(
+    "board",
+    [
+        # one shot (2-20 needed) whose image cannot be read
+        (("a harbour at dusk", "not-an-image.png"),),
+        # an empty text beside a missing image
+        (("", "hd.png"), ("a paper boat", MISSING)),
+    ],
+)
+@pytest.mark.parametrize("model", ["luma-ray2", "nova-reel"])
 def test_a_storyboard_refused_as_a_whole_reads_the_same_in_check_and_generate(
-    folder: Path,
+    folder: Path, model: str, board: tuple[tuple[str, str | None], ...]
 ) -> None:
-    """One shot in a storyboard (2-20 needed) whose image cannot be read:
-    ``storyboard check`` names both, every other door only the count (compose stops
-    at a storyboard file it cannot load)."""
-    case = Case("luma-ray2", storyboard=(("a harbour at dusk", "not-an-image.png"),))
-    cli, checked = cli_door(folder, case), storyboard_door(folder, case)
-    assert checked is not None and not cli.accepted and not checked.accepted
-    if checked.problems != cli.problems:
-        pytest.xfail(
-            "compose_requests stops at a storyboard that fails its schema (the shot count, "
-            "an empty text) "
-            "and never reads its images; storyboard check reads them: "
-            f"{sorted(checked.problems - cli.problems)}"
-        )
-    assert checked.problems == cli.problems
+    """A storyboard its schema refuses (the shot count, an empty text) whose images are
+    wrong too: every door names both at once (``generate``, the Python builder, the MCP
+    server and a batch item used to stop at the file and never read its images, while
+    ``storyboard check`` read them)."""
+    case = Case(model, storyboard=board)
+    answers = _doors(folder, case)
+    checked = storyboard_door(folder, case)
+    assert checked is not None and not checked.accepted
+    fields = {name for name, _ in checked.problems}
+    assert any(name.endswith(".image") for name in fields), checked.problems
+    assert any(not name.endswith(".image") for name in fields), checked.problems
+    _compare([checked, *answers])
+
+
+@pytest.mark.parametrize(
+    ("case", "option"),
+    [
+        (Case("nova-reel", storyboard=(("one", "not-an-image.png"),), seed=-1), "seed"),
+        (Case("luma-ray2", storyboard=(("", None), ("two", MISSING)), duration=7), "duration"),
+        (Case("luma-ray2", storyboard=(("one", None),), seed=3), "seed"),
+    ],
+)
+def test_a_refused_storyboard_and_a_wrong_option_are_named_together(
+    folder: Path, case: Case, option: str
+) -> None:
+    """A storyboard its schema refuses, given with a wrong option: the option's problem
+    comes with the file's (a person fixes both in one pass), in every door."""
+    answers = _doors(folder, case)
+    checked = storyboard_door(folder, case)
+    assert checked is not None
+    names = {name for name, _ in checked.problems}
+    assert option in names and any(name.startswith("shots") for name in names), names
+    _compare([checked, *answers])
 
 
 @pytest.mark.parametrize(

@@ -28,16 +28,10 @@ from novareel.settings.defaults import ModelDefault
 
 
 def _file_keys() -> dict[str, str]:
-    """The request's field names that a batch file spells differently (its own keys):
-    each declared option's other field names (``duration_seconds``) and its key."""
-    names: dict[str, str] = {}
-    for key, option in request_keys().items():
-        if key != option.name:
-            names[option.name] = key
-        for other in option.fields:
-            if "." not in other:
-                names[other] = key
-    return names
+    """The options a batch file spells otherwise than their name (each declaration's
+    ``key``): the builder names every problem by the option's name
+    (:func:`novareel.models.options.as_declared`), a batch file by its key."""
+    return {option.name: key for key, option in request_keys().items() if key != option.name}
 
 
 def _prefix(where: str, problems: Sequence[Problem]) -> list[Problem]:

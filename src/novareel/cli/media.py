@@ -236,18 +236,22 @@ def storyboard_check_command(
     """Report every problem of a storyboard at once, with shot numbers, plus its
     duration and the price `generate` would pay for it with the same options (one job
     per shot on a model without multi-shot). Exit code 2 when there are problems."""
-    from novareel.requests.storyboard import check_storyboard, shot_label
-    from novareel.settings.defaults import read_defaults
+    from dataclasses import replace
 
-    report = check_storyboard(
-        file,
-        model_id=model_id,
-        duration=duration,
-        resolution=resolution,
-        aspect_ratio=aspect_ratio,
-        seed=seed,
-        default_model_id=read_defaults().model_id,  # a file naming no model: as generate
-    )
+    from novareel.cli.app import flag_for
+    from novareel.models import request_options
+    from novareel.requests.compose import check_storyboard
+    from novareel.requests.storyboard import shot_label
+
+    # generate --storyboard FILE's own builder, with the same options: the same problems
+    # and price (a file naming no model: the person's default, as generate)
+    options = {"duration": duration, "resolution": resolution, "aspect_ratio": aspect_ratio}
+    report = check_storyboard(file, model_id=model_id, options={**options, "seed": seed})
+    # a problem with an option given here named by its flag, as generate names it
+    given = {**options, "seed": seed, "model_id": model_id}
+    flags = {o.name: o.cli_flag for o in request_options() if given.get(o.name) is not None}
+    flagged = [p.with_flag(flag_for(p.field, flags)) for p in report.problems]
+    report = replace(report, problems=flagged)
     if json_output:
         emit_json(report.to_dict())
     else:

@@ -112,6 +112,11 @@ def request_parameters() -> list[inspect.Parameter]:
     ]
 
 
+#: The options check_storyboard takes besides the file: those ``storyboard check`` takes
+#: (the model, and what shapes each shot's job and price), each as its family declared it.
+STORYBOARD_CHECK_OPTIONS = ("model_id", "duration", "resolution", "aspect_ratio", "seed")
+
+
 OutputUri = Annotated[
     str | None,
     Field(description="s3://bucket/folder/ for the job's files (default: the server's "
@@ -272,13 +277,26 @@ def build_server(tools: AgentTools) -> MCPServer[Any]:
 
     server.tool(annotations=read_only)(_with_parameters(estimate_cost, [], []))
 
-    @server.tool(annotations=read_only)
-    async def check_storyboard(
-        path: Annotated[str, Field(description="A storyboard file (YAML/JSON) inside the root.")],
-    ) -> CallToolResult:
+    async def check_storyboard(path: str, **values: Any) -> CallToolResult:
         """Every problem of a storyboard file at once (schema, each shot's text and image,
-        the request rules), with shot numbers, plus its duration and estimated cost."""
-        return await _run(tools.check_storyboard, path)
+        the request rules), with shot numbers, plus its duration and the estimated cost
+        generate_video would pay with the same model_id (default: the file's, else the
+        default model) and options."""
+        model_id = values.pop("model_id", None)
+        names = {o.file_key: o.name for o in request_options()}
+        given = {names[k]: v for k, v in values.items() if v is not None}
+        return await _run(tools.check_storyboard, path, model_id=model_id, options=given)
+
+    board = _keyword(
+        "path",
+        Annotated[str, Field(description="A storyboard file (YAML/JSON) inside the root.")],
+        inspect.Parameter.empty,
+    )
+    check_storyboard.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [board, *(p for p in request_parameters() if p.name in STORYBOARD_CHECK_OPTIONS)],
+        return_annotation=CallToolResult,
+    )
+    server.tool(annotations=read_only)(check_storyboard)
 
     async def generate_video(ctx: Context, **values: Any) -> CallToolResult:
         """Generate a video (this costs money on AWS): checks everything, refuses what

@@ -29,7 +29,7 @@ from novareel.foundation.errors import (
 )
 from novareel.foundation.status import JobStatus
 from novareel.mcp_server.caps import Reservation, SpendGuard
-from novareel.mcp_server.confine import Root, is_s3_uri
+from novareel.mcp_server.confine import Root
 from novareel.mcp_server.session import ServerSession
 from novareel.mcp_server.specs import (
     DEFAULT_WAIT_SECONDS,
@@ -69,34 +69,6 @@ class AgentTools(ServerSession):
         self.guard = SpendGuard(settings.max_cost_usd, settings.session_max_cost_usd)
 
     # -- paths --
-
-    def _confine_board_file(self, path: Path) -> None:
-        """The images a storyboard file names, checked before any is read.
-
-        Used before ``check_storyboard``, which also reads the images of a file that
-        fails validation; the file is read only to find them (its problems are
-        check_storyboard's to report).
-        """
-        from novareel.foundation.textfiles import parse_json_or_yaml, read_input_text
-
-        try:
-            data = parse_json_or_yaml(read_input_text(path, "storyboard"), path, "storyboard")
-        except InvalidRequestError:
-            return  # no image can be read from an unreadable file
-        shots = data.get("shots") if isinstance(data, dict) else data
-        problems: list[Problem] = []
-        for number, shot in enumerate(shots if isinstance(shots, list) else [], start=1):
-            image = shot.get("image") if isinstance(shot, dict) else None
-            if not isinstance(image, str) or is_s3_uri(image):
-                continue
-            candidate = Path(image).expanduser()  # as storyboard.py reads it
-            where = candidate if candidate.is_absolute() else path.parent / candidate
-            try:
-                self.root.confine(where, f"shots[{number}].image")
-            except InvalidRequestError as exc:
-                problems.extend(exc.problems)
-        if problems:
-            raise InvalidRequestError(problems, hint=_root_hint())
 
     def _out_dir(self, out: str | None) -> Path:
         target = self.root.confine(out or ".", "out")
@@ -178,7 +150,8 @@ class AgentTools(ServerSession):
         quotes the registry's price for that many seconds.
         """
         if not spec.names_video():
-            from novareel.models import estimate_cost_usd, get_model
+            from novareel.models import estimate_cost_usd, get_model, request_options
+            from novareel.models.options import as_declared
             from novareel.settings.defaults import read_defaults
 
             # No model named: the person's default (NOVAREEL_MODEL, [defaults]) and its
@@ -196,7 +169,11 @@ class AgentTools(ServerSession):
                         limit="seconds",
                     )
                 )
-            price = estimate_cost_usd(model.model_id, duration, resolution)
+            try:
+                price = estimate_cost_usd(model.model_id, duration, resolution)
+            except InvalidRequestError as exc:  # named by this tool's argument (duration)
+                declared = as_declared(exc.problems, request_options())
+                raise InvalidRequestError(declared, hint=exc.hint) from None
             return {
                 "model_id": model.model_id,
                 "duration_seconds": duration,
@@ -273,15 +250,37 @@ class AgentTools(ServerSession):
                 )
         return verdict
 
-    def check_storyboard(self, path: str) -> dict[str, Any]:
-        """Every problem of a storyboard file at once, with shot numbers, and its price."""
-        from novareel.requests.storyboard import check_storyboard
+    def check_storyboard(
+        self,
+        path: str,
+        *,
+        model_id: str | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Every problem of a storyboard file at once, with shot numbers, and its price:
+        ``storyboard check``'s report (:func:`novareel.requests.compose.check_storyboard`, the
+        builder ``generate_video`` uses), for ``model_id`` (else the file's, else the
+        person's default, as every tool chooses) and the options ``generate_video``
+        would be given (``duration``, ``resolution``...). Every path the file names is
+        confined to the root before any is read; one outside it refuses the call."""
+        from novareel.requests.compose import check_storyboard
+
+        outside: list[Problem] = []
+
+        def locate(value: str, field: str) -> str:
+            try:
+                return str(self.root.confine(value, field))
+            except InvalidRequestError as exc:
+                outside.extend(exc.problems)
+                raise
 
         source = self.root.confine(path, "storyboard")
-        self._confine_board_file(source)
-        report = check_storyboard(source).to_dict()
-        report["path"] = self.root.relative(source)
-        return report
+        report = check_storyboard(source, model_id=model_id, options=options, locate=locate)
+        if outside:
+            raise InvalidRequestError(outside, hint=_root_hint())
+        payload = report.to_dict()
+        payload["path"] = self.root.relative(source)
+        return payload
 
     def generate_video(
         self,

@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 from novareel.foundation.errors import Problem
 
-__all__ = ["Option", "OptionKind", "merge_options"]
+__all__ = ["Option", "OptionKind", "as_declared", "merge_options"]
 
 #: What a value is, as a door must parse it:
 #: ``text`` a string, ``choice`` a string among ``choices``, ``integer``, ``flag`` a
@@ -58,9 +58,14 @@ class Option:
     ``name`` is the field everywhere inside novareel (``GenerateOptions``, a request's
     problems) and, unless ``key`` says otherwise, the batch-file and MCP key. ``flag``
     is the command-line spelling (default ``--`` + the name with dashes); ``argument``
-    makes it the positional argument instead (the prompt). ``fields`` are other
-    names the requests' problems use for the same thing (``duration_seconds``), so a
-    problem about them is named by this option's flag or key too. ``choices`` and
+    makes it the positional argument instead (the prompt). The request classes name a
+    problem by ``name`` (the keyword a Python caller typed: ``TextVideo(duration=12)``
+    -> ``duration``); ``fields`` are other names a lower library function uses for the
+    same thing (``estimate_cost_usd(duration_seconds=...)``, an image reader's
+    ``image.bucket_owner``), which :func:`as_declared` turns back into ``name`` so that
+    every door says the option by its own spelling of it: :attr:`cli_flag` on the
+    command line, :attr:`file_key` in a batch or storyboard file, ``name`` in Python and
+    the MCP server. ``choices`` and
     ``default`` are what the help and the MCP schema show; the family's request
     checks them (and says what is allowed) wherever the value came from.
     ``enum_in_schema`` publishes the choices as a JSON-schema enum (an agent cannot
@@ -165,3 +170,18 @@ def merge_options(declared: Iterable[Option]) -> list[Option]:
             enum_in_schema=seen.enum_in_schema and option.enum_in_schema,
         )
     return list(merged.values())
+
+
+def as_declared(problems: Iterable[Problem], declared: Iterable[Option]) -> list[Problem]:
+    """Problems named by the option they are about: a field another library function
+    used for it (one of its ``fields``: ``duration_seconds``) read as the option's
+    ``name`` (``duration``), the name the Python API and the MCP server take, from which
+    the command line's flag and a file's key are derived in turn. Other problems are
+    kept as they are."""
+    names = {other: o.name for o in declared for other in o.fields}
+    return [
+        p
+        if p.field not in names
+        else Problem(names[p.field], p.message, value=p.value, limit=p.limit, flag=p.flag)
+        for p in problems
+    ]

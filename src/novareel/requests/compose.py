@@ -54,18 +54,20 @@ from novareel.models import (
     request_options,
 )
 from novareel.models.base import MAGIC
+from novareel.models.options import as_declared
 from novareel.requests.prompting import prompt_warnings
 from novareel.settings.defaults import ModelDefault, read_defaults
 
 if TYPE_CHECKING:
     from novareel.media.images import FitMode
-    from novareel.requests.storyboard import Storyboard
+    from novareel.requests.storyboard import ParsedStoryboard, StoryboardReport
 
 __all__ = [
     "Composed",
     "Locate",
     "RequestSpec",
     "ShotSpec",
+    "check_storyboard",
     "compose_requests",
     "model_notices",
     "request_notices",
@@ -243,6 +245,8 @@ class Composed:
     chosen_by: ModelDefault | None = None
     #: the options filled from ``[defaults]`` (the spec left them out), by name
     defaulted: tuple[str, ...] = ()
+    #: the storyboard file as read (its schema's verdict, its shots), when it could be
+    board: ParsedStoryboard | None = None
 
     @property
     def ok(self) -> bool:
@@ -362,24 +366,28 @@ def compose_requests(
 
     fit = _fit(spec.fit, "fit", found)
 
-    board: Storyboard | None = None
+    board: ParsedStoryboard | None = None
     board_path: Path | None = None
     if spec.storyboard is not None:
         if spec.shots:
             found.add(
                 Problem("shots", "give shots or a storyboard, not both", value=len(spec.shots))
             )
-        from novareel.requests.storyboard import load_storyboard
+        from novareel.requests.storyboard import parse_storyboard
 
         located = where(os.fspath(spec.storyboard), "storyboard")
         if located is not None:
             board_path = Path(located)
             try:
-                board = load_storyboard(board_path)
-            except InvalidRequestError as exc:
+                board = parse_storyboard(board_path)
+            except InvalidRequestError as exc:  # unreadable: nothing more can be known
                 found.add(exc, board=True)
+            else:
+                if board.problems:  # its schema's: its images are still read below
+                    schema = InvalidRequestError(board.problems, hint=_check_hint(board))
+                    found.add(schema, board=True)
     model = None
-    named = spec.model_id or (board.file.model_id if board else None)
+    named = spec.model_id or (board.model_id if board else None)
     try:
         if defaults is None:
             defaults = read_defaults()
@@ -388,12 +396,12 @@ def compose_requests(
         found.add(exc)
     source = None if named else defaults
     if model is None or defaults is None or (spec.storyboard is not None and board is None):
-        # Without the model, or the shots of a storyboard that cannot be read, the
-        # request itself cannot be checked: what was found so far is the answer.
-        return _composed(model, [], notices, found, False, board_path, source)
+        # Without the model, or a storyboard that cannot be read at all, the request
+        # itself cannot be checked: what was found so far is the answer.
+        return _composed(model, [], notices, found, False, board_path, source, board=board)
     given, filled = _with_defaults(spec, board, model, defaults)
     usual_fit = defaults.options_for(model.model_id).get("fit")
-    if spec.fit is None and usual_fit and not (board is not None and board.file.fit):
+    if spec.fit is None and usual_fit and not (board is not None and board.fit):
         fit, filled = cast("FitMode", usual_fit), (*filled, "fit")
     # The family options as declared: images are read below (to the rules the other
     # options give); the built-in ones fill GenerateOptions' fields, any other (a new
@@ -437,7 +445,7 @@ def compose_requests(
     seed = given.get("seed")
     shots: list[Shot] | None = None
     if board is not None:
-        shots, seed = _board_shots(board, spec, model, fit, rules, where, found, notices)
+        shots, seed = _board_shots(board, spec, fit, rules, where, found, notices)
     elif spec.shots:
         shots = []
         for number, item in enumerate(spec.shots, start=1):
@@ -464,17 +472,35 @@ def compose_requests(
     per_shot = bool(shots) and not model.family.multi_shot
     requests: list[VideoRequest] = []
     try:
-        requests = build_shot_requests(options) if per_shot else [build_request(options)]
+        # (a refused file with no shot at all has no request to check: its schema said
+        # what to fix)
+        if board is None or board.shots:
+            requests = build_shot_requests(options) if per_shot else [build_request(options)]
     except InvalidRequestError as exc:
-        found.add(exc)
+        if board is None:
+            found.add(exc)
+        else:  # a shot's problem is the storyboard file's (``storyboard.shots[2].text``)
+            in_file = [p for p in exc.problems if p.field.startswith("shots")]
+            rest = [p for p in exc.problems if not p.field.startswith("shots")]
+            if rest:
+                found.add(type(exc)(rest, hint=exc.hint))
+            if in_file and board.valid:  # a refused file's shots: its schema named them
+                found.add(InvalidRequestError(in_file), board=True)
+    if board is not None and not board.valid:
+        # A file its schema refused is still read to the end (its images, and the
+        # request's rules on everything else: a seed, a duration, the model), so every
+        # problem comes at once; what was built from it is never shown or priced.
+        requests, per_shot = [], False
     notices.extend(model_notices(model, requests, lifecycle=lifecycle))
     if filled:
         found.problems = _from_defaults(found.problems, filled, declared, defaults)
-    return _composed(model, requests, notices, found, per_shot, board_path, source, filled)
+    return _composed(
+        model, requests, notices, found, per_shot, board_path, source, filled, board=board
+    )
 
 
 def _with_defaults(
-    spec: RequestSpec, board: Storyboard | None, model: Model, defaults: ModelDefault
+    spec: RequestSpec, board: ParsedStoryboard | None, model: Model, defaults: ModelDefault
 ) -> tuple[dict[str, Any], tuple[str, ...]]:
     """The spec's family options with the default's usual options for ``model``
     filled in where the spec (or its storyboard file: its ``seed``) gives none, and
@@ -515,47 +541,46 @@ def _from_defaults(
     ]
 
 
+def _check_hint(board: ParsedStoryboard) -> str:
+    return f"Run: novareel storyboard check {board.path}"
+
+
 def _board_shots(
-    board: Storyboard,
+    board: ParsedStoryboard,
     spec: RequestSpec,
-    model: Model,
     fit: FitMode | None,
     rules: FrameRules,
     where: Callable[[str, str], str | None],
     found: _Found,
     notices: list[str],
 ) -> tuple[list[Shot], int | None]:
-    """A storyboard's shots with their images read (stand-ins where one failed), and
-    the seed (the spec's, else the file's)."""
+    """A storyboard's shots with their images read to the model's rules (stand-ins
+    where one failed, its problems named by the file: ``shots[2].image``), and the
+    seed (the spec's, else the file's). A file its schema refused is read the same
+    way, so its images' problems come with its schema's."""
     refused = False
     for shot in board.shots:
         if shot.image is not None and not shot.image.startswith("s3://"):
             # Asked before any image is read: a caller's confinement comes first.
             refused = where(shot.image, f"shots[{shot.number}].image") is None or refused
+    frames: dict[int, StartingFrame] = {}
     if not refused:
-        try:
-            prepared = board.prepare(
-                seed=spec.options.get("seed"), model_id=model.model_id, fit=fit, rules=rules
-            )
-        except InvalidRequestError as exc:
-            # A seed given beside the file (``--seed``, an item's ``seed``) is the
-            # spec's, not the storyboard's: named as the spec names it, so a batch
-            # item does not report one bad seed twice (``seed``, ``storyboard.seed``).
-            given = spec.options.get("seed") is not None
-            own = [p for p in exc.problems if given and p.field == "seed"]
-            if own:
-                found.add(InvalidRequestError(own))
-            rest = [p for p in exc.problems if p not in own]
-            if rest:
-                found.add(type(exc)(rest, hint=exc.hint), board=True)
-        else:
-            # Each frame's own notes ("shots[2].image: ..."), the words a submit repeats.
-            read = [s.image for s in prepared.shots if isinstance(s.image, StartingFrame)]
-            notices.extend(n for image in read for n in image.notes)
-            return list(prepared.shots), prepared.seed
-    shots = [Shot(s.text, _stand_in(s.image) if s.image else None) for s in board.shots]
+        from novareel.requests.storyboard import read_shot_images
+
+        frames, problems, _notes, hints = read_shot_images(
+            board.shots, fit=fit, file_fit=board.fit, rules=rules
+        )
+        hint = " ".join([*hints, _check_hint(board)]) if problems else None
+        if problems:
+            found.add(InvalidRequestError(problems, hint=hint), board=True)
+        # Each frame's own notes ("shots[2].image: ..."), the words a submit repeats.
+        notices.extend(n for number in sorted(frames) for n in frames[number].notes)
+    shots = [
+        Shot(s.text, frames.get(s.number) or (_stand_in(s.image) if s.image else None))
+        for s in board.shots
+    ]
     seed = spec.options.get("seed")
-    return shots, seed if seed is not None else board.file.seed
+    return shots, seed if seed is not None else board.seed
 
 
 def _composed(
@@ -567,19 +592,116 @@ def _composed(
     board_path: Path | None,
     source: ModelDefault | None = None,
     filled: tuple[str, ...] = (),
+    *,
+    board: ParsedStoryboard | None = None,
 ) -> Composed:
     return Composed(
         model=model,
         requests=tuple(requests),
         notices=tuple(dict.fromkeys(notices)),
-        problems=tuple(found.problems),
+        # each problem by the option's own name (``duration``, as RequestSpec takes it),
+        # from which a door derives its spelling (``--duration``, ``items[3].duration``)
+        problems=tuple(as_declared(found.problems, request_options())),
         hints=tuple(found.hints),
         per_shot=per_shot,
         image_only=bool(found.problems) and found.image_only,
         storyboard=board_path,
         chosen_by=source,
         defaulted=filled,
+        board=board,
     )
+
+
+# ------------------------------------------------------------------ storyboard check
+
+
+def check_storyboard(
+    path: str | os.PathLike[str],
+    *,
+    model_id: str | None = None,
+    options: Mapping[str, Any] | None = None,
+    defaults: ModelDefault | None = None,
+    locate: Locate | None = None,
+) -> StoryboardReport:
+    """Everything ``novareel storyboard check`` (and the MCP ``check_storyboard``
+    tool) says about a storyboard file, collected instead of raised: its problems are
+    :func:`compose_requests`'s for ``generate --storyboard FILE`` with the same model
+    and options (``options``: ``duration``, ``resolution``, ``seed``... by their
+    declared names), so every door names the same problems; the duration and price are
+    the jobs' that ``generate`` would send (one job per shot on a model without
+    multi-shot), or, when the request is refused, what it would cost once fixed.
+
+    The model is ``model_id``, else the file's, else the person's default
+    (:func:`novareel.settings.defaults.read_defaults`, or ``defaults``). ``locate`` is
+    :func:`compose_requests`'s (the MCP server confines every path to its root).
+    """
+    from novareel.requests.storyboard import StoryboardReport, shot_order
+
+    source = Path(path).expanduser()
+    spec = RequestSpec(model_id=model_id, storyboard=source, options=options)
+    built = compose_requests(spec, defaults=defaults, locate=locate)
+    board = built.board
+    hints = [h for h in built.hints if not h.startswith("Run: novareel storyboard check")]
+    problems = sorted(built.problems, key=shot_order)
+    model = built.model
+    chosen = model.model_id if model is not None else (model_id or (board and board.model_id))
+    if board is None:  # unreadable: no shot count, no cost, only what to fix first
+        return StoryboardReport(
+            str(source), problems, [], hints, 0, 0, 0, None, None, str(chosen or ""),
+            readable=False, per_shot=model is not None and not model.family.multi_shot,
+        )  # fmt: skip
+    requests = list(built.requests)
+    if not requests and model is not None and board.valid:
+        requests = _priced_if_fixed(spec, built, defaults, locate)
+    multi_shot = model is None or model.family.multi_shot
+    seed = spec.value("seed") if spec.value("seed") is not None else board.seed
+    if requests:
+        duration = sum(r.duration_seconds for r in requests)
+        cost: float | None = round(sum(r.estimated_cost_usd for r in requests), 2)
+        seed = requests[0].seed
+    else:
+        from novareel.models import estimate_cost_usd
+        from novareel.models.nova_reel import SHOT_SECONDS
+
+        duration = SHOT_SECONDS * len(board.shots)
+        cost = estimate_cost_usd(model.model_id, duration) if model is not None else None
+    if not multi_shot and not requests:
+        seed = None  # a model without multi-shot takes no seed (a given one is refused)
+    if multi_shot and seed is None and model is not None:
+        from novareel.models.nova_reel import DEFAULT_SEED
+
+        seed = DEFAULT_SEED
+    return StoryboardReport(
+        path=str(source),
+        problems=problems,
+        notes=list(built.notices),
+        hints=hints,
+        shots=len(board.shots),
+        images=sum(1 for s in board.shots if s.image),
+        duration_seconds=duration,
+        estimated_cost_usd=cost,
+        seed=seed,
+        model_id=str(chosen or ""),
+        jobs=len(requests) if requests else (1 if multi_shot else len(board.shots)),
+        per_shot=not multi_shot,
+    )
+
+
+def _priced_if_fixed(
+    spec: RequestSpec, built: Composed, defaults: ModelDefault | None, locate: Locate | None
+) -> list[VideoRequest]:
+    """The jobs once the refused options are left out (their defaults apply), for the
+    report's "if fixed" duration and price; none when that does not build either."""
+    named = {p.field for p in built.problems}
+    refused = {
+        o.name: None
+        for o in request_options()
+        if o.name in spec.options and ({o.name, *o.fields} & named)
+    }
+    if not refused:
+        return []
+    again = compose_requests(spec.replace(**refused), defaults=defaults, locate=locate)
+    return list(again.requests) if again.ok else []
 
 
 # ---------------------------------------------------------------------------- notices

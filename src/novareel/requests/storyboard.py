@@ -19,9 +19,14 @@ current directory), so a storyboard and its frames can be moved or shared togeth
 Unknown keys are errors, so a typo (``imgae:``) is caught instead of silently
 dropping a starting frame from a paid job.
 
-:func:`check_storyboard` reports *every* problem at once (syntax, schema, each shot's
-text, each image) with shot numbers, plus the duration and estimated cost, so a user
-fixes a 20-shot storyboard in one pass. The JSON Schema of the format is generated
+:func:`parse_storyboard` reads a file and checks its schema (a refused file's shots
+are still read as far as they can be) and :func:`read_shot_images` reads every shot's
+image; :func:`novareel.requests.compose.compose_requests` joins them with the request's own
+checks, and :func:`novareel.requests.compose.check_storyboard` (``storyboard check``, the MCP
+``check_storyboard`` tool) reports what it found: *every* problem at once (syntax,
+schema, each shot's text, each image, the request's rules) with shot numbers, plus
+the duration and estimated cost, so a user fixes a 20-shot storyboard in one pass, and
+``generate`` with the same file names the same problems. The JSON Schema of the format is generated
 from the pydantic models (:func:`storyboard_json_schema`) and published as
 ``novareel/requests/schemas/storyboard.schema.json`` for editors.
 """
@@ -32,7 +37,8 @@ import difflib
 import json
 import os
 import re
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,17 +49,11 @@ from novareel.foundation.textfiles import parse_json_or_yaml, read_input_text
 from novareel.media.images import FitMode, prepare_starting_frame
 from novareel.models import (
     FrameRules,
-    GenerateOptions,
-    Model,
     Shot,
     StartingFrame,
-    VideoRequest,
-    build_shot_requests,
     find_model,
-    get_model,
     resolve_model_id,
 )
-from novareel.models import estimate_cost_usd as registry_cost
 from novareel.models.nova_reel import (
     DEFAULT_MODEL,
     DEFAULT_SEED,
@@ -68,15 +68,18 @@ from novareel.models.nova_reel import (
 
 __all__ = [
     "SCHEMA_PATH",
+    "ParsedStoryboard",
     "PreparedStoryboard",
     "ResolvedShot",
     "Storyboard",
     "StoryboardFile",
     "StoryboardReport",
     "StoryboardShot",
-    "check_storyboard",
     "load_storyboard",
+    "parse_storyboard",
+    "read_shot_images",
     "shot_label",
+    "shot_order",
     "storyboard_json_schema",
     "write_storyboard_schema",
 ]
@@ -224,7 +227,7 @@ class Storyboard:
         ``rules`` are the model's image rules (Nova Reel's when None).
         """
         chosen = resolve_model_id(_first(model_id, self.file.model_id, DEFAULT_MODEL))
-        frames, problems, notes, hints = _load_images(
+        frames, problems, notes, hints = read_shot_images(
             self.shots, fit=fit, file_fit=self.file.fit, rules=rules
         )
         shots = [Shot(text=shot.text, image=frames.get(shot.number)) for shot in self.shots]
@@ -284,16 +287,20 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
     return unique
 
 
-def _load_images(
-    shots: list[ResolvedShot],
+def read_shot_images(
+    shots: Sequence[ResolvedShot],
     *,
     fit: FitMode | None,
     file_fit: FitMode | None,
     rules: FrameRules | None = None,
 ) -> tuple[dict[int, StartingFrame], list[Problem], list[str], list[str]]:
-    """Read every shot's image, collecting all problems instead of stopping.
+    """Read every shot's image, collecting all problems instead of stopping: the one
+    reader of a storyboard's images (:meth:`Storyboard.prepare` and
+    :func:`novareel.requests.compose.compose_requests`, which ``storyboard check`` and every
+    other door use), for a valid file and for one that failed its schema alike.
 
     Returns frames by shot number, problems, notes and hints (``shot 2: use --fit``).
+    The fit is the shot's own, else ``fit``, else ``file_fit``.
     """
     frames: dict[int, StartingFrame] = {}
     problems: list[Problem] = []
@@ -441,16 +448,97 @@ def _resolve(shots: list[StoryboardShot], base: Path) -> list[ResolvedShot]:
     return resolved
 
 
+@dataclass(frozen=True)
+class ParsedStoryboard:
+    """A storyboard file read and checked against its schema, whether or not it passed.
+
+    ``file`` is the validated document (None when the schema refused it: ``problems``
+    says why). ``shots`` are every shot the document lists, images resolved against its
+    folder, read as far as they can be from a refused document too (a shot that is not
+    a mapping counts, without text or image), so that its images are still checked and
+    its shots counted: every problem of the file at once.
+    """
+
+    path: Path
+    file: StoryboardFile | None
+    shots: list[ResolvedShot]
+    problems: list[Problem]
+    raw: Any = None
+
+    @property
+    def valid(self) -> bool:
+        return self.file is not None
+
+    @property
+    def model_id(self) -> str | None:
+        """The file's model (as written; a refused file's only when it is a string)."""
+        if self.file is not None:
+            return self.file.model_id
+        named = self.raw.get("model_id") if isinstance(self.raw, dict) else None
+        return named if isinstance(named, str) and named else None
+
+    @property
+    def seed(self) -> int | None:
+        """The file's seed (a refused file's only when it is an integer)."""
+        if self.file is not None:
+            return self.file.seed
+        seed = self.raw.get("seed") if isinstance(self.raw, dict) else None
+        return seed if type(seed) is int else None
+
+    @property
+    def fit(self) -> FitMode | None:
+        """The file's default fit (a refused file's only when it is a fit mode)."""
+        if self.file is not None:
+            return self.file.fit
+        fit = self.raw.get("fit") if isinstance(self.raw, dict) else None
+        return fit if fit in _FITS else None
+
+
+_FITS = ("crop", "pad", "stretch")
+
+
+def _raw_shots(data: Any, base: Path) -> list[ResolvedShot]:
+    """Every shot of a document that failed validation, as far as it can be read."""
+    listed = data.get("shots") if isinstance(data, dict) else data
+    resolved = []
+    for number, item in enumerate(listed if isinstance(listed, list) else [], start=1):
+        item = item if isinstance(item, dict) else {}
+        image, fit, owner, text = (item.get(k) for k in ("image", "fit", "bucket_owner", "text"))
+        image = image if isinstance(image, str) and image else None
+        resolved.append(
+            ResolvedShot(
+                number=number,
+                text=text if isinstance(text, str) else "",
+                image=_resolve([StoryboardShot(text="x", image=image)], base)[0].image,
+                fit=fit if fit in _FITS else None,
+                bucket_owner=owner if isinstance(owner, str) else None,
+            )
+        )
+    return resolved
+
+
+def parse_storyboard(path: str | os.PathLike[str]) -> ParsedStoryboard:
+    """Read a storyboard file and check it against its schema, collecting every schema
+    problem. Raises :class:`InvalidRequestError` only when the file cannot be read or
+    parsed (nothing past a syntax error can be known)."""
+    source = Path(path).expanduser()
+    data = _read(source)
+    model, problems = _validate(data)
+    base = source.resolve().parent
+    if model is None:
+        return ParsedStoryboard(source, None, _raw_shots(data, base), problems, data)
+    return ParsedStoryboard(source, model, _resolve(model.shots, base), [], data)
+
+
 def load_storyboard(path: str | os.PathLike[str]) -> Storyboard:
     """Parse and schema-check a storyboard file (images are read later, by
     :meth:`Storyboard.prepare`). Raises :class:`InvalidRequestError` with every schema
     problem at once."""
-    source = Path(path).expanduser()
-    model, problems = _validate(_read(source))
-    if model is None:
-        raise InvalidRequestError(problems, hint=f"Run: novareel storyboard check {source}")
-    base = source.resolve().parent
-    return Storyboard(path=source, file=model, shots=_resolve(model.shots, base))
+    parsed = parse_storyboard(path)
+    if parsed.file is None:
+        hint = f"Run: novareel storyboard check {parsed.path}"
+        raise InvalidRequestError(parsed.problems, hint=hint)
+    return Storyboard(path=parsed.path, file=parsed.file, shots=parsed.shots)
 
 
 # --------------------------------------------------------------------------- checking
@@ -516,196 +604,7 @@ def shot_label(problem: Problem) -> str:
     return str(problem)
 
 
-def _raw_shots(data: Any) -> list[dict[str, Any]]:
-    """Shots as plain dicts, even from a document that failed validation, so that
-    images of otherwise valid shots are still checked."""
-    shots = data.get("shots") if isinstance(data, dict) else data
-    if not isinstance(shots, list):
-        return []
-    return [s if isinstance(s, dict) else {} for s in shots]
-
-
-def check_storyboard(
-    path: str | os.PathLike[str],
-    *,
-    model_id: str | None = None,
-    duration: int | None = None,
-    resolution: str | None = None,
-    aspect_ratio: str | None = None,
-    seed: int | None = None,
-    default_model_id: str | None = None,
-) -> StoryboardReport:
-    """Check a storyboard completely, collecting every problem instead of raising.
-
-    Syntax errors stop the check (nothing else can be read); otherwise schema errors,
-    every image (to the chosen model's rules) and the request rules are all reported,
-    each with its shot number. The model is ``model_id``, else the file's, else the
-    default, and the jobs are built by the model's own family from the same options
-    ``generate --storyboard`` takes (``duration``, ``resolution``, ``aspect_ratio``,
-    ``seed``): the report names the problems ``generate`` would name and the price
-    it would pay (one job per shot on Luma Ray 2, priced by its resolution).
-    ``default_model_id`` is the model when neither ``model_id`` nor the file names
-    one (the person's default, which the command line reads from
-    :mod:`novareel.settings.defaults`; the built-in default when None).
-    """
-    fallback = default_model_id or DEFAULT_MODEL
-    source = Path(path).expanduser()
-    problems: list[Problem] = []
-    notes: list[str] = []
-    try:
-        data = _read(source)
-    except InvalidRequestError as exc:
-        # Nothing past a syntax error (or a missing file) can be read: no shot count,
-        # no cost, only what to fix first.
-        hints = [exc.hint] if exc.hint else []
-        return replace(
-            _report(source, exc.problems, [], hints, [], None, fallback=fallback), readable=False
-        )
-    model, schema_problems = _validate(data)
-    problems.extend(schema_problems)
-    base = source.resolve().parent
-    options = GenerateOptions(
-        duration=duration, resolution=resolution, aspect_ratio=aspect_ratio, seed=seed
-    )
-    if model is not None:
-        shots = _resolve(model.shots, base)
-        board = Storyboard(path=source, file=model, shots=shots)
-        chosen = _first(model_id, model.model_id, fallback)
-        options = replace(options, model_id=chosen, seed=seed if seed is not None else model.seed)
-        found: Model | None = None
-        try:
-            found = get_model(chosen)
-        except InvalidRequestError as exc:
-            problems.extend(exc.problems)
-        rules = found.family.frame_rules_for(options) if found is not None else None
-        frames, image_problems, notes, hints = _load_images(
-            shots, fit=None, file_fit=model.fit, rules=rules
-        )
-        problems.extend(image_problems)
-        requests: list[VideoRequest] = []
-        if found is not None:
-            # A shot whose image failed is built without it: the rest is still checked
-            # and priced (the image's problem is reported above).
-            built = [Shot(text=s.text, image=frames.get(s.number)) for s in shots]
-            try:
-                requests = build_shot_requests(replace(options, shots=built))
-            except InvalidRequestError as exc:
-                problems.extend(exc.problems)
-                requests = _priced_if_fixed(replace(options, shots=built), exc.problems)
-        return _report(
-            source, problems, notes, hints, board.shots, model, options=options,
-            model=found, requests=requests, fallback=fallback,
-        )  # fmt: skip
-    # The document is not valid as a whole: still check each image that can be read.
-    file_fit = data.get("fit") if isinstance(data, dict) else None
-    raw = _raw_shots(data)
-    candidates = []
-    for number, item in enumerate(raw, start=1):
-        image = item.get("image")
-        if not isinstance(image, str):
-            continue
-        fit = item.get("fit") or file_fit
-        owner = item.get("bucket_owner")
-        candidates.append(
-            ResolvedShot(
-                number=number,
-                text=str(item.get("text", "")),
-                image=_resolve([StoryboardShot(text="x", image=image)], base)[0].image,
-                fit=fit if fit in ("crop", "pad", "stretch") else None,
-                bucket_owner=owner if isinstance(owner, str) else None,
-            )
-        )
-    raw_model = data.get("model_id") if isinstance(data, dict) else None
-    named = find_model(model_id or (raw_model if isinstance(raw_model, str) else None))
-    rules = named.family.frame_rules_for(options) if named is not None else None
-    _frames, image_problems, image_notes, hints = _load_images(
-        candidates, fit=None, file_fit=None, rules=rules
-    )
-    problems.extend(image_problems)
-    notes.extend(image_notes)
-    with_images = {c.number: c.image for c in candidates}
-    counted = [
-        ResolvedShot(number=i, text="", image=with_images.get(i)) for i in range(1, len(raw) + 1)
-    ]
-    return _report(
-        source, problems, notes, hints, counted, None, raw=data,
-        options=replace(options, model_id=model_id), fallback=fallback,
-    )  # fmt: skip
-
-
-def _priced_if_fixed(options: GenerateOptions, problems: list[Problem]) -> list[VideoRequest]:
-    """The jobs once the refused options are left out (their defaults apply), for the
-    report's "if fixed" duration and price; none when that does not build either."""
-    named = {p.field for p in problems}
-    refused: dict[str, Any] = {
-        f: None for f in ("seed", "duration", "resolution", "aspect_ratio") if f in named
-    }
-    relaxed = replace(options, **refused)
-    try:
-        return build_shot_requests(relaxed)
-    except InvalidRequestError:
-        return []
-
-
-def _report(
-    source: Path,
-    problems: list[Problem],
-    notes: list[str],
-    hints: list[str],
-    shots: list[ResolvedShot],
-    file: StoryboardFile | None,
-    *,
-    raw: Any = None,
-    options: GenerateOptions | None = None,
-    model: Model | None = None,
-    requests: list[VideoRequest] | None = None,
-    fallback: str = DEFAULT_MODEL,
-) -> StoryboardReport:
-    """The report: what the built ``requests`` say (jobs, seconds, price, seed) when
-    they could be built, else the registry's price for the chosen model."""
-    options = options or GenerateOptions()
-    if file is not None:
-        seed = options.seed
-        model_id = _first(options.model_id, file.model_id, fallback)
-    else:
-        # The file failed validation: still show its seed and model when they are sane.
-        given = raw if isinstance(raw, dict) else {}
-        raw_seed, raw_model = given.get("seed"), given.get("model_id")
-        seed = options.seed if options.seed is not None else raw_seed
-        seed = seed if type(seed) is int else None
-        given_model = raw_model if isinstance(raw_model, str) and raw_model else fallback
-        model_id = options.model_id or given_model
-    model = model or find_model(model_id)
-    if model is not None:
-        model_id = model.model_id
-    multi_shot = model is None or model.family.multi_shot
-    if requests:
-        duration = sum(r.duration_seconds for r in requests)
-        cost: float | None = round(sum(r.estimated_cost_usd for r in requests), 2)
-        seed = requests[0].seed
-    else:
-        duration = SHOT_SECONDS * len(shots)
-        cost = registry_cost(model_id, duration, options.resolution)
-    if multi_shot and seed is None and model is not None:
-        seed = DEFAULT_SEED
-    ordered = sorted(_dedupe(problems), key=_problem_order)
-    return StoryboardReport(
-        path=str(source),
-        problems=ordered,
-        notes=notes,
-        hints=list(dict.fromkeys(hints)),
-        shots=len(shots),
-        images=sum(1 for s in shots if s.image),
-        duration_seconds=duration,
-        estimated_cost_usd=cost,
-        seed=seed,
-        model_id=model_id,
-        jobs=len(requests) if requests else (1 if multi_shot else len(shots)),
-        per_shot=not multi_shot,
-    )
-
-
-def _problem_order(problem: Problem) -> tuple[int, str]:
+def shot_order(problem: Problem) -> tuple[int, str]:
     """File-level problems first, then by shot number (stable within a shot)."""
     match = _SHOT_FIELD.match(problem.field)
     return (int(match.group(1)) if match else 0, "")

@@ -179,7 +179,7 @@ def parse_task_type(value: str | TaskType) -> TaskType:
         return TASK_ALIASES[key]
     raise InvalidRequestError(
         Problem(
-            "task_type",
+            "task",
             f"unknown task type {value!r}; use text, auto or manual",
             value=value,
             limit="text | auto | manual (TEXT_VIDEO | MULTI_SHOT_AUTOMATED | MULTI_SHOT_MANUAL)",

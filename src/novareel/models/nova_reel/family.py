@@ -53,13 +53,12 @@ TASK = Option(
     "choice",
     "Nova Reel: text | auto | manual (default: from the other options).",
     choices=("text", "auto", "manual"),
-    fields=("task_type",),
 )
 DURATION = Option(
     "duration",
     "integer",
     "Seconds: Nova Reel 6 (text) or a multiple of 6 in 12-120 (auto)",
-    fields=("duration_seconds",),
+    fields=("duration_seconds",),  # estimate_cost_usd's parameter
 )
 SEED = Option("seed", "integer", "Nova Reel: 0-2147483646 (default 42).", default=DEFAULT_SEED)
 OPTIONS: tuple[Option, ...] = (TASK, DURATION, IMAGE, SHOTS, SEED)

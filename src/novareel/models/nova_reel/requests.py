@@ -197,7 +197,7 @@ class TextVideo(_Request):
         if isinstance(self.duration, bool) or not isinstance(self.duration, int):
             found.append(
                 Problem(
-                    "duration_seconds",
+                    "duration",
                     f"{self.duration!r} is not a whole number of seconds; TEXT_VIDEO is "
                     f"always {TEXT_VIDEO_SECONDS} seconds",
                     value=self.duration,
@@ -207,7 +207,7 @@ class TextVideo(_Request):
         elif self.duration != TEXT_VIDEO_SECONDS:
             found.append(
                 Problem(
-                    "duration_seconds",
+                    "duration",
                     f"TEXT_VIDEO is always {TEXT_VIDEO_SECONDS} seconds, not {self.duration}; "
                     "use MULTI_SHOT_AUTOMATED for 12-120 seconds",
                     value=self.duration,
@@ -255,7 +255,7 @@ class MultiShotAutomated(_Request):
         if isinstance(d, bool) or not isinstance(d, int):
             found.append(
                 Problem(
-                    "duration_seconds",
+                    "duration",
                     f"{d!r} is not a whole number of seconds; {AUTOMATED_LENGTHS}",
                     value=d,
                     limit=AUTOMATED_LIMIT,
@@ -264,7 +264,7 @@ class MultiShotAutomated(_Request):
         elif not (MIN_AUTOMATED_SECONDS <= d <= MAX_AUTOMATED_SECONDS) or d % SHOT_SECONDS:
             found.append(
                 Problem(
-                    "duration_seconds",
+                    "duration",
                     f"{d} s is not allowed for MULTI_SHOT_AUTOMATED, which takes "
                     f"{AUTOMATED_LENGTHS}; TEXT_VIDEO is always {TEXT_VIDEO_SECONDS} s",
                     value=d,
@@ -441,7 +441,7 @@ def build_request(
         if duration is None:
             found.append(
                 Problem(
-                    "duration_seconds",
+                    "duration",
                     f"MULTI_SHOT_AUTOMATED needs a duration: {AUTOMATED_LENGTHS}",
                     limit=AUTOMATED_LIMIT,
                 )
@@ -476,7 +476,7 @@ def build_request(
         if duration is not None and duration != SHOT_SECONDS * len(shot_list):
             found.append(
                 Problem(
-                    "duration_seconds",
+                    "duration",
                     f"a manual storyboard of {len(shot_list)} shots lasts "
                     f"{SHOT_SECONDS * len(shot_list)} s, not {duration}",
                     value=duration,
