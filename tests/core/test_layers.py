@@ -31,6 +31,8 @@ ALLOWED: dict[str, set[str]] = {
     "images": {"errors", "models", "s3uri", "textfiles"},
     "video": {"errors", "images"},
     "video_probe": {"video"},
+    # signal checks of a decoded video (novareel qa): beside video, a leaf but for errors
+    "qa": {"errors"},
     "storyboard": {"errors", "models", "images", "textfiles"},
     # a person's request in their own terms -> checked requests and notices: above
     # images and storyboard, below jobs (which re-exports its notices)
