@@ -21,6 +21,7 @@ _COMMAND_MODULES = (
     "gallery_cmd",
     "mcp_cmd",
     "ledger_cmd",
+    "qa_cmd",
 )
 
 

@@ -94,6 +94,9 @@ class Session:
         #: Ledger ids of finished local jobs answered from the ledger because their
         #: (restarted) emulator no longer knows them: nothing left there to download.
         self._answered_from_ledger: set[int] = set()
+        #: Run `novareel qa` on every downloaded video and store its verdict (the
+        #: CLI's ``--no-qa`` sets it False).
+        self.run_qa = True
 
     # -- ledger --
 

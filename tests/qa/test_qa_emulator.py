@@ -1,0 +1,111 @@
+"""`novareel qa` end to end on the emulator: injected defects found where they are.
+
+The emulator's ``defect`` fault spoils real renders (black, frozen, flash over a time
+span); every download runs the checks and stores the verdict in the ledger. Clean
+videos must have no finding, defective ones exactly their defect within 0.25 s.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from novareel import TextVideo
+from novareel.batch import run_batch
+from novareel.cli import _register, app
+from novareel.jobs import NovaReel
+from tests.helpers import OUTPUT
+
+_register()
+runner = CliRunner()
+
+#: (defect, at, length) per defective item: three of each kind at different times.
+SPANS = [
+    ("black", 1.0, 1.0),
+    ("black", 2.5, 0.75),
+    ("black", 4.0, 1.5),
+    ("frozen", 0.5, 1.0),
+    ("frozen", 2.0, 2.0),
+    ("frozen", 3.5, 0.75),
+    ("flash", 1.0, 0.5),
+    ("flash", 2.5, 1.0),
+    ("flash", 4.5, 0.5),
+]
+#: Prompts whose camera keeps moving (a static shot is frozen by nature).
+MOVES = ["camera pans right", "camera pans left", "zoom in", "tilt up"]
+
+
+@pytest.mark.slow
+def test_a_batch_of_twelve_finds_every_injected_defect_and_nothing_else(
+    reel: NovaReel, emulator: Any, tmp_path: Path
+) -> None:
+    items = []
+    for n, (defect, at, length) in enumerate(SPANS):
+        marker = f"DEFECT-{n}"
+        emulator.spoil_videos(defect, at, length, marker=marker)
+        items.append(f"  - prompt: A harbour at dawn {marker}, {MOVES[n % 4]}")
+    for n in range(3):
+        items.append(f"  - prompt: A clean harbour scene {n}, {MOVES[n]}")
+    path = tmp_path / "defects.yaml"
+    path.write_text(f"defaults:\n  output_uri: {OUTPUT}\nitems:\n" + "\n".join(items) + "\n")
+
+    summary = run_batch(reel, path, out_dir=tmp_path / "out", max_concurrent=4)
+    assert summary.done == 12, [(i.key, i.message) for i in summary.items]
+    ledger = reel.ledger
+    assert ledger is not None
+    for number, item in enumerate(summary.items):
+        assert item.job_id is not None and item.invocation_id is not None
+        verdict = ledger.get(item.job_id).qa
+        assert verdict is not None, item.key
+        injected = emulator.job(item.invocation_id)["injectedDefects"]
+        if number >= len(SPANS):
+            assert injected == []
+            assert verdict["verdict"] == "clean", (item.key, verdict["findings"])
+            continue
+        defect, at, length = SPANS[number]
+        assert injected == [{"defect": defect, "at": at, "length": length}]
+        assert [f["kind"] for f in verdict["findings"]] == [defect], verdict["findings"]
+        found = verdict["findings"][0]
+        assert abs(found["start"] - at) <= 0.25, found
+        assert abs(found["end"] - (at + length)) <= 0.25, found
+        assert "size" in verdict["checks"] and "length" in verdict["checks"]
+
+
+def test_qa_command_on_a_job_and_a_file_exit_codes(
+    reel: NovaReel, emulator: Any, tmp_path: Path
+) -> None:
+    emulator.spoil_videos("black", 2.0, 1.0, marker="GO-DARK")
+    spoiled = reel.generate(
+        TextVideo("A lighthouse GO-DARK, camera pans right"), OUTPUT, out_dir=tmp_path / "a"
+    )
+    clean = reel.generate(
+        TextVideo("A lighthouse at noon, camera pans left"), OUTPUT, out_dir=tmp_path / "b"
+    )
+    assert spoiled.qa is not None and spoiled.qa["verdict"] == "findings"
+    assert any(n.startswith("qa: 1 finding(s): black") for n in spoiled.notices)
+
+    by_job = runner.invoke(app, ["qa", str(spoiled.ledger_id), "--json"])
+    assert by_job.exit_code == 1, by_job.output
+    data = json.loads(by_job.stdout)
+    assert data["job"] == spoiled.ledger_id
+    assert [f["kind"] for f in data["findings"]] == ["black"]
+
+    by_file = runner.invoke(app, ["qa", str(clean.video_path)])
+    assert by_file.exit_code == 0, by_file.output
+    assert "clean" in by_file.stdout
+
+    shown = runner.invoke(app, ["jobs", "show", str(spoiled.ledger_id)])
+    assert "qa finding" in shown.stdout and "black 2.00-3.00 s" in shown.stdout
+    shown_json = json.loads(
+        runner.invoke(app, ["jobs", "show", str(clean.ledger_id), "--json"]).stdout
+    )
+    assert shown_json["job"]["qa"]["verdict"] == "clean"
+
+    missing = runner.invoke(app, ["qa", "no-such-job-or-file.mp4"])
+    assert missing.exit_code == 2
+    assert "neither a file nor a job" in missing.output
+    assert runner.invoke(app, ["qa", "-h"]).exit_code == 0
