@@ -13,9 +13,8 @@ OUTPUT = f"s3://{BUCKET}/videos/"
 
 def make_client(url: str, **kwargs: Any) -> NovaReelClient:
     """A NovaReelClient for the emulator at ``url``, with dummy credentials."""
-    return NovaReelClient(
-        region="us-east-1", endpoint_url=url, access_key="testing", secret_key="testing", **kwargs
-    )
+    kwargs.setdefault("region", "us-east-1")
+    return NovaReelClient(endpoint_url=url, access_key="testing", secret_key="testing", **kwargs)
 
 
 def write_png(path: Path, colour: tuple[int, int, int] = (200, 30, 30)) -> Path:

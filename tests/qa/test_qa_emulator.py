@@ -109,3 +109,64 @@ def test_qa_command_on_a_job_and_a_file_exit_codes(
     assert missing.exit_code == 2
     assert "neither a file nor a job" in missing.output
     assert runner.invoke(app, ["qa", "-h"]).exit_code == 0
+
+
+def _scene_png(path: Path, prompt: str, width: int = 960, height: int = 540) -> Path:
+    from PIL import Image
+
+    from novareel.emulator.render import _scene
+
+    Image.fromarray(_scene(prompt, 5, 0, width, height)).save(path)
+    return path
+
+
+@pytest.fixture
+def ray(emulator: Any) -> Any:
+    """NovaReel in Luma Ray 2's region (us-west-2) on the emulator."""
+    from tests.helpers import BUCKET, make_client
+
+    client = make_client(emulator.url, max_attempts=2, region="us-west-2")
+    client.ensure_bucket(BUCKET)
+    with NovaReel(client, time_scale=float(emulator.health()["speed"])) as api:
+        yield api
+
+
+@pytest.mark.slow
+def test_ray2_loops_and_keyframes_pass_and_a_wrong_keyframe_is_found(
+    ray: NovaReel, tmp_path: Path
+) -> None:
+    from novareel import RayVideo
+
+    reel = ray
+    start = _scene_png(tmp_path / "start.png", "a quiet bay at dawn")
+    end = _scene_png(tmp_path / "end.png", "the same bay at dusk")
+    shape = {"resolution": "540p", "duration": 5}
+    loop = reel.generate(
+        RayVideo("Waves roll onto a beach, camera pans right", loop=True, **shape),  # type: ignore[arg-type]
+        OUTPUT,
+        out_dir=tmp_path / "loop",
+    )
+    keyed = reel.generate(
+        RayVideo(
+            "A bay from dawn to dusk, camera pans left",
+            start_frame=str(start),  # type: ignore[arg-type]
+            end_frame=str(end),  # type: ignore[arg-type]
+            **shape,  # type: ignore[arg-type]
+        ),
+        OUTPUT,
+        out_dir=tmp_path / "keys",
+    )
+    assert loop.qa is not None and keyed.qa is not None
+    assert "loop_seam" in loop.qa["checks"] and loop.qa["verdict"] == "clean", loop.qa
+    assert {"start_image", "end_image"} <= set(keyed.qa["checks"])
+    assert keyed.qa["verdict"] == "clean", keyed.qa
+
+    # The same video against a picture it does not show: the keyframe check says so,
+    # and the seam check of a video that is not a loop finds its jump.
+    from novareel.qa import QaExpectations, check_file
+
+    other = _scene_png(tmp_path / "other.png", "a mountain village", 1024, 768)
+    wrong = check_file(
+        str(keyed.video_path), QaExpectations(start_image=other.read_bytes(), loop=True)
+    )
+    assert [f.kind for f in wrong.findings] == ["loop_seam", "start_image"]
