@@ -61,6 +61,7 @@ def test_a_batch_of_twelve_finds_every_injected_defect_and_nothing_else(
         assert item.job_id is not None and item.invocation_id is not None
         verdict = ledger.get(item.job_id).qa
         assert verdict is not None, item.key
+        assert item.qa == verdict  # the batch summary shows what the ledger holds
         injected = emulator.job(item.invocation_id)["injectedDefects"]
         if number >= len(SPANS):
             assert injected == []
@@ -140,18 +141,17 @@ def test_ray2_loops_and_keyframes_pass_and_a_wrong_keyframe_is_found(
     reel = ray
     start = _scene_png(tmp_path / "start.png", "a quiet bay at dawn")
     end = _scene_png(tmp_path / "end.png", "the same bay at dusk")
-    shape = {"resolution": "540p", "duration": 5}
     loop = reel.generate(
-        RayVideo("Waves roll onto a beach, camera pans right", loop=True, **shape),  # type: ignore[arg-type]
+        RayVideo("Waves roll onto a beach, camera pans right", loop=True, resolution="540p"),
         OUTPUT,
         out_dir=tmp_path / "loop",
     )
     keyed = reel.generate(
         RayVideo(
             "A bay from dawn to dusk, camera pans left",
-            start_frame=str(start),  # type: ignore[arg-type]
-            end_frame=str(end),  # type: ignore[arg-type]
-            **shape,  # type: ignore[arg-type]
+            start_frame=str(start),
+            end_frame=str(end),
+            resolution="540p",
         ),
         OUTPUT,
         out_dir=tmp_path / "keys",

@@ -408,6 +408,9 @@ def _print_summary(summary: Any) -> None:
                 failure.advice if failure else "",
             )
         console.print(table)
+    from novareel.cli.qa_cmd import print_batch_qa
+
+    print_batch_qa(summary.items)
     if shown is not bad:
         by_phase = Counter(i.phase.value for i in bad)
         console.print(

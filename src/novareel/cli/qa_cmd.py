@@ -11,6 +11,7 @@ a file, only what the options say. Exit codes: 0 clean, 1 findings, 2 bad input.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,9 @@ import typer
 
 from novareel.cli.app import JSON_HELP, app, console, emit_json, handle_errors
 from novareel.errors import InvalidRequestError, Problem
+
+#: Items with findings listed in the batch summary (the rest: `jobs show`).
+REPORT_ROWS = 20
 
 
 def qa_rows(verdict: dict[str, Any] | None) -> list[tuple[str, str]]:
@@ -31,6 +35,34 @@ def qa_rows(verdict: dict[str, Any] | None) -> list[tuple[str, str]]:
     for finding in verdict.get("findings") or []:
         rows.append(("qa finding", escape(finding_line(finding))))
     return rows
+
+
+def print_batch_qa(items: Sequence[Any]) -> None:
+    """The batch summary's qa section: how many videos are clean, and a row per
+    finding of the others (item, job, finding)."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    checked = [i for i in items if i.qa]
+    if not checked:
+        return
+    flagged = [i for i in checked if i.qa.get("findings")]
+    console.print(
+        f"qa: {len(checked) - len(flagged)} clean, {len(flagged)} with findings"
+        f" of {len(checked)} checked",
+        highlight=False,
+    )
+    if not flagged:
+        return
+    table = Table("#", "item", "job", "qa finding", title="qa findings")
+    for item in flagged[:REPORT_ROWS]:
+        for finding in item.qa["findings"]:
+            table.add_row(
+                str(item.number), escape(item.key), str(item.job_id), escape(finding_line(finding))
+            )
+    console.print(table)
+    if len(flagged) > REPORT_ROWS:
+        console.print(f"(first {REPORT_ROWS}; every verdict: novareel jobs show <job> --json)")
 
 
 def finding_line(finding: dict[str, Any]) -> str:

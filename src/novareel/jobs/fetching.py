@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from novareel.client import (
     S3Object,
@@ -353,34 +353,25 @@ class Fetching(Tracking):
             name = model.family.video_name if model is not None else "output.mp4"
             shape = shape_of(result.model_id, result.request, result.duration_seconds)
             notices.extend(check_output_video(target / name, shape))
-        qa = self._qa(result, target) if self.run_qa else None
+        qa = None
+        if self.run_qa and result.status == JobStatus.COMPLETED:
+            from novareel.jobs.quality import verdict_after_download
+
+            model = find_model(result.model_id)
+            video = target / (model.family.video_name if model is not None else "output.mp4")
+            qa = verdict_after_download(
+                video,
+                result.model_id,
+                result.request,
+                result.duration_seconds,
+                ledger=self.ledger,
+                job_id=result.ledger_id,
+            )
         if qa is not None:
             notices.append(f"qa: {qa['summary']}")
         kill_point("after-download")
         if self.ledger is not None and result.ledger_id is not None:
             self.ledger.record_files(result.ledger_id, files)
-            if qa is not None:
-                self.ledger.record_qa(result.ledger_id, qa)
         return result.with_(
             local_dir=str(target), local_files=tuple(files), notices=tuple(notices), qa=qa
         )
-
-    def _qa(self, result: JobResult, target: Path) -> dict[str, Any] | None:
-        """`novareel qa` on a Completed job's video, as the verdict dict (None: no video).
-
-        A video that cannot be decoded is already a notice of the download check; the
-        verdict is then absent rather than a second error."""
-        if result.status != JobStatus.COMPLETED:
-            return None
-        from novareel.errors import NovaReelError
-        from novareel.jobs.quality import check_job_video
-
-        model = find_model(result.model_id)
-        video = target / (model.family.video_name if model is not None else "output.mp4")
-        if not video.is_file():
-            return None
-        try:
-            return check_job_video(video, result).to_dict()
-        except NovaReelError as exc:
-            log.warning("qa of %s skipped: %s", video, exc)
-            return None

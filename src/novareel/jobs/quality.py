@@ -9,6 +9,7 @@ images from the recorded request) and stores the verdict in the ledger (m014).
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,8 +17,10 @@ from typing import TYPE_CHECKING, Any
 from novareel.models import shape_of
 
 if TYPE_CHECKING:
+    from novareel.ledger import Ledger
     from novareel.qa import QaExpectations, QaReport
-    from novareel.results import JobResult
+
+log = logging.getLogger(__name__)
 
 
 def _image_bytes(described: Any) -> bytes | None:
@@ -79,14 +82,40 @@ def expectations_for(
     )
 
 
-def check_job_video(path: str | os.PathLike[str], result: JobResult) -> QaReport:
-    """Run every check a job's request calls for on its downloaded video."""
+def check_recorded_video(
+    path: str | os.PathLike[str],
+    model_id: str | None,
+    request: dict[str, Any] | None,
+    duration: int | None,
+) -> QaReport:
+    """Run every check a job's recorded request calls for on its downloaded video."""
     from novareel.qa import check_file
 
-    want = expectations_for(result.model_id, result.request, result.duration_seconds)
-    return check_file(path, want)
+    return check_file(path, expectations_for(model_id, request, duration))
 
 
-def qa_notice(report: QaReport) -> str:
-    """The line `generate`, `batch` and the shots print for a verdict."""
-    return f"qa: {report.summary}"
+def verdict_after_download(
+    video: Path,
+    model_id: str | None,
+    request: dict[str, Any] | None,
+    duration: int | None,
+    *,
+    ledger: Ledger | None,
+    job_id: int | None,
+) -> dict[str, Any] | None:
+    """The verdict of a just-downloaded video, stored in the ledger (None: no video).
+
+    A video that cannot be decoded is already a notice of the download's own check;
+    the verdict is then absent rather than a second error."""
+    from novareel.errors import NovaReelError
+
+    if not video.is_file():
+        return None
+    try:
+        verdict = check_recorded_video(video, model_id, request, duration).to_dict()
+    except NovaReelError as exc:
+        log.warning("qa of %s skipped: %s", video, exc)
+        return None
+    if ledger is not None and job_id is not None:
+        ledger.record_qa(job_id, verdict)
+    return verdict

@@ -268,6 +268,7 @@ class Session:
             ledger_id=record.id if record else None,
             request=record.request if record else None,
             ran_locally=record.ran_locally if record else self._local_endpoint,
+            qa=record.qa if record else None,
         )
 
     def _result_from_record(self, record: JobRecord, *, notices: list[str]) -> JobResult:
@@ -293,6 +294,7 @@ class Session:
             notices=tuple(notices),
             request=record.request,
             ran_locally=record.ran_locally,
+            qa=record.qa,
         )
 
     # -- wait --
