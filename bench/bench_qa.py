@@ -31,7 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import EmulatorProcess, header, table
+from _common import EmulatorProcess, boto_kwargs, header, table
 
 Shape = tuple[int, int, int, int]
 
@@ -101,13 +101,7 @@ def main() -> None:
         client.ensure_bucket("bench-qa")
         import boto3
 
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=emulator.url,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        s3 = boto3.client("s3", **boto_kwargs(emulator.url))
         for name, path, shape in videos:
             key = f"jobs/{path.name}"
             s3.upload_file(str(path), "bench-qa", key)

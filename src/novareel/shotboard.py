@@ -216,14 +216,7 @@ def _fetch_shot(api: NovaReel, job_id: int, dest: Path, *, check_video: bool) ->
     if api.run_qa:  # `novareel qa` on the shot, its verdict stored with the shot's job
         from novareel.jobs.quality import verdict_after_download
 
-        qa = verdict_after_download(
-            dest,
-            record.model_id,
-            record.request,
-            record.duration_seconds,
-            ledger=api.ledger,
-            job_id=job_id,
-        )
+        qa = verdict_after_download(dest, record, ledger=api.ledger, job_id=job_id)
         if qa is not None:
             notices.append(f"shot {dest.stem}: qa: {qa['summary']}")
     return notices

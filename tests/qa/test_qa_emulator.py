@@ -170,3 +170,58 @@ def test_ray2_loops_and_keyframes_pass_and_a_wrong_keyframe_is_found(
         str(keyed.video_path), QaExpectations(start_image=other.read_bytes(), loop=True)
     )
     assert [f.kind for f in wrong.findings] == ["loop_seam", "start_image"]
+
+
+@pytest.mark.slow
+def test_per_shot_storyboard_checks_each_shot_and_stores_its_verdict(
+    ray: NovaReel, emulator: Any, tmp_path: Path
+) -> None:
+    """A Ray 2 storyboard runs one job per shot: each shot's video is checked when it is
+    fetched, the defective shot's job holds its finding, the notices name the shot."""
+    from novareel import RayVideo
+    from novareel.s3uri import output_location
+    from novareel.shotboard import run_storyboard
+
+    emulator.spoil_videos("flash", 1.0, 0.5, marker="FLASH-SHOT")
+    shots = [
+        RayVideo("A lighthouse at dawn, camera pans right", resolution="540p"),
+        RayVideo("Waves on rocks FLASH-SHOT, camera pans left", resolution="540p"),
+    ]
+    run = run_storyboard(ray, shots, output_location(OUTPUT), out_dir=tmp_path)
+    assert run.ok and run.joined is not None
+    ledger = ray.ledger
+    assert ledger is not None
+    verdicts = [ledger.get(item.job_id).qa for item in run.summary.items if item.job_id]
+    assert [v["verdict"] for v in verdicts if v] == ["clean", "findings"]
+    assert [f["kind"] for f in verdicts[1]["findings"]] == ["flash"]  # type: ignore[index]
+    assert any("shot_0002: qa: 1 finding(s): flash" in n for n in run.notices), run.notices
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"defect": "blurry", "at": 1, "length": 1}, "unknown defect 'blurry'"),
+        ({"defect": "black", "at": -1, "length": 1}, "at -1.0 must be"),
+        ({"defect": "black", "at": 1, "length": 0}, "length 0.0 must be"),
+        ({"defect": "black", "at": "soon", "length": 1}, "at 'soon' must be a number"),
+        ({"defect": "black", "at": 1, "length": True}, "length True must be a number"),
+    ],
+)
+def test_the_defect_fault_refuses_what_it_cannot_draw(
+    emulator: Any, body: dict[str, Any], message: str
+) -> None:
+    from novareel.emulator.control_client import EmulatorControlError
+
+    with pytest.raises(EmulatorControlError, match=message) as caught:
+        emulator._call("POST", "faults", {"kind": "defect", **body})
+    assert caught.value.status == 400
+    assert emulator.faults()["defects"] == []
+
+
+def test_defect_faults_are_listed_and_cleared(emulator: Any) -> None:
+    emulator.spoil_videos("frozen", 2, 1.5, marker="HOLD")
+    assert emulator.faults()["defects"] == [
+        {"defect": "frozen", "at": 2.0, "length": 1.5, "marker": "HOLD", "count": None}
+    ]
+    emulator.clear_faults()
+    assert emulator.faults()["defects"] == []

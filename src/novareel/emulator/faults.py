@@ -125,6 +125,18 @@ class PlannedFailure:
     message: str
 
 
+def _take(fault: JobFault | DefectFault, prompt: str) -> bool:
+    """Whether a job fault covers a new job with this prompt (its marker is in it, and
+    its count is not used up); counts the use. Call under the injector's lock."""
+    if fault.count is not None and fault.count <= 0:
+        return False
+    if fault.marker is not None and fault.marker not in prompt:
+        return False
+    if fault.count is not None:
+        fault.count -= 1
+    return True
+
+
 class FaultInjector:
     """Thread-safe registry of active faults."""
 
@@ -179,12 +191,8 @@ class FaultInjector:
         planned: list[PlannedDefect] = []
         with self._lock:
             for fault in self._defects:
-                if fault.count is not None and fault.count <= 0:
+                if not _take(fault, prompt):
                     continue
-                if fault.marker is not None and fault.marker not in prompt:
-                    continue
-                if fault.count is not None:
-                    fault.count -= 1
                 if fault.at >= video_seconds:
                     continue
                 length = min(fault.length, video_seconds - fault.at)
@@ -220,12 +228,8 @@ class FaultInjector:
         """Consume the job fault (if any) that applies to a newly accepted job."""
         with self._lock:
             for fault in self._jobs:
-                if fault.count is not None and fault.count <= 0:
+                if not _take(fault, prompt):
                     continue
-                if fault.marker is not None and fault.marker not in prompt:
-                    continue
-                if fault.count is not None:
-                    fault.count -= 1
                 return PlannedFailure(
                     fault.failure_type,
                     min(fault.shot, n_shots),

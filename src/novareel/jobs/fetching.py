@@ -359,14 +359,7 @@ class Fetching(Tracking):
 
             model = find_model(result.model_id)
             video = target / (model.family.video_name if model is not None else "output.mp4")
-            qa = verdict_after_download(
-                video,
-                result.model_id,
-                result.request,
-                result.duration_seconds,
-                ledger=self.ledger,
-                job_id=result.ledger_id,
-            )
+            qa = verdict_after_download(video, result, ledger=self.ledger, job_id=result.ledger_id)
         if qa is not None:
             notices.append(f"qa: {qa['summary']}")
         kill_point("after-download")

@@ -12,7 +12,7 @@ import hashlib
 import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from novareel.models import shape_of
 
@@ -94,14 +94,20 @@ def check_recorded_video(
     return check_file(path, expectations_for(model_id, request, duration))
 
 
+class RecordedJob(Protocol):
+    """What the checks need of a job: a :class:`~novareel.results.JobResult` or a
+    :class:`~novareel.ledger.JobRecord`."""
+
+    @property
+    def model_id(self) -> str | None: ...
+    @property
+    def request(self) -> dict[str, Any] | None: ...
+    @property
+    def duration_seconds(self) -> int | None: ...
+
+
 def verdict_after_download(
-    video: Path,
-    model_id: str | None,
-    request: dict[str, Any] | None,
-    duration: int | None,
-    *,
-    ledger: Ledger | None,
-    job_id: int | None,
+    video: Path, job: RecordedJob, *, ledger: Ledger | None, job_id: int | None
 ) -> dict[str, Any] | None:
     """The verdict of a just-downloaded video, stored in the ledger (None: no video).
 
@@ -112,7 +118,9 @@ def verdict_after_download(
     if not video.is_file():
         return None
     try:
-        verdict = check_recorded_video(video, model_id, request, duration).to_dict()
+        verdict = check_recorded_video(
+            video, job.model_id, job.request, job.duration_seconds
+        ).to_dict()
     except NovaReelError as exc:
         log.warning("qa of %s skipped: %s", video, exc)
         return None
