@@ -39,7 +39,8 @@ def _job(ledger: Ledger, name: str, qa: dict[str, Any] | None) -> int:
     return job.id
 
 
-def test_gallery_cards_carry_a_qa_badge_and_list_findings(tmp_path: Path) -> None:
+def test_gallery_cards_carry_a_qa_badge_and_list_findings(tmp_path: Path, backend: str) -> None:
+    """On both ledger backends: the verdict (m014) round-trips as JSON and shows."""
     with Ledger.open_default() as ledger:
         clean = _job(ledger, "clean", {"verdict": "clean", "summary": "clean", "findings": []})
         bad = _job(
