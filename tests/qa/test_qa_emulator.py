@@ -225,3 +225,30 @@ def test_defect_faults_are_listed_and_cleared(emulator: Any) -> None:
     ]
     emulator.clear_faults()
     assert emulator.faults()["defects"] == []
+
+
+def test_generate_shows_the_verdict_and_no_qa_skips_it(
+    emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from novareel.ledger import Ledger
+    from tests.helpers import make_client
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    make_client(emulator.url).ensure_bucket("qa-bucket")
+    base = ["generate", "--model-id", "luma-ray2", "--resolution", "540p"]
+    where = ["--endpoint-url", emulator.url, "--output-uri", "s3://qa-bucket/v/"]
+    where += ["--out", str(tmp_path)]
+    checked = runner.invoke(app, [*base, "A kite over dunes, camera pans right", *where])
+    assert checked.exit_code == 0, checked.output
+    assert "qa: clean" in checked.stderr
+    skipped = runner.invoke(
+        app, [*base, "A kite over a lake, camera pans left", *where, "--no-qa", "--json"]
+    )
+    assert skipped.exit_code == 0, skipped.output
+    data = json.loads(skipped.stdout)
+    assert data["qa"] is None and not any(n.startswith("qa:") for n in data["notices"])
+    with Ledger.open_default() as ledger:
+        assert ledger.get(data["ledger_id"]).qa is None
