@@ -217,7 +217,7 @@ def _fetch_shot(api: NovaReel, job_id: int, dest: Path, *, check_video: bool) ->
         from novareel.jobs.quality import verdict_after_download
 
         qa = verdict_after_download(dest, record, ledger=api.ledger, job_id=job_id)
-        if qa is not None:
+        if qa is not None and qa["findings"]:
             notices.append(f"shot {dest.stem}: qa: {qa['summary']}")
     return notices
 

@@ -360,7 +360,7 @@ class Fetching(Tracking):
             model = find_model(result.model_id)
             video = target / (model.family.video_name if model is not None else "output.mp4")
             qa = verdict_after_download(video, result, ledger=self.ledger, job_id=result.ledger_id)
-        if qa is not None:
+        if qa is not None and qa["findings"]:  # a warning; a clean verdict is in .qa
             notices.append(f"qa: {qa['summary']}")
         kill_point("after-download")
         if self.ledger is not None and result.ledger_id is not None:
