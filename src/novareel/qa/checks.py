@@ -69,6 +69,23 @@ class Finding:
     threshold: float
     detail: str
 
+    @classmethod
+    def over_frames(
+        cls,
+        kind: str,
+        fps: float,
+        first: int,
+        end: int,
+        measure: float,
+        threshold: float,
+        detail: str,
+    ) -> Finding:
+        """A finding over frames [first, end): from the first one's time to the end of
+        the last one."""
+        return cls(
+            kind, round(first / fps, 3), round(end / fps, 3), round(measure, 3), threshold, detail
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -147,16 +164,9 @@ def _black(s: Signals) -> list[Finding]:
     out = []
     for a, b in _runs(s.dark >= BLACK_SHARE):
         if (b - a) / s.fps >= BLACK_MIN_S:
-            out.append(
-                Finding(
-                    "black",
-                    round(a / s.fps, 3),
-                    round(b / s.fps, 3),
-                    round(float(s.dark[a:b].min()), 3),
-                    BLACK_SHARE,
-                    f"{b - a} near-black frames (share of dark pixels, lowest)",
-                )
-            )
+            lowest = float(s.dark[a:b].min())
+            detail = f"{b - a} near-black frames (share of dark pixels, lowest)"
+            out.append(Finding.over_frames("black", s.fps, a, b, lowest, BLACK_SHARE, detail))
     return out
 
 
@@ -178,15 +188,10 @@ def _frozen(s: Signals) -> list[Finding]:
         while first > a - s.lag and first > 0 and s.motion[first] <= FROZEN_MOTION:
             first -= 1
         if (b - first) / s.fps >= FROZEN_MIN_S:
+            largest = float(np.max(s.lagged[a:b]))
+            detail = f"{b - first} frames without motion (largest change over 1/6 s, 0-255)"
             out.append(
-                Finding(
-                    "frozen",
-                    round(first / s.fps, 3),
-                    round(b / s.fps, 3),
-                    round(float(np.max(s.lagged[a:b])), 3),
-                    FROZEN_MOTION,
-                    f"{b - first} frames without motion (largest change over 1/6 s, 0-255)",
-                )
+                Finding.over_frames("frozen", s.fps, first, b, largest, FROZEN_MOTION, detail)
             )
     return out
 
@@ -210,14 +215,11 @@ def _flash(s: Signals) -> list[Finding]:
         else:
             groups.append([i])
     for group in groups:
+        detail = f"{len(group)} bright frame(s) (largest jump in mean luma, 0-255)"
+        largest = float(jumps[group].max())
         out.append(
-            Finding(
-                "flash",
-                round(group[0] / s.fps, 3),
-                round((group[-1] + 1) / s.fps, 3),
-                round(float(jumps[group].max()), 1),
-                FLASH_JUMP,
-                f"{len(group)} bright frame(s) (largest jump in mean luma, 0-255)",
+            Finding.over_frames(
+                "flash", s.fps, group[0], group[-1] + 1, largest, FLASH_JUMP, detail
             )
         )
     return out
