@@ -28,7 +28,7 @@ runner = CliRunner()
 SPANS = [
     ("black", 1.0, 1.0),
     ("black", 2.5, 0.75),
-    ("black", 4.0, 1.5),
+    ("black", 3.5, 1.25),
     ("frozen", 0.5, 1.0),
     ("frozen", 2.0, 2.0),
     ("frozen", 3.5, 0.75),
@@ -42,8 +42,10 @@ MOVES = ["camera pans right", "camera pans left", "zoom in", "tilt up"]
 
 @pytest.mark.slow
 def test_a_batch_of_twelve_finds_every_injected_defect_and_nothing_else(
-    reel: NovaReel, emulator: Any, tmp_path: Path
+    ray: NovaReel, emulator: Any, tmp_path: Path
 ) -> None:
+    """Luma Ray 2 at 540p (5 s, 960x540): the cheapest real renders of a video model."""
+    reel = ray
     items = []
     for n, (defect, at, length) in enumerate(SPANS):
         marker = f"DEFECT-{n}"
@@ -52,7 +54,8 @@ def test_a_batch_of_twelve_finds_every_injected_defect_and_nothing_else(
     for n in range(3):
         items.append(f"  - prompt: A clean harbour scene {n}, {MOVES[n]}")
     path = tmp_path / "defects.yaml"
-    path.write_text(f"defaults:\n  output_uri: {OUTPUT}\nitems:\n" + "\n".join(items) + "\n")
+    defaults = f"defaults:\n  output_uri: {OUTPUT}\n  model_id: luma-ray2\n  resolution: 540p\n"
+    path.write_text(defaults + "items:\n" + "\n".join(items) + "\n")
 
     summary = run_batch(reel, path, out_dir=tmp_path / "out", max_concurrent=4)
     assert summary.done == 12, [(i.key, i.message) for i in summary.items]
