@@ -12,10 +12,9 @@ OUTPUT = f"s3://{BUCKET}/videos/"
 
 
 def make_client(url: str, **kwargs: Any) -> AwsClient:
-    """A AwsClient for the emulator at ``url``, with dummy credentials."""
-    return AwsClient(
-        region="us-east-1", endpoint_url=url, access_key="testing", secret_key="testing", **kwargs
-    )
+    """An AwsClient for the emulator at ``url``, with dummy credentials."""
+    kwargs.setdefault("region", "us-east-1")
+    return AwsClient(endpoint_url=url, access_key="testing", secret_key="testing", **kwargs)
 
 
 def write_png(path: Path, colour: tuple[int, int, int] = (200, 30, 30)) -> Path:

@@ -32,11 +32,12 @@ def test_reset_clears_jobs_buckets_faults_and_config(
     emulator.configure(speed=3, quotas={V1: 7})
     emulator.fail_jobs(count=None)
     emulator.fail_calls("GetAsyncInvoke", count=None)
+    emulator.spoil_videos("black", 1, 1, marker="never-used")
     start(bedrock_client, emulator_bucket, text_video())
     emulator.reset()
     assert emulator.jobs() == []
     assert emulator.stats()["totalRequests"] == 0
-    assert emulator.faults() == {"api": [], "jobs": [], "downloadCuts": 0}
+    assert emulator.faults() == {"api": [], "jobs": [], "downloadCuts": 0, "defects": []}
     assert emulator.config()["speed"] == 500.0
     assert emulator.config()["quotas"] == {V0: 10, V1: 3, "luma.ray-v2:0": 3}
     assert s3_client.list_buckets()["Buckets"] == []

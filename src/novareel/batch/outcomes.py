@@ -68,6 +68,8 @@ class ItemOutcome:
     #: what a person should read about the item before paying (a converted image,
     #: prompt advice, a fixed output URI), as its BatchItem said it
     notices: tuple[str, ...] = ()
+    #: the `novareel qa` verdict of the item's video, from the ledger (None: not checked)
+    qa: dict[str, Any] | None = None
 
     @property
     def video_path(self) -> str | None:
@@ -88,6 +90,7 @@ class ItemOutcome:
             "failure": self.failure.to_dict() if self.failure else None,
             "message": self.message,
             "notices": list(self.notices),
+            "qa": self.qa,
         }
 
 

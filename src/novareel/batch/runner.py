@@ -260,6 +260,7 @@ class BatchRunner:
         jobs = [j for j in self.ledger.batch_jobs(self.batch_id) if j.batch_item in keys]
         cost = sum(j.estimated_cost_usd or 0.0 for j in jobs if j.status == JobStatus.COMPLETED)
         submitted = sum(j.estimated_cost_usd or 0.0 for j in jobs if j.invocation_arn)
+        verdicts = {j.id: j.qa for j in jobs}
         outcomes = tuple(
             ItemOutcome(
                 number=s.item.number,
@@ -275,6 +276,7 @@ class BatchRunner:
                 failure=s.failure,
                 message=s.message,
                 notices=s.item.notices,
+                qa=verdicts.get(s.job_id) if s.job_id is not None else None,
             )
             for s in self.states
         )

@@ -22,6 +22,7 @@ _COMMAND_MODULES = (
     "gallery_cmd",
     "mcp_cmd",
     "ledger_cmd",
+    "qa_cmd",
 )
 
 

@@ -23,7 +23,7 @@ from novareel.foundation.errors import InvalidRequestError, NovaReelError, error
 
 #: The order commands appear in ``--help``: the job's life first, then media, then tools.
 COMMAND_ORDER = (
-    "generate", "status", "wait", "download", "list", "jobs", "review", "batch", "spend",
+    "generate", "status", "wait", "download", "qa", "list", "jobs", "review", "batch", "spend",
     "inspect", "contact-sheet", "frame", "image", "storyboard", "camera", "gallery",
     "models", "doctor", "emulator", "mcp",
 )  # fmt: skip
@@ -148,6 +148,8 @@ err_console = LazyConsole(stderr=True)
 P = ParamSpec("P")
 R = TypeVar("R")
 
+#: ``--no-qa`` of every command that downloads (generate, wait, download, batch).
+NO_QA_HELP = "Do not run `novareel qa` on the downloaded video (its verdict is not stored)."
 JSON_HELP = "Print one JSON object (or array) with snake_case keys instead of text."
 
 

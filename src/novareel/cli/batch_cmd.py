@@ -18,7 +18,15 @@ from typing import Any
 import typer
 
 from novareel.cli import max_cost as cost_cap
-from novareel.cli.app import JSON_HELP, app, console, emit_json, err_console, handle_errors
+from novareel.cli.app import (
+    JSON_HELP,
+    NO_QA_HELP,
+    app,
+    console,
+    emit_json,
+    err_console,
+    handle_errors,
+)
 from novareel.cli.common import (
     CONNECTION,
     Connection,
@@ -401,6 +409,9 @@ def _print_summary(summary: Any) -> None:
                 failure.advice if failure else "",
             )
         console.print(table)
+    from novareel.cli.qa_cmd import print_batch_qa
+
+    print_batch_qa(summary.items)
     if shown is not bad:
         by_phase = Counter(i.phase.value for i in bad)
         console.print(
@@ -443,6 +454,7 @@ def batch(
     no_video_check: bool = typer.Option(
         False, "--no-video-check", help="Do not decode each downloaded video to check it."
     ),
+    no_qa: bool = typer.Option(False, "--no-qa", help=NO_QA_HELP),
     max_concurrent: int = typer.Option(
         3, "--max-concurrent", help="Jobs in flight at most (lowered if the quota is smaller)."
     ),
@@ -494,6 +506,7 @@ def batch(
     terminal = not json_output and console.is_terminal
     view = _choose_view(batch_file, console.real.height if terminal else None)
     with open_api(conn, waits=True, region=region) as (api, _):
+        api.run_qa = not no_qa
         cost_cap.arm(api, cap)  # the runner refuses a run over it before sending anything
         runner = BatchRunner(
             api,

@@ -446,6 +446,8 @@ def print_result(result: Any, as_json: bool) -> None:
         rows.append(("video file", result.video_path))
     elif result.local_dir:
         rows.append(("files", result.local_dir))
+    if result.qa:  # the `novareel qa` verdict of the downloaded video
+        rows.append(("qa", str(result.qa.get("summary"))))
     if result.failure:
         rows.append(("failure", result.failure.summary()))
         rows.append(("what to do", result.failure.advice))

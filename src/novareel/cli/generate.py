@@ -15,7 +15,7 @@ from typing import Any
 import typer
 
 from novareel.cli import max_cost as cost_cap
-from novareel.cli.app import JSON_HELP, app, emit_json, err_console, handle_errors
+from novareel.cli.app import JSON_HELP, NO_QA_HELP, app, emit_json, err_console, handle_errors
 from novareel.cli.common import (
     CONNECTION,
     GENERATE_FLAGS,
@@ -115,6 +115,7 @@ def generate(
     max_cost: str | None = cost_cap.MAX_COST,
     review: bool = REVIEW_FLAG,
     conn: Connection = CONNECTION,
+    no_qa: bool = typer.Option(False, "--no-qa", help=NO_QA_HELP),
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Generate a video: check everything, submit, wait with progress, download."""
@@ -193,6 +194,7 @@ def generate(
     assert location is not None
 
     with open_api(conn, waits=not no_wait, region=model.info.default_region) as (api, emulator):
+        api.run_qa = not no_qa
         what = f"this storyboard ({len(requests)} jobs)" if per_shot else "this job"
         # An identical job already accepted costs nothing more: attaching is never refused.
         same = (

@@ -444,6 +444,9 @@ def jobs_show(
         rows.append(("what to do", failure.advice))
     for path in record.local_files:
         rows.append(("file", escape(path)))
+    from novareel.cli.qa_cmd import qa_rows
+
+    rows += qa_rows(record.qa)  # the `novareel qa` verdict of the downloaded video
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold", no_wrap=True)
     table.add_column(overflow="fold")  # paths and ARNs wrap whole, never cut

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import typer
 
-from novareel.cli.app import JSON_HELP, app, emit_json, err_console, handle_errors
+from novareel.cli.app import JSON_HELP, NO_QA_HELP, app, emit_json, err_console, handle_errors
 from novareel.cli.common import (
     CONNECTION,
     Connection,
@@ -102,11 +102,13 @@ def wait(
     timeout: float = typer.Option(30 * 60, "--timeout", help="Stop waiting after N seconds."),
     conn: Connection = CONNECTION,
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
+    no_qa: bool = typer.Option(False, "--no-qa", help=NO_QA_HELP),
 ) -> None:
     """Wait for a job to finish, with progress; exit 1 if it failed or time ran out."""
     from novareel.jobs import job_failed_error
 
     with open_api(conn, waits=True) as (api, _), JobProgress(not json_output, f"job {job}") as bars:
+        api.run_qa = not no_qa
         try:
             result = api.finish(
                 job,
@@ -143,9 +145,11 @@ def download(
     ),
     conn: Connection = CONNECTION,
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
+    no_qa: bool = typer.Option(False, "--no-qa", help=NO_QA_HELP),
 ) -> None:
     """Download every file of a finished job (complete files are not fetched again)."""
     with open_api(conn) as (api, _), JobProgress(not json_output) as bars:
+        api.run_qa = not no_qa
         result = api.download(job, out, on_progress=bars.on_download)  # None: remembered
     print_result(result, json_output)
 

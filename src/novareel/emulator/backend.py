@@ -263,6 +263,9 @@ class EmulatorBackend:
             )
             generation = self._generation
         failure = self._plan_failure(req.plan)
+        if failure is None:
+            defects = self.faults.plan_defects(req.plan.prompt, req.plan.video_seconds)
+            job.injected_defects = [d.to_dict() for d in defects]
         for name, data in req.plan.submit_files(job):
             self._put(job, name, data)
         self._executor().submit(self._render_job, job, req.plan, failure, generation)
@@ -499,6 +502,7 @@ class EmulatorBackend:
             region=job.region,
             taskType=job.task_type,
             modelInput=job.model_input,
+            injectedDefects=list(job.injected_defects),
         )
         return detail
 

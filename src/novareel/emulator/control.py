@@ -8,7 +8,8 @@ Routes (all JSON; errors are ``{"message": ...}`` with status 400 or 404):
 * ``GET  /_emulator/faults``  / ``POST /_emulator/faults`` / ``DELETE /_emulator/faults``
 * ``GET  /_emulator/jobs``    every job (all regions) as GetAsyncInvoke would describe it
 * ``GET  /_emulator/jobs/{id}``  one job as Get describes it, plus ``modelId``, ``region``,
-  ``taskType`` and the ``modelInput`` exactly as the emulator received it
+  ``taskType``, the ``modelInput`` exactly as the emulator received it and the
+  ``injectedDefects`` its video was rendered with (``[{"defect", "at", "length"}]``)
 * ``POST /_emulator/jobs/{id}/finish``  complete as soon as the render is done
 * ``GET  /_emulator/invocations``  every InvokeModel request received (Nova 2 Lite),
   its body as sent with video bytes replaced by ``{"base64Length": n}``
@@ -23,7 +24,7 @@ from typing import Any
 
 from novareel.emulator.backend import EmulatorBackend
 from novareel.emulator.errors import ApiError
-from novareel.emulator.faults import ApiFault, JobFault
+from novareel.emulator.faults import ApiFault, DefectFault, JobFault
 from novareel.emulator.wsgi import Request, Response, Route
 
 SERVICE_NAME = "novareel-emulator"
@@ -69,7 +70,7 @@ def clear_faults(backend: EmulatorBackend, request: Request) -> Response:
 
 
 def add_fault(backend: EmulatorBackend, request: Request) -> Response:
-    """Body ``{"kind": "api"|"job"|"download", ...}``; see ``docs/emulator.md``."""
+    """Body ``{"kind": "api"|"job"|"download"|"defect", ...}``; see ``docs/emulator.md``."""
     body = _body(request)
     kind = body.get("kind", "api")
     try:
@@ -93,6 +94,17 @@ def add_fault(backend: EmulatorBackend, request: Request) -> Response:
                     count=_opt_int(body, "count", None if marker else 1),
                     marker=marker,
                     message=body.get("message"),
+                )
+            )
+        elif kind == "defect":
+            marker = body.get("marker")
+            backend.faults.add_defect_fault(
+                DefectFault(
+                    defect=str(body.get("defect")),
+                    at=_seconds(body, "at"),
+                    length=_seconds(body, "length"),
+                    marker=None if marker is None else str(marker),
+                    count=_opt_int(body, "count", None if marker else 1),
                 )
             )
         elif kind == "download":
@@ -133,6 +145,13 @@ def _body(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ApiError("ValidationException", "body must be a JSON object")
     return body
+
+
+def _seconds(body: dict[str, Any], key: str) -> float:
+    value = body.get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{key} {value!r} must be a number of seconds")
+    return float(value)
 
 
 def _opt_int(body: dict[str, Any], key: str, default: int | None) -> int | None:

@@ -128,6 +128,23 @@ class EmulatorControl:
         """Cut the next ``count`` S3 GetObject responses halfway through the body."""
         return self._add_fault({"kind": "download", "count": count})
 
+    def spoil_videos(
+        self,
+        defect: str,
+        at: float,
+        length: float,
+        marker: str | None = None,
+        count: int | None = None,
+    ) -> dict[str, Any]:
+        """Render the videos of jobs whose prompt has ``marker`` (or the next ``count``
+        jobs) with a ``black``, ``frozen`` or ``flash`` defect over [at, at + length) s."""
+        body: dict[str, Any] = {"kind": "defect", "defect": defect, "at": at, "length": length}
+        if marker is not None:
+            body["marker"] = marker
+        body["count"] = count if marker is not None or count is not None else 1
+        result: dict[str, Any] = self._call("POST", "faults", body)
+        return result
+
     def faults(self) -> dict[str, Any]:
         result: dict[str, Any] = self._call("GET", "faults")
         return result

@@ -1,4 +1,4 @@
-"""Injected faults: API errors, failing jobs and cut downloads.
+"""Injected faults: API errors, failing jobs, cut downloads and defective videos.
 
 Kept separate from the job state so tests can steer failure paths ("the next 2 submits
 are throttled", "the job whose prompt says FAIL-HERE fails at shot 3", "the next
@@ -7,6 +7,7 @@ download is cut halfway") without the backend knowing about test concerns.
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 from dataclasses import dataclass
@@ -82,6 +83,40 @@ class JobFault:
     message: str | None = None
 
 
+#: What a defect fault can do to a rendered video (see :mod:`novareel.emulator.render`).
+DEFECTS = ("black", "frozen", "flash")
+
+
+@dataclass
+class DefectFault:
+    """Make the videos of matching jobs defective from ``at`` for ``length`` seconds.
+
+    ``black``: near-black frames; ``frozen``: the frame at ``at`` repeated, identical;
+    ``flash``: every other frame very bright. Applies to jobs whose prompt contains
+    ``marker`` (``count`` then caps how many; ``None`` means unlimited), or without a
+    marker to the next ``count`` accepted jobs. The job still succeeds: the defect is
+    in the pictures, for checks of what a video shows (``novareel qa``) to find.
+    """
+
+    defect: str
+    at: float
+    length: float
+    marker: str | None = None
+    count: int | None = 1
+
+
+@dataclass(frozen=True)
+class PlannedDefect:
+    """One defect a job's render draws: ``defect`` over [``at``, ``at + length``) s."""
+
+    defect: str
+    at: float
+    length: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"defect": self.defect, "at": self.at, "length": self.length}
+
+
 @dataclass(frozen=True)
 class PlannedFailure:
     """What the render worker must do to a job: fail at this shot with this type."""
@@ -89,6 +124,18 @@ class PlannedFailure:
     failure_type: str
     shot: int
     message: str
+
+
+def _take(fault: JobFault | DefectFault, prompt: str) -> bool:
+    """Whether a job fault covers a new job with this prompt (its marker is in it, and
+    its count is not used up); counts the use. Call under the injector's lock."""
+    if fault.count is not None and fault.count <= 0:
+        return False
+    if fault.marker is not None and fault.marker not in prompt:
+        return False
+    if fault.count is not None:
+        fault.count -= 1
+    return True
 
 
 class FaultInjector:
@@ -99,12 +146,14 @@ class FaultInjector:
         self._api: list[ApiFault] = []
         self._jobs: list[JobFault] = []
         self._cuts = 0
+        self._defects: list[DefectFault] = []
 
     def reset(self) -> None:
         with self._lock:
             self._api.clear()
             self._jobs.clear()
             self._cuts = 0
+            self._defects.clear()
 
     def add_api_fault(self, fault: ApiFault) -> None:
         if fault.operation != "*" and fault.operation not in OPERATIONS:
@@ -123,6 +172,33 @@ class FaultInjector:
             raise ValueError("shot must be >= 1")
         with self._lock:
             self._jobs.append(fault)
+
+    def add_defect_fault(self, fault: DefectFault) -> None:
+        if fault.defect not in DEFECTS:
+            raise ValueError(f"unknown defect {fault.defect!r}: one of {', '.join(DEFECTS)}")
+        if not (math.isfinite(fault.at) and fault.at >= 0):
+            raise ValueError(f"at {fault.at!r} must be a number of seconds >= 0")
+        if not (math.isfinite(fault.length) and fault.length > 0):
+            raise ValueError(f"length {fault.length!r} must be a number of seconds > 0")
+        with self._lock:
+            self._defects.append(fault)
+
+    def plan_defects(self, prompt: str, video_seconds: float) -> tuple[PlannedDefect, ...]:
+        """Consume the defect faults that apply to a newly accepted job.
+
+        Spans are clipped to the video; a defect starting after its end is not drawn and
+        so not planned (the job's ``injected_defects`` lists only what is in the file).
+        """
+        planned: list[PlannedDefect] = []
+        with self._lock:
+            for fault in self._defects:
+                if not _take(fault, prompt):
+                    continue
+                if fault.at >= video_seconds:
+                    continue
+                length = min(fault.length, video_seconds - fault.at)
+                planned.append(PlannedDefect(fault.defect, fault.at, length))
+        return tuple(planned)
 
     def add_download_cuts(self, count: int) -> None:
         with self._lock:
@@ -153,12 +229,8 @@ class FaultInjector:
         """Consume the job fault (if any) that applies to a newly accepted job."""
         with self._lock:
             for fault in self._jobs:
-                if fault.count is not None and fault.count <= 0:
+                if not _take(fault, prompt):
                     continue
-                if fault.marker is not None and fault.marker not in prompt:
-                    continue
-                if fault.count is not None:
-                    fault.count -= 1
                 return PlannedFailure(
                     fault.failure_type,
                     min(fault.shot, n_shots),
@@ -195,6 +267,16 @@ class FaultInjector:
                     for f in self._jobs
                 ],
                 "downloadCuts": self._cuts,
+                "defects": [
+                    {
+                        "defect": f.defect,
+                        "at": f.at,
+                        "length": f.length,
+                        "marker": f.marker,
+                        "count": f.count,
+                    }
+                    for f in self._defects
+                ],
             }
 
 

@@ -27,7 +27,7 @@ import itertools
 import math
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, ParamSpec
@@ -302,6 +302,59 @@ def _label_lines(width: int, detail: str) -> list[str]:
     return [one] if fits else [LABEL, detail]
 
 
+#: A defect drawn into a clip: (``"black"|"frozen"|"flash"``, start s, length s), in the
+#: clip's own time (see :func:`clip_defects`).
+Defect = tuple[str, float, float]
+#: Limited-range (BT.601) black and the "very bright" level a flash lifts luma towards.
+BLACK_Y, BRIGHT_Y = 16, 235
+
+
+def clip_defects(defects: Sequence[dict[str, Any]], start: float, length: float) -> list[Defect]:
+    """The part of each job-time defect inside the clip [start, start + length), in clip time.
+
+    A Nova Reel job of several shots renders each shot as its own clip and remuxes them,
+    so a defect over 5-8 s of the job is 5-6 s of shot 1 and 0-2 s of shot 2.
+    """
+    out: list[Defect] = []
+    for d in defects:
+        a = max(float(d["at"]), start)
+        b = min(float(d["at"]) + float(d["length"]), start + length)
+        if b > a:
+            out.append((str(d["defect"]), a - start, b - a))
+    return out
+
+
+def _defect_at(defects: Sequence[Defect], n: int) -> tuple[str, int] | None:
+    """The defect covering frame ``n`` and the span's first frame, if any.
+
+    Frame ``n`` shows at n / FPS s; a span [at, at + length) covers the frames whose
+    time is inside it.
+    """
+    for kind, at, length in defects:
+        first = math.ceil(at * FPS - 1e-9)
+        if first <= n < math.ceil((at + length) * FPS - 1e-9):
+            return kind, first
+    return None
+
+
+def _draw_defect(
+    out: npt.NDArray[np.uint8], height: int, kind: str, n: int, first: int, held: Any
+) -> None:
+    """Spoil one finished frame in place: black, a copy of the held frame, or a flash."""
+    import numpy as np
+
+    if kind == "black":
+        out[:height] = BLACK_Y
+        out[height:] = 128
+    elif kind == "frozen":
+        out[...] = held
+    elif kind == "flash" and (n - first) % 2 == 0:  # every other frame, from the first
+        y = out[:height].astype(np.int16)
+        out[:height] = (BRIGHT_Y - (BRIGHT_Y - y) // 8).astype(np.uint8)
+        c = out[height:].astype(np.int16)
+        out[height:] = (128 + (c - 128) // 8).astype(np.uint8)
+
+
 def render_frames(
     prompt: str,
     seed: int,
@@ -315,13 +368,16 @@ def render_frames(
     loop: bool = False,
     last_image: bytes | None = None,
     detail: str | None = None,
+    defects: Sequence[Defect] = (),
 ) -> Iterator[npt.NDArray[np.uint8]]:
     """Yield the frames of one clip as yuv420p arrays (``height * 3 / 2`` x ``width``).
 
     ``image`` is the first frame (fitted to the size), else a scene from the hash;
     ``last_image`` is cross-faded in over the second half and is exactly the last
     frame; ``loop`` sends the camera back to its start. ``detail`` is the label's
-    second part (default ``shot i/n``).
+    second part (default ``shot i/n``). ``defects`` (a ``defect`` fault) spoil the
+    finished frames of their spans: near-black, frozen on the span's first frame, or
+    every other frame flashed very bright.
 
     Work happens in YUV directly: the canvas is converted once, the camera transform
     is bilinear on luma and nearest on the (half-size) chroma planes, which keeps a
@@ -355,6 +411,7 @@ def render_frames(
     u_out = flat[luma : luma + chroma].reshape(height // 2, width // 2)
     v_out = flat[luma + chroma :].reshape(height // 2, width // 2)
     views = [y_out, u_out, v_out]
+    held: npt.NDArray[np.uint8] | None = None
 
     for n in range(frames):
         t = n / (frames - 1)
@@ -392,6 +449,12 @@ def render_frames(
         for overlay in overlays:
             overlay.apply(views)
         y_out[height - 4 :, : int(width * (n + 1) / frames)] = 235
+        spoiled = _defect_at(defects, n) if defects else None
+        if spoiled is not None:
+            kind, first = spoiled
+            if kind == "frozen" and (n == first or held is None):
+                held = out.copy()
+            _draw_defect(out, height, kind, n, first, held)
         yield out
 
 
@@ -444,10 +507,15 @@ render_video = _encoded(render_frames)
 
 
 def render_shot(
-    prompt: str, seed: int, shot_index: int = 0, n_shots: int = 1, image: bytes | None = None
+    prompt: str,
+    seed: int,
+    shot_index: int = 0,
+    n_shots: int = 1,
+    image: bytes | None = None,
+    defects: Sequence[Defect] = (),
 ) -> bytes:
     """Encode one 6-second 1280x720 Nova Reel shot as MP4 bytes."""
-    return render_video(prompt, seed, shot_index, n_shots, image)
+    return render_video(prompt, seed, shot_index, n_shots, image, defects=defects)
 
 
 def concat_mp4(parts: list[bytes]) -> bytes:

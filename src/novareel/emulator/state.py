@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 Clock = Callable[[], float]
 
@@ -50,6 +51,10 @@ class Job:
     #: The ``modelInput`` exactly as received (parsed JSON), for the control endpoint:
     #: tests compare it with what the user asked for.
     model_input: object = None
+    #: The defects drawn into its video by a ``defect`` fault, each
+    #: ``{"defect": "black"|"frozen"|"flash", "at": s, "length": s}``: what a synthetic
+    #: review (and the control endpoint) can report as really in the file.
+    injected_defects: list[dict[str, Any]] = field(default_factory=list)
 
     def status(self, now: float) -> str:
         end = self.end_time(now)

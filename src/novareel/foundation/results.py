@@ -134,6 +134,9 @@ class JobResult:
     request: dict[str, Any] | None = None
     #: True when the job went to a local emulator (free; see ``format_cost``)
     ran_locally: bool = False
+    #: The `novareel qa` verdict of the downloaded video (``QaReport.to_dict()``), or
+    #: None when it was not checked (not downloaded, ``--no-qa``)
+    qa: dict[str, Any] | None = None
 
     @property
     def invocation_id(self) -> str | None:
@@ -177,6 +180,7 @@ class JobResult:
             "failure": self.failure.to_dict() if self.failure else None,
             "notices": list(self.notices),
             "ran_locally": self.ran_locally,
+            "qa": self.qa,
         }
         if self.request is not None:
             data["request"] = self.request

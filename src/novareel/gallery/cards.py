@@ -99,6 +99,37 @@ class CardBuilder:
             "</div>"
         )
 
+    @staticmethod
+    def qa_badge(record: JobRecord) -> str:
+        """The `novareel qa` verdict as a badge ("qa clean" / "qa: 2 findings"), the
+        summary as its tooltip; nothing for a video never checked."""
+        if not record.qa:
+            return ""
+        findings = record.qa.get("findings") or []
+        kind = "clean" if not findings else "findings"
+        text = "qa clean" if not findings else f"qa: {len(findings)} finding(s)"
+        return (
+            f'<span class="qa-badge qa-{kind}" title="{_e(record.qa.get("summary", ""))}">'
+            f"{_e(text)}</span>"
+        )
+
+    @staticmethod
+    def qa_findings_html(record: JobRecord) -> str:
+        """Each finding of the verdict: kind, time span, measure against its threshold."""
+        findings = (record.qa or {}).get("findings") or []
+        if not findings:
+            return ""
+        items = "".join(
+            f"<li>{_e(f.get('kind'))} {float(f.get('start', 0)):.2f}"
+            f"-{float(f.get('end', 0)):.2f} s: {_e(f.get('detail'))} {_e(f.get('measure'))}"
+            f" (threshold {_e(f.get('threshold'))})</li>"
+            for f in findings
+        )
+        return (
+            '<details class="qa-list" open><summary>qa findings</summary>'
+            f"<ul>{items}</ul></details>"
+        )
+
     def card(self, record: JobRecord, batches: dict[int, BatchRecord]) -> tuple[str, bool]:
         media = self.media.media_for(record)
         described = describe_request(record.request)
@@ -127,9 +158,11 @@ class CardBuilder:
             f'<span class="badge">{_e(record.status)}</span>'
             f"<h2>Job {record.id}</h2>"
             f'<span class="model" title="{_e(record.model_id)}">{_e(model_name)}</span>'
+            f"{self.qa_badge(record)}"
             "</header>"
         )
         parts.append(self.failure_html(record))
+        parts.append(self.qa_findings_html(record))
         parts.append(self._text_html(described))
 
         rows: list[tuple[str, str]] = [

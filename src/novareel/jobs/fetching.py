@@ -353,7 +353,18 @@ class Fetching(Tracking):
             name = model.family.video_name if model is not None else "output.mp4"
             shape = shape_of(result.model_id, result.request, result.duration_seconds)
             notices.extend(check_output_video(target / name, shape))
+        qa = None
+        if self.run_qa and result.status == JobStatus.COMPLETED:
+            from novareel.jobs.quality import verdict_after_download
+
+            model = find_model(result.model_id)
+            video = target / (model.family.video_name if model is not None else "output.mp4")
+            qa = verdict_after_download(video, result, ledger=self.ledger, job_id=result.ledger_id)
+        if qa is not None and qa["findings"]:  # a warning; a clean verdict is in .qa
+            notices.append(f"qa: {qa['summary']}")
         kill_point("after-download")
         if self.ledger is not None and result.ledger_id is not None:
             self.ledger.record_files(result.ledger_id, files)
-        return result.with_(local_dir=str(target), local_files=tuple(files), notices=tuple(notices))
+        return result.with_(
+            local_dir=str(target), local_files=tuple(files), notices=tuple(notices), qa=qa
+        )

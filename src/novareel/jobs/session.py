@@ -111,6 +111,9 @@ class Session:
         #: Ledger ids of finished local jobs answered from the ledger because their
         #: (restarted) emulator no longer knows them: nothing left there to download.
         self._answered_from_ledger: set[int] = set()
+        #: Run `novareel qa` on every downloaded video and store its verdict (the
+        #: CLI's ``--no-qa`` sets it False).
+        self.run_qa = True
 
     # -- ledger --
 
@@ -282,6 +285,7 @@ class Session:
             ledger_id=record.id if record else None,
             request=record.request if record else None,
             ran_locally=record.ran_locally if record else self._local_endpoint,
+            qa=record.qa if record else None,
         )
 
     def _result_from_record(self, record: JobRecord, *, notices: list[str]) -> JobResult:
@@ -303,6 +307,7 @@ class Session:
             notices=tuple(notices),
             request=record.request,
             ran_locally=record.ran_locally,
+            qa=record.qa,
         )
 
     # -- wait --

@@ -345,6 +345,17 @@ def m013_quota_leases(db: sqlite3.Connection) -> None:
 
 
 @migration
+def m014_qa_verdict(db: sqlite3.Connection) -> None:
+    """The verdict of `novareel qa` on the job's downloaded video, as JSON.
+
+    ``{"verdict": "clean"|"findings", "summary", "checks", "findings": [{"kind",
+    "start", "end", "measure", "threshold", "detail"}], ...}`` written after every
+    download (unless ``--no-qa``) and by `novareel qa <job>`; `jobs show`, `generate`,
+    the batch summary, the gallery and the MCP server show it. NULL: never checked."""
+    db.execute("ALTER TABLE jobs ADD COLUMN qa TEXT")
+
+
+@migration
 def m015_reviews(db: sqlite3.Connection) -> None:
     """Reviews of videos by an understanding model (``novareel review``): one row each.
 

@@ -188,6 +188,8 @@ class JobRecord:
     #: What to do about a refused submit, as said when it happened (None: the generic
     #: advice for the failure type applies).
     failure_advice: str | None = None
+    #: The verdict of `novareel qa` on the downloaded video (m014; None: not checked).
+    qa: dict[str, Any] | None = None
 
     @property
     def ran_locally(self) -> bool:
@@ -240,6 +242,7 @@ class JobRecord:
             "time_scale": self.time_scale,
             "origin": self.origin,
             "failure_advice": self.failure_advice,
+            "qa": self.qa,
             "name": self.name,
             "out_dir": self.out_dir,
             "not_sent": self.not_sent,

@@ -72,6 +72,9 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         " the specific hint (accept the Marketplace agreement, the model's end of life and"
         " its alternative...), shown again by `jobs show`, the batch table and the gallery."
         " NULL: the generic advice for the failure type applies.",
+        "qa": "The verdict of `novareel qa` on the downloaded video (m014), JSON: verdict"
+        " (clean/findings), summary, checks, findings (kind, start, end, measure, threshold,"
+        " detail). Written after every download unless --no-qa. NULL: never checked.",
         "origin": "Who recorded the job and where (m011): `user@host:NOVAREEL_HOME`, so a"
         " team sharing one PostgreSQL ledger sees whose job it is. NULL for older rows and"
         " for jobs adopted from the service.",

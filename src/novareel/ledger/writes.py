@@ -342,6 +342,17 @@ class JobWrites(LedgerCore):
             return self._load(job_id)
 
     @locked
+    def record_qa(self, job_id: int, verdict: dict[str, Any]) -> JobRecord:
+        """Store the `novareel qa` verdict of the job's video (replacing an older one)."""
+        now = to_iso(utc_now())
+        with self._write() as db:
+            self._row(job_id)
+            db.execute(
+                "UPDATE jobs SET qa = ?, updated_at = ? WHERE id = ?",
+                (json.dumps(verdict, sort_keys=True), now, job_id),
+            )
+            return self._load(job_id)
+
     def record_files(self, job_id: int, files: list[str]) -> JobRecord:
         """Add downloaded local files to the job (kept in order, duplicates ignored)."""
         now = to_iso(utc_now())

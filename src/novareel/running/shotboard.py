@@ -207,12 +207,19 @@ def _fetch_shot(api: VideoGenerator, job_id: int, dest: Path, *, check_video: bo
     if size != obj.size:
         raise DownloadError(f"{dest} has {size} bytes, expected {obj.size}", hint=RERUN_HINT)
     api.ledger.record_files(job_id, [str(dest)])
-    if not check_video:
-        return []
-    from novareel.jobs.fetching import check_output_video
+    notices: list[str] = []
+    if check_video:
+        from novareel.jobs.fetching import check_output_video
 
-    shape = shape_of(record.model_id, record.request, record.duration_seconds)
-    return [f"shot {dest.stem}: {n}" for n in check_output_video(dest, shape)]
+        shape = shape_of(record.model_id, record.request, record.duration_seconds)
+        notices += [f"shot {dest.stem}: {n}" for n in check_output_video(dest, shape)]
+    if api.run_qa:  # `novareel qa` on the shot, its verdict stored with the shot's job
+        from novareel.jobs.quality import verdict_after_download
+
+        qa = verdict_after_download(dest, record, ledger=api.ledger, job_id=job_id)
+        if qa is not None and qa["findings"]:
+            notices.append(f"shot {dest.stem}: qa: {qa['summary']}")
+    return notices
 
 
 def join_shots(

@@ -139,12 +139,13 @@ class RayPlan(JobPlan):
     def render(
         self, job: Job, cancelled: Callable[[], bool], *, fast: bool = False
     ) -> Files | None:
-        from novareel.emulator.render import fast_video, render_video
+        from novareel.emulator.render import clip_defects, fast_video, render_video
 
         if cancelled():
             return None
         width, height = self.size
-        if fast:
+        defects = clip_defects(job.injected_defects, 0.0, self.video_seconds)
+        if fast and not defects:  # a defect is this job's own: rendered, never the cache
             return [("output.mp4", fast_video(width, height, self.frames))]
         detail = f"ray-v2 {self.resolution} {self.aspect_ratio} {self.duration}"
         video = render_video(
@@ -157,6 +158,7 @@ class RayPlan(JobPlan):
             loop=self.loop,
             last_image=self.frame1,
             detail=detail + (" loop" if self.loop else ""),
+            defects=defects,
         )
         return [("output.mp4", video)]
 

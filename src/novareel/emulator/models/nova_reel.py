@@ -160,9 +160,11 @@ class NovaPlan(JobPlan):
     ) -> Files | None:
         """Every shot, ``output.mp4`` (shots remuxed) and the status file."""
         from novareel.emulator.render import (
+            FPS,
             FRAMES_PER_SHOT,
             HEIGHT,
             WIDTH,
+            clip_defects,
             concat_mp4,
             fast_concat,
             fast_video,
@@ -170,6 +172,8 @@ class NovaPlan(JobPlan):
         )
 
         n = len(self.shots)
+        shot_s = FRAMES_PER_SHOT / FPS
+        fast = fast and not job.injected_defects  # a defect is this job's own render
         parts = []
         for i, shot in enumerate(self.shots):
             if cancelled():
@@ -177,7 +181,8 @@ class NovaPlan(JobPlan):
             if fast:
                 parts.append(fast_video(WIDTH, HEIGHT, FRAMES_PER_SHOT))
             else:
-                parts.append(render_shot(shot.text, self.seed, i, n, shot.image))
+                defects = clip_defects(job.injected_defects, i * shot_s, shot_s)
+                parts.append(render_shot(shot.text, self.seed, i, n, shot.image, defects))
         multi = self.task_type != "TEXT_VIDEO"
         files: Files = []
         if multi:
