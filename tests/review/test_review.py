@@ -305,3 +305,29 @@ def test_review_text_shows_the_price_first_then_the_fields(job: Any, local: list
     assert "synthetic" in said.stdout and "summary: Synthetic review" in said.stdout
     assert "  - static shot [shown, 0.9]" in said.stdout
     assert "on AWS (nothing here)" in said.stdout
+
+
+def test_a_job_whose_s3_copy_is_gone_is_reviewed_from_its_download(
+    reel: VideoGenerator, emulator: Any, job: Any
+) -> None:
+    """An emulator that restarted (or an S3 lifecycle rule) took the object away: the
+    downloaded copy is sent as bytes instead of a call the service can only refuse;
+    with no copy either, the review is refused before any call, naming the job."""
+    from novareel.foundation.s3uri import parse_s3_uri
+
+    uri = parse_s3_uri(f"{job.output_uri}/output.mp4")
+    reel.client.s3.delete_object(Bucket=uri.bucket, Key=uri.key)
+    outcome = review_video(reel, str(job.ledger_id))
+    received = emulator.invocations()
+    assert [r["error"] for r in received] == [None]
+    video = received[0]["body"]["messages"][0]["content"][0]["video"]
+    assert "bytes" in video["source"] and "s3Location" not in video["source"]
+    assert outcome.plan.video.endswith("output.mp4") and not outcome.plan.video.startswith("s3:")
+
+    for name in job.local_files:
+        Path(name).unlink(missing_ok=True)
+    with pytest.raises(InvalidRequestError) as refused:
+        review_video(reel, str(job.ledger_id))
+    assert refused.value.problems[0].field == "job"
+    assert "no longer in S3" in str(refused.value)
+    assert len(emulator.invocations()) == 1  # nothing more was sent

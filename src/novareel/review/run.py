@@ -26,8 +26,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from novareel.foundation.errors import InvalidRequestError, NovaReelError, Problem
-from novareel.foundation.s3uri import parse_s3_uri
+from novareel.foundation.errors import (
+    AccessDeniedError,
+    InvalidRequestError,
+    NotFoundError,
+    NovaReelError,
+    Problem,
+)
+from novareel.foundation.s3uri import S3Uri, parse_s3_uri
 from novareel.models.understanding import UnderstandingModel, get_understanding_model
 from novareel.review.prompt import (
     DEFAULT_MAX_TOKENS,
@@ -165,6 +171,28 @@ def _job_video(api: VideoGenerator, ref: str) -> tuple[JobRecord, str]:
     return record, str(folder.child("output.mp4"))
 
 
+def _still_in_s3(api: VideoGenerator, uri: str) -> bool:
+    """Whether the object is listed in its folder; True when listing is not allowed
+    (the review's own call then says what S3 answers)."""
+    target = parse_s3_uri(uri)
+    folder = S3Uri(target.bucket, target.key.rsplit("/", 1)[0])
+    try:
+        return any(o.key == target.key for o in api.client.list_objects(folder))
+    except AccessDeniedError:
+        return True
+    except NotFoundError:  # the bucket itself is gone
+        return False
+
+
+def _downloaded_copy(job: JobRecord) -> Path | None:
+    """The job's downloaded ``output.mp4``, if it is still where the ledger says."""
+    for name in job.local_files:
+        path = Path(name)
+        if path.name == "output.mp4" and path.is_file():
+            return path
+    return None
+
+
 def plan_review(
     api: VideoGenerator,
     ref: str,
@@ -199,8 +227,24 @@ def plan_review(
         prompt, shots = "", []
     else:
         job, where = _job_video(api, ref)
-        video = {"format": "mp4", "source": {"s3Location": {"uri": where}}}
         seconds = float(job.duration_seconds or _DEFAULT_SECONDS)
+        video = {"format": "mp4", "source": {"s3Location": {"uri": where}}}
+        if not _still_in_s3(api, where):
+            # The S3 copy is gone (deleted, expired by a lifecycle rule, or an emulator
+            # that restarted): the downloaded copy is the same video, sent as bytes,
+            # rather than a call the service can only refuse.
+            local = _downloaded_copy(job)
+            if local is None:
+                raise InvalidRequestError(
+                    Problem(
+                        "job",
+                        f"job {job.id}'s video {where} is no longer in S3 and no downloaded "
+                        "copy is recorded (`novareel download` fetches one while it exists)",
+                        value=ref,
+                    )
+                )
+            video, seconds = _local_video(local, model)
+            where = str(local)
         prompt, shots = prompt_elements(job.request)
     text = review_text(prompt, shots, question)
     body = build_body(video, text, max_tokens=max_tokens)
