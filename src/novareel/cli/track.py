@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -25,6 +26,18 @@ from novareel.foundation.status import SERVICE_STATUSES, JobStatus
 from novareel.foundation.when import parse_when
 
 JOB_REF = typer.Argument(..., help="Ledger id, invocation id, or invocation ARN.")
+
+
+def _job_out(when: str, otherwise: str) -> Any:
+    """``--out`` of ``wait`` and ``download``: one wording of where a tracked job's files
+    go (the folder rule and the remembered default); each command says when it downloads
+    and what happens when the job was submitted without ``--out``."""
+    return typer.Option(
+        None,
+        "--out",
+        help=f"Download into OUT/<date>-<name>-<invocation-id>/{when}"
+        f"(default: the --out it was submitted with, {otherwise}).",
+    )
 
 
 def resume_command(verb: str, ref: str, *, out: Path | None, conn: Connection) -> str:
@@ -87,12 +100,7 @@ def status(
 @with_connection
 def wait(
     job: str = JOB_REF,
-    out: Path | None = typer.Option(
-        None,
-        "--out",
-        help="Download into OUT/<date>-<name>-<invocation-id>/ when it completes "
-        "(default: the --out it was submitted with, if any).",
-    ),
+    out: Path | None = _job_out(" when it completes ", "if any"),
     no_download: bool = typer.Option(
         False, "--no-download", help="Only wait, even if the job has a download folder."
     ),
@@ -135,12 +143,7 @@ def wait(
 @with_connection
 def download(
     job: str = JOB_REF,
-    out: Path | None = typer.Option(
-        None,
-        "--out",
-        help="Download into OUT/<date>-<name>-<invocation-id>/ "
-        "(default: the --out it was submitted with, else here).",
-    ),
+    out: Path | None = _job_out(" ", "else here"),
     conn: Connection = CONNECTION,
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
