@@ -18,13 +18,13 @@ from typing import Any
 import typer
 
 from novareel.cli import max_cost as cost_cap
-from novareel.cli.app import JSON_HELP, app, console, emit_json, err_console, handle_errors
+from novareel.cli.app import JSON_HELP, app, console, emit_json, err_console
 from novareel.cli.common import (
     CONNECTION,
     Connection,
     cli_notice,
+    connected_command,
     open_api,
-    with_connection,
 )
 from novareel.cli.review_cmd import REVIEW_FLAG, print_reviews
 from novareel.foundation.display import neutralise
@@ -428,9 +428,7 @@ def _print_summary(summary: Any) -> None:
     )
 
 
-@app.command("batch")
-@handle_errors()
-@with_connection
+@connected_command(app, "batch")
 def batch(
     file: Path = typer.Argument(..., help="Batch file: YAML (list or items+defaults) or JSONL."),
     output_uri: str | None = typer.Option(

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import typer
 
-from novareel.cli.app import emit_json, err_console, with_flags
+from novareel.cli.app import emit_json, err_console, handle_errors, with_flags
 from novareel.foundation.display import neutralise
 from novareel.foundation.errors import ImageError, InvalidRequestError, Problem
 from novareel.foundation.status import JobStatus
@@ -256,6 +256,21 @@ def with_connection(func: F) -> F:
 
     wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
     return cast(F, wrapper)
+
+
+def connected_command(group: typer.Typer, name: str | None = None) -> Callable[[F], F]:
+    """Register a command that talks to AWS or the emulator on ``group``, wrapped the
+    one way every such command is: novareel errors become a message and the class's
+    exit code (:func:`~novareel.cli.app.handle_errors`, outermost, so a bad connection
+    flag is reported like any other), and ``conn`` becomes the shared connection
+    options (:func:`with_connection`)."""
+
+    def decorate(func: F) -> F:
+        wrapped = handle_errors()(with_connection(func))
+        group.command(name)(wrapped)
+        return wrapped
+
+    return decorate
 
 
 @contextlib.contextmanager

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import typer
 
-from novareel.cli.app import JSON_HELP, app, console, emit_json, handle_errors
-from novareel.cli.common import CONNECTION, Connection, open_endpoint, with_connection
+from novareel.cli.app import JSON_HELP, app, console, emit_json
+from novareel.cli.common import CONNECTION, Connection, connected_command, open_endpoint
 from novareel.foundation.s3uri import OUTPUT_URI_ENV
 
 _MARKS = {
@@ -24,9 +24,7 @@ _MARKS = {
 }
 
 
-@app.command("doctor")
-@handle_errors()
-@with_connection
+@connected_command(app, "doctor")
 def doctor(
     model_id: str | None = typer.Option(
         None, "--model-id", help="Model id or alias (default: `novareel models default`)."

@@ -12,14 +12,14 @@ from typing import Any
 
 import typer
 
-from novareel.cli.app import JSON_HELP, app, emit_json, err_console, handle_errors
+from novareel.cli.app import JSON_HELP, app, emit_json, err_console
 from novareel.cli.common import (
     CONNECTION,
     Connection,
     JobProgress,
+    connected_command,
     open_api,
     print_result,
-    with_connection,
 )
 from novareel.foundation.errors import InvalidRequestError, Problem
 from novareel.foundation.status import SERVICE_STATUSES, JobStatus
@@ -82,9 +82,7 @@ LIMIT_HELP = "At most this many jobs (newest first)."
 MAX_ALIAS = typer.Option(None, "--max", hidden=True, help=LIMIT_HELP)
 
 
-@app.command()
-@handle_errors()
-@with_connection
+@connected_command(app)
 def status(
     job: str = JOB_REF,
     conn: Connection = CONNECTION,
@@ -95,9 +93,7 @@ def status(
         print_result(api.status(job), json_output)
 
 
-@app.command()
-@handle_errors()
-@with_connection
+@connected_command(app)
 def wait(
     job: str = JOB_REF,
     out: Path | None = _job_out(" when it completes ", "if any"),
@@ -138,9 +134,7 @@ def wait(
     print_result(result, json_output)
 
 
-@app.command()
-@handle_errors()
-@with_connection
+@connected_command(app)
 def download(
     job: str = JOB_REF,
     out: Path | None = _job_out(" ", "else here"),
@@ -153,9 +147,7 @@ def download(
     print_result(result, json_output)
 
 
-@app.command("list")
-@handle_errors()
-@with_connection
+@connected_command(app, "list")
 def list_jobs(
     status_filter: str | None = typer.Option(
         None, "--status", help=" | ".join(SERVICE_STATUSES) + "."
