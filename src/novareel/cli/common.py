@@ -19,6 +19,7 @@ import typer
 from novareel.cli.app import emit_json, err_console, handle_errors, with_flags
 from novareel.foundation.display import neutralise
 from novareel.foundation.errors import ImageError, InvalidRequestError, Problem
+from novareel.foundation.s3uri import OUTPUT_URI_ENV
 from novareel.foundation.status import JobStatus
 from novareel.running.connection import Connection as Connection  # the options, re-exported
 
@@ -256,6 +257,12 @@ def with_connection(func: F) -> F:
 
     wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
     return cast(F, wrapper)
+
+
+def output_uri_option(purpose: str) -> Any:
+    """``--output-uri`` of a command whose jobs write to S3: ``purpose`` says what the
+    folder is for; the fallback to ``$NOVAREEL_OUTPUT_URI`` is worded once here."""
+    return typer.Option(None, "--output-uri", help=f"{purpose} (or ${OUTPUT_URI_ENV}).")
 
 
 def connected_command(group: typer.Typer, name: str | None = None) -> Callable[[F], F]:

@@ -13,8 +13,13 @@ from __future__ import annotations
 import typer
 
 from novareel.cli.app import JSON_HELP, app, console, emit_json
-from novareel.cli.common import CONNECTION, Connection, connected_command, open_endpoint
-from novareel.foundation.s3uri import OUTPUT_URI_ENV
+from novareel.cli.common import (
+    CONNECTION,
+    Connection,
+    connected_command,
+    open_endpoint,
+    output_uri_option,
+)
 
 _MARKS = {
     "ok": "[green]✓[/]",
@@ -29,11 +34,7 @@ def doctor(
     model_id: str | None = typer.Option(
         None, "--model-id", help="Model id or alias (default: `novareel models default`)."
     ),
-    output_uri: str | None = typer.Option(
-        None,
-        "--output-uri",
-        help=f"s3://bucket/folder/ the jobs will write to (or ${OUTPUT_URI_ENV}).",
-    ),
+    output_uri: str | None = output_uri_option("s3://bucket/folder/ the jobs will write to"),
     kms_key_id: str | None = typer.Option(
         None, "--kms-key-id", help="KMS key ARN the output will be encrypted with."
     ),
