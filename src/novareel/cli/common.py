@@ -273,7 +273,7 @@ def connected_command(group: typer.Typer, name: str | None = None) -> Callable[[
     options (:func:`with_connection`)."""
 
     def decorate(func: F) -> F:
-        wrapped = handle_errors()(with_connection(func))
+        wrapped = cast(F, handle_errors()(with_connection(func)))
         group.command(name)(wrapped)
         return wrapped
 
