@@ -18,25 +18,18 @@ from typing import Any
 import typer
 
 from novareel.cli import max_cost as cost_cap
-from novareel.cli.app import (
-    JSON_HELP,
-    NO_QA_HELP,
-    app,
-    console,
-    emit_json,
-    err_console,
-    handle_errors,
-)
+from novareel.cli.app import JSON_HELP, NO_QA_HELP, app, console, emit_json, err_console
 from novareel.cli.common import (
     CONNECTION,
     Connection,
     cli_notice,
+    connected_command,
     open_api,
-    with_connection,
+    output_uri_option,
 )
 from novareel.cli.review_cmd import REVIEW_FLAG, print_reviews
 from novareel.foundation.display import neutralise
-from novareel.foundation.s3uri import OUTPUT_URI_ENV, resolve_output_uri
+from novareel.foundation.s3uri import resolve_output_uri
 from novareel.foundation.status import JobStatus
 
 _PHASE_STYLE = {
@@ -439,16 +432,10 @@ def _print_summary(summary: Any) -> None:
     )
 
 
-@app.command("batch")
-@handle_errors()
-@with_connection
+@connected_command(app, "batch")
 def batch(
     file: Path = typer.Argument(..., help="Batch file: YAML (list or items+defaults) or JSONL."),
-    output_uri: str | None = typer.Option(
-        None,
-        "--output-uri",
-        help=f"Default s3://bucket/folder/ for items without one (or ${OUTPUT_URI_ENV}).",
-    ),
+    output_uri: str | None = output_uri_option("Default s3://bucket/folder/ for items without one"),
     out: Path = typer.Option(Path("."), "--out", help="Download into OUT/<invocation-id>/."),
     no_download: bool = typer.Option(False, "--no-download", help="Leave the files in S3."),
     no_video_check: bool = typer.Option(

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import typer
 
-from novareel.cli.app import emit_json, err_console, with_flags
+from novareel.cli.app import emit_json, err_console, handle_errors, with_flags
 from novareel.foundation.display import neutralise
 from novareel.foundation.errors import ImageError, InvalidRequestError, Problem
+from novareel.foundation.s3uri import OUTPUT_URI_ENV
 from novareel.foundation.status import JobStatus
 from novareel.running.connection import Connection as Connection  # the options, re-exported
 
@@ -256,6 +257,27 @@ def with_connection(func: F) -> F:
 
     wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
     return cast(F, wrapper)
+
+
+def output_uri_option(purpose: str) -> Any:
+    """``--output-uri`` of a command whose jobs write to S3: ``purpose`` says what the
+    folder is for; the fallback to ``$NOVAREEL_OUTPUT_URI`` is worded once here."""
+    return typer.Option(None, "--output-uri", help=f"{purpose} (or ${OUTPUT_URI_ENV}).")
+
+
+def connected_command(group: typer.Typer, name: str | None = None) -> Callable[[F], F]:
+    """Register a command that talks to AWS or the emulator on ``group``, wrapped the
+    one way every such command is: novareel errors become a message and the class's
+    exit code (:func:`~novareel.cli.app.handle_errors`, outermost, so a bad connection
+    flag is reported like any other), and ``conn`` becomes the shared connection
+    options (:func:`with_connection`)."""
+
+    def decorate(func: F) -> F:
+        wrapped = cast(F, handle_errors()(with_connection(func)))
+        group.command(name)(wrapped)
+        return wrapped
+
+    return decorate
 
 
 @contextlib.contextmanager

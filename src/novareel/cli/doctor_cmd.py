@@ -12,9 +12,14 @@ from __future__ import annotations
 
 import typer
 
-from novareel.cli.app import JSON_HELP, app, console, emit_json, handle_errors
-from novareel.cli.common import CONNECTION, Connection, open_endpoint, with_connection
-from novareel.foundation.s3uri import OUTPUT_URI_ENV
+from novareel.cli.app import JSON_HELP, app, console, emit_json
+from novareel.cli.common import (
+    CONNECTION,
+    Connection,
+    connected_command,
+    open_endpoint,
+    output_uri_option,
+)
 
 _MARKS = {
     "ok": "[green]✓[/]",
@@ -24,18 +29,12 @@ _MARKS = {
 }
 
 
-@app.command("doctor")
-@handle_errors()
-@with_connection
+@connected_command(app, "doctor")
 def doctor(
     model_id: str | None = typer.Option(
         None, "--model-id", help="Model id or alias (default: `novareel models default`)."
     ),
-    output_uri: str | None = typer.Option(
-        None,
-        "--output-uri",
-        help=f"s3://bucket/folder/ the jobs will write to (or ${OUTPUT_URI_ENV}).",
-    ),
+    output_uri: str | None = output_uri_option("s3://bucket/folder/ the jobs will write to"),
     kms_key_id: str | None = typer.Option(
         None, "--kms-key-id", help="KMS key ARN the output will be encrypted with."
     ),

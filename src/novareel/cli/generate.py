@@ -25,6 +25,7 @@ from novareel.cli.common import (
     ProblemCollector,
     cli_notice,
     open_api,
+    output_uri_option,
     print_result,
     with_connection,
     with_request_options,
@@ -79,11 +80,7 @@ Luma Ray 2, portrait:
 @with_connection
 def generate(
     spec: RequestSpec = REQUEST,
-    output_uri: str | None = typer.Option(
-        None,
-        "--output-uri",
-        help=f"s3://bucket/folder/ for the job's files (or ${OUTPUT_URI_ENV}).",
-    ),
+    output_uri: str | None = output_uri_option("s3://bucket/folder/ for the job's files"),
     kms_key_id: str | None = typer.Option(None, "--kms-key-id", help="KMS key ARN for output."),
     out: Path = typer.Option(
         Path("."), "--out", help="Download into OUT/<date>-<name or prompt>-<invocation-id>/."

@@ -11,15 +11,13 @@ from pathlib import Path
 
 import typer
 
-from novareel.cli.app import JSON_HELP, app, emit_json, err_console, handle_errors
-from novareel.cli.common import CONNECTION, Connection, with_connection
+from novareel.cli.app import JSON_HELP, app, emit_json, err_console
+from novareel.cli.common import CONNECTION, Connection, connected_command
 
 INSTALL_HINT = "pip install 'novareel[mcp]'"
 
 
-@app.command("mcp")
-@handle_errors()
-@with_connection
+@connected_command(app, "mcp")
 def mcp_command(
     root: Path = typer.Option(
         Path("."),

@@ -35,6 +35,13 @@ def _e(value: object) -> str:
     return escape(str(value))
 
 
+def _say(text: str, *, err: bool = False) -> None:
+    """Print one line of a report (to stderr with ``err``) as written: Rich neither
+    highlights the numbers and paths in it nor wraps it, so a long path stays one
+    line that can be copied."""
+    (err_console if err else console).print(text, highlight=False, soft_wrap=True)
+
+
 def _seconds(value: float) -> str:
     minutes, rest = divmod(value, 60)
     return f"{int(minutes)}:{rest:05.2f}"
@@ -66,20 +73,16 @@ def inspect_command(
             payload["mismatches"] = mismatches
         emit_json(payload)
     else:
-        console.print(f"[bold]{_e(info.path)}[/]", highlight=False, soft_wrap=True)
-        console.print(
+        _say(f"[bold]{_e(info.path)}[/]")
+        _say(
             f"  {info.codec}, {info.width}x{info.height}, {info.fps:g} fps, "
             f"{info.duration_seconds:g} s ({info.frame_count} frames), "
-            f"{info.size_bytes / 1_000_000:.1f} MB",
-            highlight=False,
-            soft_wrap=True,
+            f"{info.size_bytes / 1_000_000:.1f} MB"
         )
         starts = ", ".join(_seconds(t) for t in info.shot_starts)
         console.print(f"  {info.shots} shot{'s' if info.shots != 1 else ''}: {starts}")
         for mismatch in mismatches:
-            err_console.print(
-                f"[yellow]mismatch:[/] {_e(mismatch)}", highlight=False, soft_wrap=True
-            )
+            _say(f"[yellow]mismatch:[/] {_e(mismatch)}", err=True)
         if expect_duration is not None and not mismatches:
             console.print("  matches what was asked (duration, 1280x720, 24 fps)")
     if mismatches:
@@ -105,11 +108,9 @@ def contact_sheet_command(
     if json_output:
         emit_json(sheet.to_dict())
     else:
-        console.print(
+        _say(
             f"wrote {_e(sheet.path)} ({len(sheet.timestamps)} frames at "
-            f"{', '.join(_seconds(t) for t in sheet.timestamps)})",
-            highlight=False,
-            soft_wrap=True,
+            f"{', '.join(_seconds(t) for t in sheet.timestamps)})"
         )
 
 
@@ -130,7 +131,7 @@ def frame_command(
         emit_json({"path": str(path), "at": at, "last": last, "width": 1280, "height": 720})
     else:
         where = "last frame" if last else f"frame at {at:g} s"
-        console.print(f"wrote {_e(path)} ({where}, 1280x720)", highlight=False, soft_wrap=True)
+        _say(f"wrote {_e(path)} ({where}, 1280x720)")
 
 
 @app.command("camera")
@@ -203,15 +204,11 @@ def image_check_command(
             }
         )
         return
-    console.print(
-        f'ok: {_e(frame.source)} is accepted as format "{frame.format}"',
-        highlight=False,
-        soft_wrap=True,
-    )
+    _say(f'ok: {_e(frame.source)} is accepted as format "{frame.format}"')
     for note in prepared.notes:
-        err_console.print(f"[cyan]note:[/] {_e(note)}", highlight=False, soft_wrap=True)
+        _say(f"[cyan]note:[/] {_e(note)}", err=True)
     if written:
-        console.print(f"wrote {_e(written)}", highlight=False, soft_wrap=True)
+        _say(f"wrote {_e(written)}")
 
 
 @storyboard_app.command("check")
@@ -267,30 +264,22 @@ def storyboard_check_command(
             f"{price} ({report.model_id}{seeded}{jobs})"
         )
         if report.ok:
-            console.print(
-                f"[green]ok:[/] {_e(report.path)}: {summary}", highlight=False, soft_wrap=True
-            )
+            _say(f"[green]ok:[/] {_e(report.path)}: {summary}")
         else:
             n = len(report.problems)
-            err_console.print(
-                f"[bold red]{n} problem{'s' if n != 1 else ''}[/] in {_e(report.path)}:",
-                highlight=False,
-                soft_wrap=True,
-            )
+            _say(f"[bold red]{n} problem{'s' if n != 1 else ''}[/] in {_e(report.path)}:", err=True)
             for problem in report.problems:
-                err_console.print(f"  - {_e(shot_label(problem))}", highlight=False, soft_wrap=True)
+                _say(f"  - {_e(shot_label(problem))}", err=True)
             for hint in report.hints:
-                err_console.print(f"[yellow]hint:[/] {_e(hint)}", highlight=False, soft_wrap=True)
+                _say(f"[yellow]hint:[/] {_e(hint)}", err=True)
             if report.readable:
-                console.print(f"if fixed: {summary}", highlight=False, soft_wrap=True)
+                _say(f"if fixed: {summary}")
             else:
-                console.print(
+                _say(
                     "fix the file first: its shots, duration and cost can only be counted "
-                    "once it can be read",
-                    highlight=False,
-                    soft_wrap=True,
+                    "once it can be read"
                 )
         for note in report.notes:
-            err_console.print(f"[cyan]note:[/] {_e(note)}", highlight=False, soft_wrap=True)
+            _say(f"[cyan]note:[/] {_e(note)}", err=True)
     if not report.ok:
         raise typer.Exit(2)

@@ -13,8 +13,8 @@ from typing import Any
 import typer
 
 from novareel.cli import max_cost as max_cost_flag
-from novareel.cli.app import JSON_HELP, app, console, emit_json, err_console, handle_errors
-from novareel.cli.common import CONNECTION, Connection, open_api, with_connection
+from novareel.cli.app import JSON_HELP, app, console, emit_json, err_console
+from novareel.cli.common import CONNECTION, Connection, connected_command, open_api
 
 
 def review_lines(data: dict[str, Any]) -> list[str]:
@@ -67,9 +67,7 @@ def print_reviews(reviews: list[dict[str, Any]]) -> None:
             console.print(line, markup=False, highlight=False)
 
 
-@app.command("review")
-@handle_errors()
-@with_connection
+@connected_command(app, "review")
 def review(
     job: str = typer.Argument(..., help="Ledger id, invocation id or ARN, or a local video file."),
     model_id: str | None = typer.Option(

@@ -8,23 +8,36 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from novareel.cli.app import JSON_HELP, NO_QA_HELP, app, emit_json, err_console, handle_errors
+from novareel.cli.app import JSON_HELP, NO_QA_HELP, app, emit_json, err_console
 from novareel.cli.common import (
     CONNECTION,
     Connection,
     JobProgress,
+    connected_command,
     open_api,
     print_result,
-    with_connection,
 )
 from novareel.foundation.errors import InvalidRequestError, Problem
 from novareel.foundation.status import SERVICE_STATUSES, JobStatus
 from novareel.foundation.when import parse_when
 
 JOB_REF = typer.Argument(..., help="Ledger id, invocation id, or invocation ARN.")
+
+
+def _job_out(when: str, otherwise: str) -> Any:
+    """``--out`` of ``wait`` and ``download``: one wording of where a tracked job's files
+    go (the folder rule and the remembered default); each command says when it downloads
+    and what happens when the job was submitted without ``--out``."""
+    return typer.Option(
+        None,
+        "--out",
+        help=f"Download into OUT/<date>-<name>-<invocation-id>/{when}"
+        f"(default: the --out it was submitted with, {otherwise}).",
+    )
 
 
 def resume_command(verb: str, ref: str, *, out: Path | None, conn: Connection) -> str:
@@ -69,9 +82,7 @@ LIMIT_HELP = "At most this many jobs (newest first)."
 MAX_ALIAS = typer.Option(None, "--max", hidden=True, help=LIMIT_HELP)
 
 
-@app.command()
-@handle_errors()
-@with_connection
+@connected_command(app)
 def status(
     job: str = JOB_REF,
     conn: Connection = CONNECTION,
@@ -82,17 +93,10 @@ def status(
         print_result(api.status(job), json_output)
 
 
-@app.command()
-@handle_errors()
-@with_connection
+@connected_command(app)
 def wait(
     job: str = JOB_REF,
-    out: Path | None = typer.Option(
-        None,
-        "--out",
-        help="Download into OUT/<date>-<name>-<invocation-id>/ when it completes "
-        "(default: the --out it was submitted with, if any).",
-    ),
+    out: Path | None = _job_out(" when it completes ", "if any"),
     no_download: bool = typer.Option(
         False, "--no-download", help="Only wait, even if the job has a download folder."
     ),
@@ -132,17 +136,10 @@ def wait(
     print_result(result, json_output)
 
 
-@app.command()
-@handle_errors()
-@with_connection
+@connected_command(app)
 def download(
     job: str = JOB_REF,
-    out: Path | None = typer.Option(
-        None,
-        "--out",
-        help="Download into OUT/<date>-<name>-<invocation-id>/ "
-        "(default: the --out it was submitted with, else here).",
-    ),
+    out: Path | None = _job_out(" ", "else here"),
     conn: Connection = CONNECTION,
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
     no_qa: bool = typer.Option(False, "--no-qa", help=NO_QA_HELP),
@@ -154,9 +151,7 @@ def download(
     print_result(result, json_output)
 
 
-@app.command("list")
-@handle_errors()
-@with_connection
+@connected_command(app, "list")
 def list_jobs(
     status_filter: str | None = typer.Option(
         None, "--status", help=" | ".join(SERVICE_STATUSES) + "."

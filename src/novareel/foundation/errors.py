@@ -360,16 +360,13 @@ class BudgetExceededError(NovaReelError):
         self.period = period
         self.raise_with = tuple(raise_with)
 
+    #: What :meth:`to_dict` shows, in the order ``--json`` errors and agents see it.
+    _JSON_KEYS = ("limit", "asked_usd", "limit_usd", "spent_usd", "remaining_usd", "period")
+
     def to_dict(self) -> dict[str, Any]:
         """The refusal's numbers, for ``--json`` errors and agents."""
-        return {
-            "limit": self.limit,
-            "asked_usd": self.asked_usd,
-            "limit_usd": self.limit_usd,
-            "spent_usd": self.spent_usd,
-            "remaining_usd": self.remaining_usd,
-            "period": self.period,
-            "raise_with": list(self.raise_with),
+        return {key: getattr(self, key) for key in self._JSON_KEYS} | {
+            "raise_with": list(self.raise_with)
         }
 
 

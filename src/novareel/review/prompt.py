@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 __all__ = [
@@ -107,15 +107,11 @@ class Verdict:
         return round(sum(scores) / len(scores), 3) if scores else None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "elements": self.elements,
-            "defects": self.defects,
-            "text_artifacts": self.text_artifacts,
-            "summary": self.summary,
-            "score": self.score,
-            "answer": self.answer,
-            "parse_error": self.parse_error,
-        }
+        """Its fields in declared order, with the computed ``score`` after ``summary``
+        (where ``--json`` and the ledger have always shown it)."""
+        data = asdict(self)
+        head = {key: data.pop(key) for key in ("elements", "defects", "text_artifacts", "summary")}
+        return head | {"score": self.score} | data
 
 
 def _is_number(value: Any) -> bool:
