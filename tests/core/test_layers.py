@@ -70,7 +70,10 @@ ALLOWED: dict[str, set[str]] = {
     "when": {"errors"},
     # learned expectations: below jobs and batch, which ask it
     "expectations": {"errors", "ledger", "models"},
-    "budget": {"errors", "paths", "config", "ledger", "models"},
+    "budget": {"errors", "paths", "config", "ledger", "models", "endpoint_identity"},
+    # is this endpoint novareel's emulator (free)? Asked of the endpoint, once: a leaf
+    # the emulator never imports (it only sends the header)
+    "endpoint_identity": set(),
     # the account's concurrency quota (configured, else the family's), shared as
     # ledger leases: beside budget, below batch (and jobs), which ask it
     "quota": {"errors", "config", "ledger", "models"},
@@ -94,10 +97,10 @@ ALLOWED: dict[str, set[str]] = {
         "quota",
     },
     # --local and NovaReel.local(): below jobs (which imports it lazily), never above.
-    "local": {"errors", "s3uri", "client", "emulator"},
+    "local": {"errors", "s3uri", "client", "emulator", "endpoint_identity"},
     # the one connection factory (options -> clients, NovaReel, the emulator's
     # lifetime): above jobs, below the doors (cli, mcp_server), which only print
-    "connection": {"client", "local", "jobs", "preflight"},
+    "connection": {"client", "local", "jobs", "preflight", "endpoint_identity"},
 }
 
 

@@ -27,6 +27,7 @@ from novareel.cli.common import (
     with_connection,
 )
 from novareel.display import neutralise
+from novareel.results import format_cost
 from novareel.s3uri import OUTPUT_URI_ENV, resolve_output_uri
 from novareel.status import JobStatus
 
@@ -122,6 +123,8 @@ class _SummaryView:
         failures: int = 3,
     ) -> None:
         self.batch = batch
+        #: the endpoint is novareel's emulator: its jobs cost nothing here
+        self.local = False
         self.clock = clock
         self.total = len(batch.items)
         self._cost = {item.key: item.estimated_cost_usd for item in batch.items}
@@ -216,8 +219,8 @@ class _SummaryView:
             rate = f"{per_minute:,.1f} items/min · ETA {_duration(eta)}"
         lines.append(
             Text(
-                f"cost ~${completed:,.2f} completed, ${submitted:,.2f} submitted"
-                + (f" · {rate}" if rate else ""),
+                f"cost {format_cost(completed, local=self.local, compact=True)} completed,"
+                f" ${submitted:,.2f} submitted" + (f" · {rate}" if rate else ""),
                 overflow="ellipsis",
             )
         )
@@ -367,7 +370,7 @@ def _print_item_notices(batch: Any) -> None:
             )
 
 
-def _print_summary(summary: Any) -> None:
+def _print_summary(summary: Any, *, local: bool = False) -> None:
     from rich.markup import escape
     from rich.table import Column, Table
 
@@ -417,7 +420,8 @@ def _print_summary(summary: Any) -> None:
         f"[bold]{summary.done} done[/], {summary.failed} failed"
         + (f", {summary.changed} changed" if summary.changed else "")
         + (f", {summary.unfinished} unfinished" if summary.unfinished else "")
-        + f" of {len(summary.items)}; cost ~${summary.cost_usd:.2f}"
+        + f" of {len(summary.items)}; cost "
+        + escape(format_cost(summary.cost_usd, local=local, on_aws=True))
         + (
             f" (${summary.submitted_cost_usd:.2f} submitted)"
             if summary.submitted_cost_usd != summary.cost_usd
@@ -493,6 +497,9 @@ def batch(
     view = _choose_view(batch_file, console.real.height if terminal else None)
     with open_api(conn, waits=True, region=region) as (api, _):
         cost_cap.arm(api, cap)  # the runner refuses a run over it before sending anything
+        local = api.on_emulator  # the endpoint's own answer: "$0 here", or AWS's price
+        if isinstance(view, _SummaryView):
+            view.local = local
         runner = BatchRunner(
             api,
             batch_file,
@@ -539,7 +546,7 @@ def batch(
             }
         )
     else:
-        _print_summary(summary)
+        _print_summary(summary, local=local)
         for key, value in joined.items():
             where = value if isinstance(value, str) else f"joined into {value.video_path}"
             typer.echo(f"storyboard {key}: {where}")

@@ -31,6 +31,7 @@ from novareel.cli.common import (
 )
 from novareel.compose import RequestSpec
 from novareel.errors import InvalidRequestError, Problem
+from novareel.results import format_cost
 from novareel.s3uri import OUTPUT_URI_ENV
 from novareel.status import JobStatus
 
@@ -220,11 +221,7 @@ def generate(
             notify(notice)
         if not json_output:
             what = f"{len(requests)} jobs (one per shot)" if per_shot else "1 job"
-            from novareel.ledger.models import is_loopback_url
-
-            price = f"~${cost:.2f} on AWS"
-            if is_loopback_url(api.client.runtime_endpoint):
-                price = f"$0 here (≈ ${cost:.2f} on AWS)"
+            price = format_cost(cost, local=api.on_emulator, on_aws=True)
             chosen = built.chosen_by
             if chosen is not None and not chosen.is_built_in:
                 # A model nobody typed says where it came from: a changed default
@@ -245,8 +242,6 @@ def generate(
                 no_download, json_output, shown, job_name,
             )  # fmt: skip
             return
-        from novareel.results import format_cost
-
         sent: list[Any] = []  # the accepted job, once the library says so
 
         def on_submitted(submitted: Any) -> None:

@@ -153,10 +153,13 @@ class Session:
             yield reel
 
     @property
-    def _local_endpoint(self) -> bool:
-        from novareel.ledger.models import is_loopback_url
+    def on_emulator(self) -> bool:
+        """True when this client's endpoint answers as novareel's emulator (its jobs
+        are free): asked once per endpoint and process, never decided by the address
+        (a loopback proxy to AWS is AWS) -- :mod:`novareel.endpoint_identity`."""
+        from novareel.endpoint_identity import is_emulator
 
-        return is_loopback_url(self.client.runtime_endpoint)
+        return is_emulator(self.client.runtime_endpoint)
 
     def _region_for(self, model_id: str) -> str | None:
         """The region a job of ``model_id`` goes to when it is not the client's own,
@@ -264,7 +267,7 @@ class Session:
             failure=failure,
             ledger_id=record.id if record else None,
             request=record.request if record else None,
-            ran_locally=record.ran_locally if record else self._local_endpoint,
+            ran_locally=record.ran_locally if record else self.on_emulator,
         )
 
     def _result_from_record(self, record: JobRecord, *, notices: list[str]) -> JobResult:

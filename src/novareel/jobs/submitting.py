@@ -234,6 +234,7 @@ class Submitting(Session):
                     name=name,
                     out_dir=str(Path(out_dir).resolve()) if out_dir is not None else None,
                     emulator_owned=self.emulator_owned,
+                    emulator=self.on_emulator,
                     fingerprint=fingerprint,
                     identical_since=(
                         None
@@ -327,7 +328,7 @@ class Submitting(Session):
             ledger_id=ledger_id,
             notices=tuple(notices),
             request=described,
-            ran_locally=record.ran_locally if record is not None else self._local_endpoint,
+            ran_locally=record.ran_locally if record is not None else self.on_emulator,
         )
 
     def _fingerprint(

@@ -310,6 +310,7 @@ def job_record(row: sqlite3.Row, tags: dict[str, str], files: Iterable[str]) -> 
         time_scale=row["time_scale"],
         origin=row["origin"],
         failure_advice=row["failure_advice"],
+        emulator=None if row["emulator"] is None else bool(row["emulator"]),
     )
 
 

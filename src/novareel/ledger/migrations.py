@@ -342,3 +342,17 @@ def m013_quota_leases(db: sqlite3.Connection) -> None:
     )
     db.execute("CREATE INDEX quota_leases_holder ON quota_leases (holder)")
     db.execute("CREATE INDEX quota_leases_item ON quota_leases (endpoint, item)")
+
+
+@migration
+def m018_endpoint_emulator(db: sqlite3.Connection) -> None:
+    """Whether the endpoint a job was sent to answered as novareel's emulator.
+
+    A job on the emulator is free ("$0 here"), and budgets and `spend` leave it out.
+    That was read from the address (any loopback endpoint URL), so a local proxy to
+    real AWS was shown as free while AWS billed it. The submit now asks the endpoint
+    (the emulator's identity header, novareel.endpoint_identity) and records the
+    answer: 1 the emulator, 0 anything else. NULL for rows recorded before this step,
+    for which the address rule still stands (novareel sent nothing but its emulator's
+    jobs to a loopback address then, unless told an --endpoint-url)."""
+    db.execute("ALTER TABLE jobs ADD COLUMN emulator INTEGER")

@@ -43,9 +43,9 @@ class JobSpend(LedgerCore):
         the service started is paid for, whatever its end); not Submitting (no answer
         yet) nor Rejected (no job exists). Timed by submit time, else creation time;
         ``since`` inclusive, ``until`` exclusive. Rows are grouped by ``group_by``
-        (any of ``day``, ``model``, ``batch``) and always by endpoint, so callers tell
-        local emulator jobs from AWS ones (:attr:`SpendRow.ran_locally`) without
-        loading a single job.
+        (any of ``day``, ``model``, ``batch``) and always by endpoint and whether it
+        answered as the emulator (m018), so callers tell local emulator jobs from AWS
+        ones (:attr:`SpendRow.ran_locally`) without loading a single job.
 
         ``reserved=True`` (what budgets read) also counts every ``Submitting`` row,
         ARN or not: a job in its submit round trip, or whose answer was lost, may be
@@ -70,9 +70,9 @@ class JobSpend(LedgerCore):
         if until is not None:
             where.append("COALESCE(submit_time, created_at) < ?")
             params.append(to_iso(until))
-        grouping = [_SPEND_FIELDS[k] for k in keys] + ["endpoint"]
+        grouping = [_SPEND_FIELDS[k] for k in keys] + ["endpoint", "emulator"]
         sql = (
-            f"SELECT {', '.join([*columns, 'endpoint'])}, COUNT(*) AS jobs,"
+            f"SELECT {', '.join([*columns, 'endpoint', 'emulator'])}, COUNT(*) AS jobs,"
             " COALESCE(SUM(estimated_cost_usd), 0.0) AS usd,"
             " SUM(estimated_cost_usd IS NULL) AS unpriced"
             f" FROM jobs WHERE {' AND '.join(where)}"
@@ -82,6 +82,7 @@ class JobSpend(LedgerCore):
         return [
             SpendRow(
                 endpoint=r["endpoint"],
+                emulator=None if r["emulator"] is None else bool(r["emulator"]),
                 jobs=int(r["jobs"]),
                 usd=float(r["usd"]),
                 unpriced=int(r["unpriced"] or 0),
