@@ -91,9 +91,7 @@ def _novareel(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.Complete
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "NOVAREEL_BUDGET"))
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "NOVAREEL_BUDGET"))}
     return {
         **env,
         "NOVAREEL_HOME": str(tmp_path / "home"),
@@ -133,7 +131,7 @@ def test_a_loopback_proxy_that_is_not_the_emulator_is_priced_as_aws(
     assert via_proxy.returncode == 0, via_proxy.stderr
     said = via_proxy.stdout + via_proxy.stderr
     assert "$0 here" not in said
-    assert "~$0.48 on AWS" in said  # a 6 s Nova Reel job at $0.08 a second, priced before the submit
+    assert "~$0.48 on AWS" in said  # 6 s at $0.08 a second, before the submit
     direct = _novareel("generate", "A lighthouse at dusk", "--endpoint-url", emulator.url,
                        "--output-uri", out, "--no-wait", cwd=tmp_path, env=env)  # fmt: skip
     assert direct.returncode == 0, direct.stderr
