@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from novareel.display import neutralise
-from novareel.gallery.media import MediaLinks
+from novareel.gallery.media import JoinedStoryboard, MediaLinks
 from novareel.gallery.request import _Described, describe_request
 from novareel.ledger import BatchRecord, JobRecord
 from novareel.models import find_model
@@ -159,6 +159,76 @@ class CardBuilder:
                 '<details class="sheet"><summary>Contact sheet</summary>'
                 f'<a href="{_e(media.sheet)}"><img src="{_e(media.sheet)}" loading="lazy"'
                 f' alt="contact sheet of job {record.id}"></a></details>'
+            )
+        parts.append("</div></article>")
+        return "".join(parts), media.video_src is not None
+
+    def storyboard_card(
+        self, board: JoinedStoryboard, shots: dict[int, JobRecord]
+    ) -> tuple[str, bool]:
+        """The card of a per-shot storyboard's joined video: its player (hard-linked
+        like a job's), the jobs it joins (each linking to its own card) and their
+        total cost, in the one wording (``format_cost``)."""
+        media = self.media.storyboard_media(board)
+        present = [shots[i] for i in board.job_ids if i in shots]
+        first = present[0] if present else None
+        model_id = first.model_id if first is not None else ""
+        model = find_model(model_id) if model_id else None
+        model_name = model.info.name if model is not None else model_id
+        batch = first.batch_id if first is not None and first.batch_id is not None else ""
+        parts: list[str] = [
+            f'<article class="card status-completed storyboard" id="storyboard-{board.key}"'
+            f' data-status="{_e(JobStatus.COMPLETED)}" data-model="{_e(model_id)}"'
+            f' data-batch="{_e(batch)}">'
+        ]
+        if media.video_src is not None:
+            poster = f' poster="{_e(media.poster)}"' if media.poster else ""
+            parts.append(
+                f'<video class="player" controls playsinline preload="metadata"{poster}'
+                f' src="{_e(media.video_src)}"'
+                f' aria-label="joined video of storyboard {_e(board.folder.name)}"></video>'
+            )
+        else:
+            parts.append(f'<div class="no-player"><p>{_e(media.video_note)}</p></div>')
+        count = len(board.job_ids)
+        parts.append('<div class="body">')
+        parts.append(
+            '<header class="card-head">'
+            '<span class="badge">Joined</span>'
+            f"<h2>Storyboard, {count} shot{'s' if count != 1 else ''}</h2>"
+            f'<span class="model" title="{_e(model_id)}">{_e(model_name)}</span>'
+            "</header>"
+        )
+        items = []
+        for job_id in board.job_ids:
+            record = shots.get(job_id)
+            text = describe_request(record.request).prompts if record is not None else []
+            prompt = f'<p class="prompt">{_e(text[0])}</p>' if text else ""
+            items.append(f'<li><a href="#job-{job_id}">Job {job_id}</a>{prompt}</li>')
+        parts.append(f'<ol class="shots" aria-label="shots">{"".join(items)}</ol>')
+        jobs = ", ".join(str(i) for i in board.job_ids)
+        rows: list[tuple[str, str]] = [("joins jobs", _e(jobs))]
+        if board.duration_seconds is not None:
+            rows.append(("duration", _e(f"{board.duration_seconds:.1f} s")))
+        costs = [r.estimated_cost_usd for r in present]
+        missing = [str(i) for i in board.job_ids if i not in shots]
+        if costs and all(c is not None for c in costs):
+            total = sum(c for c in costs if c is not None)
+            cost = format_cost(total, local=all(r.ran_locally for r in present))
+            if missing:
+                cost += f" (jobs {', '.join(missing)} not on this page)"
+            rows.append(("cost", _e(f"{cost} for its {len(present)} shots")))
+        rows.append(("video", _e(media.video_note)))
+        parts.append(
+            '<dl class="facts">'
+            + "".join(f"<dt>{name}</dt><dd>{value}</dd>" for name, value in rows)
+            + "</dl>"
+        )
+        if media.sheet is not None:
+            parts.append(
+                '<details class="sheet"><summary>Contact sheet</summary>'
+                f'<a href="{_e(media.sheet)}"><img src="{_e(media.sheet)}" loading="lazy"'
+                f' alt="contact sheet of storyboard {_e(board.folder.name)}"></a></details>'
             )
         parts.append("</div></article>")
         return "".join(parts), media.video_src is not None
