@@ -57,20 +57,25 @@ A 6 s clip on the local emulator (no AWS account, nothing to pay):
   novareel generate "A lighthouse on a cliff at dawn, waves below" --local
 
 On AWS, into your own bucket (the price is printed before the submit):
-  novareel generate "A lighthouse on a cliff at dawn" --output-uri s3://my-bucket/videos/
+  novareel generate "A lighthouse at dawn" --output-uri s3://my-bucket/videos/
 
 An 18 s multi-shot video with a fixed seed:
-  novareel generate "A city street at night, rain" --duration 18 --seed 7 --local
+  novareel generate "A city street at night" --duration 18 --seed 7 --local
 
 Start from your own picture, cropped to 1280x720:
-  novareel generate "Pan right across the harbour" --image frame.png --fit crop --local
+  novareel generate "Pan along the quay" --image frame.png --fit crop --local
 
 A storyboard (one 6 s shot per entry); check the request and price first:
   novareel generate --storyboard shots.yaml --local --dry-run
 
 Luma Ray 2, portrait:
-  novareel generate "A paper boat on a stream" --model-id luma-ray2 --aspect-ratio 9:16 --local
+  novareel generate "A swan" --model-id luma-ray2 --aspect-ratio 9:16 --local
 """
+
+#: Every example above fits one line of an 80-column terminal: help is read there,
+#: and an example wrapped mid-command breaks copy-paste (Rich pads the lines, so a
+#: shell backslash continuation would paste as a backslash-space: no way out but
+#: short examples). tests/e2e/test_help_examples.py holds every command to it.
 
 
 @app.command(epilog=EXAMPLES)
