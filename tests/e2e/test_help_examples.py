@@ -4,6 +4,7 @@ and its epilog) is shown whole on one line of an 80-column help screen."""
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -53,3 +54,43 @@ def test_generate_s_examples_in_a_real_terminal(tmp_path: Path) -> None:
     assert len(examples) == 6
     for example in examples:
         assert _shows_whole(screen, example), (example, screen)
+
+
+def _summary(command: Any) -> str:
+    """What a command list shows for a command: its short help, else the first
+    paragraph of its help."""
+    import inspect
+
+    text = command.short_help or inspect.cleandoc(command.help or "").split("\n\n")[0]
+    return " ".join(text.split())
+
+
+def test_command_lists_show_each_summary_whole_at_80_columns() -> None:
+    """``storyboard --help`` listed ``check`` as "...plus its" / "duration and the
+    price ... (one job" / "per shot ...": the docstring's own line breaks, inside the
+    list's column. Each command's summary reads as one sentence, wrapped only by the
+    list, in every group's command list."""
+    runner = CliRunner()
+    groups = [w for w in _every_command_path() if getattr(_command(w), "commands", None)]
+    assert ["storyboard"] in groups and [] in groups
+    for words in groups:
+        group = _command(words)
+        screen = runner.invoke(app, [*words, "--help"], env={"COLUMNS": "80"}).output
+        box = screen.split("Commands ", 1)[1]
+        rows = []
+        for line in box.splitlines()[1:]:
+            if line.startswith("╰"):
+                break
+            rows.append(line)
+        for line, after in pairwise(rows):
+            text, follows = line.rstrip("│ "), after.strip("│ ")
+            if after[2:3] == " " and follows:  # the same command's summary goes on
+                # a wrap: the next word did not fit on this line (the box's text ends
+                # at column 78); else the break is the docstring's own, mid-sentence
+                assert len(text) + 1 + len(follows.split()[0]) > 78, (words, line, after)
+        listed = " ".join(" ".join(r.strip("│ ") for r in rows).split())
+        for name, sub in group.commands.items():
+            if getattr(sub, "hidden", False):
+                continue
+            summary = _summary(sub)
+            assert f"{name} {summary}" in listed, (words, name, summary, box)
