@@ -224,6 +224,10 @@ def generate(
 
         for notice in notices:
             notify(notice)
+        # Where it goes, said before the price line names the region (the submit says
+        # it again through on_notice; printed once).
+        for notice in api.region_notices(model.model_id):
+            notify(notice)
         if not json_output:
             what = f"{len(requests)} jobs (one per shot)" if per_shot else "1 job"
             price = format_cost(cost, local=api.on_emulator, on_aws=True)

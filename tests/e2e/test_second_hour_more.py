@@ -1,0 +1,34 @@
+"""Issue 22, item 10, tried fresh: the "no region configured" notice came after
+"submitting ...", so the person read where the job went only once it was sent."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def test_the_region_notice_comes_before_the_submit(
+    emulator: Any, emulator_bucket: str, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        NOVAREEL_HOME=str(tmp_path / "home"),
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_CONFIG_FILE=str(tmp_path / "no-config"),  # no region from a profile either
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-credentials"),
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "novareel", "generate", "A lighthouse at dawn",
+         "--endpoint-url", emulator.url, "--output-uri", f"s3://{emulator_bucket}/v/",
+         "--no-wait"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    said = proc.stderr
+    notice = "no AWS region configured: using us-east-1"
+    assert said.count(notice) == 1, said
+    assert said.index(notice) < said.index("submitting 1 job")
