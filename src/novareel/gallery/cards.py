@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from novareel.display import neutralise
-from novareel.gallery.media import JoinedStoryboard, MediaLinks
+from novareel.gallery.media import JoinedStoryboard, MediaLinks, _Media
 from novareel.gallery.request import _Described, describe_request
 from novareel.ledger import BatchRecord, JobRecord
 from novareel.models import find_model
@@ -58,6 +58,30 @@ def _cost(record: JobRecord) -> str:
     )
 
 
+def _player_html(media: _Media, label: str) -> str:
+    """The card's top half: the player (with its poster), else why there is none."""
+    if media.video_src is None:
+        return f'<div class="no-player"><p>{_e(media.video_note)}</p></div>'
+    poster = f' poster="{_e(media.poster)}"' if media.poster else ""
+    return (
+        f'<video class="player" controls playsinline preload="metadata"{poster}'
+        f' src="{_e(media.video_src)}" aria-label="{_e(label)}"></video>'
+    )
+
+
+def _facts_html(rows: list[tuple[str, str]], media: _Media, sheet_label: str) -> str:
+    """The facts list (``rows`` already escaped) and the contact sheet, if any."""
+    facts = "".join(f"<dt>{name}</dt><dd>{value}</dd>" for name, value in rows)
+    html_text = f'<dl class="facts">{facts}</dl>'
+    if media.sheet is not None:
+        html_text += (
+            '<details class="sheet"><summary>Contact sheet</summary>'
+            f'<a href="{_e(media.sheet)}"><img src="{_e(media.sheet)}" loading="lazy"'
+            f' alt="{_e(sheet_label)}"></a></details>'
+        )
+    return html_text
+
+
 class CardBuilder:
     """Writes the cards of one page; :class:`MediaLinks` decides each card's media."""
 
@@ -100,15 +124,7 @@ class CardBuilder:
             f' data-status="{_e(record.status)}" data-model="{_e(record.model_id)}"'
             f' data-batch="{_e(record.batch_id if record.batch_id is not None else "")}">'
         ]
-        if media.video_src is not None:
-            poster = f' poster="{_e(media.poster)}"' if media.poster else ""
-            parts.append(
-                f'<video class="player" controls playsinline preload="metadata"{poster}'
-                f' src="{_e(media.video_src)}"'
-                f' aria-label="video of job {record.id}"></video>'
-            )
-        else:
-            parts.append(f'<div class="no-player"><p>{_e(media.video_note)}</p></div>')
+        parts.append(_player_html(media, f"video of job {record.id}"))
 
         parts.append('<div class="body">')
         parts.append(
@@ -149,17 +165,7 @@ class CardBuilder:
             rows.append(("invocation", _e(record.invocation_arn)))
         if media.video_src is not None:
             rows.append(("video", _e(media.video_note)))
-        parts.append(
-            '<dl class="facts">'
-            + "".join(f"<dt>{name}</dt><dd>{value}</dd>" for name, value in rows)
-            + "</dl>"
-        )
-        if media.sheet is not None:
-            parts.append(
-                '<details class="sheet"><summary>Contact sheet</summary>'
-                f'<a href="{_e(media.sheet)}"><img src="{_e(media.sheet)}" loading="lazy"'
-                f' alt="contact sheet of job {record.id}"></a></details>'
-            )
+        parts.append(_facts_html(rows, media, f"contact sheet of job {record.id}"))
         parts.append("</div></article>")
         return "".join(parts), media.video_src is not None
 
@@ -181,15 +187,7 @@ class CardBuilder:
             f' data-status="{_e(JobStatus.COMPLETED)}" data-model="{_e(model_id)}"'
             f' data-batch="{_e(batch)}">'
         ]
-        if media.video_src is not None:
-            poster = f' poster="{_e(media.poster)}"' if media.poster else ""
-            parts.append(
-                f'<video class="player" controls playsinline preload="metadata"{poster}'
-                f' src="{_e(media.video_src)}"'
-                f' aria-label="joined video of storyboard {_e(board.folder.name)}"></video>'
-            )
-        else:
-            parts.append(f'<div class="no-player"><p>{_e(media.video_note)}</p></div>')
+        parts.append(_player_html(media, f"joined video of storyboard {board.folder.name}"))
         count = len(board.job_ids)
         parts.append('<div class="body">')
         parts.append(
@@ -219,17 +217,7 @@ class CardBuilder:
                 cost += f" (jobs {', '.join(missing)} not on this page)"
             rows.append(("cost", _e(f"{cost} for its {len(present)} shots")))
         rows.append(("video", _e(media.video_note)))
-        parts.append(
-            '<dl class="facts">'
-            + "".join(f"<dt>{name}</dt><dd>{value}</dd>" for name, value in rows)
-            + "</dl>"
-        )
-        if media.sheet is not None:
-            parts.append(
-                '<details class="sheet"><summary>Contact sheet</summary>'
-                f'<a href="{_e(media.sheet)}"><img src="{_e(media.sheet)}" loading="lazy"'
-                f' alt="contact sheet of storyboard {_e(board.folder.name)}"></a></details>'
-            )
+        parts.append(_facts_html(rows, media, f"contact sheet of storyboard {board.folder.name}"))
         parts.append("</div></article>")
         return "".join(parts), media.video_src is not None
 
