@@ -32,3 +32,17 @@ def test_the_region_notice_comes_before_the_submit(
     notice = "no AWS region configured: using us-east-1"
     assert said.count(notice) == 1, said
     assert said.index(notice) < said.index("submitting 1 job")
+
+
+def test_a_dry_run_on_the_emulator_is_priced_as_the_run_would_be(tmp_path: Path) -> None:
+    """``generate --local --dry-run`` said "~$0.48" (and ``ran_locally: false``) where
+    the real run says "$0 here (≈ $0.48 on AWS)": the dry run is priced alike."""
+    import json
+
+    env = {**os.environ, "NOVAREEL_HOME": str(tmp_path / "home")}
+    base = [sys.executable, "-m", "novareel", "generate", "A kite", "--local", "--dry-run"]
+    text = subprocess.run(base, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert text.returncode == 0, text.stderr
+    assert "$0 here (≈ $0.48 on AWS)" in text.stdout
+    data = subprocess.run([*base, "--json"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert json.loads(data.stdout)["ran_locally"] is True

@@ -382,6 +382,7 @@ def _print_dry_run(
             ledger=ledger,
             endpoint=endpoint,
             region=conn.region,
+            local=conn.local,
         )
     if plan.problems and not found:
         # Asked once the request itself is sound, as the run asks it (and every other
@@ -422,7 +423,8 @@ def _print_dry_run(
         cli_notice(notice)  # neutralised: a notice may quote the prompt
     typer.echo(
         f"{len(plan.results)} shots, one {requests[0].model_id} job each, "
-        f"{plan.duration_seconds} s in all, ~${plan.estimated_cost_usd:.2f}"
+        f"{plan.duration_seconds} s in all, "
+        + format_cost(plan.estimated_cost_usd, local=conn.local, on_aws=True)
     )
     err_console.print("nothing was sent (--dry-run); the StartAsyncInvoke requests would be:")
     typer.echo(json.dumps(list(plan.start_async_invoke), indent=2))
