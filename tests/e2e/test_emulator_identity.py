@@ -130,6 +130,7 @@ def test_a_loopback_proxy_that_is_not_the_emulator_is_priced_as_aws(
                        "--output-uri", out, "--no-wait", cwd=tmp_path, env=env)  # fmt: skip
     assert direct.returncode == 0, direct.stderr
     assert "$0 here (≈ $0.48 on AWS)" in direct.stdout + direct.stderr
+    assert "AWS))" not in direct.stderr  # "submitted job 2: <arn>, $0 here (...)"
 
     listed = _novareel("jobs", "--json", cwd=tmp_path, env=env)
     assert listed.returncode == 0, listed.stderr

@@ -263,7 +263,7 @@ def generate(
             attached = same is not None and same.invocation_arn and same.id == submitted.ledger_id
             err_console.print(
                 f"{'attached to' if attached else 'submitted'} job {submitted.ledger_id}: "
-                f"{submitted.invocation_arn} ({cost_text})",
+                f"{submitted.invocation_arn}, {cost_text}",  # the cost has its own brackets
                 highlight=False,
             )
 
