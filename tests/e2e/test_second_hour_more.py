@@ -46,3 +46,20 @@ def test_a_dry_run_on_the_emulator_is_priced_as_the_run_would_be(tmp_path: Path)
     assert "$0 here (≈ $0.48 on AWS)" in text.stdout
     data = subprocess.run([*base, "--json"], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert json.loads(data.stdout)["ran_locally"] is True
+
+
+def test_the_identical_job_hint_names_the_flag_not_the_python_keyword(
+    emulator: Any, tmp_path: Path
+) -> None:
+    """Item 10: a second identical ``generate`` attaches to the first and said "--again
+    on the command line, again=True in Python" to a person at the command line."""
+    env = {**os.environ, "NOVAREEL_HOME": str(tmp_path / "home"),
+           "NOVAREEL_EMULATOR_URL": emulator.url}  # fmt: skip
+    command = [sys.executable, "-m", "novareel", "generate", "A kite", "--local", "--no-wait"]
+    runs = [subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+            for _ in range(2)]  # fmt: skip
+    assert all(run.returncode == 0 for run in runs), runs[-1].stderr
+    said = runs[1].stderr
+    assert "an identical job 1 is" in said
+    assert "To pay for a new one on purpose: --again" in said
+    assert "again=True" not in said and "Python" not in said

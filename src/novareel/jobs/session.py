@@ -89,6 +89,10 @@ class Session:
         #: True when the endpoint is an emulator that lives only inside this process
         #: (``--local`` with none running): its jobs die with it, so the ledger says so.
         self.emulator_owned = emulator_owned
+        #: How this door's user pays for an identical job again on purpose, named in
+        #: the notice when a submit attaches to an earlier one: the CLI sets
+        #: ``--again``; None (the MCP server, which has no such option) says nothing.
+        self.again_hint: str | None = "again=True"
         #: :meth:`expectation`'s answers by (model, length, width, height).
         self._expectations: dict[tuple[str | None, int, int, int], Expectation] = {}
         #: Ledger ids of finished local jobs answered from the ledger because their
