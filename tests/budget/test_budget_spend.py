@@ -152,7 +152,13 @@ def test_the_monthly_budget_counts_the_whole_month(ledger: Ledger) -> None:
     )
 
 
-def test_a_local_job_is_never_refused_unless_rehearsing(ledger: Ledger) -> None:
+def test_a_local_job_is_never_refused_unless_rehearsing(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from novareel.client import endpoint_identity
+
+    # LOCAL answered as novareel's emulator (its identity header): nothing is asked
+    monkeypatch.setattr(endpoint_identity, "_answers", {LOCAL: {"service": "novareel-emulator"}})
     seed(ledger, 50.0, at=NOW)  # the day's AWS budget is long gone
     budget = Budget(daily_usd=1.0)
     check_standing_budget(ledger, 13.5, endpoint=LOCAL, budget=budget, now=NOW)

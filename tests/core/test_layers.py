@@ -61,7 +61,8 @@ ALLOWED: dict[str, set[str]] = {
     # config.toml's [ledger] url and NOVAREEL_HOME; a row's failure is a results.Failure
     "ledger": {"foundation", "settings"},
     "preflight": {"foundation", "models", "client"},
-    "limits": {"foundation", "models", "settings", "ledger"},
+    # budget asks the endpoint whether it is the emulator (client/endpoint_identity.py)
+    "limits": {"foundation", "models", "settings", "client", "ledger"},
     # never client: the CLI hands in a presigner
     "gallery": {"foundation", "models", "media", "ledger"},
     "jobs": {
@@ -77,7 +78,7 @@ ALLOWED: dict[str, set[str]] = {
     # never running: running/shotboard drives batch, not the other way round
     "batch": {"foundation", "models", "settings", "requests", "ledger", "limits", "jobs"},
     # InvokeModel on a finished job's video, priced and reserved like a job
-    "review": {"foundation", "models", "media", "ledger", "limits", "jobs"},
+    "review": {"foundation", "models", "media", "client", "ledger", "limits", "jobs"},
     "running": {
         "foundation",
         "models",

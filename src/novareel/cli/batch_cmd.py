@@ -29,6 +29,7 @@ from novareel.cli.common import (
 )
 from novareel.cli.review_cmd import REVIEW_FLAG, print_reviews
 from novareel.foundation.display import neutralise
+from novareel.foundation.results import format_cost
 from novareel.foundation.s3uri import resolve_output_uri
 from novareel.foundation.status import JobStatus
 
@@ -124,6 +125,8 @@ class _SummaryView:
         failures: int = 3,
     ) -> None:
         self.batch = batch
+        #: the endpoint is novareel's emulator: its jobs cost nothing here
+        self.local = False
         self.clock = clock
         self.total = len(batch.items)
         self._cost = {item.key: item.estimated_cost_usd for item in batch.items}
@@ -218,8 +221,8 @@ class _SummaryView:
             rate = f"{per_minute:,.1f} items/min · ETA {_duration(eta)}"
         lines.append(
             Text(
-                f"cost ~${completed:,.2f} completed, ${submitted:,.2f} submitted"
-                + (f" · {rate}" if rate else ""),
+                f"cost {format_cost(completed, local=self.local, compact=True)} completed,"
+                f" ${submitted:,.2f} submitted" + (f" · {rate}" if rate else ""),
                 overflow="ellipsis",
             )
         )
@@ -369,7 +372,7 @@ def _print_item_notices(batch: Any) -> None:
             )
 
 
-def _print_summary(summary: Any) -> None:
+def _print_summary(summary: Any, *, local: bool = False) -> None:
     from rich.markup import escape
     from rich.table import Column, Table
 
@@ -422,7 +425,8 @@ def _print_summary(summary: Any) -> None:
         f"[bold]{summary.done} done[/], {summary.failed} failed"
         + (f", {summary.changed} changed" if summary.changed else "")
         + (f", {summary.unfinished} unfinished" if summary.unfinished else "")
-        + f" of {len(summary.items)}; cost ~${summary.cost_usd:.2f}"
+        + f" of {len(summary.items)}; cost "
+        + escape(format_cost(summary.cost_usd, local=local, on_aws=True))
         + (
             f" (${summary.submitted_cost_usd:.2f} submitted)"
             if summary.submitted_cost_usd != summary.cost_usd
@@ -495,6 +499,9 @@ def batch(
     with open_api(conn, waits=True, region=region) as (api, _):
         api.run_qa = not no_qa
         cost_cap.arm(api, cap)  # the runner refuses a run over it before sending anything
+        local = api.on_emulator  # the endpoint's own answer: "$0 here", or AWS's price
+        if isinstance(view, _SummaryView):
+            view.local = local
         runner = BatchRunner(
             api,
             batch_file,
@@ -549,7 +556,7 @@ def batch(
             }
         )
     else:
-        _print_summary(summary)
+        _print_summary(summary, local=local)
         for key, value in joined.items():
             where = value if isinstance(value, str) else f"joined into {value.video_path}"
             typer.echo(f"storyboard {key}: {where}")

@@ -308,6 +308,7 @@ def open_api(
     Everything but the printing is :class:`novareel.running.connection.Endpoint`'s.
     """
     with open_endpoint(conn) as endpoint, endpoint.api(region=region, waits=waits) as api:
+        api.again_hint = "--again"  # a notice names the flag, not the Python keyword
         yield api, endpoint.emulator
 
 

@@ -32,6 +32,7 @@ from novareel.cli.common import (
 )
 from novareel.cli.review_cmd import REVIEW_FLAG, print_reviews
 from novareel.foundation.errors import InvalidRequestError, Problem
+from novareel.foundation.results import format_cost
 from novareel.foundation.s3uri import OUTPUT_URI_ENV
 from novareel.foundation.status import JobStatus
 from novareel.requests.compose import RequestSpec
@@ -58,20 +59,25 @@ A 6 s clip on the local emulator (no AWS account, nothing to pay):
   novareel generate "A lighthouse on a cliff at dawn, waves below" --local
 
 On AWS, into your own bucket (the price is printed before the submit):
-  novareel generate "A lighthouse on a cliff at dawn" --output-uri s3://my-bucket/videos/
+  novareel generate "A lighthouse at dawn" --output-uri s3://my-bucket/videos/
 
 An 18 s multi-shot video with a fixed seed:
-  novareel generate "A city street at night, rain" --duration 18 --seed 7 --local
+  novareel generate "A city street at night" --duration 18 --seed 7 --local
 
 Start from your own picture, cropped to 1280x720:
-  novareel generate "Pan right across the harbour" --image frame.png --fit crop --local
+  novareel generate "Pan along the quay" --image frame.png --fit crop --local
 
 A storyboard (one 6 s shot per entry); check the request and price first:
   novareel generate --storyboard shots.yaml --local --dry-run
 
 Luma Ray 2, portrait:
-  novareel generate "A paper boat on a stream" --model-id luma-ray2 --aspect-ratio 9:16 --local
+  novareel generate "A swan" --model-id luma-ray2 --aspect-ratio 9:16 --local
 """
+
+#: Every example above fits one line of an 80-column terminal: help is read there,
+#: and an example wrapped mid-command breaks copy-paste (Rich pads the lines, so a
+#: shell backslash continuation would paste as a backslash-space: no way out but
+#: short examples). tests/e2e/test_help_examples.py holds every command to it.
 
 
 @app.command(epilog=EXAMPLES)
@@ -224,13 +230,13 @@ def generate(
             )
         for notice in notices:
             notify(notice)
+        # Where it goes, said before the price line names the region (the submit says
+        # it again through on_notice; printed once).
+        for notice in api.region_notices(model.model_id):
+            notify(notice)
         if not json_output:
             what = f"{len(requests)} jobs (one per shot)" if per_shot else "1 job"
-            from novareel.ledger.models import is_loopback_url
-
-            price = f"~${cost:.2f} on AWS"
-            if is_loopback_url(api.client.runtime_endpoint):
-                price = f"$0 here (≈ ${cost:.2f} on AWS)"
+            price = format_cost(cost, local=api.on_emulator, on_aws=True)
             chosen = built.chosen_by
             if chosen is not None and not chosen.is_built_in:
                 # A model nobody typed says where it came from: a changed default
@@ -251,8 +257,6 @@ def generate(
                 no_download, json_output, shown, job_name,
             )  # fmt: skip
             return
-        from novareel.foundation.results import format_cost
-
         sent: list[Any] = []  # the accepted job, once the library says so
 
         def on_submitted(submitted: Any) -> None:
@@ -265,7 +269,7 @@ def generate(
             attached = same is not None and same.invocation_arn and same.id == submitted.ledger_id
             err_console.print(
                 f"{'attached to' if attached else 'submitted'} job {submitted.ledger_id}: "
-                f"{submitted.invocation_arn} ({cost_text})",
+                f"{submitted.invocation_arn}, {cost_text}",  # the cost has its own brackets
                 highlight=False,
             )
 
@@ -394,6 +398,7 @@ def _print_dry_run(
             ledger=ledger,
             endpoint=endpoint,
             region=conn.region,
+            local=conn.local,
         )
     if plan.problems and not found:
         # Asked once the request itself is sound, as the run asks it (and every other
@@ -434,7 +439,8 @@ def _print_dry_run(
         cli_notice(notice)  # neutralised: a notice may quote the prompt
     typer.echo(
         f"{len(plan.results)} shots, one {requests[0].model_id} job each, "
-        f"{plan.duration_seconds} s in all, ~${plan.estimated_cost_usd:.2f}"
+        f"{plan.duration_seconds} s in all, "
+        + format_cost(plan.estimated_cost_usd, local=conn.local, on_aws=True)
     )
     err_console.print("nothing was sent (--dry-run); the StartAsyncInvoke requests would be:")
     typer.echo(json.dumps(list(plan.start_async_invoke), indent=2))

@@ -230,9 +230,11 @@ def storyboard_check_command(
     seed: int | None = typer.Option(None, "--seed", help="As `generate --seed` (Nova Reel)."),
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Report every problem of a storyboard at once, with shot numbers, plus its
-    duration and the price `generate` would pay for it with the same options (one job
-    per shot on a model without multi-shot). Exit code 2 when there are problems."""
+    """Check a storyboard: every problem by shot, its length and price (exit 2 if bad).
+
+    Every problem of the file at once, with shot numbers, plus its duration and the
+    price `generate` would pay for it with the same options (one job per shot on a
+    model without multi-shot). Exit code 2 when there are problems."""
     from dataclasses import replace
 
     from novareel.cli.app import flag_for

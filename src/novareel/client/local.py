@@ -21,13 +21,10 @@ suggests ``novareel emulator`` in another terminal.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import sys
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -48,15 +45,12 @@ LOCAL_SECRET_KEY = "novareel-local-secret"
 
 
 def probe(url: str, timeout: float = 0.5) -> dict[str, Any] | None:
-    """The emulator's health document at ``url``, or None when nothing answers."""
-    try:
-        with urllib.request.urlopen(f"{url.rstrip('/')}/_emulator/health", timeout=timeout) as r:
-            data = json.loads(r.read().decode("utf-8"))
-    except (urllib.error.URLError, OSError, ValueError):
-        return None
-    if isinstance(data, dict) and data.get("service") == "novareel-emulator":
-        return data
-    return None
+    """The emulator's health document at ``url`` (asked now, for its current speed),
+    or None when nothing answers as novareel's emulator: the identity question of
+    :mod:`novareel.client.endpoint_identity`, whose kept answer it refreshes."""
+    from novareel.client.endpoint_identity import emulator_health
+
+    return emulator_health(url, timeout=timeout, fresh=True)
 
 
 def notice_to_stderr(text: str) -> None:
@@ -169,8 +163,11 @@ class LocalEmulator:
 
     def close(self) -> None:
         if self.server is not None:
+            from novareel.client.endpoint_identity import forget
+
             self.server.stop()
             self.server = None
+            forget(self.url)  # something else may listen there next
 
 
 @contextlib.contextmanager

@@ -2,7 +2,8 @@
 
 Routes (all JSON; errors are ``{"message": ...}`` with status 400 or 404):
 
-* ``GET  /_emulator/health``  -> ``{"service": "novareel-emulator", ...}``
+* ``GET  /_emulator/health``  -> ``{"service": "novareel-emulator", ...}``; this reply, like
+  every reply of the emulator, carries the header ``x-novareel-emulator: <version>``
 * ``POST /_emulator/reset``   clear jobs, buckets, faults, counters; restore defaults
 * ``GET  /_emulator/config``  / ``POST /_emulator/config`` (partial update)
 * ``GET  /_emulator/faults``  / ``POST /_emulator/faults`` / ``DELETE /_emulator/faults``
@@ -29,6 +30,10 @@ from novareel.emulator.wsgi import Request, Response, Route
 
 SERVICE_NAME = "novareel-emulator"
 VERSION = "1"
+#: The response header on every reply of the emulator (value: :data:`VERSION`): the
+#: documented identity a client asks for (docs/emulator.md) before it prices a job
+#: as free. Clients must not guess "emulator" from a loopback address.
+IDENTITY_HEADER = "x-novareel-emulator"
 
 
 def health(backend: EmulatorBackend, request: Request) -> Response:

@@ -40,6 +40,27 @@ BEDROCK_ROUTES = [*bedrock.ROUTES, *control_plane.ROUTES]
 _UNSIGNED_BEDROCK = ("/async-invoke", "/model/", *control_plane.PATH_PREFIXES)
 
 
+def _identified(start_response: StartResponse) -> StartResponse:
+    """``start_response`` adding the identity header (:data:`control.IDENTITY_HEADER`)
+    to every reply, S3's and errors' included.
+
+    A client tells this emulator (free, its answers not AWS's) from anything else on
+    a loopback address by this header, never by the address: a local proxy to real
+    AWS does not send it, and a proxy that forwards here but drops it is priced as
+    what it claims to be.
+    """
+
+    def identified(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        headers = [*headers, (control.IDENTITY_HEADER, control.VERSION)]
+        return (
+            start_response(status, headers, exc_info)
+            if exc_info
+            else start_response(status, headers)
+        )
+
+    return identified
+
+
 class EmulatorApp:
     """The WSGI application: routes a request to control, Bedrock or moto's S3."""
 
@@ -47,6 +68,9 @@ class EmulatorApp:
         self.backend = backend
 
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
+        return self._route(environ, _identified(start_response))
+
+    def _route(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
         request = Request.from_environ(environ)
         if request.path.startswith("/_emulator/"):
             return self._control(request)(environ, start_response)

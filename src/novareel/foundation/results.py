@@ -74,6 +74,7 @@ def format_cost(
     refused: bool = False,
     never_sent: bool = False,
     compact: bool = False,
+    on_aws: bool = False,
 ) -> str:
     """A job's price for people, the one wording every door uses (generate, status,
     ``jobs``, ``jobs show``, the gallery).
@@ -84,6 +85,9 @@ def format_cost(
     submit, nothing charged)``; one that never left this machine (``never_sent``),
     ``$0 (never sent)``. ``compact`` is the form for a table cell at 80 columns
     (``$0 (AWS ~$0.48)``, ``$0 (refused)``), which never needs more than one line.
+    ``on_aws`` says where an AWS price is paid (``~$0.48 on AWS``): for a line that
+    does not otherwise say where the jobs run (a price before a submit, a batch's
+    total), so an emulator run is never read as a bill.
     """
     if never_sent:
         return "$0 (never sent)" if not compact else "$0 (not sent)"
@@ -92,8 +96,8 @@ def format_cost(
     if cost_usd is None:
         return "$0 here" if local else ""
     if local:
-        return f"$0 (AWS ~${cost_usd:.2f})" if compact else f"$0 here (≈ ${cost_usd:.2f} on AWS)"
-    return f"~${cost_usd:.2f}"
+        return f"$0 (AWS ~${cost_usd:,.2f})" if compact else f"$0 here (≈ ${cost_usd:,.2f} on AWS)"
+    return f"~${cost_usd:,.2f} on AWS" if on_aws else f"~${cost_usd:,.2f}"
 
 
 def _iso(value: datetime | None) -> str | None:

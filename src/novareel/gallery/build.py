@@ -23,7 +23,7 @@ from typing import Any
 from novareel.foundation.errors import InvalidRequestError, Problem
 from novareel.gallery.cards import CardBuilder
 from novareel.gallery.cards import escape as _e
-from novareel.gallery.media import MediaLinks, Presigner
+from novareel.gallery.media import MediaLinks, Presigner, joined_storyboards
 from novareel.gallery.request import describe_request
 from novareel.ledger import BatchRecord, JobRecord
 from novareel.ledger.reviews import ReviewRecord
@@ -33,7 +33,9 @@ from novareel.models import find_model
 GENERATOR = "novareel gallery"
 
 _ASSETS = ("gallery.css", "gallery.js", "favicon.svg")
-_OWN_MEDIA = re.compile(r"^job-\d+(-poster\.jpg|-sheet\.(png|jpe?g)|\.(mp4|m4v|mov|webm))$")
+_OWN_MEDIA = re.compile(
+    r"^(job-\d+|storyboard-[0-9a-f]{12})(-poster\.jpg|-sheet\.(png|jpe?g)|\.(mp4|m4v|mov|webm))$"
+)
 
 
 @dataclass
@@ -44,6 +46,8 @@ class GalleryResult:
     index: Path
     cards: int
     players: int
+    #: of ``cards``, those of joined per-shot storyboards (the rest are jobs)
+    storyboards: int = 0
     by_status: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -53,6 +57,7 @@ class GalleryResult:
             "index": str(self.index),
             "cards": self.cards,
             "players": self.players,
+            "storyboards": self.storyboards,
             "by_status": dict(self.by_status),
             "notes": list(self.notes),
         }
@@ -221,7 +226,18 @@ def build_gallery(
     batch_map = dict(batches or {})
     cards: list[str] = []
     players = 0
+    # A joined per-shot storyboard's card comes just before the card of its first
+    # shot on the page.
+    by_id = {record.id: record for record in records}
+    boards: dict[int, list[Any]] = {}
+    for board in joined_storyboards(records):
+        lead = next(r.id for r in records if r.id in board.job_ids)
+        boards.setdefault(lead, []).append(board)
     for record in records:
+        for board in boards.get(record.id, ()):
+            card, has_player = builder.storyboard_card(board, by_id)
+            cards.append(card)
+            players += int(has_player)
         card, has_player = builder.card(record, batch_map)
         cards.append(card)
         players += int(has_player)
@@ -236,6 +252,7 @@ def build_gallery(
         index=index,
         cards=len(cards),
         players=players,
+        storyboards=sum(len(b) for b in boards.values()),
         by_status=dict(sorted(Counter(r.status for r in records).items())),
         notes=media.notes,
     )

@@ -16,10 +16,9 @@ from pathlib import Path
 from novareel.foundation.display import neutralise
 from novareel.foundation.results import advice_for, format_cost
 from novareel.foundation.status import JobStatus
-from novareel.gallery.media import MediaLinks
+from novareel.gallery.media import JoinedStoryboard, MediaLinks, _Media
 from novareel.gallery.request import _Described, describe_request
 from novareel.ledger import BatchRecord, JobRecord
-from novareel.ledger.models import is_loopback_url
 from novareel.ledger.reviews import ReviewRecord, verdict_items
 from novareel.models import find_model
 
@@ -59,6 +58,30 @@ def _cost(record: JobRecord) -> str:
         refused=record.status == JobStatus.REJECTED,
         never_sent=record.not_sent,
     )
+
+
+def _player_html(media: _Media, label: str) -> str:
+    """The card's top half: the player (with its poster), else why there is none."""
+    if media.video_src is None:
+        return f'<div class="no-player"><p>{_e(media.video_note)}</p></div>'
+    poster = f' poster="{_e(media.poster)}"' if media.poster else ""
+    return (
+        f'<video class="player" controls playsinline preload="metadata"{poster}'
+        f' src="{_e(media.video_src)}" aria-label="{_e(label)}"></video>'
+    )
+
+
+def _facts_html(rows: list[tuple[str, str]], media: _Media, sheet_label: str) -> str:
+    """The facts list (``rows`` already escaped) and the contact sheet, if any."""
+    facts = "".join(f"<dt>{name}</dt><dd>{value}</dd>" for name, value in rows)
+    html_text = f'<dl class="facts">{facts}</dl>'
+    if media.sheet is not None:
+        html_text += (
+            '<details class="sheet"><summary>Contact sheet</summary>'
+            f'<a href="{_e(media.sheet)}"><img src="{_e(media.sheet)}" loading="lazy"'
+            f' alt="{_e(sheet_label)}"></a></details>'
+        )
+    return html_text
 
 
 class CardBuilder:
@@ -142,15 +165,7 @@ class CardBuilder:
             f' data-status="{_e(record.status)}" data-model="{_e(record.model_id)}"'
             f' data-batch="{_e(record.batch_id if record.batch_id is not None else "")}">'
         ]
-        if media.video_src is not None:
-            poster = f' poster="{_e(media.poster)}"' if media.poster else ""
-            parts.append(
-                f'<video class="player" controls playsinline preload="metadata"{poster}'
-                f' src="{_e(media.video_src)}"'
-                f' aria-label="video of job {record.id}"></video>'
-            )
-        else:
-            parts.append(f'<div class="no-player"><p>{_e(media.video_note)}</p></div>')
+        parts.append(_player_html(media, f"video of job {record.id}"))
 
         parts.append('<div class="body">')
         parts.append(
@@ -193,18 +208,60 @@ class CardBuilder:
             rows.append(("invocation", _e(record.invocation_arn)))
         if media.video_src is not None:
             rows.append(("video", _e(media.video_note)))
-        parts.append(
-            '<dl class="facts">'
-            + "".join(f"<dt>{name}</dt><dd>{value}</dd>" for name, value in rows)
-            + "</dl>"
-        )
-        if media.sheet is not None:
-            parts.append(
-                '<details class="sheet"><summary>Contact sheet</summary>'
-                f'<a href="{_e(media.sheet)}"><img src="{_e(media.sheet)}" loading="lazy"'
-                f' alt="contact sheet of job {record.id}"></a></details>'
-            )
+        parts.append(_facts_html(rows, media, f"contact sheet of job {record.id}"))
         parts.append(self.review_html(record))
+        parts.append("</div></article>")
+        return "".join(parts), media.video_src is not None
+
+    def storyboard_card(
+        self, board: JoinedStoryboard, shots: dict[int, JobRecord]
+    ) -> tuple[str, bool]:
+        """The card of a per-shot storyboard's joined video: its player (hard-linked
+        like a job's), the jobs it joins (each linking to its own card) and their
+        total cost, in the one wording (``format_cost``)."""
+        media = self.media.storyboard_media(board)
+        present = [shots[i] for i in board.job_ids if i in shots]
+        first = present[0] if present else None
+        model_id = first.model_id if first is not None else ""
+        model = find_model(model_id) if model_id else None
+        model_name = model.info.name if model is not None else model_id
+        batch = first.batch_id if first is not None and first.batch_id is not None else ""
+        parts: list[str] = [
+            f'<article class="card status-completed storyboard" id="storyboard-{board.key}"'
+            f' data-status="{_e(JobStatus.COMPLETED)}" data-model="{_e(model_id)}"'
+            f' data-batch="{_e(batch)}">'
+        ]
+        parts.append(_player_html(media, f"joined video of storyboard {board.folder.name}"))
+        count = len(board.job_ids)
+        parts.append('<div class="body">')
+        parts.append(
+            '<header class="card-head">'
+            '<span class="badge">Joined</span>'
+            f"<h2>Storyboard, {count} shot{'s' if count != 1 else ''}</h2>"
+            f'<span class="model" title="{_e(model_id)}">{_e(model_name)}</span>'
+            "</header>"
+        )
+        items = []
+        for job_id in board.job_ids:
+            record = shots.get(job_id)
+            text = describe_request(record.request).prompts if record is not None else []
+            prompt = f'<p class="prompt">{_e(text[0])}</p>' if text else ""
+            items.append(f'<li><a href="#job-{job_id}">Job {job_id}</a>{prompt}</li>')
+        parts.append(f'<ol class="shots" aria-label="shots">{"".join(items)}</ol>')
+        jobs = ", ".join(str(i) for i in board.job_ids)
+        rows: list[tuple[str, str]] = [("joins jobs", _e(jobs))]
+        if board.duration_seconds is not None:
+            rows.append(("duration", _e(f"{board.duration_seconds:.1f} s")))
+        costs = [r.estimated_cost_usd for r in present]
+        missing = [str(i) for i in board.job_ids if i not in shots]
+        if costs and all(c is not None for c in costs):
+            total = sum(c for c in costs if c is not None)
+            cost = format_cost(total, local=all(r.ran_locally for r in present))
+            if missing:
+                cost += f" (jobs {', '.join(missing)} not on this page)"
+            rows.append(("cost", _e(f"{cost} for its {len(present)} shots")))
+        rows.append(("video", _e(media.video_note)))
+        parts.append(_facts_html(rows, media, f"contact sheet of storyboard {board.folder.name}"))
         parts.append("</div></article>")
         return "".join(parts), media.video_src is not None
 
@@ -214,7 +271,7 @@ class CardBuilder:
         if review is None or review.result is None:
             return ""
         verdict = review.result
-        local = is_loopback_url(review.endpoint)
+        local = review.ran_locally
         synthetic = " (synthetic: the local emulator answered)" if local else ""
         items = [f'<li class="{kind}">{_e(text)}</li>' for kind, text in verdict_items(verdict)]
         score = verdict.get("score")

@@ -1,16 +1,20 @@
 """A job's media on its card: the local video linked into the gallery's folder with a
 poster and a contact sheet, else a presigned link to the video in S3, else why there
-is no player. Everything written under ``media/`` is named ``job-<id>...`` (the page
-prunes the ones no card uses)."""
+is no player. A per-shot storyboard's joined video (:class:`JoinedStoryboard`, found
+from its shots' files) gets the same treatment on its own card. Everything written
+under ``media/`` is named ``job-<id>...`` or ``storyboard-<hash>...`` (the page prunes
+the ones no card uses)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import re
 import shutil
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import pathname2url
@@ -55,6 +59,72 @@ def _local_video(record: JobRecord) -> Path | None:
         if path.is_file():
             return path
     return None
+
+
+#: A shot's file in a per-shot storyboard's folder (novareel.running.shotboard's layout).
+_SHOT_FILE = re.compile(r"^shot_\d{4}\.mp4$")
+#: A manifest is novareel's own small JSON file; anything bigger is not one.
+_MANIFEST_LIMIT = 1024 * 1024
+
+
+@dataclass
+class JoinedStoryboard:
+    """A per-shot storyboard joined into one video (``output.mp4`` beside
+    ``shot_000N.mp4`` and ``manifest.json`` in its folder): the card it gets shows
+    the joined video, the jobs it joins and their total cost."""
+
+    folder: Path
+    video: Path
+    #: the shots' ledger ids, in shot order (from ``manifest.json``)
+    job_ids: list[int] = field(default_factory=list)
+    duration_seconds: float | None = None
+
+    @property
+    def key(self) -> str:
+        """A stable, file-name-safe name for its media (the folder's path hashed)."""
+        return hashlib.sha256(str(self.folder).encode("utf-8")).hexdigest()[:12]
+
+
+def _read_manifest(folder: Path) -> JoinedStoryboard | None:
+    """The joined storyboard in ``folder`` as its ``manifest.json`` says, if its video
+    is there; None for anything else (no manifest, not ours, the video deleted)."""
+    path = folder / "manifest.json"
+    try:
+        if not path.is_file() or path.stat().st_size > _MANIFEST_LIMIT:
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("shots"), list):
+        return None
+    name = data.get("video")
+    if not isinstance(name, str) or Path(name).name != name or not (folder / name).is_file():
+        return None
+    shots = [s for s in data["shots"] if isinstance(s, dict)]
+    shots.sort(key=lambda s: s["number"] if isinstance(s.get("number"), int) else 0)
+    ids = [s["job_id"] for s in shots if isinstance(s.get("job_id"), int)]
+    if not ids:
+        return None
+    duration = data.get("duration_seconds")
+    return JoinedStoryboard(
+        folder=folder,
+        video=folder / name,
+        job_ids=ids,
+        duration_seconds=float(duration) if isinstance(duration, int | float) else None,
+    )
+
+
+def joined_storyboards(records: Sequence[JobRecord]) -> list[JoinedStoryboard]:
+    """Every joined per-shot storyboard whose shots are among ``records``, found from
+    the shots' downloaded files (``shot_000N.mp4`` in the storyboard's folder); each
+    once, in the order of its first shot among ``records``."""
+    found: dict[Path, JoinedStoryboard | None] = {}
+    for record in records:
+        for name in record.local_files:
+            path = Path(name)
+            if _SHOT_FILE.match(path.name) and path.parent not in found:
+                found[path.parent] = _read_manifest(path.parent)
+    return [board for board in found.values() if board is not None]
 
 
 def _s3_video(record: JobRecord) -> S3Uri | None:
@@ -102,7 +172,7 @@ def _fresh(product: Path, source: Path) -> bool:
         return False
 
 
-def _poster(video: Path, out: Path, duration: int | None) -> bool:
+def _poster(video: Path, out: Path, duration: float | None) -> bool:
     """Write a JPEG poster (a frame about 1 s in, at most 640 px wide); False on failure."""
     if _fresh(out, video):
         return True
@@ -191,41 +261,54 @@ class MediaLinks:
         """A relative URL from the page to a file in the gallery's folder."""
         return pathname2url(os.path.relpath(path, self.out_dir))
 
+    def _local(self, video: Path, stem: str, what: str, duration: float | None) -> _Media:
+        """A local video's media: hard-linked into ``media/`` as ``<stem>.mp4`` (so
+        the folder can be copied, zipped or served), its poster and contact sheet."""
+        media = _Media()
+        suffix = video.suffix.lower() if video.suffix.lower() in _VIDEO_SUFFIXES else ".mp4"
+        link = self.media_dir / f"{stem}{suffix}"
+        if _link(video, link):
+            self.written.add(link.name)
+            media.video_src = self._rel(link)
+        else:
+            # No links on this file system: a relative path works when the page is
+            # opened as a file (not through --serve, which serves only this folder).
+            media.video_src = pathname2url(os.path.relpath(video.resolve(), self.out_dir))
+            self.notes.append(
+                f"{what}: could not link {video} into the gallery; "
+                "its player works when index.html is opened as a file, not with --serve"
+            )
+        # where it was downloaded, without the absolute path (the page is shared)
+        media.video_note = f"downloaded as {video.parent.name}/{video.name}"
+        poster = self.media_dir / f"{stem}-poster.jpg"
+        if _poster(video, poster, duration):
+            self.written.add(poster.name)
+            media.poster = self._rel(poster)
+        sheet = _existing_sheet(video)
+        if sheet is not None:
+            target = self.media_dir / f"{stem}-sheet{sheet.suffix.lower()}"
+            if _link(sheet, target):
+                self.written.add(target.name)
+                media.sheet = self._rel(target)
+        elif self.contact_sheets:
+            target = self.media_dir / f"{stem}-sheet.png"
+            if _make_sheet(video, target):
+                self.written.add(target.name)
+                media.sheet = self._rel(target)
+        return media
+
+    def storyboard_media(self, board: JoinedStoryboard) -> _Media:
+        """The joined video of a per-shot storyboard, like a job's local video."""
+        what = f"storyboard {board.folder.name}"
+        return self._local(board.video, f"storyboard-{board.key}", what, board.duration_seconds)
+
     def media_for(self, record: JobRecord) -> _Media:
         media = _Media()
         video = _local_video(record)
         if video is not None:
-            suffix = video.suffix.lower() if video.suffix.lower() in _VIDEO_SUFFIXES else ".mp4"
-            link = self.media_dir / f"job-{record.id}{suffix}"
-            if _link(video, link):
-                self.written.add(link.name)
-                media.video_src = self._rel(link)
-            else:
-                # No links on this file system: a relative path works when the page is
-                # opened as a file (not through --serve, which serves only this folder).
-                media.video_src = pathname2url(os.path.relpath(video.resolve(), self.out_dir))
-                self.notes.append(
-                    f"job {record.id}: could not link {video} into the gallery; "
-                    "its player works when index.html is opened as a file, not with --serve"
-                )
-            # where it was downloaded, without the absolute path (the page is shared)
-            media.video_note = f"downloaded as {video.parent.name}/{video.name}"
-            poster = self.media_dir / f"job-{record.id}-poster.jpg"
-            if _poster(video, poster, record.duration_seconds):
-                self.written.add(poster.name)
-                media.poster = self._rel(poster)
-            sheet = _existing_sheet(video)
-            if sheet is not None:
-                target = self.media_dir / f"job-{record.id}-sheet{sheet.suffix.lower()}"
-                if _link(sheet, target):
-                    self.written.add(target.name)
-                    media.sheet = self._rel(target)
-            elif self.contact_sheets:
-                target = self.media_dir / f"job-{record.id}-sheet.png"
-                if _make_sheet(video, target):
-                    self.written.add(target.name)
-                    media.sheet = self._rel(target)
-            return media
+            return self._local(
+                video, f"job-{record.id}", f"job {record.id}", record.duration_seconds
+            )
         if record.status != JobStatus.COMPLETED:
             media.video_note = self._why_no_video(record)
             return media

@@ -79,6 +79,7 @@ def dry_run(
     ledger: Ledger | None = None,
     endpoint: str | None = None,
     region: str | None = None,
+    local: bool = False,
 ) -> DryRun:
     """Plan ``requests`` to ``output`` without sending anything.
 
@@ -88,7 +89,9 @@ def dry_run(
     ``region`` is a region chosen explicitly (``--region``): when the registry says
     it does not offer a request's model, that is one of the plan's ``problems``, as
     the submit refuses it (:func:`novareel.jobs.session.region_refusal`), so a dry
-    run never says OK to a job the real run refuses before sending.
+    run never says OK to a job the real run refuses before sending. ``local`` says
+    the endpoint is novareel's emulator by construction (``--local``): its results
+    are priced "$0 here" like the real run's (a dry run asks no endpoint who it is).
     """
     problems: list[Problem] = []
     hints: list[str] = []
@@ -135,6 +138,7 @@ def dry_run(
             client_token=client_token,
             notices=tuple(notices),
             request=r.describe(),
+            ran_locally=local,
         )
         for r in requests
     )

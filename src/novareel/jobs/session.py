@@ -106,6 +106,10 @@ class Session:
         #: True when the endpoint is an emulator that lives only inside this process
         #: (``--local`` with none running): its jobs die with it, so the ledger says so.
         self.emulator_owned = emulator_owned
+        #: How this door's user pays for an identical job again on purpose, named in
+        #: the notice when a submit attaches to an earlier one: the CLI sets
+        #: ``--again``; None (the MCP server, which has no such option) says nothing.
+        self.again_hint: str | None = "again=True"
         #: :meth:`expectation`'s answers by (model, length, width, height).
         self._expectations: dict[tuple[str | None, int, int, int], Expectation] = {}
         #: Ledger ids of finished local jobs answered from the ledger because their
@@ -173,10 +177,13 @@ class Session:
             yield reel
 
     @property
-    def _local_endpoint(self) -> bool:
-        from novareel.ledger.models import is_loopback_url
+    def on_emulator(self) -> bool:
+        """True when this client's endpoint answers as novareel's emulator (its jobs
+        are free): asked once per endpoint and process, never decided by the address
+        (a loopback proxy to AWS is AWS) -- :mod:`novareel.client.endpoint_identity`."""
+        from novareel.client.endpoint_identity import is_emulator
 
-        return is_loopback_url(self.client.runtime_endpoint)
+        return is_emulator(self.client.runtime_endpoint)
 
     def _region_for(self, model_id: str) -> str | None:
         """The region a job of ``model_id`` goes to when it is not the client's own,
@@ -284,7 +291,7 @@ class Session:
             failure=failure,
             ledger_id=record.id if record else None,
             request=record.request if record else None,
-            ran_locally=record.ran_locally if record else self._local_endpoint,
+            ran_locally=record.ran_locally if record else self.on_emulator,
             qa=record.qa if record else None,
         )
 

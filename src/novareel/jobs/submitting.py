@@ -125,8 +125,10 @@ def hold_point() -> None:
         time.sleep(float(raw))
 
 
-def identical_job_notice(record: JobRecord) -> str:
-    """What to say when a command attaches to an earlier identical job."""
+def identical_job_notice(record: JobRecord, again_hint: str | None = "again=True") -> str:
+    """What to say when a command attaches to an earlier identical job; ``again_hint``
+    is how the caller's door pays for a new one on purpose (``--again`` on the
+    command line, ``again=True`` in Python; None: the door has no way)."""
     doing = (
         "waiting for it instead of paying again"
         if record.status == JobStatus.IN_PROGRESS
@@ -135,10 +137,8 @@ def identical_job_notice(record: JobRecord) -> str:
     state = (
         "already running" if record.status == JobStatus.IN_PROGRESS else f"already {record.status}"
     )
-    return (
-        f"an identical job {record.id} is {state}; {doing}. To pay for a new one on "
-        "purpose: --again on the command line, again=True in Python"
-    )
+    said = f"an identical job {record.id} is {state}; {doing}"
+    return f"{said}. To pay for a new one on purpose: {again_hint}" if again_hint else said
 
 
 class Submitting(Session):
@@ -234,6 +234,7 @@ class Submitting(Session):
                     name=name,
                     out_dir=str(Path(out_dir).resolve()) if out_dir is not None else None,
                     emulator_owned=self.emulator_owned,
+                    emulator=self.on_emulator,
                     fingerprint=fingerprint,
                     identical_since=(
                         None
@@ -250,7 +251,7 @@ class Submitting(Session):
             if reserved.identical and record.invocation_arn:
                 # Accepted already (InProgress or Completed): attach, send nothing,
                 # pay nothing.
-                notices.append(identical_job_notice(record))
+                notices.append(identical_job_notice(record, self.again_hint))
                 notices.extend(n for n in request_notices(request) if n not in notices)
                 if on_notice is not None:
                     for notice in notices:
@@ -323,7 +324,7 @@ class Submitting(Session):
             ledger_id=ledger_id,
             notices=tuple(notices),
             request=described,
-            ran_locally=record.ran_locally if record is not None else self._local_endpoint,
+            ran_locally=record.ran_locally if record is not None else self.on_emulator,
         )
 
     def _fingerprint(

@@ -311,6 +311,7 @@ def job_record(row: sqlite3.Row, tags: dict[str, str], files: Iterable[str]) -> 
         origin=row["origin"],
         failure_advice=row["failure_advice"],
         qa=json.loads(row["qa"]) if row["qa"] else None,
+        emulator=None if row["emulator"] is None else bool(row["emulator"]),
     )
 
 

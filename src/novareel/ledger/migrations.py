@@ -388,3 +388,26 @@ def m015_reviews(db: sqlite3.Connection) -> None:
     )
     db.execute("CREATE INDEX reviews_job ON reviews (job_id, id)")
     db.execute("CREATE INDEX reviews_created ON reviews (created_at)")
+
+
+@migration
+def m018_endpoint_emulator(db: sqlite3.Connection) -> None:
+    """Whether the endpoint a job was sent to answered as novareel's emulator.
+
+    A job on the emulator is free ("$0 here"), and budgets and `spend` leave it out.
+    That was read from the address (any loopback endpoint URL), so a local proxy to
+    real AWS was shown as free while AWS billed it. The submit now asks the endpoint
+    (the emulator's identity header, novareel.client.endpoint_identity) and records the
+    answer: 1 the emulator, 0 anything else. NULL for rows recorded before this step,
+    for which the address rule still stands (novareel sent nothing but its emulator's
+    jobs to a loopback address then, unless told an --endpoint-url)."""
+    db.execute("ALTER TABLE jobs ADD COLUMN emulator INTEGER")
+
+
+@migration
+def m019_review_emulator(db: sqlite3.Connection) -> None:
+    """Whether the endpoint a review was sent to answered as novareel's emulator, as
+    m018 records it for jobs: a review answered by the emulator is synthetic and free,
+    one through a loopback proxy to AWS is paid. NULL for older rows (the loopback rule
+    stands for them)."""
+    db.execute("ALTER TABLE reviews ADD COLUMN emulator INTEGER")

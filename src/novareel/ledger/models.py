@@ -105,6 +105,15 @@ def is_loopback_url(url: str | None) -> bool:
     return host == "localhost" or host == "::1" or host.startswith("127.")
 
 
+def ran_on_emulator(emulator: bool | None, endpoint: str | None) -> bool:
+    """Whether a recorded job ran on novareel's emulator (free): the endpoint's own
+    answer recorded at submit (m018); for rows older than that answer, a loopback
+    ``endpoint`` (all novareel sent to loopback addresses then was its emulator's)."""
+    if emulator is not None:
+        return emulator
+    return is_loopback_url(endpoint)
+
+
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else to_iso(value)
 
@@ -190,12 +199,15 @@ class JobRecord:
     failure_advice: str | None = None
     #: The verdict of `novareel qa` on the downloaded video (m014; None: not checked).
     qa: dict[str, Any] | None = None
+    #: Whether the endpoint answered as novareel's emulator at submit (m018); None
+    #: for older rows.
+    emulator: bool | None = None
 
     @property
     def ran_locally(self) -> bool:
-        """True when the job went to a loopback endpoint (a local emulator): it cost
-        nothing, and budgets and spend reports leave it out."""
-        return is_loopback_url(self.endpoint)
+        """True when the job went to novareel's emulator: it cost nothing, and budgets
+        and spend reports leave it out (:func:`ran_on_emulator`)."""
+        return ran_on_emulator(self.emulator, self.endpoint)
 
     @property
     def not_sent(self) -> bool:
@@ -283,11 +295,14 @@ class SpendRow:
     day: str | None = None
     model_id: str | None = None
     batch_id: int | None = None
+    #: Whether these jobs' endpoint answered as novareel's emulator (m018; None:
+    #: rows recorded before the question was asked).
+    emulator: bool | None = None
 
     @property
     def ran_locally(self) -> bool:
-        """True for jobs sent to a loopback endpoint (a local emulator): free."""
-        return is_loopback_url(self.endpoint)
+        """True for jobs sent to novareel's emulator: free (:func:`ran_on_emulator`)."""
+        return ran_on_emulator(self.emulator, self.endpoint)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -18,7 +18,7 @@ from typing import Any
 from novareel.foundation.errors import LedgerError
 from novareel.ledger.core import LedgerCore, locked
 from novareel.ledger.db import from_iso, to_iso, utc_now
-from novareel.ledger.models import is_loopback_url
+from novareel.ledger.models import ran_on_emulator
 
 __all__ = ["REVIEW_STATUSES", "JobReviews", "ReviewRecord", "verdict_items"]
 
@@ -46,6 +46,14 @@ class ReviewRecord:
     error: str | None
     created_at: datetime
     completed_at: datetime | None
+    #: Whether the endpoint answered as novareel's emulator when the review was
+    #: reserved (m019); None for older rows.
+    emulator: bool | None = None
+
+    @property
+    def ran_locally(self) -> bool:
+        """Answered by novareel's emulator: synthetic, and free."""
+        return ran_on_emulator(self.emulator, self.endpoint)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -55,9 +63,9 @@ class ReviewRecord:
             "model_id": self.model_id,
             "invoke_id": self.invoke_id,
             "status": self.status,
-            # A review answered by a loopback endpoint (the emulator) is synthetic.
-            "ran_locally": is_loopback_url(self.endpoint),
-            "synthetic": is_loopback_url(self.endpoint),
+            # A review the emulator answered is synthetic (and free).
+            "ran_locally": self.ran_locally,
+            "synthetic": self.ran_locally,
             "estimated_cost_usd": self.estimated_cost_usd,
             "cost_usd": self.cost_usd,
             "input_tokens": self.input_tokens,
@@ -96,6 +104,7 @@ def _record(row: Any) -> ReviewRecord:
         result=json.loads(result) if result else None,
         created_at=from_iso(row["created_at"]),
         completed_at=from_iso(completed) if completed else None,
+        emulator=None if row["emulator"] is None else bool(row["emulator"]),
         **{name: row[name] for name in _PLAIN},
     )
 
@@ -131,6 +140,7 @@ class JobReviews(LedgerCore):
         estimated_cost_usd: float,
         question: str | None,
         check: Callable[[], None] | None = None,
+        emulator: bool | None = None,
     ) -> int:
         """Run the budget ``check`` and write the ``Submitting`` row, in one write
         transaction (the check reads spend through this ledger, reserved rows of every
@@ -140,8 +150,8 @@ class JobReviews(LedgerCore):
                 check()
             cursor = db.execute(
                 "INSERT INTO reviews (job_id, video, model_id, invoke_id, endpoint, status,"
-                " estimated_cost_usd, question, created_at)"
-                " VALUES (?, ?, ?, ?, ?, 'Submitting', ?, ?, ?)",
+                " estimated_cost_usd, question, created_at, emulator)"
+                " VALUES (?, ?, ?, ?, ?, 'Submitting', ?, ?, ?, ?)",
                 (
                     job_id,
                     video,
@@ -151,6 +161,7 @@ class JobReviews(LedgerCore):
                     estimated_cost_usd,
                     question,
                     to_iso(utc_now()),
+                    None if emulator is None else int(emulator),
                 ),
             )
             review_id = cursor.lastrowid

@@ -49,7 +49,7 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "output_bucket_owner": "Account id owning the output bucket, when given (m004).",
         "output_kms_key_id": "KMS key ARN for the output, when given (m004).",
         "endpoint": "The endpoint URL the job was sent to; NULL for AWS's own endpoints"
-        " (m005). A loopback URL means a local emulator: nothing was paid.",
+        " (m005). Whether it was the emulator (free) is the `emulator` column (m018).",
         "name": "The name given with `generate --name` (m006); names the download folder.",
         "out_dir": "The download folder given with `--out` (m006): `wait` and `download`"
         " default to it, so a resumed job lands where the first command would have put it.",
@@ -75,6 +75,10 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "qa": "The verdict of `novareel qa` on the downloaded video (m014), JSON: verdict"
         " (clean/findings), summary, checks, findings (kind, start, end, measure, threshold,"
         " detail). Written after every download unless --no-qa. NULL: never checked.",
+        "emulator": "1 when the endpoint answered as novareel's emulator at submit (its"
+        " identity header), 0 when it did not (m018): a job on the emulator cost nothing"
+        " (`$0 here`) and budgets and `spend` leave it out; a loopback proxy to AWS is"
+        " priced as AWS. NULL for older rows: a loopback `endpoint` then means the emulator.",
         "origin": "Who recorded the job and where (m011): `user@host:NOVAREEL_HOME`, so a"
         " team sharing one PostgreSQL ledger sees whose job it is. NULL for older rows and"
         " for jobs adopted from the service.",
@@ -155,6 +159,9 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "error": "Why the call failed (Failed).",
         "created_at": "When the review was reserved (ISO-8601 UTC).",
         "completed_at": "When it ended (ISO-8601 UTC).",
+        "emulator": "1 when the endpoint answered as novareel's emulator at reserve time"
+        " (m019; its review is synthetic and free), 0 when it did not; NULL for older rows:"
+        " a loopback `endpoint` then means the emulator.",
     },
 }
 

@@ -28,10 +28,11 @@ _SPEND_FIELDS = {"day": "day", "model": "model_id", "batch": "batch_id"}
 #: Submitting one is reserved at its estimate, a Failed one (refused) counts nothing.
 _PAID = (
     "(SELECT submit_time, created_at, model_id, batch_id, endpoint, estimated_cost_usd,"
-    " status, invocation_arn FROM jobs"
+    " status, invocation_arn, emulator FROM jobs"
     " UNION ALL SELECT created_at AS submit_time, created_at, model_id, NULL AS batch_id,"
     " endpoint, COALESCE(cost_usd, estimated_cost_usd) AS estimated_cost_usd, status,"
-    " CASE WHEN status = 'Completed' THEN 'review' END AS invocation_arn FROM reviews) paid"
+    " CASE WHEN status = 'Completed' THEN 'review' END AS invocation_arn, emulator"
+    " FROM reviews) paid"
 )
 
 
@@ -53,9 +54,9 @@ class JobSpend(LedgerCore):
         the service started is paid for, whatever its end); not Submitting (no answer
         yet) nor Rejected (no job exists). Timed by submit time, else creation time;
         ``since`` inclusive, ``until`` exclusive. Rows are grouped by ``group_by``
-        (any of ``day``, ``model``, ``batch``) and always by endpoint, so callers tell
-        local emulator jobs from AWS ones (:attr:`SpendRow.ran_locally`) without
-        loading a single job.
+        (any of ``day``, ``model``, ``batch``) and always by endpoint and whether it
+        answered as the emulator (m018), so callers tell local emulator jobs from AWS
+        ones (:attr:`SpendRow.ran_locally`) without loading a single job.
 
         ``reserved=True`` (what budgets read) also counts every ``Submitting`` row,
         ARN or not: a job in its submit round trip, or whose answer was lost, may be
@@ -80,9 +81,9 @@ class JobSpend(LedgerCore):
         if until is not None:
             where.append("COALESCE(submit_time, created_at) < ?")
             params.append(to_iso(until))
-        grouping = [_SPEND_FIELDS[k] for k in keys] + ["endpoint"]
+        grouping = [_SPEND_FIELDS[k] for k in keys] + ["endpoint", "emulator"]
         sql = (
-            f"SELECT {', '.join([*columns, 'endpoint'])}, COUNT(*) AS jobs,"
+            f"SELECT {', '.join([*columns, 'endpoint', 'emulator'])}, COUNT(*) AS jobs,"
             " COALESCE(SUM(estimated_cost_usd), 0.0) AS usd,"
             " SUM(estimated_cost_usd IS NULL) AS unpriced"
             f" FROM {_PAID} WHERE {' AND '.join(where)}"
@@ -92,6 +93,7 @@ class JobSpend(LedgerCore):
         return [
             SpendRow(
                 endpoint=r["endpoint"],
+                emulator=None if r["emulator"] is None else bool(r["emulator"]),
                 jobs=int(r["jobs"]),
                 usd=float(r["usd"]),
                 unpriced=int(r["unpriced"] or 0),

@@ -66,6 +66,7 @@ class JobWrites(LedgerCore):
         name: str | None = None,
         out_dir: str | None = None,
         emulator_owned: bool = False,
+        emulator: bool | None = None,
         fingerprint: str | None = None,
         identical_since: datetime | None = None,
         check: Callable[[], None] | None = None,
@@ -144,9 +145,10 @@ class JobWrites(LedgerCore):
                         status, duration_seconds, seed, estimated_cost_usd,
                         batch_id, batch_item, attempt, retry_of, created_at, updated_at,
                         output_bucket_owner, output_kms_key_id, endpoint,
-                        name, out_dir, emulator_owned, fingerprint, dedupe_key, origin
+                        name, out_dir, emulator_owned, fingerprint, dedupe_key, origin,
+                        emulator
                     ) VALUES (?, ?, ?, ?, ?, 'Submitting', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-                        ?, ?, ?, ?, ?, ?)
+                        ?, ?, ?, ?, ?, ?, ?)
                     """,
                     (
                         client_token,
@@ -172,6 +174,7 @@ class JobWrites(LedgerCore):
                         fingerprint,
                         fingerprint,
                         self.origin,
+                        None if emulator is None else int(emulator),
                     ),
                 )
             except sqlite3.IntegrityError as exc:

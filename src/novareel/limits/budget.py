@@ -22,7 +22,7 @@ prints), before the ledger row is written and before any network call:
   of the file off for one shell). What counts against it is the ledger's spend: the
   estimated price of jobs the service *accepted* (InProgress, Completed, Failed: a
   started job is paid for however it ends), by submit time, **without local jobs**
-  (jobs sent to a loopback endpoint, i.e. the emulator, cost nothing). A new job is
+  (jobs sent to novareel's emulator, which says so itself, cost nothing). A new job is
   refused when its estimate would take the spend past the limit. A local job is
   never refused by the standing budget, because it spends nothing; set
   ``NOVAREEL_BUDGET_COUNT_LOCAL=1`` (or ``count_local = true``) to rehearse a budget
@@ -378,15 +378,16 @@ def check_standing_budget(
     """Refuse (:class:`BudgetExceededError`) when ``estimate`` would take today's or
     this month's spend past the standing budget.
 
-    ``endpoint`` is where the job would go: a loopback endpoint (the emulator) spends
-    nothing and is not checked, unless the budget counts local jobs (a rehearsal).
+    ``endpoint`` is where the job would go: novareel's emulator (by its own answer,
+    :mod:`novareel.client.endpoint_identity`, never by the address) spends nothing and is not
+    checked, unless the budget counts local jobs (a rehearsal).
     """
-    from novareel.ledger.models import is_loopback_url
-
     budget = load_budget() if budget is None else budget
     if not budget.active:
         return
-    if is_loopback_url(endpoint) and not budget.count_local:
+    from novareel.client.endpoint_identity import is_emulator
+
+    if not budget.count_local and is_emulator(endpoint):
         return
     for status in budget_status(ledger, budget=budget, now=now):
         if status.spent_usd + estimate <= status.limit_usd + _EPSILON:

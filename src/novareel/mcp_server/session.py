@@ -67,4 +67,5 @@ class ServerSession:
         both are :meth:`novareel.running.connection.Endpoint.api`.
         """
         with self.endpoint.api(region=region, waits=True) as api:
+            api.again_hint = None  # no tool pays for an identical job again
             yield api

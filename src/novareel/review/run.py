@@ -274,10 +274,11 @@ def run_review(
     api: VideoGenerator, plan: ReviewPlan, *, max_cost: float | None = None
 ) -> ReviewOutcome:
     """Check the budgets and reserve (one ledger transaction), call once, record."""
-    from novareel.ledger.models import is_loopback_url
+    from novareel.client.endpoint_identity import is_emulator
     from novareel.limits.budget import CostCap, reservation_check
 
     endpoint = api.client.runtime_endpoint
+    on_emulator = is_emulator(endpoint)
     cap = CostCap(max_cost, name="--max-cost") if max_cost is not None else api.cost_cap
     held: list[float] = []
 
@@ -302,6 +303,7 @@ def run_review(
             model_id=plan.model.model_id,
             invoke_id=plan.invoke_id,
             endpoint=endpoint,
+            emulator=on_emulator,
             estimated_cost_usd=plan.estimated_cost_usd,
             question=plan.question,
             check=check,
@@ -339,7 +341,7 @@ def run_review(
         output_tokens=output_tokens,
         cost_usd=cost,
         stop_reason=answer.get("stopReason"),
-        ran_locally=is_loopback_url(endpoint),
+        ran_locally=on_emulator,
     )
 
 

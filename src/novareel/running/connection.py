@@ -39,8 +39,6 @@ __all__ = ["CONTROL_MAX_ATTEMPTS", "Connection", "Endpoint", "connect"]
 #: say why not, rather than retrying for a minute.
 CONTROL_MAX_ATTEMPTS = 3
 
-_LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
 
 @dataclass(frozen=True)
 class Connection:
@@ -130,20 +128,18 @@ class Endpoint:
         return self.conn.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
 
     def _probe(self) -> dict[str, Any] | None:
-        """The emulator's health document at a loopback endpoint, asked once.
+        """The emulator's health document when the endpoint is novareel's emulator.
 
-        Only loopback endpoints are asked (one local GET), so a real AWS endpoint never
-        sees the probe.
+        Asked through :mod:`novareel.client.endpoint_identity` (once per endpoint and
+        process, the identity header required), the same answer that prices a job as
+        free; AWS's own endpoints are never asked.
         """
         url = self.url
         with self._lock:
             if not self._probed:
-                from urllib.parse import urlparse
+                from novareel.client.endpoint_identity import emulator_health
 
-                if url and urlparse(url).hostname in _LOOPBACK:
-                    from novareel.client.local import probe
-
-                    self._health = probe(url)
+                self._health = emulator_health(url)
                 self._probed = True
             return self._health
 

@@ -175,7 +175,7 @@ def retry_job(
     if on_notice is not None:
         from novareel.foundation.results import format_cost
 
-        price = format_cost(request.estimated_cost_usd, local=api._local_endpoint)
+        price = format_cost(request.estimated_cost_usd, local=api.on_emulator)
         on_notice(f"retrying job {record.id}: one {request.model_id} job, {price}")
 
     def send(token: str, attempt: int, retry_of: int | None) -> JobResult:
