@@ -29,6 +29,10 @@ from novareel.ledger.models import NOT_SENT, JobRecord, Reservation, check_stora
 from novareel.status import FINISHED_STATUSES, JobStatus
 
 
+class _ArnTaken(Exception):
+    """The ARN being recorded is another job's (its UNIQUE index refused it)."""
+
+
 class JobWrites(LedgerCore):
     """Recording a job and what happened to it (one transaction per call)."""
 
@@ -237,21 +241,31 @@ class JobWrites(LedgerCore):
         loses that verdict and gets ``estimated_cost_usd`` back.
         """
         at = to_iso(submit_time) if submit_time is not None else to_iso(utc_now())
-        with self._write() as db:
+        try:
+            return self._mark_submitted(job_id, invocation_arn, at, estimated_cost_usd)
+        except _ArnTaken:
+            # Rolled back. Which job holds it is looked up now (outside a transaction:
+            # inside one, PostgreSQL refuses every statement after the failed one).
+            other = None
+            if not self.conn.in_transaction:
+                other = self.conn.execute(
+                    "SELECT id FROM jobs WHERE invocation_arn = ?", (invocation_arn,)
+                ).fetchone()
+            holder = f"job {other['id']}" if other is not None else "another job"
+            raise LedgerError(
+                f"invocation {invocation_arn} is already recorded as {holder}"
+            ) from None
+
+    def _mark_submitted(
+        self, job_id: int, invocation_arn: str, at: str, estimated_cost_usd: float | None
+    ) -> JobRecord:
+        with self._write():
             row = self._row(job_id)
             if row["invocation_arn"] is not None and row["invocation_arn"] != invocation_arn:
                 raise LedgerError(
                     f"job {job_id} already has invocation {row['invocation_arn']};"
                     f" refusing to replace it by {invocation_arn}",
                     hint="a different ARN for the same client token means a different job",
-                )
-            other = db.execute(
-                "SELECT id FROM jobs WHERE invocation_arn = ? AND id != ?",
-                (invocation_arn, job_id),
-            ).fetchone()
-            if other is not None:
-                raise LedgerError(
-                    f"invocation {invocation_arn} is already recorded as job {other['id']}"
                 )
             # One UPDATE (returning the row) for the ARN, the verdict cleared and the
             # status moved; then the history event.
@@ -275,7 +289,14 @@ class JobWrites(LedgerCore):
             if moved:
                 sets += ", status = ?"
                 params.append(JobStatus.IN_PROGRESS)
-            written = self._update(job_id, sets, params)
+            try:
+                written = self._update(job_id, sets, params)
+            except sqlite3.IntegrityError as exc:
+                # invocation_arn is UNIQUE: another job holds this ARN (the index
+                # answers it, instead of a SELECT before every submit's update).
+                if "invocation_arn" in str(exc):
+                    raise _ArnTaken from exc
+                raise
             if moved:
                 self._event(job_id, JobStatus.IN_PROGRESS, at, "submitted")
             return self._complete(written, row)
