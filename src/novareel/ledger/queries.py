@@ -80,6 +80,7 @@ class JobQueries(LedgerCore):
     def _matching(self, ref: str | int) -> list[Any]:
         """The rows (with ``n_extras``) that ``ref`` names, in ONE statement: each of
         its possible meanings is a term of one ``OR``, each served by its own index."""
+        params: list[Any]
         if isinstance(ref, int) and not isinstance(ref, bool):
             terms, params = ["id = ?"], [ref]
         else:

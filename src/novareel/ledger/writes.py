@@ -112,7 +112,8 @@ class JobWrites(LedgerCore):
             # ONE read for what may already stand for this submit: the row of this
             # token, the row of this (batch, item, attempt), the row holding the
             # fingerprint's key (each through its unique index).
-            where, args = "client_token = ?", [client_token]
+            where = "client_token = ?"
+            args: list[Any] = [client_token]
             if batch_id is not None:
                 # = (not IS) when there is an item: PostgreSQL's IS NOT DISTINCT FROM
                 # cannot use the unique index, and would scan the table per submit.
