@@ -14,6 +14,11 @@ process, N times on each backend (``reserve`` with the identical-request lookup,
 ``mark_submitted``, ``record_status(Completed)``, ``get``): the CPU per job and the
 statements per job (counted with the connection's trace callback), so the part of
 the gap that is the ledger's can be told from the rest of the batch.
+
+``--count N`` runs the real command on an N-item batch once per backend under
+``bench/count_statements.py`` (a trace callback on every ledger connection the
+command opens) and prints the ledger statements per job, in total and by statement.
+A separate run, so the counting's own CPU is never in the CPU measure.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from tests.pg import start_cluster  # noqa: E402  (the tests' throwaway cluster)
 
@@ -66,14 +72,73 @@ def ledger_only(target: Path | str, jobs: int) -> tuple[float, float]:
     return spent / jobs * 1000, statements[0] / jobs
 
 
+def count_batch(n: int, ledger_url: str | None) -> dict[str, object]:
+    """The ledger statements of one real ``novareel batch`` of ``n`` items (the
+    command of benchmark 8, piped), counted by ``bench/count_statements.py``."""
+    import json
+
+    from _common import DUMMY_ENV
+    from bench_batch_scale import QUOTA, Emulator, write_batch
+
+    with tempfile.TemporaryDirectory(prefix="bench-pg-count-") as tmp:
+        folder = Path(tmp)
+        batch = write_batch(folder, n)
+        out = folder / "counts.json"
+        emulator = Emulator()
+        try:
+            env = {
+                **os.environ,
+                **DUMMY_ENV,
+                "NOVAREEL_HOME": str(folder / "home"),
+                "NOVAREEL_EMULATOR_URL": emulator.url,
+                "NOVAREEL_QUOTA": str(QUOTA),
+            }
+            env.pop("NOVAREEL_LEDGER_URL", None)
+            if ledger_url is not None:
+                env["NOVAREEL_LEDGER_URL"] = ledger_url
+            command = [sys.executable, str(ROOT / "bench" / "count_statements.py"), str(out)]
+            command += ["--", "batch", str(batch), "--local", "--no-download"]
+            command += ["--max-concurrent", str(QUOTA), "--json"]
+            done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                raise RuntimeError(f"the counted batch failed: {done.stderr[-2000:]}")
+            return dict(json.loads(out.read_text(encoding="utf-8")))
+        finally:
+            emulator.stop()
+
+
+def print_counts(n: int, counts: dict[str, dict[str, object]]) -> None:
+    """Statements per job on each backend, then by statement (the top ones)."""
+    print("| ledger | items | statements | statements/job |\n|---|---|---|---|")
+    for label, data in counts.items():
+        total = int(str(data["total"]))
+        print(f"| {label} | {n} | {total} | {total / n:.1f} |")
+    print("\n| statement | " + " | ".join(f"{k} /job" for k in counts) + " |")
+    print("|---|" + "---|" * len(counts))
+    by = [dict(d["by_statement"]) for d in counts.values()]  # type: ignore[call-overload]
+    keys = sorted({k for b in by for k in b}, key=lambda k: -sum(b.get(k, 0) for b in by))
+    for key in keys:
+        shown = key if len(key) <= 110 else key[:107] + "..."
+        cells = " | ".join(f"{b.get(key, 0) / n:.2f}" for b in by)
+        print(f"| `{shown}` | {cells} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="400,2000")
     parser.add_argument("--ledger-only", type=int, default=0, metavar="N")
+    parser.add_argument("--count", type=int, default=0, metavar="N")
     args = parser.parse_args()
     cluster = start_cluster()
     try:
         database = cluster.create_database()
+        if args.count:
+            counts = {
+                "SQLite": count_batch(args.count, None),
+                "PostgreSQL": count_batch(args.count, cluster.url(database)),
+            }
+            print_counts(args.count, counts)
+            return
         if args.ledger_only:
             with tempfile.TemporaryDirectory(prefix="bench-pg-ledger-") as tmp:
                 sqlite_cpu, sqlite_n = ledger_only(Path(tmp) / "ledger.db", args.ledger_only)

@@ -55,6 +55,52 @@ def test_a_different_arn_for_the_same_job_is_refused(add: AddJob, ledger: Ledger
         ledger.mark_submitted(job.id, invocation_arn=ARN[:-12] + "zzzzzzzzzzzz", submit_time=T0)
 
 
+def test_an_arn_recorded_for_another_job_is_refused_and_changes_nothing(
+    add: AddJob, ledger: Ledger
+) -> None:
+    # The ARN's UNIQUE index refuses it (no SELECT before each update does any more):
+    # the message still names the job that holds it, and the second job is unchanged.
+    first = add("tok-1")
+    second = add("tok-2")
+    ledger.mark_submitted(first.id, invocation_arn=ARN, submit_time=T0)
+    with pytest.raises(LedgerError, match=f"already recorded as job {first.id}"):
+        ledger.mark_submitted(second.id, invocation_arn=ARN, submit_time=T0)
+    again = ledger.get(second.id)
+    assert (again.status, again.invocation_arn) == ("Submitting", None)
+    assert [e.status for e in ledger.history(second.id)] == ["Submitting"]
+    # the ledger is usable after the refusal (the transaction was rolled back)
+    assert ledger.mark_submitted(second.id, invocation_arn=ARN[:-1] + "7", submit_time=T0)
+
+
+def test_a_batch_item_costs_the_ledger_few_statements(add: AddJob, ledger: Ledger) -> None:
+    # Issue 20: each statement is a round trip to a PostgreSQL server (~80 us of client
+    # CPU). Reserve, submit and completion of a job without tags: 15 statements on
+    # both backends (4 to 6 each: BEGIN, the row, one UPDATE/INSERT returning the row,
+    # the history event, COMMIT), where reloading the row after every write took 30.
+    counts: list[int] = []
+
+    def counted(call: Callable[[], JobRecord]) -> JobRecord:
+        seen: list[str] = []
+        ledger.conn.set_trace_callback(seen.append)
+        try:
+            return call()
+        finally:
+            ledger.conn.set_trace_callback(None)
+            counts.append(len(seen))
+
+    job = counted(lambda: add("tok-1", fingerprint="f" * 64))
+    submitted = counted(lambda: ledger.mark_submitted(job.id, invocation_arn=ARN, submit_time=T0))
+    assert submitted == ledger.get(job.id)  # the record returned is what a read gives
+    end = T0 + timedelta(minutes=2)
+    done = counted(lambda: ledger.record_status(job.id, "Completed", end_time=end))
+    assert done == ledger.get(job.id)
+    assert (done.status, done.generation_seconds, done.end_time) == ("Completed", 120.0, end)
+    assert counts == [5, 5, 5]
+    tagged = add("tok-2", tags={"b": "2", "a": "1"})  # built from what was written
+    assert tagged == ledger.get(tagged.id)
+    assert list(tagged.tags) == ["a", "b"]
+
+
 def test_rejected_submit_keeps_the_reason(add: AddJob, ledger: Ledger) -> None:
     job = add("tok-1")
     rejected = ledger.mark_rejected(

@@ -43,7 +43,8 @@ connection, and :func:`translate` rewrites each statement once (cached):
   rows), ``TEXT`` gets ``COLLATE "C"`` (byte order, as SQLite compares text, so
   listings sort the same on both), and a table without an integer key gets a hidden
   ``rowid`` identity column, so ``ORDER BY rowid`` (insertion order) means the same;
-* an ``INSERT`` into a table with an ``id`` identity column gets ``RETURNING id``,
+* an ``INSERT`` into a table with an ``id`` identity column gets ``RETURNING id``
+  (unless it returns rows of its own: ``RETURNING *``),
   which is what the cursor's ``lastrowid`` reports; one that writes ids of its own
   (a copy, an import) moves the identity past them, as SQLite's next rowid is the
   largest plus one.
@@ -189,6 +190,8 @@ class Translated:
     order: tuple[int, ...] | None = None
     #: the INSERT may give ``id`` itself (it names the column, or names none)
     gives_id: bool = False
+    #: the statement has its own ``RETURNING`` clause (its rows are the result)
+    returns: bool = False
 
     def bind(self, parameters: Sequence[Any]) -> tuple[Any, ...]:
         """The parameters in the order of the translated placeholders."""
@@ -206,6 +209,7 @@ _DDL = re.compile(r"^\s*(CREATE\s+(?:TEMP\w*\s+)?TABLE|ALTER\s+TABLE)\b", re.I)
 _CREATE_TABLE = re.compile(r"^\s*CREATE\s+(?:TEMP\w*\s+)?TABLE\b", re.I)
 _INSERT_INTO = re.compile(r"^\s*INSERT\s+(?:OR\s+IGNORE\s+)?INTO\s+(\w+)", re.I)
 _INSERT_OR_IGNORE = re.compile(r"^(\s*INSERT)\s+OR\s+IGNORE\b", re.I)
+_RETURNING = re.compile(r"\bRETURNING\b", re.I)
 _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bIS\s+NOT\s+\?", re.I), "IS DISTINCT FROM ?"),
     (re.compile(r"\bIS\s+\?", re.I), "IS NOT DISTINCT FROM ?"),
@@ -354,7 +358,8 @@ def translate(sql: str) -> Translated:
     text = _null_order(text)
     text, order = _placeholders(text)
     table = insert.group(1).lower() if insert else None
-    return Translated(text, "sql", table, order, gives_id)
+    returns = bool(_RETURNING.search("".join(_LITERAL.split(text)[::2])))
+    return Translated(text, "sql", table, order, gives_id, returns)
 
 
 # ---------------------------------------------------------------------- adapter
@@ -506,7 +511,8 @@ class PgConnection:
         if stmt.kind == "skip":
             return Cursor([], lastrowid=None, rowcount=-1)
         text = stmt.sql
-        returning = stmt.insert_into is not None and stmt.insert_into in self._tables_with_id()
+        identity = stmt.insert_into is not None and stmt.insert_into in self._tables_with_id()
+        returning = identity and not stmt.returns
         if returning:
             text = text.rstrip().rstrip(";") + " RETURNING id"
         cur = self._cur  # one cursor, reused: the Ledger's lock serialises its use
@@ -523,7 +529,7 @@ class PgConnection:
         if _DDL.match(sql):
             self._identity_tables = None  # a new table (or column) may have an id now
             self._columns.clear()
-        if returning and stmt.gives_id:
+        if identity and stmt.gives_id:
             self._follow_ids(str(stmt.insert_into))
         lastrowid = None
         if returning:

@@ -50,6 +50,17 @@ RANK: dict[str, int] = {
     JobStatus.FAILED: 3,
 }
 CHUNK = 500  # SQLite's limit on bound parameters is 999 on old builds.
+#: SQLite runs ``UPDATE/INSERT ... RETURNING`` since 3.35 (2021); an older build
+#: (Debian 11's 3.34) reads the written row back with a SELECT instead.
+SQLITE_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
+#: How many tags and files a job has, read with its row (two index lookups in the
+#: same statement): a job with none (a batch item before its download) is complete
+#: without reading its tags and files, which a reload after every write used to cost
+#: two more statements each time (issue 20: statements per job).
+EXTRAS = (
+    "(SELECT COUNT(*) FROM job_tags WHERE job_tags.job_id = jobs.id)"
+    " + (SELECT COUNT(*) FROM job_files WHERE job_files.job_id = jobs.id) AS n_extras"
+)
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -108,6 +119,9 @@ class LedgerCore:
         #: Who/where this process records jobs as (the ``origin`` column, m011).
         self.origin: str = job_origin()
         self._lock = threading.RLock()
+        #: (endpoint, model, region) slots whose last lease request was refused
+        #: (:meth:`JobLeases.acquire_lease` looks before asking again)
+        self._slots_full: set[tuple[str, str, str]] = set()
         self._conn: sqlite3.Connection | None = (
             connect_postgres(str(target)) if self.path is None else connect(self.path)
         )
@@ -142,6 +156,16 @@ class LedgerCore:
         try:
             with transaction(self.conn) as db:
                 yield db
+        except sqlite3.DatabaseError as exc:
+            raise write_error(self.location, exc) from exc
+
+    def _write_one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        """One write statement, a transaction of its own (both databases commit a
+        statement outside ``BEGIN`` atomically and durably), or a part of the
+        transaction in progress: for a write that needs no read before it, the
+        ``BEGIN`` and ``COMMIT`` round trips of :meth:`_write` are saved."""
+        try:
+            return self.conn.execute(sql, params)
         except sqlite3.DatabaseError as exc:
             raise write_error(self.location, exc) from exc
 
@@ -205,7 +229,7 @@ class LedgerCore:
         """The newest job of this fingerprint recorded since ``since`` that still
         stands for the request (see :meth:`Ledger.find_identical`)."""
         row = self.conn.execute(
-            "SELECT * FROM jobs WHERE fingerprint = ? AND created_at >= ?"
+            f"SELECT *, {EXTRAS} FROM jobs WHERE fingerprint = ? AND created_at >= ?"
             " AND COALESCE(emulator_owned, 0) = 0"
             " AND (status IN ('Submitting', 'InProgress', 'Completed')"
             " OR (status = 'Rejected' AND failure_type = ?))"
@@ -215,13 +239,40 @@ class LedgerCore:
         return None if row is None else self._hydrate([row])[0]
 
     def _row(self, job_id: int) -> sqlite3.Row:
-        row = self.conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        """The job's row, with ``n_extras`` (:data:`EXTRAS`)."""
+        row = self.conn.execute(f"SELECT *, {EXTRAS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
         if row is None:
             raise LedgerError(f"no job {job_id} in the ledger")
         return row  # type: ignore[no-any-return]
 
     def _load(self, job_id: int) -> JobRecord:
         return self._hydrate([self._row(job_id)])[0]
+
+    def _returning(self) -> bool:
+        """Whether the connection runs ``... RETURNING`` (PostgreSQL, SQLite 3.35+)."""
+        return SQLITE_RETURNING or not isinstance(self.conn, sqlite3.Connection)
+
+    def _update(self, job_id: int, sets: str, params: Sequence[Any]) -> sqlite3.Row:
+        """``UPDATE jobs SET <sets> WHERE id = ?`` and the row as written: one
+        statement with ``RETURNING *`` (a SELECT after it on an old SQLite). ``sets``
+        is one of the writers' fixed texts, never a value (values are ``params``)."""
+        sql = f"UPDATE jobs SET {sets} WHERE id = ?"
+        if self._returning():
+            rows = self.conn.execute(sql + " RETURNING *", (*params, job_id)).fetchall()
+            if not rows:
+                raise LedgerError(f"no job {job_id} in the ledger")
+            return rows[0]  # type: ignore[no-any-return]
+        self.conn.execute(sql, (*params, job_id))
+        return self._row(job_id)
+
+    def _complete(self, row: sqlite3.Row, read: sqlite3.Row) -> JobRecord:
+        """The record of ``row`` (as a write returned it), its tags and files read only
+        when ``read`` (the same job's row read earlier IN THE SAME write transaction,
+        with ``n_extras``) says it has any: under the write lock nobody else changes
+        them, and the writers that call this do not."""
+        if int(read["n_extras"] or 0) == 0:
+            return job_record(row, {}, [])
+        return self._hydrate([row])[0]
 
     def _event(self, job_id: int, status: str, at: str, detail: str | None) -> None:
         self.conn.execute(
@@ -231,8 +282,7 @@ class LedgerCore:
 
     def _move(self, row: sqlite3.Row, status: str, *, at: str, detail: str | None) -> bool:
         """Move the job to ``status`` if that is a step forward; report whether it moved."""
-        current = str(row["status"])
-        if status == current or RANK[status] <= RANK[current]:
+        if not moves_forward(row, status):
             return False
         self.conn.execute(
             "UPDATE jobs SET status = ?, updated_at = ? WHERE id = ?",
@@ -242,9 +292,13 @@ class LedgerCore:
         return True
 
     def _hydrate(self, rows: Sequence[sqlite3.Row]) -> list[JobRecord]:
-        ids = [int(r["id"]) for r in rows]
-        tags: dict[int, dict[str, str]] = {i: {} for i in ids}
-        files: dict[int, list[str]] = {i: [] for i in ids}
+        """Records of ``rows`` with their tags and files; rows read with ``n_extras``
+        (:data:`EXTRAS`) that have none are not looked up."""
+        # (keys(): ``in`` on a row looks at its values)
+        counted = bool(rows) and "n_extras" in rows[0].keys()  # noqa: SIM118
+        ids = [int(r["id"]) for r in rows if not counted or r["n_extras"]]
+        tags: dict[int, dict[str, str]] = {int(r["id"]): {} for r in rows}
+        files: dict[int, list[str]] = {int(r["id"]): [] for r in rows}
         for chunk in chunks(ids):
             marks = ", ".join("?" for _ in chunk)
             for t in self.conn.execute(
@@ -259,6 +313,12 @@ class LedgerCore:
             ):
                 files[int(f["job_id"])].append(str(f["path"]))
         return [job_record(r, tags[int(r["id"])], files[int(r["id"])]) for r in rows]
+
+
+def moves_forward(row: sqlite3.Row, status: str) -> bool:
+    """Whether ``status`` is a step forward from the row's (statuses never go back)."""
+    current = str(row["status"])
+    return status != current and RANK[status] > RANK[current]
 
 
 def write_error(path: Path | str, exc: sqlite3.DatabaseError) -> LedgerError:

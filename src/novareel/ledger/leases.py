@@ -8,11 +8,12 @@ database for a team). A home-made coordinator would be a second source of truth.
 A lease is one row of ``quota_leases`` (m012): a slot taken by a holder (one process)
 for one job. :meth:`JobLeases.acquire_lease` counts the unexpired leases of the same
 endpoint, model and region and inserts a new one only while that count is below the
-quota, both in ONE write transaction (``BEGIN IMMEDIATE`` on SQLite, the ledger's
-advisory lock on PostgreSQL), so two processes can never both take the last slot.
-The holder renews its leases while its jobs run (:meth:`renew_leases`) and deletes
-each when its job ends; a holder that dies stops renewing, and its leases stop
-counting at ``expires_at`` (a short TTL), so a crash frees its slots within a minute.
+quota, both in ONE statement inside a write transaction (``BEGIN IMMEDIATE`` on
+SQLite, the ledger's advisory lock on PostgreSQL), so two processes can never both
+take the last slot. The holder renews its leases while its jobs run
+(:meth:`renew_leases`) and deletes each when its job ends; a holder that dies stops
+renewing, and its leases stop counting at ``expires_at`` (a short TTL), so a crash
+frees its slots within a minute.
 
 Times are the writer's clock (ISO-8601 UTC text, fixed width, compared as text on
 both backends); machines sharing a PostgreSQL ledger need clocks within a few seconds
@@ -78,10 +79,36 @@ class JobLeases(LedgerCore):
         stamp = to_iso(now)
         expires = to_iso(now + timedelta(seconds=ttl))
         key = (endpoint, model_id, region, stamp)
-        if not force and self._full(key, quota) and self._job_lease(endpoint, item, stamp) is None:
+        slot = key[:3]
+        # Refused last time: look (a read, no write lock) before asking again, so a
+        # process waiting for a slot polls cheaply.
+        if (
+            not force
+            and slot in self._slots_full
+            and self._full(key, quota)
+            and self._job_lease(endpoint, item, stamp) is None
+        ):
             return None
         with self._write() as db:
-            db.execute("DELETE FROM quota_leases WHERE expires_at < ?", (stamp,))
+            # ONE statement takes the slot: inserted only when the job holds no
+            # lease yet and (unless force) fewer than ``quota`` count, under the write
+            # lock, so no other process can take the last slot in between.
+            count = "" if force else f" AND (SELECT COUNT(*) FROM quota_leases WHERE {_LIVE}) < ?"
+            cursor = db.execute(
+                "INSERT INTO quota_leases"
+                " (endpoint, model_id, region, holder, item, acquired_at, expires_at)"
+                " SELECT ?, ?, ?, ?, ?, ?, ?"
+                " WHERE NOT EXISTS (SELECT 1 FROM quota_leases"
+                " WHERE endpoint = ? AND item = ? AND expires_at >= ?)" + count,
+                (
+                    *(endpoint, model_id, region, holder, item, stamp, expires),
+                    *(endpoint, item, stamp),
+                    *(() if force else (*key, quota)),
+                ),
+            )
+            if cursor.rowcount == 1 and cursor.lastrowid is not None:
+                self._slots_full.discard(slot)
+                return int(cursor.lastrowid)
             held = self._job_lease(endpoint, item, stamp)
             if held is not None:
                 # One job holds one slot, whoever asks: a resumed run takes over the
@@ -93,18 +120,10 @@ class JobLeases(LedgerCore):
                         (holder, expires, held),
                     )
                 return held
-            if not force and self._full(key, quota):
-                return None
-            cursor = db.execute(
-                "INSERT INTO quota_leases"
-                " (endpoint, model_id, region, holder, item, acquired_at, expires_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (endpoint, model_id, region, holder, item, stamp, expires),
-            )
-            lease_id = cursor.lastrowid
-        if lease_id is None:
+        if force:
             raise LedgerError("the ledger did not number the new quota lease")
-        return int(lease_id)
+        self._slots_full.add(slot)
+        return None
 
     def _full(self, key: tuple[str, str, str, str], quota: int) -> bool:
         row = self.conn.execute(f"SELECT COUNT(*) FROM quota_leases WHERE {_LIVE}", key)
@@ -124,22 +143,26 @@ class JobLeases(LedgerCore):
     @locked
     def renew_leases(self, holder: str, *, ttl: float = LEASE_TTL_SECONDS) -> int:
         """Push every lease of ``holder`` to now + ``ttl``; how many it still holds
-        (a lease that expired and was deleted while the holder stalled is gone)."""
-        with self._write() as db:
-            cursor = db.execute(
-                "UPDATE quota_leases SET expires_at = ? WHERE holder = ?",
-                (to_iso(utc_now() + timedelta(seconds=ttl)), holder),
-            )
-            return max(int(cursor.rowcount), 0)
+        (a lease that expired and was deleted while the holder stalled is gone).
+        One statement: a transaction of its own."""
+        cursor = self._write_one(
+            "UPDATE quota_leases SET expires_at = ? WHERE holder = ?",
+            (to_iso(utc_now() + timedelta(seconds=ttl)), holder),
+        )
+        return max(int(cursor.rowcount), 0)
 
     @locked
     def release_lease(self, lease_id: int) -> None:
-        """Give a slot back (its job ended, or was never sent)."""
-        with self._write() as db:
-            db.execute("DELETE FROM quota_leases WHERE id = ?", (lease_id,))
+        """Give a slot back (its job ended, or was never sent), and delete expired
+        leases on the way (they count for nothing; the table stays small). One
+        statement, a transaction of its own: a deleted lease can only make a
+        concurrent count smaller, never let a slot be taken twice."""
+        self._write_one(
+            "DELETE FROM quota_leases WHERE id = ? OR expires_at < ?",
+            (lease_id, to_iso(utc_now())),
+        )
 
     @locked
     def release_holder(self, holder: str) -> None:
         """Give back every slot ``holder`` still holds."""
-        with self._write() as db:
-            db.execute("DELETE FROM quota_leases WHERE holder = ?", (holder,))
+        self._write_one("DELETE FROM quota_leases WHERE holder = ?", (holder,))

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from novareel.foundation.errors import LedgerError
-from novareel.ledger.core import CHUNK, LedgerCore, check_status, locked
+from novareel.ledger.core import CHUNK, EXTRAS, LedgerCore, check_status, locked
 from novareel.ledger.db import from_iso, to_iso
 from novareel.ledger.models import ACTIVE_STATUSES, JobRecord, StatusEvent
 
@@ -53,56 +53,52 @@ class JobQueries(LedgerCore):
         Raises :class:`LedgerError` if nothing matches, or if the reference matches
         several jobs (e.g. the digits of an id are also another job's token).
         """
-        ids = self._resolve(ref)
-        if not ids:
+        return self._only(ref, self._matching(ref))
+
+    @locked
+    def find(self, ref: str | int) -> JobRecord | None:
+        """Like :meth:`get`, but ``None`` when nothing matches (still raises when ambiguous)."""
+        rows = self._matching(ref)
+        return self._only(ref, rows) if rows else None
+
+    def _only(self, ref: str | int, rows: list[Any]) -> JobRecord:
+        """The one job ``ref`` names, or the error for none or several."""
+        if not rows:
             raise LedgerError(
                 f"no job in the ledger matches {str(ref)!r}",
                 hint="use a ledger id, an invocation id, a full ARN or a client token;"
                 " `novareel jobs sync` adds jobs submitted elsewhere",
             )
-        if len(ids) > 1:
-            listed = ", ".join(str(i) for i in sorted(ids))
+        if len(rows) > 1:
+            listed = ", ".join(str(i) for i in sorted(int(r["id"]) for r in rows))
             raise LedgerError(
                 f"{str(ref)!r} matches several jobs ({listed})",
                 hint="use the full invocation ARN or the ledger id instead",
             )
-        return self._load(ids.pop())
+        return self._hydrate(rows)[0]
 
-    @locked
-    def find(self, ref: str | int) -> JobRecord | None:
-        """Like :meth:`get`, but ``None`` when nothing matches (still raises when ambiguous)."""
-        ids = self._resolve(ref)
-        if not ids:
-            return None
-        return self.get(ref)
-
-    def _resolve(self, ref: str | int) -> set[int]:
-        db = self.conn
+    def _matching(self, ref: str | int) -> list[Any]:
+        """The rows (with ``n_extras``) that ``ref`` names, in ONE statement: each of
+        its possible meanings is a term of one ``OR``, each served by its own index."""
+        params: list[Any]
         if isinstance(ref, int) and not isinstance(ref, bool):
-            found = db.execute("SELECT id FROM jobs WHERE id = ?", (ref,)).fetchone()
-            return {int(found["id"])} if found else set()
-        text = str(ref).strip()
-        if not text:
-            return set()
-        ids: set[int] = set()
-        if text.isdigit():
-            ids.update(
-                int(r["id"]) for r in db.execute("SELECT id FROM jobs WHERE id = ?", (int(text),))
-            )
-        if _INVOCATION_ID.match(text):
-            ids.update(
-                int(r["id"])
-                for r in db.execute("SELECT id FROM jobs WHERE invocation_id = ?", (text,))
-            )
-        if text.startswith("arn:"):
-            ids.update(
-                int(r["id"])
-                for r in db.execute("SELECT id FROM jobs WHERE invocation_arn = ?", (text,))
-            )
-        ids.update(
-            int(r["id"]) for r in db.execute("SELECT id FROM jobs WHERE client_token = ?", (text,))
-        )
-        return ids
+            terms, params = ["id = ?"], [ref]
+        else:
+            text = str(ref).strip()
+            if not text:
+                return []
+            terms, params = ["client_token = ?"], [text]
+            if text.isdigit():
+                terms.append("id = ?")
+                params.append(int(text))
+            if _INVOCATION_ID.match(text):
+                terms.append("invocation_id = ?")
+                params.append(text)
+            if text.startswith("arn:"):
+                terms.append("invocation_arn = ?")
+                params.append(text)
+        where = " OR ".join(terms)
+        return list(self.conn.execute(f"SELECT *, {EXTRAS} FROM jobs WHERE {where}", params))
 
     @locked
     def list_jobs(self, **filters: Unpack[JobFilters]) -> list[JobRecord]:

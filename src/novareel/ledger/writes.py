@@ -15,15 +15,22 @@ from typing import Any
 from novareel.foundation.errors import LedgerError
 from novareel.foundation.status import FINISHED_STATUSES, JobStatus
 from novareel.ledger.core import (
+    EXTRAS,
     LedgerCore,
     check_status,
     invocation_id_from_arn,
+    job_record,
     locked,
+    moves_forward,
     opt_dt,
     opt_iso,
 )
 from novareel.ledger.db import to_iso, utc_now
 from novareel.ledger.models import NOT_SENT, JobRecord, Reservation, check_storable
+
+
+class _ArnTaken(Exception):
+    """The ARN being recorded is another job's (its UNIQUE index refused it)."""
 
 
 class JobWrites(LedgerCore):
@@ -103,11 +110,24 @@ class JobWrites(LedgerCore):
             raise LedgerError("batch_item given without batch_id")
         now = to_iso(utc_now())
         with self._write() as db:
-            existing = db.execute(
-                "SELECT id FROM jobs WHERE client_token = ?", (client_token,)
-            ).fetchone()
+            # ONE read for what may already stand for this submit: the row of this
+            # token, the row of this (batch, item, attempt), the row holding the
+            # fingerprint's key (each through its unique index).
+            where = "client_token = ?"
+            args: list[Any] = [client_token]
+            if batch_id is not None:
+                # = (not IS) when there is an item: PostgreSQL's IS NOT DISTINCT FROM
+                # cannot use the unique index, and would scan the table per submit.
+                item_is = "batch_item IS NULL" if batch_item is None else "batch_item = ?"
+                where += f" OR (batch_id = ? AND {item_is} AND attempt = ?)"
+                args += [batch_id, *([] if batch_item is None else [batch_item]), attempt]
+            if fingerprint is not None:
+                where += " OR dedupe_key = ?"
+                args.append(fingerprint)
+            standing = db.execute(f"SELECT *, {EXTRAS} FROM jobs WHERE {where}", args).fetchall()
+            existing = next((r for r in standing if r["client_token"] == client_token), None)
             if existing is not None:
-                found = self._load(int(existing["id"]))
+                found = self._hydrate([existing])[0]
                 if check is not None and found.status == JobStatus.REJECTED:
                     check()  # a refused row counts for nothing: sending it again spends
                 return Reservation(found, created=False)
@@ -118,11 +138,16 @@ class JobWrites(LedgerCore):
                         check()  # never sent (NotSent): it spends when sent now
                     return Reservation(identical, created=False, identical=True)
             if batch_id is not None:
-                clash = db.execute(
-                    "SELECT id, client_token FROM jobs"
-                    " WHERE batch_id = ? AND batch_item IS ? AND attempt = ?",
-                    (batch_id, batch_item, attempt),
-                ).fetchone()
+                clash = next(
+                    (
+                        r
+                        for r in standing
+                        if r["batch_id"] == batch_id
+                        and r["batch_item"] == batch_item
+                        and r["attempt"] == attempt
+                    ),
+                    None,
+                )
                 if clash is not None:
                     raise LedgerError(
                         f"batch {batch_id} item {batch_item!r} attempt {attempt} is already"
@@ -131,12 +156,13 @@ class JobWrites(LedgerCore):
                     )
             if check is not None:
                 check()
-            if fingerprint is not None:
+            if fingerprint is not None and any(r["dedupe_key"] == fingerprint for r in standing):
                 # The older holder no longer stands for the request (or --again): the
                 # new row takes the key. Under the write lock nobody else can insert
                 # meanwhile; without it (another backend's weaker locking) the UNIQUE
                 # index refuses the second of two concurrent inserts.
                 db.execute("UPDATE jobs SET dedupe_key = NULL WHERE dedupe_key = ?", (fingerprint,))
+            returning = self._returning()
             try:
                 cursor = db.execute(
                     """
@@ -149,7 +175,9 @@ class JobWrites(LedgerCore):
                         emulator
                     ) VALUES (?, ?, ?, ?, ?, 'Submitting', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
                         ?, ?, ?, ?, ?, ?, ?)
-                    """,
+                    """
+                    # the row as written, in the same statement (no SELECT after it)
+                    + (" RETURNING *" if returning else ""),
                     (
                         client_token,
                         model_id,
@@ -188,13 +216,17 @@ class JobWrites(LedgerCore):
                     f"cannot record the job: {exc}",
                     hint="batch_id and retry_of must name existing rows",
                 ) from exc
-            job_id = int(cursor.lastrowid or 0)
+            row = cursor.fetchall()[0] if returning else self._row(int(cursor.lastrowid or 0))
+            job_id = int(row["id"])
+            stored = {str(k): str(v) for k, v in tag_map.items()}
             db.executemany(
                 "INSERT INTO job_tags (job_id, key, value) VALUES (?, ?, ?)",
-                [(job_id, str(k), str(v)) for k, v in tag_map.items()],
+                [(job_id, k, v) for k, v in stored.items()],
             )
             self._event(job_id, JobStatus.SUBMITTING, now, "recorded before submit")
-            return Reservation(self._load(job_id), created=True)
+            # A new row: its tags are the ones just written (in key order, as read
+            # back), its files none.
+            return Reservation(job_record(row, dict(sorted(stored.items())), []), created=True)
 
     @locked
     def mark_submitted(
@@ -213,7 +245,25 @@ class JobWrites(LedgerCore):
         loses that verdict and gets ``estimated_cost_usd`` back.
         """
         at = to_iso(submit_time) if submit_time is not None else to_iso(utc_now())
-        with self._write() as db:
+        try:
+            return self._mark_submitted(job_id, invocation_arn, at, estimated_cost_usd)
+        except _ArnTaken:
+            # Rolled back. Which job holds it is looked up now (outside a transaction:
+            # inside one, PostgreSQL refuses every statement after the failed one).
+            other = None
+            if not self.conn.in_transaction:
+                other = self.conn.execute(
+                    "SELECT id FROM jobs WHERE invocation_arn = ?", (invocation_arn,)
+                ).fetchone()
+            holder = f"job {other['id']}" if other is not None else "another job"
+            raise LedgerError(
+                f"invocation {invocation_arn} is already recorded as {holder}"
+            ) from None
+
+    def _mark_submitted(
+        self, job_id: int, invocation_arn: str, at: str, estimated_cost_usd: float | None
+    ) -> JobRecord:
+        with self._write():
             row = self._row(job_id)
             if row["invocation_arn"] is not None and row["invocation_arn"] != invocation_arn:
                 raise LedgerError(
@@ -221,34 +271,39 @@ class JobWrites(LedgerCore):
                     f" refusing to replace it by {invocation_arn}",
                     hint="a different ARN for the same client token means a different job",
                 )
-            other = db.execute(
-                "SELECT id FROM jobs WHERE invocation_arn = ? AND id != ?",
-                (invocation_arn, job_id),
-            ).fetchone()
-            if other is not None:
-                raise LedgerError(
-                    f"invocation {invocation_arn} is already recorded as job {other['id']}"
-                )
-            db.execute(
-                "UPDATE jobs SET invocation_arn = ?, invocation_id = ?,"
-                " submit_time = COALESCE(submit_time, ?), updated_at = ? WHERE id = ?",
-                (
-                    invocation_arn,
-                    invocation_id_from_arn(invocation_arn),
-                    at,
-                    to_iso(utc_now()),
-                    job_id,
-                ),
+            # One UPDATE (returning the row) for the ARN, the verdict cleared and the
+            # status moved; then the history event.
+            sets = (
+                "invocation_arn = ?, invocation_id = ?,"
+                " submit_time = COALESCE(submit_time, ?), updated_at = ?"
             )
+            params: list[Any] = [
+                invocation_arn,
+                invocation_id_from_arn(invocation_arn),
+                at,
+                to_iso(utc_now()),
+            ]
             if row["status"] == JobStatus.REJECTED and row["failure_type"] == NOT_SENT:
-                db.execute(
-                    "UPDATE jobs SET failure_type = NULL, failure_message = NULL,"
-                    " end_time = NULL, estimated_cost_usd = COALESCE(?, estimated_cost_usd)"
-                    " WHERE id = ?",
-                    (estimated_cost_usd, job_id),
+                sets += (
+                    ", failure_type = NULL, failure_message = NULL, end_time = NULL,"
+                    " estimated_cost_usd = COALESCE(?, estimated_cost_usd)"
                 )
-            self._move(row, JobStatus.IN_PROGRESS, at=at, detail="submitted")
-            return self._load(job_id)
+                params.append(estimated_cost_usd)
+            moved = moves_forward(row, JobStatus.IN_PROGRESS)
+            if moved:
+                sets += ", status = ?"
+                params.append(JobStatus.IN_PROGRESS)
+            try:
+                written = self._update(job_id, sets, params)
+            except sqlite3.IntegrityError as exc:
+                # invocation_arn is UNIQUE: another job holds this ARN (the index
+                # answers it, instead of a SELECT before every submit's update).
+                if "invocation_arn" in str(exc):
+                    raise _ArnTaken from exc
+                raise
+            if moved:
+                self._event(job_id, JobStatus.IN_PROGRESS, at, "submitted")
+            return self._complete(written, row)
 
     @locked
     def mark_rejected(
@@ -318,31 +373,41 @@ class JobWrites(LedgerCore):
         """
         check_status(status)
         seen = to_iso(at) if at is not None else to_iso(utc_now())
-        with self._write() as db:
+        with self._write():
             row = self._row(job_id)
-            moved = self._move(row, status, at=seen, detail=failure_message)
+            moved = moves_forward(row, status)
             if not moved and row["status"] != status:
-                return self._load(job_id)
+                return self._complete(row, row)
             end = opt_iso(end_time)
             if end is None and status in FINISHED_STATUSES:
                 end = seen
-            db.execute(
-                "UPDATE jobs SET end_time = COALESCE(end_time, ?),"
-                " failure_type = COALESCE(?, failure_type),"
+            # One UPDATE (returning the row) for the status, the end and failure
+            # details and the generation time; then the history event.
+            sets = (
+                "end_time = COALESCE(end_time, ?), failure_type = COALESCE(?, failure_type),"
                 " failure_message = COALESCE(?, failure_message),"
-                " failure_shot = COALESCE(?, failure_shot), updated_at = ? WHERE id = ?",
-                (end, failure_type, failure_message, failure_shot, to_iso(utc_now()), job_id),
+                " failure_shot = COALESCE(?, failure_shot), updated_at = ?"
             )
+            params: list[Any] = [end, failure_type, failure_message, failure_shot]
+            params.append(to_iso(utc_now()))
+            if moved:
+                sets += ", status = ?"
+                params.append(status)
             started = submit_time or opt_dt(row["submit_time"])
             if status == JobStatus.COMPLETED and end_time is not None and started is not None:
                 taken = (end_time - started).total_seconds() * max(time_scale, 1e-6)
                 if taken > 0:
-                    db.execute(
-                        "UPDATE jobs SET generation_seconds = ?, time_scale = ?"
-                        " WHERE id = ? AND generation_seconds IS NULL",
-                        (taken, time_scale, job_id),
+                    # learned once: both keep their first value (SET reads the old row)
+                    sets += (
+                        ", time_scale = CASE WHEN generation_seconds IS NULL THEN ?"
+                        " ELSE time_scale END,"
+                        " generation_seconds = COALESCE(generation_seconds, ?)"
                     )
-            return self._load(job_id)
+                    params += [time_scale, taken]
+            written = self._update(job_id, sets, params)
+            if moved:
+                self._event(job_id, status, seen, failure_message)
+            return self._complete(written, row)
 
     @locked
     def record_qa(self, job_id: int, verdict: dict[str, Any]) -> JobRecord:
