@@ -79,13 +79,16 @@ class Session:
         emulator_owned: bool = False,
         **client_options: Any,
     ) -> None:
-        from novareel.budget import CostCap
+        from novareel.budget import CostCap, SessionCap
 
         self.client = client if client is not None else NovaReelClient(**client_options)
         self._ledger_arg = ledger
         self._ledger: Ledger | None = None
         self.time_scale = time_scale
         self.cost_cap: CostCap | None = None if max_cost_usd is None else CostCap(max_cost_usd)
+        #: A cap shared by every process of one session (an MCP server's
+        #: ``--session-max-cost``), checked in the ledger's reservation transaction.
+        self.session_cap: SessionCap | None = None
         #: True when the endpoint is an emulator that lives only inside this process
         #: (``--local`` with none running): its jobs die with it, so the ledger says so.
         self.emulator_owned = emulator_owned

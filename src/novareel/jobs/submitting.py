@@ -204,6 +204,7 @@ class Submitting(Session):
                 endpoint=self.client.runtime_endpoint,
                 cost_cap=self.cost_cap,
                 held=held,
+                session_cap=self.session_cap,
             )
 
         record = None
@@ -241,6 +242,7 @@ class Submitting(Session):
                         else _utcnow() - IDENTICAL_JOB_WINDOW
                     ),
                     check=check,
+                    session_key=self.session_cap.key if self.session_cap is not None else None,
                 )
             except BaseException:
                 self._release(held)

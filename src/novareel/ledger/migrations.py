@@ -342,3 +342,15 @@ def m013_quota_leases(db: sqlite3.Connection) -> None:
     )
     db.execute("CREATE INDEX quota_leases_holder ON quota_leases (holder)")
     db.execute("CREATE INDEX quota_leases_item ON quota_leases (endpoint, item)")
+
+
+@migration
+def m016_session_key(db: sqlite3.Connection) -> None:
+    """Which capped session (an MCP server's ``--session``) reserved each job.
+
+    ``--session-max-cost`` caps everything one session submits; several server
+    processes (on PostgreSQL, several machines) may serve the same session, so what it
+    has spent is read from the rows holding its key, inside the reservation's write
+    transaction, not from one process's memory. NULL: no session (the CLI, scripts)."""
+    db.execute("ALTER TABLE jobs ADD COLUMN session_key TEXT")
+    db.execute("CREATE INDEX jobs_session_key ON jobs (session_key)")

@@ -73,6 +73,10 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "origin": "Who recorded the job and where (m011): `user@host:NOVAREEL_HOME`, so a"
         " team sharing one PostgreSQL ledger sees whose job it is. NULL for older rows and"
         " for jobs adopted from the service.",
+        "session_key": "The capped session that reserved the job (m016): an MCP server's"
+        " `--session` (else one per server process). `--session-max-cost` counts every"
+        " Submitting, InProgress, Completed or Failed row of its key, whichever process or"
+        " machine wrote it. NULL: no session (the command line, scripts).",
         "status": f"{_STATUSES}. Only moves forward.",
         "duration_seconds": "Length of the video asked for.",
         "seed": "Seed sent to the model.",

@@ -69,6 +69,7 @@ class JobWrites(LedgerCore):
         fingerprint: str | None = None,
         identical_since: datetime | None = None,
         check: Callable[[], None] | None = None,
+        session_key: str | None = None,
     ) -> Reservation:
         """THE reservation: in ONE write transaction (:meth:`_write`, ``BEGIN
         IMMEDIATE`` on SQLite), find what already stands for this submit, run the
@@ -83,7 +84,8 @@ class JobWrites(LedgerCore):
            may raise to refuse; nothing is written then.
         4. The row is written holding the fingerprint as ``dedupe_key`` (m010,
            UNIQUE), taken from the row that held it before (``--again``, or the older
-           job no longer stands).
+           job no longer stands), and ``session_key`` (m016: the capped session whose
+           spend ``check`` read through :meth:`session_spend`).
 
         Because 2-4 run under the write lock, two processes submitting the same
         request, or submitting against the same budget, are serialised: the second
@@ -144,9 +146,10 @@ class JobWrites(LedgerCore):
                         status, duration_seconds, seed, estimated_cost_usd,
                         batch_id, batch_item, attempt, retry_of, created_at, updated_at,
                         output_bucket_owner, output_kms_key_id, endpoint,
-                        name, out_dir, emulator_owned, fingerprint, dedupe_key, origin
+                        name, out_dir, emulator_owned, fingerprint, dedupe_key, origin,
+                        session_key
                     ) VALUES (?, ?, ?, ?, ?, 'Submitting', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-                        ?, ?, ?, ?, ?, ?)
+                        ?, ?, ?, ?, ?, ?, ?)
                     """,
                     (
                         client_token,
@@ -172,6 +175,7 @@ class JobWrites(LedgerCore):
                         fingerprint,
                         fingerprint,
                         self.origin,
+                        session_key,
                     ),
                 )
             except sqlite3.IntegrityError as exc:

@@ -14,6 +14,7 @@ from novareel.connection import Connection, Endpoint
 from novareel.mcp_server.specs import ServerSettings
 
 if TYPE_CHECKING:
+    from novareel.budget import SessionCap
     from novareel.jobs import NovaReel
     from novareel.local import LocalEmulator
 
@@ -25,6 +26,9 @@ class ServerSession:
 
     def __init__(self, settings: ServerSettings) -> None:
         self.settings = settings
+        #: the session's cap, set on every call's NovaReel so each submit checks it in
+        #: the ledger's reservation transaction (set by the tools)
+        self.session_cap: SessionCap | None = None
         self.endpoint = Endpoint(
             Connection(
                 profile=settings.profile,
@@ -67,4 +71,5 @@ class ServerSession:
         both are :meth:`novareel.connection.Endpoint.api`.
         """
         with self.endpoint.api(region=region, waits=True) as api:
+            api.session_cap = self.session_cap
             yield api
