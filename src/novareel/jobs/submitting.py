@@ -39,6 +39,7 @@ from novareel.status import JobStatus
 
 if TYPE_CHECKING:
     from novareel.ledger import JobRecord
+    from novareel.quota import SharedQuota
 
 log = logging.getLogger("novareel")
 
@@ -192,6 +193,7 @@ class Submitting(Session):
         # Where it goes, decided (an explicit region that does not offer the model is
         # refused here) before anything is written or reserved.
         where = self.region_notices(request.model_id)
+        quota = self.quota  # a bad NOVAREEL_QUOTA is refused here, before any row
         described = request.describe()
         held: list[float] = []  # what the owner's cap holds for this submit
 
@@ -292,16 +294,31 @@ class Submitting(Session):
                 return self._result_from_record(record, notices=notices)
         hold_point()
 
+        started = time.monotonic()
+        if quota is not None:
+            try:
+                self._take_slot(quota, request.model_id, token, wait_for_slot, notices, on_notice)
+            except QuotaExceededError:
+                self._release(held)  # never sent
+                raise
         try:
             arn = self._start_with_quota_wait(
-                request, model_input, output, token, tags, wait_for_slot
+                request,
+                model_input,
+                output,
+                token,
+                tags,
+                max(wait_for_slot - (time.monotonic() - started), 0.0),
             )
         except (*_REJECTING, InvalidRequestError):
             self._release(held)  # refused or never sent: no job, nothing spent
+            self._job_ended(token)
             raise
         except AwsError as exc:
             if exc.code in _UNSENT_CODES:
                 self._release(held)
+            if exc.code in _UNSENT_CODES or isinstance(exc, (QuotaExceededError, ThrottledError)):
+                self._job_ended(token)  # no job was created: its slot is free
             raise
         kill_point("after-submit")
         hold_point()
@@ -373,6 +390,46 @@ class Submitting(Session):
         if self.cost_cap is not None:
             while held:
                 self.cost_cap.release(held.pop())
+
+    def _take_slot(
+        self,
+        quota: SharedQuota,
+        model_id: str,
+        token: str,
+        wait_for_slot: float,
+        notices: list[str],
+        on_notice: NoticeCallback | None,
+    ) -> None:
+        """A lease on one slot of the account's quota (shared through the ledger) for
+        this job, before it is sent: the same lease a batch takes (keyed by the token,
+        so a job a batch already holds a slot for gets that one). While the quota is
+        full it waits up to ``wait_for_slot`` seconds, saying so once; then the submit
+        is refused as the service would refuse it (:class:`QuotaExceededError`), its
+        row marked not sent so nothing stays reserved."""
+        region = self.region_for(model_id)
+
+        def on_full(notice: str) -> None:
+            if wait_for_slot > 0:
+                notice += f"; waiting up to {wait_for_slot:,.0f} s for a slot"
+            notices.append(notice)
+            if on_notice is not None:
+                on_notice(notice)
+
+        interval = max(0.05, min(2.0, 2.0 / max(self.time_scale, 1e-6)))
+        lease = quota.wait_for_slot(
+            model_id, region, token, timeout=wait_for_slot, interval=interval, on_full=on_full
+        )
+        if lease is not None:
+            return
+        exc = QuotaExceededError(
+            f"{quota.full_notice(model_id, region)}; no slot freed up"
+            + (f" in {wait_for_slot:,.0f} s" if wait_for_slot > 0 else "")
+            + "; nothing was sent",
+            hint="Run it again when a job has ended (`novareel jobs --status InProgress` "
+            "lists them), or wait for a slot (generate waits as long as --timeout).",
+        )
+        self._mark_rejected(token, exc, not_sent=True)
+        raise exc
 
     def _start_with_quota_wait(
         self,

@@ -139,6 +139,14 @@ class JobLeases(LedgerCore):
             db.execute("DELETE FROM quota_leases WHERE id = ?", (lease_id,))
 
     @locked
+    def release_item_lease(self, endpoint: str, item: str) -> None:
+        """Give back the slot of the job ``item`` names, whoever holds it: any process
+        that sees the job end (a later ``wait``, another MCP call) frees it, not only
+        the one that took it."""
+        with self._write() as db:
+            db.execute("DELETE FROM quota_leases WHERE endpoint = ? AND item = ?", (endpoint, item))
+
+    @locked
     def release_holder(self, holder: str) -> None:
         """Give back every slot ``holder`` still holds."""
         with self._write() as db:

@@ -303,7 +303,7 @@ class AgentTools(ServerSession):
             if plan.per_shot
             else f"this {plan.model.model_id} job"
         )
-        with self.api(plan.model.info.default_region) as api:
+        with self.api(plan.model.info.default_region, detached=not wait) as api:
             # The whole call up front (a storyboard of several jobs is refused before
             # its first shot); each job is reserved, and the session's cap checked
             # again against every process of the session, when it is submitted.
