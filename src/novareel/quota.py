@@ -235,13 +235,17 @@ class SharedQuota:
         timeout: float,
         interval: float,
         on_full: Callable[[str], None] | None = None,
+        reap: Callable[[], bool] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], object] = time.sleep,
     ) -> int | None:
         """A lease on one slot of (model, region) for the job ``item``, waiting up to
         ``timeout`` seconds while the quota is full (looking again every
         ``interval``); None when none freed up in time. ``on_full`` hears once, the
-        first time the quota is found full, what is being waited for.
+        first time the quota is found full, what is being waited for. ``reap`` is
+        asked each time the quota is full whether it freed a slot (the leases of jobs
+        that ended without anyone seeing it: ``generate --no-wait`` on a fast
+        endpoint); when it did, the lease is asked for again at once.
 
         Why here: a single job (``generate``, an MCP call) waits for its slot; a
         batch's loop asks :meth:`try_acquire` and goes on with other work. Both take
@@ -253,6 +257,8 @@ class SharedQuota:
             lease = self.try_acquire(model_id, region, item)
             if lease is not None:
                 return lease
+            if reap is not None and reap():
+                continue
             if on_full is not None and not told:
                 told = True
                 on_full(self.full_notice(model_id, region))

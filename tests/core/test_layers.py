@@ -65,6 +65,7 @@ ALLOWED: dict[str, set[str]] = {
         "connection",
         "local",
         "budget",
+        "quota",
         "when",
     },
     "when": {"errors"},

@@ -15,7 +15,6 @@ processes started together overlap unless one waits for the other.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.helpers import round_env
 
 from novareel.ledger import Ledger
 from novareel.ledger.backend import LEDGER_URL_ENV
@@ -34,17 +34,6 @@ SLOT = f"{V11}@us-east-1"
 ROUNDS = 2
 
 
-def _fresh_ledger(backend: str, new_target: Callable[[], Any], home: Path) -> dict[str, str]:
-    """A fresh ledger per round, migrated before the race."""
-    home.mkdir()
-    if backend != "postgres":
-        Ledger(home / "ledger.db").close()
-        return {}
-    url = str(new_target())
-    Ledger(url).close()
-    return {LEDGER_URL_ENV: url}
-
-
 def test_two_generates_with_a_quota_of_one_run_one_after_the_other(
     emulator: Any, tmp_path: Path, backend: str, new_target: Callable[[], Any]
 ) -> None:
@@ -52,15 +41,7 @@ def test_two_generates_with_a_quota_of_one_run_one_after_the_other(
         emulator.reset()
         emulator.configure(quotas={V11: 100}, submit_rate=0, render="fast", speed=12)
         home = tmp_path / f"home-{round_no}"
-        env = {
-            **os.environ,
-            "NOVAREEL_HOME": str(home),
-            "NOVAREEL_EMULATOR_URL": emulator.url,
-            "NOVAREEL_QUOTA": "1",
-            **_fresh_ledger(backend, new_target, home),
-        }
-        for name in ("NOVAREEL_TEST_KILL_AT", "NOVAREEL_TEST_HOLD_SUBMIT"):
-            env.pop(name, None)
+        env = round_env(emulator.url, home, backend, new_target, NOVAREEL_QUOTA="1")
         processes = [
             subprocess.Popen(
                 [
@@ -95,5 +76,5 @@ def test_two_generates_with_a_quota_of_one_run_one_after_the_other(
         said = [" ".join(job.get("notices", [])) + err for job, err in outputs]
         assert sum("concurrency quota" in text for text in said) == 1, said
         # Both slots were given back when the jobs ended.
-        with Ledger.open_default() if backend == "postgres" else Ledger(home / "ledger.db") as led:
+        with Ledger(env.get(LEDGER_URL_ENV) or home / "ledger.db") as led:
             assert led.leases_in_use(endpoint=emulator.url, model_id=V11, region="us-east-1") == 0

@@ -20,7 +20,6 @@ them accepted four jobs (sixteen per round, $7.68 on a $2.00 cap).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -30,8 +29,7 @@ from typing import Any
 
 import pytest
 
-from novareel.ledger import Ledger
-from novareel.ledger.backend import LEDGER_URL_ENV
+from tests.helpers import round_env
 
 pytestmark = pytest.mark.slow
 
@@ -81,19 +79,6 @@ SERVER = textwrap.dedent(
 )
 
 
-def _fresh_ledger(backend: str, new_target: Callable[[], Any], home: Path) -> dict[str, str]:
-    """A fresh ledger per round, migrated before the race (the race is the submits',
-    not the schema's): the round's new NOVAREEL_HOME on SQLite; a new schema on
-    PostgreSQL."""
-    if backend != "postgres":
-        home.mkdir()
-        Ledger(home / "ledger.db").close()
-        return {}
-    url = str(new_target())
-    Ledger(url).close()
-    return {LEDGER_URL_ENV: url}
-
-
 def test_one_session_never_passes_its_cap_across_processes_and_threads(
     emulator: Any, tmp_path: Path, backend: str, new_target: Callable[[], Any]
 ) -> None:
@@ -105,16 +90,14 @@ def test_one_session_never_passes_its_cap_across_processes_and_threads(
         # A quota and a submit rate that never refuse: only the session's cap may.
         emulator.configure(quotas={V11: 200}, submit_rate=0, render="fast")
         home = tmp_path / f"home-{round_no}"
-        env = {
-            **os.environ,
-            "NOVAREEL_HOME": str(home),
-            "NOVAREEL_EMULATOR_URL": emulator.url,
-            "NOVAREEL_MCP_SESSION": f"agent-round-{round_no}",
-            "NOVAREEL_QUOTA": "off",  # the quota's leases are not what this measures
-            **_fresh_ledger(backend, new_target, home),
-        }
-        for name in ("NOVAREEL_TEST_KILL_AT", "NOVAREEL_TEST_HOLD_SUBMIT"):
-            env.pop(name, None)
+        env = round_env(
+            emulator.url,
+            home,
+            backend,
+            new_target,
+            NOVAREEL_MCP_SESSION=f"agent-round-{round_no}",
+            NOVAREEL_QUOTA="off",  # the quota's leases are not what this measures
+        )
         processes = [
             subprocess.Popen(
                 [

@@ -22,20 +22,22 @@ from novareel.errors import (
     AwsError,
     ConflictError,
     InvalidRequestError,
+    LedgerError,
     NotFoundError,
     Problem,
     QuotaExceededError,
     ServiceValidationError,
     ThrottledError,
 )
-from novareel.jobs.session import Session, _utcnow
+from novareel.jobs.session import _utcnow
+from novareel.jobs.tracking import Tracking
 from novareel.models import (
     VideoRequest,
     submit_option_problems,
 )
 from novareel.results import JobResult
 from novareel.s3uri import OutputLocation, output_location
-from novareel.status import JobStatus
+from novareel.status import FINISHED_STATUSES, JobStatus
 
 if TYPE_CHECKING:
     from novareel.ledger import JobRecord
@@ -142,8 +144,9 @@ def identical_job_notice(record: JobRecord) -> str:
     )
 
 
-class Submitting(Session):
-    """:meth:`submit` and what it needs: fingerprints, budgets, quota waits, refusals."""
+class Submitting(Tracking):
+    """:meth:`submit` and what it needs: fingerprints, budgets, quota waits, refusals
+    (on :class:`Tracking`: a submit waiting for a slot looks at the jobs holding them)."""
 
     # -- submit --
 
@@ -417,7 +420,13 @@ class Submitting(Session):
 
         interval = max(0.05, min(2.0, 2.0 / max(self.time_scale, 1e-6)))
         lease = quota.wait_for_slot(
-            model_id, region, token, timeout=wait_for_slot, interval=interval, on_full=on_full
+            model_id,
+            region,
+            token,
+            timeout=wait_for_slot,
+            interval=interval,
+            on_full=on_full,
+            reap=lambda: self._reap_slots(quota, model_id, region, token),
         )
         if lease is not None:
             return
@@ -430,6 +439,34 @@ class Submitting(Session):
         )
         self._mark_rejected(token, exc, not_sent=True)
         raise exc
+
+    def _reap_slots(self, quota: SharedQuota, model_id: str, region: str, token: str) -> bool:
+        """Free the slots of jobs that ended without anyone seeing it; whether any was.
+
+        Why: a job nobody waits for (``generate --no-wait``, ``submit`` alone) keeps
+        its lease until some process sees it end; with the quota full, the jobs
+        holding the slots are looked at once (the ledger's answer, else one
+        GetAsyncInvoke each), and each one that ended gives its slot back (the
+        status is recorded, as ``novareel status`` would)."""
+        if self.ledger is None:
+            return False
+        freed = False
+        for item in self.ledger.lease_items(
+            endpoint=quota.endpoint, model_id=model_id, region=region
+        ):
+            record = self.ledger.find(item) if item != token else None
+            if record is None or not record.invocation_arn:
+                continue  # not this ledger's, or still in its submit round trip
+            if record.status in FINISHED_STATUSES or record.status == JobStatus.REJECTED:
+                self.ledger.release_item_lease(quota.endpoint, item)
+                freed = True
+                continue
+            try:
+                ended = self.status(str(record.id)).done  # records the end, frees the slot
+            except (AwsError, LedgerError):
+                continue
+            freed = freed or ended
+        return freed
 
     def _start_with_quota_wait(
         self,

@@ -139,6 +139,16 @@ class JobLeases(LedgerCore):
             db.execute("DELETE FROM quota_leases WHERE id = ?", (lease_id,))
 
     @locked
+    def lease_items(self, *, endpoint: str, model_id: str, region: str) -> list[str]:
+        """The jobs (client tokens) holding the unexpired leases of (endpoint, model,
+        region): what a submit waiting for a slot checks for jobs that ended unseen."""
+        rows = self.conn.execute(
+            f"SELECT item FROM quota_leases WHERE {_LIVE} AND item IS NOT NULL ORDER BY id",
+            (endpoint, model_id, region, to_iso(utc_now())),
+        ).fetchall()
+        return [str(r[0]) for r in rows]
+
+    @locked
     def release_item_lease(self, endpoint: str, item: str) -> None:
         """Give back the slot of the job ``item`` names, whoever holds it: any process
         that sees the job end (a later ``wait``, another MCP call) frees it, not only
