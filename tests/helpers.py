@@ -72,3 +72,40 @@ def record_timed_job(
     return ledger.record_status(
         job.id, "Completed", end_time=end, submit_time=start, time_scale=time_scale
     )
+
+
+def fresh_ledger(backend: str, new_target: Any, home: Path) -> dict[str, str]:
+    """The environment naming a fresh ledger for one round of a many-process test,
+    migrated before the race (so the race is the submits', not the schema's): the
+    round's new ``home`` (a NOVAREEL_HOME) holds it on SQLite; on PostgreSQL it is a
+    new schema (``new_target``, the conftest fixture), named by NOVAREEL_LEDGER_URL."""
+    from novareel.ledger import Ledger
+    from novareel.ledger.backend import LEDGER_URL_ENV
+
+    home.mkdir(parents=True, exist_ok=True)
+    if backend != "postgres":
+        Ledger(home / "ledger.db").close()
+        return {}
+    url = str(new_target())
+    Ledger(url).close()
+    return {LEDGER_URL_ENV: url}
+
+
+def process_env(home: Path, emulator_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a ``novareel`` process a test starts: this test's, with
+    ``home`` as NOVAREEL_HOME, the emulator, ``extra``, and no test-only kill or hold
+    points."""
+    import os
+
+    env = {**os.environ, "NOVAREEL_HOME": str(home), "NOVAREEL_EMULATOR_URL": emulator_url}
+    env.update(extra)
+    for name in ("NOVAREEL_TEST_KILL_AT", "NOVAREEL_TEST_HOLD_SUBMIT"):
+        env.pop(name, None)
+    return env
+
+
+def round_env(
+    emulator_url: str, home: Path, backend: str, new_target: Any, **extra: str
+) -> dict[str, str]:
+    """:func:`process_env` with the round's fresh ledger (:func:`fresh_ledger`)."""
+    return process_env(home, emulator_url, **extra, **fresh_ledger(backend, new_target, home))

@@ -122,8 +122,12 @@ def test_an_identical_job_older_than_the_window_does_not_count(
     assert accepted(emulator) == 2
 
 
-def test_any_difference_in_the_request_is_another_job(reel: VideoGenerator, emulator: Any) -> None:
+def test_any_difference_in_the_request_is_another_job(
+    reel: VideoGenerator, emulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Five jobs in flight at once: the service's quota and the client's shared one.
     emulator.configure(quotas={"amazon.nova-reel-v1:1": 10})
+    monkeypatch.setenv("NOVAREEL_QUOTA", "10")
     base = reel.submit(TextVideo("a fox", seed=1), OUTPUT, tags={"a": "1", "b": "2"})
     same = reel.submit(TextVideo("a fox", seed=1), OUTPUT, tags={"b": "2", "a": "1"})
     assert same.invocation_arn == base.invocation_arn  # tag order does not matter

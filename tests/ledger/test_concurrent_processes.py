@@ -21,7 +21,6 @@ the new row are one ``BEGIN IMMEDIATE`` transaction.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.helpers import process_env
 
 from novareel.ledger import Ledger
 from novareel.ledger.backend import LEDGER_URL_ENV
@@ -45,15 +45,7 @@ ROUNDS = 2
 
 
 def _env(home: Path, emulator_url: str, **extra: str) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "NOVAREEL_HOME": str(home),
-        "NOVAREEL_EMULATOR_URL": emulator_url,
-        **extra,
-    }
-    for name in ("NOVAREEL_TEST_KILL_AT", "NOVAREEL_TEST_HOLD_SUBMIT"):
-        env.pop(name, None)
-    return env
+    return process_env(home, emulator_url, **extra)
 
 
 def _run_together(commands: list[list[str]], env: dict[str, str]) -> list[tuple[int, str, str]]:

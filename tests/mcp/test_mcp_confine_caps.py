@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import os
 import threading
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
 from novareel.foundation.errors import BudgetExceededError, InvalidRequestError
-from novareel.mcp_server.caps import SpendGuard, cents
+from novareel.ledger import JobRecord, Ledger
+from novareel.limits.budget import reservation_check
+from novareel.mcp_server.caps import SESSION_ENV, SpendGuard, cents, session_name
 from novareel.mcp_server.confine import Root
 
 # --------------------------------------------------------------------------- the root
@@ -98,19 +103,57 @@ def test_cents_do_not_drift() -> None:
     assert cents(13.5) == 1350 and cents(0.48) == 48 and cents(0.005) == 1
 
 
-def test_no_cap_refuses_nothing() -> None:
+V11 = "amazon.nova-reel-v1:1"
+
+
+@pytest.fixture
+def ledger() -> Iterator[Ledger]:
+    with Ledger.open_default() as opened:
+        yield opened
+
+
+def _job(ledger: Ledger, guard: SpendGuard, usd: float, *, accept: bool = True) -> JobRecord:
+    """What VideoGenerator.submit does for one job of the session: reserve its row with the
+    session's cap checked in the transaction, then (``accept``) record the ARN."""
+    token = f"t-{uuid.uuid4().hex}"
+    record = ledger.reserve(
+        client_token=token,
+        model_id=V11,
+        task_type="TEXT_VIDEO",
+        request={"token": token},
+        output_uri="s3://b/o/",
+        duration_seconds=6,
+        seed=1,
+        estimated_cost_usd=usd,
+        check=lambda: reservation_check(
+            ledger, usd, endpoint=None, cost_cap=None, held=[], session_cap=guard.session_cap
+        ),
+        session_key=guard.key,
+    ).record
+    if accept:
+        record = ledger.mark_submitted(
+            record.id,
+            invocation_arn=f"arn:aws:bedrock:us-east-1:123456789012:async-invoke/{token[-12:]}",
+            submit_time=datetime.now(timezone.utc),
+        )
+    return record
+
+
+def test_no_cap_refuses_nothing_and_still_counts(ledger: Ledger) -> None:
     guard = SpendGuard()
     for _ in range(3):
-        guard.commit(guard.reserve(1000.0, "a job"))
-    snap = guard.snapshot()
+        _job(ledger, guard, 1000.0)
+    snap = guard.snapshot(ledger)
     assert snap["session_spent_usd"] == 3000.0 and snap["session_remaining_usd"] is None
+    assert snap["session"] == guard.key and guard.key.startswith("mcp-")
+    assert SpendGuard().key != guard.key  # each process its own session by default
 
 
-def test_per_call_cap_refuses_above_and_allows_exactly_the_cap() -> None:
+def test_per_call_cap_refuses_above_and_allows_exactly_the_cap(ledger: Ledger) -> None:
     guard = SpendGuard(per_call_usd=5.0, session_usd=100.0)
-    guard.commit(guard.reserve(5.0, "this job"))
+    guard.check(5.0, "this job", ledger)
     with pytest.raises(BudgetExceededError) as caught:
-        guard.reserve(5.01, "this job")
+        guard.check(5.01, "this job", ledger)
     exc = caught.value
     assert isinstance(exc, BudgetExceededError) and exc.exit_code == 2
     assert exc.limit == "max_cost" and exc.raise_with == ("--max-cost",)
@@ -119,50 +162,77 @@ def test_per_call_cap_refuses_above_and_allows_exactly_the_cap() -> None:
     assert "$5.01" in exc.message and "$5.00 per call" in exc.message
 
 
-def test_one_max_cost_caps_the_session_too() -> None:
+def test_one_max_cost_caps_the_session_too(ledger: Ledger) -> None:
     guard = SpendGuard(per_call_usd=1.0)
-    assert guard.snapshot()["session_max_cost_usd"] == 1.0
-    guard.commit(guard.reserve(0.48, "job 1"))
-    guard.commit(guard.reserve(0.48, "job 2"))
+    assert guard.snapshot(ledger)["session_max_cost_usd"] == 1.0
+    _job(ledger, guard, 0.48)
+    _job(ledger, guard, 0.48)
     with pytest.raises(BudgetExceededError) as caught:
-        guard.reserve(0.48, "job 3")
+        _job(ledger, guard, 0.48)  # refused inside the reservation: no row written
     refused = caught.value.to_dict()
     assert refused["limit"] == "session_max_cost" and refused["remaining_usd"] == 0.04
     assert refused["spent_usd"] == 0.96 and refused["raise_with"] == ["--session-max-cost"]
-    assert "$0.04 left" in caught.value.message
-    # What still fits, fits.
-    guard.commit(guard.reserve(0.04, "a sliver"))
-    assert guard.remaining() == 0
+    assert "$0.04 left" in caught.value.message and "--session" in (caught.value.hint or "")
+    assert len(ledger.list_jobs(limit=10)) == 2
+    with pytest.raises(BudgetExceededError):
+        guard.check(0.48, "job 3", ledger)  # the up-front check reads the same rows
+    _job(ledger, guard, 0.04)  # what still fits, fits
+    assert guard.remaining(ledger) == 0
 
 
-def test_a_separate_session_cap_allows_several_calls_under_the_call_cap() -> None:
+def test_a_separate_session_cap_allows_several_calls_under_the_call_cap(ledger: Ledger) -> None:
     guard = SpendGuard(per_call_usd=2.0, session_usd=5.0)
     for _ in range(2):
-        guard.commit(guard.reserve(2.0, "a job"))
+        _job(ledger, guard, 2.0)
     with pytest.raises(BudgetExceededError) as caught:
-        guard.reserve(2.0, "a job")
+        _job(ledger, guard, 2.0)
     assert caught.value.limit == "session_max_cost" and caught.value.remaining_usd == 1.0
     only_session = SpendGuard(session_usd=3.0)
     assert only_session.per_call is None
-    only_session.commit(only_session.reserve(3.0, "a job"))
+    _job(ledger, only_session, 3.0)  # another session: its own cap, not guard's spend
     with pytest.raises(BudgetExceededError):
-        only_session.reserve(0.01, "a job")
+        _job(ledger, only_session, 0.01)
 
 
-def test_reservations_hold_released_ones_return_and_settle_once() -> None:
+def test_pending_rows_hold_and_refused_ones_release(ledger: Ledger) -> None:
     guard = SpendGuard(session_usd=1.0)
-    held = guard.reserve(0.75, "job a")
-    assert guard.snapshot()["session_pending_usd"] == 0.75
+    held = _job(ledger, guard, 0.75, accept=False)  # Submitting: reserved
+    assert guard.snapshot(ledger)["session_pending_usd"] == 0.75
     with pytest.raises(BudgetExceededError):
-        guard.reserve(0.5, "job b")  # the pending 0.75 counts
-    guard.release(held)
-    guard.release(held)  # settled already: no double refund
-    assert guard.remaining() == 100
-    partial = guard.reserve(1.0, "four shots")
-    guard.commit(partial, 0.5)  # two of four shots were sent
-    guard.commit(partial)
-    snap = guard.snapshot()
+        _job(ledger, guard, 0.5)  # the pending 0.75 counts
+    ledger.mark_rejected(held.id, message="never sent", not_sent=True)
+    assert guard.remaining(ledger) == 100
+    _job(ledger, guard, 0.5)
+    snap = guard.snapshot(ledger)
     assert snap["session_spent_usd"] == 0.5 and snap["session_pending_usd"] == 0.0
+
+
+def test_a_named_session_is_one_cap_for_every_server_of_it(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = SpendGuard(session_usd=1.0, session="team-agent")
+    _job(ledger, first, 0.75)
+    # Another server process (or a restart) of the same session sees that spend.
+    monkeypatch.setenv(SESSION_ENV, "team-agent")
+    second = SpendGuard(session_usd=1.0)
+    assert second.key == "team-agent" and second.remaining(ledger) == 25
+    with pytest.raises(BudgetExceededError):
+        _job(ledger, second, 0.48)
+    assert SpendGuard(session_usd=1.0, session="other").remaining(ledger) == 100
+
+
+@pytest.mark.parametrize("bad", ["", "has space", "x" * 101, "naïve", "semi;colon"])
+def test_a_bad_session_name_is_refused_naming_where_it_came_from(
+    bad: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        session_name(bad)
+    assert caught.value.problems[0].field == "--session"
+    if bad:
+        monkeypatch.setenv(SESSION_ENV, bad)
+        with pytest.raises(InvalidRequestError) as caught:
+            session_name()
+        assert caught.value.problems[0].field == SESSION_ENV
 
 
 def test_concurrent_calls_cannot_both_slip_under_the_cap() -> None:
@@ -171,11 +241,12 @@ def test_concurrent_calls_cannot_both_slip_under_the_cap() -> None:
     barrier = threading.Barrier(8)
 
     def attempt() -> None:
-        barrier.wait()
-        try:
-            guard.reserve(3.0, "a job")
-        except BudgetExceededError:
-            return
+        with Ledger.open_default() as own:  # each call its own connection, as the tools
+            barrier.wait()
+            try:
+                _job(own, guard, 3.0)
+            except BudgetExceededError:
+                return
         granted.append(1)
 
     threads = [threading.Thread(target=attempt) for _ in range(8)]

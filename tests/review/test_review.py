@@ -331,3 +331,31 @@ def test_a_job_whose_s3_copy_is_gone_is_reviewed_from_its_download(
     assert refused.value.problems[0].field == "job"
     assert "no longer in S3" in str(refused.value)
     assert len(emulator.invocations()) == 1  # nothing more was sent
+
+
+def test_a_review_is_held_to_the_mcp_session_cap_and_carries_its_session(
+    emulator: Any, job: Any, local: list[str], tmp_path: Path
+) -> None:
+    """The session's cap is checked in the review's reservation transaction (as a
+    job's is), and the review row carries the session's key, so every server process
+    of that session counts it."""
+    from novareel.mcp_server.tools import AgentTools, ServerSettings
+
+    root = tmp_path / "root"
+    root.mkdir()
+    capped = AgentTools(
+        ServerSettings(root=root, local=True, session_max_cost_usd=0.004, session="team-a")
+    )
+    with pytest.raises(BudgetExceededError):
+        capped.review_job(str(job.ledger_id))  # ~$0.0055 estimated, over $0.004
+    assert emulator.invocations() == []
+    roomy = AgentTools(
+        ServerSettings(root=root, local=True, session_max_cost_usd=1.0, session="team-b")
+    )
+    payload = roomy.review_job(str(job.ledger_id))
+    assert len(emulator.invocations()) == 1
+    with Ledger() as ledger:
+        rows = ledger.conn.execute("SELECT session_key, status FROM reviews").fetchall()
+        assert [(r["session_key"], r["status"]) for r in rows] == [("team-b", "Completed")]
+        spent, pending = ledger.session_spend("team-b")
+    assert spent == pytest.approx(payload["cost_usd"], abs=1e-6) and pending == 0

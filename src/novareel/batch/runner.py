@@ -216,6 +216,9 @@ class BatchRunner:
             self.quota = shared if settings.shared else None
         else:
             self.quota = None
+        # VideoGenerator.submit takes its lease through the same holder: the item's own,
+        # taken in _take_slot (one job, one slot), or none when not shared.
+        api.quota = self.quota
         #: lease id held per item (state index) while it is submitted or in flight
         self._leases: dict[int, int] = {}
         # How soon a waiting item looks at the shared quota again. A slot another

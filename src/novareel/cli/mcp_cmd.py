@@ -36,7 +36,17 @@ def mcp_command(
         None,
         "--session-max-cost",
         metavar="USD",
-        help="Cap on everything this server process submits, in USD (default: --max-cost).",
+        help="Cap on everything the session submits, in USD (default: --max-cost); "
+        "counted in the ledger over every server process of the session.",
+    ),
+    session: str | None = typer.Option(
+        None,
+        "--session",
+        metavar="NAME",
+        help="The session --session-max-cost caps: every server started with the same "
+        "NAME on one ledger (other processes, other machines on a PostgreSQL ledger, "
+        "later restarts) shares one cap (else $NOVAREEL_MCP_SESSION, else this process "
+        "alone).",
     ),
     output_uri: str | None = typer.Option(
         None,
@@ -77,22 +87,22 @@ def mcp_command(
         endpoint_url=conn.endpoint_url,
         credentials_file=conn.credentials_file,
         output_uri=output_uri,
+        session=session,
     )
     tools = AgentTools(settings)
     tools.start()
     try:
         caps = tools.guard.snapshot()
         where = f"emulator {tools.emulator_url}" if tools.emulator_url else "AWS"
-        limit = (
-            f"${caps['max_cost_per_call_usd']:.2f} per call, "
-            f"${caps['session_max_cost_usd']:.2f} per session"
-            if caps["max_cost_per_call_usd"] is not None
-            else (
-                f"${caps['session_max_cost_usd']:.2f} per session"
-                if caps["session_max_cost_usd"] is not None
-                else "no cap (pass --max-cost)"
+        limit = "no cap (pass --max-cost)"
+        if caps["session_max_cost_usd"] is not None:
+            used = caps["session_spent_usd"] + caps["session_pending_usd"]
+            limit = (
+                f"${caps['session_max_cost_usd']:.2f} per session {caps['session']!r} "
+                f"(${used:.2f} used)"
             )
-        )
+            if caps["max_cost_per_call_usd"] is not None:
+                limit = f"${caps['max_cost_per_call_usd']:.2f} per call, {limit}"
         err_console.print(
             f"novareel MCP server on stdio: {where}, root {tools.root.path}, {limit}",
             highlight=False,

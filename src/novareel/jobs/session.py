@@ -35,7 +35,9 @@ from novareel.models import (
 
 if TYPE_CHECKING:
     from novareel.ledger import JobRecord, Ledger
+    from novareel.limits.budget import SessionCap
     from novareel.limits.expectations import Expectation
+    from novareel.limits.quota import SharedQuota
 
 log = logging.getLogger("novareel")
 
@@ -103,6 +105,13 @@ class Session:
         self._ledger: Ledger | None = None
         self.time_scale = time_scale
         self.cost_cap: CostCap | None = None if max_cost_usd is None else CostCap(max_cost_usd)
+        #: A cap shared by every process of one session (an MCP server's
+        #: ``--session-max-cost``), checked in the ledger's reservation transaction.
+        self.session_cap: SessionCap | None = None
+        # The account's quota shared through the ledger (see :attr:`quota`).
+        self._quota: SharedQuota | None = None
+        self._quota_decided = False
+        self._quota_owned = False
         #: True when the endpoint is an emulator that lives only inside this process
         #: (``--local`` with none running): its jobs die with it, so the ledger says so.
         self.emulator_owned = emulator_owned
@@ -135,7 +144,61 @@ class Session:
                 self._ledger = self._ledger_arg
         return self._ledger
 
+    # -- the account's quota --
+
+    @property
+    def quota(self) -> SharedQuota | None:
+        """This object's share of the account's concurrency quota (leases in the
+        ledger, :mod:`novareel.limits.quota`), made on first use; None when the quota is not
+        shared (``NOVAREEL_QUOTA=off``) or there is no ledger. Every submit takes a
+        lease on a slot before it sends (waiting for one while the quota is full) and
+        gives it back when the job ends, fails or is refused. A batch or the MCP
+        server sets its own holder here, so one job holds one slot."""
+        if not self._quota_decided:
+            from novareel.limits.quota import SharedQuota, quota_settings
+
+            settings = quota_settings()  # a bad NOVAREEL_QUOTA is refused, nothing sent
+            ledger = self.ledger
+            if settings.shared and ledger is not None:
+                endpoint = self.client.runtime_endpoint
+                self._quota = SharedQuota(ledger, endpoint=endpoint, settings=settings)
+                self._quota_owned = True
+            self._quota_decided = True
+        return self._quota
+
+    @quota.setter
+    def quota(self, holder: SharedQuota | None) -> None:
+        """Use ``holder`` (owned and closed by the caller; None: take no leases)."""
+        if self._quota_owned and self._quota is not None and self._quota is not holder:
+            self._quota.close()
+        self._quota = holder
+        self._quota_decided = True
+        self._quota_owned = False
+
+    def _job_ended(self, token: str | None, *, seen_end: bool = False) -> None:
+        """A job was never sent, or (``seen_end``) its end was just seen: free its
+        quota slot. Never sent: only this holder can have taken it. An end seen: the
+        lease is given back whichever process took it (``generate --no-wait``, then
+        ``novareel wait`` elsewhere), once per job (the caller sees the end once)."""
+        if token is None:
+            return
+        if self._quota is not None and token in self._quota.items:
+            self._quota.release_item(token)  # ours: one statement, as a batch does
+            return
+        if seen_end and self.ledger is not None:
+            from novareel.limits.quota import quota_settings
+
+            if self._quota is not None if self._quota_decided else quota_settings().shared:
+                endpoint = self.client.runtime_endpoint or ""
+                try:
+                    self.ledger.release_item_lease(endpoint, token)
+                except LedgerError as exc:  # it expires on its own
+                    log.warning("could not give back the quota slot of %s: %s", token, exc)
+
     def close(self) -> None:
+        if self._quota_owned and self._quota is not None:
+            # Leases of jobs still running are left to expire: they hold their slots.
+            self._quota.close()
         if self._ledger is not None and self._ledger_arg is None:
             self._ledger.close()
         self._ledger = None

@@ -21,6 +21,7 @@ from novareel.foundation.errors import (
     AwsError,
     ConflictError,
     InvalidRequestError,
+    LedgerError,
     NotFoundError,
     Problem,
     QuotaExceededError,
@@ -29,8 +30,9 @@ from novareel.foundation.errors import (
 )
 from novareel.foundation.results import JobResult
 from novareel.foundation.s3uri import OutputLocation, output_location
-from novareel.foundation.status import JobStatus
-from novareel.jobs.session import Session, _utcnow, result_of
+from novareel.foundation.status import FINISHED_STATUSES, JobStatus
+from novareel.jobs.session import _utcnow, result_of
+from novareel.jobs.tracking import Tracking
 from novareel.models import (
     VideoRequest,
     submit_option_problems,
@@ -39,6 +41,7 @@ from novareel.requests.compose import request_notices
 
 if TYPE_CHECKING:
     from novareel.ledger import JobRecord
+    from novareel.limits.quota import SharedQuota
 
 log = logging.getLogger("novareel")
 
@@ -141,8 +144,9 @@ def identical_job_notice(record: JobRecord, again_hint: str | None = "again=True
     return f"{said}. To pay for a new one on purpose: {again_hint}" if again_hint else said
 
 
-class Submitting(Session):
-    """:meth:`submit` and what it needs: fingerprints, budgets, quota waits, refusals."""
+class Submitting(Tracking):
+    """:meth:`submit` and what it needs: fingerprints, budgets, quota waits, refusals
+    (on :class:`Tracking`: a submit waiting for a slot looks at the jobs holding them)."""
 
     # -- submit --
 
@@ -192,6 +196,7 @@ class Submitting(Session):
         # Where it goes, decided (an explicit region that does not offer the model is
         # refused here) before anything is written or reserved.
         where = self.region_notices(request.model_id)
+        quota = self.quota  # a bad NOVAREEL_QUOTA is refused here, before any row
         described = request.describe()
         held: list[float] = []  # what the owner's cap holds for this submit
 
@@ -204,6 +209,7 @@ class Submitting(Session):
                 endpoint=self.client.runtime_endpoint,
                 cost_cap=self.cost_cap,
                 held=held,
+                session_cap=self.session_cap,
             )
 
         record = None
@@ -242,6 +248,7 @@ class Submitting(Session):
                         else _utcnow() - IDENTICAL_JOB_WINDOW
                     ),
                     check=check,
+                    session_key=self.session_cap.key if self.session_cap is not None else None,
                 )
             except BaseException:
                 self._release(held)
@@ -291,16 +298,31 @@ class Submitting(Session):
                 return self._result_from_record(record, notices=notices)
         hold_point()
 
+        started = time.monotonic()
+        if quota is not None:
+            try:
+                self._take_slot(quota, request.model_id, token, wait_for_slot, notices, on_notice)
+            except QuotaExceededError:
+                self._release(held)  # never sent
+                raise
         try:
             arn = self._start_with_quota_wait(
-                request, model_input, output, token, tags, wait_for_slot
+                request,
+                model_input,
+                output,
+                token,
+                tags,
+                max(wait_for_slot - (time.monotonic() - started), 0.0),
             )
         except (*_REJECTING, InvalidRequestError):
             self._release(held)  # refused or never sent: no job, nothing spent
+            self._job_ended(token)
             raise
         except AwsError as exc:
             if exc.code in _UNSENT_CODES:
                 self._release(held)
+            if exc.code in _UNSENT_CODES or isinstance(exc, (QuotaExceededError, ThrottledError)):
+                self._job_ended(token)  # no job was created: its slot is free
             raise
         kill_point("after-submit")
         hold_point()
@@ -368,6 +390,80 @@ class Submitting(Session):
         if self.cost_cap is not None:
             while held:
                 self.cost_cap.release(held.pop())
+
+    def _take_slot(
+        self,
+        quota: SharedQuota,
+        model_id: str,
+        token: str,
+        wait_for_slot: float,
+        notices: list[str],
+        on_notice: NoticeCallback | None,
+    ) -> None:
+        """A lease on one slot of the account's quota (shared through the ledger) for
+        this job, before it is sent: the same lease a batch takes (keyed by the token,
+        so a job a batch already holds a slot for gets that one). While the quota is
+        full it waits up to ``wait_for_slot`` seconds, saying so once; then the submit
+        is refused as the service would refuse it (:class:`QuotaExceededError`), its
+        row marked not sent so nothing stays reserved."""
+        region = self.region_for(model_id)
+
+        def on_full(notice: str) -> None:
+            if wait_for_slot > 0:
+                notice += f"; waiting up to {wait_for_slot:,.0f} s for a slot"
+            notices.append(notice)
+            if on_notice is not None:
+                on_notice(notice)
+
+        interval = max(0.05, min(2.0, 2.0 / max(self.time_scale, 1e-6)))
+        lease = quota.wait_for_slot(
+            model_id,
+            region,
+            token,
+            timeout=wait_for_slot,
+            interval=interval,
+            on_full=on_full,
+            reap=lambda: self._reap_slots(quota, model_id, region, token),
+        )
+        if lease is not None:
+            return
+        exc = QuotaExceededError(
+            f"{quota.full_notice(model_id, region)}; no slot freed up"
+            + (f" in {wait_for_slot:,.0f} s" if wait_for_slot > 0 else "")
+            + "; nothing was sent",
+            hint="Run it again when a job has ended (`novareel jobs --status InProgress` "
+            "lists them), or wait for a slot (generate waits as long as --timeout).",
+        )
+        self._mark_rejected(token, exc, not_sent=True)
+        raise exc
+
+    def _reap_slots(self, quota: SharedQuota, model_id: str, region: str, token: str) -> bool:
+        """Free the slots of jobs that ended without anyone seeing it; whether any was.
+
+        Why: a job nobody waits for (``generate --no-wait``, ``submit`` alone) keeps
+        its lease until some process sees it end; with the quota full, the jobs
+        holding the slots are looked at once (the ledger's answer, else one
+        GetAsyncInvoke each), and each one that ended gives its slot back (the
+        status is recorded, as ``novareel status`` would)."""
+        if self.ledger is None:
+            return False
+        freed = False
+        for item in self.ledger.lease_items(
+            endpoint=quota.endpoint, model_id=model_id, region=region
+        ):
+            record = self.ledger.find(item) if item != token else None
+            if record is None or not record.invocation_arn:
+                continue  # not this ledger's, or still in its submit round trip
+            if record.status in FINISHED_STATUSES or record.status == JobStatus.REJECTED:
+                self.ledger.release_item_lease(quota.endpoint, item)
+                freed = True
+                continue
+            try:
+                ended = self.status(str(record.id)).done  # records the end, frees the slot
+            except (AwsError, LedgerError):
+                continue
+            freed = freed or ended
+        return freed
 
     def _start_with_quota_wait(
         self,

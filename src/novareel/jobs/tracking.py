@@ -144,12 +144,18 @@ class Tracking(Session):
                 failure_type=LOCAL_EMULATOR_GONE,
                 failure_message=message,
             )
+        self._job_ended(record.client_token, seen_end=True)
         result = self._result_from_record(record, notices=[])
         if result.failure is not None:
             result = result.with_(failure=Failure(LOCAL_EMULATOR_GONE, message, None, advice))
         return JobFailedError(message, result=result, hint=advice)
 
     def _observe(self, status: InvocationStatus, record: JobRecord | None) -> JobResult:
+        ended = (
+            record is not None
+            and status.status in FINISHED_STATUSES
+            and record.status not in FINISHED_STATUSES
+        )
         failure = None
         if status.status == JobStatus.FAILED:
             failure = self._explain_failure(status)
@@ -166,6 +172,8 @@ class Tracking(Session):
             )
             if record.generation_seconds is not None:
                 self._expectations.clear()  # a new timed job: learn from it next time
+        if ended and record is not None:
+            self._job_ended(record.client_token, seen_end=True)  # its quota slot is free
         return self._result(status, record, failure)
 
     def _explain_failure(self, status: InvocationStatus) -> Failure:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
@@ -210,6 +211,26 @@ def _create_new(path: Path) -> None:
                 leftover.unlink()
 
 
+#: SQLite connections this process has open, per ledger file (its real path).
+_OPEN: dict[str, int] = {}
+_OPEN_LOCK = threading.Lock()
+
+
+class _Counted(sqlite3.Connection):
+    """A connection that counts itself in :data:`_OPEN` until it is closed."""
+
+    counted: str | None = None
+
+    def close(self) -> None:
+        super().close()
+        with _OPEN_LOCK:
+            key, self.counted = self.counted, None
+            if key is not None:
+                _OPEN[key] -= 1
+                if not _OPEN[key]:
+                    del _OPEN[key]
+
+
 def connect(path: Path | str) -> sqlite3.Connection:
     """Open the ledger's SQLite file at ``path`` (creating a new one if there is no
     file) with the ledger's settings. An existing file that is empty, truncated or
@@ -218,16 +239,26 @@ def connect(path: Path | str) -> sqlite3.Connection:
     ``":memory:"`` is accepted for throw-away databases (schema rendering, tests).
     """
     target = str(path)
+    key = None
     if target != ":memory:":
         file_path = Path(path)
         try:
             file_path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise LedgerError(f"cannot create the folder for the ledger at {file_path}") from exc
-        if not file_path.exists():
-            _create_new(file_path)
-        check_ledger_file(file_path)
-        _secure_file(file_path)
+        key = os.path.realpath(file_path)
+        with _OPEN_LOCK:
+            # Only while this process has no connection on the file: closing ANY
+            # descriptor of a file drops every POSIX lock the process holds on it,
+            # SQLite's included, and its WAL is then checkpointed or deleted under the
+            # other connections' feet (disk I/O errors, committed rows lost). A file
+            # already open here was checked when it was first opened.
+            if key not in _OPEN:
+                if not file_path.exists():
+                    _create_new(file_path)
+                check_ledger_file(file_path)
+                _secure_file(file_path)
+            _OPEN[key] = _OPEN.get(key, 0) + 1
     try:
         # check_same_thread=False: the Ledger serialises use of its connection with a
         # lock, so worker threads (parallel waits, downloads) may share one instance.
@@ -236,7 +267,17 @@ def connect(path: Path | str) -> sqlite3.Connection:
             isolation_level=None,
             timeout=BUSY_TIMEOUT_MS / 1000,
             check_same_thread=False,
+            factory=_Counted,
         )
+        conn.counted = key
+    except BaseException:
+        if key is not None:
+            with _OPEN_LOCK:
+                _OPEN[key] -= 1
+                if not _OPEN[key]:
+                    del _OPEN[key]
+        raise
+    try:
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys = ON")
@@ -250,6 +291,7 @@ def connect(path: Path | str) -> sqlite3.Connection:
         conn.close()
         raise
     except sqlite3.DatabaseError as exc:
+        conn.close()
         if disk_full(exc):
             raise full_disk_error(target) from exc
         raise LedgerError(

@@ -163,6 +163,24 @@ class JobLeases(LedgerCore):
         )
 
     @locked
+    def lease_items(self, *, endpoint: str, model_id: str, region: str) -> list[str]:
+        """The jobs (client tokens) holding the unexpired leases of (endpoint, model,
+        region): what a submit waiting for a slot checks for jobs that ended unseen."""
+        rows = self.conn.execute(
+            f"SELECT item FROM quota_leases WHERE {_LIVE} AND item IS NOT NULL ORDER BY id",
+            (endpoint, model_id, region, to_iso(utc_now())),
+        ).fetchall()
+        return [str(r[0]) for r in rows]
+
+    @locked
+    def release_item_lease(self, endpoint: str, item: str) -> None:
+        """Give back the slot of the job ``item`` names, whoever holds it: any process
+        that sees the job end (a later ``wait``, another MCP call) frees it, not only
+        the one that took it."""
+        with self._write() as db:
+            db.execute("DELETE FROM quota_leases WHERE endpoint = ? AND item = ?", (endpoint, item))
+
+    @locked
     def release_holder(self, holder: str) -> None:
         """Give back every slot ``holder`` still holds."""
         self._write_one("DELETE FROM quota_leases WHERE holder = ?", (holder,))

@@ -391,6 +391,18 @@ def m015_reviews(db: sqlite3.Connection) -> None:
 
 
 @migration
+def m016_session_key(db: sqlite3.Connection) -> None:
+    """Which capped session (an MCP server's ``--session``) reserved each job.
+
+    ``--session-max-cost`` caps everything one session submits; several server
+    processes (on PostgreSQL, several machines) may serve the same session, so what it
+    has spent is read from the rows holding its key, inside the reservation's write
+    transaction, not from one process's memory. NULL: no session (the CLI, scripts)."""
+    db.execute("ALTER TABLE jobs ADD COLUMN session_key TEXT")
+    db.execute("CREATE INDEX jobs_session_key ON jobs (session_key)")
+
+
+@migration
 def m018_endpoint_emulator(db: sqlite3.Connection) -> None:
     """Whether the endpoint a job was sent to answered as novareel's emulator.
 
@@ -409,5 +421,7 @@ def m019_review_emulator(db: sqlite3.Connection) -> None:
     """Whether the endpoint a review was sent to answered as novareel's emulator, as
     m018 records it for jobs: a review answered by the emulator is synthetic and free,
     one through a loopback proxy to AWS is paid. NULL for older rows (the loopback rule
-    stands for them)."""
+    stands for them). And which capped session reserved it (as m016 for jobs), so an
+    MCP server's ``--session-max-cost`` counts its reviews beside its jobs."""
     db.execute("ALTER TABLE reviews ADD COLUMN emulator INTEGER")
+    db.execute("ALTER TABLE reviews ADD COLUMN session_key TEXT")

@@ -141,6 +141,7 @@ class JobReviews(LedgerCore):
         question: str | None,
         check: Callable[[], None] | None = None,
         emulator: bool | None = None,
+        session_key: str | None = None,
     ) -> int:
         """Run the budget ``check`` and write the ``Submitting`` row, in one write
         transaction (the check reads spend through this ledger, reserved rows of every
@@ -150,8 +151,8 @@ class JobReviews(LedgerCore):
                 check()
             cursor = db.execute(
                 "INSERT INTO reviews (job_id, video, model_id, invoke_id, endpoint, status,"
-                " estimated_cost_usd, question, created_at, emulator)"
-                " VALUES (?, ?, ?, ?, ?, 'Submitting', ?, ?, ?, ?)",
+                " estimated_cost_usd, question, created_at, emulator, session_key)"
+                " VALUES (?, ?, ?, ?, ?, 'Submitting', ?, ?, ?, ?, ?)",
                 (
                     job_id,
                     video,
@@ -162,6 +163,7 @@ class JobReviews(LedgerCore):
                     question,
                     to_iso(utc_now()),
                     None if emulator is None else int(emulator),
+                    session_key,
                 ),
             )
             review_id = cursor.lastrowid

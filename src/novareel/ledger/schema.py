@@ -82,6 +82,10 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "origin": "Who recorded the job and where (m011): `user@host:NOVAREEL_HOME`, so a"
         " team sharing one PostgreSQL ledger sees whose job it is. NULL for older rows and"
         " for jobs adopted from the service.",
+        "session_key": "The capped session that reserved the job (m016): an MCP server's"
+        " `--session` (else one per server process). `--session-max-cost` counts every"
+        " Submitting, InProgress, Completed or Failed row of its key, whichever process or"
+        " machine wrote it. NULL: no session (the command line, scripts).",
         "status": f"{_STATUSES}. Only moves forward.",
         "duration_seconds": "Length of the video asked for.",
         "seed": "Seed sent to the model.",
@@ -162,6 +166,8 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "emulator": "1 when the endpoint answered as novareel's emulator at reserve time"
         " (m019; its review is synthetic and free), 0 when it did not; NULL for older rows:"
         " a loopback `endpoint` then means the emulator.",
+        "session_key": "The capped session that reserved the review (m019), as `jobs.session_key`:"
+        " `--session-max-cost` counts its reviews beside its jobs. NULL: no session.",
     },
 }
 

@@ -105,6 +105,28 @@ class JobSpend(LedgerCore):
         ]
 
     @locked
+    def session_spend(self, session_key: str) -> tuple[float, float]:
+        """(spent, pending) estimated USD of the capped session ``session_key`` (m016),
+        whichever process or machine reserved its rows: spent counts what the service
+        accepted (as :meth:`spend`), pending the ``Submitting`` rows (reserved, answer
+        not recorded yet). :meth:`Ledger.reserve`'s ``check`` reads it inside its write
+        transaction, so concurrent submits of one session are serialised on it."""
+        marks = ", ".join("?" for _ in SERVICE_STATUSES)
+        row = self.conn.execute(
+            "SELECT COALESCE(SUM(CASE WHEN status = 'Submitting' THEN 0.0"
+            " ELSE estimated_cost_usd END), 0.0),"
+            " COALESCE(SUM(CASE WHEN status = 'Submitting' THEN estimated_cost_usd"
+            " ELSE 0.0 END), 0.0)"
+            " FROM (SELECT status, estimated_cost_usd, invocation_arn, session_key FROM jobs"
+            " UNION ALL SELECT status, COALESCE(cost_usd, estimated_cost_usd),"
+            " CASE WHEN status = 'Completed' THEN 'review' END, session_key FROM reviews) s"
+            " WHERE session_key = ? AND (status = 'Submitting'"
+            f" OR (invocation_arn IS NOT NULL AND status IN ({marks})))",
+            (session_key, *SERVICE_STATUSES),
+        ).fetchone()
+        return float(row[0]), float(row[1])
+
+    @locked
     def generation_times(
         self, model_id: str, duration_seconds: int | None, endpoint: str | None, *, limit: int
     ) -> list[float]:

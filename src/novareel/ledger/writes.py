@@ -77,6 +77,7 @@ class JobWrites(LedgerCore):
         fingerprint: str | None = None,
         identical_since: datetime | None = None,
         check: Callable[[], None] | None = None,
+        session_key: str | None = None,
     ) -> Reservation:
         """THE reservation: in ONE write transaction (:meth:`_write`, ``BEGIN
         IMMEDIATE`` on SQLite), find what already stands for this submit, run the
@@ -91,7 +92,8 @@ class JobWrites(LedgerCore):
            may raise to refuse; nothing is written then.
         4. The row is written holding the fingerprint as ``dedupe_key`` (m010,
            UNIQUE), taken from the row that held it before (``--again``, or the older
-           job no longer stands).
+           job no longer stands), and ``session_key`` (m016: the capped session whose
+           spend ``check`` read through :meth:`session_spend`).
 
         Because 2-4 run under the write lock, two processes submitting the same
         request, or submitting against the same budget, are serialised: the second
@@ -172,9 +174,9 @@ class JobWrites(LedgerCore):
                         batch_id, batch_item, attempt, retry_of, created_at, updated_at,
                         output_bucket_owner, output_kms_key_id, endpoint,
                         name, out_dir, emulator_owned, fingerprint, dedupe_key, origin,
-                        emulator
+                        emulator, session_key
                     ) VALUES (?, ?, ?, ?, ?, 'Submitting', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-                        ?, ?, ?, ?, ?, ?, ?)
+                        ?, ?, ?, ?, ?, ?, ?, ?)
                     """
                     # the row as written, in the same statement (no SELECT after it)
                     + (" RETURNING *" if returning else ""),
@@ -203,6 +205,7 @@ class JobWrites(LedgerCore):
                         fingerprint,
                         self.origin,
                         None if emulator is None else int(emulator),
+                        session_key,
                     ),
                 )
             except sqlite3.IntegrityError as exc:

@@ -66,6 +66,7 @@ __all__ = [
     "Budget",
     "BudgetStatus",
     "CostCap",
+    "SessionCap",
     "SpendTotals",
     "budget_status",
     "check_max_cost",
@@ -495,6 +496,70 @@ class CostCap:
             self.spent_usd = max(self.spent_usd - amount, 0.0)
 
 
+def _cents(usd: float) -> int:
+    """Whole cents (estimates are rounded to cents, so ``0.1 + 0.2`` fits a ``0.3`` cap)."""
+    return round(usd * 100 + 1e-9)
+
+
+@dataclass(frozen=True)
+class SessionCap:
+    """A ceiling on everything one *session* submits, whichever process sends it.
+
+    An MCP server's ``--session-max-cost``: a session has a durable key (``--session``,
+    else one per server process), every job it reserves carries that key in the
+    ledger (m016), and :meth:`check` reads the session's spend from those rows
+    (:meth:`Ledger.session_spend`: accepted plus still ``Submitting``). It runs inside
+    :meth:`Ledger.reserve`'s write transaction (:func:`reservation_check`), so threads
+    of one server and several servers of one session, on one machine or many sharing
+    a PostgreSQL ledger, are serialised and cannot together pass the cap. A refused
+    or unsent submit leaves ``Submitting`` and so releases its estimate. Counted in
+    whole cents at the estimated AWS price, whatever the endpoint.
+    """
+
+    key: str
+    #: None: no cap, the key is only recorded (the session's spend can be shown)
+    limit_usd: float | None
+    name: str = "--session-max-cost"
+    #: how a person raises the cap (the refusal's hint)
+    hint: str | None = None
+
+    def spent(self, ledger: Ledger) -> tuple[float, float]:
+        """(accepted, pending) USD of this session, from the ledger."""
+        return ledger.session_spend(self.key)
+
+    def check(self, ledger: Ledger | None, estimate: float, *, what: str = "this job") -> None:
+        """Refuse (:class:`BudgetExceededError`, limit ``session_max_cost``) when
+        ``estimate`` does not fit in what the session has left."""
+        if self.limit_usd is None:
+            return
+        if ledger is None:
+            from novareel.foundation.errors import LedgerError
+
+            raise LedgerError(
+                f"{self.name} needs the job ledger: it is where the session's spend is kept",
+                hint="Create VideoGenerator without ledger=False.",
+            )
+        accepted, pending = self.spent(ledger)
+        used = _cents(accepted) + _cents(pending)
+        cap = _cents(self.limit_usd)
+        asked = _cents(estimate)
+        if used + asked <= cap:
+            return
+        left = max(cap - used, 0) / 100
+        raise BudgetExceededError(
+            f"{what} would cost ~{_money(asked / 100)} on AWS, but session {self.key!r} has "
+            f"{_money(left)} left of its {_money(cap / 100)} limit ({_money(used / 100)} "
+            "already submitted or reserved, by every process of the session); nothing "
+            "was sent",
+            limit="session_max_cost",
+            asked_usd=asked / 100,
+            limit_usd=cap / 100,
+            spent_usd=used / 100,
+            raise_with=(self.name,),
+            hint=self.hint,
+        )
+
+
 def reservation_check(
     ledger: Ledger | None,
     estimate: float,
@@ -503,14 +568,18 @@ def reservation_check(
     cost_cap: CostCap | None,
     held: list[float],
     what: str = "this job",
+    session_cap: SessionCap | None = None,
 ) -> None:
     """The budget check :meth:`Ledger.reserve` runs inside its write transaction:
     the owner's cap (``--max-cost``), reserved in memory and appended to ``held`` so
-    the caller can release it, then the standing budget against the ledger's spend,
-    reserved rows included. Either refusal rolls the reservation back."""
+    the caller can release it, then the session's cap and the standing budget
+    against the ledger's spend, reserved rows included. Either refusal rolls the
+    reservation back."""
     if cost_cap is not None:
         held.append(cost_cap.reserve(estimate, what=what))
     try:
+        if session_cap is not None:
+            session_cap.check(ledger, estimate, what=what)
         check_standing_budget(ledger, estimate, endpoint=endpoint, what=what)
     except BaseException:
         if cost_cap is not None and held:

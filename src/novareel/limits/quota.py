@@ -24,7 +24,8 @@ import logging
 import os
 import secrets
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -180,6 +181,8 @@ class SharedQuota:
         origin = getattr(ledger, "origin", "novareel")
         self.holder = f"{origin}:{os.getpid()}:{secrets.token_hex(4)}"
         self.held: set[int] = set()
+        #: the lease of each job (its client token) taken through this holder
+        self.items: dict[str, int] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -210,10 +213,73 @@ class SharedQuota:
         )
         if lease is not None:
             self._held(lease)
+            if item is not None:
+                self.items[item] = lease
         return lease
 
+    def wait_for_slot(
+        self,
+        model_id: str,
+        region: str,
+        item: str | None,
+        *,
+        timeout: float,
+        interval: float,
+        on_full: Callable[[str], None] | None = None,
+        reap: Callable[[], bool] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], object] = time.sleep,
+    ) -> int | None:
+        """A lease on one slot of (model, region) for the job ``item``, waiting up to
+        ``timeout`` seconds while the quota is full (looking again every
+        ``interval``); None when none freed up in time. ``on_full`` hears once, the
+        first time the quota is found full, what is being waited for. ``reap`` is
+        asked each time the quota is full whether it freed a slot (the leases of jobs
+        that ended without anyone seeing it: ``generate --no-wait`` on a fast
+        endpoint); when it did, the lease is asked for again at once.
+
+        Why here: a single job (``generate``, an MCP call) waits for its slot; a
+        batch's loop asks :meth:`try_acquire` and goes on with other work. Both take
+        the same lease, keyed by the job's token, so a job holds one slot whoever asks.
+        """
+        deadline = clock() + max(timeout, 0.0)
+        told = False
+        while True:
+            lease = self.try_acquire(model_id, region, item)
+            if lease is not None:
+                return lease
+            if reap is not None and reap():
+                continue
+            if on_full is not None and not told:
+                told = True
+                on_full(self.full_notice(model_id, region))
+            if clock() + interval > deadline:
+                return None
+            sleep(interval)
+
+    def full_notice(self, model_id: str, region: str) -> str:
+        """What a job waiting for a slot is waiting for (a notice, and the error's text)."""
+        return (
+            f"the account's concurrency quota for {model_id} in {region} is full: "
+            f"{self.quota(model_id)} job(s) in flight with every process sharing this "
+            f"ledger (quota from {self.settings.source(model_id)}; raise it with "
+            "NOVAREEL_QUOTA or [quota] in config.toml)"
+        )
+
+    def release_item(self, item: str) -> None:
+        """The job ``item`` names ended (or was never sent): give back its slot, if
+        this holder took one for it."""
+        lease = self.items.pop(item, None)
+        if lease is not None:
+            self.release(lease)
+
     def release(self, lease: int) -> None:
+        """Give a slot back (once: a lease already given back is not asked again)."""
+        if lease not in self.held:
+            return
         self.held.discard(lease)
+        for item in [k for k, v in self.items.items() if v == lease]:
+            self.items.pop(item, None)
         try:
             self.ledger.release_lease(lease)
         except LedgerError as exc:  # it expires on its own

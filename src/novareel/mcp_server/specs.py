@@ -48,6 +48,9 @@ class ServerSettings:
     endpoint_url: str | None = None
     credentials_file: str | None = None
     output_uri: str | None = None
+    #: the session whose --session-max-cost every job counts against (None:
+    #: NOVAREEL_MCP_SESSION, else one fresh session for this process)
+    session: str | None = None
 
 
 class VideoSpec(RequestSpec):

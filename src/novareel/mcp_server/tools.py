@@ -18,17 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from novareel.foundation.errors import (
-    AccessDeniedError,
     BudgetExceededError,
-    ConflictError,
     InvalidRequestError,
-    NotFoundError,
     Problem,
-    ServiceValidationError,
     WaitTimeoutError,
 )
 from novareel.foundation.status import JobStatus
-from novareel.mcp_server.caps import Reservation, SpendGuard
+from novareel.mcp_server.caps import SpendGuard
 from novareel.mcp_server.confine import Root
 from novareel.mcp_server.session import ServerSession
 from novareel.mcp_server.specs import (
@@ -48,16 +44,6 @@ if TYPE_CHECKING:
 
 __all__ = ["AgentTools", "Progress", "ServerSettings", "ShotSpec", "VideoSpec"]
 
-#: Errors after which the service is known not to have created a job (as in jobs.py).
-_NOT_CREATED = (
-    InvalidRequestError,
-    BudgetExceededError,
-    ServiceValidationError,
-    AccessDeniedError,
-    ConflictError,
-    NotFoundError,
-)
-
 
 class AgentTools(ServerSession):
     """The MCP tools as plain methods, sharing one root, one spend guard, one emulator
@@ -66,7 +52,10 @@ class AgentTools(ServerSession):
     def __init__(self, settings: ServerSettings) -> None:
         super().__init__(settings)
         self.root = Root(settings.root)
-        self.guard = SpendGuard(settings.max_cost_usd, settings.session_max_cost_usd)
+        self.guard = SpendGuard(
+            settings.max_cost_usd, settings.session_max_cost_usd, settings.session
+        )
+        self.session_cap = self.guard.session_cap
 
     # -- paths --
 
@@ -235,12 +224,12 @@ class AgentTools(ServerSession):
         from novareel.ledger import Ledger
         from novareel.limits.budget import budget_status, check_standing_budget
 
-        verdict: dict[str, Any] = {**self.guard.snapshot(), "within_caps": True}
         endpoint = self._local.url if self._local is not None else self.settings.endpoint_url
         with Ledger.open_default() as ledger:
+            verdict: dict[str, Any] = {**self.guard.snapshot(ledger), "within_caps": True}
             verdict["standing_budget"] = [s.to_dict() for s in budget_status(ledger)]
             try:
-                self.guard.check(usd, "this request")
+                self.guard.check(usd, "this request", ledger)
                 check_standing_budget(ledger, usd, endpoint=endpoint, what="this request")
             except BudgetExceededError as exc:
                 verdict.update(
@@ -313,27 +302,22 @@ class AgentTools(ServerSession):
             if plan.per_shot
             else f"this {plan.model.model_id} job"
         )
-        reservation = self.guard.reserve(plan.cost_usd, what)
-        try:
-            with self.api(plan.model.info.default_region) as api:
-                self._check_standing_budget(api, plan.cost_usd, what, spec.client_token)
-                if plan.per_shot:
-                    return self._run_per_shot(
-                        api, plan, location, spec, out_dir, timeout, progress, reservation
-                    )
-                submitted = self._submit(
-                    api, plan, location, spec, wait, timeout, notices, reservation
+        with self.api(plan.model.info.default_region, detached=not wait) as api:
+            # The whole call up front (a storyboard of several jobs is refused before
+            # its first shot); each job is reserved, and the session's cap checked
+            # again against every process of the session, when it is submitted.
+            self._check_caps(api, plan.cost_usd, what, spec.client_token)
+            if plan.per_shot:
+                return self._run_per_shot(api, plan, location, spec, out_dir, timeout, progress)
+            submitted = self._submit(api, plan, location, spec, wait, timeout, notices)
+            if not wait:
+                return self._job_payload(
+                    api,
+                    submitted,
+                    next_step=f"call wait_job with job={submitted.ledger_id} (then "
+                    "download_job), or get_job to look once",
                 )
-                if not wait:
-                    return self._job_payload(
-                        submitted,
-                        next_step=f"call wait_job with job={submitted.ledger_id} (then "
-                        "download_job), or get_job to look once",
-                    )
-                return self._wait_and_fetch(api, submitted, out_dir, timeout, progress)
-        finally:
-            if reservation.open:
-                self.guard.release(reservation)  # failed before anything was sent
+            return self._wait_and_fetch(api, submitted, out_dir, timeout, progress)
 
     def _submit(
         self,
@@ -344,42 +328,31 @@ class AgentTools(ServerSession):
         wait: bool,
         timeout: float,
         notices: list[str],
-        reservation: Reservation,
     ) -> JobResult:
-        """Send the one job, counting its price as spent unless it surely was not created."""
-        token = spec.client_token
-        resumed = bool(token and api.ledger is not None and api.ledger.token_accepted(token))
-        try:
-            submitted = api.submit(
-                plan.requests[0],
-                location,
-                client_token=spec.client_token,
-                tags=spec.tags or None,
-                wait_for_slot=timeout if wait else 0,
-            )
-        except _NOT_CREATED:
-            self.guard.release(reservation)
-            raise
-        except BaseException:
-            self.guard.commit(reservation)  # unknown outcome: the job may exist, count it
-            raise
-        if resumed:  # the token's job already existed: nothing new was paid for
-            self.guard.release(reservation)
-        else:
-            self.guard.commit(reservation)
+        """Send the one job (its row, holding the session's key, is what the session's
+        cap counts: released when refused or never sent, kept when it may exist)."""
+        submitted = api.submit(
+            plan.requests[0],
+            location,
+            client_token=spec.client_token,
+            tags=spec.tags or None,
+            wait_for_slot=timeout if wait else 0,
+        )
         # The submit repeats the request's own notices (prompt advice, image notes): once.
         return submitted.with_(notices=tuple(dict.fromkeys(tuple(notices) + submitted.notices)))
 
-    def _check_standing_budget(
+    def _check_caps(
         self, api: VideoGenerator, usd: float, what: str, token: str | None = None
     ) -> None:
-        """The whole call against the standing daily/monthly budget before the first
-        submit (the CLI's ``check_command``): a storyboard of several jobs is refused
-        up front, not midway. ``VideoGenerator.submit`` checks each job again."""
+        """The whole call against the server's caps and the standing daily/monthly
+        budget before the first submit (the CLI's ``check_command``): a storyboard of
+        several jobs is refused up front, not midway. ``VideoGenerator.submit`` checks each
+        job again, in the ledger's reservation transaction."""
         from novareel.limits.budget import check_standing_budget
 
         if token and api.ledger is not None and api.ledger.token_accepted(token):
             return  # resuming a job that exists sends nothing
+        self.guard.check(usd, what, api.ledger)
         check_standing_budget(api.ledger, usd, endpoint=api.client.runtime_endpoint, what=what)
 
     def _run_per_shot(
@@ -391,7 +364,6 @@ class AgentTools(ServerSession):
         out_dir: Path | None,
         timeout: float,
         progress: Progress | None,
-        reservation: Reservation,
     ) -> dict[str, Any]:
         """A storyboard on a model without multi-shot: the library's one per-shot
         runner (:func:`novareel.running.shotboard.run_storyboard`, as the CLI calls it), its
@@ -407,25 +379,20 @@ class AgentTools(ServerSession):
             if progress is not None:
                 progress(len(finished), total, f"shot {event.number}: {event.phase.value}")
 
-        try:
-            run = run_storyboard(
-                api,
-                plan.requests,
-                location,
-                tags=spec.tags or {},
-                out_dir=out_dir,
-                label=None if plan.source == "generate" else Path(plan.source).stem,
-                source=plan.source,
-                timeout=timeout,
-                notices=plan.notices,
-                on_event=on_event,
-                confine=lambda folder: self.root.confine(folder, "out"),
-            )
-        except BaseException:
-            self.guard.commit(reservation)  # some shots may have been sent: count them all
-            raise
-        self.guard.commit(reservation, run.summary.submitted_cost_usd)
-        result = {**run.to_dict(), "session": self.guard.snapshot()}
+        run = run_storyboard(
+            api,
+            plan.requests,
+            location,
+            tags=spec.tags or {},
+            out_dir=out_dir,
+            label=None if plan.source == "generate" else Path(plan.source).stem,
+            source=plan.source,
+            timeout=timeout,
+            notices=plan.notices,
+            on_event=on_event,
+            confine=lambda folder: self.root.confine(folder, "out"),
+        )
+        result = {**run.to_dict(), "session": self.guard.snapshot(api.ledger)}
         if not run.ok:
             result["next_step"] = (
                 "call generate_video again with the same storyboard: finished shots are "
@@ -462,12 +429,13 @@ class AgentTools(ServerSession):
             )
         except WaitTimeoutError as exc:
             return self._job_payload(
+                api,
                 exc.result.with_(notices=job.notices + exc.result.notices),
                 timed_out=True,
                 next_step=f"the job keeps running: call wait_job with job={ref} again",
             )
         finished = finished.with_(notices=job.notices + finished.notices)
-        return self._job_payload(finished)
+        return self._job_payload(api, finished)
 
     def _check_target(
         self, out_dir: Path, job: JobResult, api: VideoGenerator | None = None
@@ -494,7 +462,12 @@ class AgentTools(ServerSession):
             self.root.confine(folder, "out")
 
     def _job_payload(
-        self, job: JobResult, *, timed_out: bool = False, next_step: str | None = None
+        self,
+        api: VideoGenerator,
+        job: JobResult,
+        *,
+        timed_out: bool = False,
+        next_step: str | None = None,
     ) -> dict[str, Any]:
         payload = job.to_dict()
         payload.pop("request", None)  # the images inside would flood an agent's context
@@ -504,13 +477,13 @@ class AgentTools(ServerSession):
             payload["next_step"] = job.failure.advice
         elif next_step:
             payload["next_step"] = next_step
-        payload["session"] = self.guard.snapshot()
+        payload["session"] = self.guard.snapshot(api.ledger)
         return payload
 
     def get_job(self, job: str) -> dict[str, Any]:
         """A job's status, asked of the service once (ledger id, invocation id or ARN)."""
         with self.api() as api:
-            return self._job_payload(api.status(job))
+            return self._job_payload(api, api.status(job))
 
     def wait_job(
         self,
@@ -526,7 +499,7 @@ class AgentTools(ServerSession):
         with self.api() as api:
             current = api.status(job)
             if current.done and out_dir is None:
-                return self._job_payload(current)
+                return self._job_payload(api, current)
             return self._wait_and_fetch(api, current, out_dir, timeout, progress)
 
     def review_job(self, job: str, *, question: str | None = None) -> dict[str, Any]:
@@ -538,14 +511,11 @@ class AgentTools(ServerSession):
 
         with self.api() as api:
             plan = plan_review(api, job, question=question, files=False)
-            reservation = self.guard.reserve(plan.estimated_cost_usd, "this review")
-            try:
-                outcome = run_review(api, plan)
-            except BaseException:
-                self.guard.release(reservation)
-                raise
-            self.guard.commit(reservation, outcome.cost_usd)
-        return {**outcome.to_dict(), "session": self.guard.snapshot()}
+            # the per-call cap first; the session's cap and the standing budget are
+            # checked in the ledger's write transaction that reserves the review
+            self.guard.check(plan.estimated_cost_usd, "this review", api.ledger)
+            outcome = run_review(api, plan)
+            return {**outcome.to_dict(), "session": self.guard.snapshot(api.ledger)}
 
     def download_job(self, job: str, *, out: str | None = None) -> dict[str, Any]:
         """Fetch a finished job's files into ``<root>/<out>/<date>-<slug>-<invocation-id>/``."""
@@ -553,7 +523,7 @@ class AgentTools(ServerSession):
         with self.api() as api:
             current = api.status(job)
             self._check_target(out_dir, current, api)
-            return self._job_payload(api.download(job, out_dir))
+            return self._job_payload(api, api.download(job, out_dir))
 
     def list_jobs(
         self,

@@ -290,6 +290,7 @@ def run_review(
             cost_cap=cap,
             held=held,
             what="this review",
+            session_cap=api.session_cap,
         )
 
     ledger = api.ledger
@@ -304,6 +305,7 @@ def run_review(
             invoke_id=plan.invoke_id,
             endpoint=endpoint,
             emulator=on_emulator,
+            session_key=api.session_cap.key if api.session_cap is not None else None,
             estimated_cost_usd=plan.estimated_cost_usd,
             question=plan.question,
             check=check,
