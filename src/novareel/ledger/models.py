@@ -118,6 +118,20 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else to_iso(value)
 
 
+class RanOnEmulator:
+    """``ran_locally`` of a row that records its endpoint and the endpoint's answer
+    (m018/m019): one rule for jobs, spend rows and reviews."""
+
+    endpoint: str | None
+    emulator: bool | None
+
+    @property
+    def ran_locally(self) -> bool:
+        """True when it went to novareel's emulator: it cost nothing, and budgets and
+        spend reports leave it out (:func:`ran_on_emulator`)."""
+        return ran_on_emulator(self.emulator, self.endpoint)
+
+
 class _FieldsRecord:
     """A record whose JSON shape is exactly its fields, in their declared order."""
 
@@ -153,7 +167,7 @@ class BatchRecord(_FieldsRecord):
 
 
 @dataclass(frozen=True)
-class JobRecord:
+class JobRecord(RanOnEmulator):
     """Everything the ledger knows about one job (one submit, one client token)."""
 
     id: int
@@ -202,12 +216,6 @@ class JobRecord:
     #: Whether the endpoint answered as novareel's emulator at submit (m018); None
     #: for older rows.
     emulator: bool | None = None
-
-    @property
-    def ran_locally(self) -> bool:
-        """True when the job went to novareel's emulator: it cost nothing, and budgets
-        and spend reports leave it out (:func:`ran_on_emulator`)."""
-        return ran_on_emulator(self.emulator, self.endpoint)
 
     @property
     def not_sent(self) -> bool:
@@ -279,7 +287,7 @@ class JobRecord:
 
 
 @dataclass(frozen=True)
-class SpendRow:
+class SpendRow(RanOnEmulator):
     """Jobs the service accepted, in one group: how many, and their estimated price.
 
     A row is one (day, model, batch) group, with the fields not grouped on left None,
@@ -298,11 +306,6 @@ class SpendRow:
     #: Whether these jobs' endpoint answered as novareel's emulator (m018; None:
     #: rows recorded before the question was asked).
     emulator: bool | None = None
-
-    @property
-    def ran_locally(self) -> bool:
-        """True for jobs sent to novareel's emulator: free (:func:`ran_on_emulator`)."""
-        return ran_on_emulator(self.emulator, self.endpoint)
 
     def to_dict(self) -> dict[str, Any]:
         return {

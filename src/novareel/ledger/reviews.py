@@ -18,7 +18,7 @@ from typing import Any
 from novareel.foundation.errors import LedgerError
 from novareel.ledger.core import LedgerCore, locked
 from novareel.ledger.db import from_iso, to_iso, utc_now
-from novareel.ledger.models import ran_on_emulator
+from novareel.ledger.models import RanOnEmulator
 
 __all__ = ["REVIEW_STATUSES", "JobReviews", "ReviewRecord", "verdict_items"]
 
@@ -26,7 +26,7 @@ REVIEW_STATUSES = ("Submitting", "Completed", "Failed")
 
 
 @dataclass(frozen=True)
-class ReviewRecord:
+class ReviewRecord(RanOnEmulator):
     """One ``reviews`` row."""
 
     id: int
@@ -49,11 +49,6 @@ class ReviewRecord:
     #: Whether the endpoint answered as novareel's emulator when the review was
     #: reserved (m019); None for older rows.
     emulator: bool | None = None
-
-    @property
-    def ran_locally(self) -> bool:
-        """Answered by novareel's emulator: synthetic, and free."""
-        return ran_on_emulator(self.emulator, self.endpoint)
 
     def to_dict(self) -> dict[str, Any]:
         return {
