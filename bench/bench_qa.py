@@ -14,7 +14,12 @@ For each video, after one warm-up:
 * **qa** = ``novareel.media.qa.check_file`` with the job's expectations (decode every frame's
   luma, per-frame measures, SSIM of the first/last frames), what a download now adds;
 * **decode only** = PyAV decoding every frame and touching nothing: the floor of any
-  check that looks at every frame, so "qa - decode" is what the checks themselves cost.
+  check that looks at every frame, so "qa - decode" is what the checks themselves cost;
+* **demux only** = reading every packet's size and keyframe flag, no decode: what a
+  packet-size screen would cost (docs/qa.md "Cost" says why qa does not rely on one).
+
+Run the same script against another checkout's code with
+``PYTHONPATH=<checkout>/src .venv/bin/python bench/bench_qa.py`` (same measure both sides).
 
 CPU is ``time.process_time()`` (all threads of this process), wall ``perf_counter()``.
 The goal of issue 21 is qa under 10 % of a download's CPU.
@@ -125,7 +130,14 @@ def main() -> None:
                 with av.open(str(path)) as container:
                     return sum(1 for _ in container.decode(video=0))
 
+            def demux(path: Path = path) -> object:
+                import av
+
+                with av.open(str(path)) as container:
+                    return [(p.size, p.is_keyframe) for p in container.demux(video=0)]
+
             d_cpu, d_wall = timed(download, args.runs)
+            m_cpu, _ = timed(demux, args.runs)
             x_cpu, _ = timed(decode, args.runs)
             q_cpu, q_wall = timed(qa, args.runs)
             size = path.stat().st_size / 1e6
@@ -139,6 +151,7 @@ def main() -> None:
                     f"{statistics.median(q_cpu):.0f}",
                     f"{statistics.median(q_wall):.0f}",
                     f"{statistics.median(x_cpu):.0f}",
+                    f"{statistics.median(m_cpu):.1f}",
                     f"{share * 100:.0f} %",
                     check_file(path, want).verdict,
                 ]
@@ -155,6 +168,7 @@ def main() -> None:
                 "qa CPU ms p50",
                 "qa wall ms p50",
                 "decode only CPU ms p50",
+                "demux only CPU ms p50",
                 "qa / download CPU",
                 "verdict",
             ],
