@@ -141,6 +141,9 @@ def test_every_command_keeps_secrets_out_of_output_logs_and_ledger(
     board = tmp / "board.yaml"
     board.write_text("shots:\n  - text: one\n  - text: two\n")
     run("storyboard", "check", str(board), "--json")
+    # what the video shows (offline), and Nova 2 Lite's review of it (InvokeModel)
+    run("qa", video, "--json", expect=(0, 1))
+    run("review", job, *conn, "--json")
     # the gallery page holds prompts and (for videos left in S3) presigned links
     run("gallery", "-o", str(tmp / "gallery"), "--json")
     t.add("gallery page", (tmp / "gallery" / "index.html").read_text(encoding="utf-8"))
