@@ -165,15 +165,22 @@ def test_a_usual_option_the_model_refuses_is_named_by_its_config_key_not_a_flag(
     assert "--duration" not in result.stderr
 
 
-def test_the_price_line_names_the_default_model_and_where_it_came_from(
-    emulator: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+@pytest.fixture
+def cli_bucket(emulator: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    """Test credentials, the working folder in ``tmp_path`` and the emulator's bucket
+    ``cli-bucket``: what a CLI run against the emulator needs; returns its URL."""
     from tests.helpers import make_client
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.chdir(tmp_path)
     make_client(emulator.url).ensure_bucket("cli-bucket")
+    return str(emulator.url)
+
+
+def test_the_price_line_names_the_default_model_and_where_it_came_from(
+    emulator: Any, cli_bucket: str
+) -> None:
     run("models", "default", "luma-ray2")
     result = run(
         "generate", "a fox", "--endpoint-url", emulator.url,
@@ -321,14 +328,8 @@ def test_the_end_of_life_notice_suggests_choosing_the_default_once() -> None:
 
 
 def test_a_batch_run_names_the_default_model_before_sending(
-    emulator: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    emulator: Any, cli_bucket: str, tmp_path: Path
 ) -> None:
-    from tests.helpers import make_client
-
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.chdir(tmp_path)
-    make_client(emulator.url).ensure_bucket("cli-bucket")
     batch = tmp_path / "jobs.yaml"
     batch.write_text("defaults:\n  output_uri: s3://cli-bucket/v/\nitems:\n  - prompt: a fox\n")
     run("models", "default", "luma-ray2")

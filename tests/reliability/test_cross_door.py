@@ -644,11 +644,15 @@ def test_every_problem_at_once_with_the_output_location(
 def test_a_dry_run_refuses_an_explicit_region_that_does_not_offer_the_model() -> None:
     """``generate --dry-run --region eu-west-1 --model-id luma-ray2`` said OK while the
     real run refuses (Luma Ray 2 runs in us-west-2 only)."""
-    result = CliRunner().invoke(
-        app,
-        ["generate", "a fox", "--model-id", "luma-ray2", "--region", "eu-west-1",
-         "--dry-run", "--json", "--output-uri", OUTPUT],
-    )  # fmt: skip
+
+    def dry_run(region: str) -> Any:
+        return CliRunner().invoke(
+            app,
+            ["generate", "a fox", "--model-id", "luma-ray2", "--region", region,
+             "--dry-run", "--json", "--output-uri", OUTPUT],
+        )  # fmt: skip
+
+    result = dry_run("eu-west-1")
     assert result.exit_code == 2, result.output
     problems = json.loads(result.stdout)["problems"]
     assert [(p["flag"], p["field"], p["value"]) for p in problems] == [
@@ -656,9 +660,5 @@ def test_a_dry_run_refuses_an_explicit_region_that_does_not_offer_the_model() ->
     ]
     assert "us-west-2" in problems[0]["limit"]
     # the region that offers it is fine
-    fine = CliRunner().invoke(
-        app,
-        ["generate", "a fox", "--model-id", "luma-ray2", "--region", "us-west-2",
-         "--dry-run", "--json", "--output-uri", OUTPUT],
-    )  # fmt: skip
+    fine = dry_run("us-west-2")
     assert fine.exit_code == 0, fine.output
