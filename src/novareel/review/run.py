@@ -33,6 +33,7 @@ from novareel.foundation.errors import (
     NovaReelError,
     Problem,
 )
+from novareel.foundation.results import video_among
 from novareel.foundation.s3uri import S3Uri, parse_s3_uri
 from novareel.models.understanding import UnderstandingModel, get_understanding_model
 from novareel.review.prompt import (
@@ -185,12 +186,10 @@ def _still_in_s3(api: VideoGenerator, uri: str) -> bool:
 
 
 def _downloaded_copy(job: JobRecord) -> Path | None:
-    """The job's downloaded ``output.mp4``, if it is still where the ledger says."""
-    for name in job.local_files:
-        path = Path(name)
-        if path.name == "output.mp4" and path.is_file():
-            return path
-    return None
+    """The job's downloaded video (:func:`video_among` its files), if it is still
+    where the ledger says."""
+    found = video_among(job.local_files)
+    return Path(found) if found is not None and Path(found).is_file() else None
 
 
 def plan_review(
