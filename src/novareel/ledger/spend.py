@@ -26,13 +26,14 @@ _SPEND_FIELDS = {"day": "day", "model": "model_id", "batch": "batch_id"}
 #: What is paid for: jobs, and reviews (m015) shaped as jobs: a Completed review counts
 #: at the price of the tokens the service counted (its estimate if unknown), a
 #: Submitting one is reserved at its estimate, a Failed one (refused) counts nothing.
+#: Read by :meth:`JobSpend.spend` and :meth:`JobSpend.session_spend` alike.
 _PAID = (
     "(SELECT submit_time, created_at, model_id, batch_id, endpoint, estimated_cost_usd,"
-    " status, invocation_arn, emulator FROM jobs"
+    " status, invocation_arn, emulator, session_key FROM jobs"
     " UNION ALL SELECT created_at AS submit_time, created_at, model_id, NULL AS batch_id,"
     " endpoint, COALESCE(cost_usd, estimated_cost_usd) AS estimated_cost_usd, status,"
-    " CASE WHEN status = 'Completed' THEN 'review' END AS invocation_arn, emulator"
-    " FROM reviews) paid"
+    " CASE WHEN status = 'Completed' THEN 'review' END AS invocation_arn, emulator,"
+    " session_key FROM reviews) paid"
 )
 
 
@@ -117,10 +118,7 @@ class JobSpend(LedgerCore):
             " ELSE estimated_cost_usd END), 0.0),"
             " COALESCE(SUM(CASE WHEN status = 'Submitting' THEN estimated_cost_usd"
             " ELSE 0.0 END), 0.0)"
-            " FROM (SELECT status, estimated_cost_usd, invocation_arn, session_key FROM jobs"
-            " UNION ALL SELECT status, COALESCE(cost_usd, estimated_cost_usd),"
-            " CASE WHEN status = 'Completed' THEN 'review' END, session_key FROM reviews) s"
-            " WHERE session_key = ? AND (status = 'Submitting'"
+            f" FROM {_PAID} WHERE session_key = ? AND (status = 'Submitting'"
             f" OR (invocation_arn IS NOT NULL AND status IN ({marks})))",
             (session_key, *SERVICE_STATUSES),
         ).fetchone()
