@@ -78,3 +78,44 @@ def test_two_generates_with_a_quota_of_one_run_one_after_the_other(
         # Both slots were given back when the jobs ended.
         with Ledger(env.get(LEDGER_URL_ENV) or home / "ledger.db") as led:
             assert led.leases_in_use(endpoint=emulator.url, model_id=V11, region="us-east-1") == 0
+
+
+def test_a_no_wait_jobs_slot_stays_taken_until_a_batch_sees_it_end(
+    emulator: Any, tmp_path: Path, backend: str, new_target: Callable[[], Any]
+) -> None:
+    """``generate --no-wait`` ends while its job runs; its lease is handed over, not
+    left to expire, so it keeps its slot. A ``batch`` started next with a quota of one
+    must wait for that job (never two in flight on the service) and must not wait for
+    the hand-over's hours-long bound either: the batch looks at the handed-over
+    lease's job, sees it end, frees the slot and runs its items one after the other."""
+    emulator.configure(quotas={V11: 100}, submit_rate=0, render="fast", speed=12)
+    home = tmp_path / "home"
+    env = round_env(emulator.url, home, backend, new_target, NOVAREEL_QUOTA="1")
+    command = [sys.executable, "-m", "novareel"]
+    first = subprocess.run(
+        [*command, "generate", "A kite over dunes", "--model-id", V11, "--local", "--no-wait",
+         "--json"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert json.loads(first.stdout)["status"] == "InProgress"
+    with Ledger(env.get(LEDGER_URL_ENV) or home / "ledger.db") as led:
+        # The command has ended; its job's slot is still counted, by nobody's process.
+        assert led.lease_items(endpoint=emulator.url, model_id=V11, region="us-east-1",
+                               unwatched_only=True)  # fmt: skip
+    batch = tmp_path / "two.yaml"
+    batch.write_text(
+        "".join(f"- id: item-{i}\n  prompt: lantern {i} over a lake\n" for i in range(2)),
+        encoding="utf-8",
+    )
+    second = subprocess.run(
+        [*command, "batch", str(batch), "--local", "--no-download", "--json"],
+        env=env, capture_output=True, text=True, timeout=150,
+    )  # fmt: skip
+    assert second.returncode == 0, second.stderr[-2000:]
+    stats = emulator.stats()
+    assert stats["acceptedSubmissions"] == 3, stats
+    assert stats["maxInFlight"].get(SLOT) == 1, stats
+    with Ledger(env.get(LEDGER_URL_ENV) or home / "ledger.db") as led:
+        assert led.leases_in_use(endpoint=emulator.url, model_id=V11, region="us-east-1") == 0
+        assert led.get("1").status == "Completed"  # seen to end by the batch's look

@@ -12,7 +12,7 @@ import pytest
 
 from novareel.foundation.errors import InvalidRequestError
 from novareel.ledger import Ledger
-from novareel.limits.quota import QUOTA_ENV, SharedQuota, quota_settings
+from novareel.limits.quota import QUOTA_ENV, QuotaSettings, SharedQuota, quota_settings
 
 V11 = "amazon.nova-reel-v1:1"
 SLOT = {"endpoint": "http://127.0.0.1:1", "model_id": V11, "region": "us-east-1"}
@@ -132,6 +132,33 @@ def test_a_bad_quota_in_the_file_names_the_key(tmp_path: Path) -> None:
     with pytest.raises(InvalidRequestError) as caught:
         quota_settings({}, config)
     assert "[quota] default" in str(caught.value) + repr(caught.value.problems)
+
+
+def test_a_process_that_stops_hands_its_running_jobs_leases_over(ledger: Ledger) -> None:
+    """``generate --no-wait`` ends while its job still runs: the job's lease must keep
+    counting after the process's renewals stop (before, it expired a TTL later and a
+    second process sent a job into a slot the service still counted as taken), until
+    some process sees the job end and frees it by the job's token."""
+    settings = QuotaSettings(default=1)
+    first = SharedQuota(ledger, endpoint=SLOT["endpoint"], settings=settings, ttl=0.3)
+    assert first.try_acquire(V11, "us-east-1", "no-wait-job") is not None
+    first.close()  # the command ends; its job runs on
+    time.sleep(0.9)  # three of its TTLs: nobody renews it now
+    second = SharedQuota(ledger, endpoint=SLOT["endpoint"], settings=settings, ttl=0.3)
+    try:
+        assert second.try_acquire(V11, "us-east-1", "next-job") is None
+        assert ledger.leases_in_use(**SLOT) == 1
+        # Handed over: what a waiting submit (or a batch) looks at, and only that.
+        assert ledger.lease_items(**SLOT, unwatched_only=True) == ["no-wait-job"]
+        assert second.try_acquire(V11, "us-east-1", "next-job") is None
+        # Some process sees the job end: the slot is free for the next one.
+        ledger.release_item_lease(SLOT["endpoint"], "no-wait-job")
+        assert second.try_acquire(V11, "us-east-1", "next-job") is not None
+        assert ledger.lease_items(**SLOT, unwatched_only=True) == []
+    finally:
+        second.close()
+    # The waiting job's lease is handed over in turn (it was not given back).
+    assert ledger.lease_items(**SLOT, unwatched_only=True) == ["next-job"]
 
 
 def test_one_job_holds_one_slot_whoever_asks(ledger: Ledger) -> None:

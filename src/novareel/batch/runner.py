@@ -228,6 +228,8 @@ class BatchRunner:
         # 12). A tenth of it: one read of the count each time (~0.1 ms), after a
         # refusal only.
         self._lease_wait = max(0.005, min(self.poll_interval / 10, 0.5))
+        #: when the quota is full, the next look at the handed-over leases' jobs
+        self._unwatched_look_at = 0.0
 
     # -- public --
 
@@ -541,7 +543,9 @@ class BatchRunner:
             if self._clock() < self._slot_free_at:
                 return
             state = self._queue[0]
-            if not self._take_slot(state):
+            if not self._take_slot(state) and not (
+                self._free_unwatched_slots(state) and self._take_slot(state)
+            ):
                 # Every slot of the account's quota is taken (by this process or
                 # another on the ledger): look again soon, or when a job of ours ends.
                 self._slot_free_at = self._clock() + self._lease_wait
@@ -586,6 +590,19 @@ class BatchRunner:
             return False
         self._leases[state.index] = lease
         return True
+
+    def _free_unwatched_slots(self, state: ItemState) -> bool:
+        """With the quota full, look (at most once a poll interval) at the jobs whose
+        leases were handed over by processes that have ended (``generate --no-wait``,
+        a stopped run): any that ended gives its slot back. Why: nobody else polls
+        those jobs, so without this look their slots would stay taken for hours."""
+        if self.quota is None or self._clock() < self._unwatched_look_at:
+            return False
+        self._unwatched_look_at = self._clock() + self.poll_interval
+        model = state.item.request.model_id
+        return self.api.free_ended_slots(
+            self.quota, model, self.api.region_for(model), unwatched_only=True
+        )
 
     def _give_back(self, state: ItemState) -> None:
         """The item's job ended, or was never accepted: its slot is free for anyone."""

@@ -21,6 +21,7 @@ from novareel.foundation.errors import (
     AwsError,
     ConflictError,
     InvalidRequestError,
+    JobFailedError,
     LedgerError,
     NotFoundError,
     Problem,
@@ -423,7 +424,7 @@ class Submitting(Tracking):
             timeout=wait_for_slot,
             interval=interval,
             on_full=on_full,
-            reap=lambda: self._reap_slots(quota, model_id, region, token),
+            reap=lambda: self.free_ended_slots(quota, model_id, region, token),
         )
         if lease is not None:
             return
@@ -437,19 +438,34 @@ class Submitting(Tracking):
         self._mark_rejected(token, exc, not_sent=True)
         raise exc
 
-    def _reap_slots(self, quota: SharedQuota, model_id: str, region: str, token: str) -> bool:
+    def free_ended_slots(
+        self,
+        quota: SharedQuota,
+        model_id: str,
+        region: str,
+        token: str | None = None,
+        *,
+        unwatched_only: bool = False,
+    ) -> bool:
         """Free the slots of jobs that ended without anyone seeing it; whether any was.
 
-        Why: a job nobody waits for (``generate --no-wait``, ``submit`` alone) keeps
-        its lease until some process sees it end; with the quota full, the jobs
-        holding the slots are looked at once (the ledger's answer, else one
-        GetAsyncInvoke each), and each one that ended gives its slot back (the
-        status is recorded, as ``novareel status`` would)."""
+        Why: a job nobody waits for (``generate --no-wait``, ``submit`` alone, a run
+        stopped at its time limit) keeps its lease until some process sees it end;
+        with the quota full, the jobs holding the slots are looked at once (the
+        ledger's answer, else one GetAsyncInvoke each), and each one that ended gives
+        its slot back (the status is recorded, as ``novareel status`` would). A job
+        the service no longer knows (an emulator that restarted) holds no slot there
+        either. ``token`` is the asking job's own (skipped); ``unwatched_only`` looks
+        only at the leases handed over by processes that have ended (a batch asks
+        that way: the leases of live processes are freed by their own polls)."""
         if self.ledger is None:
             return False
         freed = False
         for item in self.ledger.lease_items(
-            endpoint=quota.endpoint, model_id=model_id, region=region
+            endpoint=quota.endpoint,
+            model_id=model_id,
+            region=region,
+            unwatched_only=unwatched_only,
         ):
             record = self.ledger.find(item) if item != token else None
             if record is None or not record.invocation_arn:
@@ -460,6 +476,13 @@ class Submitting(Tracking):
                 continue
             try:
                 ended = self.status(str(record.id)).done  # records the end, frees the slot
+            except (NotFoundError, ServiceValidationError, JobFailedError) as exc:
+                # Unknown to the service (GetAsyncInvoke answers an unknown ARN either
+                # way; a local job's emulator restarted): no slot is taken there.
+                if isinstance(exc, ServiceValidationError) and not record.ran_locally:
+                    continue
+                self.ledger.release_item_lease(quota.endpoint, item)
+                ended = True
             except (AwsError, LedgerError):
                 continue
             freed = freed or ended

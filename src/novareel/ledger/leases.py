@@ -15,6 +15,13 @@ take the last slot. The holder renews its leases while its jobs run
 renewing, and its leases stop counting at ``expires_at`` (a short TTL), so a crash
 frees its slots within a minute.
 
+A holder that stops on purpose while its jobs still run (``generate --no-wait``, a
+batch stopped at its time limit, an MCP server that exits) hands their leases over
+(:meth:`hand_over_leases`): they stay counted, as the jobs still hold their slots on
+the service, until some process sees a job end (any ``status``/``wait``, or a submit
+waiting for a slot looking at the jobs that hold them: :meth:`lease_items`) or, at the
+latest, :data:`UNWATCHED_LEASE_SECONDS` later.
+
 Times are the writer's clock (ISO-8601 UTC text, fixed width, compared as text on
 both backends); machines sharing a PostgreSQL ledger need clocks within a few seconds
 of each other (NTP), well inside the TTL.
@@ -28,10 +35,17 @@ from novareel.foundation.errors import LedgerError
 from novareel.ledger.core import LedgerCore, locked
 from novareel.ledger.db import to_iso, utc_now
 
-__all__ = ["LEASE_TTL_SECONDS", "JobLeases"]
+__all__ = ["LEASE_TTL_SECONDS", "UNWATCHED_HOLDER", "UNWATCHED_LEASE_SECONDS", "JobLeases"]
 
 #: How long a lease counts without being renewed (its holder renews every third).
 LEASE_TTL_SECONDS = 60.0
+#: The holder of the leases of jobs nobody is waiting for (their process has ended).
+UNWATCHED_HOLDER = "unwatched"
+#: How long such a lease counts at the latest: longer than a job runs on the service
+#: (Nova Reel's two-minute videos take about 17 minutes, Ray 2's a few), with room for
+#: a queue. Not a guess at when it ends: it is freed as soon as any process sees the
+#: job end; this bound only frees a slot whose job no process can look at any more.
+UNWATCHED_LEASE_SECONDS = 2 * 3600.0
 
 _LIVE = "endpoint = ? AND model_id = ? AND region = ? AND expires_at >= ?"
 
@@ -152,6 +166,19 @@ class JobLeases(LedgerCore):
         return max(int(cursor.rowcount), 0)
 
     @locked
+    def hand_over_leases(self, holder: str, *, ttl: float = UNWATCHED_LEASE_SECONDS) -> int:
+        """``holder`` stops while the jobs of its leases still run: the leases become
+        :data:`UNWATCHED_HOLDER`'s, counted until some process sees each job end, or
+        for ``ttl`` seconds at the latest; how many were handed over. Why: letting
+        them expire a minute after the process ends would let other processes send
+        jobs into slots the service still counts as taken. One statement."""
+        cursor = self._write_one(
+            "UPDATE quota_leases SET holder = ?, expires_at = ? WHERE holder = ?",
+            (UNWATCHED_HOLDER, to_iso(utc_now() + timedelta(seconds=ttl)), holder),
+        )
+        return max(int(cursor.rowcount), 0)
+
+    @locked
     def release_lease(self, lease_id: int) -> None:
         """Give a slot back (its job ended, or was never sent), and delete expired
         leases on the way (they count for nothing; the table stays small). One
@@ -163,12 +190,18 @@ class JobLeases(LedgerCore):
         )
 
     @locked
-    def lease_items(self, *, endpoint: str, model_id: str, region: str) -> list[str]:
+    def lease_items(
+        self, *, endpoint: str, model_id: str, region: str, unwatched_only: bool = False
+    ) -> list[str]:
         """The jobs (client tokens) holding the unexpired leases of (endpoint, model,
-        region): what a submit waiting for a slot checks for jobs that ended unseen."""
+        region): what a submit waiting for a slot checks for jobs that ended unseen.
+        ``unwatched_only``: only the handed-over ones (:meth:`hand_over_leases`),
+        whose jobs no running process is polling."""
+        holder = " AND holder = ?" if unwatched_only else ""
         rows = self.conn.execute(
-            f"SELECT item FROM quota_leases WHERE {_LIVE} AND item IS NOT NULL ORDER BY id",
-            (endpoint, model_id, region, to_iso(utc_now())),
+            f"SELECT item FROM quota_leases WHERE {_LIVE} AND item IS NOT NULL{holder} ORDER BY id",
+            (endpoint, model_id, region, to_iso(utc_now()))
+            + ((UNWATCHED_HOLDER,) if unwatched_only else ()),
         ).fetchall()
         return [str(r[0]) for r in rows]
 

@@ -135,12 +135,13 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "model_id": "The model whose quota the lease counts against.",
         "region": "The region whose quota the lease counts against.",
         "holder": "The process holding it (`user@host:pid:random`); it renews its leases"
-        " while it runs.",
+        " while it runs. `unwatched`: handed over by a process that ended while the"
+        " job ran (freed when any process sees the job end).",
         "item": "The job the slot is for (its client token): one job holds one slot,"
         " whichever process asks.",
         "acquired_at": "When it was taken (ISO-8601 UTC).",
         "expires_at": "When it stops counting unless renewed (ISO-8601 UTC): a process that"
-        " died frees its slots by then.",
+        " died frees its slots by then; a handed-over lease counts two hours at most.",
     },
     "reviews": {
         "id": "Review id.",

@@ -286,11 +286,20 @@ class SharedQuota:
             log.warning("could not give back quota lease %s: %s", lease, exc)
 
     def close(self) -> None:
-        """Stop renewing. Leases still held (jobs still running when a run stops at
-        its time limit) are left to expire: their jobs still occupy the slots."""
+        """Stop renewing, and hand over the leases still held (jobs still running:
+        ``--no-wait``, a run stopped at its time limit): their jobs still occupy the
+        slots on the service, so the leases keep counting until some process sees
+        the jobs end (:meth:`~novareel.ledger.leases.JobLeases.hand_over_leases`)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        if self.held:
+            try:
+                self.ledger.hand_over_leases(self.holder)
+            except LedgerError as exc:  # they expire within a TTL, as after a crash
+                log.warning("could not hand over quota leases: %s", exc)
+            self.held.clear()
+            self.items.clear()
 
     def _held(self, lease: int) -> None:
         self.held.add(lease)
