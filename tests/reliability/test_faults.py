@@ -53,11 +53,14 @@ def _assert_whole_download(folder: Path, s3_client: Any, invocation_id: str) -> 
 
 
 def test_half_of_submits_throttled_every_job_submitted_exactly_once(
-    emulator: Any, tmp_path: Path
+    emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Seed 91 throttles exactly half of the 16 calls that 8 submits make, never more
-    # than twice in a row; the quota is raised so only throttling is in play.
+    # than twice in a row; the quota is raised, on the service and in the ledger's
+    # shared quota (else the 4th submit waits for one of the first three jobs to end,
+    # which on a loaded machine they had not), so only throttling is in play.
     emulator.configure(quotas={"amazon.nova-reel-v1:1": 50})
+    monkeypatch.setenv("NOVAREEL_QUOTA", "50")
     emulator.fail_calls(
         "StartAsyncInvoke", "ThrottlingException", count=None, probability=0.5, seed=91
     )
