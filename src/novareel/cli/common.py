@@ -40,7 +40,6 @@ LOCAL = typer.Option(
     "--local",
     help="Use the local emulator (NOVAREEL_EMULATOR_URL, else start one for this command).",
 )
-JSON = typer.Option(False, "--json", help="Print one JSON document with snake_case keys.")
 
 
 #: How ``generate`` spells the fields that are not the request's (where the video goes,

@@ -17,7 +17,7 @@ from typing import Any
 
 import typer
 
-from novareel.cli.app import JSON_HELP, app, console, emit_json, handle_errors
+from novareel.cli.app import JSON_OUTPUT, app, console, emit_json, handle_errors
 from novareel.foundation.errors import InvalidRequestError, Problem
 
 #: Items with findings listed in the batch summary (the rest: `jobs show`).
@@ -98,7 +98,7 @@ def qa_command(
     loop: bool = typer.Option(
         False, "--loop", help="File only: the video should loop (last frame = first)."
     ),
-    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
+    json_output: bool = JSON_OUTPUT,
 ) -> None:
     """Check what a video shows: black, frozen, flashes, loop seam, keyframes, size.
 
