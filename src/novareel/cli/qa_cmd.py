@@ -116,9 +116,9 @@ def qa_command(
             end_image=_read_image(end_image, "--end-image"),
         )
     else:
-        from novareel.foundation.results import video_among
         from novareel.jobs.quality import expectations_for
         from novareel.ledger import Ledger
+        from novareel.models import video_name
 
         if start_image or end_image or loop:
             raise InvalidRequestError(
@@ -139,8 +139,8 @@ def qa_command(
                     value=target,
                 )
             )
-        video = video_among(record.local_files)
-        if video is None or not Path(video).is_file():
+        video = record.downloaded_video(video_name(record.model_id))
+        if video is None:
             raise InvalidRequestError(
                 Problem(
                     "target",
@@ -149,7 +149,7 @@ def qa_command(
                     value=target,
                 )
             )
-        path, job_id = Path(video), record.id
+        path, job_id = video, record.id
         want = expectations_for(record.model_id, record.request, record.duration_seconds)
     report = check_file(path, want)
     verdict = report.to_dict()
