@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 
 from novareel.cli.app import JSON_HELP, app, emit_json, err_console
-from novareel.cli.common import CONNECTION, Connection, connected_command
+from novareel.cli.common import CONNECTION, Connection, connected_command, output_uri_option
 
 INSTALL_HINT = "pip install 'novareel[mcp]'"
 
@@ -48,12 +48,7 @@ def mcp_command(
         "later restarts) shares one cap (else $NOVAREEL_MCP_SESSION, else this process "
         "alone).",
     ),
-    output_uri: str | None = typer.Option(
-        None,
-        "--output-uri",
-        help="s3://bucket/folder/ for jobs' files (else $NOVAREEL_OUTPUT_URI; --local: "
-        "the emulator's bucket).",
-    ),
+    output_uri: str | None = output_uri_option("s3://bucket/folder/ for jobs' files"),
     conn: Connection = CONNECTION,
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP + " (startup errors only)"),
 ) -> None:
