@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from novareel.batch.file import BatchFile, BatchItem
 from novareel.batch.identity import content_hash
 from novareel.batch.outcomes import ItemPhase
+from novareel.foundation.arns import invocation_id_from_arn
 from novareel.foundation.errors import NovaReelError
 from novareel.foundation.results import Failure
 from novareel.models import find_model, get_model
@@ -93,7 +94,7 @@ class ItemState:
 
     @property
     def invocation_id(self) -> str | None:
-        return self.invocation_arn.rsplit("/", 1)[-1] if self.invocation_arn else None
+        return invocation_id_from_arn(self.invocation_arn)
 
 
 def retryable(failure: Failure | None, model_id: str) -> bool:

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import PurePath
 from typing import Any
 
+from novareel.foundation.arns import invocation_id_from_arn
 from novareel.foundation.status import FINISHED_STATUSES
 
 #: What to do about each failureType Nova Reel writes into its status file.
@@ -154,9 +155,7 @@ class JobResult:
     @property
     def invocation_id(self) -> str | None:
         """The 12-character id at the end of the invocation ARN."""
-        if not self.invocation_arn:
-            return None
-        return self.invocation_arn.rsplit("/", 1)[-1]
+        return invocation_id_from_arn(self.invocation_arn)
 
     @property
     def video_path(self) -> str | None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import pathname2url
 
+from novareel.foundation.arns import arn_region
 from novareel.foundation.errors import NovaReelError
 from novareel.foundation.results import VIDEO_SUFFIXES
 from novareel.foundation.s3uri import S3Uri
@@ -35,12 +36,6 @@ Presigner = Callable[[JobRecord, S3Uri, "str | None"], str]
 _SHEET_PATTERN = re.compile(r"(contact|sheet)", re.IGNORECASE)
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 _CSP_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
-
-
-def _region_of(arn: str | None) -> str | None:
-    """The region an invocation ARN names (arn:aws:bedrock:REGION:account:...)."""
-    parts = (arn or "").split(":")
-    return parts[3] if len(parts) > 4 and parts[3] else None
 
 
 #: A shot's file in a per-shot storyboard's folder (novareel.running.shotboard's layout).
@@ -305,7 +300,7 @@ class MediaLinks:
             )
             return media
         try:
-            url = self.presigner(record, uri, _region_of(record.invocation_arn))
+            url = self.presigner(record, uri, arn_region(record.invocation_arn))
         except NovaReelError as exc:
             media.video_note = (
                 f"No player: the video is only in S3 ({uri}) and no link could be made "
