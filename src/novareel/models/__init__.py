@@ -32,6 +32,7 @@ from novareel.models.base import (
     StartingFrame,
     VideoRequest,
     VideoShape,
+    is_whole_number,
     submit_option_problems,
 )
 from novareel.models.options import merge_options
@@ -228,7 +229,7 @@ def estimate_cost_usd(
     if model is None:
         return None
     found: list[Problem] = []
-    if isinstance(duration_seconds, bool) or not isinstance(duration_seconds, int):
+    if not is_whole_number(duration_seconds):
         found.append(
             Problem(
                 "duration_seconds",
