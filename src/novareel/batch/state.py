@@ -19,8 +19,8 @@ from novareel.batch.identity import content_hash
 from novareel.batch.outcomes import ItemPhase
 from novareel.foundation.arns import invocation_id_from_arn
 from novareel.foundation.errors import NovaReelError
-from novareel.foundation.results import Failure
-from novareel.models import find_model, get_model
+from novareel.foundation.results import Failure, video_among
+from novareel.models import find_model, get_model, video_name
 
 if TYPE_CHECKING:
     from novareel.ledger import JobRecord, Ledger
@@ -105,8 +105,10 @@ def retryable(failure: Failure | None, model_id: str) -> bool:
 
 
 def downloaded(record: JobRecord) -> bool:
-    videos = [f for f in record.local_files if f.endswith("output.mp4")]
-    return bool(videos) and all(Path(f).is_file() for f in record.local_files)
+    """Whether the job's files are here: its video among them (:func:`video_among`, the
+    rule every reader of a job's files uses) and every one of them still on disk."""
+    video = video_among(record.local_files, video_name(record.model_id))
+    return video is not None and all(Path(f).is_file() for f in record.local_files)
 
 
 def ledger_view(ledger: Ledger, batch: BatchFile) -> dict[str, str]:
