@@ -7,6 +7,7 @@ the spending caps, the connection): an agent can change none of it.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 import typer
@@ -76,13 +77,9 @@ def mcp_command(
         root=root,
         max_cost_usd=max_cost,
         session_max_cost_usd=session_max_cost,
-        local=conn.local,
-        profile=conn.profile,
-        region=conn.region,
-        endpoint_url=conn.endpoint_url,
-        credentials_file=conn.credentials_file,
         output_uri=output_uri,
         session=session,
+        **asdict(conn),
     )
     tools = AgentTools(settings)
     tools.start()
