@@ -34,7 +34,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,7 +43,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import DUMMY_ENV, PYTHON, EmulatorProcess, header, table
+from _common import DUMMY_ENV, EmulatorProcess, header, table
+from tests.helpers import batch_command, run_together  # the tests' batch processes
 
 V11 = "amazon.nova-reel-v1:1"
 SLOT = f"{V11}@us-east-1"
@@ -77,35 +77,14 @@ def _batch(path: Path, name: str, items: int) -> Path:
     return path
 
 
-def _command(path: Path) -> list[str]:
-    return [
-        PYTHON,
-        "-m",
-        "novareel",
-        "batch",
-        str(path),
-        "--local",
-        "--no-download",
-        "--max-concurrent",
-        str(QUOTA),
-        "--json",
-    ]
-
-
 def _run(emulator: EmulatorProcess, files: list[Path], env: dict[str, str]) -> dict[str, Any]:
     _reset(emulator)
     started = time.monotonic()
-    procs = [
-        subprocess.Popen(
-            _command(f), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        for f in files
-    ]
+    ended = run_together([(batch_command(f, QUOTA), env) for f in files], timeout=1800)
     done = 0
     codes = []
-    for p in procs:
-        out, err = p.communicate(timeout=1800)
-        codes.append(p.returncode)
+    for code, out, err in ended:
+        codes.append(code)
         try:
             done += int(json.loads(out)["done"])
         except (ValueError, KeyError):

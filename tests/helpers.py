@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -93,15 +96,51 @@ def fresh_ledger(backend: str, new_target: Any, home: Path) -> dict[str, str]:
 
 def process_env(home: Path, emulator_url: str, **extra: str) -> dict[str, str]:
     """The environment of a ``novareel`` process a test starts: this test's, with
-    ``home`` as NOVAREEL_HOME, the emulator, ``extra``, and no test-only kill or hold
-    points."""
+    ``home`` as NOVAREEL_HOME, the emulator, and ``extra``; a test-only kill or hold
+    point or a NOVAREEL_QUOTA is never inherited (``extra`` may set one)."""
     import os
 
     env = {**os.environ, "NOVAREEL_HOME": str(home), "NOVAREEL_EMULATOR_URL": emulator_url}
-    env.update(extra)
-    for name in ("NOVAREEL_TEST_KILL_AT", "NOVAREEL_TEST_HOLD_SUBMIT"):
+    for name in ("NOVAREEL_TEST_KILL_AT", "NOVAREEL_TEST_HOLD_SUBMIT", "NOVAREEL_QUOTA"):
         env.pop(name, None)
+    env.update(extra)
     return env
+
+
+def batch_command(path: Path, max_concurrent: int) -> list[str]:
+    """``novareel batch PATH --local --no-download --max-concurrent N --json`` run by
+    this interpreter: the batch process the many-process tests and
+    ``bench/bench_quota.py`` start side by side."""
+    return [
+        sys.executable,
+        "-m",
+        "novareel",
+        "batch",
+        str(path),
+        "--local",
+        "--no-download",
+        "--max-concurrent",
+        str(max_concurrent),
+        "--json",
+    ]
+
+
+def run_together(
+    runs: Sequence[tuple[list[str], Mapping[str, str]]], timeout: float
+) -> list[tuple[int, str, str]]:
+    """Start every command at once, each with its environment, so they race; then
+    (exit code, stdout, stderr) of each, in order, each given ``timeout`` seconds."""
+    processes = [
+        subprocess.Popen(
+            command, env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for command, env in runs
+    ]
+    results = []
+    for process in processes:
+        out, err = process.communicate(timeout=timeout)
+        results.append((process.returncode, out, err))
+    return results
 
 
 def round_env(

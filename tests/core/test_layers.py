@@ -132,7 +132,8 @@ FOUNDATION: dict[str, set[str]] = {
     "display": set(),
     # the slot through which a request class reads an image path (filled by the root)
     "frame_reader": set(),
-    "results": {"status"},
+    "arns": set(),
+    "results": {"status", "arns"},
     "waiting": {"status"},
     "s3uri": {"errors"},
     "when": {"errors"},

@@ -21,14 +21,13 @@ the new row are one ``BEGIN IMMEDIATE`` transaction.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.helpers import process_env
+from tests.helpers import batch_command, process_env, run_together
 
 from novareel.ledger import Ledger
 from novareel.ledger.backend import LEDGER_URL_ENV
@@ -44,23 +43,9 @@ BATCH_PROCESSES = 8
 ROUNDS = 2
 
 
-def _env(home: Path, emulator_url: str, **extra: str) -> dict[str, str]:
-    return process_env(home, emulator_url, **extra)
-
-
 def _run_together(commands: list[list[str]], env: dict[str, str]) -> list[tuple[int, str, str]]:
-    """Start every command at once; (exit code, stdout, stderr) of each."""
-    processes = [
-        subprocess.Popen(
-            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        for command in commands
-    ]
-    results = []
-    for process in processes:
-        out, err = process.communicate(timeout=120)
-        results.append((process.returncode, out, err))
-    return results
+    """Start every command at once with one environment; (exit code, stdout, stderr)."""
+    return run_together([(command, env) for command in commands], timeout=120)
 
 
 @pytest.fixture
@@ -100,7 +85,7 @@ def test_identical_generates_started_together_pay_once_per_round(
             "--json",
         ]
         results = _run_together(
-            [command] * IDENTICAL_PROCESSES, _env(home, shared_emulator.url, **ledger_env)
+            [command] * IDENTICAL_PROCESSES, process_env(home, shared_emulator.url, **ledger_env)
         )
         for code, _out, err in results:
             assert code == 0, err[-2000:]
@@ -125,21 +110,8 @@ def test_concurrent_batches_never_spend_over_the_daily_budget(
                 f"- id: item-0\n  prompt: Lantern {b} rising, round {round_no}\n",
                 encoding="utf-8",
             )
-            commands.append(
-                [
-                    sys.executable,
-                    "-m",
-                    "novareel",
-                    "batch",
-                    str(batch_file),
-                    "--local",
-                    "--no-download",
-                    "--max-concurrent",
-                    "2",
-                    "--json",
-                ]
-            )
-        env = _env(
+            commands.append(batch_command(batch_file, 2))
+        env = process_env(
             home,
             shared_emulator.url,
             NOVAREEL_BUDGET_DAILY_USD=f"{BUDGET_USD:.2f}",

@@ -15,14 +15,13 @@ processes started together overlap unless one waits for the other.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.helpers import round_env
+from tests.helpers import round_env, run_together
 
 from novareel.ledger import Ledger
 from novareel.ledger.backend import LEDGER_URL_ENV
@@ -42,8 +41,8 @@ def test_two_generates_with_a_quota_of_one_run_one_after_the_other(
         emulator.configure(quotas={V11: 100}, submit_rate=0, render="fast", speed=12)
         home = tmp_path / f"home-{round_no}"
         env = round_env(emulator.url, home, backend, new_target, NOVAREEL_QUOTA="1")
-        processes = [
-            subprocess.Popen(
+        runs = [
+            (
                 [
                     sys.executable,
                     "-m",
@@ -56,17 +55,13 @@ def test_two_generates_with_a_quota_of_one_run_one_after_the_other(
                     "--no-download",
                     "--json",
                 ],
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
+                env,
             )
             for p in range(2)
         ]
         outputs = []
-        for process in processes:
-            out, err = process.communicate(timeout=180)
-            assert process.returncode == 0, err[-2000:]
+        for code, out, err in run_together(runs, timeout=180):
+            assert code == 0, err[-2000:]
             outputs.append((json.loads(out), err))
         assert [job["status"] for job, _err in outputs] == ["Completed", "Completed"]
         stats = emulator.stats()

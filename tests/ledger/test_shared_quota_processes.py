@@ -20,7 +20,6 @@ submit, makespan against one process running every item).
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.helpers import batch_command, process_env, run_together
 
 from novareel.ledger import Ledger
 from novareel.ledger.backend import LEDGER_URL_ENV
@@ -44,14 +44,6 @@ QUOTA = 3
 QUOTA_ERRORS = ("ThrottlingException", "ServiceQuotaExceededException")
 
 
-def _env(home: Path, emulator_url: str, **extra: str) -> dict[str, str]:
-    env = {**os.environ, "NOVAREEL_HOME": str(home), "NOVAREEL_EMULATOR_URL": emulator_url}
-    for name in ("NOVAREEL_TEST_KILL_AT", "NOVAREEL_TEST_HOLD_SUBMIT", "NOVAREEL_QUOTA"):
-        env.pop(name, None)
-    env.update(extra)
-    return env
-
-
 def _batch_file(path: Path, name: str, items: int = ITEMS) -> Path:
     path.write_text(
         "".join(
@@ -62,33 +54,6 @@ def _batch_file(path: Path, name: str, items: int = ITEMS) -> Path:
     return path
 
 
-def _batch_command(path: Path) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "novareel",
-        "batch",
-        str(path),
-        "--local",
-        "--no-download",
-        "--max-concurrent",
-        str(QUOTA),
-        "--json",
-    ]
-
-
-def _run_together(runs: list[tuple[list[str], dict[str, str]]]) -> list[tuple[int, str, str]]:
-    processes = [
-        subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for cmd, env in runs
-    ]
-    results = []
-    for process in processes:
-        out, err = process.communicate(timeout=240)
-        results.append((process.returncode, out, err))
-    return results
-
-
 def _quota_rejections(stats: dict[str, Any]) -> int:
     return sum(int(stats["rejections"].get(code, 0)) for code in QUOTA_ERRORS)
 
@@ -96,12 +61,12 @@ def _quota_rejections(stats: dict[str, Any]) -> int:
 def _four_batches(tmp_path: Path, emulator: Any, **extra: str) -> dict[str, Any]:
     Ledger.open_default().close()  # migrated first: the race is the quota's
     home = tmp_path / "home"
-    env = _env(home, emulator.url, **extra)
+    env = process_env(home, emulator.url, **extra)
     runs = [
-        (_batch_command(_batch_file(tmp_path / f"b{n}.yaml", f"batch {n}")), env)
+        (batch_command(_batch_file(tmp_path / f"b{n}.yaml", f"batch {n}"), QUOTA), env)
         for n in range(PROCESSES)
     ]
-    for code, out, err in _run_together(runs):
+    for code, out, err in run_together(runs, timeout=240):
         assert code == 0, err[-3000:]
         summary = json.loads(out)
         assert summary["done"] == ITEMS, summary
@@ -189,12 +154,12 @@ def test_one_batch_file_from_two_machines_sends_each_item_once(
     batch = _batch_file(tmp_path / "shared.yaml", "shared", items=6)
     runs = [
         (
-            _batch_command(batch),
-            _env(tmp_path / machine, emulator.url, **{LEDGER_URL_ENV: pg_url}),
+            batch_command(batch, QUOTA),
+            process_env(tmp_path / machine, emulator.url, **{LEDGER_URL_ENV: pg_url}),
         )
         for machine in ("machine-a", "machine-b")
     ]
-    for code, out, err in _run_together(runs):
+    for code, out, err in run_together(runs, timeout=240):
         assert code == 0, err[-3000:]
         assert json.loads(out)["done"] == 6
     stats = emulator.stats()

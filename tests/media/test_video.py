@@ -12,7 +12,6 @@ from novareel.foundation.errors import InvalidRequestError
 from novareel.media.images import check_image_bytes
 from novareel.media.video import (
     check_video,
-    contact_sheet,
     extract_frame,
     inspect_video,
     make_contact_sheet,
@@ -122,8 +121,8 @@ def test_contact_sheet_every_n_seconds(three_shot_video: Path, tmp_path: Path) -
     assert all(close_to(c, e) for c, e in zip(colours, expected, strict=True))
 
 
-def test_contact_sheet_returns_the_path(three_shot_video: Path, tmp_path: Path) -> None:
-    out = contact_sheet(three_shot_video, tmp_path / "c.png", thumb_width=160)
+def test_contact_sheet_tiles_at_the_thumbnail_width(three_shot_video: Path, tmp_path: Path) -> None:
+    out = make_contact_sheet(three_shot_video, tmp_path / "c.png", thumb_width=160).path
     with Image.open(out) as image:
         assert image.width == 3 * 160 + 4 * 8
 

@@ -333,6 +333,39 @@ def test_a_job_whose_s3_copy_is_gone_is_reviewed_from_its_download(
     assert len(emulator.invocations()) == 1  # nothing more was sent
 
 
+def test_a_storyboard_shot_is_reviewed_and_checked_from_its_shot_file(
+    reel: VideoGenerator, emulator: Any, tmp_path: Path
+) -> None:
+    """A per-shot storyboard fetches each shot's video as ``shot_000N.mp4`` into its one
+    folder (running/shotboard) and the ledger records that file as the job's: a review
+    whose S3 copy is gone, and ``qa <job>``, read it (as the gallery always did)
+    instead of finding no video because the file is not called output.mp4."""
+    from novareel.foundation.s3uri import parse_s3_uri
+    from novareel.running.shotboard import _fetch_shot
+
+    submitted = reel.submit(TextVideo(PROMPT), OUTPUT)
+    assert submitted.ledger_id is not None
+    done = reel.finish(str(submitted.ledger_id), download=False)
+    assert done.status == "Completed" and done.output_uri is not None
+    shot = tmp_path / "board" / "shot_0001.mp4"
+    shot.parent.mkdir()
+    _fetch_shot(reel, submitted.ledger_id, shot, check_video=False)
+    assert reel.ledger is not None
+    assert reel.ledger.get(submitted.ledger_id).local_files == [str(shot)]
+
+    uri = parse_s3_uri(f"{done.output_uri}/output.mp4")
+    reel.client.s3.delete_object(Bucket=uri.bucket, Key=uri.key)
+    outcome = review_video(reel, str(submitted.ledger_id))
+    assert outcome.plan.video == str(shot)
+    sent = emulator.invocations()[-1]["body"]["messages"][0]["content"][0]["video"]
+    assert "bytes" in sent["source"]
+
+    checked = runner.invoke(app, ["qa", str(submitted.ledger_id), "--json"])
+    assert checked.exit_code != 2, checked.output  # 1: the static shot is "frozen"
+    data = json.loads(checked.stdout)
+    assert data["job"] == submitted.ledger_id and data["path"] == str(shot)
+
+
 def test_a_review_is_held_to_the_mcp_session_cap_and_carries_its_session(
     emulator: Any, job: Any, local: list[str], tmp_path: Path
 ) -> None:

@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING
 from novareel.batch.file import BatchFile, BatchItem
 from novareel.batch.identity import content_hash
 from novareel.batch.outcomes import ItemPhase
+from novareel.foundation.arns import invocation_id_from_arn
 from novareel.foundation.errors import NovaReelError
-from novareel.foundation.results import Failure
-from novareel.models import find_model, get_model
+from novareel.foundation.results import Failure, video_among
+from novareel.models import find_model, get_model, video_name
 
 if TYPE_CHECKING:
     from novareel.ledger import JobRecord, Ledger
@@ -93,7 +94,7 @@ class ItemState:
 
     @property
     def invocation_id(self) -> str | None:
-        return self.invocation_arn.rsplit("/", 1)[-1] if self.invocation_arn else None
+        return invocation_id_from_arn(self.invocation_arn)
 
 
 def retryable(failure: Failure | None, model_id: str) -> bool:
@@ -104,8 +105,10 @@ def retryable(failure: Failure | None, model_id: str) -> bool:
 
 
 def downloaded(record: JobRecord) -> bool:
-    videos = [f for f in record.local_files if f.endswith("output.mp4")]
-    return bool(videos) and all(Path(f).is_file() for f in record.local_files)
+    """Whether the job's files are here: its video among them (:func:`video_among`, the
+    rule every reader of a job's files uses) and every one of them still on disk."""
+    video = video_among(record.local_files, video_name(record.model_id))
+    return video is not None and all(Path(f).is_file() for f in record.local_files)
 
 
 def ledger_view(ledger: Ledger, batch: BatchFile) -> dict[str, str]:

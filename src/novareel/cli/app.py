@@ -148,9 +148,15 @@ err_console = LazyConsole(stderr=True)
 P = ParamSpec("P")
 R = TypeVar("R")
 
-#: ``--no-qa`` of every command that downloads (generate, wait, download, batch).
-NO_QA_HELP = "Do not run `novareel qa` on the downloaded video (its verdict is not stored)."
 JSON_HELP = "Print one JSON object (or array) with snake_case keys instead of text."
+#: ``--json`` of every command that prints a result (one wording, one default).
+JSON_OUTPUT = typer.Option(False, "--json", help=JSON_HELP)
+#: ``--no-qa`` of every command that downloads (generate, wait, download, batch).
+NO_QA = typer.Option(
+    False,
+    "--no-qa",
+    help="Do not run `novareel qa` on the downloaded video (its verdict is not stored).",
+)
 
 
 def reader_went_away() -> None:

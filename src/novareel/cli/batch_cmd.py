@@ -18,7 +18,7 @@ from typing import Any
 import typer
 
 from novareel.cli import max_cost as cost_cap
-from novareel.cli.app import JSON_HELP, NO_QA_HELP, app, console, emit_json, err_console
+from novareel.cli.app import JSON_OUTPUT, NO_QA, app, console, emit_json, err_console
 from novareel.cli.common import (
     CONNECTION,
     Connection,
@@ -445,7 +445,7 @@ def batch(
     no_video_check: bool = typer.Option(
         False, "--no-video-check", help="Do not decode each downloaded video to check it."
     ),
-    no_qa: bool = typer.Option(False, "--no-qa", help=NO_QA_HELP),
+    no_qa: bool = NO_QA,
     max_concurrent: int = typer.Option(
         3, "--max-concurrent", help="Jobs in flight at most (lowered if the quota is smaller)."
     ),
@@ -466,7 +466,7 @@ def batch(
     max_cost: str | None = cost_cap.MAX_COST,
     review: bool = REVIEW_FLAG,
     conn: Connection = CONNECTION,
-    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
+    json_output: bool = JSON_OUTPUT,
 ) -> None:
     """Run every item of a batch file, resumably: exit 0 done, 1 some failed, 2 bad file/budget."""
     from novareel.batch import BatchRunner, load_batch

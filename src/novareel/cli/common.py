@@ -40,7 +40,6 @@ LOCAL = typer.Option(
     "--local",
     help="Use the local emulator (NOVAREEL_EMULATOR_URL, else start one for this command).",
 )
-JSON = typer.Option(False, "--json", help="Print one JSON document with snake_case keys.")
 
 
 #: How ``generate`` spells the fields that are not the request's (where the video goes,
@@ -260,9 +259,16 @@ def with_connection(func: F) -> F:
 
 
 def output_uri_option(purpose: str) -> Any:
-    """``--output-uri`` of a command whose jobs write to S3: ``purpose`` says what the
-    folder is for; the fallback to ``$NOVAREEL_OUTPUT_URI`` is worded once here."""
-    return typer.Option(None, "--output-uri", help=f"{purpose} (or ${OUTPUT_URI_ENV}).")
+    """``--output-uri`` of a command whose jobs write to S3 (generate, batch, doctor,
+    mcp): ``purpose`` says what the folder is for; the fallbacks, in the order
+    :func:`~novareel.foundation.s3uri.resolve_output_uri` takes them for every door
+    (``$NOVAREEL_OUTPUT_URI``, then with ``--local`` the emulator's bucket), are
+    worded once here."""
+    return typer.Option(
+        None,
+        "--output-uri",
+        help=f"{purpose} (else ${OUTPUT_URI_ENV}; --local: the emulator's bucket).",
+    )
 
 
 def connected_command(group: typer.Typer, name: str | None = None) -> Callable[[F], F]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import typer
 
-from novareel.cli.app import JSON_HELP, app, console, emit_json
+from novareel.cli.app import JSON_OUTPUT, app, console, emit_json
 from novareel.cli.common import (
     CONNECTION,
     Connection,
@@ -38,7 +38,7 @@ def doctor(
     kms_key_id: str | None = typer.Option(
         None, "--kms-key-id", help="KMS key ARN the output will be encrypted with."
     ),
-    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
+    json_output: bool = JSON_OUTPUT,
     conn: Connection = CONNECTION,
 ) -> None:
     """Check credentials, region, model lifecycle and access, and the output bucket.

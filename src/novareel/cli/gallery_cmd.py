@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from novareel.cli.app import JSON_HELP, app, console, emit_json, err_console, handle_errors
+from novareel.cli.app import JSON_OUTPUT, app, console, emit_json, err_console, handle_errors
 from novareel.cli.common import CREDENTIALS_FILE, PROFILE
 from novareel.foundation.errors import InvalidRequestError, Problem
 
@@ -94,7 +94,7 @@ def gallery_command(
     ),
     profile: str | None = PROFILE,
     credentials_file: str | None = CREDENTIALS_FILE,
-    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
+    json_output: bool = JSON_OUTPUT,
 ) -> None:
     """Write a web page of every job: players, posters, prompts, failures, costs.
 

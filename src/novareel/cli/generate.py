@@ -15,7 +15,7 @@ from typing import Any
 import typer
 
 from novareel.cli import max_cost as cost_cap
-from novareel.cli.app import JSON_HELP, NO_QA_HELP, app, emit_json, err_console, handle_errors
+from novareel.cli.app import JSON_OUTPUT, NO_QA, app, emit_json, err_console, handle_errors
 from novareel.cli.common import (
     CONNECTION,
     GENERATE_FLAGS,
@@ -118,8 +118,8 @@ def generate(
     max_cost: str | None = cost_cap.MAX_COST,
     review: bool = REVIEW_FLAG,
     conn: Connection = CONNECTION,
-    no_qa: bool = typer.Option(False, "--no-qa", help=NO_QA_HELP),
-    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
+    no_qa: bool = NO_QA,
+    json_output: bool = JSON_OUTPUT,
 ) -> None:
     """Generate a video: check everything, submit, wait with progress, download."""
     from novareel.foundation.s3uri import output_location, resolve_output_uri

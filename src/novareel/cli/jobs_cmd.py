@@ -15,7 +15,7 @@ import typer
 
 from novareel.cli import max_cost as cost_cap
 from novareel.cli.app import (
-    JSON_HELP,
+    JSON_OUTPUT,
     command_group,
     console,
     emit_json,
@@ -352,7 +352,7 @@ def jobs_list(
     batch: str | None = BATCH_OPT,
     limit: int | None = LIMIT_OPT,
     max_items: int | None = MAX_ALIAS,
-    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
+    json_output: bool = JSON_OUTPUT,
 ) -> None:
     """List jobs from the local ledger, newest first (no AWS call)."""
     # Both `novareel jobs list` and `novareel jobs` alone, so the two take the same
@@ -365,7 +365,7 @@ def jobs_list(
 @handle_errors()
 def jobs_show(
     job: str = typer.Argument(..., help="Ledger id, invocation id, ARN or client token."),
-    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
+    json_output: bool = JSON_OUTPUT,
 ) -> None:
     """One job from the ledger: everything recorded, and its status history."""
     from novareel.ledger import Ledger
@@ -482,7 +482,7 @@ def jobs_sync(
         None, "--since", help="Only jobs submitted at/after: ISO date/time or an age (7d)."
     ),
     conn: Connection = CONNECTION,
-    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
+    json_output: bool = JSON_OUTPUT,
 ) -> None:
     """Reconcile the ledger with the service (ListAsyncInvokes); adopt jobs made elsewhere."""
     from novareel.running.replay import sync_jobs
@@ -516,7 +516,7 @@ def jobs_retry(
     timeout: float = typer.Option(30 * 60, "--timeout", help="Stop waiting after N seconds."),
     max_cost: str | None = cost_cap.MAX_COST,
     conn: Connection = CONNECTION,
-    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
+    json_output: bool = JSON_OUTPUT,
 ) -> None:
     """Submit a Failed or Rejected job again as a new job linked to it (attempt + 1)."""
     from novareel.jobs import job_failed_error

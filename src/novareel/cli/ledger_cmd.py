@@ -12,7 +12,7 @@ from pathlib import Path
 
 import typer
 
-from novareel.cli.app import JSON_HELP, command_group, console, emit_json, handle_errors
+from novareel.cli.app import JSON_OUTPUT, command_group, console, emit_json, handle_errors
 
 ledger_app = command_group("ledger", "The ledger file: back it up while jobs run.")
 
@@ -21,7 +21,7 @@ ledger_app = command_group("ledger", "The ledger file: back it up while jobs run
 @handle_errors()
 def backup(
     path: Path = typer.Argument(..., help="Where to write the copy (a new file)."),
-    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
+    json_output: bool = JSON_OUTPUT,
 ) -> None:
     """Write a consistent copy of the ledger to PATH (never overwrites a file)."""
     from novareel.ledger import Ledger

@@ -7,12 +7,13 @@ the spending caps, the connection): an agent can change none of it.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 import typer
 
 from novareel.cli.app import JSON_HELP, app, emit_json, err_console
-from novareel.cli.common import CONNECTION, Connection, connected_command
+from novareel.cli.common import CONNECTION, Connection, connected_command, output_uri_option
 
 INSTALL_HINT = "pip install 'novareel[mcp]'"
 
@@ -48,12 +49,7 @@ def mcp_command(
         "later restarts) shares one cap (else $NOVAREEL_MCP_SESSION, else this process "
         "alone).",
     ),
-    output_uri: str | None = typer.Option(
-        None,
-        "--output-uri",
-        help="s3://bucket/folder/ for jobs' files (else $NOVAREEL_OUTPUT_URI; --local: "
-        "the emulator's bucket).",
-    ),
+    output_uri: str | None = output_uri_option("s3://bucket/folder/ for jobs' files"),
     conn: Connection = CONNECTION,
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP + " (startup errors only)"),
 ) -> None:
@@ -81,13 +77,9 @@ def mcp_command(
         root=root,
         max_cost_usd=max_cost,
         session_max_cost_usd=session_max_cost,
-        local=conn.local,
-        profile=conn.profile,
-        region=conn.region,
-        endpoint_url=conn.endpoint_url,
-        credentials_file=conn.credentials_file,
         output_uri=output_uri,
         session=session,
+        **asdict(conn),
     )
     tools = AgentTools(settings)
     tools.start()

@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 
 from novareel.cli.app import (
-    JSON_HELP,
+    JSON_OUTPUT,
     app,
     command_group,
     console,
@@ -57,7 +57,7 @@ def inspect_command(
         help="Seconds the video should last; also checks 1280x720 and 24 fps. "
         "Exit code 1 on any mismatch.",
     ),
-    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
+    json_output: bool = JSON_OUTPUT,
 ) -> None:
     """Print what a video really is: codec, size, fps, duration, frames and shots."""
     from novareel.media.video import check_video, inspect_video
@@ -99,7 +99,7 @@ def contact_sheet_command(
     ),
     columns: int | None = typer.Option(None, "--columns", help="Tiles per row (default <= 4)."),
     thumb_width: int = typer.Option(320, "--thumb-width", help="Width of each tile in pixels."),
-    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
+    json_output: bool = JSON_OUTPUT,
 ) -> None:
     """Tile frames of a video, labelled with their timestamps, into one PNG."""
     from novareel.media.video import make_contact_sheet
@@ -121,7 +121,7 @@ def frame_command(
     out: Path = typer.Option(..., "--out", "-o", help="Image to write (.png, or .jpg)."),
     at: float | None = typer.Option(None, "--at", help="Time in seconds."),
     last: bool = typer.Option(False, "--last", help="The final frame (to chain clips)."),
-    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
+    json_output: bool = JSON_OUTPUT,
 ) -> None:
     """Extract one frame at exactly 1280x720, ready to start the next clip."""
     from novareel.media.video import save_frame
@@ -137,7 +137,7 @@ def frame_command(
 @app.command("camera")
 @handle_errors()
 def camera_command(
-    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
+    json_output: bool = JSON_OUTPUT,
 ) -> None:
     """List the camera moves Nova Reel understands, with an example prompt each.
 
@@ -174,7 +174,7 @@ def image_check_command(
     out: Path | None = typer.Option(
         None, "--out", "-o", help="Write the bytes that would be sent (e.g. the fitted PNG)."
     ),
-    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
+    json_output: bool = JSON_OUTPUT,
 ) -> None:
     """Check a starting frame against every Nova Reel rule (exit 2 if refused)."""
     from novareel.foundation.errors import InvalidRequestError
@@ -228,7 +228,7 @@ def storyboard_check_command(
         None, "--aspect-ratio", help="As `generate --aspect-ratio` (Luma Ray 2)."
     ),
     seed: int | None = typer.Option(None, "--seed", help="As `generate --seed` (Nova Reel)."),
-    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
+    json_output: bool = JSON_OUTPUT,
 ) -> None:
     """Check a storyboard: every problem by shot, its length and price (exit 2 if bad).
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import typer
 
-from novareel.cli.app import JSON_HELP, command_group, console, emit_json, handle_errors
+from novareel.cli.app import JSON_OUTPUT, command_group, console, emit_json, handle_errors
 from novareel.cli.common import CONNECTION, Connection, open_endpoint, with_connection
 from novareel.foundation.errors import AwsError
 
@@ -67,7 +67,7 @@ def models(
     offline: bool = typer.Option(
         False, "--offline", help="The registry alone (lifecycle as of today); no AWS call."
     ),
-    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
+    json_output: bool = JSON_OUTPUT,
     conn: Connection = CONNECTION,
 ) -> None:
     """List the video models: lifecycle, access, regions and price per second.
@@ -134,7 +134,7 @@ def models_default(
     clear: bool = typer.Option(
         False, "--clear", help="Remove \\[defaults] (back to the built-in default model)."
     ),
-    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
+    json_output: bool = JSON_OUTPUT,
 ) -> None:
     """Show or set the model used when none is named (`--model-id` always wins).
 

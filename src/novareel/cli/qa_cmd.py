@@ -17,7 +17,7 @@ from typing import Any
 
 import typer
 
-from novareel.cli.app import JSON_HELP, app, console, emit_json, handle_errors
+from novareel.cli.app import JSON_OUTPUT, app, console, emit_json, handle_errors
 from novareel.foundation.errors import InvalidRequestError, Problem
 
 #: Items with findings listed in the batch summary (the rest: `jobs show`).
@@ -98,7 +98,7 @@ def qa_command(
     loop: bool = typer.Option(
         False, "--loop", help="File only: the video should loop (last frame = first)."
     ),
-    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
+    json_output: bool = JSON_OUTPUT,
 ) -> None:
     """Check what a video shows: black, frozen, flashes, loop seam, keyframes, size.
 
@@ -116,9 +116,9 @@ def qa_command(
             end_image=_read_image(end_image, "--end-image"),
         )
     else:
-        from novareel.foundation.results import video_among
         from novareel.jobs.quality import expectations_for
         from novareel.ledger import Ledger
+        from novareel.models import video_name
 
         if start_image or end_image or loop:
             raise InvalidRequestError(
@@ -139,8 +139,8 @@ def qa_command(
                     value=target,
                 )
             )
-        video = video_among(record.local_files)
-        if video is None or not Path(video).is_file():
+        video = record.downloaded_video(video_name(record.model_id))
+        if video is None:
             raise InvalidRequestError(
                 Problem(
                     "target",
@@ -149,7 +149,7 @@ def qa_command(
                     value=target,
                 )
             )
-        path, job_id = Path(video), record.id
+        path, job_id = video, record.id
         want = expectations_for(record.model_id, record.request, record.duration_seconds)
     report = check_file(path, want)
     verdict = report.to_dict()

@@ -13,7 +13,7 @@ from typing import Any
 import typer
 
 from novareel.cli import max_cost as max_cost_flag
-from novareel.cli.app import JSON_HELP, app, console, emit_json, err_console
+from novareel.cli.app import JSON_OUTPUT, app, console, emit_json, err_console
 from novareel.cli.common import CONNECTION, Connection, connected_command, open_api
 
 
@@ -82,7 +82,7 @@ def review(
     max_tokens: int = typer.Option(2000, "--max-tokens", help="Cap on the answer's tokens."),
     max_cost: str | None = max_cost_flag.MAX_COST,
     conn: Connection = CONNECTION,
-    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
+    json_output: bool = JSON_OUTPUT,
 ) -> None:
     """Review a finished video with Amazon Nova 2 Lite: each prompt element, defects, a summary."""
     from novareel.review import plan_review, run_review

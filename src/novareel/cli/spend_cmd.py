@@ -14,7 +14,7 @@ from typing import Any
 
 import typer
 
-from novareel.cli.app import JSON_HELP, app, console, emit_json, err_console, handle_errors
+from novareel.cli.app import JSON_OUTPUT, app, console, emit_json, err_console, handle_errors
 from novareel.foundation.errors import InvalidRequestError, Problem
 from novareel.foundation.when import parse_when
 
@@ -69,7 +69,7 @@ def spend(
         None, "--until", help="Before this date/time (a plain date includes that day)."
     ),
     by: str = typer.Option("day", "--by", help="Group by: day | model | batch."),
-    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
+    json_output: bool = JSON_OUTPUT,
 ) -> None:
     """Estimated spend from the ledger by day, model or batch, and what the budgets leave."""
     from novareel.ledger import Ledger

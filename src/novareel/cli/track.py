@@ -12,7 +12,7 @@ from typing import Any
 
 import typer
 
-from novareel.cli.app import JSON_HELP, NO_QA_HELP, app, emit_json, err_console
+from novareel.cli.app import JSON_OUTPUT, NO_QA, app, emit_json, err_console
 from novareel.cli.common import (
     CONNECTION,
     Connection,
@@ -86,7 +86,7 @@ MAX_ALIAS = typer.Option(None, "--max", hidden=True, help=LIMIT_HELP)
 def status(
     job: str = JOB_REF,
     conn: Connection = CONNECTION,
-    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
+    json_output: bool = JSON_OUTPUT,
 ) -> None:
     """Ask the service for a job's status once (a Failed job is explained)."""
     with open_api(conn) as (api, _):
@@ -105,8 +105,8 @@ def wait(
     ),
     timeout: float = typer.Option(30 * 60, "--timeout", help="Stop waiting after N seconds."),
     conn: Connection = CONNECTION,
-    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
-    no_qa: bool = typer.Option(False, "--no-qa", help=NO_QA_HELP),
+    json_output: bool = JSON_OUTPUT,
+    no_qa: bool = NO_QA,
 ) -> None:
     """Wait for a job to finish, with progress; exit 1 if it failed or time ran out."""
     from novareel.jobs import job_failed_error
@@ -141,8 +141,8 @@ def download(
     job: str = JOB_REF,
     out: Path | None = _job_out(" ", "else here"),
     conn: Connection = CONNECTION,
-    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
-    no_qa: bool = typer.Option(False, "--no-qa", help=NO_QA_HELP),
+    json_output: bool = JSON_OUTPUT,
+    no_qa: bool = NO_QA,
 ) -> None:
     """Download every file of a finished job (complete files are not fetched again)."""
     with open_api(conn) as (api, _), JobProgress(not json_output) as bars:
@@ -166,7 +166,7 @@ def list_jobs(
     max_items: int | None = MAX_ALIAS,
     oldest_first: bool = typer.Option(False, "--oldest-first", help="Ascending order."),
     conn: Connection = CONNECTION,
-    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
+    json_output: bool = JSON_OUTPUT,
 ) -> None:
     """List the account's jobs as the service knows them (ListAsyncInvokes)."""
     if status_filter is not None and status_filter not in SERVICE_STATUSES:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from novareel.client.boundary import LOCAL_HINT_API, aws_boundary
 from novareel.client.records import InvocationStatus, S3Object, start_async_invoke_params
+from novareel.foundation.arns import arn_region
 from novareel.foundation.errors import AwsError, EndpointError, InvalidRequestError, Problem
 from novareel.foundation.s3uri import OutputLocation, S3Uri
 
@@ -31,13 +32,6 @@ log = logging.getLogger("novareel")
 
 #: Nova Reel v1:1 exists only in us-east-1; it is the region used when boto3 finds none.
 DEFAULT_REGION = "us-east-1"
-
-
-def arn_region(arn: str | None) -> str | None:
-    """The region an ARN names (``arn:aws:bedrock:<region>:...``), or None: a job lives
-    in the region it was submitted to."""
-    parts = (arn or "").split(":")
-    return parts[3] if len(parts) > 5 and parts[3] else None
 
 
 class AwsClient:

@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
+from pathlib import PurePath
 from typing import Any
 
+from novareel.foundation.arns import invocation_id_from_arn
 from novareel.foundation.status import FINISHED_STATUSES
 
 #: What to do about each failureType Nova Reel writes into its status file.
@@ -104,9 +106,17 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def video_among(files: Sequence[str]) -> str | None:
-    """The video among a job's downloaded files (``output.mp4``), if any."""
-    return next((path for path in files if path.endswith("output.mp4")), None)
+#: What a downloaded file named otherwise is taken for a video by.
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".webm")
+
+
+def video_among(files: Sequence[str], name: str = "output.mp4") -> str | None:
+    """The video among a job's downloaded files, if any: the one called ``name`` (the
+    family's ``video_name``), else the first other video file (a per-shot
+    storyboard's shot is fetched as ``shot_000N.mp4`` into the storyboard's folder)."""
+    named = (path for path in files if PurePath(path).name == name)
+    others = (path for path in files if PurePath(path).suffix.lower() in VIDEO_SUFFIXES)
+    return next(named, None) or next(others, None)
 
 
 @dataclass(frozen=True)
@@ -145,9 +155,7 @@ class JobResult:
     @property
     def invocation_id(self) -> str | None:
         """The 12-character id at the end of the invocation ARN."""
-        if not self.invocation_arn:
-            return None
-        return self.invocation_arn.rsplit("/", 1)[-1]
+        return invocation_id_from_arn(self.invocation_arn)
 
     @property
     def video_path(self) -> str | None:

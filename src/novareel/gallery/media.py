@@ -19,11 +19,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import pathname2url
 
+from novareel.foundation.arns import arn_region
 from novareel.foundation.errors import NovaReelError
-from novareel.foundation.s3uri import S3Uri, parse_s3_uri
+from novareel.foundation.results import VIDEO_SUFFIXES
+from novareel.foundation.s3uri import S3Uri
 from novareel.foundation.status import JobStatus
 from novareel.ledger import JobRecord
-from novareel.models import find_model
+from novareel.models import video_name, video_uri
 
 log = logging.getLogger("novareel")
 
@@ -31,34 +33,9 @@ log = logging.getLogger("novareel")
 #: It raises a NovaReelError (no credentials, say) that the card then shows.
 Presigner = Callable[[JobRecord, S3Uri, "str | None"], str]
 
-_VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".webm")
 _SHEET_PATTERN = re.compile(r"(contact|sheet)", re.IGNORECASE)
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 _CSP_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
-
-
-def _region_of(arn: str | None) -> str | None:
-    """The region an invocation ARN names (arn:aws:bedrock:REGION:account:...)."""
-    parts = (arn or "").split(":")
-    return parts[3] if len(parts) > 4 and parts[3] else None
-
-
-def _video_name(model_id: str) -> str:
-    model = find_model(model_id)
-    return model.family.video_name if model is not None else "output.mp4"
-
-
-def _local_video(record: JobRecord) -> Path | None:
-    """The job's downloaded video, if it is still on disk (the family's name first)."""
-    files = [Path(f) for f in record.local_files]
-    wanted = _video_name(record.model_id)
-    ordered = [f for f in files if f.name == wanted] + [
-        f for f in files if f.name != wanted and f.suffix.lower() in _VIDEO_SUFFIXES
-    ]
-    for path in ordered:
-        if path.is_file():
-            return path
-    return None
 
 
 #: A shot's file in a per-shot storyboard's folder (novareel.running.shotboard's layout).
@@ -128,15 +105,14 @@ def joined_storyboards(records: Sequence[JobRecord]) -> list[JoinedStoryboard]:
 
 
 def _s3_video(record: JobRecord) -> S3Uri | None:
-    """Where the job's video is in S3 (its folder is <output_uri>/<invocation id>/)."""
+    """Where the job's video is in S3, if the ledger says (None for a row without an
+    output location, or with one that is not ``s3://``)."""
     if not record.output_uri or not record.invocation_id:
         return None
     try:
-        base = parse_s3_uri(record.output_uri)
+        return video_uri(record.model_id, record.output_uri, record.invocation_id)
     except NovaReelError:
         return None
-    folder = base.child(record.invocation_id).as_folder()
-    return folder.child(_video_name(record.model_id))
 
 
 def _link(target: Path, link: Path) -> bool:
@@ -265,7 +241,7 @@ class MediaLinks:
         """A local video's media: hard-linked into ``media/`` as ``<stem>.mp4`` (so
         the folder can be copied, zipped or served), its poster and contact sheet."""
         media = _Media()
-        suffix = video.suffix.lower() if video.suffix.lower() in _VIDEO_SUFFIXES else ".mp4"
+        suffix = video.suffix.lower() if video.suffix.lower() in VIDEO_SUFFIXES else ".mp4"
         link = self.media_dir / f"{stem}{suffix}"
         if _link(video, link):
             self.written.add(link.name)
@@ -304,7 +280,7 @@ class MediaLinks:
 
     def media_for(self, record: JobRecord) -> _Media:
         media = _Media()
-        video = _local_video(record)
+        video = record.downloaded_video(video_name(record.model_id))
         if video is not None:
             return self._local(
                 video, f"job-{record.id}", f"job {record.id}", record.duration_seconds
@@ -324,7 +300,7 @@ class MediaLinks:
             )
             return media
         try:
-            url = self.presigner(record, uri, _region_of(record.invocation_arn))
+            url = self.presigner(record, uri, arn_region(record.invocation_arn))
         except NovaReelError as exc:
             media.video_note = (
                 f"No player: the video is only in S3 ({uri}) and no link could be made "

@@ -28,8 +28,8 @@ from novareel.jobs.submitting import kill_point
 from novareel.jobs.tracking import Tracking
 from novareel.models import (
     VideoShape,
-    find_model,
     shape_of,
+    video_name,
 )
 
 if TYPE_CHECKING:
@@ -348,17 +348,14 @@ class Fetching(Tracking):
             notices.append(f"skipped {len(skipped)} unsafe key(s): {', '.join(skipped[:3])}")
         # A job of unknown length (adopted by `jobs sync`) is not checked, as before:
         # a guessed length would flag a correct video.
+        video = target / video_name(result.model_id)
         if check_video and result.status == JobStatus.COMPLETED and result.duration_seconds:
-            model = find_model(result.model_id)
-            name = model.family.video_name if model is not None else "output.mp4"
             shape = shape_of(result.model_id, result.request, result.duration_seconds)
-            notices.extend(check_output_video(target / name, shape))
+            notices.extend(check_output_video(video, shape))
         qa = None
         if self.run_qa and result.status == JobStatus.COMPLETED:
             from novareel.jobs.quality import verdict_after_download
 
-            model = find_model(result.model_id)
-            video = target / (model.family.video_name if model is not None else "output.mp4")
             qa = verdict_after_download(video, result, ledger=self.ledger, job_id=result.ledger_id)
         if qa is not None and qa["findings"]:  # a warning; a clean verdict is in .qa
             notices.append(f"qa: {qa['summary']}")

@@ -62,6 +62,19 @@ def result_of(asked: VideoRequest | JobRecord, status: str, **known: Any) -> Job
     )
 
 
+def _recorded(record: JobRecord) -> dict[str, Any]:
+    """What a job's ledger row adds to its result, whoever answers for its status (the
+    service or the row itself): its id, downloaded files, recorded request, whether it
+    ran on the emulator and its ``qa`` verdict."""
+    return {
+        "ledger_id": record.id,
+        "local_files": tuple(record.local_files),
+        "request": record.request,
+        "ran_locally": record.ran_locally,
+        "qa": record.qa,
+    }
+
+
 def region_refusal(model_id: str, region: str) -> InvalidRequestError | None:
     """The error for a region chosen explicitly (``--region``, ``region=``) that the
     registry says does not offer ``model_id``, or None (offered, or a model unknown to
@@ -336,30 +349,38 @@ class Session:
     def _result(
         self, status: InvocationStatus, record: JobRecord | None, failure: Failure | None
     ) -> JobResult:
+        """The service's answer about a job, with what its ledger row adds (a job this
+        ledger never recorded has only the service's side)."""
         folder = job_folder(status)
-        return JobResult(
-            status=status.status,
-            task_type=record.task_type if record else "UNKNOWN",
-            model_id=(record.model_id if record else None) or status.model_id or "unknown",
-            duration_seconds=record.duration_seconds if record else None,
-            seed=record.seed if record else None,
-            estimated_cost_usd=record.estimated_cost_usd if record else None,
-            invocation_arn=status.invocation_arn,
-            output_uri=str(folder).rstrip("/") if folder else None,
-            client_token=status.client_token or (record.client_token if record else None),
-            submit_time=status.submit_time,
-            end_time=status.end_time,
-            last_modified_time=status.last_modified_time,
-            local_files=tuple(record.local_files) if record else (),
-            failure=failure,
-            ledger_id=record.id if record else None,
-            request=record.request if record else None,
-            ran_locally=record.ran_locally if record else self.on_emulator,
-            qa=record.qa if record else None,
+        answered: dict[str, Any] = {
+            "invocation_arn": status.invocation_arn,
+            "output_uri": str(folder).rstrip("/") if folder else None,
+            "submit_time": status.submit_time,
+            "end_time": status.end_time,
+            "last_modified_time": status.last_modified_time,
+            "failure": failure,
+        }
+        if record is None:
+            return JobResult(
+                status=status.status,
+                task_type="UNKNOWN",
+                model_id=status.model_id or "unknown",
+                duration_seconds=None,
+                seed=None,
+                estimated_cost_usd=None,
+                client_token=status.client_token,
+                ran_locally=self.on_emulator,
+                **answered,
+            )
+        return result_of(
+            record,
+            status.status,
+            client_token=status.client_token or record.client_token,
+            **answered,
+            **_recorded(record),
         )
 
     def _result_from_record(self, record: JobRecord, *, notices: list[str]) -> JobResult:
-        failure = record.failure
         output_uri = record.output_uri
         if record.invocation_id and output_uri:
             output_uri = str(parse_s3_uri(output_uri).child(record.invocation_id))
@@ -371,13 +392,9 @@ class Session:
             client_token=record.client_token,
             submit_time=record.submit_time,
             end_time=record.end_time,
-            local_files=tuple(record.local_files),
-            failure=failure,
-            ledger_id=record.id,
+            failure=record.failure,
             notices=tuple(notices),
-            request=record.request,
-            ran_locally=record.ran_locally,
-            qa=record.qa,
+            **_recorded(record),
         )
 
     # -- wait --

@@ -76,14 +76,6 @@ def locked(method: _F) -> _F:
     return cast(_F, wrapper)
 
 
-def invocation_id_from_arn(arn: str) -> str | None:
-    """The short id at the end of ``arn:aws:bedrock:<region>:<acct>:async-invoke/<id>``."""
-    if "/" not in arn:
-        return None
-    tail = arn.rsplit("/", 1)[1]
-    return tail or None
-
-
 def check_status(status: str) -> None:
     if status not in JOB_STATUSES:
         raise LedgerError(

@@ -10,11 +10,12 @@ import json
 import re
 from dataclasses import dataclass, field, fields
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from novareel.foundation.errors import LedgerError
-from novareel.foundation.results import Failure, advice_for
+from novareel.foundation.results import Failure, advice_for, video_among
 
 # ACTIVE_STATUSES and TERMINAL_STATUSES are novareel.foundation.status's, re-exported (``as``) for
 # callers that have always found them here.
@@ -241,6 +242,13 @@ class JobRecord(RanOnEmulator):
             self.failure_shot,
             self.failure_advice or advice_for(self.failure_type, self.failure_message),
         )
+
+    def downloaded_video(self, name: str = "output.mp4") -> Path | None:
+        """The job's downloaded video (:func:`~novareel.foundation.results.video_among`
+        its files, ``name`` being the family's video name), if it is still where the
+        ledger says: the one answer of the gallery, ``review`` and ``qa``."""
+        found = video_among(self.local_files, name)
+        return Path(found) if found is not None and Path(found).is_file() else None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict with snake_case keys and ISO-8601 UTC times."""

@@ -31,8 +31,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from novareel.foundation.arns import invocation_id_from_arn
 from novareel.ledger.batches import BatchQueries
-from novareel.ledger.core import invocation_id_from_arn
 from novareel.ledger.leases import JobLeases
 from novareel.ledger.queries import JobQueries
 from novareel.ledger.reviews import JobReviews

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from novareel.foundation.arns import invocation_id_from_arn
 from novareel.foundation.errors import LedgerError
 from novareel.foundation.status import FINISHED_STATUSES, SERVICE_STATUSES, JobStatus
 from novareel.ledger.core import (
     LedgerCore,
-    invocation_id_from_arn,
     locked,
     opt_iso,
 )

@@ -12,13 +12,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from novareel.foundation.arns import invocation_id_from_arn
 from novareel.foundation.errors import LedgerError
 from novareel.foundation.status import FINISHED_STATUSES, JobStatus
 from novareel.ledger.core import (
     EXTRAS,
     LedgerCore,
     check_status,
-    invocation_id_from_arn,
     job_record,
     locked,
     moves_forward,

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from novareel.mcp_server.specs import ServerSettings
-from novareel.running.connection import Connection, Endpoint
+from novareel.running.connection import Endpoint
 
 if TYPE_CHECKING:
     from novareel.client.local import LocalEmulator
@@ -39,15 +39,7 @@ class ServerSession:
         self._quota_ledger: Ledger | None = None
         self._quota_decided = False
         self._quota_lock = threading.Lock()
-        self.endpoint = Endpoint(
-            Connection(
-                profile=settings.profile,
-                region=settings.region,
-                endpoint_url=settings.endpoint_url,
-                credentials_file=settings.credentials_file,
-                local=settings.local,
-            )
-        )
+        self.endpoint = Endpoint(settings)  # its connection options
 
     # -- lifetime --
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from novareel.requests.compose import RequestSpec
+from novareel.running.connection import Connection
 
 if TYPE_CHECKING:
     from novareel.jobs.dry_run import DryRun
@@ -35,18 +36,16 @@ Progress = Callable[[float, "float | None", str], None]
 DEFAULT_WAIT_SECONDS = 600.0
 
 
-@dataclass(frozen=True)
-class ServerSettings:
-    """How ``novareel mcp`` was started (only a person sets these)."""
+@dataclass(frozen=True, kw_only=True)
+class ServerSettings(Connection):
+    """How ``novareel mcp`` was started (only a person sets these): the connection
+    options every door takes (a :class:`~novareel.running.connection.Connection`:
+    ``local``, ``profile``, ``region``, ``endpoint_url``, ``credentials_file``), and
+    the server's own."""
 
     root: Path
     max_cost_usd: float | str | None = None
     session_max_cost_usd: float | str | None = None
-    local: bool = False
-    profile: str | None = None
-    region: str | None = None
-    endpoint_url: str | None = None
-    credentials_file: str | None = None
     output_uri: str | None = None
     #: the session whose --session-max-cost every job counts against (None:
     #: NOVAREEL_MCP_SESSION, else one fresh session for this process)

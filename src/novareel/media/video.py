@@ -4,7 +4,7 @@ A finished job is an ``output.mp4`` that should be H.264, 1280x720, 24 fps and a
 as was paid for (6 s per shot). :func:`inspect_video` reads what the file really is,
 :func:`check_video` compares it with the request, :func:`extract_frame` pulls one frame
 (at exactly 1280x720, ready to be the starting frame of the next clip) and
-:func:`contact_sheet` tiles one frame per shot into a PNG that shows a whole video at a
+:func:`make_contact_sheet` tiles one frame per shot into a PNG that shows a whole video at a
 glance.
 
 Shots are found by frame difference: every frame is shrunk to 64x36 by the decoder's
@@ -37,7 +37,6 @@ __all__ = [
     "VideoInfo",
     "check_video",
     "concat_videos",
-    "contact_sheet",
     "extract_frame",
     "inspect_video",
     "make_contact_sheet",
@@ -580,17 +579,3 @@ def make_contact_sheet(
         width=sheet_w,
         height=sheet_h,
     )
-
-
-def contact_sheet(
-    path: str | os.PathLike[str],
-    out_png: str | os.PathLike[str],
-    *,
-    every: float | None = None,
-    columns: int | None = None,
-    thumb_width: int = 320,
-) -> Path:
-    """Write a contact sheet PNG (see :func:`make_contact_sheet`) and return its path."""
-    return make_contact_sheet(
-        path, out_png, every=every, columns=columns, thumb_width=thumb_width
-    ).path

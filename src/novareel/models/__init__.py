@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from novareel.foundation.errors import InvalidRequestError, Problem
 from novareel.models import luma_ray, nova_reel
@@ -32,9 +32,13 @@ from novareel.models.base import (
     StartingFrame,
     VideoRequest,
     VideoShape,
+    is_whole_number,
     submit_option_problems,
 )
 from novareel.models.options import merge_options
+
+if TYPE_CHECKING:
+    from novareel.foundation.s3uri import S3Uri
 
 #: The built-in model used when none is named and the person chose no default
 #: (``NOVAREEL_MODEL``, ``[defaults]`` in config.toml: :mod:`novareel.settings.defaults`, read
@@ -124,6 +128,25 @@ def find_model(value: str | None) -> Model | None:
     return _MODELS.get(resolve_model_id(value))
 
 
+def video_name(model_id: str | None) -> str:
+    """The file a finished job of ``model_id`` holds its video in, inside the job's
+    folder: the family's ``video_name``, else ``output.mp4`` (what every family
+    writes) for an id no family knows, such as a job adopted by ``jobs sync``."""
+    model = find_model(model_id)
+    return model.family.video_name if model is not None else "output.mp4"
+
+
+def video_uri(model_id: str | None, output_uri: str, invocation_id: str) -> S3Uri:
+    """Where a job's video is in S3: ``<output_uri>/<invocation id>/<video name>``,
+    the folder the service writes each job into. Raises
+    :class:`~novareel.foundation.errors.InvalidRequestError` for an output URI that is
+    not ``s3://``."""
+    from novareel.foundation.s3uri import parse_s3_uri
+
+    folder = parse_s3_uri(output_uri).child(invocation_id).as_folder()
+    return folder.child(video_name(model_id))
+
+
 def known_names() -> str:
     """Every id and alias, for messages that say what is allowed."""
     names = []
@@ -206,7 +229,7 @@ def estimate_cost_usd(
     if model is None:
         return None
     found: list[Problem] = []
-    if isinstance(duration_seconds, bool) or not isinstance(duration_seconds, int):
+    if not is_whole_number(duration_seconds):
         found.append(
             Problem(
                 "duration_seconds",
@@ -355,4 +378,6 @@ __all__ = [
     "shape_of",
     "submit_option_problems",
     "unregister",
+    "video_name",
+    "video_uri",
 ]

@@ -25,7 +25,7 @@ from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from novareel.foundation.errors import ImageError, InvalidRequestError, Problem
 from novareel.foundation.frame_reader import installed as _installed_reader
-from novareel.models.options import Option, OptionKind
+from novareel.models.options import Option, OptionKind, is_whole_number
 
 ImageFormat = Literal["png", "jpeg"]
 
@@ -735,6 +735,7 @@ __all__ = [
     "accepted_options",
     "frame_of",
     "image_label",
+    "is_whole_number",
     "model_id_problems",
     "option_flag",
     "read_image",

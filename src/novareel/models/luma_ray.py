@@ -47,6 +47,7 @@ from novareel.models.base import (
     VideoShape,
     built_with,
     frame_of,
+    is_whole_number,
     model_id_problems,
     read_image,
     text_problems,
@@ -246,11 +247,7 @@ class RayVideo(RequestBase):
             found.append(_enum_problem("aspect_ratio", self.aspect_ratio, ASPECT_RATIOS))
         if self.resolution not in RESOLUTIONS:
             found.append(_enum_problem("resolution", self.resolution, RESOLUTIONS))
-        if (
-            isinstance(self.duration, bool)
-            or not isinstance(self.duration, int)
-            or self.duration not in DURATIONS
-        ):
+        if not is_whole_number(self.duration) or self.duration not in DURATIONS:
             found.append(
                 Problem(
                     "duration",

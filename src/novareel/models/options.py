@@ -26,9 +26,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 from novareel.foundation.errors import Problem
+
+
+def is_whole_number(value: object) -> TypeGuard[int]:
+    """Whether ``value`` is an int and not a bool: ``True`` is an ``int`` to Python,
+    never a length, seed or count to a request (the one test of every such field)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
 
 __all__ = ["Option", "OptionKind", "as_declared", "merge_options"]
 
@@ -112,7 +119,7 @@ class Option:
                 return Problem(where, "must be true or false", value=value)
             return None
         if self.kind == "integer":
-            if isinstance(value, bool) or not isinstance(value, int):
+            if not is_whole_number(value):
                 return Problem(where, "must be an integer", value=value)
             return None
         if self.kind in ("image", "file"):

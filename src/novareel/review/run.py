@@ -33,8 +33,8 @@ from novareel.foundation.errors import (
     NovaReelError,
     Problem,
 )
-from novareel.foundation.results import video_among
 from novareel.foundation.s3uri import S3Uri, parse_s3_uri
+from novareel.models import video_name, video_uri
 from novareel.models.understanding import UnderstandingModel, get_understanding_model
 from novareel.review.prompt import (
     DEFAULT_MAX_TOKENS,
@@ -168,8 +168,7 @@ def _job_video(api: VideoGenerator, ref: str) -> tuple[JobRecord, str]:
                 value=ref,
             )
         )
-    folder = parse_s3_uri(record.output_uri).child(record.invocation_id)
-    return record, str(folder.child("output.mp4"))
+    return record, str(video_uri(record.model_id, record.output_uri, record.invocation_id))
 
 
 def _still_in_s3(api: VideoGenerator, uri: str) -> bool:
@@ -183,13 +182,6 @@ def _still_in_s3(api: VideoGenerator, uri: str) -> bool:
         return True
     except NotFoundError:  # the bucket itself is gone
         return False
-
-
-def _downloaded_copy(job: JobRecord) -> Path | None:
-    """The job's downloaded video (:func:`video_among` its files), if it is still
-    where the ledger says."""
-    found = video_among(job.local_files)
-    return Path(found) if found is not None and Path(found).is_file() else None
 
 
 def plan_review(
@@ -232,7 +224,7 @@ def plan_review(
             # The S3 copy is gone (deleted, expired by a lifecycle rule, or an emulator
             # that restarted): the downloaded copy is the same video, sent as bytes,
             # rather than a call the service can only refuse.
-            local = _downloaded_copy(job)
+            local = job.downloaded_video(video_name(job.model_id))
             if local is None:
                 raise InvalidRequestError(
                     Problem(

@@ -45,7 +45,7 @@ from novareel.foundation.errors import DownloadError, JobFailedError
 from novareel.foundation.naming import storyboard_folder_name
 from novareel.foundation.s3uri import OutputLocation, S3Uri, parse_s3_uri
 from novareel.foundation.status import JobStatus
-from novareel.models import VideoRequest, get_model, shape_of
+from novareel.models import VideoRequest, get_model, shape_of, video_name
 
 if TYPE_CHECKING:
     from novareel.jobs import VideoGenerator
@@ -194,12 +194,10 @@ def _fetch_shot(api: VideoGenerator, job_id: int, dest: Path, *, check_video: bo
     if not record.output_uri or not record.invocation_id:
         raise DownloadError(f"shot job {job_id} has no output location in the ledger")
     folder = parse_s3_uri(record.output_uri).child(record.invocation_id).as_folder()
-    video_name = get_model(record.model_id).family.video_name
-    found = [o for o in api.client.list_objects(folder) if o.key == folder.key + video_name]
+    name = video_name(record.model_id)
+    found = [o for o in api.client.list_objects(folder) if o.key == folder.key + name]
     if not found:
-        raise DownloadError(
-            f"shot job {job_id} has no {video_name} under {folder}", hint=RERUN_HINT
-        )
+        raise DownloadError(f"shot job {job_id} has no {name} under {folder}", hint=RERUN_HINT)
     obj = found[0]
     if not (dest.is_file() and dest.stat().st_size == obj.size):
         api.client.download_objects([(S3Uri(folder.bucket, obj.key), dest)])

@@ -32,6 +32,7 @@ from novareel.models.base import (
     built_with,
     frame_of,
     image_label,
+    is_whole_number,
     model_id_problems,
     read_image,
     text_problems,
@@ -80,7 +81,7 @@ def _image(frame: StartingFrame, describe: bool) -> dict[str, Any]:
 
 
 def _seed_problems(seed: int) -> list[Problem]:
-    if isinstance(seed, bool) or not isinstance(seed, int):
+    if not is_whole_number(seed):
         return [
             Problem(
                 "seed",
@@ -194,7 +195,7 @@ class TextVideo(_Request):
 
     def problems(self) -> list[Problem]:
         found = text_problems("prompt", self.prompt, MAX_SHORT_TEXT)
-        if isinstance(self.duration, bool) or not isinstance(self.duration, int):
+        if not is_whole_number(self.duration):
             found.append(
                 Problem(
                     "duration",
@@ -252,7 +253,7 @@ class MultiShotAutomated(_Request):
     def problems(self) -> list[Problem]:
         found = text_problems("prompt", self.prompt, MAX_LONG_TEXT)
         d = self.duration
-        if isinstance(d, bool) or not isinstance(d, int):
+        if not is_whole_number(d):
             found.append(
                 Problem(
                     "duration",
