@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.helpers import round_env, run_together
+from tests.helpers import batch_command, round_env, run_together
 
 from novareel.ledger import Ledger
 from novareel.ledger.backend import LEDGER_URL_ENV
@@ -86,14 +86,11 @@ def test_a_no_wait_jobs_slot_stays_taken_until_a_batch_sees_it_end(
     emulator.configure(quotas={V11: 100}, submit_rate=0, render="fast", speed=12)
     home = tmp_path / "home"
     env = round_env(emulator.url, home, backend, new_target, NOVAREEL_QUOTA="1")
-    command = [sys.executable, "-m", "novareel"]
-    first = subprocess.run(
-        [*command, "generate", "A kite over dunes", "--model-id", V11, "--local", "--no-wait",
-         "--json"],
-        env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert first.returncode == 0, first.stderr[-2000:]
-    assert json.loads(first.stdout)["status"] == "InProgress"
+    generate = [sys.executable, "-m", "novareel", "generate", "A kite over dunes",
+                "--model-id", V11, "--local", "--no-wait", "--json"]  # fmt: skip
+    [(code, out, err)] = run_together([(generate, env)], timeout=120)
+    assert code == 0, err[-2000:]
+    assert json.loads(out)["status"] == "InProgress"
     with Ledger(env.get(LEDGER_URL_ENV) or home / "ledger.db") as led:
         # The command has ended; its job's slot is still counted, by nobody's process.
         assert led.lease_items(endpoint=emulator.url, model_id=V11, region="us-east-1",
@@ -103,11 +100,8 @@ def test_a_no_wait_jobs_slot_stays_taken_until_a_batch_sees_it_end(
         "".join(f"- id: item-{i}\n  prompt: lantern {i} over a lake\n" for i in range(2)),
         encoding="utf-8",
     )
-    second = subprocess.run(
-        [*command, "batch", str(batch), "--local", "--no-download", "--json"],
-        env=env, capture_output=True, text=True, timeout=150,
-    )  # fmt: skip
-    assert second.returncode == 0, second.stderr[-2000:]
+    [(code, _out, err)] = run_together([(batch_command(batch, 3), env)], timeout=150)
+    assert code == 0, err[-2000:]
     stats = emulator.stats()
     assert stats["acceptedSubmissions"] == 3, stats
     assert stats["maxInFlight"].get(SLOT) == 1, stats
