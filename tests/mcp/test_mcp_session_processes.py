@@ -39,6 +39,8 @@ CAP_USD = 2.00
 PROCESSES = 4
 CALLS = 4
 ROUNDS = 3
+#: 4 clips ($1.92) fit the cap; a 5th would make $2.40
+FITS = int(CAP_USD // CLIP_USD)
 
 #: One server's tools in one process: CALLS generate_video calls at once.
 SERVER = textwrap.dedent(
@@ -79,25 +81,38 @@ SERVER = textwrap.dedent(
 )
 
 
+def session_round(
+    emulator: Any,
+    tmp_path: Path,
+    backend: str,
+    new_target: Callable[[], Any],
+    round_no: int,
+    **extra: str,
+) -> dict[str, str]:
+    """One round's emulator (reset; a quota and a submit rate that never refuse, so
+    only the session's cap may) and environment (a fresh ledger on ``backend``)."""
+    emulator.reset()
+    emulator.configure(quotas={V11: 200}, submit_rate=0, render="fast")
+    return round_env(
+        emulator.url,
+        tmp_path / f"home-{round_no}",
+        backend,
+        new_target,
+        NOVAREEL_QUOTA="off",  # the quota's leases are not what this measures
+        **extra,
+    )
+
+
 def test_one_session_never_passes_its_cap_across_processes_and_threads(
     emulator: Any, tmp_path: Path, backend: str, new_target: Callable[[], Any]
 ) -> None:
-    fits = int(CAP_USD // CLIP_USD)  # 4 clips ($1.92); a 5th would make $2.40
     root = tmp_path / "root"
     root.mkdir()
     for round_no in range(ROUNDS):
-        emulator.reset()
-        # A quota and a submit rate that never refuse: only the session's cap may.
-        emulator.configure(quotas={V11: 200}, submit_rate=0, render="fast")
-        home = tmp_path / f"home-{round_no}"
-        env = round_env(
-            emulator.url,
-            home,
-            backend,
-            new_target,
+        env = session_round(
+            emulator, tmp_path, backend, new_target, round_no,
             NOVAREEL_MCP_SESSION=f"agent-round-{round_no}",
-            NOVAREEL_QUOTA="off",  # the quota's leases are not what this measures
-        )
+        )  # fmt: skip
         processes = [
             subprocess.Popen(
                 [
@@ -128,9 +143,9 @@ def test_one_session_never_passes_its_cap_across_processes_and_threads(
         assert all(cost == CLIP_USD for _arn, cost in accepted), accepted
         # Counted where the money is spent: the service's own tally and its jobs.
         stats = emulator.stats()
-        assert stats["acceptedSubmissions"] == fits, (round_no, stats, reports)
+        assert stats["acceptedSubmissions"] == FITS, (round_no, stats, reports)
         for arn, _cost in accepted:
             assert emulator.job(arn.rsplit("/", 1)[-1])["status"] in ("InProgress", "Completed")
-        assert len(accepted) == fits, (round_no, reports)
+        assert len(accepted) == FITS, (round_no, reports)
         assert set(refused) == {"session_max_cost"}, refused
-        assert len(refused) == PROCESSES * CALLS - fits
+        assert len(refused) == PROCESSES * CALLS - FITS

@@ -26,12 +26,10 @@ import anyio
 import pytest
 
 from mcp import ClientSession, StdioServerParameters, stdio_client
-from tests.helpers import round_env
+from tests.mcp.test_mcp_session_processes import CAP_USD, CLIP_USD, FITS, session_round
 
 pytestmark = pytest.mark.slow
 
-CLIP_USD = 0.48
-CAP_USD = 2.00
 SERVERS = 2
 CALLS = 4
 ROUNDS = 2
@@ -95,20 +93,10 @@ async def _race(
 def test_two_stdio_servers_with_one_session_never_pass_its_cap(
     emulator: Any, tmp_path: Path, backend: str, new_target: Callable[[], Any]
 ) -> None:
-    fits = int(CAP_USD // CLIP_USD)  # 4 clips ($1.92); a 5th would make $2.40
     root = tmp_path / "root"
     root.mkdir()
     for round_no in range(ROUNDS):
-        emulator.reset()
-        # A quota and a submit rate that never refuse: only the session's cap may.
-        emulator.configure(quotas={"amazon.nova-reel-v1:1": 200}, submit_rate=0, render="fast")
-        env = round_env(
-            emulator.url,
-            tmp_path / f"home-{round_no}",
-            backend,
-            new_target,
-            NOVAREEL_QUOTA="off",  # the quota's leases are not what this measures
-        )
+        env = session_round(emulator, tmp_path, backend, new_target, round_no)
         session_flags = ["--session", f"team-{round_no}", "--session-max-cost", f"{CAP_USD:.2f}"]
         params = StdioServerParameters(
             command=sys.executable,
@@ -126,12 +114,12 @@ def test_two_stdio_servers_with_one_session_never_pass_its_cap(
         assert len(answers) == SERVERS * CALLS
         # Counted where the money is spent: the service's own tally and its jobs.
         stats = emulator.stats()
-        assert stats["acceptedSubmissions"] == fits, (round_no, stats, answers)
-        assert len(accepted) == fits, (round_no, answers)
+        assert stats["acceptedSubmissions"] == FITS, (round_no, stats, answers)
+        assert len(accepted) == FITS, (round_no, answers)
         assert all(job["estimated_cost_usd"] == CLIP_USD for job in accepted), accepted
         for job in accepted:
             assert emulator.job(job["invocation_id"])["status"] in ("InProgress", "Completed")
-        assert len(refused) == SERVERS * CALLS - fits
+        assert len(refused) == SERVERS * CALLS - FITS
         assert {error["budget"]["limit"] for error in refused} == {"session_max_cost"}, refused
         # Each refusal says what the session had left, never more than one more clip's
         # worth short: $0.08 once the four are in.
