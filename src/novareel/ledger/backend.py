@@ -392,10 +392,11 @@ class Row(dict[str, Any]):
     Why a ``dict`` subclass: the ledger reads a job's row by name dozens of times
     (:func:`~novareel.ledger.core.job_record`), and a name lookup that is the dict's
     own (C) ``__getitem__`` costs a fraction of a Python ``__getitem__`` (issue 20:
-    client CPU per job). A position (or slice) is not a key, so it reaches
-    ``__missing__``, which reads the values in column order. Everything else says
-    what ``sqlite3.Row`` says: iteration, ``len`` and ``in`` see the values,
-    ``keys()`` is the list of column names.
+    client CPU per job). A position is not a key, so it reaches ``__missing__``,
+    which reads the values in column order. Everything else says what
+    ``sqlite3.Row`` says: iteration, ``len`` and ``in`` see the values, ``keys()``
+    is the list of column names. One difference: no slices (a dict hashes the key
+    first; the ledger never slices a row; ``tuple(row)[a:b]`` does).
     """
 
     __slots__ = ("_values",)
@@ -405,7 +406,7 @@ class Row(dict[str, Any]):
         self._values = tuple(values)
 
     def __missing__(self, key: Any) -> Any:
-        if isinstance(key, (int, slice)):
+        if isinstance(key, int):
             return self._values[key]
         raise KeyError(key)
 
