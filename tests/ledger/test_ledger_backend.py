@@ -321,3 +321,20 @@ def test_a_bad_ledger_url_stops_a_command_with_exit_2(
     assert result.exit_code == 2
     assert LEDGER_URL_ENV in result.output and "not a PostgreSQL URL" in result.output
     assert not (isolated_home / "ledger.db").exists()  # no file opened instead
+
+
+def test_a_postgresql_row_reads_as_a_sqlite_row() -> None:
+    # The adapter's rows are dicts (a name lookup in C: issue 20, client CPU per job)
+    # that still answer as sqlite3.Row does: positions, values when iterated or
+    # tested with ``in``, the column names from keys().
+    from novareel.ledger.backend import Row
+
+    row = Row((7, "a", None), ("id", "name", "end_time"))
+    assert (row["id"], row["name"], row[0], row[1], row[-1]) == (7, "a", 7, "a", None)
+    assert (len(row), list(row), tuple(row)) == (3, [7, "a", None], (7, "a", None))
+    assert row.keys() == ["id", "name", "end_time"]
+    assert ("a" in row, "name" in row) == (True, False)
+    assert dict(row) == {"id": 7, "name": "a", "end_time": None}
+    assert row == Row((7, "a", None), ("id", "name", "end_time"))
+    with pytest.raises(KeyError):
+        row["missing"]

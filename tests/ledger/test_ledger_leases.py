@@ -106,6 +106,33 @@ def test_shared_quota_renews_in_the_background(ledger: Ledger) -> None:
         quota.close()
 
 
+def test_a_slot_this_holder_holds_for_the_job_is_not_asked_for_again(ledger: Ledger) -> None:
+    # Issue 20 (client CPU per job): a batch takes the item's slot, then the submit
+    # path asks for the same token's slot. The second ask costs the ledger nothing
+    # (it was a write transaction of 4 statements: BEGIN, the INSERT ... SELECT that
+    # inserts nothing, the held-lease lookup, COMMIT), and still names the one lease.
+    quota = SharedQuota(ledger, endpoint=SLOT["endpoint"])
+    try:
+        lease = quota.try_acquire(V11, "us-east-1", "item-1")
+        assert lease is not None
+        seen: list[str] = []
+        ledger.conn.set_trace_callback(seen.append)
+        try:
+            again = quota.try_acquire(V11, "us-east-1", "item-1")
+        finally:
+            ledger.conn.set_trace_callback(None)
+        assert (again, seen) == (lease, [])
+        assert ledger.leases_in_use(**SLOT) == 1
+        # given back, the job's next ask goes to the ledger (a new lease)
+        quota.release_item("item-1")
+        assert ledger.leases_in_use(**SLOT) == 0
+        third = quota.try_acquire(V11, "us-east-1", "item-1")
+        assert third is not None and third != lease
+        assert ledger.leases_in_use(**SLOT) == 1
+    finally:
+        quota.close()
+
+
 def test_quota_settings_from_the_environment_and_the_file(tmp_path: Path) -> None:
     assert quota_settings({}, tmp_path / "none.toml").quota(V11) == 3  # the family's
     assert quota_settings({}, tmp_path / "none.toml").quota("amazon.nova-reel-v1:0") == 10

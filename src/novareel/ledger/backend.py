@@ -182,7 +182,8 @@ class Translated:
     """One statement as PostgreSQL runs it, and what the adapter does around it."""
 
     sql: str
-    #: "sql" (run it), "skip" (a PRAGMA), "begin" / "begin_write" (start a transaction)
+    #: "sql" (run it), "skip" (a PRAGMA), "begin" / "begin_write" (start a transaction),
+    #: "commit" (end one)
     kind: str = "sql"
     #: the table an INSERT writes into (for ``RETURNING id``), else None
     insert_into: str | None = None
@@ -192,6 +193,8 @@ class Translated:
     gives_id: bool = False
     #: the statement has its own ``RETURNING`` clause (its rows are the result)
     returns: bool = False
+    #: CREATE TABLE / ALTER TABLE: the adapter forgets what it knew of the schema
+    ddl: bool = False
 
     def bind(self, parameters: Sequence[Any]) -> tuple[Any, ...]:
         """The parameters in the order of the translated placeholders."""
@@ -204,6 +207,7 @@ _LITERAL = re.compile(r"('(?:[^']|'')*'|\"(?:[^\"]|\"\")*\")")
 _BEGIN = re.compile(
     r"^\s*BEGIN(?:\s+(DEFERRED|IMMEDIATE|EXCLUSIVE))?(?:\s+TRANSACTION)?\s*;?\s*$", re.I
 )
+_COMMIT = re.compile(r"^\s*(?:COMMIT|END)(?:\s+TRANSACTION)?\s*;?\s*$", re.I)
 _PRAGMA = re.compile(r"^\s*PRAGMA\b", re.I)
 _DDL = re.compile(r"^\s*(CREATE\s+(?:TEMP\w*\s+)?TABLE|ALTER\s+TABLE)\b", re.I)
 _CREATE_TABLE = re.compile(r"^\s*CREATE\s+(?:TEMP\w*\s+)?TABLE\b", re.I)
@@ -338,10 +342,13 @@ def translate(sql: str) -> Translated:
     if begin:
         mode = (begin.group(1) or "").upper()
         return Translated("BEGIN", "begin_write" if mode in ("IMMEDIATE", "EXCLUSIVE") else "begin")
+    if _COMMIT.match(sql):
+        return Translated("COMMIT", "commit")
     if _PRAGMA.match(sql):
         return Translated("", "skip")
     text = _outside_literals(sql, _RULES)
-    if _DDL.match(text):
+    ddl = bool(_DDL.match(text))
+    if ddl:
         text = _outside_literals(text, _DDL_RULES)
         if _CREATE_TABLE.match(text) and "IDENTITY PRIMARY KEY" not in text:
             close = text.rindex(")")
@@ -359,7 +366,7 @@ def translate(sql: str) -> Translated:
     text, order = _placeholders(text)
     table = insert.group(1).lower() if insert else None
     returns = bool(_RETURNING.search("".join(_LITERAL.split(text)[::2])))
-    return Translated(text, "sql", table, order, gives_id, returns)
+    return Translated(text, "sql", table, order, gives_id, returns, ddl)
 
 
 # ---------------------------------------------------------------------- adapter
@@ -379,19 +386,29 @@ def _map_error(exc: Exception) -> sqlite3.Error:
     return sqlite3.OperationalError(message)
 
 
-class Row(Sequence[Any]):
-    """A result row indexable by position and by column name, like ``sqlite3.Row``."""
+class Row(dict[str, Any]):
+    """A result row indexable by column name and by position, like ``sqlite3.Row``.
 
-    __slots__ = ("_index", "_values")
+    Why a ``dict`` subclass: the ledger reads a job's row by name dozens of times
+    (:func:`~novareel.ledger.core.job_record`), and a name lookup that is the dict's
+    own (C) ``__getitem__`` costs a fraction of a Python ``__getitem__`` (issue 20:
+    client CPU per job). A position is not a key, so it reaches ``__missing__``,
+    which reads the values in column order. Everything else says what
+    ``sqlite3.Row`` says: iteration, ``len`` and ``in`` see the values, ``keys()``
+    is the list of column names. One difference: no slices (a dict hashes the key
+    first; the ledger never slices a row; ``tuple(row)[a:b]`` does).
+    """
 
-    def __init__(self, values: Sequence[Any], index: dict[str, int]) -> None:
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Sequence[Any], names: Sequence[str]) -> None:
+        super().__init__(zip(names, values, strict=False))
         self._values = tuple(values)
-        self._index = index
 
-    def __getitem__(self, key: Any) -> Any:
-        if isinstance(key, str):
-            return self._values[self._index[key]]
-        return self._values[key]
+    def __missing__(self, key: Any) -> Any:
+        if isinstance(key, int):
+            return self._values[key]
+        raise KeyError(key)
 
     def __len__(self) -> int:
         return len(self._values)
@@ -399,19 +416,22 @@ class Row(Sequence[Any]):
     def __iter__(self) -> Iterator[Any]:
         return iter(self._values)
 
-    def keys(self) -> list[str]:
-        return list(self._index)
+    def __contains__(self, value: object) -> bool:
+        return value in self._values
+
+    def keys(self) -> list[str]:  # type: ignore[override]
+        return list(dict.keys(self))
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Row):
-            return self._values == other._values and self._index == other._index
+            return self._values == other._values and self.keys() == other.keys()
         return NotImplemented
 
-    def __hash__(self) -> int:
+    def __hash__(self) -> int:  # type: ignore[override]
         return hash(self._values)
 
     def __repr__(self) -> str:
-        return f"Row({dict(zip(self._index, self._values, strict=False))!r})"
+        return f"Row({dict(self.items())!r})"
 
 
 class Cursor:
@@ -471,8 +491,18 @@ class PgConnection:
                 " config.toml) and its credentials (~/.pgpass or PGPASSWORD)",
             ) from exc
         self._conn.adapters.register_loader("numeric", _numeric_loader())
+        # What every statement needs of psycopg, looked up once (an import or an
+        # attribute chain per statement showed in the CPU profile: issue 20).
+        from psycopg.pq import ExecStatus, TransactionStatus
+
+        self._error: type[Exception] = psycopg.Error
+        self._tuples_ok = ExecStatus.TUPLES_OK
+        self._idle = TransactionStatus.IDLE
+        self._info = self._conn.info
+        self._pgconn = self._conn.pgconn
+        self._command_ok = ExecStatus.COMMAND_OK
         self._identity_tables: set[str] | None = None
-        self._columns: dict[str, dict[str, int]] = {}
+        self._columns: dict[str, tuple[str, ...]] = {}
         self._cur = self._conn.cursor()
         self._trace: Callable[[str], object] | None = None
 
@@ -483,9 +513,7 @@ class PgConnection:
 
     @property
     def in_transaction(self) -> bool:
-        from psycopg.pq import TransactionStatus
-
-        return bool(self._conn.info.transaction_status != TransactionStatus.IDLE)
+        return bool(self._info.transaction_status != self._idle)
 
     def close(self) -> None:
         self._conn.close()
@@ -503,8 +531,6 @@ class PgConnection:
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Cursor:
         """Run one statement (translated once, then cached) with ``?`` parameters."""
-        import psycopg
-
         stmt = translate(sql)
         if self._trace is not None:
             self._trace(sql)
@@ -515,6 +541,9 @@ class PgConnection:
         returning = identity and not stmt.returns
         if returning:
             text = text.rstrip().rstrip(";") + " RETURNING id"
+        if stmt.kind == "commit":
+            self._commit()
+            return Cursor([], lastrowid=None, rowcount=-1)
         cur = self._cur  # one cursor, reused: the Ledger's lock serialises its use
         try:
             if stmt.kind in ("begin", "begin_write"):
@@ -524,33 +553,43 @@ class PgConnection:
             cur.execute(text, stmt.bind(parameters))
             rows = self._rows(cur, text)
             rowcount = cur.rowcount
-        except psycopg.Error as exc:
+        except self._error as exc:
             raise _map_error(exc) from exc
-        if _DDL.match(sql):
+        if stmt.ddl:
             self._identity_tables = None  # a new table (or column) may have an id now
             self._columns.clear()
         if identity and stmt.gives_id:
             self._follow_ids(str(stmt.insert_into))
         lastrowid = None
         if returning:
-            lastrowid = int(rows[0][0]) if rows else None
+            lastrowid = int(rows[0]["id"]) if rows else None
             rows = []
         return Cursor(rows, lastrowid=lastrowid, rowcount=rowcount)
+
+    def _commit(self) -> None:
+        """``COMMIT`` straight through libpq (blocking, the GIL released): no
+        parameters, no rows, never waits for another transaction's lock; psycopg's
+        cursor machinery (query conversion, the prepared-statement cache, its wait
+        loop) cost ~15 us of client CPU more per call, and every write transaction
+        ends with one (issue 20). Its outcome is checked as psycopg would."""
+        from psycopg import errors
+
+        result = self._pgconn.exec_(b"COMMIT")
+        if result.status != self._command_ok:
+            raise _map_error(errors.error_from_result(result, encoding=self._info.encoding))
 
     def _rows(self, cur: Any, text: str) -> list[Row]:
         """The statement's rows, their column names read once per statement (and
         again after any schema change): building them per call cost more than the
         query on a local server."""
-        from psycopg.pq import ExecStatus
-
         result = cur.pgresult
-        if result is None or result.status != ExecStatus.TUPLES_OK:
+        if result is None or result.status != self._tuples_ok:
             return []
-        index = self._columns.get(text)
-        if index is None or len(index) != result.nfields:  # (another process's migration)
-            names = [bytes(result.fname(i) or b"").decode() for i in range(result.nfields)]
-            index = self._columns[text] = {name: i for i, name in enumerate(names)}
-        return [Row(values, index) for values in cur.fetchall()]
+        names = self._columns.get(text)
+        if names is None or len(names) != result.nfields:  # (another process's migration)
+            names = tuple(bytes(result.fname(i) or b"").decode() for i in range(result.nfields))
+            self._columns[text] = names
+        return [Row(values, names) for values in cur.fetchall()]
 
     def _follow_ids(self, table: str) -> None:
         """After rows were written with ids of their own (a copy, an import), move

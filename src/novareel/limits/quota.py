@@ -201,6 +201,15 @@ class SharedQuota:
         return lease
 
     def _acquire(self, model_id: str, region: str, item: str | None, *, force: bool) -> int | None:
+        if not force and item is not None:
+            mine = self.items.get(item)
+            if mine is not None and mine in self.held:
+                # This holder already holds the job's slot (a batch takes it, then the
+                # submit path asks again for the same token): the ledger would answer
+                # with this very lease, after a write transaction of four statements
+                # (issue 20: client CPU per job). It stays held and renewed until
+                # released, exactly as when the ledger had just confirmed it.
+                return mine
         lease = self.ledger.acquire_lease(
             endpoint=self.endpoint,
             model_id=model_id,
