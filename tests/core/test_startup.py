@@ -164,3 +164,42 @@ def test_register_imports_the_named_commands_module(args: list[str], modules: se
     assert modules <= imported
     if modules != set(_COMMAND_MODULES):  # none of the commands it does not name
         assert imported & {"gallery_cmd", "mcp_cmd", "doctor_cmd", "models_cmd"} == set()
+
+
+def test_clients_are_made_without_listing_every_service_folder(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """botocore checks a service name against the list of every service folder (~400,
+    each listed again, per model type) before loading a model; novareel's loader looks
+    in the named folder only, by the same rule, and lists all only when asked to."""
+    import botocore.exceptions
+    import botocore.loaders
+
+    from novareel.client.aws import AwsClient
+
+    everything = botocore.loaders.Loader().list_available_services("service-2")
+
+    def listed(self: Any, type_name: str) -> list[str]:
+        raise AssertionError(f"listed every service folder for {type_name}")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(botocore.loaders.Loader, "list_available_services", listed)
+        client = AwsClient(
+            region="us-east-1",
+            endpoint_url="http://127.0.0.1:9",
+            access_key="a",
+            secret_key="b",
+            isolated=True,
+        )
+        assert client.s3.meta.service_model.service_name == "s3"
+        assert client.bedrock.meta.service_model.service_name == "bedrock-runtime"
+        known = client.session._session.get_component("data_loader").list_available_services(
+            "service-2"
+        )
+        assert "bedrock" in known and "sts" in known
+        assert "no-such-service" not in known and "../s3" not in known and "" not in known
+
+    # the whole list, when something does ask for it, is botocore's own
+    assert list(known) == everything and len(known) == len(everything)
+    with pytest.raises(botocore.exceptions.UnknownServiceError, match="bedrock-runtime"):
+        client.session.client("no-such-service", region_name="us-east-1")

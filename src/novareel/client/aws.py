@@ -40,6 +40,63 @@ def arn_region(arn: str | None) -> str | None:
     return parts[3] if len(parts) > 5 and parts[3] else None
 
 
+class _KnownServices(Sequence[str]):
+    """What a botocore ``Loader.list_available_services`` answers, asked lazily.
+
+    botocore asks it before loading each model, only to check that the name is a
+    service (``name in known``): answering that by listing every service folder (400
+    of them, each listed again for its versions, once per model type) cost ~18 ms of
+    each process's start. ``name in`` here looks in that service's folder only, by
+    the same rule (a version folder holding a file of the type); anything else (the
+    list in an unknown-service error, iteration) is botocore's own full listing.
+    """
+
+    def __init__(self, loader: Any, type_name: str) -> None:
+        self._loader = loader
+        self._type_name = type_name
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str) or not name or os.sep in name or name.startswith("."):
+            return False
+        for root in self._loader.search_paths:
+            folder = os.path.join(root, name)
+            if not os.path.isdir(folder):
+                continue
+            for version in os.listdir(folder):
+                if self._loader.file_loader.exists(os.path.join(folder, version, self._type_name)):
+                    return True
+        return False
+
+    def _all(self) -> list[str]:
+        import botocore.loaders
+
+        names: list[str] = botocore.loaders.Loader.list_available_services(
+            self._loader, self._type_name
+        )
+        return names
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._all()[index]
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+
+def _service_loader() -> Any:
+    """botocore's data loader (the default search paths, as without ``AWS_DATA_PATH``)
+    whose ``list_available_services`` is :class:`_KnownServices`."""
+    import botocore.loaders
+
+    class ServiceLoader(botocore.loaders.Loader):  # type: ignore[misc]
+        def list_available_services(self, type_name: str) -> _KnownServices:
+            return _KnownServices(self, type_name)
+
+    return ServiceLoader()
+
+
 class AwsClient:
     """boto3's ``bedrock-runtime``, ``bedrock``, ``sts`` and ``s3`` clients with novareel's
     defaults, whichever model the requests are for.
@@ -85,6 +142,8 @@ class AwsClient:
                 # default region) must not reach it, and os.environ is left as it is.
                 no_profile = {"profile": (None, None, None, None)} if isolated else None
                 core = botocore.session.Session(session_vars=no_profile)
+                if core.get_config_variable("data_path") is None:  # no AWS_DATA_PATH
+                    core.register_component("data_loader", _service_loader())
                 if credentials_file:
                     core.set_config_variable("credentials_file", credentials_file)
                 if isolated:
