@@ -203,3 +203,38 @@ def test_clients_are_made_without_listing_every_service_folder(
     assert list(known) == everything and len(known) == len(everything)
     with pytest.raises(botocore.exceptions.UnknownServiceError, match="bedrock-runtime"):
         client.session.client("no-such-service", region_name="us-east-1")
+
+
+def test_a_second_client_reads_no_service_model_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every client of the process shares one botocore loader: the models one client
+    read (S3's JSON alone is ~25 ms to parse) serve the next (a ``VideoGenerator`` per
+    MCP tool call), and boto3's own data folder is not added to it once per session."""
+    import botocore.loaders
+
+    from novareel.client.aws import AwsClient
+
+    def client() -> AwsClient:
+        made = AwsClient(
+            region="us-east-1",
+            endpoint_url="http://127.0.0.1:9",
+            access_key="a",
+            secret_key="b",
+            isolated=True,
+        )
+        assert made.s3 is not None and made.bedrock is not None
+        return made
+
+    first = client()
+    read: list[str] = []
+    real = botocore.loaders.JSONFileLoader.load_file
+
+    def load_file(self: Any, file_path: str) -> Any:
+        read.append(file_path)
+        return real(self, file_path)
+
+    monkeypatch.setattr(botocore.loaders.JSONFileLoader, "load_file", load_file)
+    second = client()
+    assert read == []
+    loader = second.session._session.get_component("data_loader")
+    assert loader is first.session._session.get_component("data_loader")
+    assert len(loader.search_paths) == len(set(loader.search_paths))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
@@ -85,16 +86,41 @@ class _KnownServices(Sequence[str]):
         return iter(self._all())
 
 
+class _SearchPaths(list[str]):
+    """A loader's search paths where adding a path already there does nothing:
+    ``boto3.Session`` appends its own data folder to the loader of every session, and
+    the loader here is shared by every session of the process."""
+
+    def append(self, path: str) -> None:
+        if path not in self:
+            super().append(path)
+
+
+_loader: Any = None
+_loader_lock = threading.Lock()
+
+
 def _service_loader() -> Any:
-    """botocore's data loader (the default search paths, as without ``AWS_DATA_PATH``)
-    whose ``list_available_services`` is :class:`_KnownServices`."""
-    import botocore.loaders
+    """The one botocore data loader of the process's sessions (the default search paths,
+    as without ``AWS_DATA_PATH``), whose ``list_available_services`` is
+    :class:`_KnownServices`.
 
-    class ServiceLoader(botocore.loaders.Loader):  # type: ignore[misc]
-        def list_available_services(self, type_name: str) -> _KnownServices:
-            return _KnownServices(self, type_name)
+    Shared, the service models it has read (JSON: S3's alone takes ~25 ms to parse)
+    serve every later client: a ``VideoGenerator`` per MCP tool call, per Python
+    caller or per test no longer reads them again; botocore's own default session
+    shares its loader among all its clients the same way.
+    """
+    global _loader
+    with _loader_lock:
+        if _loader is None:
+            import botocore.loaders
 
-    return ServiceLoader()
+            class ServiceLoader(botocore.loaders.Loader):  # type: ignore[misc]
+                def list_available_services(self, type_name: str) -> _KnownServices:
+                    return _KnownServices(self, type_name)
+
+            _loader = ServiceLoader(extra_search_paths=_SearchPaths())
+        return _loader
 
 
 class AwsClient:
