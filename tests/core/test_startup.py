@@ -238,3 +238,33 @@ def test_a_second_client_reads_no_service_model_again(monkeypatch: pytest.Monkey
     loader = second.session._session.get_component("data_loader")
     assert loader is first.session._session.get_component("data_loader")
     assert len(loader.search_paths) == len(set(loader.search_paths))
+
+
+def test_local_asks_s3_only_for_a_bucket_the_emulator_did_not_name(
+    emulator: Any, s3_client: Any
+) -> None:
+    """The emulator's health document (asked anyway, for its speed) names its buckets:
+    ``novareel-local`` found there is not asked for again, so a ``--local`` command
+    that downloads nothing builds no S3 client (~55 ms) before its first submit. A
+    bucket it did not name is checked, and made, as before."""
+    from novareel.client.local import LOCAL_BUCKET, connect_local
+
+    def head_buckets() -> int:
+        return int(emulator.stats()["requests"].get("HeadBucket", 0))
+
+    s3_client.create_bucket(Bucket=LOCAL_BUCKET)
+    found = connect_local(emulator.url, start=False)
+    assert LOCAL_BUCKET in found.buckets
+    before = head_buckets()
+    client = found.client()
+    assert head_buckets() == before
+    assert not any(service == "s3" for service, _ in client._clients)  # never built
+    assert client.ensure_output_bucket(LOCAL_BUCKET) is False and head_buckets() == before
+
+    emulator.reset()  # no bucket at all now
+    found = connect_local(emulator.url, start=False)
+    assert found.buckets == frozenset()
+    found.client()
+    assert head_buckets() == 1
+    assert emulator.stats()["requests"].get("CreateBucket") == 1
+    assert s3_client.head_bucket(Bucket=LOCAL_BUCKET)["ResponseMetadata"]["HTTPStatusCode"] == 200
