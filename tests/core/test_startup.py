@@ -268,3 +268,21 @@ def test_local_asks_s3_only_for_a_bucket_the_emulator_did_not_name(
     assert head_buckets() == 1
     assert emulator.stats()["requests"].get("CreateBucket") == 1
     assert s3_client.head_bucket(Bucket=LOCAL_BUCKET)["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
+def test_the_shared_loader_leaves_an_isolated_client_isolated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loader is chosen when botocore would make its own (its ``data_path`` read
+    then), not while the emulator's client is being set up: reading the config file
+    earlier would keep the machine's settings in a client that must ignore them."""
+    from novareel.client.aws import AwsClient
+
+    config = tmp_path / "aws-config"
+    config.write_text("[default]\nregion = eu-west-3\n", encoding="utf-8")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    isolated = AwsClient(
+        endpoint_url="http://127.0.0.1:9", access_key="a", secret_key="b", isolated=True
+    )
+    assert isolated.session.region_name is None and isolated.region == "us-east-1"
+    assert AwsClient(access_key="a", secret_key="b").region == "eu-west-3"  # not isolated

@@ -123,6 +123,18 @@ def _service_loader() -> Any:
         return _loader
 
 
+def _data_loader(core: Any) -> Any:
+    """The loader of a botocore session: the shared :func:`_service_loader`, or
+    botocore's own for a session given ``data_path`` (``AWS_DATA_PATH``, or the config
+    file's ``data_path``: models of its own)."""
+    path = core.get_config_variable("data_path")
+    if path is None:
+        return _service_loader()
+    import botocore.loaders
+
+    return botocore.loaders.create_loader(path)
+
+
 class AwsClient:
     """boto3's ``bedrock-runtime``, ``bedrock``, ``sts`` and ``s3`` clients with novareel's
     defaults, whichever model the requests are for.
@@ -168,8 +180,8 @@ class AwsClient:
                 # default region) must not reach it, and os.environ is left as it is.
                 no_profile = {"profile": (None, None, None, None)} if isolated else None
                 core = botocore.session.Session(session_vars=no_profile)
-                if core.get_config_variable("data_path") is None:  # no AWS_DATA_PATH
-                    core.register_component("data_loader", _service_loader())
+                # made when botocore would make its own, with the same data_path
+                core.lazy_register_component("data_loader", lambda: _data_loader(core))
                 if credentials_file:
                     core.set_config_variable("credentials_file", credentials_file)
                 if isolated:
