@@ -24,7 +24,8 @@ the emulator's quota at 10, ``--render fast``, no submit rate limit: the time me
 start-up, never a wait for a slot).
 ``--before SRC`` adds the same runs of another source tree (``PYTHONPATH=SRC``), e.g.
 the code before a change: ``git worktree add /tmp/old-startup 21bb2a0`` then
-``--before /tmp/old-startup/src``; the two trees' runs alternate inside each round.
+``--before /tmp/old-startup/src``; the two trees' runs alternate inside each round,
+their order turning each round, and each run starts once the last one's jobs ended.
 The CPU column is the processes' own CPU (user + system) for the whole command, per
 process.
 
@@ -132,6 +133,12 @@ def _first_submits(
         for j in jobs
     )
     after = [t - started for t in submitted]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(  # the jobs end before the next run starts
+        j["status"] == "InProgress"
+        for j in runtime.list_async_invokes(maxResults=100)["asyncInvokeSummaries"]
+    ):
+        time.sleep(0.1)
     return {"mean": sum(after) / len(after), "last": after[-1], "cpu": cpu}
 
 
@@ -148,10 +155,12 @@ def first_submit_table(
     for kind in kinds:  # warm-up: bytecode of both trees, the emulator's first jobs
         for src in trees.values():
             _first_submits(emu, {**env, "PYTHONPATH": src}, kind, 1, tmp)
-    for _ in range(rounds):
+    for turn in range(rounds):
         for kind in kinds:
             for processes in counts:
-                for name, src in trees.items():
+                # the order of the trees turns each round: neither always runs second
+                order = list(trees.items())
+                for name, src in order if turn % 2 == 0 else order[::-1]:
                     key = (kind, name, processes)
                     run = _first_submits(emu, {**env, "PYTHONPATH": src}, kind, processes, tmp)
                     results.setdefault(key, []).append(run)
