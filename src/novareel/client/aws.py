@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
@@ -32,6 +33,100 @@ log = logging.getLogger("novareel")
 
 #: Nova Reel v1:1 exists only in us-east-1; it is the region used when boto3 finds none.
 DEFAULT_REGION = "us-east-1"
+
+
+class _KnownServices(Sequence[str]):
+    """What a botocore ``Loader.list_available_services`` answers, asked lazily.
+
+    botocore asks it before loading each model, only to check that the name is a
+    service (``name in known``): answering that by listing every service folder (400
+    of them, each listed again for its versions, once per model type) cost ~18 ms of
+    each process's start. ``name in`` here looks in that service's folder only, by
+    the same rule (a version folder holding a file of the type); anything else (the
+    list in an unknown-service error, iteration) is botocore's own full listing.
+    """
+
+    def __init__(self, loader: Any, type_name: str) -> None:
+        self._loader = loader
+        self._type_name = type_name
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str) or not name or os.sep in name or name.startswith("."):
+            return False
+        for root in self._loader.search_paths:
+            folder = os.path.join(root, name)
+            if not os.path.isdir(folder):
+                continue
+            for version in os.listdir(folder):
+                if self._loader.file_loader.exists(os.path.join(folder, version, self._type_name)):
+                    return True
+        return False
+
+    def _all(self) -> list[str]:
+        import botocore.loaders
+
+        names: list[str] = botocore.loaders.Loader.list_available_services(
+            self._loader, self._type_name
+        )
+        return names
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._all()[index]
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+
+class _SearchPaths(list[str]):
+    """A loader's search paths where adding a path already there does nothing:
+    ``boto3.Session`` appends its own data folder to the loader of every session, and
+    the loader here is shared by every session of the process."""
+
+    def append(self, path: str) -> None:
+        if path not in self:
+            super().append(path)
+
+
+_loader: Any = None
+_loader_lock = threading.Lock()
+
+
+def _service_loader() -> Any:
+    """The one botocore data loader of the process's sessions (the default search paths,
+    as without ``AWS_DATA_PATH``), whose ``list_available_services`` is
+    :class:`_KnownServices`.
+
+    Shared, the service models it has read (JSON: S3's alone takes ~25 ms to parse)
+    serve every later client: a ``VideoGenerator`` per MCP tool call, per Python
+    caller or per test no longer reads them again; botocore's own default session
+    shares its loader among all its clients the same way.
+    """
+    global _loader
+    with _loader_lock:
+        if _loader is None:
+            import botocore.loaders
+
+            class ServiceLoader(botocore.loaders.Loader):  # type: ignore[misc]
+                def list_available_services(self, type_name: str) -> _KnownServices:
+                    return _KnownServices(self, type_name)
+
+            _loader = ServiceLoader(extra_search_paths=_SearchPaths())
+        return _loader
+
+
+def _data_loader(core: Any) -> Any:
+    """The loader of a botocore session: the shared :func:`_service_loader`, or
+    botocore's own for a session given ``data_path`` (``AWS_DATA_PATH``, or the config
+    file's ``data_path``: models of its own)."""
+    path = core.get_config_variable("data_path")
+    if path is None:
+        return _service_loader()
+    import botocore.loaders
+
+    return botocore.loaders.create_loader(path)
 
 
 class AwsClient:
@@ -79,6 +174,8 @@ class AwsClient:
                 # default region) must not reach it, and os.environ is left as it is.
                 no_profile = {"profile": (None, None, None, None)} if isolated else None
                 core = botocore.session.Session(session_vars=no_profile)
+                # made when botocore would make its own, with the same data_path
+                core.lazy_register_component("data_loader", lambda: _data_loader(core))
                 if credentials_file:
                     core.set_config_variable("credentials_file", credentials_file)
                 if isolated:

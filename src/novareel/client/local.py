@@ -25,7 +25,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,6 +74,12 @@ class LocalClient(AwsClient):
         self._known_buckets: set[str] = set()
         self._bucket_lock = threading.Lock()
 
+    def known_buckets(self, buckets: Iterable[str]) -> None:
+        """Buckets known to exist (the emulator's health document named them): taken
+        as checked, so no HeadBucket is sent for them."""
+        with self._bucket_lock:
+            self._known_buckets.update(buckets)
+
     def ensure_output_bucket(
         self, bucket: str, region: str | None = None, *, notify: bool = True
     ) -> bool:
@@ -116,6 +122,9 @@ class LocalEmulator:
     url: str
     speed: float
     server: Any = None
+    #: buckets its health document named when it was found: they exist, so a client
+    #: checks them without a HeadBucket (or the S3 client, ~55 ms to build, for it)
+    buckets: frozenset[str] = frozenset()
 
     @property
     def owned(self) -> bool:
@@ -157,6 +166,7 @@ class LocalEmulator:
             # Passed explicitly so the caller's AWS_REGION is not read, yet still a
             # default: VideoGenerator then sends each request to its own model's region.
             client.region_source = "default"
+        client.known_buckets(self.buckets)
         if local_bucket:  # documented, so no notice
             client.ensure_output_bucket(LOCAL_BUCKET, notify=False)
         return client
@@ -196,12 +206,23 @@ def emulator_url(url: str | None = None) -> str:
     return (url or os.environ.get(EMULATOR_URL_ENV) or DEFAULT_EMULATOR_URL).rstrip("/")
 
 
+def _bucket_names(health: dict[str, Any]) -> frozenset[str]:
+    """The bucket names of a health document (none from an emulator too old to send
+    them, or anything that is not a list of names)."""
+    names = health.get("buckets")
+    if not isinstance(names, list):
+        return frozenset()
+    return frozenset(name for name in names if isinstance(name, str) and name)
+
+
 def connect_local(url: str | None = None, *, start: bool = True) -> LocalEmulator:
     """Find a running emulator or (with ``start``) start one in this process."""
     url = emulator_url(url)
     health = probe(url)
     if health is not None:
-        return LocalEmulator(url=url, speed=float(health.get("speed", 1.0)))
+        return LocalEmulator(
+            url=url, speed=float(health.get("speed", 1.0)), buckets=_bucket_names(health)
+        )
     if not start:
         raise EmulatorError(
             f"no novareel emulator answers at {url}",
@@ -227,7 +248,12 @@ def connect_local(url: str | None = None, *, start: bool = True) -> LocalEmulato
         server.start()
     log.info("started an in-process emulator at %s", server.url)
     health = probe(server.url, timeout=5.0) or {}
-    return LocalEmulator(url=server.url, speed=float(health.get("speed", 1.0)), server=server)
+    return LocalEmulator(
+        url=server.url,
+        speed=float(health.get("speed", 1.0)),
+        server=server,
+        buckets=_bucket_names(health),
+    )
 
 
 __all__ = [

@@ -29,6 +29,8 @@ from novareel.emulator.faults import ApiFault, DefectFault, JobFault
 from novareel.emulator.wsgi import Request, Response, Route
 
 SERVICE_NAME = "novareel-emulator"
+#: At most this many bucket names in the health document (which stays small).
+HEALTH_BUCKETS = 100
 VERSION = "1"
 #: The response header on every reply of the emulator (value: :data:`VERSION`): the
 #: documented identity a client asks for (docs/emulator.md) before it prices a job
@@ -43,6 +45,9 @@ def health(backend: EmulatorBackend, request: Request) -> Response:
             "version": VERSION,
             "speed": backend.config.speed,
             "jobs": len(backend.jobs),
+            # the first HEALTH_BUCKETS names (sorted): a client that finds its bucket
+            # here need not ask S3 for it (nor build an S3 client to ask)
+            "buckets": backend.storage.bucket_names()[:HEALTH_BUCKETS],
         }
     )
 

@@ -148,6 +148,10 @@ class S3Storage:
     def bucket_exists(self, bucket: str) -> bool:
         return bucket in self.backend.buckets
 
+    def bucket_names(self) -> list[str]:
+        """Every bucket's name, sorted."""
+        return sorted(self.backend.buckets)
+
     def put_object(self, bucket: str, key: str, data: bytes) -> None:
         if self._buffer_size is not None and len(data) > self._buffer_size:
             self._watch_descriptors()

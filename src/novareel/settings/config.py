@@ -38,11 +38,6 @@ def read_table(path: Path, table: str, keys: Iterable[str], *, docs: str) -> dic
     """The ``[table]`` of the config file at ``path`` ({} when the file or table is
     absent), refusing a key not in ``keys`` (with a did-you-mean) and naming ``docs``
     (where the keys are described) when the file is not valid TOML."""
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # Python 3.10 (supported): the same parser, from PyPI
-        import tomli as tomllib
-
     known = list(keys)
     try:
         raw = path.read_bytes()
@@ -52,6 +47,12 @@ def read_table(path: Path, table: str, keys: Iterable[str], *, docs: str) -> dic
         raise InvalidRequestError(
             Problem(str(path), f"cannot be read: {exc.strerror or exc}", value=str(path))
         ) from exc
+    # imported only for a file that exists (most machines have none)
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # Python 3.10 (supported): the same parser, from PyPI
+        import tomli as tomllib
+
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
