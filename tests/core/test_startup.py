@@ -114,6 +114,19 @@ def test_generate_loads_only_its_command_and_no_heavy_module(tmp_path: Path, emu
     assert sorted(loaded & {*HEAVY, "yaml", "novareel.batch.runner"}) == []
 
 
+def test_status_builds_no_request(tmp_path: Path, emulator: Any) -> None:
+    """``status`` reads a job and asks the service once: the request builder and the
+    image readers it imports (~20 ms of each start, benchmark 4) stay unloaded."""
+    env = _env(tmp_path, emulator)
+    loaded = _loaded(tmp_path, env, "generate", "a paper boat", "--local", "--no-wait", "--json")
+    assert "novareel.requests.compose" in loaded  # generate builds one, of course
+    loaded = _loaded(tmp_path, env, "status", "1", "--local")
+    assert {"novareel.cli.track", "novareel.jobs.api", "botocore.client"} <= loaded
+    assert sorted(loaded & _other_commands("track")) == []
+    builder = {"novareel.requests.compose", "novareel.media.images", "novareel.requests.prompting"}
+    assert sorted(loaded & {*HEAVY, *builder, "yaml"}) == []
+
+
 def _registered_by(module: str) -> set[str]:
     """The top-level commands on ``app`` after importing only ``novareel.cli.<module>``
     (in a fresh interpreter: a module cannot be unregistered)."""

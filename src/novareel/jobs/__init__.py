@@ -23,6 +23,8 @@ with hooks, so that the command line, the batch runner and the MCP server call o
 path and only print).
 """
 
+from typing import Any
+
 from novareel.jobs.api import NovaReel, VideoGenerator
 from novareel.jobs.fetching import (
     DownloadProgress,
@@ -37,7 +39,6 @@ from novareel.jobs.submitting import (
     request_fingerprint,
 )
 from novareel.jobs.tracking import job_failed_error, parse_status_file
-from novareel.requests.compose import model_notices, request_notices
 
 #: The old private name, kept for the media tests that call it directly.
 _check_output_video = check_output_video
@@ -57,3 +58,15 @@ __all__ = [
     "request_notices",
     "safe_local_path",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``model_notices`` and ``request_notices`` (the request builder's, re-exported
+    here), imported on first use: a command that only reads jobs (``status``, ``jobs``,
+    ``wait``) never builds a request, and the builder with the image readers it
+    imports cost ~20 ms of every such start (benchmark 4)."""
+    if name in ("model_notices", "request_notices"):
+        from novareel.requests import compose
+
+        return getattr(compose, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,13 +14,12 @@ from novareel.foundation.status import JobStatus
 from novareel.foundation.waiting import WaitProgress
 from novareel.jobs.dry_run import DryRun, dry_run
 from novareel.jobs.fetching import DownloadProgress, Fetching
-from novareel.jobs.submitting import NoticeCallback, Submitting
+from novareel.jobs.submitting import NoticeCallback, Submitting, notices_of
 from novareel.jobs.tracking import job_failed_error
 from novareel.models import (
     VideoRequest,
     submit_option_problems,
 )
-from novareel.requests.compose import request_notices
 
 log = logging.getLogger("novareel")
 
@@ -196,7 +195,7 @@ class VideoGenerator(Submitting, Fetching):
                 said.extend(self.region_notices(request.model_id))
             except InvalidRequestError as exc:
                 found.extend(exc.problems)
-            said.extend(request_notices(request))
+            said.extend(notices_of(request))
         if found:
             raise InvalidRequestError(found)
         said = list(dict.fromkeys(said))
