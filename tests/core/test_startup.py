@@ -115,16 +115,24 @@ def test_generate_loads_only_its_command_and_no_heavy_module(tmp_path: Path, emu
 
 
 def test_status_builds_no_request(tmp_path: Path, emulator: Any) -> None:
-    """``status`` reads a job and asks the service once: the request builder and the
-    image readers it imports (~20 ms of each start, benchmark 4) stay unloaded."""
+    """``status`` reads a job and asks the service once: the request builder, the
+    image readers it imports and the budget rules (~20 ms of each start, benchmark 4)
+    stay unloaded."""
     env = _env(tmp_path, emulator)
     loaded = _loaded(tmp_path, env, "generate", "a paper boat", "--local", "--no-wait", "--json")
     assert "novareel.requests.compose" in loaded  # generate builds one, of course
     loaded = _loaded(tmp_path, env, "status", "1", "--local")
     assert {"novareel.cli.track", "novareel.jobs.api", "botocore.client"} <= loaded
     assert sorted(loaded & _other_commands("track")) == []
-    builder = {"novareel.requests.compose", "novareel.media.images", "novareel.requests.prompting"}
-    assert sorted(loaded & {*HEAVY, *builder, "yaml"}) == []
+    # The request builder and its image readers, and the budget rules (no cap to
+    # check: nothing is submitted).
+    unused = {
+        "novareel.requests.compose",
+        "novareel.media.images",
+        "novareel.requests.prompting",
+        "novareel.limits.budget",
+    }
+    assert sorted(loaded & {*HEAVY, *unused, "yaml"}) == []
 
 
 def _registered_by(module: str) -> set[str]:

@@ -35,7 +35,7 @@ from novareel.models import (
 
 if TYPE_CHECKING:
     from novareel.ledger import JobRecord, Ledger
-    from novareel.limits.budget import SessionCap
+    from novareel.limits.budget import CostCap, SessionCap
     from novareel.limits.expectations import Expectation
     from novareel.limits.quota import SharedQuota
 
@@ -111,13 +111,17 @@ class Session:
         emulator_owned: bool = False,
         **client_options: Any,
     ) -> None:
-        from novareel.limits.budget import CostCap
-
         self.client = client if client is not None else AwsClient(**client_options)
         self._ledger_arg = ledger
         self._ledger: Ledger | None = None
         self.time_scale = time_scale
-        self.cost_cap: CostCap | None = None if max_cost_usd is None else CostCap(max_cost_usd)
+        self.cost_cap: CostCap | None = None
+        if max_cost_usd is not None:
+            # Imported only with a cap: a command that submits nothing (status, wait)
+            # need not load the budget rules (benchmark 4: start-up).
+            from novareel.limits.budget import CostCap
+
+            self.cost_cap = CostCap(max_cost_usd)
         #: A cap shared by every process of one session (an MCP server's
         #: ``--session-max-cost``), checked in the ledger's reservation transaction.
         self.session_cap: SessionCap | None = None
