@@ -14,12 +14,15 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from novareel.cli import _COMMAND_HOME, _COMMAND_MODULES
 from tests.helpers import process_env
+
+if TYPE_CHECKING:
+    from novareel.client.aws import AwsClient
 
 #: Run ``novareel ARGS`` in this interpreter, then write the loaded module names.
 _RUN = """
@@ -144,8 +147,13 @@ def _registered_by(module: str) -> set[str]:
         f"importlib.import_module('novareel.cli.{module}')\n"
         "print(' '.join(typer.main.get_command(app).commands))\n"
     )
+    return set(_printed_by(code).split())
+
+
+def _printed_by(code: str) -> str:
+    """What ``code`` prints, run in a fresh interpreter (nothing imported yet)."""
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return set(run.stdout.split())
+    return run.stdout
 
 
 def test_every_command_has_the_home_that_registers_it() -> None:
@@ -180,11 +188,24 @@ def test_register_imports_the_named_commands_module(args: list[str], modules: se
         f"_register({args!r})\n"
         "print(' '.join(m.rsplit('.', 1)[1] for m in sys.modules if m.startswith('novareel.cli.')))"
     )
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    imported = set(run.stdout.split()) & set(_COMMAND_MODULES)
+    imported = set(_printed_by(code).split()) & set(_COMMAND_MODULES)
     assert modules <= imported
     if modules != set(_COMMAND_MODULES):  # none of the commands it does not name
         assert imported & {"gallery_cmd", "mcp_cmd", "doctor_cmd", "models_cmd"} == set()
+
+
+def _isolated_client() -> AwsClient:
+    """An ``AwsClient`` that reads no machine configuration and reaches nothing (a
+    closed port): what making its boto3 clients costs is all there is to it."""
+    from novareel.client.aws import AwsClient
+
+    return AwsClient(
+        region="us-east-1",
+        endpoint_url="http://127.0.0.1:9",
+        access_key="a",
+        secret_key="b",
+        isolated=True,
+    )
 
 
 def test_clients_are_made_without_listing_every_service_folder(
@@ -196,8 +217,6 @@ def test_clients_are_made_without_listing_every_service_folder(
     import botocore.exceptions
     import botocore.loaders
 
-    from novareel.client.aws import AwsClient
-
     everything = botocore.loaders.Loader().list_available_services("service-2")
 
     def listed(self: Any, type_name: str) -> list[str]:
@@ -205,13 +224,7 @@ def test_clients_are_made_without_listing_every_service_folder(
 
     with monkeypatch.context() as patch:
         patch.setattr(botocore.loaders.Loader, "list_available_services", listed)
-        client = AwsClient(
-            region="us-east-1",
-            endpoint_url="http://127.0.0.1:9",
-            access_key="a",
-            secret_key="b",
-            isolated=True,
-        )
+        client = _isolated_client()
         assert client.s3.meta.service_model.service_name == "s3"
         assert client.bedrock.meta.service_model.service_name == "bedrock-runtime"
         known = client.session._session.get_component("data_loader").list_available_services(
@@ -232,16 +245,8 @@ def test_a_second_client_reads_no_service_model_again(monkeypatch: pytest.Monkey
     MCP tool call), and boto3's own data folder is not added to it once per session."""
     import botocore.loaders
 
-    from novareel.client.aws import AwsClient
-
     def client() -> AwsClient:
-        made = AwsClient(
-            region="us-east-1",
-            endpoint_url="http://127.0.0.1:9",
-            access_key="a",
-            secret_key="b",
-            isolated=True,
-        )
+        made = _isolated_client()
         assert made.s3 is not None and made.bedrock is not None
         return made
 
